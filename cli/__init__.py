@@ -1,0 +1,1 @@
+"""The ``metabase`` command. Thin: each command is one library call plus output formatting."""

@@ -1,0 +1,103 @@
+"""Shared output for listing commands: ``--format table|csv|json``.
+
+Results go to stdout, and only results: progress, logs and errors go to stderr.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import math
+import sys
+from typing import Any, Iterable, Mapping
+
+import typer
+
+
+class Format(str, enum.Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+FORMAT_OPTION = typer.Option(Format.table, "--format", "-f", help="Output format.", case_sensitive=False)
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe scalars: NaN becomes null, numpy scalars become Python ones."""
+    if hasattr(value, "item") and not isinstance(value, (list, dict, str)):
+        try:
+            value = value.item()
+        except (ValueError, AttributeError):
+            pass
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if value is not None and not isinstance(value, (str, int, float, bool)):
+        return str(value)
+    return value
+
+
+def to_json(payload: Any) -> str:
+    return json.dumps(_clean(payload), indent=2, default=str)
+
+
+def print_json(payload: Any) -> None:
+    sys.stdout.write(to_json(payload) + "\n")
+
+
+def _records(data) -> tuple[list[str], list[Mapping[str, Any]]]:
+    if hasattr(data, "to_dict") and hasattr(data, "columns"):  # a pandas DataFrame
+        columns = [str(c) for c in data.columns]
+        return columns, [dict(zip(columns, row)) for row in data.itertuples(index=False, name=None)]
+    rows = list(data)
+    columns: list[str] = []
+    for row in rows:
+        for key in row:
+            if key not in columns:
+                columns.append(key)
+    return columns, rows
+
+
+def emit(data: Any, fmt: Format | str = Format.table, title: str | None = None) -> None:
+    """Print a DataFrame or a list of dicts in the requested format."""
+    fmt = Format(fmt)
+    columns, rows = _records(data)
+    if fmt is Format.json:
+        print_json([{c: row.get(c) for c in columns} for row in rows])
+    elif fmt is Format.csv:
+        import csv
+
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow(["" if _clean(row.get(c)) is None else _clean(row.get(c)) for c in columns])
+    else:
+        print_table(columns, rows, title=title)
+
+
+def _fmt_cell(value: Any) -> str:
+    value = _clean(value)
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value)
+    return str(value)
+
+
+def print_table(columns: Iterable[str], rows: Iterable[Mapping[str, Any]], title: str | None = None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, show_lines=False)
+    columns = list(columns)
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*(_fmt_cell(row.get(c)) for c in columns))
+    Console(file=sys.stdout, width=max(100, min(200, Console().width))).print(table)

@@ -1,0 +1,65 @@
+"""The one root of metabase's errors.
+
+The library raises these and never prints or exits; the CLI turns them into one line on stderr and
+exit code 1. Subclasses carry the fields a caller may want to act on.
+"""
+
+from __future__ import annotations
+
+
+class MetabaseError(Exception):
+    """Root of every error metabase raises on purpose."""
+
+
+class StoreError(MetabaseError):
+    """The store cannot be opened, migrated or written."""
+
+
+class StoreNotFoundError(StoreError):
+    """No store exists at the given path."""
+
+    def __init__(self, path: object) -> None:
+        self.path = path
+        super().__init__(
+            f"no store at {path}: run `metabase import ...` or `metabase sync` to create one"
+        )
+
+
+class StoreLockedError(StoreError):
+    """Another process holds the store's write lock."""
+
+    def __init__(self, path: object, detail: str = "") -> None:
+        self.path = path
+        super().__init__(
+            f"the store {path} is locked by another process that is writing to it; "
+            f"try again when it finishes{': ' + detail if detail else ''}"
+        )
+
+
+class ReadOnlyError(StoreError):
+    """A write was attempted through a read-only connection."""
+
+
+class InputError(MetabaseError):
+    """A user-supplied file, id or option is invalid."""
+
+
+class ImportFormatError(InputError):
+    """A file given to an importer does not have the expected format."""
+
+    def __init__(self, path: object, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{path}: {reason}")
+
+
+class NotFoundError(MetabaseError):
+    """An entity (task, dataset, flow, run, pipeline) does not exist."""
+
+
+class OpenMLError(MetabaseError):
+    """Talking to OpenML failed (after retries where retrying makes sense)."""
+
+
+class ConfigError(InputError):
+    """A configuration is not valid in a pipeline's search space."""

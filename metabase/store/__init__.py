@@ -1,0 +1,15 @@
+"""The DuckDB store: the only module that imports duckdb.
+
+- :func:`open_writer` opens the single read-write connection and applies migrations.
+- :func:`open_reader` opens a read-only connection (analysts, notebooks, recommenders).
+"""
+
+from metabase.store.connection import Connection, open_reader
+from metabase.store.writer import TABLE_KEYS, Writer, open_writer, utcnow
+
+CONTRACT_TABLES = (
+    "datasets", "dataset_qualities", "tasks", "flows", "setups", "runs", "evaluations",
+    "learning_curves",
+)
+
+__all__ = ["CONTRACT_TABLES", "Connection", "TABLE_KEYS", "Writer", "open_reader", "open_writer", "utcnow"]

@@ -1,0 +1,128 @@
+"""Opening the store: one writer, many read-only readers.
+
+DuckDB lets one process open a file read-write, or any number of processes open it read-only, but
+not both at once. metabase therefore keeps write connections short (one import or one sync batch
+per transaction) and makes readers wait, with back-off, for a writer to finish before they give up
+with :class:`StoreLockedError`. An analyst's query sees the store as of the last committed write,
+never a half-applied import.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+
+from metabase.errors import ReadOnlyError, StoreError, StoreLockedError, StoreNotFoundError
+
+DEFAULT_READER_WAIT_S = 30.0
+
+
+def _is_lock_error(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return "lock" in text and ("conflicting" in text or "could not set" in text)
+
+
+def connect(path: Path, *, read_only: bool, wait_s: float) -> duckdb.DuckDBPyConnection:
+    """Connect, retrying with jittered back-off while another process holds the lock."""
+    deadline = time.monotonic() + wait_s
+    delay = 0.05
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if not _is_lock_error(exc):
+                raise StoreError(f"cannot open store {path}: {exc}") from exc
+            if time.monotonic() >= deadline:
+                pid = str(exc).split("PID", 1)[-1].strip(" )") if "PID" in str(exc) else ""
+                raise StoreLockedError(path, f"writer pid {pid}" if pid else "") from exc
+            time.sleep(delay * (0.5 + random.random()))
+            delay = min(delay * 2, 1.0)
+
+
+class Connection:
+    """A thin wrapper over a DuckDB connection that knows whether it may write."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, path: Path, read_only: bool) -> None:
+        self.con = con
+        self.path = path
+        self.read_only = read_only
+        self._in_transaction = False
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> "Connection":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator["Connection"]:
+        """All-or-nothing: a failure (or a kill) inside leaves the store as it was."""
+        self._require_writer()
+        if self._in_transaction:  # nested: the outer transaction decides
+            yield self
+            return
+        self.con.execute("BEGIN TRANSACTION")
+        self._in_transaction = True
+        try:
+            yield self
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        else:
+            self.con.execute("COMMIT")
+        finally:
+            self._in_transaction = False
+
+    # -- reading -----------------------------------------------------------------------------
+    def execute(self, sql: str, params: object = None) -> duckdb.DuckDBPyConnection:
+        try:
+            return self.con.execute(sql, params) if params is not None else self.con.execute(sql)
+        except duckdb.InvalidInputException as exc:
+            if self.read_only and "read-only" in str(exc).lower():
+                raise ReadOnlyError(
+                    "the store is opened read-only; this statement writes. "
+                    "Use `metabase import`/`sync` to change the store"
+                ) from exc
+            raise
+
+    def df(self, sql: str, params: object = None):
+        """Run a query and return a pandas DataFrame."""
+        return self.execute(sql, params).df()
+
+    def arrow(self, sql: str, params: object = None):
+        """Run a query and return a pyarrow Table."""
+        return self.execute(sql, params).fetch_arrow_table()
+
+    def scalar(self, sql: str, params: object = None):
+        row = self.execute(sql, params).fetchone()
+        return None if row is None else row[0]
+
+    def tables(self) -> list[str]:
+        return [
+            r[0]
+            for r in self.execute(
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE table_schema = 'main' AND table_type = 'BASE TABLE' ORDER BY table_name"
+            ).fetchall()
+        ]
+
+    def _require_writer(self) -> None:
+        if self.read_only:
+            raise ReadOnlyError("the store is opened read-only")
+
+
+def open_reader(path: str | Path, wait_s: float = DEFAULT_READER_WAIT_S) -> Connection:
+    """A read-only connection for analysts, notebooks and the recommenders."""
+    path = Path(path)
+    if not path.is_file():
+        raise StoreNotFoundError(path)
+    return Connection(connect(path, read_only=True, wait_s=wait_s), path, read_only=True)

@@ -1,0 +1,49 @@
+"""The small facade that the CLI, the bot and notebooks use to reach the parts.
+
+It owns the settings and hands out store connections; area facades (imports, sync, recommend,
+...) take a :class:`Workspace` so that algorithms never open the store themselves.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator
+
+from metabase.settings import Settings
+
+
+class Workspace:
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings.resolve()
+
+    @property
+    def store_path(self):
+        return self.settings.store_path
+
+    @contextmanager
+    def writer(self) -> Iterator["Writer"]:  # noqa: F821
+        """The single read-write connection; held only for the duration of one write job."""
+        from metabase.store import open_writer
+
+        con = open_writer(self.settings.store_path)
+        try:
+            yield con
+        finally:
+            con.close()
+
+    @contextmanager
+    def reader(self) -> Iterator["Connection"]:  # noqa: F821
+        """A read-only connection; waits for a running writer to finish."""
+        from metabase.store import open_reader
+
+        con = open_reader(self.settings.store_path)
+        try:
+            yield con
+        finally:
+            con.close()
+
+    def gateway(self):
+        """The OpenML gateway configured from the settings (see :mod:`metabase.openml`)."""
+        from metabase.openml import Gateway
+
+        return Gateway.from_settings(self.settings)

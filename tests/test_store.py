@@ -1,0 +1,73 @@
+"""The store: migrations, the contract tables, loads, transactions and the reader/writer split."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from metabase.errors import ReadOnlyError, StoreNotFoundError
+from metabase.store import CONTRACT_TABLES, open_reader, open_writer
+
+
+def test_contract_tables_and_view_exist(writer):
+    tables = set(writer.tables())
+    assert set(CONTRACT_TABLES) <= tables
+    assert writer.scalar("SELECT count(*) FROM information_schema.tables WHERE table_name='run_configs'") == 1
+
+
+def test_migrations_are_recorded_once(store_path):
+    first = open_writer(store_path)
+    version = first.schema_version()
+    first.close()
+    again = open_writer(store_path)
+    assert again.schema_version() == version >= 1
+    assert again.scalar("SELECT count(*) FROM schema_migrations") == version
+    again.close()
+
+
+def test_upsert_merges_and_is_idempotent(writer):
+    rows = pd.DataFrame({"dataset_id": [1, 2], "name": ["a", "b"], "source": ["x", "x"]})
+    writer.upsert("datasets", rows)
+    writer.upsert("datasets", rows)
+    assert writer.scalar("SELECT count(*) FROM datasets") == 2
+    writer.upsert("datasets", pd.DataFrame({"dataset_id": [1], "name": [None], "version": [3], "source": ["y"]}))
+    assert writer.execute("SELECT name, version FROM datasets WHERE dataset_id=1").fetchone() == ("a", 3)
+
+
+def test_replace_owns_rows_by_key(writer):
+    evals = pd.DataFrame({"run_key": ["r1", "r1"], "measure": ["m", "m"], "value": [0.5, 0.6],
+                          "fold": [None, 0], "source": ["t", "t"]})
+    writer.replace("evaluations", evals, by=["run_key"])
+    writer.replace("evaluations", evals, by=["run_key"])
+    assert writer.scalar("SELECT count(*) FROM evaluations") == 2
+
+
+def test_failed_transaction_leaves_store_unchanged(writer):
+    writer.upsert("datasets", pd.DataFrame({"dataset_id": [1], "name": ["a"], "source": ["x"]}))
+    with pytest.raises(RuntimeError):
+        with writer.transaction():
+            writer.upsert("datasets", pd.DataFrame({"dataset_id": [2], "name": ["b"], "source": ["x"]}))
+            raise RuntimeError("boom")
+    assert writer.scalar("SELECT count(*) FROM datasets") == 1
+
+
+def test_reader_refuses_writes(store_path):
+    open_writer(store_path).close()
+    reader = open_reader(store_path)
+    with pytest.raises(ReadOnlyError):
+        reader.execute("DELETE FROM datasets")
+    reader.close()
+
+
+def test_reader_on_missing_store_says_what_to_run(tmp_path):
+    with pytest.raises(StoreNotFoundError, match="metabase import"):
+        open_reader(tmp_path / "nope.duckdb")
+
+
+def test_wide_view_has_a_column_per_quality_preferring_openml(writer):
+    writer.upsert("dataset_qualities", pd.DataFrame({
+        "dataset_id": [1, 1, 1], "quality": ["NumberOfInstances", "NumberOfInstances", "NumberOfClasses"],
+        "value": [100.0, 99.0, 2.0], "source": ["openml", "computed", "computed"]}))
+    writer.refresh_views()
+    row = writer.df("SELECT * FROM dataset_qualities_wide").iloc[0]
+    assert row["NumberOfInstances"] == 100.0 and row["NumberOfClasses"] == 2.0
