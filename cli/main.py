@@ -1,9 +1,9 @@
-"""Entry point of the ``metabase`` command.
+"""Entry point of the ``metabase`` command (click).
 
-Global options resolve into :class:`metabase.settings.Settings`, kept on the Typer context.
-Commands live one module per area in ``cli/commands/``; each module has ``register(app)``.
-Errors: a :class:`MetabaseError` (or a usage error) becomes one line on stderr and exit code 1;
-``--debug`` shows the traceback instead.
+Global options resolve into :class:`metabase.settings.Settings`, kept as the root context's
+``obj``. Commands live one module per area in ``cli/commands/``; each module has
+``register(group)``. Errors: a :class:`MetabaseError` or a usage error becomes one line on stderr
+and exit code 1; ``--debug`` shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -12,48 +12,33 @@ import importlib
 import logging
 import pkgutil
 import sys
-from typing import Optional
 
 import click
-import typer
 
 from metabase.errors import MetabaseError
 from metabase.settings import Settings
 
-app = typer.Typer(
-    name="metabase",
-    help="metabase: an OpenML-integrated meta-learning knowledge base.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-)
 
+@click.group(name="metabase", context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--store", envvar="METABASE_STORE", show_envvar=True, default=None,
+              help="Path of the DuckDB store (default: data/metabase.duckdb in a checkout, else the per-user data dir).")
+@click.option("--openml-server", envvar="METABASE_OPENML_SERVER", show_envvar=True, default=None,
+              help="OpenML REST API base URL (default: the live OpenML).")
+@click.option("--apikey", envvar="METABASE_OPENML_APIKEY", default=None,
+              help="OpenML API key (env METABASE_OPENML_APIKEY, else openml's config file). Never logged.")
+@click.option("--offline", is_flag=True, help="Never contact OpenML.")
+@click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
+@click.version_option(package_name="metabase")
+@click.pass_context
+def cli(ctx: click.Context, store, openml_server, apikey, offline, debug) -> None:
+    """metabase: an OpenML-integrated meta-learning knowledge base.
 
-@app.callback()
-def _global_options(
-    ctx: typer.Context,
-    store: Optional[str] = typer.Option(
-        None, "--store", envvar="METABASE_STORE", help="Path of the DuckDB store.", show_envvar=True
-    ),
-    openml_server: Optional[str] = typer.Option(
-        None, "--openml-server", envvar="METABASE_OPENML_SERVER",
-        help="OpenML REST API base URL (default: the live OpenML).", show_envvar=True,
-    ),
-    apikey: Optional[str] = typer.Option(
-        None, "--apikey", envvar="METABASE_OPENML_APIKEY",
-        help="OpenML API key (else openml's config file). Never logged.", show_envvar=False,
-    ),
-    offline: bool = typer.Option(False, "--offline", help="Never contact OpenML."),
-    debug: bool = typer.Option(False, "--debug", help="Show tracebacks and debug logs."),
-) -> None:
-    """metabase: an OpenML-integrated meta-learning knowledge base."""
-    logging.basicConfig(
-        level=logging.DEBUG if debug else logging.WARNING,
-        stream=sys.stderr,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
-    ctx.obj = Settings.resolve(store=store, openml_server=openml_server, apikey=apikey, offline=offline)
+    Example: metabase recommend --task 14951
+    """
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")
+    ctx.obj = Settings.resolve(store=store, openml_server=openml_server, apikey=apikey,
+                               offline=offline or None)
 
 
 def _register_commands() -> None:
@@ -63,25 +48,24 @@ def _register_commands() -> None:
         module = importlib.import_module(f"cli.commands.{info.name}")
         register = getattr(module, "register", None)
         if register is not None:
-            register(app)
+            register(cli)
 
 
 _register_commands()
 
 
 def _fail(message: str, code: int = 1) -> int:
-    first_line = str(message).strip().splitlines()[0] if str(message).strip() else "failed"
-    print(f"error: {first_line}", file=sys.stderr)
+    text = str(message).strip()
+    print(f"error: {text.splitlines()[0] if text else 'failed'}", file=sys.stderr)
     return code
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; returns (and, as a script, exits with) the exit code."""
+    """Run the CLI. As a script it exits; called with ``argv`` it returns the exit code."""
     args = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in args
-    command = typer.main.get_command(app)
     try:
-        result = command.main(args=args, prog_name="metabase", standalone_mode=False)
+        result = cli.main(args=args, prog_name="metabase", standalone_mode=False)
         code = result if isinstance(result, int) else 0
     except click.exceptions.Exit as exc:
         code = exc.exit_code

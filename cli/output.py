@@ -11,7 +11,7 @@ import math
 import sys
 from typing import Any, Iterable, Mapping
 
-import typer
+import click
 
 
 class Format(str, enum.Enum):
@@ -20,7 +20,10 @@ class Format(str, enum.Enum):
     json = "json"
 
 
-FORMAT_OPTION = typer.Option(Format.table, "--format", "-f", help="Output format.", case_sensitive=False)
+def format_option(default: str = "table", choices: tuple[str, ...] = ("table", "csv", "json")):
+    """The shared ``--format`` option; the value reaches the command as ``fmt``."""
+    return click.option("--format", "-f", "fmt", type=click.Choice(list(choices), case_sensitive=False),
+                        default=default, show_default=True, help="Output format.")
 
 
 def _clean(value: Any) -> Any:
