@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["metabase.testing.pytest_plugin"]
+
 REPO = Path(__file__).resolve().parent.parent
 OPENML_DATA = Path(os.environ.get("METABASE_OPENML_DATA", REPO.parent / "shared" / "openml-data"))
 

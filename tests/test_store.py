@@ -71,3 +71,17 @@ def test_wide_view_has_a_column_per_quality_preferring_openml(writer):
     writer.refresh_views()
     row = writer.df("SELECT * FROM dataset_qualities_wide").iloc[0]
     assert row["NumberOfInstances"] == 100.0 and row["NumberOfClasses"] == 2.0
+
+
+def test_task_wide_view_combines_dataset_and_task_keyed_qualities(writer):
+    writer.upsert("tasks", pd.DataFrame({"task_id": [7], "dataset_id": [1], "source": ["x"]}))
+    writer.upsert("dataset_qualities", pd.DataFrame({
+        "dataset_id": [1], "quality": ["NumberOfClasses"], "value": [2.0], "source": ["openml"]}))
+    writer.upsert("task_qualities", pd.DataFrame({
+        "task_id": [7, 7, 8], "quality": ["NumberOfClasses", "ClassEntropy", "ClassEntropy"],
+        "value": [3.0, 0.9, 0.5], "source": ["pimp", "pimp", "pimp"]}))
+    writer.refresh_views()
+    wide = writer.df("SELECT * FROM task_qualities_wide ORDER BY task_id")
+    assert list(wide["task_id"]) == [7, 8]
+    assert wide.loc[0, "NumberOfClasses"] == 2.0  # the dataset's OpenML value wins
+    assert wide.loc[0, "ClassEntropy"] == 0.9 and wide.loc[1, "ClassEntropy"] == 0.5

@@ -24,6 +24,7 @@ from metabase.store.connection import Connection, connect
 TABLE_KEYS: dict[str, tuple[str, ...]] = {
     "datasets": ("dataset_id",),
     "dataset_qualities": ("dataset_id", "quality", "source"),
+    "task_qualities": ("task_id", "quality", "source"),
     "quality_definitions": ("quality",),
     "estimation_procedures": ("estimation_procedure_id",),
     "evaluation_measures": ("measure",),

@@ -1,0 +1,1 @@
+"""pytest fixtures shared by the test suite (loaded from tests/conftest.py)."""
