@@ -1,0 +1,116 @@
+"""The meta-dataset interchange format (DESIGN.md): a directory with two Parquet files.
+
+- ``runs.parquet``: ``task_id`` (int64), ``pipeline`` (string), ``config`` (string, a JSON object
+  of hyperparameter name to value), ``score`` (float64, higher is better).
+- ``tasks.parquet``: ``task_id`` (int64), ``dataset_id`` (nullable int64), then one float64 column
+  per meta-feature, named with OpenML quality names where one exists.
+
+Pure: pandas and pyarrow only. ``read`` validates, so every consumer (import, evaluate) gets the
+same clear errors for a malformed directory.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from metabase.errors import ImportFormatError, InputError
+
+RUNS_FILE = "runs.parquet"
+TASKS_FILE = "tasks.parquet"
+RUN_COLUMNS = ("task_id", "pipeline", "config", "score")
+
+
+@dataclass(frozen=True)
+class MetaDataset:
+    runs: pd.DataFrame   # task_id, pipeline, config (JSON text), score; optional extra columns
+    tasks: pd.DataFrame  # task_id, dataset_id, meta-feature columns
+
+    @property
+    def meta_features(self) -> list[str]:
+        return [c for c in self.tasks.columns if c not in ("task_id", "dataset_id")]
+
+    @property
+    def task_ids(self) -> list[int]:
+        return sorted(int(t) for t in self.runs["task_id"].unique())
+
+    def configs(self) -> pd.Series:
+        """The parsed configurations (dicts), aligned with ``runs``."""
+        return self.runs["config"].map(json.loads)
+
+
+def _typed_runs(runs: pd.DataFrame) -> pd.DataFrame:
+    runs = runs.copy()
+    runs["task_id"] = runs["task_id"].astype("int64")
+    runs["pipeline"] = runs["pipeline"].astype("string")
+    runs["config"] = runs["config"].astype("string")
+    runs["score"] = runs["score"].astype("float64")
+    return runs
+
+
+def _typed_tasks(tasks: pd.DataFrame) -> pd.DataFrame:
+    tasks = tasks.copy()
+    tasks["task_id"] = tasks["task_id"].astype("int64")
+    if "dataset_id" not in tasks:
+        tasks["dataset_id"] = pd.NA
+    tasks["dataset_id"] = tasks["dataset_id"].astype("Int64")
+    for column in tasks.columns:
+        if column not in ("task_id", "dataset_id"):
+            tasks[column] = pd.to_numeric(tasks[column], errors="coerce").astype("float64")
+    front = ["task_id", "dataset_id"]
+    return tasks[front + [c for c in tasks.columns if c not in front]]
+
+
+def write(meta: MetaDataset, directory: str | Path) -> Path:
+    """Write ``runs.parquet`` and ``tasks.parquet`` (each atomically, through a temp file)."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, frame in ((RUNS_FILE, _typed_runs(meta.runs)), (TASKS_FILE, _typed_tasks(meta.tasks))):
+        tmp = directory / (name + ".tmp")
+        frame.to_parquet(tmp, index=False)
+        tmp.replace(directory / name)
+    return directory
+
+
+def read(directory: str | Path) -> MetaDataset:
+    """Read and validate a meta-dataset directory."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise InputError(f"{directory}: not a meta-dataset directory (expected {RUNS_FILE} and {TASKS_FILE})")
+    frames = {}
+    for name in (RUNS_FILE, TASKS_FILE):
+        path = directory / name
+        if not path.is_file():
+            raise ImportFormatError(directory, f"missing {name}")
+        try:
+            frames[name] = pd.read_parquet(path)
+        except Exception as exc:  # pyarrow raises several types for a corrupt file
+            raise ImportFormatError(path, f"unreadable Parquet ({exc})") from exc
+    runs, tasks = frames[RUNS_FILE], frames[TASKS_FILE]
+    missing = [c for c in RUN_COLUMNS if c not in runs.columns]
+    if missing:
+        raise ImportFormatError(directory / RUNS_FILE, f"missing columns {missing}")
+    if "task_id" not in tasks.columns:
+        raise ImportFormatError(directory / TASKS_FILE, "missing column 'task_id'")
+    try:
+        runs = _typed_runs(runs)
+        tasks = _typed_tasks(tasks)
+    except (TypeError, ValueError) as exc:
+        raise ImportFormatError(directory, f"wrong column types ({exc})") from exc
+    bad = runs["config"].map(_not_a_json_object)
+    if bad.any():
+        row = int(bad.to_numpy().nonzero()[0][0])
+        raise ImportFormatError(directory / RUNS_FILE, f"row {row}: config is not a JSON object")
+    if tasks["task_id"].duplicated().any():
+        raise ImportFormatError(directory / TASKS_FILE, "duplicate task_id")
+    return MetaDataset(runs=runs.reset_index(drop=True), tasks=tasks.reset_index(drop=True))
+
+
+def _not_a_json_object(text) -> bool:
+    try:
+        return not isinstance(json.loads(text), dict)
+    except (TypeError, ValueError):
+        return True
