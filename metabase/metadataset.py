@@ -39,7 +39,7 @@ class MetaDataset:
 
     def configs(self) -> pd.Series:
         """The parsed configurations (dicts), aligned with ``runs``."""
-        return self.runs["config"].map(json.loads)
+        return pd.Series([json.loads(c) for c in self.runs["config"]], index=self.runs.index, dtype=object)
 
 
 def _typed_runs(runs: pd.DataFrame) -> pd.DataFrame:
@@ -100,9 +100,9 @@ def read(directory: str | Path) -> MetaDataset:
         tasks = _typed_tasks(tasks)
     except (TypeError, ValueError) as exc:
         raise ImportFormatError(directory, f"wrong column types ({exc})") from exc
-    bad = runs["config"].map(_not_a_json_object)
-    if bad.any():
-        row = int(bad.to_numpy().nonzero()[0][0])
+    bad = [i for i, text in enumerate(runs["config"]) if _not_a_json_object(text)]
+    if bad:
+        row = bad[0]
         raise ImportFormatError(directory / RUNS_FILE, f"row {row}: config is not a JSON object")
     if tasks["task_id"].duplicated().any():
         raise ImportFormatError(directory / TASKS_FILE, "duplicate task_id")
