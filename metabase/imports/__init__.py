@@ -12,6 +12,10 @@ from metabase.errors import InputError
 from metabase.imports.base import ImportBatch, Importer, TableLoad
 
 REGISTRY: dict[str, str] = {
+    "autosklearn": "metabase.imports.autosklearn:AutosklearnImporter",
+    "lcdb": "metabase.imports.lcdb:LcdbImporter",
+    "openml-sql": "metabase.imports.openml_sql:OpenmlSqlImporter",
+    "tabrepo-metadata": "metabase.imports.tabrepo:TabrepoMetadataImporter",
     # "qualities-csv": "metabase.imports.qualities_csv:QualitiesCsvImporter",
 }
 

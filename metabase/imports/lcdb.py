@@ -1,0 +1,190 @@
+"""``metabase import lcdb PATH``: the Learning Curve Database (LCDB 0.1) into ``learning_curves``.
+
+PATH is the ``lcdb/lcdb/`` folder (all four ``database-<metric>.csv.gz`` files, plus
+``datasets.csv``) or one of those files. ``openmlid`` is an OpenML **dataset** id.
+
+The curve files are large (7.2M rows together), so they are streamed: pyarrow's incremental CSV
+reader yields record batches of a few MB, each is reshaped to the store's columns and appended.
+Memory stays bounded by the block size, not by the file. Because a stream can only be validated
+while it is written, any parse error (a truncated gzip, a short row, a non-number) is raised as
+:class:`ImportFormatError` from inside the stream; the import's single transaction then rolls back.
+
+Measure names: LCDB's ``accuracy`` is OpenML's ``predictive_accuracy``. Its ``auc`` exists only for
+binary datasets and is the plain ROC AUC, OpenML's ``area_under_roc_curve``. ``logloss`` and ``f1``
+(scikit-learn's binary F1 of the positive class, unlike OpenML's class-weighted ``f_measure``)
+have no OpenML counterpart and keep LCDB-derived names, ``log_loss`` and ``f1``.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from pathlib import Path
+from typing import Iterator
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from metabase.errors import ImportFormatError
+from metabase.imports.base import ImportBatch, Importer, TableLoad
+
+SOURCE = "lcdb"
+MEASURES = {
+    "accuracy": "predictive_accuracy",
+    "auc": "area_under_roc_curve",
+    "logloss": "log_loss",
+    "f1": "f1",
+}
+CURVE_COLUMNS: dict[str, pa.DataType] = {
+    "openmlid": pa.int64(),
+    "learner": pa.string(),
+    "size_train": pa.int64(),
+    "size_test": pa.int64(),
+    "outer_seed": pa.int32(),
+    "inner_seed": pa.int32(),
+    "traintime": pa.float64(),
+    "score_train": pa.float64(),
+    "score_valid": pa.float64(),
+    "score_test": pa.float64(),
+}
+REQUIRED = ("openmlid", "learner", "size_train")  # a curve point without these is meaningless
+CURVE_FILE = re.compile(r"^database-(?P<metric>[a-z0-9]+)\.csv(\.gz)?$")
+QUALITIES_FILE = "datasets.csv"
+BLOCK_SIZE = 8 << 20  # bytes of (uncompressed) CSV per record batch
+
+# What pyarrow, gzip and zlib raise on malformed or truncated input.
+_PARSE_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, EOFError, OSError, zlib.error, UnicodeDecodeError)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def _open(path: Path) -> pacsv.CSVStreamingReader:
+    return pacsv.open_csv(
+        path,
+        read_options=pacsv.ReadOptions(block_size=BLOCK_SIZE),
+        convert_options=pacsv.ConvertOptions(column_types=CURVE_COLUMNS, strings_can_be_null=False),
+    )
+
+
+def _check_header(path: Path) -> None:
+    """Fail before anything is written when the file is not an LCDB curve file."""
+    try:
+        reader = _open(path)
+        names = reader.schema.names
+    except _PARSE_ERRORS as exc:
+        raise ImportFormatError(path, f"not a readable LCDB curve CSV: {_one_line(exc)}") from None
+    if names != list(CURVE_COLUMNS):
+        raise ImportFormatError(
+            path, f"unexpected header {','.join(names)[:200]}; expected {','.join(CURVE_COLUMNS)}"
+        )
+    reader.close()
+
+
+def _reshape(batch: pa.RecordBatch, measure: str, path: Path, first_row: int) -> pa.RecordBatch:
+    for name in REQUIRED:
+        column = batch.column(name)
+        if column.null_count:
+            row = first_row + pc.index(pc.is_null(column), True).as_py() + 2  # +header, 1-based
+            raise ImportFormatError(path, f"line {row}: empty {name}")
+    n = batch.num_rows
+    return pa.RecordBatch.from_arrays(
+        [
+            batch.column("openmlid"),
+            batch.column("learner"),
+            batch.column("size_train"),
+            batch.column("size_test"),
+            batch.column("outer_seed"),
+            batch.column("inner_seed"),
+            pa.repeat(measure, n),
+            batch.column("score_train"),
+            batch.column("score_valid"),
+            batch.column("score_test"),
+            batch.column("traintime"),
+            pa.repeat(SOURCE, n),
+        ],
+        names=[
+            "dataset_id", "learner", "size_train", "size_test", "outer_seed", "inner_seed",
+            "measure", "score_train", "score_valid", "score_test", "traintime", "source",
+        ],
+    )
+
+
+def stream_curves(path: Path, measure: str) -> Iterator[pa.RecordBatch]:
+    """Yield ``learning_curves`` batches from one LCDB file; malformed input raises mid-stream."""
+    seen = 0
+    try:
+        reader = _open(path)
+        for batch in reader:
+            yield _reshape(batch, measure, path, seen)
+            seen += batch.num_rows
+    except _PARSE_ERRORS as exc:
+        raise ImportFormatError(path, f"malformed after {seen:,} rows: {_one_line(exc)}") from None
+
+
+def read_qualities(path: Path) -> pa.Table:
+    """``datasets.csv``: one row per dataset, one column per OpenML quality -> long form."""
+    try:
+        table = pacsv.read_csv(path)
+    except _PARSE_ERRORS as exc:
+        raise ImportFormatError(path, f"not a readable CSV: {_one_line(exc)}") from None
+    names = table.column_names
+    if names[:2] != ["openmlid", "Name"]:
+        raise ImportFormatError(path, f"expected the header to start with openmlid,Name, got {','.join(names[:2])}")
+    ids = table.column("openmlid")
+    if not pa.types.is_integer(ids.type) or ids.null_count:
+        raise ImportFormatError(path, "column openmlid must hold integer dataset ids")
+    parts = []
+    for quality in names[2:]:
+        values = table.column(quality)
+        if not (pa.types.is_integer(values.type) or pa.types.is_floating(values.type) or pa.types.is_null(values.type)):
+            raise ImportFormatError(path, f"quality column {quality} is not numeric")
+        part = pa.table({
+            "dataset_id": ids,
+            "quality": pa.repeat(quality, table.num_rows),
+            "value": values.cast(pa.float64()),
+        })
+        parts.append(part.filter(pc.is_valid(part.column("value"))))
+    long = pa.concat_tables(parts) if parts else pa.table({"dataset_id": [], "quality": [], "value": []})
+    return long.append_column("source", pa.repeat(SOURCE, long.num_rows))
+
+
+def _curve_load(path: Path, metric: str) -> TableLoad:
+    try:
+        measure = MEASURES[metric]
+    except KeyError:
+        raise ImportFormatError(path, f"unknown LCDB metric {metric!r}; known: {', '.join(MEASURES)}") from None
+    _check_header(path)
+    return TableLoad(
+        "learning_curves",
+        lambda: stream_curves(path, measure),
+        mode="replace",
+        owner={"source": SOURCE, "measure": measure},
+    )
+
+
+class LcdbImporter(Importer):
+    name = "lcdb"
+    description = "LCDB 0.1 learning curves (database-*.csv.gz) and datasets.csv qualities"
+    expects = "any"
+
+    def read(self, path: Path) -> ImportBatch:
+        path = Path(path)
+        files = sorted(path.iterdir()) if path.is_dir() else [path]
+        loads = []
+        for file in files:
+            match = CURVE_FILE.match(file.name)
+            if match:
+                loads.append(_curve_load(file, match["metric"]))
+            elif file.name == QUALITIES_FILE:
+                loads.append(TableLoad("dataset_qualities", read_qualities(file), mode="upsert"))
+            elif not path.is_dir():
+                raise ImportFormatError(
+                    file, "not an LCDB file; expected database-<metric>.csv.gz or datasets.csv"
+                )
+        if not loads:
+            raise ImportFormatError(path, "no LCDB files (database-<metric>.csv.gz, datasets.csv) in this folder")
+        return ImportBatch(source=SOURCE, loads=tuple(loads), path=path)
