@@ -1,0 +1,96 @@
+"""``compute``: run the selected groups of meta-features on one table."""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Iterable
+
+import pandas as pd
+
+from metabase.errors import InputError
+from metabase.metafeatures.engine import (BudgetExceeded, Context, MetaFeatureResult, NotApplicable, as_float,
+                                          metafeatures)
+from metabase.metafeatures.prep import is_nominal
+
+#: Groups in the order they run. ``landmarking`` is the only expensive one.
+GROUPS: tuple[str, ...] = ("general", "class", "missing", "statistical", "infotheory", "landmarking",
+                           "autosklearn")
+
+
+def infer_task(y: pd.Series | None) -> str:
+    """A nominal (categorical, string, bool) target is classification; a numeric one regression."""
+    if y is None:
+        return "none"
+    return "classification" if is_nominal(y) else "regression"
+
+
+def members(group: str) -> list[str]:
+    return [name for name, cls in metafeatures().items() if cls.group == group]
+
+
+def compute(X: pd.DataFrame, y: pd.Series | None = None, *, groups: Iterable[str] | None = None,
+            skip: Iterable[str] = (), budget_s: float | None = None, seed: int = 0,
+            task: str | None = None) -> MetaFeatureResult:
+    """Compute OpenML qualities (and auto-sklearn's meta-features) of ``X`` with target ``y``.
+
+    ``groups`` selects groups (default: all of :data:`GROUPS`); ``skip`` names groups or single
+    qualities to leave out; ``budget_s`` is a time budget *per group*: qualities not reached in
+    time are NaN with the reason "budget exceeded". ``task`` ("classification" or "regression")
+    overrides the inference from ``y``'s dtype (numeric targets are taken as regression).
+    """
+    X, y = _validate(X, y)
+    selected = list(GROUPS if groups is None else groups)
+    unknown = [g for g in selected if g not in GROUPS]
+    if unknown:
+        raise InputError(f"unknown meta-feature group(s) {', '.join(unknown)}; choose from {', '.join(GROUPS)}")
+    task = task or infer_task(y)
+    if task not in ("classification", "regression", "none"):
+        raise InputError(f"unknown task type {task!r}: use classification or regression")
+    skip = set(skip)
+    ctx = Context(X=X, y=y, task=task, seed=seed)
+    values: dict[str, float] = {}
+    reasons: dict[str, str] = {}
+    owner: dict[str, str] = {}
+    timings: dict[str, float] = {}
+    for group in GROUPS:
+        if group not in selected:
+            continue
+        start = time.perf_counter()
+        ctx.deadline = None if budget_s is None else start + budget_s
+        out_of_time = False
+        for name in members(group):
+            owner[name] = group
+            if group in skip or name in skip:
+                values[name], reasons[name] = math.nan, "skipped"
+                continue
+            if out_of_time:
+                values[name], reasons[name] = math.nan, "budget exceeded"
+                continue
+            try:
+                values[name] = as_float(ctx.get(name))
+                if math.isnan(values[name]):
+                    reasons[name] = "undefined for this data"
+            except NotApplicable as exc:
+                values[name], reasons[name] = math.nan, str(exc)
+            except BudgetExceeded:
+                values[name], reasons[name] = math.nan, "budget exceeded"
+                out_of_time = True
+        timings[group] = time.perf_counter() - start
+    return MetaFeatureResult(values=values, reasons=reasons, timings=timings, groups=owner)
+
+
+def _validate(X, y):
+    if not isinstance(X, pd.DataFrame):
+        raise InputError(f"X must be a pandas DataFrame, not {type(X).__name__}")
+    if X.shape[0] == 0:
+        raise InputError("the table has no rows")
+    if y is not None:
+        if not isinstance(y, pd.Series):
+            y = pd.Series(y, name="target")
+        if len(y) != len(X):
+            raise InputError(f"X has {len(X)} rows but the target has {len(y)}")
+        y = y.reset_index(drop=True)
+    X = X.reset_index(drop=True)
+    X.columns = [str(c) for c in X.columns]
+    return X, y

@@ -1,0 +1,1 @@
+"""auto-sklearn meta-features (group ``autosklearn``)."""

@@ -1,0 +1,1 @@
+"""Landmarkers (group ``landmarking``)."""
