@@ -1,0 +1,155 @@
+"""``metabase import tabrepo-metadata PATH``: TabRepo's task metadata into tasks, datasets, qualities.
+
+TabRepo (autogluon/tabrepo) ships ``task_metadata*.csv``: one row per OpenML task, a copy of
+OpenML's task list (``tid`` task id, ``did`` dataset id, ``name``, ``task_type``,
+``estimation_procedure``, ``target_feature``, ...) plus the basic qualities that list carries
+(``NumberOfInstances``, ``NumberOfClasses``, ...; columns in OpenML's CamelCase quality names).
+
+PATH is one CSV or a folder searched recursively for ``task_metadata*.csv``. When several files
+describe one task the newest snapshot wins. The files carry no dates, so "newest" is: anything
+outside ``_history/`` (the current checkout) over anything inside, and among ``_history``
+snapshots the one with more tasks (TabRepo's task list only grew: 104, 244, 289 tasks).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import re
+from pathlib import Path
+
+import pyarrow as pa
+
+from metabase.errors import ImportFormatError
+from metabase.imports.base import ImportBatch, Importer, TableLoad
+
+SOURCE = "tabrepo"
+REQUIRED = ("tid", "did", "name", "task_type", "estimation_procedure", "target_feature")
+QUALITY_COLUMN = re.compile(r"^[A-Z][A-Za-z]+$")  # OpenML quality names are CamelCase
+# OpenML's task type ids (openml-server/data/sql/task_type.sql).
+TASK_TYPE_IDS = {
+    "Supervised Classification": 1, "Supervised Regression": 2, "Learning Curve": 3,
+    "Supervised Data Stream Classification": 4, "Clustering": 5, "Machine Learning Challenge": 6,
+    "Survival Analysis": 7, "Subgroup Discovery": 8, "Multitask Regression": 9,
+}
+
+
+def _int(path: Path, line: int, column: str, text: str) -> int:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ImportFormatError(path, f"line {line}: {column} is not an id: {text!r}") from None
+    if not value.is_integer():
+        raise ImportFormatError(path, f"line {line}: {column} is not an id: {text!r}")
+    return int(value)
+
+
+def _float(path: Path, line: int, column: str, text: str) -> float | None:
+    if text == "":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise ImportFormatError(path, f"line {line}: {column} is not a number: {text!r}") from None
+    return None if math.isnan(value) else value
+
+
+def read_metadata(path: Path) -> list[dict]:
+    """Parse and validate one ``task_metadata*.csv`` into task records with their qualities."""
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            header = reader.fieldnames or []
+            missing = [c for c in REQUIRED if c not in header]
+            if missing:
+                raise ImportFormatError(path, f"not a TabRepo task metadata CSV: missing columns {', '.join(missing)}")
+            qualities = [c for c in header if QUALITY_COLUMN.match(c)]
+            records = []
+            for line, row in enumerate(reader, start=2):
+                if None in row or any(v is None for v in row.values()):
+                    raise ImportFormatError(path, f"line {line}: expected {len(header)} fields")
+                records.append({
+                    "task_id": _int(path, line, "tid", row["tid"]),
+                    "dataset_id": _int(path, line, "did", row["did"]),
+                    "name": row["name"] or None,
+                    "task_type": row["task_type"] or None,
+                    "status": row.get("status") or None,
+                    "estimation_procedure": row["estimation_procedure"] or None,
+                    "evaluation_measure": row.get("evaluation_measures") or None,
+                    "target": row["target_feature"] or None,
+                    "qualities": {q: v for q in qualities
+                                  if (v := _float(path, line, q, row[q])) is not None},
+                })
+    except UnicodeDecodeError as exc:
+        raise ImportFormatError(path, f"not UTF-8 text: {exc.reason}") from None
+    if not records:
+        raise ImportFormatError(path, "no task rows")
+    return records
+
+
+def _age(path: Path, n_tasks: int) -> tuple[int, int]:
+    """Sort key: older first, so that later files win."""
+    return (0 if "_history" in path.parts else 1, n_tasks)
+
+
+def _find(path: Path) -> list[Path]:
+    if path.is_file():
+        return [path]
+    found = sorted(p for p in path.rglob("task_metadata*.csv") if p.is_file())
+    if not found:
+        raise ImportFormatError(path, "no task_metadata*.csv below this folder")
+    return found
+
+
+def build_batch(path: Path) -> ImportBatch:
+    parsed = [(file, read_metadata(file)) for file in _find(path)]
+    parsed.sort(key=lambda item: _age(item[0], len(item[1])))
+    tasks: dict[int, dict] = {}
+    for _, records in parsed:
+        for record in records:
+            tasks[record["task_id"]] = record  # newest wins
+    rows = list(tasks.values())
+    task_table = pa.table({
+        "task_id": pa.array([r["task_id"] for r in rows], pa.int64()),
+        "dataset_id": pa.array([r["dataset_id"] for r in rows], pa.int64()),
+        "task_type": [r["task_type"] for r in rows],
+        "task_type_id": pa.array([TASK_TYPE_IDS.get(r["task_type"]) for r in rows], pa.int32()),
+        "target": [r["target"] for r in rows],
+        "estimation_procedure": [r["estimation_procedure"] for r in rows],
+        "evaluation_measure": [r["evaluation_measure"] for r in rows],
+        "status": [r["status"] for r in rows],
+        "source": [SOURCE] * len(rows),
+    })
+    datasets: dict[int, dict] = {}
+    for r in rows:  # a dataset's qualities: from its newest task row
+        datasets[r["dataset_id"]] = r
+    dataset_table = pa.table({
+        "dataset_id": pa.array(list(datasets), pa.int64()),
+        "name": [r["name"] for r in datasets.values()],
+        "source": [SOURCE] * len(datasets),
+    })
+    quality_rows = [(did, q, v) for did, r in datasets.items() for q, v in r["qualities"].items()]
+    quality_table = pa.table({
+        "dataset_id": pa.array([d for d, _, _ in quality_rows], pa.int64()),
+        "quality": pa.array([q for _, q, _ in quality_rows], pa.string()),
+        "value": pa.array([v for _, _, v in quality_rows], pa.float64()),
+        "source": pa.array([SOURCE] * len(quality_rows), pa.string()),
+    })
+    return ImportBatch(
+        source=SOURCE,
+        loads=(
+            TableLoad("datasets", dataset_table),
+            TableLoad("tasks", task_table),
+            TableLoad("dataset_qualities", quality_table),
+        ),
+        path=path,
+    )
+
+
+class TabrepoMetadataImporter(Importer):
+    name = "tabrepo-metadata"
+    description = "TabRepo task_metadata*.csv: task -> dataset, task type, procedure, target, qualities"
+    expects = "any"
+
+    def read(self, path: Path) -> ImportBatch:
+        return build_batch(Path(path))
