@@ -1,0 +1,149 @@
+"""The analysts' facade: ``metabase sql`` and ``metabase info`` (and notebooks) go through here.
+
+Every function opens the store read-only for the duration of one call and closes it again, so an
+analyst never holds the file longer than a query (DuckDB lets one process write *or* many read;
+an open reader keeps the writer out). While a writer is busy, opening waits with back-off for up to
+``wait_s`` seconds and then raises :class:`~metabase.errors.StoreLockedError`. Because an import
+holds the write lock from before its transaction starts until after it commits (or rolls back), a
+reader that gets in sees the store as of the last finished import: never half of one.
+"""
+
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+from metabase.store import open_reader
+from metabase.store import named_queries as nq
+from metabase.store.connection import DEFAULT_READER_WAIT_S
+
+NamedQuery = nq.NamedQuery
+
+
+@dataclass(frozen=True)
+class TableCount:
+    name: str
+    rows: int
+
+
+@dataclass(frozen=True)
+class ImportRecord:
+    source: str
+    path: str | None
+    started_at: datetime
+    finished_at: datetime
+    row_counts: dict[str, int]
+
+
+@dataclass(frozen=True)
+class StoreInfo:
+    path: Path
+    size_bytes: int
+    schema_version: int
+    migrations: tuple[str, ...]
+    tables: tuple[TableCount, ...]
+    views: tuple[str, ...]
+    imports: tuple[ImportRecord, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "store": str(self.path),
+            "size_bytes": self.size_bytes,
+            "schema_version": self.schema_version,
+            "migrations": list(self.migrations),
+            "tables": {t.name: t.rows for t in self.tables},
+            "views": list(self.views),  # listed without counts: the wide views are costly
+            "imports": [
+                {"source": i.source, "path": i.path, "started_at": i.started_at.isoformat(),
+                 "finished_at": i.finished_at.isoformat(), "row_counts": i.row_counts}
+                for i in self.imports
+            ],
+        }
+
+
+def _store_path(where) -> Path:
+    """Accept a Workspace, Settings or a path."""
+    return Path(getattr(where, "store_path", where))
+
+
+@contextmanager
+def reading(where, wait_s: float = DEFAULT_READER_WAIT_S) -> Iterator[Any]:
+    """A read-only connection for one unit of work, closed afterwards."""
+    con = open_reader(_store_path(where), wait_s=wait_s)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def named_queries() -> list[NamedQuery]:
+    return nq.list_queries()
+
+
+def named_query(name: str) -> NamedQuery:
+    return nq.get_query(name)
+
+
+def run_sql(where, sql: str, params: Mapping[str, Any] | None = None,
+            wait_s: float = DEFAULT_READER_WAIT_S):
+    """Run one read-only statement; ``params`` bind ``$name`` placeholders. A pandas DataFrame.
+
+    String values are typed by their text (``3`` is an int, ``0.5`` a float, ``'3'`` the string).
+    """
+    typed = {k: nq.guess(v) if isinstance(v, str) else v for k, v in (params or {}).items()}
+    nq.check_read_only(sql)  # refuse before waiting for a lock
+    with reading(where, wait_s) as con:
+        return nq.run(con, sql, typed)
+
+
+def run_named(where, name: str, params: Mapping[str, Any] | None = None,
+              wait_s: float = DEFAULT_READER_WAIT_S):
+    """Run a named query (``metabase sql --list``); string parameters take the declared types."""
+    query = nq.get_query(name)
+    bound = nq.bind(query, params or {})
+    with reading(where, wait_s) as con:
+        return nq.run(con, query.sql, bound)
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def store_info(where, wait_s: float = DEFAULT_READER_WAIT_S) -> StoreInfo:
+    """Row count per table, imports with their times, schema version and path."""
+    path = _store_path(where)
+    with reading(path, wait_s) as con:
+        tables = tuple(
+            TableCount(name, int(con.scalar(f"SELECT count(*) FROM {_quote(name)}")))
+            for name in con.tables()
+        )
+        views = tuple(r[0] for r in con.execute(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = 'main' AND table_type = 'VIEW' ORDER BY table_name").fetchall())
+        migrations = con.execute(
+            "SELECT version, name FROM schema_migrations ORDER BY version").fetchall()
+        imports = tuple(
+            ImportRecord(source, p, started, finished, json.loads(counts) if counts else {})
+            for source, p, started, finished, counts in con.execute(
+                "SELECT source, path, started_at, finished_at, row_counts FROM imports "
+                "ORDER BY finished_at, import_id").fetchall()
+        )
+    return StoreInfo(
+        path=path,
+        size_bytes=path.stat().st_size,
+        schema_version=max((v for v, _ in migrations), default=0),
+        migrations=tuple(name for _, name in migrations),
+        tables=tables,
+        views=views,
+        imports=imports,
+    )
+
+
+__all__ = [
+    "ImportRecord", "NamedQuery", "StoreInfo", "TableCount", "named_queries", "named_query",
+    "reading", "run_named", "run_sql", "store_info",
+]
