@@ -1,0 +1,49 @@
+"""The catalogue of ML pipelines metabase recommends and runs.
+
+Per pipeline: a ConfigSpace search space, a canonical configuration form, a builder (config +
+data schema -> scikit-learn estimator with its preprocessing), device needs, and the mapping
+between OpenML flows/setups and canonical configurations. Depends only on ConfigSpace,
+scikit-learn, lightgbm and torch (the last two loaded lazily) and ``metabase.errors``.
+
+>>> import pipelines
+>>> pipelines.map_openml(None, {"randomforestclassifier__max_features": "0.8"}, flow_id=6969)[0]
+'sklearn.random_forest'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pipelines.base import BuildOptions, DataSchema, Pipeline
+from pipelines.openml_map import OpenMLSetup, map_openml, match_flow
+from pipelines.registry import get, names
+from pipelines.values import generic_config, hash_text, parse_value
+
+
+def config_hash(pipeline: str, config: Mapping[str, Any]) -> str:
+    """A stable hash of a configuration: equal for the same setting from any source.
+
+    Catalogue pipelines hash their canonical form (so "0.8" and 0.8, missing defaults and present
+    ones, inactive parameters or not, all agree); other pipelines hash their typed values.
+    Raises ConfigError for a configuration outside a catalogue pipeline's space.
+    """
+    from pipelines.registry import catalogue
+
+    entry = catalogue().get(pipeline)
+    canonical = entry.canonicalize(config) if entry is not None else generic_config(config)
+    return hash_text(pipeline, canonical)
+
+
+__all__ = [
+    "BuildOptions",
+    "DataSchema",
+    "OpenMLSetup",
+    "Pipeline",
+    "config_hash",
+    "get",
+    "map_openml",
+    "match_flow",
+    "names",
+    "parse_value",
+]

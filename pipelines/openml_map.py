@@ -1,0 +1,197 @@
+"""OpenML flows and setups <-> catalogue pipelines and canonical configurations.
+
+Reading: a flow is a catalogue pipeline when its id is known (6969) or its name is a scikit-learn
+flow whose only model is the pipeline's estimator class (any sklearn version's module path, any
+preprocessing of imputers, encoders, scalers and column selection in front), or another toolkit's
+flow with corresponding hyperparameters (see ``pipelines.foreign``). Parameter keys may come as
+OpenML gives them (``randomforestclassifier__max_features``, ``max_features``) or flow-qualified
+(``sklearn.ensemble.forest.RandomForestClassifier(12)_max_features``).
+
+Writing: a canonical config becomes the flow name of the pipeline ``build`` makes and its
+parameter settings, JSON-encoded as openml-python's scikit-learn extension encodes them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from metabase.errors import ConfigError
+from pipelines.values import to_openml_value
+
+if TYPE_CHECKING:
+    from pipelines.base import Pipeline
+
+# Components that may sit in front of the model without changing what the model is.
+PREPROCESSING = frozenset(
+    {
+        "Pipeline", "ColumnTransformer", "FeatureUnion", "SimpleImputer", "Imputer",
+        "ConditionalImputer", "IterativeImputer", "MissingIndicator", "OneHotEncoder",
+        "OrdinalEncoder", "StandardScaler", "MinMaxScaler", "RobustScaler", "MaxAbsScaler",
+        "VarianceThreshold", "FunctionTransformer", "Normalizer",
+    }
+)
+# Base estimators that a meta-estimator in the catalogue is allowed to wrap.
+WRAPPED = {"AdaBoostClassifier": "DecisionTreeClassifier", "AdaBoostRegressor": "DecisionTreeRegressor"}
+_CLASS = re.compile(r"(?:[A-Za-z_]\w*\.)+([A-Z]\w*)")
+_QUALIFIED = re.compile(r"^(?P<flow>.*)\((?P<version>\d+)\)_(?P<param>[^()]+)$")
+_IMPUTER = re.compile(r"imput", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class OpenMLSetup:
+    """A configuration as OpenML sees it: the flow name and the parameter values (JSON text)."""
+
+    flow_name: str
+    class_name: str
+    parameters: dict[str, str]  # sklearn get_params keys ("randomforestclassifier__max_features")
+
+    @property
+    def parameter_settings(self) -> list[dict[str, str]]:
+        """The run upload's ``oml:parameter_setting`` entries: component path, name, value."""
+        out = []
+        for key, value in self.parameters.items():
+            component, _, name = key.rpartition("__")
+            out.append({"component": component, "name": name, "value": value})
+        return out
+
+
+# -- which pipeline is this flow --------------------------------------------------------------
+def match_flow(flow_name: str | None, flow_id: int | None = None):
+    """The catalogue Pipeline a flow is, or None."""
+    from pipelines.registry import catalogue
+
+    pipelines = catalogue()
+    if flow_id is not None:
+        for p in pipelines.values():
+            if int(flow_id) in p.openml.flow_ids:
+                return p
+    if not flow_name:
+        return None
+    bare = re.sub(r"\(\d+\)$", "", flow_name.strip())
+    for p in pipelines.values():
+        if any(bare == prefix or bare.startswith(prefix + "(") for prefix in p.openml.foreign):
+            return p
+    if "sklearn." not in flow_name:
+        return None
+    models = [c for c in _CLASS.findall(flow_name) if c not in PREPROCESSING]
+    if len(models) == 2 and WRAPPED.get(models[0]) == models[1]:
+        models = models[:1]
+    if len(models) != 1:
+        return None  # a search wrapper, an ensemble of several models, or no model at all
+    for p in pipelines.values():
+        if models[0] in p.openml.classes:
+            return p
+    return None
+
+
+def map_openml(
+    flow_name: str | None,
+    parameters: Mapping[str, Any] | Sequence[Mapping[str, Any]],
+    flow_id: int | None = None,
+    *,
+    n_features: int | None = None,
+) -> tuple[str, dict[str, Any]] | None:
+    """(pipeline name, canonical config) for an OpenML setup, or None when it is no catalogue
+    pipeline or its values lie outside the pipeline's space."""
+    pipeline = match_flow(flow_name, flow_id)
+    if pipeline is None:
+        return None
+    bare = re.sub(r"\(\d+\)$", "", (flow_name or "").strip())
+    for prefix, translate in pipeline.openml.foreign.items():
+        if bare == prefix or bare.startswith(prefix + "("):
+            config = translate(_as_mapping(parameters), n_features=n_features)
+            if config is None:
+                return None
+            try:
+                return pipeline.name, pipeline.canonicalize(config)
+            except ConfigError:
+                return None
+    try:
+        return pipeline.name, from_openml(pipeline, parameters)
+    except ConfigError:
+        return None
+
+
+# -- parameters -> config ---------------------------------------------------------------------
+def _as_mapping(parameters: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Key -> value from a mapping, or from OpenML parameter records (name/full_name + value)."""
+    if isinstance(parameters, Mapping):
+        return dict(parameters)
+    out: dict[str, Any] = {}
+    for record in parameters:
+        key = record.get("full_name") or record.get("name") or record.get("parameter_name")
+        if "component" in record and record.get("component") and "name" in record:
+            key = f"{record['component']}__{record['name']}"
+        out[str(key)] = record.get("value")
+    return out
+
+
+def _split_key(key: str) -> tuple[list[str], str]:
+    """(component path, parameter name) of an OpenML parameter key."""
+    qualified = _QUALIFIED.match(key)
+    if qualified:
+        classes = _CLASS.findall(qualified["flow"]) or [qualified["flow"]]
+        return [classes[-1]], qualified["param"]
+    parts = key.split("__")
+    return parts[:-1], parts[-1]
+
+
+def from_openml(
+    pipeline: Pipeline, parameters: Mapping[str, Any] | Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """The canonical config of ``pipeline`` from OpenML parameter values (ConfigError if invalid).
+
+    Parameters of components outside the space (encoders, variance thresholds, n_jobs,
+    random_state, the serialised steps) are ignored; the imputer's strategy is kept.
+    """
+    names = set(pipeline.space.keys())
+    by_path = {path: ours for ours, path in pipeline.openml.paths.items()}
+    model_components = {pipeline.openml.step, "classifier", "regressor", "estimator", "clf", "model"}
+    model_components |= {c.lower() for c in pipeline.openml.classes} | set(pipeline.openml.classes)
+    config: dict[str, Any] = {}
+    for key, value in _as_mapping(parameters).items():
+        component, param = _split_key(str(key))
+        matched = _match_path(component, param, by_path)
+        if matched is not None:
+            config[matched] = value
+        elif param == "strategy" and any(_IMPUTER.search(c) for c in component):
+            config["imputation_strategy"] = value
+        elif not component or component[-1] in model_components:
+            if param in names and param not in pipeline.openml.paths:
+                config[param] = value
+    return pipeline.canonicalize(config)
+
+
+def _match_path(component: list[str], param: str, by_path: Mapping[str, str]) -> str | None:
+    full = "__".join([*component, param])
+    for path, ours in by_path.items():
+        if full == path or full.endswith("__" + path):
+            return ours
+    return None
+
+
+# -- config -> OpenML -------------------------------------------------------------------------
+def flow_name(pipeline: Pipeline) -> str:
+    numeric = "simpleimputer=sklearn.impute.SimpleImputer"
+    if pipeline.preprocessing.scale:
+        numeric += ",standardscaler=sklearn.preprocessing.StandardScaler"
+    pre = (
+        "sklearn.compose.ColumnTransformer(numeric=sklearn.pipeline.Pipeline("
+        f"{numeric}),nominal=sklearn.preprocessing.OneHotEncoder)"
+    )
+    return f"sklearn.pipeline.Pipeline(columntransformer={pre},{pipeline.openml.step}={pipeline.openml.publish_class})"
+
+
+def to_openml(pipeline: Pipeline, config: Mapping[str, Any]) -> OpenMLSetup:
+    step = pipeline.openml.step
+    parameters: dict[str, str] = {}
+    for name, value in config.items():
+        if name == "imputation_strategy":
+            key = "columntransformer__numeric__simpleimputer__strategy"
+        else:
+            key = f"{step}__{pipeline.openml.paths.get(name, name)}"
+        parameters[key] = to_openml_value(value)
+    return OpenMLSetup(flow_name(pipeline), pipeline.openml.publish_class, parameters)

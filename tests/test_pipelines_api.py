@@ -1,0 +1,95 @@
+"""The public API others code against: names, get, map_openml, config_hash, canonicalize."""
+
+from __future__ import annotations
+
+import pytest
+
+import pipelines
+from metabase.errors import ConfigError, NotFoundError
+
+ISSUE_NAMES = {
+    "sklearn.random_forest", "sklearn.extra_trees", "sklearn.adaboost", "sklearn.gradient_boosting",
+    "sklearn.hist_gradient_boosting", "sklearn.svc", "sklearn.logistic_regression", "sklearn.knn",
+    "sklearn.decision_tree", "lightgbm", "torch.mlp", "torch.resnet",
+}
+
+# A flow-6969 run as importers pass it: OpenML's own keys, Python-repr strings.
+PIMP_RUN = {
+    "randomforestclassifier__bootstrap": "True",
+    "randomforestclassifier__criterion": "entropy",
+    "randomforestclassifier__max_depth": "None",
+    "randomforestclassifier__max_features": "0.8026968345397216",
+    "randomforestclassifier__max_leaf_nodes": "None",
+    "randomforestclassifier__min_samples_leaf": "18",
+    "randomforestclassifier__min_samples_split": "9",
+    "randomforestclassifier__min_weight_fraction_leaf": "0.0",
+    "randomforestclassifier__n_estimators": "100",
+    "columntransformer__numeric__imputer__strategy": "median",
+}
+
+
+def test_catalogue_has_every_pipeline_the_issue_names():
+    assert ISSUE_NAMES <= set(pipelines.names())
+    assert pipelines.names() == sorted(pipelines.names())
+
+
+def test_get_unknown_name_lists_known_ones():
+    with pytest.raises(NotFoundError, match="sklearn.random_forest"):
+        pipelines.get("sklearn.nope")
+
+
+def test_flow_6969_without_name_maps_to_random_forest_with_typed_values():
+    name, config = pipelines.map_openml(None, PIMP_RUN, flow_id=6969)
+    assert name == "sklearn.random_forest"
+    assert config["max_features"] == 0.8026968345397216
+    assert config["bootstrap"] is True
+    assert config["max_depth"] is None
+    assert config["min_samples_leaf"] == 18 and isinstance(config["min_samples_leaf"], int)
+    assert config["criterion"] == "entropy"
+    assert config["imputation_strategy"] == "median"
+
+
+def test_json_encoded_and_plain_keys_hash_the_same():
+    json_encoded = {
+        "bootstrap": "true", "criterion": '"entropy"', "max_depth": "null",
+        "max_features": "0.8026968345397216", "min_samples_leaf": 18, "min_samples_split": "9",
+        "columntransformer__numeric__simpleimputer__strategy": '"median"',
+    }
+    a = pipelines.map_openml("sklearn.ensemble.forest.RandomForestClassifier(3)", json_encoded)
+    b = pipelines.map_openml(None, PIMP_RUN, flow_id=6969)
+    assert a == b
+    assert pipelines.config_hash(*a) == pipelines.config_hash(*b)
+
+
+def test_config_hash_differs_when_a_value_differs():
+    _, config = pipelines.map_openml(None, PIMP_RUN, flow_id=6969)
+    other = dict(config, min_samples_leaf=17)
+    assert pipelines.config_hash("sklearn.random_forest", config) != pipelines.config_hash(
+        "sklearn.random_forest", other
+    )
+
+
+def test_flow_qualified_keys():
+    params = {
+        "sklearn.ensemble.forest.RandomForestClassifier(12)_max_features": "0.3",
+        "sklearn.ensemble.forest.RandomForestClassifier(12)_bootstrap": "false",
+    }
+    name, config = pipelines.map_openml("sklearn.ensemble.forest.RandomForestClassifier(12)", params)
+    assert name == "sklearn.random_forest"
+    assert config["max_features"] == 0.3 and config["bootstrap"] is False
+
+
+def test_non_catalogue_flows_map_to_none():
+    assert pipelines.map_openml("weka.J48(1)", {"C": "0.9", "M": "2"}) is None
+    grid = "sklearn.model_selection._search.GridSearchCV(estimator=sklearn.pipeline.Pipeline(imputer=sklearn.impute._base.SimpleImputer,classifier=sklearn.tree._classes.DecisionTreeClassifier))(1)"
+    assert pipelines.map_openml(grid, {}) is None
+
+
+def test_canonicalize_rejects_out_of_range_naming_parameter_and_range():
+    rf = pipelines.get("sklearn.random_forest")
+    with pytest.raises(ConfigError, match=r"max_features.*\[0\.05, 1\]"):
+        rf.canonicalize({"max_features": 1.5})
+    with pytest.raises(ConfigError, match=r"criterion.*'gini'"):
+        rf.canonicalize({"criterion": "mse"})
+    with pytest.raises(ConfigError, match="no_such_param"):
+        rf.canonicalize({"no_such_param": 1})
