@@ -1,0 +1,137 @@
+"""``metabase import openml-pimp FILE``: random-search runs of one OpenML flow (openml-pimp's ARFF).
+
+The file's first comment line is a JSON object naming the flow (``flow_id``), the parameter columns
+(``col_parameters``, scikit-learn ``step__param`` names) and the measure columns (``col_measures``);
+``task_id`` is an OpenML **task** id. Nothing about the one file we have is hard-coded: another
+flow's export from the same tool imports the same way.
+
+Each data row becomes a run ``openml-pimp:<flow>:<task>:<ordinal of the row within its task>``
+(stable across re-imports of the same file) with its typed config and one aggregate evaluation per
+measure. The rows are not OpenML run ids (the export does not carry them), so they never collide
+with synced runs. ``task_qualities.json`` beside the ``arff/`` folder, when present, gives OpenML
+qualities per task id; they go to ``task_qualities`` with source ``openml-pimp``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from metabase.errors import ImportFormatError
+from metabase.imports._arff import ArffHeader, read_data, read_header
+from metabase.imports._configs import map_configs, typed_token
+from metabase.imports.base import ImportBatch, Importer, TableLoad
+
+SOURCE = "openml-pimp"
+QUALITIES_FILE = "task_qualities.json"
+
+
+def _metadata(path: Path, header: ArffHeader) -> tuple[int, list[str], list[str]]:
+    meta = header.comment_json()
+    missing = [k for k in ("flow_id", "col_parameters", "col_measures") if k not in meta]
+    if missing:
+        raise ImportFormatError(path, f"header comment JSON lacks {missing}; not an openml-pimp export")
+    try:
+        flow_id = int(meta["flow_id"])
+    except (TypeError, ValueError):
+        raise ImportFormatError(path, f"flow_id {meta['flow_id']!r} is not an integer") from None
+    parameters, measures = list(meta["col_parameters"]), list(meta["col_measures"])
+    declared = set(header.names)
+    absent = [c for c in [*parameters, *measures, "task_id"] if c not in declared]
+    if absent:
+        raise ImportFormatError(path, f"columns {absent} named in the header are not attributes")
+    for measure in measures:
+        if header.attribute(measure).kind != "numeric":
+            raise ImportFormatError(path, f"measure column {measure!r} is not NUMERIC")
+    return flow_id, parameters, measures
+
+
+def _typed_column(column: pd.Series) -> list:
+    """Typed Python values of one parameter column; nominal tokens are typed once per distinct value."""
+    if column.dtype == "float64":
+        return [None if math.isnan(v) else v for v in column.tolist()]
+    lookup = {v: typed_token(v) for v in column.dropna().unique()}
+    return [None if v is pd.NA else lookup[v] for v in column.tolist()]
+
+
+def _task_ids(path: Path, data: pd.DataFrame) -> np.ndarray:
+    task = data["task_id"]
+    if task.isna().any():
+        raise ImportFormatError(path, f"data row {int(task.isna().to_numpy().argmax()) + 1}: task_id is missing")
+    if not (task == task.round()).all():
+        raise ImportFormatError(path, "task_id holds non-integer values")
+    return task.astype("int64").to_numpy()
+
+
+def read_task_qualities(path: Path) -> pd.DataFrame:
+    """``{"<task id>": {"<quality>": value, ...}, ...}`` -> long frame (NaN values dropped)."""
+    try:
+        raw = json.loads(path.read_text())
+    except ValueError as exc:
+        raise ImportFormatError(path, f"not JSON: {exc}") from None
+    if not isinstance(raw, dict) or not all(isinstance(v, dict) for v in raw.values()):
+        raise ImportFormatError(path, "expected an object of task id -> {quality: value}")
+    try:
+        wide = pd.DataFrame.from_dict(raw, orient="index").apply(pd.to_numeric, errors="raise")
+        wide.index = wide.index.astype("int64")
+    except (TypeError, ValueError) as exc:
+        raise ImportFormatError(path, f"task ids and values must be numbers ({exc})") from None
+    wide.index.name = "task_id"
+    long = wide.stack().rename("value").reset_index().rename(columns={"level_1": "quality"})
+    long = long[np.isfinite(long["value"].to_numpy(dtype="float64"))]
+    return long.assign(source=SOURCE).astype({"task_id": "int64", "quality": "string", "value": "float64"})
+
+
+def _arrow(frame: pd.DataFrame) -> pa.Table:
+    return pa.Table.from_pandas(frame, preserve_index=False)
+
+
+class OpenmlPimpImporter(Importer):
+    name = SOURCE
+    description = "openml-pimp random-search runs of one flow (ARFF with a JSON header comment)"
+    expects = "file"
+
+    def read(self, path: Path) -> ImportBatch:
+        header = read_header(path)
+        flow_id, parameters, measures = _metadata(path, header)
+        data = read_data(path, header)
+        if data.empty:
+            raise ImportFormatError(path, "no data rows")
+        task_ids = _task_ids(path, data)
+        ordinal = data.groupby(task_ids, sort=False).cumcount().to_numpy()
+        run_keys = [f"{SOURCE}:{flow_id}:{t}:{i}" for t, i in zip(task_ids.tolist(), ordinal.tolist())]
+
+        columns = [_typed_column(data[p]) for p in parameters]
+        params = [dict(zip(parameters, values)) for values in zip(*columns)]
+        pipeline, configs, hashes = map_configs(params, flow_id=flow_id)
+
+        runs = pd.DataFrame({
+            "run_key": run_keys, "task_id": task_ids, "flow_id": flow_id,
+            "pipeline": pd.array(pipeline, dtype="string"), "config": configs, "config_hash": hashes,
+            "source": SOURCE, "status": "ok",
+        })
+        evaluations = pd.concat(
+            [pd.DataFrame({"run_key": run_keys, "measure": m, "value": data[m].to_numpy()}) for m in measures],
+            ignore_index=True,
+        ).dropna(subset=["value"]).assign(source=SOURCE)
+
+        known = {p for p in pipeline if p is not None}
+        flows = pd.DataFrame({"flow_id": [flow_id], "source": [SOURCE],
+                              "pipeline": pd.array([known.pop() if len(known) == 1 else None], dtype="string")})
+        loads = [TableLoad("flows", flows), TableLoad("runs", runs),
+                 TableLoad("evaluations", _arrow(evaluations), mode="replace", by=("run_key",))]
+
+        task_set = set(task_ids.tolist())
+        qualities_path = path.parent.parent / QUALITIES_FILE
+        if qualities_path.is_file():
+            qualities = read_task_qualities(qualities_path)
+            task_set |= set(qualities["task_id"].tolist())
+            loads.append(TableLoad("task_qualities", qualities))
+        tasks = pd.DataFrame({"task_id": sorted(task_set), "source": SOURCE})
+        loads.insert(0, TableLoad("tasks", tasks))
+        return ImportBatch(source=SOURCE, loads=tuple(loads), path=path)
