@@ -16,7 +16,10 @@ REGISTRY: dict[str, str] = {
     "lcdb": "metabase.imports.lcdb:LcdbImporter",
     "openml-sql": "metabase.imports.openml_sql:OpenmlSqlImporter",
     "tabrepo-metadata": "metabase.imports.tabrepo:TabrepoMetadataImporter",
-    # "qualities-csv": "metabase.imports.qualities_csv:QualitiesCsvImporter",
+    "meta-dataset": "metabase.imports.meta_dataset:MetaDatasetImporter",
+    "openml-pimp": "metabase.imports.openml_pimp:OpenmlPimpImporter",
+    "openml-study-arff": "metabase.imports.study_arff:StudyArffImporter",
+    "qualities-csv": "metabase.imports.qualities_csv:QualitiesCsvImporter",
 }
 
 
