@@ -1,0 +1,84 @@
+"""Injected faults, from a spec string such as ``5xx=0.1,429=0.05,latency=0.02,truncate=0.01,reset=0.01,seed=1``.
+
+* ``5xx``: share of API requests answered 503 (with an OpenML-like error body);
+* ``429``: share answered 429 Too Many Requests with ``Retry-After`` (``retry_after``, seconds,
+  default 1);
+* ``latency``: seconds added to every API response;
+* ``truncate``: share of responses whose body is cut in half (the connection then closes);
+* ``reset``: share of requests whose connection is closed without any answer;
+* ``cap``: the page-size cap for list calls (default 1000, the live server's);
+* ``seed``: seed of the fault draws (one random stream per server).
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from dataclasses import dataclass
+
+from metabase.errors import InputError
+
+_KEYS = {"5xx": "error_rate", "429": "throttle_rate", "latency": "latency", "truncate": "truncate_rate",
+         "reset": "reset_rate", "cap": "cap", "seed": "seed", "retry_after": "retry_after"}
+
+
+@dataclass(frozen=True)
+class Faults:
+    error_rate: float = 0.0
+    throttle_rate: float = 0.0
+    latency: float = 0.0
+    truncate_rate: float = 0.0
+    reset_rate: float = 0.0
+    cap: int = 1000
+    seed: int = 0
+    retry_after: int = 1
+
+    @classmethod
+    def parse(cls, spec: "str | dict | Faults | None") -> "Faults":
+        if spec is None or spec == "":
+            return cls()
+        if isinstance(spec, Faults):
+            return spec
+        if isinstance(spec, str):
+            items = {}
+            for part in spec.split(","):
+                if not part.strip():
+                    continue
+                if "=" not in part:
+                    raise InputError(f"bad fault spec {part!r}: expected KEY=VALUE, keys {', '.join(_KEYS)}")
+                k, v = part.split("=", 1)
+                items[k.strip()] = v.strip()
+            spec = items
+        kwargs = {}
+        for k, v in spec.items():
+            field = _KEYS.get(str(k), str(k) if str(k) in _KEYS.values() else None)
+            if field is None:
+                raise InputError(f"unknown fault {k!r}: expected one of {', '.join(_KEYS)}")
+            try:
+                kwargs[field] = int(v) if field in ("cap", "seed", "retry_after") else float(v)
+            except (TypeError, ValueError):
+                raise InputError(f"bad value for fault {k!r}: {v!r}") from None
+        out = cls(**kwargs)
+        if not 1 <= out.cap <= 1000000:
+            raise InputError("fault cap must be a positive page size")
+        return out
+
+
+class FaultDice:
+    """Draws which fault (if any) hits a request; thread-safe, seeded."""
+
+    def __init__(self, faults: Faults):
+        self.faults = faults
+        self._rng = random.Random(faults.seed)
+        self._lock = threading.Lock()
+
+    def draw(self) -> str | None:
+        f = self.faults
+        with self._lock:
+            u = self._rng.random()
+        for name, rate in (("reset", f.reset_rate), ("5xx", f.error_rate), ("429", f.throttle_rate),
+                           ("truncate", f.truncate_rate)):
+            if u < rate:
+                return name
+            u -= rate
+        return None
