@@ -75,6 +75,7 @@ class Flow:
     tags: tuple = ()
     language: str = "English"
     dependencies: str = ""
+    xml: str = ""  # an uploaded flow is served as uploaded, plus the server's fields
 
 
 class RunTable:

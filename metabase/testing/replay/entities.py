@@ -111,6 +111,8 @@ def flow_xml(cat: Catalog, fid: int) -> str | None:
     f = cat.flows.get(fid)
     if f is None:
         return None
+    if getattr(f, "xml", None):
+        return f.xml + "\n"
     params = "".join(
         f"  <oml:parameter>\n    <oml:name>{e(n)}</oml:name>\n    <oml:data_type>{e(t)}</oml:data_type>\n"
         f"    <oml:default_value>{e(dv)}</oml:default_value>\n    <oml:description></oml:description>\n  </oml:parameter>\n"
@@ -219,6 +221,12 @@ def run_xml(cat: Catalog, run_id: int, root: str) -> str | None:
 {settings}  <oml:input_data>
 {dataset}  </oml:input_data>
   <oml:output_data>
+    <oml:file>
+      <oml:did>-1</oml:did>
+      <oml:file_id>{run_id}</oml:file_id>
+      <oml:name>description</oml:name>
+      <oml:url>{root}/data/download/{run_id}/description.xml</oml:url>
+    </oml:file>
 {evals}  </oml:output_data>
 </oml:run>
 """

@@ -4,7 +4,6 @@ features, run descriptions (real, synthetic, uploaded), downloads and splits."""
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import unquote
 
 import numpy as np
 
@@ -39,8 +38,8 @@ class Extras:
         return f"<oml:estimationprocedures {NS}>\n" + "".join(rows) + "</oml:estimationprocedures>\n"
 
     def flow_exists(self, state, parts: list[str]) -> str:
-        name = unquote(parts[0]) if parts else ""
-        version = unquote(parts[1]) if len(parts) > 1 else ""
+        name = parts[0] if parts else ""
+        version = parts[1] if len(parts) > 1 else ""
         found = 0
         for fid, fl in state.flows.items():
             if fl.name == name and version in (fl.external_version, str(fl.version)):
@@ -69,6 +68,11 @@ class Extras:
         path = self.recorded.files.get(file_id)
         if path is not None:
             return path.read_bytes()
+        if file_id in state.uploaded_files:
+            return state.uploaded_files[file_id]
+        if file_id >= 10_000_000:  # run description files carry the run's id as file id
+            text = self.run_xml(state, file_id, "")
+            return text.encode("utf-8") if text else None
         ds = state.datasets.get(file_id)
         if ds is None or ds.raw is None:
             return None
@@ -93,11 +97,11 @@ class Extras:
         if state.scale is not None:
             k = state.scale.index_of_run(run_id)
             if k is not None:
-                return _synthetic_run_xml(state, k)
+                return _synthetic_run_xml(state, k, root)
         return entities.run_xml(state, run_id, root)
 
 
-def _synthetic_run_xml(state, k: int) -> str:
+def _synthetic_run_xml(state, k: int, root: str) -> str:
     c = state.scale.columns(k, k + 1)
     fid, sid = int(c["flow_id"][0]), int(c["setup_id"][0])
     fid2, params = state.scale.setup(sid)
@@ -118,6 +122,12 @@ def _synthetic_run_xml(state, k: int) -> str:
   <oml:input_data>
   </oml:input_data>
   <oml:output_data>
+    <oml:file>
+      <oml:did>-1</oml:did>
+      <oml:file_id>{int(c['run_id'][0])}</oml:file_id>
+      <oml:name>description</oml:name>
+      <oml:url>{root}/data/download/{int(c['run_id'][0])}/description.xml</oml:url>
+    </oml:file>
       <oml:evaluation>
         <oml:name>predictive_accuracy</oml:name>
         <oml:value>{fmt_float(c['evals']['predictive_accuracy'][0])}</oml:value>

@@ -45,6 +45,8 @@ def api_get(server, parts: list[str]) -> Response:
     recorded = server.recorded.get(call, root)
     if recorded is not None:
         return xml(200, recorded)
+    if head == "user" and parts[1:2] == ["list"]:
+        return xml(200, users_xml(parts[2:]))
     if head == "evaluationmeasure" and parts[1:] == ["list"]:
         return xml(200, server.extra.measures_xml())
     if head == "estimationprocedure" and parts[1:] == ["list"]:
@@ -55,8 +57,10 @@ def api_get(server, parts: list[str]) -> Response:
         key = f"data/{parts[1]}"
         body = _int_call(parts[2], lambda i: (entities.qualities_xml(state, i) if parts[1] == "qualities"
                                               else server.extra.features_xml(state, i)))
-        if body is None and parts[1] == "qualities" and _int(parts[2]) in state.datasets:
-            return not_found(362, "Dataset not processed yet")
+        if body is None and _int(parts[2]) in state.datasets:
+            if parts[1] == "qualities":
+                return not_found(362, "No qualities found")
+            return not_found(272, "No features found")
         return xml(200, body) if body else not_found(*UNKNOWN[key])
     if len(parts) == 2:
         builders = {
@@ -86,3 +90,17 @@ def _int(text: str) -> int | None:
 def _int_call(text: str, fn):
     i = _int(text)
     return None if i is None else fn(i)
+
+
+# Uploader names: user 1 is Jan van Rijn in the recorded run 100; 999 is scale mode's synthetic user.
+USERS = {1: "Jan van Rijn", 999: "SYNTHETIC replay scale-mode user"}
+
+
+def users_xml(segments: list[str]) -> str:
+    wanted = []
+    for name, value in zip(segments[::2], segments[1::2]):
+        if name == "user_id":
+            wanted = [int(v) for v in value.split(",") if v.strip().isdigit()]
+    body = "".join(f"  <oml:user>\n    <oml:id>{u}</oml:id>\n    <oml:username>{USERS.get(u, f'user {u}')}"
+                   "</oml:username>\n  </oml:user>\n" for u in wanted)
+    return f'<oml:users xmlns:oml="http://openml.org/openml">\n{body}</oml:users>\n'

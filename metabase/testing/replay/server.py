@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import socket
 import threading
 import time
@@ -70,7 +71,7 @@ def make_handler(server: ReplayServer):
 
         def _handle(self, method: str, body: bytes) -> None:
             server.requests += 1
-            path = unquote(urlsplit(self.path).path)
+            path = urlsplit(self.path).path  # parts are unquoted after splitting
             api = path.startswith(API + "/") or path.startswith(API_JSON + "/")
             if api:
                 fault = self._fault()
@@ -130,6 +131,10 @@ def make_handler(server: ReplayServer):
 
         def _send(self, resp: routes.Response, truncate: bool = False) -> None:
             body = resp.body
+            gz = "gzip" in (self.headers.get("Accept-Encoding") or "") and len(body) > 256
+            if gz:  # as the live server does; openml-python warns on uncompressed answers
+                body = gzip.compress(body, compresslevel=1)
+                resp.headers = dict(resp.headers, **{"Content-Encoding": "gzip"})
             try:
                 self.send_response(resp.status)
                 self.send_header("Content-Type", resp.content_type)
@@ -149,7 +154,7 @@ def make_handler(server: ReplayServer):
 
 
 def _parts(path: str) -> list[str]:
-    return [p for p in path.split("/") if p != ""]
+    return [unquote(p) for p in path.split("/") if p != ""]
 
 
 def _maybe_int(text, fn):

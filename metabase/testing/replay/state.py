@@ -49,7 +49,8 @@ class ServerState:
         self.openml100_tasks = catalog.openml100_tasks
         self.uploaded_flows: dict[int, object] = {}
         self.uploaded_setups: dict[int, tuple] = {}
-        self.uploaded_runs: dict[int, str] = {}  # run id -> description XML as uploaded
+        self.uploaded_runs: dict[int, str] = {}
+        self.uploaded_files: dict[int, bytes] = {}  # file id -> bytes (uploaded predictions)  # run id -> description XML as uploaded
         self.next_id = ids.UPLOAD
         self.runs = catalog.runs
         self.scale = None
