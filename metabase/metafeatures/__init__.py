@@ -11,7 +11,7 @@ See ``README.md`` in this folder for the list of qualities, the agreement with O
 the notes on landmarkers that OpenML computes with Weka.
 """
 
-from metabase.metafeatures import autosklearn, general, infotheory, landmarkers, statistical  # noqa: F401  (register)
+from metabase.metafeatures import autosklearn, cfs, general, infotheory, landmarkers, statistical  # noqa: F401  (register)
 from metabase.metafeatures.api import GROUPS, compute, infer_task, members
 from metabase.metafeatures.engine import MetaFeature, MetaFeatureResult, metafeatures
 from metabase.metafeatures.loading import load_table, read_arff

@@ -68,16 +68,21 @@ class NominalDistinctCounts(Intermediate):
 
 
 class NumberOfBinaryFeatures(_General):
-    """Number of nominal attributes (target included) with exactly two distinct values.
+    """Number of nominal attributes (target included) that declare exactly two values.
 
-    Numeric 0/1 attributes do not count: OpenML gives 1 (the class) for mozilla4, whose numeric
-    ``event`` column holds only 0 and 1.
+    Settled against OpenML's values: declared, not observed, values (anneal: 4, not the 7 with two
+    observed values), and numeric 0/1 attributes do not count (mozilla4: 1, the class).
     """
 
-    requires = ("NominalDistinctCounts",)
+    requires = ("NominalMatrix",)
 
-    def compute(self, ctx, distinct):
-        return float(sum(1 for d in distinct if d == 2))
+    def compute(self, ctx, nom):
+        n = sum(1 for k in nom.n_declared if k == 2)
+        if _target_is_nominal(ctx):
+            y = ctx.y
+            declared = len(y.cat.categories) if isinstance(y.dtype, pd.CategoricalDtype) else y.dropna().nunique()
+            n += declared == 2
+        return float(n)
 
 
 class Dimensionality(_General):
@@ -234,25 +239,27 @@ class _Class(MetaFeature):
 
 
 class NumberOfClasses(MetaFeature):
-    """Number of distinct values of a nominal target (0 for a numeric one)."""
+    """Number of classes that occur in a nominal target (0 for a numeric target)."""
 
     group = "class"
 
     def compute(self, ctx):
+        # OpenML's current values count the classes that occur (anneal: 5, though its ARFF
+        # declares a sixth class without instances); its legacy ClassCount counted declared ones.
         if ctx.y is None:
             raise NotApplicable("needs a target")
         if ctx.task != "classification":
             return 0.0
-        return float(len(ctx.get("TargetCodes").counts))
+        return float((ctx.get("TargetCodes").counts > 0).sum())
 
 
 class ClassCount(_Class):
-    """Legacy name of NumberOfClasses."""
+    """Legacy quality: number of *declared* class values."""
 
-    requires = ("NumberOfClasses",)
+    requires = ("TargetCodes",)
 
-    def compute(self, ctx, v):
-        return v
+    def compute(self, ctx, t: Target):
+        return float(len(t.counts))
 
 
 class MajorityClassSize(_Class):
@@ -265,12 +272,12 @@ class MajorityClassSize(_Class):
 
 
 class MinorityClassSize(_Class):
-    """Number of instances of the least frequent class."""
+    """Number of instances of the least frequent class that occurs."""
 
     requires = ("TargetCodes",)
 
     def compute(self, ctx, t: Target):
-        return float(t.counts.min())
+        return float(t.counts[t.counts > 0].min())
 
 
 class MajorityClassPercentage(_Class):
@@ -300,16 +307,23 @@ class DefaultAccuracy(_Class):
         return k / n
 
 
-class AutoCorrelation(_Class):
-    """Fraction of consecutive instance pairs with the same class (n-1 pairs)."""
+class AutoCorrelation(MetaFeature):
+    """1 - mean |y[i+1] - y[i]| over consecutive instances (class labels: 1 if they differ)."""
 
-    requires = ("TargetCodes",)
+    group = "class"
 
-    def compute(self, ctx, t: Target):
-        c = t.codes
-        if c.size < 2:
+    def compute(self, ctx):
+        # Checked against OpenML: for a numeric target it is 1 - mean absolute difference of
+        # consecutive targets (hence negative values), for a nominal one the share of equal pairs.
+        if ctx.y is None:
+            raise NotApplicable("needs a target")
+        if len(ctx.y) < 2:
             raise NotApplicable("needs at least two instances")
-        return float(np.mean(c[1:] == c[:-1]))
+        if ctx.task == "classification":
+            c = ctx.get("TargetCodes").codes
+            return float(np.mean(c[1:] == c[:-1]))
+        t = pd.to_numeric(ctx.y, errors="coerce").to_numpy(dtype=float)
+        return float(1.0 - np.nanmean(np.abs(np.diff(t))))
 
 
 # ---------------------------------------------------------------- missing values

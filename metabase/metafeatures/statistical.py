@@ -9,17 +9,24 @@ deviation with n-1; bias-corrected skewness G1 and excess kurtosis G2, as Apache
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from metabase.metafeatures.engine import Context, Intermediate, MetaFeature
 from metabase.metafeatures.prep import summary
 
 
 class NumericMoments(Intermediate):
-    """Per numeric attribute (target excluded): count, mean, sample std, skewness G1, kurtosis G2."""
+    """Per numeric attribute (a numeric target included, as on OpenML): count, mean, sample std,
+    skewness G1, kurtosis G2."""
 
     requires = ("NumericMatrix",)
 
     def compute(self, ctx: Context, num: np.ndarray) -> dict[str, np.ndarray]:
+        if ctx.y is not None and ctx.task == "regression":
+            # OpenML's "numeric attributes" include a numeric target: with it, 85% of the PMLB
+            # regression datasets agree on these statistics, without it 44%.
+            target = pd.to_numeric(ctx.y, errors="coerce").to_numpy(dtype=float)
+            num = np.column_stack([num, target])
         valid = ~np.isnan(num)
         n = valid.sum(axis=0).astype(float)
         with np.errstate(invalid="ignore", divide="ignore"):

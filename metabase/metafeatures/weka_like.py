@@ -1,0 +1,183 @@
+"""Small scikit-learn-style stand-ins for Weka learners that OpenML's landmarkers use.
+
+Only Weka's NaiveBayes is re-implemented here (its estimator is simple enough to follow closely:
+Laplace-corrected class and nominal counts, a normal density per class for numeric attributes,
+missing values ignored). The other landmarkers use scikit-learn trees and kNN configured to
+approximate the Weka learner; ``landmarkers.py`` documents each approximation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class MixedNaiveBayes:
+    """Naive Bayes over numeric (normal density) and nominal (Laplace counts) columns, as Weka's."""
+
+    def __init__(self, nominal_levels: list[int]) -> None:
+        self.nominal_levels = nominal_levels
+
+    def fit(self, num: np.ndarray, nom: np.ndarray, y: np.ndarray, n_classes: int) -> "MixedNaiveBayes":
+        self.n_classes_ = n_classes
+        counts = np.bincount(y, minlength=n_classes).astype(float)
+        self.log_prior_ = np.log((counts + 1.0) / (counts.sum() + n_classes))
+        # Weka's NormalEstimator rounds to a precision (the mean gap between distinct values) and
+        # never lets the standard deviation fall below precision / 6.
+        self.means_ = np.zeros((n_classes, num.shape[1]))
+        self.stds_ = np.ones((n_classes, num.shape[1]))
+        for j in range(num.shape[1]):
+            col = num[:, j]
+            ok = ~np.isnan(col)
+            distinct = np.unique(col[ok])
+            precision = float(np.mean(np.diff(distinct))) if distinct.size > 1 else 0.01
+            floor = precision / 6.0
+            for c in range(n_classes):
+                vals = col[ok & (y == c)]
+                if vals.size:
+                    self.means_[c, j] = vals.mean()
+                    self.stds_[c, j] = max(vals.std(), floor) if vals.size > 1 else floor
+                else:
+                    self.stds_[c, j] = floor
+        self.log_cond_ = []
+        for j, levels in enumerate(self.nominal_levels):
+            col = nom[:, j]
+            ok = col >= 0
+            table = np.ones((n_classes, max(levels, 1)))
+            np.add.at(table, (y[ok], col[ok]), 1.0)
+            self.log_cond_.append(np.log(table / table.sum(axis=1, keepdims=True)))
+        return self
+
+    def predict_proba(self, num: np.ndarray, nom: np.ndarray) -> np.ndarray:
+        logp = np.tile(self.log_prior_, (num.shape[0], 1))
+        for j in range(num.shape[1]):
+            x = num[:, j]
+            ok = ~np.isnan(x)
+            z = (x[ok, None] - self.means_[:, j]) / self.stds_[:, j]
+            logp[ok] += -0.5 * z**2 - np.log(self.stds_[:, j])
+        for j, table in enumerate(self.log_cond_):
+            x = nom[:, j]
+            ok = x >= 0
+            logp[ok] += table[:, x[ok]].T
+        logp -= logp.max(axis=1, keepdims=True)
+        p = np.exp(logp)
+        return p / p.sum(axis=1, keepdims=True)
+
+
+class ReducedErrorPrunedTree:
+    """Weka REPTree's classification recipe: grow an entropy tree (min leaf 2) on 2/3 of the data,
+    then prune it bottom-up on the held-out 1/3 wherever a leaf makes no more errors than the
+    subtree below it."""
+
+    def __init__(self, seed: int = 0, max_depth: int | None = None) -> None:
+        self.seed = seed
+        self.max_depth = max_depth
+
+    def fit(self, X: np.ndarray, y: np.ndarray, n_classes: int) -> "ReducedErrorPrunedTree":
+        from sklearn.model_selection import StratifiedKFold
+        from sklearn.tree import DecisionTreeClassifier
+
+        self.n_classes_ = n_classes
+        try:
+            grow, prune = next(StratifiedKFold(3, shuffle=True, random_state=self.seed).split(X, y))
+        except ValueError:  # a class with fewer than 3 instances: fall back to a plain split
+            idx = np.random.default_rng(self.seed).permutation(len(y))
+            prune, grow = idx[: len(y) // 3], idx[len(y) // 3:]
+        self.tree_ = DecisionTreeClassifier(criterion="entropy", min_samples_leaf=2, max_depth=self.max_depth,
+                                            random_state=self.seed).fit(X[grow], y[grow])
+        t = self.tree_.tree_
+        dist = np.zeros((t.node_count, n_classes))
+        dist[:, self.tree_.classes_] = t.value[:, 0, :]
+        self.dist_ = dist / np.maximum(dist.sum(axis=1, keepdims=True), 1e-12)
+        # Errors each node would make on the pruning set if it were a leaf.
+        path = self.tree_.decision_path(X[prune])
+        leaf_err = np.zeros(t.node_count)
+        pred = self.dist_.argmax(axis=1)
+        rows, nodes = path.nonzero()
+        np.add.at(leaf_err, nodes, (pred[nodes] != y[prune][rows]).astype(float))
+        self.pruned_ = np.zeros(t.node_count, dtype=bool)
+
+        def subtree_err(node: int) -> float:
+            left, right = t.children_left[node], t.children_right[node]
+            if left == -1:
+                return leaf_err[node]
+            below = subtree_err(left) + subtree_err(right)
+            if leaf_err[node] <= below:
+                self.pruned_[node] = True
+                return leaf_err[node]
+            return below
+
+        import sys
+
+        sys.setrecursionlimit(max(10000, sys.getrecursionlimit()))
+        subtree_err(0)
+        return self
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        return self.dist_[_answer_nodes(self.tree_, self.pruned_)[self.tree_.apply(X)]]
+
+def _answer_nodes(tree, pruned: np.ndarray) -> np.ndarray:
+    """For each node, the node that answers for it: its topmost pruned ancestor, or itself."""
+    t = tree.tree_
+    answer = np.arange(t.node_count)
+    stack = [(0, -1)]
+    while stack:
+        node, collapsed_at = stack.pop()
+        if collapsed_at < 0 and pruned[node]:
+            collapsed_at = node
+        answer[node] = collapsed_at if collapsed_at >= 0 else node
+        if t.children_left[node] != -1:
+            stack.append((t.children_left[node], collapsed_at))
+            stack.append((t.children_right[node], collapsed_at))
+    return answer
+
+
+def added_errors(n: np.ndarray, e: np.ndarray, cf: float) -> np.ndarray:
+    """Weka's ``Stats.addErrs`` (vectorised): the extra errors C4.5 adds at confidence ``cf``,
+    from the upper limit of the binomial confidence interval."""
+    from scipy.stats import norm
+
+    n = np.asarray(n, dtype=float)
+    e = np.asarray(e, dtype=float)
+    safe_n = np.maximum(n, 1e-12)
+    z = norm.ppf(1 - cf)
+    with np.errstate(all="ignore"):
+        base = safe_n * (1 - cf ** (1 / safe_n))
+        f1 = 1.5 / safe_n
+        r1 = (f1 + z * z / (2 * safe_n) + z * np.sqrt(f1 / safe_n - f1 * f1 / safe_n + z * z / (4 * safe_n**2))) \
+            / (1 + z * z / safe_n)
+        one = np.where(1.5 >= safe_n, np.maximum(safe_n - 1, 0.0), r1 * safe_n - 1)  # addErrs(n, 1)
+        f = (e + 0.5) / safe_n
+        r = (f + z * z / (2 * safe_n) + z * np.sqrt(np.maximum(f / safe_n - f * f / safe_n, 0) + z * z / (4 * safe_n**2))) \
+            / (1 + z * z / safe_n)
+        general = r * safe_n - e
+    out = np.where(e + 0.5 >= n, np.maximum(n - e, 0.0), general)
+    out = np.where(e < 1, base + e * (one - base), out)
+    return np.where(n > 0, out, 0.0)
+
+
+def pessimistic_prune(tree, counts: np.ndarray, cf: float) -> np.ndarray:
+    """C4.5's subtree replacement at confidence ``cf`` on a fitted scikit-learn tree.
+
+    ``counts`` holds the training instances per class at each node. Returns the answering node of
+    every node (see :func:`_answer_nodes`). Subtree raising is not done.
+    """
+    t = tree.tree_
+    pruned = np.zeros(t.node_count, dtype=bool)
+    n = counts.sum(axis=1)
+    e = n - counts.max(axis=1)
+    as_leaf = e + added_errors(n, e, cf)
+    # Children have larger ids than their parent, so a reverse sweep visits children first.
+    subtree = np.zeros(t.node_count)
+    left_all, right_all = t.children_left, t.children_right
+    for node in range(t.node_count - 1, -1, -1):
+        left, right = left_all[node], right_all[node]
+        if left == -1:
+            subtree[node] = as_leaf[node]
+            continue
+        below = subtree[left] + subtree[right]
+        if as_leaf[node] <= below + 0.1:
+            pruned[node] = True
+            subtree[node] = as_leaf[node]
+        else:
+            subtree[node] = below
+    return _answer_nodes(tree, pruned)
