@@ -36,4 +36,35 @@ def start_server(data_dir, host: str = "127.0.0.1", port: int = 0, faults=None,
     return start(Path(data_dir), host=host, port=port, faults=faults, scale=scale)
 
 
-__all__ = ["ReplayHandle", "start_server"]
+def serve(data_dir=None, host: str = "127.0.0.1", port: int = 0, faults=None, scale: int | None = None,
+          on_ready=None) -> None:
+    """Run a replay server in the foreground until interrupted (the CLI's ``replay-server``).
+
+    ``on_ready(url)`` is called once the server accepts connections. Bad arguments raise
+    :class:`metabase.errors.InputError`.
+    """
+    import threading
+
+    from metabase.errors import InputError
+    from metabase.settings import default_openml_data
+
+    path = Path(data_dir) if data_dir else default_openml_data()
+    if path is None or not Path(path).is_dir():
+        raise InputError(f"OpenML data directory not found: {path or '../shared/openml-data'} (pass --data DIR)")
+    if scale is not None and scale < 0:
+        raise InputError("--scale must be a positive number of synthetic evaluations")
+    try:
+        handle = start_server(path, host=host, port=port, faults=faults, scale=scale or None)
+    except OSError as exc:
+        raise InputError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    if on_ready is not None:
+        on_ready(handle.url)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        handle.stop()
+
+
+__all__ = ["ReplayHandle", "serve", "start_server"]
