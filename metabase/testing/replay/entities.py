@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .ids import PREDICTIONS_FILE
 from . import ids
 from .catalog import TASK_TYPES, Catalog, json_value
 from .xmlgen import NS, e, elements, fmt_float, ts
@@ -226,6 +227,12 @@ def run_xml(cat: Catalog, run_id: int, root: str) -> str | None:
       <oml:file_id>{run_id}</oml:file_id>
       <oml:name>description</oml:name>
       <oml:url>{root}/data/download/{run_id}/description.xml</oml:url>
+    </oml:file>
+    <oml:file>
+      <oml:did>-1</oml:did>
+      <oml:file_id>{PREDICTIONS_FILE + run_id}</oml:file_id>
+      <oml:name>predictions</oml:name>
+      <oml:url>{root}/data/download/{PREDICTIONS_FILE + run_id}/predictions.arff</oml:url>
     </oml:file>
 {evals}  </oml:output_data>
 </oml:run>

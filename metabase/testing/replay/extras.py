@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .ids import PREDICTIONS_FILE
 from . import datafiles, entities, exports
 from .sqldump import read_table
 from .xmlgen import NS, e, fmt_float, ts
@@ -70,6 +71,8 @@ class Extras:
             return path.read_bytes()
         if file_id in state.uploaded_files:
             return state.uploaded_files[file_id]
+        if file_id >= PREDICTIONS_FILE:
+            return None  # no predictions in the exports
         if file_id >= 10_000_000:  # run description files carry the run's id as file id
             text = self.run_xml(state, file_id, "")
             return text.encode("utf-8") if text else None
@@ -127,6 +130,12 @@ def _synthetic_run_xml(state, k: int, root: str) -> str:
       <oml:file_id>{int(c['run_id'][0])}</oml:file_id>
       <oml:name>description</oml:name>
       <oml:url>{root}/data/download/{int(c['run_id'][0])}/description.xml</oml:url>
+    </oml:file>
+    <oml:file>
+      <oml:did>-1</oml:did>
+      <oml:file_id>{PREDICTIONS_FILE + int(c['run_id'][0])}</oml:file_id>
+      <oml:name>predictions</oml:name>
+      <oml:url>{root}/data/download/{PREDICTIONS_FILE + int(c['run_id'][0])}/predictions.arff</oml:url>
     </oml:file>
       <oml:evaluation>
         <oml:name>predictive_accuracy</oml:name>

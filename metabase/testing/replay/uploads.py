@@ -218,8 +218,10 @@ def _evaluations(root) -> dict[str, tuple[float, list]]:
             v = float(value)
         except ValueError:
             continue
-        if ev.find(f"{Q}fold") is not None:
-            per.setdefault(name, []).append((_text(ev, "repeat"), _text(ev, "fold"), v))
+        fold = ev.get("fold") if ev.get("fold") is not None else (_text(ev, "fold") or None)
+        if fold is not None:  # openml-python writes repeat/fold as attributes
+            repeat = ev.get("repeat") if ev.get("repeat") is not None else _text(ev, "repeat")
+            per.setdefault(name, []).append((repeat or "0", fold, v))
         else:
             agg[name] = v
     out = {}
@@ -259,8 +261,8 @@ def _run_xml(server, root, run_id: int, sid: int, files: dict, evals: dict) -> s
     for name, (value, folds) in sorted(evals.items()):
         ev_xml += f"    <oml:evaluation>\n      <oml:name>{e(name)}</oml:name>\n      <oml:value>{fmt_float(value)}</oml:value>\n    </oml:evaluation>\n"
         for rep, fold, v in folds:
-            ev_xml += (f"    <oml:evaluation>\n      <oml:name>{e(name)}</oml:name>\n      <oml:repeat>{rep}</oml:repeat>\n"
-                       f"      <oml:fold>{fold}</oml:fold>\n      <oml:value>{fmt_float(v)}</oml:value>\n    </oml:evaluation>\n")
+            ev_xml += (f'    <oml:evaluation repeat="{rep}" fold="{fold}">\n      <oml:name>{e(name)}</oml:name>\n'
+                       f"      <oml:value>{fmt_float(v)}</oml:value>\n    </oml:evaluation>\n")
     dataset = ""
     if ds is not None:
         dataset = (f"    <oml:dataset>\n      <oml:did>{ds.data_id}</oml:did>\n      <oml:name>{e(ds.name)}</oml:name>\n"
