@@ -94,3 +94,15 @@ def _validate(X, y):
     X = X.reset_index(drop=True)
     X.columns = [str(c) for c in X.columns]
     return X, y
+
+
+def to_store_frame(result: MetaFeatureResult, dataset_id: int) -> pd.DataFrame:
+    """Rows for the store's ``dataset_qualities`` with ``source='computed'``.
+
+    Qualities that were skipped or ran out of budget are left out (unknown, not undefined); an
+    undefined quality is kept with a NULL value so that a stale earlier value does not survive.
+    """
+    rows = [{"dataset_id": int(dataset_id), "quality": q, "value": v, "source": "computed"}
+            for q, v in result.values.items()
+            if result.reasons.get(q) not in ("skipped", "budget exceeded")]
+    return pd.DataFrame(rows, columns=["dataset_id", "quality", "value", "source"])

@@ -328,14 +328,17 @@ class BiasedMoments(Intermediate):
     requires = ("NumericMatrix",)
 
     def compute(self, ctx, num: np.ndarray):
-        from scipy import stats
-
         if num.shape[1] == 0:
             return {"skew": np.array([]), "kurt": np.array([])}
-        means = np.nanmean(np.where(np.isnan(num), np.nan, num), axis=0) if num.size else np.zeros(0)
-        filled = np.where(np.isnan(num), np.where(np.isnan(means), 0.0, means), num)
         with np.errstate(all="ignore"):
-            return {"skew": stats.skew(filled, axis=0), "kurt": stats.kurtosis(filled, axis=0)}
+            means = np.nanmean(num, axis=0) if num.shape[0] else np.zeros(num.shape[1])
+            filled = np.where(np.isnan(num), np.where(np.isnan(means), 0.0, means), num)
+            dev = filled - filled.mean(axis=0)
+            m2, m3, m4 = (dev**2).mean(axis=0), (dev**3).mean(axis=0), (dev**4).mean(axis=0)
+            # scipy.stats.skew / kurtosis (bias=True, fisher=True); a constant column gives NaN.
+            skew = np.where(m2 > 0, m3 / m2**1.5, np.nan)
+            kurt = np.where(m2 > 0, m4 / m2**2 - 3.0, np.nan)
+        return {"skew": skew, "kurt": kurt}
 
 
 class _Moment(_Auto):

@@ -291,14 +291,24 @@ class CV_NaiveBayes(Intermediate):
         return _cross_validate(ctx, d, fit_predict)
 
 
+def one_nn_proba(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray, n_classes: int) -> np.ndarray:
+    """1-NN class "probabilities" (one-hot of the nearest training instance's class), via a KD-tree."""
+    from sklearn.neighbors import KDTree
+
+    out = np.zeros((X_test.shape[0], n_classes))
+    if X_train.shape[1] == 0:
+        out[:, np.bincount(y_train, minlength=n_classes).argmax()] = 1.0
+        return out
+    _, idx = KDTree(X_train).query(X_test, k=1)
+    out[np.arange(X_test.shape[0]), y_train[idx[:, 0]]] = 1.0
+    return out
+
+
 class CV_kNN1N(Intermediate):
     requires = ("LandmarkSetup", "KnnDesign")
 
     def compute(self, ctx, d: LandmarkData, X: np.ndarray) -> CVOutcome:
-        from sklearn.neighbors import KNeighborsClassifier
-
-        return _cross_validate(ctx, d, lambda tr, te: _sk_proba(KNeighborsClassifier(1), X[tr], d.y[tr], X[te],
-                                                                d.n_classes))
+        return _cross_validate(ctx, d, lambda tr, te: one_nn_proba(X[tr], d.y[tr], X[te], d.n_classes))
 
 
 # ---------------------------------------------------------------- the three measures

@@ -134,12 +134,12 @@ def _answer_nodes(tree, pruned: np.ndarray) -> np.ndarray:
 def added_errors(n: np.ndarray, e: np.ndarray, cf: float) -> np.ndarray:
     """Weka's ``Stats.addErrs`` (vectorised): the extra errors C4.5 adds at confidence ``cf``,
     from the upper limit of the binomial confidence interval."""
-    from scipy.stats import norm
+    from statistics import NormalDist
 
     n = np.asarray(n, dtype=float)
     e = np.asarray(e, dtype=float)
     safe_n = np.maximum(n, 1e-12)
-    z = norm.ppf(1 - cf)
+    z = NormalDist().inv_cdf(1 - cf)
     with np.errstate(all="ignore"):
         base = safe_n * (1 - cf ** (1 / safe_n))
         f1 = 1.5 / safe_n
