@@ -43,7 +43,9 @@ def _forest_space(criteria: tuple[str, ...], bootstrap_default: bool, max_featur
     def make() -> ConfigurationSpace:
         return _space(
             Integer("n_estimators", (16, 1024), log=True, default=100),
-            Categorical("criterion", criteria, default=criteria[0]),
+            Categorical("criterion", criteria, default=criteria[0])
+            if len(criteria) > 1
+            else Constant("criterion", criteria[0]),
             Float("max_features", (0.05, 1.0), default=max_features_default),
             Integer("min_samples_split", (2, 20), default=2),
             Integer("min_samples_leaf", (1, 20), default=1),
@@ -274,7 +276,7 @@ def sklearn_pipelines() -> list[Pipeline]:
          "sklearn.ensemble.RandomForestClassifier", trees,
          {"flow_ids": (6969,), "foreign": FOREIGN_RANDOM_FOREST}),
         ("sklearn.random_forest_regressor", REG, "Random forest regressor",
-         _forest_space(("squared_error", "friedman_mse"), True, 1.0),
+         _forest_space(("squared_error",), True, 1.0),
          _forest_factory("sklearn.ensemble.RandomForestRegressor"),
          "sklearn.ensemble.RandomForestRegressor", trees, {}),
         ("sklearn.extra_trees", CLS, "Extremely randomised trees classifier",
@@ -282,7 +284,7 @@ def sklearn_pipelines() -> list[Pipeline]:
          _forest_factory("sklearn.ensemble.ExtraTreesClassifier"),
          "sklearn.ensemble.ExtraTreesClassifier", trees, {}),
         ("sklearn.extra_trees_regressor", REG, "Extremely randomised trees regressor",
-         _forest_space(("squared_error", "friedman_mse"), False, 1.0),
+         _forest_space(("squared_error",), False, 1.0),
          _forest_factory("sklearn.ensemble.ExtraTreesRegressor"),
          "sklearn.ensemble.ExtraTreesRegressor", trees, {}),
         ("sklearn.adaboost", CLS, "AdaBoost over decision trees",
@@ -319,7 +321,7 @@ def sklearn_pipelines() -> list[Pipeline]:
          _tree_space(("gini", "entropy")), _tree_factory("sklearn.tree.DecisionTreeClassifier"),
          "sklearn.tree.DecisionTreeClassifier", trees, {}),
         ("sklearn.decision_tree_regressor", REG, "CART decision tree regressor",
-         _tree_space(("squared_error", "friedman_mse")),
+         _tree_space(("squared_error", "absolute_error")),
          _tree_factory("sklearn.tree.DecisionTreeRegressor"),
          "sklearn.tree.DecisionTreeRegressor", trees, {}),
     ]
