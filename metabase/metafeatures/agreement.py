@@ -25,7 +25,8 @@ from typing import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from metabase.metafeatures.api import compute
+from metabase.metafeatures.api import GROUPS, compute
+from metabase.metafeatures.engine import metafeatures
 from metabase.metafeatures.loading import load_table, read_arff
 
 #: OpenML dataset ids of the raw datasets in ``openml-data/datasets`` (from their README/features.json).
@@ -178,7 +179,11 @@ def agreement_report(cases: Iterable[Case], *, groups: Iterable[str] | None = No
     rows = []
     for case in cases:
         X, y = case.load()
-        chosen = list(groups) if groups is not None else None
+        # Only the groups the reference has values for (landmarkers are slow and often absent).
+        registry = metafeatures()
+        needed = {registry[q].group for q, v in case.reference.items()
+                  if q in registry and v is not None and not math.isnan(v)}
+        chosen = [g for g in (groups if groups is not None else GROUPS) if g in needed]
         skip = ()
         if landmarkers_max_rows is not None and len(X) > landmarkers_max_rows:
             skip = ("landmarking",)

@@ -330,7 +330,10 @@ class BiasedMoments(Intermediate):
     def compute(self, ctx, num: np.ndarray):
         if num.shape[1] == 0:
             return {"skew": np.array([]), "kurt": np.array([])}
-        with np.errstate(all="ignore"):
+        import warnings
+
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-missing columns: mean of nothing
             means = np.nanmean(num, axis=0) if num.shape[0] else np.zeros(num.shape[1])
             filled = np.where(np.isnan(num), np.where(np.isnan(means), 0.0, means), num)
             dev = filled - filled.mean(axis=0)

@@ -36,7 +36,7 @@ import numpy as np
 
 from metabase.metafeatures.engine import Context, Intermediate, MetaFeature, NotApplicable
 from metabase.metafeatures.prep import Columns, NominalCodes, Target
-from metabase.metafeatures.weka_like import MixedNaiveBayes, ReducedErrorPrunedTree, pessimistic_prune
+from metabase.metafeatures.weka_like import MixedNaiveBayes, ReducedErrorPrunedTree, pessimistic_prune, stratified_folds
 
 N_FOLDS = 10
 ONE_HOT_MAX_LEVELS = 32  # above this a nominal attribute enters trees and kNN as its code
@@ -58,8 +58,6 @@ class LandmarkSetup(Intermediate):
     requires = ("NumericMatrix", "NominalMatrix", "TargetCodes")
 
     def compute(self, ctx: Context, num: np.ndarray, nom: NominalCodes, t: Target) -> LandmarkData:
-        from sklearn.model_selection import StratifiedKFold
-
         keep = t.codes >= 0
         present, y = np.unique(t.codes[keep], return_inverse=True)
         if present.size < 2:
@@ -67,13 +65,7 @@ class LandmarkSetup(Intermediate):
         if keep.sum() < N_FOLDS:
             raise NotApplicable(f"needs at least {N_FOLDS} labelled instances")
         nom_m = np.column_stack(nom.codes)[keep] if nom.codes else np.empty((keep.sum(), 0), dtype=np.int64)
-        counts = np.bincount(y)
-        n_splits = N_FOLDS if counts.min() >= N_FOLDS else N_FOLDS  # sklearn only warns; Weka stratifies as it can
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            folds = list(StratifiedKFold(n_splits, shuffle=True, random_state=ctx.seed).split(np.zeros(len(y)), y))
+        folds = stratified_folds(y, N_FOLDS, ctx.seed)
         return LandmarkData(num[keep], nom_m, list(nom.n_declared), y.astype(np.int64), int(present.size), folds)
 
 
@@ -319,25 +311,35 @@ def error_rate(o: CVOutcome) -> float:
 
 
 def kappa(o: CVOutcome) -> float:
-    from sklearn.metrics import cohen_kappa_score
-
+    """Cohen's kappa of the argmax predictions."""
     pred = o.proba.argmax(axis=1)
-    if np.unique(np.concatenate([pred, o.y])).size < 2:
-        return 0.0
-    return float(cohen_kappa_score(o.y, pred))
+    k = o.proba.shape[1]
+    confusion = np.bincount(o.y * k + pred, minlength=k * k).reshape(k, k).astype(float)
+    n = confusion.sum()
+    observed = np.trace(confusion) / n
+    expected = (confusion.sum(axis=0) * confusion.sum(axis=1)).sum() / n**2
+    return 0.0 if expected >= 1 else float((observed - expected) / (1 - expected))
+
+
+def binary_auc(positive: np.ndarray, score: np.ndarray) -> float:
+    """Area under the ROC curve (Mann-Whitney U with average ranks for ties)."""
+    import pandas as pd
+
+    n_pos = int(positive.sum())
+    n_neg = positive.size - n_pos
+    ranks = pd.Series(score).rank(method="average").to_numpy()
+    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
 def weighted_auc(o: CVOutcome) -> float:
     """Weka's weightedAreaUnderROC: one-vs-rest AUC per class, weighted by class frequency."""
-    from sklearn.metrics import roc_auc_score
-
     counts = np.bincount(o.y, minlength=o.proba.shape[1]).astype(float)
     total, acc = 0.0, 0.0
     for c in np.flatnonzero(counts):
         positive = o.y == c
         if positive.all():
             continue
-        acc += counts[c] * roc_auc_score(positive, o.proba[:, c])
+        acc += counts[c] * binary_auc(positive, o.proba[:, c])
         total += counts[c]
     return acc / total if total else math.nan
 

@@ -11,6 +11,17 @@ from __future__ import annotations
 import numpy as np
 
 
+def stratified_folds(y: np.ndarray, k: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Seeded stratified k-fold: shuffle, sort by class, deal the instances round-robin (as Weka's
+    ``Instances.stratify`` does), so every fold gets each class in proportion."""
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(y.size)
+    order = order[np.argsort(y[order], kind="stable")]
+    fold_of = np.empty(y.size, dtype=np.int64)
+    fold_of[order] = np.arange(y.size) % k
+    return [(np.flatnonzero(fold_of != f), np.flatnonzero(fold_of == f)) for f in range(k)]
+
+
 class MixedNaiveBayes:
     """Naive Bayes over numeric (normal density) and nominal (Laplace counts) columns, as Weka's."""
 
@@ -73,15 +84,10 @@ class ReducedErrorPrunedTree:
         self.max_depth = max_depth
 
     def fit(self, X: np.ndarray, y: np.ndarray, n_classes: int) -> "ReducedErrorPrunedTree":
-        from sklearn.model_selection import StratifiedKFold
         from sklearn.tree import DecisionTreeClassifier
 
         self.n_classes_ = n_classes
-        try:
-            grow, prune = next(StratifiedKFold(3, shuffle=True, random_state=self.seed).split(X, y))
-        except ValueError:  # a class with fewer than 3 instances: fall back to a plain split
-            idx = np.random.default_rng(self.seed).permutation(len(y))
-            prune, grow = idx[: len(y) // 3], idx[len(y) // 3:]
+        grow, prune = stratified_folds(y, 3, self.seed)[0]
         self.tree_ = DecisionTreeClassifier(criterion="entropy", min_samples_leaf=2, max_depth=self.max_depth,
                                             random_state=self.seed).fit(X[grow], y[grow])
         t = self.tree_.tree_
