@@ -67,4 +67,54 @@ def serve(data_dir=None, host: str = "127.0.0.1", port: int = 0, faults=None, sc
         handle.stop()
 
 
-__all__ = ["ReplayHandle", "serve", "start_server"]
+class ProcessHandle:
+    """A replay server in a child process (``start_server_process``); same ``url``/``stop()``."""
+
+    def __init__(self, proc, url: str):
+        self.proc, self.url = proc, url
+        self.root = url.rsplit("/api/v1/xml", 1)[0]
+        self.host, port = self.root.split("//", 1)[1].rsplit(":", 1)
+        self.port = int(port)
+
+    def stop(self) -> None:
+        import signal
+
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=20)
+            except Exception:
+                self.proc.kill()
+                self.proc.wait()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def start_server_process(data_dir, host: str = "127.0.0.1", port: int = 0, faults=None,
+                         scale: int | None = None, timeout: float = 120.0) -> ProcessHandle:
+    """Start a replay server in a separate Python process and wait until it serves."""
+    import subprocess
+    import sys
+
+    from metabase.errors import InputError
+
+    cmd = [sys.executable, "-m", "metabase.testing.replay", "--data", str(data_dir), "--host", host,
+           "--port", str(port)]
+    if faults:
+        cmd += ["--faults", faults if isinstance(faults, str) else ",".join(f"{k}={v}" for k, v in dict(faults).items())]
+    if scale:
+        cmd += ["--scale", str(int(scale))]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    url = proc.stdout.readline().strip()
+    if not url.startswith("http"):
+        err = proc.stderr.read().strip().splitlines()
+        proc.wait()
+        raise InputError(err[-1].removeprefix("error: ") if err else "replay server process did not start")
+    return ProcessHandle(proc, url)
+
+
+__all__ = ["ProcessHandle", "ReplayHandle", "serve", "start_server", "start_server_process"]

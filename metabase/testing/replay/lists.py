@@ -15,7 +15,7 @@ import numpy as np
 from . import filters as F
 from .xmlgen import NS, e, error, fmt_float, ts
 
-CHUNK = 1 << 18
+CHUNK = 1 << 14  # small: the chunk holding a page is recomputed per call
 NO_RESULTS = {"data": 372, "task": 482, "flow": 500, "run": 512, "evaluation": 542, "setup": 674}
 _memo: "OrderedDict[tuple, int]" = OrderedDict()
 _MEMO_MAX = 200_000
@@ -149,10 +149,7 @@ def evaluation_list(state, segments: list[str], cap: int) -> ListResult:
     else:
         key = ("evaluation",) + tuple((k, repr(v)) for k, v in sorted(f.items()) if k not in ("offset", "limit"))
         for cols, idx, m in _scan(state, f, measures, key):
-            if isinstance(m, list):
-                rows.extend(_eval_row(state, cols, j, mm) for j, mm in zip(idx, m))
-            else:
-                rows.extend(_eval_row(state, cols, j, m) for j in idx)
+            rows.extend(_eval_rows(state, cols, idx, m))
     if not rows:
         return _no_results("evaluation")
     return ListResult(200, f"<oml:evaluations {NS}>\n" + "".join(rows) + "</oml:evaluations>\n")
@@ -175,6 +172,40 @@ def _names(state, fid: int, did: int) -> tuple[str, str]:
     fl = state.flows.get(fid)
     ds = state.datasets.get(did)
     return (fl.name if fl else ""), (ds.name if ds else "")
+
+
+def _times(epochs) -> list[str]:
+    """Vectorised ``YYYY-mm-dd HH:MM:SS`` of epoch seconds."""
+    out = np.datetime_as_string(np.asarray(epochs, dtype="datetime64[s]"), unit="s")
+    return [t.replace("T", " ") for t in out.tolist()]
+
+
+def _eval_rows(state, cols, idx, m) -> list[str]:
+    """The XML of evaluations ``idx`` of a chunk; ``m`` is one measure or one per row."""
+    if len(idx) == 0:
+        return []
+    measures = m if isinstance(m, list) else [m] * len(idx)
+    run, task, setup = (cols[k][idx].tolist() for k in ("run_id", "task_id", "setup_id"))
+    flow, data, upl = (cols[k][idx].tolist() for k in ("flow_id", "data_id", "uploader"))
+    times = _times(cols["upload_time"][idx])
+    names: dict = {}
+    out = []
+    for k in range(len(idx)):
+        key = (flow[k], data[k])
+        if key not in names:
+            fname, dname = _names(state, *key)
+            names[key] = (e(fname), e(dname))
+        fname, dname = names[key]
+        value = fmt_float(cols["evals"][measures[k]][idx[k]])
+        out.append(
+            f"  <oml:evaluation>\n    <oml:run_id>{run[k]}</oml:run_id>\n    <oml:task_id>{task[k]}</oml:task_id>\n"
+            f"    <oml:setup_id>{setup[k]}</oml:setup_id>\n    <oml:flow_id>{flow[k]}</oml:flow_id>\n"
+            f"    <oml:flow_name>{fname}</oml:flow_name>\n    <oml:data_id>{data[k]}</oml:data_id>\n"
+            f"    <oml:data_name>{dname}</oml:data_name>\n    <oml:function>{measures[k]}</oml:function>\n"
+            f"    <oml:upload_time>{times[k]}</oml:upload_time>\n    <oml:uploader>{upl[k]}</oml:uploader>\n"
+            f"    <oml:value>{value}</oml:value>\n  </oml:evaluation>\n"
+        )
+    return out
 
 
 def _eval_row(state, cols, j, m) -> str:
@@ -205,20 +236,19 @@ def run_list(state, segments: list[str], cap: int) -> ListResult:
     key = ("run",) + tuple((k, repr(v)) for k, v in sorted(f.items()) if k not in ("offset", "limit"))
     rows = []
     for cols, idx, _ in _scan(state, f, None, key):
-        for j in idx:
-            rows.append(
-                "  <oml:run>\n"
-                f"    <oml:run_id>{cols['run_id'][j]}</oml:run_id>\n"
-                f"    <oml:task_id>{cols['task_id'][j]}</oml:task_id>\n"
-                f"    <oml:task_type_id>1</oml:task_type_id>\n"
-                f"    <oml:setup_id>{cols['setup_id'][j]}</oml:setup_id>\n"
-                f"    <oml:flow_id>{cols['flow_id'][j]}</oml:flow_id>\n"
-                f"    <oml:uploader>{cols['uploader'][j]}</oml:uploader>\n"
-                f"    <oml:upload_time>{ts(cols['upload_time'][j])}</oml:upload_time>\n"
-                "    <oml:error_message></oml:error_message>\n"
-                "    <oml:run_details></oml:run_details>\n"
-                "  </oml:run>\n"
-            )
+        if len(idx) == 0:
+            continue
+        run, task, setup = (cols[k][idx].tolist() for k in ("run_id", "task_id", "setup_id"))
+        flow, upl = cols["flow_id"][idx].tolist(), cols["uploader"][idx].tolist()
+        times = _times(cols["upload_time"][idx])
+        rows.extend(
+            f"  <oml:run>\n    <oml:run_id>{run[k]}</oml:run_id>\n    <oml:task_id>{task[k]}</oml:task_id>\n"
+            f"    <oml:task_type_id>1</oml:task_type_id>\n    <oml:setup_id>{setup[k]}</oml:setup_id>\n"
+            f"    <oml:flow_id>{flow[k]}</oml:flow_id>\n    <oml:uploader>{upl[k]}</oml:uploader>\n"
+            f"    <oml:upload_time>{times[k]}</oml:upload_time>\n    <oml:error_message></oml:error_message>\n"
+            "    <oml:run_details></oml:run_details>\n  </oml:run>\n"
+            for k in range(len(idx))
+        )
     if not rows:
         return _no_results("run")
     return ListResult(200, f"<oml:runs {NS}>\n" + "".join(rows) + "</oml:runs>\n")

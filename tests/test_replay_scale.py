@@ -1,0 +1,72 @@
+"""Scale mode: deterministic synthetic runs/evaluations, generated on the fly, labelled synthetic."""
+
+from __future__ import annotations
+
+import time
+import urllib.error
+import urllib.request
+import xml.etree.ElementTree as ET
+
+import pytest
+
+pytestmark = pytest.mark.realdata
+OML = "{http://openml.org/openml}"
+FIRST = 100_000_001  # documented in metabase.testing.replay.scale
+
+
+def fetch(url: str) -> tuple[int, ET.Element]:
+    try:
+        with urllib.request.urlopen(url) as r:
+            return r.status, ET.fromstring(r.read())
+    except urllib.error.HTTPError as err:
+        return err.code, ET.fromstring(err.read())
+
+
+def evaluations(root):
+    return [(int(e.find(f"{OML}run_id").text), e.find(f"{OML}flow_name").text, float(e.find(f"{OML}value").text))
+            for e in root.findall(f"{OML}evaluation")]
+
+
+def test_ten_million_evaluations_without_materialising(replay_factory):
+    h = replay_factory(scale=10_000_000)
+    last = FIRST + 10_000_000 - 1
+    t = time.perf_counter()
+    status, root = fetch(f"{h.url}/evaluation/list/function/predictive_accuracy/run/{last - 499}../limit/1000/offset/0")
+    assert time.perf_counter() - t < 5
+    rows = evaluations(root)
+    assert [r[0] for r in rows] == list(range(last - 499, last + 1))
+    assert all(name.startswith("synthetic.") for _, name, _ in rows)
+    assert all(0.5 <= v <= 1.0 for *_, v in rows)
+    assert fetch(f"{h.url}/run/{last + 1}")[0] == 412
+    status, run = fetch(f"{h.url}/run/{last}")
+    assert status == 200 and run.find(f"{OML}tag").text == "synthetic"
+
+
+def test_scale_paging_by_offset_sees_every_run_once(replay_factory):
+    n = 4321
+    h = replay_factory(scale=n)
+    seen, offset = [], 0
+    while True:
+        status, root = fetch(f"{h.url}/evaluation/list/function/predictive_accuracy/uploader/999"
+                             f"/limit/1000/offset/{offset}")
+        if status == 412:
+            break
+        rows = evaluations(root)
+        seen += [r[0] for r in rows]
+        offset += len(rows)
+    assert sorted(seen) == list(range(FIRST, FIRST + n))
+
+
+def test_scale_is_deterministic_and_setups_exist(replay_factory):
+    a, b = replay_factory(scale=50_000), replay_factory(scale=50_000)
+    call = "/evaluation/list/function/predictive_accuracy/run/100030000../limit/50/offset/0"
+    assert evaluations(fetch(a.url + call)[1]) == evaluations(fetch(b.url + call)[1])
+    status, setup = fetch(f"{a.url}/setup/200000001")
+    assert status == 200 and {p.find(f"{OML}parameter_name").text for p in setup.findall(f"{OML}parameter")} == {"x", "depth"}
+    status, flow = fetch(f"{a.url}/flow/90000001")
+    assert "synthetic" in [t.text for t in flow.findall(f"{OML}tag")]
+
+
+def test_real_data_is_the_default(replay_server):
+    status, root = fetch(f"{replay_server.url}/run/list/uploader/999/limit/10")
+    assert status == 412  # no synthetic runs unless --scale
