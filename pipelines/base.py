@@ -128,6 +128,7 @@ class Pipeline:
         self.preprocessing = preprocessing
         self._make_space = make_space
         self._make_estimator = make_estimator
+        self._typed_cache: dict[tuple, Any] = {}
 
     def __repr__(self) -> str:
         return f"Pipeline({self.name!r})"
@@ -137,6 +138,17 @@ class Pipeline:
         space = self._make_space()
         space.name = self.name
         return space
+
+    @cached_property
+    def _hps(self) -> dict[str, Any]:
+        return dict(self.space.items())  # topological order: parents before children
+
+    @cached_property
+    def _conditions(self) -> dict[str, list]:
+        return {
+            name: [(c, [p.name for p in _parents(c)]) for c in self.space.parent_conditions_of[name]]
+            for name in self._hps
+        }
 
     # -- canonical form --------------------------------------------------------------------
     def default_config(self) -> dict[str, Any]:
@@ -156,14 +168,14 @@ class Pipeline:
         """
         if not isinstance(config, Mapping):
             raise ConfigError(f"{self.name}: a configuration is a mapping, not {type(config).__name__}")
-        hps = self.space.get_hyperparameters_dict() if hasattr(self.space, "get_hyperparameters_dict") else dict(self.space)
+        hps = self._hps
         unknown = sorted(str(k) for k in config if k not in hps)
         if unknown:
             raise ConfigError(
                 f"{self.name}: unknown hyperparameter(s) {', '.join(unknown)}; "
                 f"known: {', '.join(hps)}"
             )
-        typed = {name: _coerce(self.name, hps[name], value) for name, value in config.items()}
+        typed = {name: self._coerce(hps[name], value) for name, value in config.items()}
         out: dict[str, Any] = {}
         for name, hp in hps.items():  # ConfigSpace keeps them in topological order
             if not self._active(name, out):
@@ -171,9 +183,23 @@ class Pipeline:
             out[name] = typed[name] if name in typed else _plain_default(hp)
         return out
 
+    def _coerce(self, hp, value: Any) -> Any:
+        # Imports map tens of thousands of setups whose values repeat: remember the typed ones.
+        try:
+            key = (hp.name, type(value), value)
+            return self._typed_cache[key]
+        except TypeError:  # unhashable (a list): no caching
+            return _coerce(self.name, hp, value)
+        except KeyError:
+            pass
+        typed = _coerce(self.name, hp, value)
+        if len(self._typed_cache) > 200_000:
+            self._typed_cache.clear()
+        self._typed_cache[key] = typed
+        return typed
+
     def _active(self, name: str, values: Mapping[str, Any]) -> bool:
-        for condition in self.space.parent_conditions_of[name]:
-            parents = [p.name for p in _parents(condition)]
+        for condition, parents in self._conditions[name]:
             if any(p not in values for p in parents):
                 return False
             if not condition.satisfied_by_value(values):

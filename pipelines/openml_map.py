@@ -147,22 +147,33 @@ def from_openml(
     Parameters of components outside the space (encoders, variance thresholds, n_jobs,
     random_state, the serialised steps) are ignored; the imputer's strategy is kept.
     """
+    config: dict[str, Any] = {}
+    for key, value in _as_mapping(parameters).items():
+        ours = _resolve(pipeline, str(key))
+        if ours is not None:
+            config[ours] = value
+    return pipeline.canonicalize(config)
+
+
+def _resolve(pipeline: Pipeline, key: str) -> str | None:
+    """Our hyperparameter for an OpenML parameter key, or None to ignore it (memoised: imports
+    resolve the same few keys for every setup of a flow)."""
+    cache = pipeline.__dict__.setdefault("_openml_keys", {})
+    if key in cache:
+        return cache[key]
     names = set(pipeline.space.keys())
     by_path = {path: ours for ours, path in pipeline.openml.paths.items()}
     model_components = {pipeline.openml.step, "classifier", "regressor", "estimator", "clf", "model"}
     model_components |= {c.lower() for c in pipeline.openml.classes} | set(pipeline.openml.classes)
-    config: dict[str, Any] = {}
-    for key, value in _as_mapping(parameters).items():
-        component, param = _split_key(str(key))
-        matched = _match_path(component, param, by_path)
-        if matched is not None:
-            config[matched] = value
-        elif param == "strategy" and any(_IMPUTER.search(c) for c in component):
-            config["imputation_strategy"] = value
-        elif not component or component[-1] in model_components:
-            if param in names and param not in pipeline.openml.paths:
-                config[param] = value
-    return pipeline.canonicalize(config)
+    component, param = _split_key(key)
+    ours = _match_path(component, param, by_path)
+    if ours is None and param == "strategy" and any(_IMPUTER.search(c) for c in component):
+        ours = "imputation_strategy"
+    elif ours is None and (not component or component[-1] in model_components):
+        if param in names and param not in pipeline.openml.paths:
+            ours = param
+    cache[key] = ours
+    return ours
 
 
 def _match_path(component: list[str], param: str, by_path: Mapping[str, str]) -> str | None:
