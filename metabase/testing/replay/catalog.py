@@ -1,17 +1,22 @@
 """The replay server's in-memory catalog, built once per data directory from the real exports.
 
-Sources and their precedence (first wins for an id):
+Ids are production OpenML ids. Sources and their precedence (first wins for an id):
 
-* tasks: TabRepo task metadata, ``extra/tasks_supplement.csv``, then the OpenML100 tasks of the
-  openml-pimp export whose dataset is found by matching their qualities (``task_qualities.json``)
-  against the dataset qualities export (5 quality values must agree; among several matches the
-  lowest dataset id wins), then the study exports' tasks, then the server seed SQL. Recorded task
-  XML in ``openml-python/`` is served as recorded and overrides all of these.
-* datasets: the raw files in ``datasets/`` and ``pmlb/``, the qualities export (names and
-  versions), TabRepo, then the seed SQL.
+* tasks: TabRepo task metadata, ``extra/tasks_supplement.csv`` (its tasks override), the suite
+  table of tabular-benchmark (task id + dataset name, matched to the lowest production dataset id
+  of that name), then the OpenML100 tasks of ``openml-pimp/.../task_qualities.json`` whose dataset
+  is found by matching 5 qualities (instances, features, classes, missing values, numeric
+  features) against the dataset qualities export (lowest id among equal matches), then the seed
+  SQL. Recorded task XML in ``openml-python/`` is served as recorded and overrides all of these.
+* datasets: the qualities export (names, versions, qualities), the raw files in ``datasets/`` and
+  ``pmlb/``, TabRepo, then the seed SQL.
+* the seed SQL (``openml-server/data/sql``) is the TEST server's database: its dataset and task
+  ids are not production ids. Its rows are served only under ids no production source uses; its
+  descriptions and default targets are attached to production datasets of the same name and
+  version. Its estimation procedures, measures and quality names are used as they are.
 
-A task whose dataset no export names gets a placeholder dataset ``1_000_000 + task id`` called
-``unknown-dataset-of-task-<id>``.
+A task whose dataset no export names (5 OpenML100 tasks) gets a placeholder dataset
+``1_000_000 + task id`` called ``unknown-dataset-of-task-<id>``, with the task's qualities.
 """
 
 from __future__ import annotations
@@ -143,10 +148,11 @@ class Catalog:
         descr = {r["did"]: r["description"] for r in read_table(sql / "dataset_description.sql")}
         for r in read_table(sql / "dataset.sql"):
             did = r["did"]
-            if did in self.datasets:
-                ds = self.datasets[did]
+            same_name = [d for d in self.datasets.values() if d.name == r["name"] and d.version == int(r["version"])]
+            for ds in same_name:  # the seed's description of a production dataset, matched by name
                 ds.target = ds.target or r["default_target_attribute"]
                 ds.description = ds.description or descr.get(did) or ""
+            if did in self.datasets:
                 continue
             self.datasets[did] = Dataset(
                 did, r["name"], int(r["version"]), r["default_target_attribute"],
@@ -189,7 +195,8 @@ class Catalog:
         """Tasks of tabular-benchmark's suite table; its dataset names are matched to dataset ids."""
         by_name: dict[str, int] = {}
         for did in sorted(self.datasets, reverse=True):
-            by_name[self.datasets[did].name] = did  # lowest id wins for a repeated name
+            if self.datasets[did].source != "seed-sql":  # seed ids are the test server's
+                by_name[self.datasets[did].name] = did  # lowest id wins for a repeated name
         for r in exports.benchmark_suites(self.data_dir):
             tid = r["task_id"]
             if "CC18" in r["suite"] and "New" not in r["suite"]:
@@ -259,8 +266,13 @@ class Catalog:
             evals[measure][study_runs[key]] = value
         for st in self.studies.values():
             st["runs"] = {ids.STUDY_RUN + study_runs[k] - base for k in st["runs"]}
-        for tid in set(task_id) - set(self.tasks):
-            self._add_task(Task(tid, PLACEHOLDER_DATASET + tid, "class", source="run-export"))
+        task_q = exports.pimp_task_qualities(d)
+        for tid in set(task_id) | set(task_q):
+            if tid not in self.tasks:
+                self._add_task(Task(tid, PLACEHOLDER_DATASET + tid, "class", source="run-export"))
+            ds = self.datasets[self.tasks[tid].data_id]
+            if ds.source == "placeholder" and tid in task_q:
+                ds.qualities = {k: float(v) for k, v in task_q[tid].items() if v is not None and v == v}
         data_id = [self.tasks[t].data_id for t in task_id]
         self.runs = RunTable(run_id, task_id, flow_id, setup_id, t_up, data_id, evals)
         self.pimp_tasks = sorted(set(task_id[:base]))
