@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from metabase.metafeatures.api import GROUPS, compute
+from metabase.metafeatures.autosklearn import AUTOSKLEARN_NAMES
 from metabase.metafeatures.engine import metafeatures
 from metabase.metafeatures.loading import load_table, read_arff
 
@@ -181,23 +182,26 @@ def agreement_report(cases: Iterable[Case], *, groups: Iterable[str] | None = No
         X, y = case.load()
         # Only the groups the reference has values for (landmarkers are slow and often absent).
         registry = metafeatures()
-        needed = {registry[q].group for q, v in case.reference.items()
-                  if q in registry and v is not None and not math.isnan(v)}
+        names = AUTOSKLEARN_NAMES if case.source == "auto-sklearn" else {}
+        needed = {registry[names.get(q, q)].group for q, v in case.reference.items()
+                  if names.get(q, q) in registry and v is not None and not math.isnan(v)}
         chosen = [g for g in (groups if groups is not None else GROUPS) if g in needed]
         skip = ()
         if landmarkers_max_rows is not None and len(X) > landmarkers_max_rows:
             skip = ("landmarking",)
         result = compute(X, y, groups=chosen, skip=skip, seed=seed, task=case.task)
-        for quality, reference in case.reference.items():
+        for name, reference in case.reference.items():
+            # auto-sklearn names that clash with OpenML's are reported as "autosklearn.<name>"
+            quality = AUTOSKLEARN_NAMES.get(name, name) if case.source == "auto-sklearn" else name
             if quality not in result.values or result.reasons.get(quality) == "skipped":
                 continue
             if reference is None or math.isnan(reference):
                 continue  # the source has no value: nothing to compare
             computed = result.values[quality]
             rows.append({"source": case.source, "dataset": case.name, "dataset_id": case.dataset_id,
-                         "quality": quality, "group": result.groups.get(quality, ""),
-                         "kind": tolerance_kind(quality), "computed": computed, "reference": reference,
-                         "agree": agrees(quality, computed, reference),
+                         "quality": name, "group": result.groups.get(quality, ""),
+                         "kind": tolerance_kind(name), "computed": computed, "reference": reference,
+                         "agree": agrees(name, computed, reference),
                          "reason": result.reasons.get(quality)})
     return pd.DataFrame(rows, columns=["source", "dataset", "dataset_id", "quality", "group", "kind", "computed",
                                        "reference", "agree", "reason"])
