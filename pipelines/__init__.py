@@ -35,7 +35,26 @@ def config_hash(pipeline: str, config: Mapping[str, Any]) -> str:
     return hash_text(pipeline, canonical)
 
 
+def listing() -> list[dict[str, Any]]:
+    """One row per catalogue pipeline: name, task types, device, size of the space, summary."""
+    rows = []
+    for name in names():
+        p = get(name)
+        rows.append(
+            {
+                "name": name,
+                "task_types": ",".join(p.task_types),
+                "device": p.device,
+                "params": len(p.space),
+                "conditional": len(p.space.conditions),
+                "summary": p.summary,
+            }
+        )
+    return rows
+
+
 __all__ = [
+    "listing",
     "BuildOptions",
     "DataSchema",
     "OpenMLSetup",
