@@ -139,3 +139,13 @@ def test_cli_bad_options_exit_1(capsys, tmp_path):
     assert main(["replay-server", "--faults", "nonsense"]) == 1
     err = capsys.readouterr().err
     assert err.count("error:") == 2
+
+
+def test_malformed_xml_is_well_framed_but_unparseable(replay_factory):
+    h = replay_factory(faults="malformed=1.0,match=evaluation/list")
+    with urllib.request.urlopen(h.url + "/task/14951") as r:  # not matched: untouched
+        ET.fromstring(r.read())
+    with urllib.request.urlopen(h.url + "/evaluation/list/function/predictive_accuracy/task/9983/limit/10") as r:
+        body = r.read()  # complete per Content-Length
+    with pytest.raises(ET.ParseError):
+        ET.fromstring(body)

@@ -121,3 +121,31 @@ def test_task_14951_is_on_dataset_1471(replay_server):
     assert status == 200
     assert root.find(f".//{OML}data_set_id").text == "1471"
     assert root.find(f".//{OML}target_feature").text == "Class"
+
+
+def test_sort_order_sorts_by_value(replay_server, openml_data):
+    expected = sorted((v for t, v in pimp_rows(openml_data) if t == 9983), reverse=True)[:5]
+    status, root = get(f"{replay_server.url}/evaluation/list/function/predictive_accuracy/task/9983/flow/6969"
+                       "/sort_order/desc/limit/5/offset/0")
+    assert [float(e.find(f"{OML}value").text) for e in root.findall(f"{OML}evaluation")] == expected
+
+
+def test_json_mirrors_xml(replay_server):
+    import json
+
+    with urllib.request.urlopen(replay_server.root + "/api/v1/json/task/14951") as r:
+        doc = json.loads(r.read())
+    assert doc["task"]["task_id"] == "14951"
+
+
+def test_study_export_runs_are_served(replay_server, openml_data):
+    """Study 34's accuracy and AUC exports describe the same runs: one run, two evaluations."""
+    lines = (openml_data / "openml-aslib/openmlmetadata/output/study_34_run_evaluations_area_under_roc_curve.arff").read_text().splitlines()
+    first = lines[lines.index("@DATA") + 1].split(",")
+    task, flow = first[0], first[2].split("_", 1)[0]
+    status, root = get(f"{replay_server.url}/evaluation/list/task/{task}/flow/{flow}/limit/1000/offset/0")
+    functions = {e.find(f"{OML}function").text for e in root.findall(f"{OML}evaluation")}
+    assert {"predictive_accuracy", "area_under_roc_curve"} <= functions
+    aucs = [float(e.find(f"{OML}value").text) for e in root.findall(f"{OML}evaluation")
+            if e.find(f"{OML}function").text == "area_under_roc_curve"]
+    assert float(first[3]) in aucs

@@ -28,6 +28,11 @@ class Extras:
         body = "".join(f"    <oml:measure>{e(n)}</oml:measure>\n" for n in names)
         return f"<oml:evaluation_measures {NS}>\n  <oml:measures>\n{body}  </oml:measures>\n</oml:evaluation_measures>\n"
 
+    def quality_names_xml(self) -> str:
+        names = sorted(r["name"] for r in self._sql("quality.sql") if r.get("type") == "DataQuality")
+        body = "".join(f"  <oml:quality>{e(n)}</oml:quality>\n" for n in names)
+        return f"<oml:data_qualities_list {NS}>\n{body}</oml:data_qualities_list>\n"
+
     def procedures_xml(self) -> str:
         rows = []
         for r in self._sql("estimation_procedure.sql"):

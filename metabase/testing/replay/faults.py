@@ -6,6 +6,9 @@
 * ``latency``: seconds added to every API response;
 * ``truncate``: share of responses whose body is cut in half (the connection then closes);
 * ``reset``: share of requests whose connection is closed without any answer;
+* ``malformed``: share of successful answers whose XML is cut short but correctly framed (the
+  HTTP layer sees a complete response; only the XML parser fails);
+* ``match``: only API calls whose path contains this text get faults (e.g. ``evaluation/list``);
 * ``cap``: the page-size cap for list calls (default 1000, the live server's);
 * ``seed``: seed of the fault draws (one random stream per server).
 """
@@ -19,7 +22,8 @@ from dataclasses import dataclass
 from metabase.errors import InputError
 
 _KEYS = {"5xx": "error_rate", "429": "throttle_rate", "latency": "latency", "truncate": "truncate_rate",
-         "reset": "reset_rate", "cap": "cap", "seed": "seed", "retry_after": "retry_after"}
+         "reset": "reset_rate", "cap": "cap", "seed": "seed", "retry_after": "retry_after",
+         "malformed": "malformed_rate", "match": "match"}
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,8 @@ class Faults:
     cap: int = 1000
     seed: int = 0
     retry_after: int = 1
+    malformed_rate: float = 0.0
+    match: str = ""
 
     @classmethod
     def parse(cls, spec: "str | dict | Faults | None") -> "Faults":
@@ -55,7 +61,10 @@ class Faults:
             if field is None:
                 raise InputError(f"unknown fault {k!r}: expected one of {', '.join(_KEYS)}")
             try:
-                kwargs[field] = int(v) if field in ("cap", "seed", "retry_after") else float(v)
+                if field == "match":
+                    kwargs[field] = str(v)
+                else:
+                    kwargs[field] = int(v) if field in ("cap", "seed", "retry_after") else float(v)
             except (TypeError, ValueError):
                 raise InputError(f"bad value for fault {k!r}: {v!r}") from None
         out = cls(**kwargs)
@@ -72,12 +81,14 @@ class FaultDice:
         self._rng = random.Random(faults.seed)
         self._lock = threading.Lock()
 
-    def draw(self) -> str | None:
+    def draw(self, path: str = "") -> str | None:
         f = self.faults
+        if f.match and f.match not in path:
+            return None
         with self._lock:
             u = self._rng.random()
         for name, rate in (("reset", f.reset_rate), ("5xx", f.error_rate), ("429", f.throttle_rate),
-                           ("truncate", f.truncate_rate)):
+                           ("truncate", f.truncate_rate), ("malformed", f.malformed_rate)):
             if u < rate:
                 return name
             u -= rate

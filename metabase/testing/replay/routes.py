@@ -47,6 +47,8 @@ def api_get(server, parts: list[str]) -> Response:
         return xml(200, recorded)
     if head == "user" and parts[1:2] == ["list"]:
         return xml(200, users_xml(parts[2:]))
+    if head == "data" and parts[1:] == ["qualities", "list"]:
+        return xml(200, server.extra.quality_names_xml())
     if head == "evaluationmeasure" and parts[1:] == ["list"]:
         return xml(200, server.extra.measures_xml())
     if head == "estimationprocedure" and parts[1:] == ["list"]:

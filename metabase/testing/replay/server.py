@@ -83,13 +83,15 @@ def make_handler(server: ReplayServer):
                 resp = self._route(method, path, body)
             except Exception as exc:  # an answer, never a dead connection, on a server bug
                 resp = routes.xml(500, error(999, "Internal replay-server error", repr(exc)))
+            if fault == "malformed" and resp.status == 200:
+                resp.body = resp.body[: len(resp.body) // 2]  # framed correctly, XML cut short
             self._send(resp, truncate=fault == "truncate")
 
         def _fault(self):
             f = server.faults
             if f.latency:
                 time.sleep(f.latency)
-            fault = server.dice.draw()
+            fault = server.dice.draw(self.path)
             if fault == "reset":
                 try:
                     self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
