@@ -43,7 +43,7 @@ _VALUE = re.compile(
     r"|0[xX](?P<hex>[0-9A-Fa-f]*)|_binary\s*+" + _SQ.replace("(", "(?P<bin>", 1)
     + "|" + _DQ.replace("(", "(?P<dq>", 1)
     + r"|(?P<call>[A-Za-z_]\w*+\s*+\((?:[^()']++|'(?:[^'\\]++|\\.|'')*+')*+\))"
-    r"|(?P<word>[A-Za-z_]\w*+))\s*+(?P<sep>[,)])",
+    r"|(?P<word>[A-Za-z_]\w*+))\s*+[,)]",
     re.S | re.I,
 )
 _ROW_START = re.compile(r"\s*+\(")
@@ -52,7 +52,7 @@ _SPACE = re.compile(r"\s++")
 _LINE_COMMENT = re.compile(r"(?:--(?=\s)|#)[^\n]*+(?:\n|\Z)")
 _BLOCK_COMMENT = re.compile(r"/\*.*?\*/", re.S)
 # Pieces of any statement, for skipping: runs of plain text, quoted strings, identifiers.
-_SKIP_PIECE = re.compile(r"[^;'\"`]++|'(?:[^'\\]++|\\.|'')*+'|\"(?:[^\"\\]++|\\.|\"\")*+\"|`[^`]*+`")
+_SKIP_PIECES = re.compile(r"(?:[^;'\"`]++|'(?:[^'\\]++|\\.|'')*+'|\"(?:[^\"\\]++|\\.|\"\")*+\"|`[^`]*+`)*+")
 _INSERT = re.compile(
     r"(?:INSERT|REPLACE)\s++(?:(?:LOW_PRIORITY|DELAYED|HIGH_PRIORITY|IGNORE)\s++)*+(?:INTO\s++)?"
     r"(?:`[^`]*+`\.)?`?([A-Za-z0-9_$]+)`?\s*+(?:\(([^)]*+)\)\s*+)?VALUES?\s*+",
@@ -88,19 +88,17 @@ def _number(text: str) -> int | float:
 
 
 def _convert(m: re.Match):
-    if (text := m.group("s")) is not None:
-        return unescape(text)
-    if m.group("null") is not None:
+    """The value of a ``_VALUE`` match; ``lastindex`` names the alternative that matched."""
+    kind = m.lastindex
+    if kind == 1 or kind == 5 or kind == 6:  # 'string', _binary 'string', "string"
+        return unescape(m.group(kind))
+    if kind == 3:
+        return _number(m.group(3))
+    if kind == 2:
         return None
-    if (text := m.group("num")) is not None:
-        return _number(text)
-    if (text := m.group("hex")) is not None:
-        return bytes.fromhex(text).decode("utf-8", "replace")
-    if (text := m.group("bin")) is not None:
-        return unescape(text)
-    if (text := m.group("dq")) is not None:
-        return unescape(text)
-    return m.group("call") if m.group("call") is not None else m.group("word")  # TRUE, CURRENT_TIMESTAMP
+    if kind == 4:
+        return bytes.fromhex(m.group(4)).decode("utf-8", "replace")
+    return m.group(kind)  # a function call or a bare word, as text
 
 
 def _open_text(path: Path):
@@ -117,7 +115,7 @@ class DumpReader:
         self.path = Path(path)
         self.chunk_size = chunk_size
         self.columns: dict[str, list[str]] = {}  # from CREATE TABLE, for column-less INSERTs
-        self.seen: dict[str, int] = {}  # rows per table met so far, kept or skipped
+        self.seen: dict[str, int] = {}  # INSERT statements per table met so far, kept or skipped
 
     # -- buffer ------------------------------------------------------------------------------
     def _fill(self) -> bool:
@@ -161,23 +159,33 @@ class DumpReader:
         return DumpError(f"{self._where()}: {what}, found {snippet!r}")
 
     # -- statements --------------------------------------------------------------------------
-    def _skip_statement(self) -> str:
-        """Consume up to and including the next ``;`` outside quotes; return the text (capped)."""
-        head = []
+    def _skip_statement(self, *, insert: bool = False) -> str:
+        """Consume up to and including the next ``;`` outside quotes; return the text (capped).
+
+        One possessive regex eats every complete piece (plain runs, quoted strings, identifiers)
+        in the buffer at once; it stops at the ``;`` or before a quote the buffer cuts.
+        """
+        head: list[str] = []
         size = 0
+        tail = ""
         while True:
-            if self._pos >= len(self._buf) and not self._fill():
-                raise self._fail("inside a statement (no closing ';')")
-            if self._buf[self._pos] == ";":
-                self._pos += 1
-                return "".join(head)
-            m = self._match(_SKIP_PIECE)
-            if m is None:
-                raise self._fail("in an unterminated quoted string")
+            m = _SKIP_PIECES.match(self._buf, self._pos)
+            tail = (tail + m.group(0)[-64:])[-64:]
             if size < 1 << 20:  # keep the start: CREATE TABLE needs it, nothing needs more
                 head.append(m.group(0))
                 size += len(m.group(0))
             self._pos = m.end()
+            if self._pos < len(self._buf) and self._buf[self._pos] == ";":
+                self._pos += 1
+                return "".join(head)
+            if len(self._buf) - self._pos > MAX_TOKEN:
+                raise self._fail(f"a token longer than {MAX_TOKEN >> 20} MB (an unclosed quote?)")
+            if not self._fill():
+                if self._pos < len(self._buf):
+                    raise self._fail("in an unterminated quoted string")
+                if insert and tail.rstrip().endswith(")"):
+                    return "".join(head)  # a last INSERT without ';', as in _rows
+                raise self._fail("inside a statement (no closing ';')")
 
     def _skip_blank(self) -> bool:
         """Skip whitespace and comments. False at end of file."""
@@ -210,8 +218,8 @@ class DumpReader:
             pass
         return _INSERT.match(self._buf, self._pos)
 
-    def _rows(self, table: str, columns: list[str], keep: bool, batch_rows: int):
-        """Parse the tuples of one INSERT; yield lists of rows (or count them when not kept)."""
+    def _rows(self, table: str, columns: list[str], batch_rows: int):
+        """Parse the tuples of one INSERT; yield lists of rows."""
         rows: list[tuple] = []
         width = len(columns)
         while True:
@@ -221,26 +229,23 @@ class DumpReader:
             self._pos = m.end()
             values = []
             while True:
-                m = self._match(_VALUE)
-                if m is None:
-                    raise self._fail(f"in INSERT INTO `{table}`: expected a value")
-                self._pos = m.end()
-                if keep:
-                    values.append(_convert(m))
-                else:
-                    values.append(None)
-                if m.group("sep") == ")":
+                m = _VALUE.match(self._buf, self._pos)  # fast path: the value is in the buffer
+                if m is None or m.end() >= len(self._buf):
+                    m = self._match(_VALUE)
+                    if m is None:
+                        raise self._fail(f"in INSERT INTO `{table}`: expected a value")
+                self._pos = end = m.end()
+                values.append(_convert(m))
+                if self._buf[end - 1] == ")":
                     break
             if len(values) != width:
                 raise DumpError(
                     f"{self._where()}: INSERT INTO `{table}` has a row of {len(values)} values for {width} columns"
                 )
-            self.seen[table] = self.seen.get(table, 0) + 1
-            if keep:
-                rows.append(tuple(values))
-                if len(rows) >= batch_rows:
-                    yield rows
-                    rows = []
+            rows.append(tuple(values))
+            if len(rows) >= batch_rows:
+                yield rows
+                rows = []
             m = self._match(_AFTER_ROW)
             if m is None and self._eof and not self._buf[self._pos:].strip():
                 break  # the last statement of a file may lack its ';' (the mysql client runs it)
@@ -275,8 +280,11 @@ class DumpReader:
                 else:
                     raise self._fail(f"INSERT INTO `{table}` without a column list or CREATE TABLE")
                 self._pos = header.end()
-                keep = wanted is None or table in wanted
-                for rows in self._rows(table, columns, keep, batch_rows):
+                self.seen[table] = self.seen.get(table, 0) + 1
+                if wanted is not None and table not in wanted:
+                    self._skip_statement(insert=True)  # not parsed into values: fast over huge tables
+                    continue
+                for rows in self._rows(table, columns, batch_rows):
                     yield table, columns, rows
 
 
