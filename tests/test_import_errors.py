@@ -14,7 +14,7 @@ from metabase.imports.api import apply_batch
 from metabase.imports.base import ImportBatch, TableLoad
 from metabase.store import open_reader, open_writer
 
-pytestmark = pytest.mark.realdata
+realdata = pytest.mark.realdata
 
 PIMP = Path("openml-pimp/KDD2018/data/arff/random_forest.arff")
 QUALITIES = Path("qualities/openml_dataset_qualities_2872.csv")
@@ -63,12 +63,14 @@ def _truncated(source: Path, target: Path, keep_fraction: float) -> Path:
     return target
 
 
+@realdata
 def test_truncated_arff_in_the_data(openml_data, tmp_path, filled_store, capsys):
     path = _truncated(openml_data / PIMP, tmp_path / "random_forest.arff", 0.5)
     line = _fails_cleanly(filled_store, capsys, "openml-pimp", str(path))
     assert "truncated" in line or "expected" in line
 
 
+@realdata
 def test_truncated_arff_in_the_header(openml_data, tmp_path, filled_store, capsys):
     text = (openml_data / STUDY).read_text()
     path = tmp_path / "study_14_run_evaluations_predictive_accuracy.arff"
@@ -76,6 +78,7 @@ def test_truncated_arff_in_the_header(openml_data, tmp_path, filled_store, capsy
     assert "no @DATA" in _fails_cleanly(filled_store, capsys, "openml-study-arff", str(path))
 
 
+@realdata
 def test_arff_with_a_bad_value(openml_data, tmp_path, filled_store, capsys):
     lines = (openml_data / STUDY).read_text().splitlines()
     row = lines.index("@DATA") + 300
@@ -86,6 +89,7 @@ def test_arff_with_a_bad_value(openml_data, tmp_path, filled_store, capsys):
     assert "not a number" in _fails_cleanly(filled_store, capsys, "openml-study-arff", str(path))
 
 
+@realdata
 def test_csv_with_a_wrong_header(openml_data, tmp_path, filled_store, capsys):
     lines = (openml_data / QUALITIES).read_text().splitlines()
     path = tmp_path / "q.csv"
@@ -93,31 +97,37 @@ def test_csv_with_a_wrong_header(openml_data, tmp_path, filled_store, capsys):
     assert "header" in _fails_cleanly(filled_store, capsys, "qualities-csv", str(path))
 
 
+@realdata
 def test_missing_path(tmp_path, filled_store, capsys):
     line = _fails_cleanly(filled_store, capsys, "openml-pimp", str(tmp_path / "nowhere.arff"))
     assert "no such file" in line
 
 
+@realdata
 def test_unknown_source(openml_data, filled_store, capsys):
     line = _fails_cleanly(filled_store, capsys, "openml-pimpp", str(openml_data / PIMP))
     assert "unknown import source" in line and "openml-pimp" in line
 
 
+@realdata
 @pytest.mark.parametrize("source", ["qualities-csv", "openml-pimp"])
 def test_directory_where_a_file_is_expected(openml_data, filled_store, capsys, source):
     line = _fails_cleanly(filled_store, capsys, source, str(openml_data / "qualities"))
     assert "directory" in line
 
 
+@realdata
 def test_file_where_a_directory_is_expected(openml_data, filled_store, capsys):
     assert "directory" in _fails_cleanly(filled_store, capsys, "meta-dataset", str(openml_data / QUALITIES))
 
 
+@realdata
 def test_wrong_kind_of_file_for_the_source(openml_data, filled_store, capsys):
     # a CSV given to an ARFF importer
     assert "ARFF" in _fails_cleanly(filled_store, capsys, "openml-pimp", str(openml_data / QUALITIES))
 
 
+@realdata
 def test_failure_while_applying_rolls_back(filled_store):
     before = fingerprint(filled_store)
     good = TableLoad("datasets", pd.DataFrame({"dataset_id": [999_999], "name": ["x"], "source": ["t"]}))
@@ -125,3 +135,46 @@ def test_failure_while_applying_rolls_back(filled_store):
     with open_writer(filled_store) as writer, pytest.raises(StoreError):
         apply_batch(writer, ImportBatch(source="t", loads=(good, bad)))
     assert fingerprint(filled_store) == before
+
+
+ARFF = """% {"flow_id": 5}
+@RELATION 'a relation'
+@ATTRIBUTE 'col one' STRING
+@ATTRIBUTE n NUMERIC
+@ATTRIBUTE c {'x y', z}
+@DATA
+'50% of, it',1.5,'x y'
+plain,?,z
+% a comment between rows
+'it\\'s',2,?
+"""
+
+
+def test_arff_reader_quotes_missing_values_and_comments(tmp_path):
+    from metabase.imports._arff import read_arff
+
+    path = tmp_path / "t.arff"
+    path.write_text(ARFF)
+    header, data = read_arff(path)
+    assert header.relation == "a relation" and header.names == ["col one", "n", "c"]
+    assert header.comment_json() == {"flow_id": 5}
+    assert header.attribute("c").values == ("x y", "z")
+    assert data["col one"].tolist() == ["50% of, it", "plain", "it's"]
+    assert data["n"].isna().tolist() == [False, True, False]
+    assert data["c"].isna().tolist() == [False, False, True]
+
+
+@pytest.mark.parametrize("row, reason", [
+    ("plain,1", "expected 3 values"),
+    ("plain,1,w", "not declared"),
+    ("plain,one,z", "not a number"),
+    ("{0 plain, 1 2}", "sparse"),
+])
+def test_arff_reader_refuses_bad_rows(tmp_path, row, reason):
+    from metabase.errors import ImportFormatError
+    from metabase.imports._arff import read_arff
+
+    path = tmp_path / "t.arff"
+    path.write_text(ARFF + row + "\n")
+    with pytest.raises(ImportFormatError, match=reason):
+        read_arff(path)

@@ -125,21 +125,23 @@ def read_header(path: Path) -> ArffHeader:
 def _csv_reader(path: Path, header: ArffHeader, chunksize: int | None):
     return pd.read_csv(
         path, header=None, names=header.names, skiprows=header.data_line - 1, dtype=str,
-        keep_default_na=False, na_filter=True, na_values=[], quotechar="'", skipinitialspace=True,
+        keep_default_na=False, na_filter=True, na_values=[""], quotechar="'", skipinitialspace=True,
         comment="%", skip_blank_lines=True, engine="c", chunksize=chunksize, escapechar="\\",
     )
 
 
 def _validate(path: Path, header: ArffHeader, text: pd.DataFrame, first_row: int) -> pd.DataFrame:
-    """Type the text frame; short rows show up as NaN (a ``?`` stays the string ``?``)."""
+    """Type the text frame. The parser pads short rows with empty values, which it reads as NaN
+    (a ``?`` stays the string ``?``): so an empty value means a short row. (An empty unquoted value
+    is not valid ARFF either; the one thing refused by mistake is a quoted empty string.)"""
+    if text.iloc[:, 0].str.startswith("{").any():
+        raise ImportFormatError(path, "sparse ARFF rows are not supported")
     short = text.isna().any(axis=1)
     if short.any():
-        row = first_row + int(short.to_numpy().argmax())
-        raise ImportFormatError(path, f"data row {row + 1}: expected {len(header.names)} values "
-                                      "(truncated ARFF?)")
-    first = text.iloc[:, 0]
-    if first.str.startswith("{").any():
-        raise ImportFormatError(path, "sparse ARFF rows are not supported")
+        row = int(short.to_numpy().argmax())
+        column = text.columns[int(text.iloc[row].isna().to_numpy().argmax())]
+        raise ImportFormatError(path, f"data row {first_row + row + 1}: expected {len(header.names)} values, "
+                                      f"{column!r} is empty or missing (truncated ARFF?)")
     typed = {}
     for attribute in header.attributes:
         column = text[attribute.name].str.strip()
