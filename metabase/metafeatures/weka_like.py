@@ -23,7 +23,11 @@ def stratified_folds(y: np.ndarray, k: int, seed: int) -> list[tuple[np.ndarray,
 
 
 class MixedNaiveBayes:
-    """Naive Bayes over numeric (normal density) and nominal (Laplace counts) columns, as Weka's."""
+    """Weka's NaiveBayes: Laplace-corrected class and nominal counts, and for numeric attributes
+    Weka's ``NormalEstimator``: values rounded to a precision (the mean gap between distinct
+    training values), a per-class normal with population std floored at precision / 6, and the
+    *probability of the rounding interval* (not the density) with each factor floored at 1e-75.
+    Missing values are ignored, in training and prediction alike."""
 
     def __init__(self, nominal_levels: list[int]) -> None:
         self.nominal_levels = nominal_levels
@@ -32,23 +36,25 @@ class MixedNaiveBayes:
         self.n_classes_ = n_classes
         counts = np.bincount(y, minlength=n_classes).astype(float)
         self.log_prior_ = np.log((counts + 1.0) / (counts.sum() + n_classes))
-        # Weka's NormalEstimator rounds to a precision (the mean gap between distinct values) and
-        # never lets the standard deviation fall below precision / 6.
-        self.means_ = np.zeros((n_classes, num.shape[1]))
-        self.stds_ = np.ones((n_classes, num.shape[1]))
-        for j in range(num.shape[1]):
+        p = num.shape[1]
+        self.precision_ = np.full(p, 0.01)
+        self.means_ = np.zeros((n_classes, p))
+        self.stds_ = np.ones((n_classes, p))
+        for j in range(p):
             col = num[:, j]
             ok = ~np.isnan(col)
             distinct = np.unique(col[ok])
-            precision = float(np.mean(np.diff(distinct))) if distinct.size > 1 else 0.01
-            floor = precision / 6.0
+            if distinct.size > 1:
+                self.precision_[j] = (distinct[-1] - distinct[0]) / (distinct.size - 1)
+            prec = self.precision_[j]
+            rounded = np.rint(col[ok] / prec) * prec
+            cls = y[ok]
             for c in range(n_classes):
-                vals = col[ok & (y == c)]
-                if vals.size:
-                    self.means_[c, j] = vals.mean()
-                    self.stds_[c, j] = max(vals.std(), floor) if vals.size > 1 else floor
-                else:
-                    self.stds_[c, j] = floor
+                vals = rounded[cls == c]
+                mean = vals.mean() if vals.size else 0.0
+                std = np.sqrt(abs((vals**2).sum() - mean * vals.sum()) / vals.size) if vals.size else 0.0
+                self.means_[c, j] = mean
+                self.stds_[c, j] = max(prec / 6.0, std) if std > 1e-10 else prec / 6.0
         self.log_cond_ = []
         for j, levels in enumerate(self.nominal_levels):
             col = nom[:, j]
@@ -59,19 +65,24 @@ class MixedNaiveBayes:
         return self
 
     def predict_proba(self, num: np.ndarray, nom: np.ndarray) -> np.ndarray:
+        from scipy.special import ndtr
+
         logp = np.tile(self.log_prior_, (num.shape[0], 1))
         for j in range(num.shape[1]):
             x = num[:, j]
             ok = ~np.isnan(x)
-            z = (x[ok, None] - self.means_[:, j]) / self.stds_[:, j]
-            logp[ok] += -0.5 * z**2 - np.log(self.stds_[:, j])
+            prec = self.precision_[j]
+            xr = np.rint(x[ok] / prec) * prec
+            upper = ndtr((xr[:, None] - self.means_[:, j] + prec / 2) / self.stds_[:, j])
+            lower = ndtr((xr[:, None] - self.means_[:, j] - prec / 2) / self.stds_[:, j])
+            logp[ok] += np.log(np.maximum(upper - lower, 1e-75))
         for j, table in enumerate(self.log_cond_):
             x = nom[:, j]
             ok = x >= 0
             logp[ok] += table[:, x[ok]].T
         logp -= logp.max(axis=1, keepdims=True)
-        p = np.exp(logp)
-        return p / p.sum(axis=1, keepdims=True)
+        prob = np.exp(logp)
+        return prob / prob.sum(axis=1, keepdims=True)
 
 
 class ReducedErrorPrunedTree:
