@@ -61,6 +61,12 @@ def test_errors_are_negated_and_crashed_runs_left_out(tmp_path):
     assert result.negated and result.runs == 2
     assert sorted(runs["score"]) == [-0.5, -0.25]  # higher is better; the crashed run is not there
     assert set(runs["pipeline"]) == {"flow-7"}  # no catalogue pipeline: named after the flow
+    # and importing that back keeps the flow id, so `--flow 7` selects the same runs again
+    again = tmp_path / "again.duckdb"
+    assert main(["--store", str(again), "import", "meta-dataset", str(tmp_path / "out")]) == 0
+    assert main(["--store", str(again), "export", "meta-dataset", str(tmp_path / "out2"), "--flow", "7",
+                 "--measure", "score"]) == 0
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "out2" / "runs.parquet"), runs)
     tasks = pd.read_parquet(tmp_path / "out" / "tasks.parquet")
     assert tasks["NumberOfInstances"].tolist() == [10.0, 20.0]
 

@@ -52,8 +52,11 @@ class MetaDatasetImporter(Importer):
         configs = [canonical_json(c) for c in parsed]
         pipelines = runs["pipeline"].fillna("unknown").tolist()
         hashes = [hash_config(p, c, t) for p, c, t in zip(pipelines, parsed, configs)]
+        # ``flow-<id>`` is how an export names runs of a flow outside the catalogue: keep the flow id
+        flow_ids = pd.to_numeric(pd.Series(pipelines).str.extract(r"^flow-(\d+)$")[0]).astype("Int64")
         run_rows = pd.DataFrame({
-            "run_key": keys, "task_id": runs["task_id"].to_numpy(), "pipeline": pd.array(pipelines, dtype="string"),
+            "run_key": keys, "task_id": runs["task_id"].to_numpy(), "flow_id": flow_ids.array,
+            "pipeline": pd.array(pipelines, dtype="string"),
             "config": configs, "config_hash": hashes, "source": SOURCE, "status": "ok",
         })
         evaluations = pd.DataFrame({"run_key": keys, "measure": MEASURE,
