@@ -223,3 +223,13 @@ def test_run_model_on_task_then_publish(openml_client):
     flow = openml.flows.get_flow(run.flow_id)
     assert flow.name.startswith("sklearn.pipeline.Pipeline(")
     assert openml.flows.flow_exists(flow.name, flow.external_version) == run.flow_id
+
+
+def test_openml100_tasks_load_even_without_data_files(openml_client, openml_data):
+    """Most OpenML100 datasets have no raw file here: get_task still works (stub features)."""
+    openml, _ = openml_client
+    suite = sorted(int(t) for t in json.loads((openml_data / "openml-pimp/KDD2018/data/task_qualities.json").read_text()))
+    for tid in suite[::10]:
+        task = openml.tasks.get_task(tid)
+        assert task.task_id == tid and task.dataset_id > 0
+        assert openml.datasets.get_dataset(task.dataset_id, download_qualities=True).qualities

@@ -5,6 +5,10 @@ Raw data comes from ``datasets/<name>/<name>.arff`` (served byte for byte) and f
 column nominal when a classification task uses the dataset). A dataset without a raw file has no
 download.
 
+A dataset without a raw file has no download and a STUB features description: only its default
+target, typed ``numeric`` because its values are unknown (openml-python's ``get_task`` needs a
+features description; the stub makes ``task.class_labels`` None instead of inventing labels).
+
 Splits: a task with a recorded ``datasplits.arff`` gets that file. Every other task gets folds
 GENERATED HERE, deterministically, which are NOT OpenML's splits: for repeat r, the rows of each
 class are shuffled with ``numpy.random.RandomState(task_id * 1000 + r)`` and dealt round-robin into
@@ -171,3 +175,13 @@ def generated_splits(task_id: int, labels: list[str], repeats: int, folds: int, 
             out.writelines(f"TRAIN,{i},{r},{f}\n" for i in np.flatnonzero(~in_fold))
             out.writelines(f"TEST,{i},{r},{f}\n" for i in np.flatnonzero(in_fold))
     return out.getvalue().encode("utf-8")
+
+
+def stub_features_xml(target: str) -> str:
+    """The stub features description of a dataset whose data the replay data lacks."""
+    return (f"<oml:data_features {NS}>\n  <oml:feature>\n    <oml:index>0</oml:index>\n"
+            f"    <oml:name>{e(target)}</oml:name>\n    <oml:data_type>numeric</oml:data_type>\n"
+            "    <oml:is_target>true</oml:is_target>\n    <oml:is_ignore>false</oml:is_ignore>\n"
+            "    <oml:is_row_identifier>false</oml:is_row_identifier>\n"
+            "    <oml:number_of_missing_values>0</oml:number_of_missing_values>\n  </oml:feature>\n"
+            "</oml:data_features>\n")

@@ -66,8 +66,10 @@ class Extras:
 
     def features_xml(self, state, did: int) -> str | None:
         ds = state.datasets.get(did)
-        if ds is None or ds.raw is None:
+        if ds is None:
             return None
+        if ds.raw is None:
+            return datafiles.stub_features_xml(ds.target) if ds.target else None
         return datafiles.features_xml(ds.raw, ds.target or ds.raw["target"], self.nominal_target(state, did))
 
     def download(self, state, file_id: int) -> bytes | None:
