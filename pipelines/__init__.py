@@ -12,6 +12,8 @@ scikit-learn, lightgbm and torch (the last two loaded lazily) and ``metabase.err
 
 from __future__ import annotations
 
+__version__ = "0.1.0"  # openml-python records it in the flows of the torch estimators
+
 from collections.abc import Mapping
 from typing import Any
 

@@ -98,6 +98,9 @@ class OpenMLNames:
     # Our hyperparameter -> its path below the estimator step in OpenML parameter names, where
     # it is not the plain name (AdaBoost's tree depth is "estimator__max_depth").
     paths: Mapping[str, str] = field(default_factory=dict)
+    # The estimator takes the whole config as one ``config`` parameter (the torch networks),
+    # with ``architecture`` telling the pipelines sharing that estimator apart.
+    architecture: str | None = None
 
 
 EstimatorFactory = Callable[[dict[str, Any], DataSchema, BuildOptions], Any]
@@ -224,10 +227,11 @@ class Pipeline:
         return SkPipeline([("columntransformer", pre), (self.openml.step, model)])
 
     # -- OpenML ----------------------------------------------------------------------------
-    def to_openml(self, config: Mapping[str, Any]):
+    def to_openml(self, config: Mapping[str, Any], task_type: str | None = None):
+        """The flow name and parameter settings (JSON text) to publish ``config`` on OpenML."""
         from pipelines.openml_map import to_openml
 
-        return to_openml(self, self.canonicalize(config))
+        return to_openml(self, self.canonicalize(config), task_type)
 
     def from_openml(self, parameters: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         from pipelines.openml_map import from_openml

@@ -59,7 +59,7 @@ def lightgbm_pipelines() -> list[Pipeline]:
             openml=OpenMLNames(
                 publish_class="lightgbm.LGBMClassifier",
                 classes=("LGBMClassifier", "LGBMRegressor"),
-                step="lgbmclassifier",
+                step="lightgbm",
             ),
             preprocessing=Preprocessing(scale=False, dense=True),
         )

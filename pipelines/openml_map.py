@@ -87,6 +87,20 @@ def match_flow(flow_name: str | None, flow_id: int | None = None):
     return None
 
 
+def _by_architecture(pipeline: Pipeline, parameters: Mapping[str, Any]) -> Pipeline | None:
+    """Among pipelines sharing one estimator class (torch), the one the setup's architecture names."""
+    if pipeline.openml.architecture is None:
+        return pipeline
+    from pipelines.registry import catalogue
+    from pipelines.values import parse_value
+
+    wanted = next((parse_value(v) for k, v in parameters.items() if str(k).split("__")[-1].rsplit(")_", 1)[-1] == "architecture"), None)
+    for p in catalogue().values():
+        if p.openml.classes == pipeline.openml.classes and p.openml.architecture == wanted:
+            return p
+    return None
+
+
 def map_openml(
     flow_name: str | None,
     parameters: Mapping[str, Any] | Sequence[Mapping[str, Any]],
@@ -97,6 +111,9 @@ def map_openml(
     """(pipeline name, canonical config) for an OpenML setup, or None when it is no catalogue
     pipeline or its values lie outside the pipeline's space."""
     pipeline = match_flow(flow_name, flow_id)
+    if pipeline is None:
+        return None
+    pipeline = _by_architecture(pipeline, _as_mapping(parameters))
     if pipeline is None:
         return None
     bare = re.sub(r"\(\d+\)$", "", (flow_name or "").strip())
@@ -147,8 +164,15 @@ def from_openml(
     Parameters of components outside the space (encoders, variance thresholds, n_jobs,
     random_state, the serialised steps) are ignored; the imputer's strategy is kept.
     """
+    from pipelines.values import parse_value
+
     config: dict[str, Any] = {}
     for key, value in _as_mapping(parameters).items():
+        if pipeline.openml.architecture is not None and _split_key(str(key))[1] == "config":
+            nested = parse_value(value)
+            if isinstance(nested, Mapping):  # the torch estimators take the config whole
+                config.update(nested)
+            continue
         ours = _resolve(pipeline, str(key))
         if ours is not None:
             config[ours] = value
@@ -185,24 +209,44 @@ def _match_path(component: list[str], param: str, by_path: Mapping[str, str]) ->
 
 
 # -- config -> OpenML -------------------------------------------------------------------------
-def flow_name(pipeline: Pipeline) -> str:
-    numeric = "simpleimputer=sklearn.impute.SimpleImputer"
-    if pipeline.preprocessing.scale:
-        numeric += ",standardscaler=sklearn.preprocessing.StandardScaler"
-    pre = (
-        "sklearn.compose.ColumnTransformer(numeric=sklearn.pipeline.Pipeline("
-        f"{numeric}),nominal=sklearn.preprocessing.OneHotEncoder)"
-    )
-    return f"sklearn.pipeline.Pipeline(columntransformer={pre},{pipeline.openml.step}={pipeline.openml.publish_class})"
+def sklearn_flow_name(model: Any) -> str:
+    """The flow name openml-python's scikit-learn extension gives ``model``: each component's
+    module path, with its sub-components in parentheses."""
+    from sklearn.base import BaseEstimator
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import Pipeline as SkPipeline
+
+    cls = type(model)
+    if isinstance(model, SkPipeline):
+        parts = [(name, step) for name, step in model.steps]
+    elif isinstance(model, ColumnTransformer):
+        parts = [(name, t) for name, t, _ in model.transformers if not isinstance(t, str)]
+    else:
+        parts = [(k, v) for k, v in model.get_params(deep=False).items() if isinstance(v, BaseEstimator)]
+    inner = ",".join(f"{name}={sklearn_flow_name(part)}" for name, part in parts)
+    return f"{cls.__module__}.{cls.__qualname__}" + (f"({inner})" if inner else "")
 
 
-def to_openml(pipeline: Pipeline, config: Mapping[str, Any]) -> OpenMLSetup:
+def to_openml(pipeline: Pipeline, config: Mapping[str, Any], task_type: str | None = None) -> OpenMLSetup:
+    from pipelines.base import DataSchema
+
+    task_type = task_type or pipeline.task_types[0]
+    # The flow's structure does not depend on the data beyond having both column kinds.
+    schema = DataSchema(["numeric"], ["nominal"], classes=[0, 1] if task_type == "classification" else None,
+                        task_type=task_type, columns=["numeric", "nominal"])
+    model = pipeline.build(config, schema)
     step = pipeline.openml.step
     parameters: dict[str, str] = {}
+    if pipeline.openml.architecture is not None:
+        network = {k: v for k, v in config.items() if k != "imputation_strategy"}
+        parameters[f"{step}__architecture"] = to_openml_value(pipeline.openml.architecture)
+        parameters[f"{step}__config"] = to_openml_value(network)
+        config = {"imputation_strategy": config["imputation_strategy"]}
     for name, value in config.items():
         if name == "imputation_strategy":
             key = "columntransformer__numeric__simpleimputer__strategy"
         else:
             key = f"{step}__{pipeline.openml.paths.get(name, name)}"
         parameters[key] = to_openml_value(value)
-    return OpenMLSetup(flow_name(pipeline), pipeline.openml.publish_class, parameters)
+    final = type(model.steps[-1][1])
+    return OpenMLSetup(sklearn_flow_name(model), f"{final.__module__}.{final.__qualname__}", parameters)

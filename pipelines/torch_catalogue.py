@@ -99,8 +99,9 @@ def torch_pipelines() -> list[Pipeline]:
                 make_estimator=_factory(arch),
                 openml=OpenMLNames(
                     publish_class="pipelines.torch_estimator.TabularNetClassifier",
-                    classes=(),
-                    step="tabularnetclassifier",
+                    classes=("TabularNetClassifier", "TabularNetRegressor"),
+                    step="network",
+                    architecture=arch,
                 ),
                 preprocessing=Preprocessing(scale=True, dense=True),
             )

@@ -44,6 +44,22 @@ def cpu_threads() -> int:
 
 
 class _TabularNet(BaseEstimator):
+    """A catalogue torch network with the scikit-learn estimator API.
+
+    Parameters
+    ----------
+    architecture : str
+        "mlp" or "resnet".
+    config : dict
+        The canonical network and optimiser configuration (the pipeline's space, less imputation).
+    max_epochs : int or None
+        A cap on the configuration's epochs (quick runs).
+    random_state : int
+        Seeds the validation split, the initial weights and the batch order.
+    device : str or None
+        "cpu" or "cuda"; None picks CUDA when it exists.
+    """
+
     _task = "classification"
 
     def __init__(self, architecture: str = "mlp", config: dict | None = None, max_epochs: int | None = None,
