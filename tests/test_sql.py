@@ -101,6 +101,9 @@ def test_list_shows_the_required_named_queries(capsys, store):
     listed = sql_json(capsys, store, "--list")
     assert {"best-configs", "run-counts", "similar-tasks", "quality-coverage"} <= set(listed["name"])
     assert listed["description"].str.len().min() > 20
+    similar = listed.set_index("name").loc["similar-tasks", "parameters"]
+    task_id = next(p for p in similar if p["name"] == "task_id")
+    assert task_id["required"] and task_id["type"] == "int"
 
 
 @pytest.mark.parametrize("query", nq.list_queries(), ids=lambda q: q.name)

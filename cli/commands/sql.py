@@ -40,11 +40,19 @@ def _emit_rows(df, fmt: str, max_rows: int) -> None:
 def _list_queries(fmt: str) -> None:
     from metabase.analyst import named_queries
 
+    queries = named_queries()
+    if fmt == "json":  # structured parameters for programs
+        print_json([{"name": q.name, "description": q.description,
+                     "parameters": [{"name": p.name, "type": p.type, "required": p.required,
+                                     "default": None if p.required else p.default,
+                                     "description": p.description} for p in q.params]}
+                    for q in queries])
+        return
     rows = [{"name": q.name,
              "parameters": ", ".join(
                  p.name + ("" if p.required else f"={'NULL' if p.default is None else p.default}")
                  for p in q.params),
-             "description": q.description} for q in named_queries()]
+             "description": q.description} for q in queries]
     emit(rows, fmt)
 
 
