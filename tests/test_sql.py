@@ -57,6 +57,18 @@ def _runs() -> tuple[pd.DataFrame, pd.DataFrame]:
     return pd.DataFrame(runs), pd.DataFrame(evals).astype({"fold": "Int64"})
 
 
+def _curves() -> pd.DataFrame:
+    rows = []
+    for learner in ("SVC_linear", "sklearn.tree.DecisionTreeClassifier"):
+        for size in (16, 32, 64):
+            for seed in range(3):
+                for measure in ("predictive_accuracy", "log_loss"):
+                    rows.append({"dataset_id": 3, "learner": learner, "size_train": size, "outer_seed": seed,
+                                 "measure": measure, "score_valid": size / 100 + seed / 10,
+                                 "score_test": size / 200 + seed / 20, "traintime": 0.1 * seed, "source": "lcdb"})
+    return pd.DataFrame(rows)
+
+
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
     path = tmp_path_factory.mktemp("sql") / "store.duckdb"
@@ -72,9 +84,10 @@ def store(tmp_path_factory):
     w.upsert("dataset_qualities", qualities)
     w.upsert("runs", runs)
     w.append("evaluations", evals)
+    w.append("learning_curves", _curves())
     w.refresh_views()
     w.close()
-    return {"path": path, "runs": runs, "evals": evals, "qualities": qualities}
+    return {"path": path, "runs": runs, "evals": evals, "qualities": qualities, "curves": _curves()}
 
 
 def sql(capsys, store, *args) -> tuple[int, str, str]:
@@ -164,6 +177,19 @@ def test_quality_coverage_counts_datasets_per_source(capsys, store):
     assert overall.loc["Rare", "share"] == pytest.approx(round(1 / len(DATASETS), 4))
     entropy = sql_json(capsys, store, "--named", "quality-coverage", "-p", "quality=%entropy%")
     assert set(entropy["quality"]) == {"ClassEntropy"}
+
+
+def test_learning_curve_is_the_mean_over_seeds(capsys, store):
+    got = sql_json(capsys, store, "--named", "learning-curve", "-p", "dataset_id=3", "-p", "learner=SVC_linear")
+    c = store["curves"]
+    c = c[(c.learner == "SVC_linear") & (c.measure == "predictive_accuracy")]
+    expected = c.groupby("size_train")[["score_valid", "score_test"]].mean()
+    assert list(got["size_train"]) == list(expected.index)
+    assert list(got["mean_test"]) == pytest.approx(list(expected["score_test"]))
+    assert list(got["mean_valid"]) == pytest.approx(list(expected["score_valid"]))
+    assert set(got["points"]) == {3}
+    rc, out, err = sql(capsys, store, "--named", "learning-curve", "-p", "dataset_id=4")
+    assert rc == 1 and "no learning curves for dataset 4" in err and "metabase import lcdb" in err
 
 
 def _expected_similar(store, task: int, k: int) -> pd.Series:
