@@ -1,0 +1,31 @@
+"""Regret against the number of picks, one line per strategy (PNG)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+def plot_regret(result, path: str | Path, max_k: int = 100) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only: never a display
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for name in result.curves:
+        curve = result.mean_curve(name)[:max_k]
+        ax.plot(np.arange(1, len(curve) + 1), curve, label=name, linestyle="--" if name == "random" else "-")
+    ax.set_xscale("log")
+    ax.set_xlabel("k (configurations tried)")
+    ax.set_ylabel("mean normalised regret@k")
+    ax.set_title(f"leave-one-task-out, {len(result.tasks)} tasks")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

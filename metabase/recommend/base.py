@@ -1,0 +1,126 @@
+"""What every strategy is: ``fit(training)`` then ``predict(query)``, and the helpers they share.
+
+A strategy learns from a :class:`~metabase.recommend.data.Training` (runs plus meta-features of
+the tasks it may see) and scores the candidates of a :class:`~metabase.recommend.data.Query`. It
+never touches the store: the facade builds both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.spatial.distance import cdist
+
+from metabase.recommend.data import Query, Training
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Per candidate: ``rank_value`` orders them (higher first); ``predicted`` is the expected
+    normalised score in the task (1 = as good as the task's best known run, 0 = its worst);
+    ``std`` its uncertainty. ``neighbours`` are (task_id, similarity) of the most similar tasks;
+    ``support`` per candidate the run rows (in ``Prepared.runs``) that back it."""
+
+    rank_value: np.ndarray
+    predicted: np.ndarray
+    std: np.ndarray | None = None
+    neighbours: tuple = ()
+    support: tuple | None = None
+
+
+class Strategy:
+    name = "strategy"
+
+    def fit(self, training: Training) -> "Strategy":
+        raise NotImplementedError
+
+    def predict(self, query: Query) -> Scores:
+        raise NotImplementedError
+
+    def get_params(self) -> dict:
+        return {k: v for k, v in vars(self).items() if not k.endswith("_")}
+
+
+def task_distances(training: Training, query: Query) -> np.ndarray:
+    """Mean L1 distance between scaled meta-features (auto-sklearn 1.0 uses L1: one wild quality
+    moves it less than a squared distance, and the robust scaling keeps units comparable)."""
+    return np.abs(training.scaled - query.scaled[None, :]).mean(axis=1)
+
+
+def similarity(distances: np.ndarray, training: Training) -> np.ndarray:
+    """exp(-d / typical distance between training tasks): 1 for an identical task, about 0.37
+    for a typically distant one. The scale comes from the data, so no constant is tuned."""
+    cache = training.prepared.cache
+    key = ("task_scale", len(training.task_ids), int(training.task_ids.sum()))
+    if key not in cache:
+        z = training.scaled
+        pair = np.abs(z[:, None, :] - z[None, :, :]).mean(axis=2)
+        upper = pair[np.triu_indices(len(z), 1)]
+        cache[key] = float(np.median(upper)) if len(upper) and np.median(upper) > 0 else 1.0
+    return np.exp(-distances / cache[key])
+
+
+def task_rows(training: Training) -> dict[int, np.ndarray]:
+    """Run rows of each task in the whole prepared meta-dataset (cached)."""
+    cache = training.prepared.cache
+    if "task_rows" not in cache:
+        tasks = training.prepared.runs["task_id"].to_numpy()
+        order = np.argsort(tasks, kind="stable")
+        bounds = np.flatnonzero(np.diff(tasks[order])) + 1
+        cache["task_rows"] = {int(tasks[g[0]]): g for g in np.split(order, bounds)}
+    return cache["task_rows"]
+
+
+def nearest_runs(prepared, rows: np.ndarray, dist: np.ndarray, pipelines: np.ndarray) -> np.ndarray:
+    """For each configuration (``dist`` rows), the nearest of the given runs of the same pipeline
+    (an index into ``rows``), or -1 when that task has no run of the pipeline."""
+    d = cdist(dist, prepared.dist[rows], metric="cityblock")
+    same = pipelines[:, None] == prepared.runs["pipeline"].to_numpy()[rows][None, :]
+    d = np.where(same, d, np.inf)
+    best = d.argmin(axis=1)
+    return np.where(np.isfinite(d[np.arange(len(d)), best]), best, -1)
+
+
+def lookup_scores(prepared, rows: np.ndarray, dist: np.ndarray, pipelines: np.ndarray):
+    """Normalised score in one task of the nearest evaluated configuration (NaN: no such run),
+    with that run's row."""
+    nearest = nearest_runs(prepared, rows, dist, pipelines)
+    found = nearest >= 0
+    run_rows = np.where(found, rows[np.maximum(nearest, 0)], -1)
+    norm = prepared.runs["norm"].to_numpy()
+    return np.where(found, norm[np.maximum(run_rows, 0)], np.nan), run_rows
+
+
+def pool_matrix(training: Training, per_task: int):
+    """The candidate pool of the zero-shot strategies: the ``per_task`` best runs of every task,
+    deduplicated, and G[pool, task] = normalised score on each task of its nearest evaluated
+    configuration. Computed once on the whole meta-dataset; folds slice it."""
+    prepared = training.prepared
+    key = ("pool", per_task)
+    if key not in prepared.cache:
+        runs = prepared.runs
+        ranked = runs.assign(_r=np.arange(len(runs))).sort_values(["task_id", "norm"], ascending=[True, False])
+        top = ranked.groupby("task_id").head(per_task).drop_duplicates("key")
+        pool = top["_r"].to_numpy()
+        all_tasks = prepared.task_ids
+        groups = task_rows(training)
+        g = np.full((len(pool), len(all_tasks)), np.nan)
+        pipes = runs["pipeline"].to_numpy()[pool]
+        for j, t in enumerate(all_tasks):
+            g[:, j], _ = lookup_scores(prepared, groups[t], prepared.dist[pool], pipes)
+        prepared.cache[key] = (pool, np.asarray(all_tasks), g)
+    pool, all_tasks, g = prepared.cache[key]
+    task_of_pool = prepared.runs["task_id"].to_numpy()[pool]
+    keep_rows = np.isin(task_of_pool, training.task_ids)
+    keep_cols = np.isin(all_tasks, training.task_ids)
+    return pool[keep_rows], g[np.ix_(keep_rows, keep_cols)]
+
+
+def rank_normalise(values: np.ndarray) -> np.ndarray:
+    """Ranks scaled to [0, 1] (1 = best): lets strategies on different scales be blended."""
+    from scipy.stats import rankdata
+
+    if len(values) < 2:
+        return np.ones(len(values))
+    return (rankdata(values) - 1) / (len(values) - 1)

@@ -1,0 +1,120 @@
+"""A meta-dataset prepared once for every strategy: encoded configurations, scaled meta-features,
+normalised scores. Leave-one-task-out folds are cheap views (:meth:`Prepared.training`) that share
+the encodings and a cache of costly cross-task lookups.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from metabase.errors import InputError
+from metabase.recommend.encoding import ConfigEncoder, MetaFeatureScaler, normalise_scores
+
+
+def usable_tasks(runs: pd.DataFrame) -> list[int]:
+    """Tasks that can teach or be scored: at least two runs and scores that are not all equal
+    (normalised regret is undefined on a constant task)."""
+    stats = runs.groupby("task_id")["score"].agg(["size", "min", "max"])
+    ok = (stats["size"] >= 2) & (stats["max"] > stats["min"])
+    return sorted(int(t) for t in stats.index[ok])
+
+
+@dataclass
+class Prepared:
+    runs: pd.DataFrame            # task_id, pipeline, config (text), score, norm, key; optional run_key, runtime
+    configs: list                 # parsed dicts, aligned with runs
+    encoder: ConfigEncoder
+    tree: np.ndarray              # configs for LightGBM
+    dist: np.ndarray              # configs for L1 distances
+    features: pd.DataFrame        # raw meta-features, index task_id (every task in runs or tasks)
+    scaler: MetaFeatureScaler
+    scaled: pd.DataFrame          # scaled meta-features, same index
+    cache: dict = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, runs: pd.DataFrame, tasks: pd.DataFrame, extra_configs=()) -> "Prepared":
+        """``extra_configs`` are (pipeline, config) pairs that will be asked about later (fresh
+        samples), so that the encoder knows their categories and ranges."""
+        runs = runs[runs["score"].notna()]
+        keep = usable_tasks(runs)
+        if len(keep) < 2:
+            raise InputError(
+                f"the meta-dataset has {len(keep)} usable task(s) (a usable task has at least two runs "
+                "with different scores); at least 2 are needed to learn across tasks")
+        runs = runs[runs["task_id"].isin(keep)].reset_index(drop=True).copy()
+        configs = [json.loads(c) if isinstance(c, str) else dict(c) for c in runs["config"]]
+        runs["norm"] = normalise_scores(runs["score"], runs["task_id"])
+        # the config text is the identity: interchange writers emit canonical (sorted-key) JSON
+        runs["key"] = runs["pipeline"].astype(str) + "|" + runs["config"].astype(str)
+        extra = list(extra_configs)
+        encoder = ConfigEncoder().fit(list(runs["pipeline"]) + [p for p, _ in extra],
+                                      configs + [c for _, c in extra])
+        tree, dist = encoder.transform(runs["pipeline"], configs)
+        features = tasks.drop(columns=[c for c in ("dataset_id",) if c in tasks]).set_index("task_id")
+        features = features.reindex(sorted(set(features.index) | set(keep)))
+        scaler = MetaFeatureScaler().fit(features)
+        scaled = pd.DataFrame(scaler.transform(features), index=features.index)
+        return cls(runs, configs, encoder, tree, dist, features, scaler, scaled)
+
+    @property
+    def task_ids(self) -> list[int]:
+        return sorted(int(t) for t in self.runs["task_id"].unique())
+
+    def training(self, exclude: int | None = None) -> "Training":
+        tasks = [t for t in self.task_ids if t != exclude]
+        rows = np.flatnonzero(self.runs["task_id"].to_numpy() != exclude) if exclude is not None \
+            else np.arange(len(self.runs))
+        return Training(self, np.asarray(tasks), rows)
+
+    def task_query(self, task_id: int) -> "Query":
+        rows = np.flatnonzero(self.runs["task_id"].to_numpy() == task_id)
+        return Query(features=self.features.loc[task_id].to_numpy(float),
+                     scaled=self.scaled.loc[task_id].to_numpy(float),
+                     pipelines=self.runs["pipeline"].to_numpy()[rows],
+                     tree=self.tree[rows], dist=self.dist[rows])
+
+    def query(self, features: dict, pipelines, configs) -> "Query":
+        """A query for a task given by its meta-features (a dict of quality name to value)."""
+        frame = pd.DataFrame([features]).reindex(columns=self.features.columns).astype(float)
+        tree, dist = self.encoder.transform(pipelines, configs)
+        return Query(features=frame.iloc[0].to_numpy(float), scaled=self.scaler.transform(frame)[0],
+                     pipelines=np.asarray(list(pipelines), dtype=object), tree=tree, dist=dist)
+
+
+@dataclass(frozen=True)
+class Training:
+    """The tasks and runs a strategy may learn from (all of them, or all but a held-out task)."""
+
+    prepared: Prepared
+    task_ids: np.ndarray
+    rows: np.ndarray
+
+    @property
+    def runs(self) -> pd.DataFrame:
+        return self.prepared.runs.iloc[self.rows]
+
+    @property
+    def features(self) -> np.ndarray:
+        return self.prepared.features.loc[self.task_ids].to_numpy(float)
+
+    @property
+    def scaled(self) -> np.ndarray:
+        return self.prepared.scaled.loc[self.task_ids].to_numpy(float)
+
+
+@dataclass(frozen=True)
+class Query:
+    """The task to rank for (its meta-features) and the candidate configurations."""
+
+    features: np.ndarray
+    scaled: np.ndarray
+    pipelines: np.ndarray
+    tree: np.ndarray
+    dist: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.tree)

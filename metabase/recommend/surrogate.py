@@ -1,0 +1,86 @@
+"""surrogate: a cross-task LightGBM surrogate of the normalised score within a task.
+
+Inputs are the task's raw meta-features (trees do not need scaling) and the encoded configuration
+(numbers raw, categories as LightGBM categoricals, the pipeline one of them); the target is the
+min-max normalised score within the task. Uncertainty: the spread of an ensemble trained on
+bootstrap samples of the tasks (see :mod:`metabase.surrogate`). It scores any configuration, so
+it ranks fresh samples of a pipeline's space as well as configurations evaluated elsewhere.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from metabase.recommend.base import Scores, Strategy, lookup_scores, similarity, task_distances, task_rows
+
+
+def design_matrix(prepared) -> np.ndarray:
+    """[task meta-features | configuration] for every run (cached: folds slice it)."""
+    if "design" not in prepared.cache:
+        runs_tasks = prepared.runs["task_id"].to_numpy()
+        features = prepared.features.loc[runs_tasks].to_numpy(float)
+        prepared.cache["design"] = np.hstack([features, prepared.tree])
+    return prepared.cache["design"]
+
+
+class SurrogateStrategy(Strategy):
+    name = "surrogate"
+
+    def __init__(self, n_models: int = 3, n_estimators: int = 100, num_leaves: int = 15,
+                 max_runs_per_task: int | None = 100, random_state: int = 0, n_jobs: int = 1,
+                 evidence_tasks: int = 3) -> None:
+        self.n_models = n_models
+        self.n_estimators = n_estimators
+        self.num_leaves = num_leaves
+        self.max_runs_per_task = max_runs_per_task
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.evidence_tasks = evidence_tasks
+
+    def _rows(self, training) -> np.ndarray:
+        rows = training.rows
+        if not self.max_runs_per_task:
+            return rows
+        rng = np.random.default_rng(self.random_state)
+        tasks = training.prepared.runs["task_id"].to_numpy()[rows]
+        keep = []
+        for t in np.unique(tasks):
+            group = rows[tasks == t]
+            keep.append(group if len(group) <= self.max_runs_per_task
+                        else rng.choice(group, self.max_runs_per_task, replace=False))
+        return np.sort(np.concatenate(keep))
+
+    def fit(self, training, models=None) -> "SurrogateStrategy":
+        from metabase.surrogate import LGBMSurrogate
+
+        prepared = training.prepared
+        self.training_ = training
+        n_meta = prepared.features.shape[1]
+        self.categorical_ = tuple(n_meta + i for i in prepared.encoder.categorical_indices)
+        if models:  # a cached model trained on exactly this training data
+            self.model_ = models[0]
+            return self
+        rows = self._rows(training)
+        x = design_matrix(prepared)[rows]
+        y = prepared.runs["norm"].to_numpy()[rows]
+        groups = prepared.runs["task_id"].to_numpy()[rows]
+        self.model_ = LGBMSurrogate(
+            n_models=self.n_models, n_estimators=self.n_estimators, num_leaves=self.num_leaves,
+            categorical_features=self.categorical_, random_state=self.random_state, n_jobs=self.n_jobs,
+        ).fit(x, y, groups)
+        return self
+
+    def predict(self, query) -> Scores:
+        training = self.training_
+        x = np.hstack([np.repeat(query.features[None, :], len(query), axis=0), query.tree])
+        mean, std = self.model_.predict(x, return_std=True)
+        d = task_distances(training, query)
+        sim = similarity(d, training)
+        order = np.argsort(d, kind="stable")[: self.evidence_tasks]
+        neighbours = tuple((int(training.task_ids[i]), float(sim[i])) for i in order)
+        groups = task_rows(training)
+        supports = [lookup_scores(training.prepared, groups[int(training.task_ids[i])],
+                                  query.dist, query.pipelines)[1] for i in order]
+        support = tuple(tuple(int(r) for r in col if r >= 0) for col in np.vstack(supports).T) \
+            if supports else None
+        return Scores(mean, mean, std, neighbours, support)

@@ -1,0 +1,64 @@
+"""The evaluate facade: a meta-dataset directory -> leave-one-task-out regret per strategy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from metabase.errors import InputError
+
+DEFAULT_KS = (1, 3, 5, 10, 25, 100)
+DEFAULT_STRATEGIES = ("random", "default", "surrogate", "knn", "portfolio", "lowrank")
+
+
+def parse_ks(text: str | None) -> list[int]:
+    if not text:
+        return list(DEFAULT_KS)
+    try:
+        ks = sorted({int(part) for part in text.split(",") if part.strip()})
+    except ValueError:
+        raise InputError(f"--k {text!r}: expected comma-separated integers, e.g. 1,3,5,10") from None
+    if not ks or ks[0] < 1:
+        raise InputError("--k values must be positive integers")
+    return ks
+
+
+def evaluate(directory: str | Path, strategies: list[str] | None = None, ks: list[int] | None = None,
+             max_tasks: int | None = None, plot: str | Path | None = None,
+             progress: Callable[[int, int], None] | None = None) -> dict:
+    """``{"tasks": N, "strategies": {name: {"regret@k": ..., "picks_to_random@100": k}}}``.
+
+    ``max_tasks`` holds out only that many tasks (evenly spread), each still trained on all others:
+    a quicker estimate for large meta-datasets."""
+    from metabase import metadataset
+    from metabase.evaluate import backtest
+    from metabase.recommend import create, names
+    from metabase.recommend.data import Prepared
+
+    ks = list(ks or DEFAULT_KS)
+    chosen = list(strategies or DEFAULT_STRATEGIES)
+    unknown = [s for s in chosen if s not in names()]
+    if unknown:
+        raise InputError(f"unknown strategy {', '.join(unknown)}; choose from {', '.join(names())}")
+    if "random" not in chosen:
+        chosen.insert(0, "random")
+    if "default" not in chosen:
+        chosen.insert(1, "default")
+    meta = metadataset.read(directory)
+    if meta.runs.empty:
+        raise InputError(f"{directory}: the meta-dataset has no runs")
+    if meta.runs["score"].nunique() <= 1:
+        raise InputError(f"{directory}: every run has the same score, so no ranking can be evaluated")
+    prepared = Prepared.build(meta.runs, meta.tasks)
+    tasks = prepared.task_ids
+    if max_tasks and max_tasks < len(tasks):
+        step = len(tasks) / max_tasks
+        tasks = [tasks[int(i * step)] for i in range(max_tasks)]
+    factories = {name: (lambda name=name: create(name)) for name in chosen}
+    result = backtest(prepared, factories, tasks=tasks, progress=progress)
+    summary = result.summary(ks)
+    if plot:
+        from metabase.evaluate.plot import plot_regret
+
+        plot_regret(result, plot)
+    return summary

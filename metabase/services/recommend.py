@@ -1,0 +1,341 @@
+"""The recommend facade: store -> meta-dataset -> strategy -> recommendations.
+
+- The runs come from the ``run_configs`` view (each run's main evaluation; lower-is-better
+  measures negated). Per task and pipeline at most ``MAX_RUNS_PER_TASK`` runs are used (the best
+  ones always among them), which bounds the cost for stores with millions of runs.
+- The target task's meta-features come from the store, else from OpenML through the gateway
+  (dataset fetched, qualities computed), or from a local file.
+- Candidates: the best few configurations of every task (evaluated elsewhere) plus fresh samples
+  of each catalogue pipeline's space; the chosen ones are canonicalised in their pipeline's space.
+- Trained surrogates are cached in ``settings.model_dir`` as LightGBM text models with JSON
+  metadata, keyed on the store's state (last import id and row counts), so a changed store
+  retrains.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from metabase.errors import ConfigError, InputError, MetabaseError, NotFoundError
+
+log = logging.getLogger(__name__)
+
+MAX_RUNS_PER_TASK = 200
+BEST_RUNS_KEPT = 10
+FRESH_SAMPLES = 200
+POOL_PER_TASK = 3
+MODEL_VERSION = 1
+
+_RUNS_SQL = """
+SELECT run_key, openml_run_id, task_id,
+       coalesce(pipeline, 'flow-' || CAST(flow_id AS VARCHAR), 'unknown') AS pipeline,
+       coalesce(CAST(config AS VARCHAR), '{{}}') AS config, measure, score
+FROM run_configs
+WHERE score IS NOT NULL AND task_id IS NOT NULL AND coalesce(status, 'ok') = 'ok' {where}
+QUALIFY row_number() OVER (PARTITION BY task_id, pipeline ORDER BY hash(run_key)) <= {cap}
+     OR row_number() OVER (PARTITION BY task_id, pipeline ORDER BY score DESC, run_key) <= {best}
+"""
+
+
+@dataclass(frozen=True)
+class StoreData:
+    runs: pd.DataFrame     # run_key, openml_run_id, task_id, pipeline, config, score
+    tasks: pd.DataFrame    # task_id, meta-feature columns
+    state: str             # store state key (cache key part)
+
+
+def store_state(con) -> str:
+    """Changes whenever an import, sync or run changes what a model would learn from."""
+    parts = [con.scalar("SELECT coalesce(max(import_id), 0) FROM imports")]
+    for table in ("runs", "evaluations", "task_qualities", "dataset_qualities"):
+        if table in con.tables():
+            parts.append(con.scalar(f"SELECT count(*) FROM {table}"))
+    return "-".join(str(p) for p in parts)
+
+
+def load_store_data(con, pipelines: list[str] | None = None) -> StoreData:
+    from metabase.exports.meta_dataset import higher_is_better
+
+    where, params = "", []
+    if pipelines:
+        where = "AND coalesce(pipeline, 'flow-' || CAST(flow_id AS VARCHAR)) IN (SELECT unnest(?::VARCHAR[]))"
+        params = [list(pipelines)]
+    runs = con.df(_RUNS_SQL.format(where=where, cap=MAX_RUNS_PER_TASK, best=BEST_RUNS_KEPT)
+                  + " ORDER BY task_id, pipeline, run_key", params)
+    for measure in runs["measure"].dropna().unique():
+        if not higher_is_better(con, measure):
+            runs.loc[runs["measure"] == measure, "score"] *= -1
+    tasks = _task_features(con, sorted(int(t) for t in runs["task_id"].unique()))
+    return StoreData(runs.drop(columns=["measure"]), tasks, store_state(con))
+
+
+def _has_view(con, name: str) -> bool:
+    return bool(con.scalar("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]))
+
+
+def _task_features(con, task_ids: list[int]) -> pd.DataFrame:
+    if not task_ids or not _has_view(con, "task_qualities_wide"):
+        return pd.DataFrame({"task_id": pd.Series(task_ids, dtype="int64")})
+    return con.df("SELECT * FROM task_qualities_wide WHERE task_id IN (SELECT unnest(?::BIGINT[])) "
+                  "ORDER BY task_id", [task_ids])
+
+
+def task_meta_features(ws, con, task_id: int) -> tuple[dict, str]:
+    """(qualities, where they came from): the store, else OpenML (fetch the dataset, compute)."""
+    if _has_view(con, "task_qualities_wide"):
+        row = con.df("SELECT * FROM task_qualities_wide WHERE task_id = ?", [int(task_id)])
+        if len(row):
+            values = {k: v for k, v in row.iloc[0].drop("task_id").items() if pd.notna(v)}
+            if values:
+                return values, "store"
+    if ws.settings.offline:
+        raise NotFoundError(f"task {task_id} has no meta-features in the store and --offline forbids "
+                            f"fetching it: run `metabase sync --tasks {task_id}` first")
+    try:
+        gateway = ws.gateway()
+        task = gateway.get_task(int(task_id))
+        X, y = gateway.get_dataset_frame(task.dataset_id)
+    except (ImportError, AttributeError) as exc:
+        raise NotFoundError(f"task {task_id} is not in the store and cannot be fetched here ({exc}); "
+                            f"run `metabase sync --tasks {task_id}`") from None
+    except NotFoundError:
+        raise NotFoundError(f"unknown task {task_id}: it is neither in the store nor on OpenML") from None
+    except MetabaseError as exc:
+        raise NotFoundError(f"task {task_id} is not in the store and fetching it failed ({exc}); "
+                            f"run `metabase sync --tasks {task_id}` when OpenML is reachable") from None
+    return file_meta_features(X, y), "openml"
+
+
+def file_meta_features(X, y) -> dict:
+    from metabase.metafeatures import compute
+
+    task = "classification" if _looks_nominal(y) else None
+    result = compute(X, y, task=task)
+    return {k: v for k, v in result.values.items() if v is not None and np.isfinite(v)}
+
+
+def _looks_nominal(y) -> bool:
+    """Integer class codes (eeg-eye-state's 1/2) are classification targets, not regression."""
+    if y is None:
+        return False
+    values = pd.Series(y).dropna()
+    if values.dtype.kind in "iu" or (values.dtype.kind == "f" and (values == values.round()).all()):
+        return values.nunique() <= max(2, min(50, len(values) // 20))
+    return False
+
+
+def catalogue_pipelines(names) -> dict:
+    import pipelines as catalogue
+
+    known = set(catalogue.names())
+    return {name: catalogue.get(name) for name in names if name in known}
+
+
+def check_pipelines(requested: list[str] | None, runs: pd.DataFrame) -> None:
+    if not requested:
+        return
+    import pipelines as catalogue
+
+    known = set(catalogue.names()) | set(runs["pipeline"].unique())
+    unknown = [p for p in requested if p not in known]
+    if unknown:
+        raise NotFoundError(f"pipeline {', '.join(unknown)} is not in the catalogue: "
+                            "`metabase pipelines list` shows the catalogue")
+    lacking = [p for p in requested if p not in set(runs["pipeline"])]
+    if lacking:
+        raise NotFoundError(f"no usable runs for pipeline {', '.join(lacking)}: run "
+                            "`metabase sync --flows ...` or `metabase import ...` for it first")
+
+
+def _candidates(prepared, pipeline_objs: dict, fresh: int, seed: int, target_task: int | None):
+    """(pipelines, configs, source rows): the best runs of every task (evaluated elsewhere), all
+    distinct, plus fresh samples of each catalogue pipeline's space (rows -1)."""
+    runs = prepared.runs
+    ranked = runs.assign(_row=np.arange(len(runs))).sort_values(["task_id", "norm"], ascending=[True, False])
+    top = ranked.groupby(["task_id", "pipeline"]).head(POOL_PER_TASK)
+    if target_task is not None:  # the task's own good runs are the strongest evidence of all
+        top = pd.concat([top, ranked[ranked["task_id"] == target_task].head(BEST_RUNS_KEPT)])
+    top = top.drop_duplicates("key")
+    pipes = list(top["pipeline"])
+    configs = [prepared.configs[i] for i in top["_row"]]
+    rows = list(top["_row"])
+    for name, pipeline in pipeline_objs.items():
+        for config in pipeline.sample(fresh, seed=seed):
+            pipes.append(name)
+            configs.append(config)
+            rows.append(-1)
+    return pipes, configs, rows
+
+
+def _fresh_pairs(pipeline_objs: dict, fresh: int, seed: int) -> list:
+    return [(name, c) for name, p in pipeline_objs.items() for c in p.sample(fresh, seed=seed)]
+
+
+def _uses_surrogate(strategy) -> bool:
+    from metabase.recommend.surrogate import SurrogateStrategy
+
+    return isinstance(strategy, SurrogateStrategy) or "surrogate" in getattr(strategy, "parts", ())
+
+
+def _surrogate_model(strategy):
+    parts = getattr(strategy, "parts_", None)
+    return (parts["surrogate"] if parts else strategy).model_
+
+
+def fit_cached(strategy, training, model_dir, key: str):
+    """Fit ``strategy``. Its surrogate loads from, or is saved to, ``model_dir/<key>`` (LightGBM
+    text + JSON); caches of older store states of the same strategy are removed."""
+    from metabase.surrogate import LGBMSurrogate
+
+    if not _uses_surrogate(strategy):
+        return strategy.fit(training)
+    directory = model_dir / key / "surrogate"
+    names = list(training.prepared.encoder.feature_names) + list(training.prepared.features.columns)
+    if directory.is_dir():
+        try:
+            model, meta = LGBMSurrogate.load(directory)
+            if meta.get("features") != names:
+                raise ValueError("the encoding changed")
+            return strategy.fit(training, models=[model])
+        except (OSError, ValueError, KeyError) as exc:
+            log.info("model cache %s unusable (%s): retraining", directory, exc)
+    strategy.fit(training)
+    model_dir.mkdir(parents=True, exist_ok=True)
+    prefix = key.rsplit("-", 1)[0] + "-"
+    for old in model_dir.glob(prefix + "*"):
+        if old.name != key:
+            shutil.rmtree(old, ignore_errors=True)
+    _surrogate_model(strategy).save(directory, metadata={"features": names, "key": key})
+    return strategy
+
+
+def recommend(ws, *, task_id: int | None = None, dataset: str | None = None, target: str | None = None,
+              k: int = 10, pipelines: list[str] | None = None, strategy: str = "default",
+              fresh: int = FRESH_SAMPLES, seed: int = 0):
+    """Recommendations for a stored/OpenML task (``task_id``) or a local data file (``dataset``)."""
+    from metabase.recommend import create, names as strategy_names
+    from metabase.recommend.data import Prepared, usable_tasks
+    from metabase.recommend.records import RecommendationSet
+
+    if (task_id is None) == (dataset is None):
+        raise InputError("give either --task ID or --dataset PATH (with --target COL)")
+    if strategy not in strategy_names():
+        raise InputError(f"unknown strategy {strategy!r}; choose from {', '.join(strategy_names())}")
+    if k < 1:
+        raise InputError("--k must be at least 1")
+    if pipelines:
+        import pipelines as catalogue
+
+        missing = [p for p in pipelines if p not in catalogue.names() and not p.startswith("flow-")]
+        if missing:
+            raise NotFoundError(f"pipeline {', '.join(missing)} is not in the catalogue: "
+                                "`metabase pipelines list` shows the catalogue")
+    with ws.reader() as con:
+        data = load_store_data(con, pipelines)
+        if data.runs.empty:
+            what = f" for pipeline {', '.join(pipelines)}" if pipelines else ""
+            raise NotFoundError(f"the store has no runs with evaluations{what}: run "
+                                "`metabase import openml-pimp ...` or `metabase sync --flows ...` first")
+        check_pipelines(pipelines, data.runs)
+        if dataset is not None:
+            from metabase.metafeatures import load_table
+
+            X, y = load_table(dataset, target)
+            if y is None:
+                raise InputError("--dataset needs --target COL (the column to predict)")
+            features, source = file_meta_features(X, y), "file"
+        else:
+            features, source = task_meta_features(ws, con, task_id)
+    if len(usable_tasks(data.runs)) < 2:
+        raise InputError("the store's runs cover fewer than 2 tasks with varying scores: import or sync "
+                         "runs of more tasks before asking for recommendations")
+    pipeline_objs = catalogue_pipelines(sorted(data.runs["pipeline"].unique()))
+    prepared = Prepared.build(data.runs, data.tasks, extra_configs=_fresh_pairs(pipeline_objs, fresh, seed))
+    training = prepared.training()
+    digest = hashlib.sha1(json.dumps([MODEL_VERSION, data.state, sorted(pipelines or []), fresh, seed])
+                          .encode()).hexdigest()[:16]
+    chosen = fit_cached(create(strategy), training, ws.settings.model_dir, f"{strategy}-{digest}")
+    in_store = task_id is not None and int(task_id) in set(prepared.task_ids)
+    pipes, configs, rows = _candidates(prepared, pipeline_objs, fresh, seed, int(task_id) if in_store else None)
+    query = prepared.query(features, pipes, configs)
+    scores = chosen.predict(query)
+    recs = _top(prepared, data.runs, scores, pipes, configs, rows, pipeline_objs, k,
+                int(task_id) if in_store else None)
+    recs = _with_runtimes(ws, recs)
+    return RecommendationSet(task_id=None if task_id is None else int(task_id), strategy=strategy,
+                             recommendations=tuple(recs), source=source)
+
+
+def _top(prepared, runs, scores, pipes, configs, rows, pipeline_objs, k, target_task):
+    """The k best candidates as records: canonical configs, scores on the task's scale when the
+    task is in the store, evidence (similar tasks, supporting runs)."""
+    from metabase.evaluate.regret import ranking
+    from metabase.recommend.records import Recommendation
+
+    scale = (0.0, 1.0)
+    if target_task is not None:
+        own = runs.loc[runs["task_id"] == target_task, "score"]
+        scale = (float(own.min()), float(own.max() - own.min()))
+    neighbours = [{"task_id": t, "similarity": round(s, 4)} for t, s in scores.neighbours[:5]]
+    prepared_runs = prepared.runs
+    out, seen = [], set()
+    for index in ranking(scores.rank_value):
+        pipeline, config = pipes[index], configs[index]
+        if pipeline in pipeline_objs:
+            try:
+                config = pipeline_objs[pipeline].canonicalize(config)
+            except ConfigError as exc:  # a stored config outside today's space: skip it
+                log.info("skipping a candidate of %s: %s", pipeline, exc)
+                continue
+        key = pipeline + json.dumps(config, sort_keys=True, default=str)
+        if key in seen:
+            continue
+        seen.add(key)
+        support = list(scores.support[index]) if scores.support is not None else []
+        if rows[index] >= 0:
+            support = [rows[index]] + [r for r in support if r != rows[index]]
+        evidence = list(neighbours)
+        for r in support[:5]:
+            run = prepared_runs.iloc[int(r)]
+            evidence.append({"run_key": run.get("run_key"),
+                             "openml_run_id": None if pd.isna(run.get("openml_run_id")) else int(run["openml_run_id"]),
+                             "task_id": int(run["task_id"]), "score": float(run["score"])})
+        predicted = scores.predicted[index]
+        std = scores.std[index] if scores.std is not None else np.nan
+        out.append(Recommendation(
+            rank=len(out) + 1, pipeline=pipeline, config=config,
+            predicted_score=None if np.isnan(predicted) else round(scale[0] + scale[1] * float(predicted), 6),
+            uncertainty=None if np.isnan(std) else round(scale[1] * float(std), 6),
+            expected_runtime=None, evidence=tuple(evidence)))
+        if len(out) == k:
+            break
+    return out
+
+
+def _with_runtimes(ws, recs):
+    """Mean run time (seconds) of each recommendation's supporting runs, where the store has it."""
+    from dataclasses import replace
+
+    keys = sorted({e["run_key"] for r in recs for e in r.evidence if e.get("run_key")})
+    if not keys:
+        return recs
+    with ws.reader() as con:
+        times = con.df("SELECT run_key, avg(value) / 1000.0 AS seconds FROM evaluations "
+                       "WHERE fold IS NULL AND measure IN ('usercpu_time_millis', 'wall_clock_time_millis', "
+                       "'run_cpu_time_millis') AND run_key IN (SELECT unnest(?::VARCHAR[])) GROUP BY run_key",
+                       [keys])
+    if times.empty:
+        return recs
+    seconds = dict(zip(times["run_key"], times["seconds"]))
+    out = []
+    for rec in recs:
+        values = [seconds[e["run_key"]] for e in rec.evidence if e.get("run_key") in seconds]
+        out.append(replace(rec, expected_runtime=round(float(np.mean(values)), 3)) if values else rec)
+    return out
