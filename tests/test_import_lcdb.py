@@ -115,8 +115,8 @@ def test_bad_value_mid_stream_rolls_back(tmp_path, store_path, acc_lines, monkey
     import metabase.imports.lcdb as lcdb
 
     monkeypatch.setattr(lcdb, "BLOCK_SIZE", 16 << 10)
-    open_store = run(store_path, tmp_path / "nothing")  # missing path: exit 1, nothing created
-    assert open_store == 1
+    assert run(store_path, tmp_path / "nothing") == 1  # a missing path: exit 1
+    assert "no such file" in capsys.readouterr().err
     lines = list(acc_lines)
     lines[2500] = "44,SVC_linear,notanumber,461,0,0,0.1,0.5,0.5,0.5\n"
     f = tmp_path / "database-f1.csv.gz"
