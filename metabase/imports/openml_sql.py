@@ -17,6 +17,12 @@ Mapping (OpenML table -> store table):
   ``evaluation_measures``; ``implementation`` -> ``flows``
 - ``data_quality`` (a full snapshot has millions of rows) -> ``dataset_qualities``, streamed in a
   second pass as Arrow batches; only the default evaluation engine (id 1).
+
+Beware the id space: ``openml-server/data/sql`` is the server's development seed, and its ids are
+not production ids (seed dataset 2 is kr-vs-kp, production dataset 2 is anneal; 80 of its 131
+dataset ids are production ids of other datasets). In a store that also holds production ids
+(qualities-csv, sync, LCDB, ...) the later import of an id wins. The nightly snapshot of
+openml.org is in the production id space.
 """
 
 from __future__ import annotations
