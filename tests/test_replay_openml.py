@@ -233,3 +233,15 @@ def test_openml100_tasks_load_even_without_data_files(openml_client, openml_data
         task = openml.tasks.get_task(tid)
         assert task.task_id == tid and task.dataset_id > 0
         assert openml.datasets.get_dataset(task.dataset_id, download_qualities=True).qualities
+
+
+def test_pmlb_dataset_download(openml_client, openml_data):
+    import gzip
+
+    openml, _ = openml_client
+    folder = next((openml_data / "pmlb/datasets").glob("1027_*"))
+    lines = gzip.open(next(folder.glob("*.tsv.gz")), "rt").read().splitlines()
+    ds = openml.datasets.get_dataset(1027, download_data=True)
+    X, y, _, names = ds.get_data(target="target")
+    assert X.shape == (len(lines) - 1, len(lines[0].split("\t")) - 1)
+    assert names == lines[0].split("\t")[:-1]

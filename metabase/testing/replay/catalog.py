@@ -140,6 +140,10 @@ class Catalog:
             self.datasets[did] = ds
         self._load_tasks(dq)
         self._load_runs()
+        for tid in self.openml100_tasks:  # suite tags, as on openml.org
+            self.tasks[tid].tags = tuple(self.tasks[tid].tags) + ("OpenML100", "study_14")
+        for tid in self.cc18_tasks:
+            self.tasks[tid].tags = tuple(self.tasks[tid].tags) + ("OpenML-CC18", "study_99")
 
     def _load_seed_datasets(self) -> None:
         sql = self.data_dir / exports.SQL_DIR

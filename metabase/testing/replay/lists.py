@@ -386,8 +386,7 @@ def task_list(state, segments: list[str], cap: int) -> ListResult:
             continue
         if "status" in f and f["status"] not in (t.status, "all"):
             continue
-        if "tag" in f and f["tag"] not in t.tags and not (f["tag"] == "OpenML100" and tid in _study(state, 14)) \
-                and not (f["tag"] == "OpenML-CC18" and tid in state.cc18_tasks):
+        if "tag" in f and f["tag"] not in t.tags:
             continue
         if "task_id" in f and not f["task_id"].contains(tid):
             continue
