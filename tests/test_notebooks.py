@@ -40,12 +40,17 @@ def _build_store(path: Path) -> dict:
     w.upsert("dataset_qualities", pd.DataFrame(qualities, columns=["dataset_id", "quality", "value", "source"]))
     w.upsert("runs", pd.DataFrame(runs))
     w.append("evaluations", pd.DataFrame(evals))
+    curves = pd.DataFrame([{"dataset_id": 31, "learner": learner, "size_train": size, "outer_seed": seed,
+                            "measure": "predictive_accuracy", "score_test": float(rng.random()), "source": "lcdb"}
+                           for learner in ("SVC_linear", "GaussianNB") for size in (16, 32, 64) for seed in range(2)])
+    w.append("learning_curves", curves)
     w.record_import("nb", None, pd.Timestamp("2026-11-25").to_pydatetime(), {"runs": len(runs)})
     w.refresh_views()
     w.close()
     scores = pd.DataFrame(evals).merge(pd.DataFrame(runs), on="run_key")
     return {"runs": len(runs), "datasets": len(datasets),
-            "best": scores[scores.task_id == BUSY_TASK]["value"].max(), "tasks": set(tasks.values())}
+            "best": scores[scores.task_id == BUSY_TASK]["value"].max(), "tasks": set(tasks.values()),
+            "curve_points": int((curves["learner"] != "").sum())}
 
 
 def test_there_is_a_notebook():
@@ -83,4 +88,5 @@ def test_notebook_runs_read_only_against_a_store(notebook, tmp_path, monkeypatch
     assert summary["tables"]["datasets"] == expected["datasets"]
     assert summary["task"] == BUSY_TASK
     assert summary["best_score"] == pytest.approx(expected["best"])
+    assert summary["curve_points"] == expected["curve_points"]
     assert summary["similar"] and set(summary["similar"]) <= expected["tasks"] - {BUSY_TASK}
