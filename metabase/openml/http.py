@@ -1,0 +1,239 @@
+"""HTTP to OpenML's REST API: one pooled session, a robot retry policy, the key never shown.
+
+Transient failures (timeouts, connection resets, 5xx, 429, truncated or malformed XML) are
+retried with exponential back-off and full jitter; a 429's ``Retry-After`` is honoured. After the
+retry budget a :class:`OpenMLError` names the page URL with the API key masked. OpenML answers
+some requests with an XML error body (often HTTP 412): those are decoded into
+:class:`ServerError` (or :class:`NoResults` for the "no results" codes, which end a list).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+import re
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable, TypeVar
+
+from metabase.errors import NotFoundError, OpenMLError
+
+log = logging.getLogger(__name__)
+
+OML_NS = "http://openml.org/openml"
+
+# The codes the live server uses for an empty list, per entity (OpenML's "no results").
+NO_RESULT_CODES = frozenset({111, 372, 482, 500, 512, 542, 674})
+# Codes that mean "this id does not exist" on entity GETs (task 151, data 111/110, flow 181,
+# run 220/236, setup 281, study 601/602...). Anything in 1xx-6xx with "unknown" also counts.
+UNKNOWN_ID_CODES = frozenset({110, 111, 151, 180, 181, 220, 236, 280, 281, 601, 602})
+
+T = TypeVar("T")
+
+
+def mask_url(url: str) -> str:
+    """``url`` with any api_key value replaced by ``***`` (query string or path segment)."""
+    url = re.sub(r"(api_key=)[^&#]*", r"\1***", url)
+    return re.sub(r"(/api_key/)[^/?#]*", r"\1***", url)
+
+
+class ServerError(OpenMLError):
+    """OpenML answered with an ``<oml:error>`` body."""
+
+    def __init__(self, code: int | None, message: str, url: str) -> None:
+        self.code = code
+        self.url = mask_url(url)
+        super().__init__(f"OpenML error {code}: {message} ({self.url})")
+
+
+class NoResults(ServerError):
+    """The list is empty (OpenML signals that with an error code): the end of a list."""
+
+
+class UnknownEntity(NotFoundError):
+    def __init__(self, code: int | None, message: str, url: str) -> None:
+        self.code = code
+        self.url = mask_url(url)
+        super().__init__(f"{message} (OpenML error {code}, {self.url})")
+
+
+class RetryableError(Exception):
+    """Internal: this attempt failed in a way worth retrying."""
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential back-off with full jitter; ``Retry-After`` wins when the server sends one."""
+
+    attempts: int = 8
+    base_delay_s: float = 0.5
+    max_delay_s: float = 30.0
+    connect_timeout_s: float = 10.0
+    read_timeout_s: float = 120.0
+
+    def delay(self, attempt: int, retry_after: float | None, rng: random.Random) -> float:
+        backoff = min(self.max_delay_s, self.base_delay_s * (2 ** attempt))
+        delay = rng.uniform(0, backoff)
+        if retry_after is not None:
+            delay = max(delay, min(retry_after, self.max_delay_s * 4))
+        return delay
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def error_from_body(body: bytes, url: str) -> ServerError | None:
+    """Decode an ``<oml:error>`` body, or None when ``body`` is not one."""
+    head = body[:4096]
+    if b"error" not in head:
+        return None
+    from lxml import etree
+
+    try:
+        root = etree.fromstring(body)
+    except etree.XMLSyntaxError:
+        return None
+    if etree.QName(root).localname != "error":
+        return None
+    code_text = root.findtext(f"{{{OML_NS}}}code") or root.findtext("code")
+    message = root.findtext(f"{{{OML_NS}}}message") or root.findtext("message") or "error"
+    extra = root.findtext(f"{{{OML_NS}}}additional_information") or ""
+    try:
+        code = int(code_text) if code_text else None
+    except ValueError:
+        code = None
+    text = message.strip() + (f": {extra.strip()}" if extra and extra.strip() else "")
+    if code in NO_RESULT_CODES or message.strip().lower() == "no results":
+        return NoResults(code, text, url)
+    if code in UNKNOWN_ID_CODES or "unknown" in message.lower():
+        return UnknownEntity(code, text, url)
+    return ServerError(code, text, url)
+
+
+class HttpClient:
+    """A pooled, keep-alive session shared by the lister's threads."""
+
+    def __init__(self, server: str, apikey: str | None = None, policy: RetryPolicy | None = None,
+                 pool_size: int = 16, seed: int | None = None) -> None:
+        import requests
+        from requests.adapters import HTTPAdapter
+
+        self.server = server.rstrip("/")
+        self.apikey = apikey
+        self.policy = policy or RetryPolicy()
+        self.session = requests.Session()
+        adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self.session.headers["User-Agent"] = "metabase-sync/0.1"
+        self._rng = random.Random(seed)
+        self._rng_lock = threading.Lock()
+        self.calls = 0
+        self.retries = 0
+        self._count_lock = threading.Lock()
+
+    def url(self, call: str) -> str:
+        return f"{self.server}/{call.lstrip('/')}"
+
+    def _jittered(self, attempt: int, retry_after: float | None) -> float:
+        with self._rng_lock:
+            return self.policy.delay(attempt, retry_after, self._rng)
+
+    def request(self, call: str, consume: Callable[[object], T], *, sleep=time.sleep) -> T:
+        """GET ``call`` and hand the streaming response to ``consume`` (retried as a whole).
+
+        ``consume`` reads the body (``response.iter_content``) and returns the parsed result; it
+        raises :class:`RetryableError` for truncated or malformed bodies.
+        """
+        import requests
+
+        url = self.url(call)
+        params = {"api_key": self.apikey} if self.apikey else None
+        last = "no attempt"
+        for attempt in range(self.policy.attempts):
+            retry_after = None
+            with self._count_lock:
+                self.calls += 1
+            try:
+                response = self.session.get(
+                    url, params=params, stream=True,
+                    timeout=(self.policy.connect_timeout_s, self.policy.read_timeout_s))
+                try:
+                    status = response.status_code
+                    if status == 429 or status >= 500:
+                        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                        raise RetryableError(f"HTTP {status}", retry_after)
+                    if status >= 400:
+                        body = response.content
+                        error = error_from_body(body, url)
+                        if error is not None:
+                            raise error
+                        raise OpenMLError(f"HTTP {status} from OpenML ({mask_url(url)})")
+                    return consume(response)
+                finally:
+                    response.close()
+            except RetryableError as exc:
+                last, retry_after = exc.reason, exc.retry_after
+            except (requests.Timeout, requests.ConnectionError) as exc:
+                last = f"{type(exc).__name__}: {_short(exc)}"
+            except requests.exceptions.ChunkedEncodingError as exc:
+                last = f"truncated body ({_short(exc)})"
+            except requests.RequestException as exc:
+                raise OpenMLError(f"cannot reach OpenML at {mask_url(url)}: {_short(exc)}") from None
+            if attempt + 1 < self.policy.attempts:
+                with self._count_lock:
+                    self.retries += 1
+                delay = self._jittered(attempt, retry_after)
+                log.debug("retrying %s in %.2fs after %s", mask_url(url), delay, last)
+                sleep(delay)
+        raise OpenMLError(
+            f"OpenML request failed after {self.policy.attempts} attempts ({last}): {mask_url(url)}")
+
+    def get_bytes(self, call: str) -> bytes:
+        """The whole body of ``call`` (XML); error bodies raise, malformed XML is retried."""
+
+        def consume(response) -> bytes:
+            body = b"".join(response.iter_content(1 << 16))
+            error = error_from_body(body, response.url)
+            if error is not None:
+                raise error
+            _check_xml(body)
+            return body
+
+        return self.request(call, consume)
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def _check_xml(body: bytes) -> None:
+    from lxml import etree
+
+    try:
+        etree.fromstring(body)
+    except etree.XMLSyntaxError as exc:
+        raise RetryableError(f"malformed XML ({_short(exc)})") from None
+
+
+def _short(exc: BaseException) -> str:
+    text = mask_url(str(exc)).splitlines()[0] if str(exc) else type(exc).__name__
+    return text[:200]

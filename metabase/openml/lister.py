@@ -1,0 +1,288 @@
+"""The fast paged lister for OpenML's bulk lists.
+
+Why not openml-python's listing: it pages one call at a time through ever-deeper offsets of one
+big filter, and builds dicts of every row. Here a list is cut into **windows** (a filter narrow
+enough that offsets inside it stay shallow: one task, one measure, one chunk of ids), several
+pages are in flight at once on one keep-alive session, and each body is parsed while it streams
+into an Arrow record batch.
+
+Pages of a window are handed out in offset order (a page that arrives early waits for its
+predecessors), so a consumer can store a window's rows and its next offset together and resume
+exactly there. A window ends at a page with fewer rows than asked for, at the server's "no results"
+error, or when it has given ``max_rows``. A short page whose size is a multiple of 100 is
+confirmed with one more call, because servers cap the page size (the live one at 1,000).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator, Sequence
+
+import pyarrow as pa
+
+from metabase.openml.http import HttpClient, NoResults, mask_url
+from metabase.openml.listparse import SPECS, ListSpec, PageParser, empty_batch
+
+MAX_PAGE_SIZE = 1000  # the live server's cap
+URL_IDS_CHARS = 1800  # keep id lists well inside any server's URL limit
+
+
+@dataclass(frozen=True)
+class Window:
+    """One slice of a list: ``entity`` ('evaluation', 'run', ...) and its filters, in order.
+
+    With ``key_filter`` (e.g. ``run`` for run and evaluation lists) the window pages by id:
+    each page asks for ``key_filter/<next id>..<high>`` from offset 0, and the next page starts
+    after the last id received (keyset paging: no offsets at all, and new rows, which get higher
+    ids, are found by asking again from the last position). Without it, pages go by offset.
+    """
+
+    entity: str
+    filters: tuple[tuple[str, str], ...] = ()
+    max_rows: int | None = None  # known upper bound (e.g. the number of ids asked for)
+    key_filter: str | None = None
+    high: int | None = None  # inclusive upper id of a keyset window
+
+    @property
+    def spec(self) -> ListSpec:
+        return SPECS[self.entity]
+
+    @property
+    def key(self) -> str:
+        """A stable name for the window (sync state is stored under it)."""
+        parts = [self.spec.call] + [f"{k}/{v}" for k, v in self.filters]
+        if self.key_filter:
+            parts.append(f"{self.key_filter}/..{'' if self.high is None else self.high}")
+        return "/".join(parts)
+
+    def call(self, position: int, limit: int) -> str:
+        base = "/".join([self.spec.call] + [f"{k}/{v}" for k, v in self.filters])
+        if self.key_filter:
+            high = "" if self.high is None else str(self.high)
+            return f"{base}/{self.key_filter}/{position}..{high}/limit/{limit}/offset/0"
+        return f"{base}/limit/{limit}/offset/{position}"
+
+    def next_position(self, position: int, batch: pa.RecordBatch) -> int:
+        if not batch.num_rows:
+            return position
+        if self.key_filter:
+            return int(pa.compute.max(batch.column(self.spec.id_column)).as_py()) + 1
+        return position + batch.num_rows
+
+
+@dataclass(frozen=True)
+class Page:
+    window: Window
+    position: int  # the offset, or the first id asked for (keyset windows)
+    batch: pa.RecordBatch
+    last: bool  # no more pages in this window
+    next_position: int = 0
+    rows_before: int = 0  # rows this window gave before this page (over all syncs)
+    url: str = field(default="", repr=False)
+
+    @property
+    def rows_after(self) -> int:
+        return self.rows_before + self.batch.num_rows
+
+
+def id_chunks(ids: Iterable[int], max_ids: int = MAX_PAGE_SIZE, max_chars: int = URL_IDS_CHARS) -> list[list[int]]:
+    """Split sorted unique ids into chunks that fit one URL and one page."""
+    chunks: list[list[int]] = []
+    current: list[int] = []
+    chars = 0
+    for i in sorted(set(int(i) for i in ids)):
+        width = len(str(i)) + 1
+        if current and (len(current) >= max_ids or chars + width > max_chars):
+            chunks.append(current)
+            current, chars = [], 0
+        current.append(i)
+        chars += width
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def id_windows(entity: str, id_filter: str, ids: Iterable[int],
+               filters: Sequence[tuple[str, str]] = (), rows_per_id: int | None = 1) -> list[Window]:
+    """Windows that ask for explicit ids (``run/1,2,3``), each small enough for one page."""
+    out = []
+    for chunk in id_chunks(ids):
+        max_rows = None if rows_per_id is None else len(chunk) * rows_per_id
+        out.append(Window(entity, tuple(filters) + ((id_filter, ",".join(map(str, chunk))),), max_rows))
+    return out
+
+
+class _State:
+    __slots__ = ("window", "next_submit", "next_yield", "end", "buffer", "outstanding", "given",
+                 "limit_rows", "gen", "maybe_cap", "rows")
+
+    def __init__(self, window: Window, start: int, rows: int, limit_rows: int | None) -> None:
+        self.window = window
+        self.next_submit = start  # position of the next page to ask for (offset mode)
+        self.next_yield = start   # position of the next page to hand out
+        self.end = False
+        self.buffer: dict[int, tuple[pa.RecordBatch, str, int]] = {}
+        self.outstanding = 0
+        self.given = 0
+        self.rows = rows  # rows handed out so far (including earlier syncs)
+        self.limit_rows = limit_rows
+        self.maybe_cap = 0  # size of a short page that may be a server cap
+        self.gen = 0  # bumped when speculative pages become misaligned (a capped page)
+
+
+class Lister:
+    """Pages through windows with at most ``in_flight`` requests at once."""
+
+    def __init__(self, client: HttpClient, in_flight: int = 4, page_size: int = MAX_PAGE_SIZE) -> None:
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise ValueError(f"page size must be within 1..{MAX_PAGE_SIZE}")
+        self.client = client
+        self.in_flight = max(1, in_flight)
+        self.page_size = page_size
+        self._cap: int | None = None  # a smaller server cap, once confirmed
+
+    # -- one page ---------------------------------------------------------------------------
+    def fetch(self, window: Window, position: int, limit: int) -> tuple[pa.RecordBatch, str]:
+        call = window.call(position, limit)
+        spec = window.spec
+
+        def consume(response):
+            parser = PageParser(spec, response.url)
+            for chunk in response.iter_content(1 << 16):
+                parser.feed(chunk)
+            return parser.close()
+
+        try:
+            return self.client.request(call, consume), mask_url(self.client.url(call))
+        except NoResults:
+            return empty_batch(spec), mask_url(self.client.url(call))
+
+    # -- many windows -----------------------------------------------------------------------
+    def pages(self, windows: Sequence[Window], start: dict[str, tuple[int, int]] | None = None,
+              max_rows_per_window: int | None = None) -> Iterator[Page]:
+        """Yield every page of every window; a window's pages come in order.
+
+        ``start`` maps window keys to ``(position, rows already had)`` to resume at;
+        ``max_rows_per_window`` stops each window after that many rows in all. Pages of different
+        windows come in completion order. Closing the iterator cancels what has not started.
+        """
+        start = start or {}
+        pending = deque(_State(w, *start.get(w.key, (0, 0)), max_rows_per_window) for w in windows)
+        active: list[_State] = []
+        futures: dict[Future, tuple[_State, int, int, int]] = {}
+        pool = ThreadPoolExecutor(max_workers=self.in_flight, thread_name_prefix="openml-list")
+        try:
+            while pending or active or futures:
+                self._fill(pool, futures, pending, active)
+                for state in [s for s in active if self._finished(s)]:
+                    active.remove(state)
+                    if state.given == 0:  # nothing to ask (its row limit was reached before)
+                        yield Page(state.window, state.next_yield, empty_batch(state.window.spec), True,
+                                   state.next_yield, state.rows)
+                if not futures:
+                    if pending or active:
+                        continue
+                    break
+                done, _ = wait(list(futures), return_when=FIRST_COMPLETED)
+                for future in done:
+                    state, position, gen, limit = futures.pop(future)
+                    state.outstanding -= 1
+                    batch, url = future.result()
+                    if gen == state.gen and not state.end:
+                        yield from self._arrive(state, position, batch, url, limit)
+        finally:
+            for future in futures:
+                future.cancel()
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def _want(self, state: _State) -> int:
+        bounds = [min(self.page_size, self._cap or self.page_size)]
+        window = state.window
+        if window.max_rows is not None or state.limit_rows is not None:
+            ahead = state.rows
+            if not window.key_filter:  # offset mode: pages already asked for count too
+                ahead += state.next_submit - state.next_yield
+            for bound in (window.max_rows, state.limit_rows):
+                if bound is not None:
+                    bounds.append(bound - ahead)
+        return min(bounds)
+
+    def _can_submit(self, state: _State) -> bool:
+        if state.end:
+            return False
+        if state.window.key_filter and state.outstanding:
+            return False  # keyset pages depend on the previous one
+        return self._want(state) > 0
+
+    def _submit(self, pool, futures, state: _State) -> None:
+        position = state.next_submit
+        limit = self._want(state)
+        futures[pool.submit(self.fetch, state.window, position, limit)] = (state, position, state.gen, limit)
+        state.outstanding += 1
+        if not state.window.key_filter:
+            state.next_submit = position + limit
+
+    def _fill(self, pool, futures, pending: deque, active: list) -> None:
+        # first pages of new windows first; then speculate deeper into windows known to be full
+        while len(futures) < self.in_flight and pending:
+            state = pending.popleft()
+            active.append(state)
+            if self._can_submit(state):
+                self._submit(pool, futures, state)
+        for state in active:
+            while (len(futures) < self.in_flight and self._can_submit(state)
+                   and (state.outstanding == 0 or state.given > 0)
+                   and state.outstanding < self.in_flight):
+                self._submit(pool, futures, state)
+
+    def _finished(self, state: _State) -> bool:
+        return state.outstanding == 0 and not self._can_submit(state) and not state.buffer
+
+    def _arrive(self, state: _State, position: int, batch: pa.RecordBatch, url: str,
+                limit: int) -> Iterator[Page]:
+        state.buffer[position] = (batch, url, limit)
+        window = state.window
+        while state.next_yield in state.buffer and not state.end:
+            at = state.next_yield
+            batch, url, asked = state.buffer.pop(at)
+            rows = batch.num_rows
+            if rows and state.maybe_cap:
+                self._cap = state.maybe_cap  # the page after a short one had rows: a real cap
+            state.maybe_cap = 0
+            full = rows >= asked
+            if not full and rows and (rows == self._cap or (self._cap is None and rows % 100 == 0)):
+                # a server cap rather than the end? go on right after it (costs one call if it
+                # was the end); speculative offset pages past here are misaligned: drop them
+                full = True
+                state.maybe_cap = rows if self._cap is None else 0
+                if not window.key_filter:
+                    state.gen += 1
+                    state.buffer.clear()
+                    state.next_submit = at + rows
+            state.next_yield = window.next_position(at, batch)
+            if window.key_filter:
+                state.next_submit = state.next_yield
+            state.rows += rows
+            last = not full or self._remaining(state) <= 0
+            if last:
+                state.end = True
+                state.buffer.clear()
+            state.given += 1
+            yield Page(window, at, batch, last, state.next_yield, state.rows - rows, url)
+
+    def _remaining(self, state: _State) -> int:
+        bounds = [1 << 62]
+        for bound in (state.window.max_rows, state.limit_rows):
+            if bound is not None:
+                bounds.append(bound - state.rows)
+        return min(bounds)
+
+    # -- conveniences -----------------------------------------------------------------------
+    def table(self, windows: Sequence[Window]) -> pa.Table:
+        """All rows of ``windows`` as one table (small lists: tasks, datasets, flows)."""
+        batches = [p.batch for p in self.pages(windows) if p.batch.num_rows]
+        if not batches:
+            return pa.Table.from_batches([empty_batch(windows[0].spec)]) if windows else pa.table({})
+        return pa.Table.from_batches(batches)

@@ -1,0 +1,235 @@
+"""Streaming parsers for OpenML's list responses, straight into Arrow record batches.
+
+The body is fed to an lxml pull parser chunk by chunk while it downloads; each row element is
+turned into column values and cleared at once, so a page never exists as a DOM. A body that ends
+early or is not well-formed raises :class:`RetryableError` (the page is fetched again), and an
+``<oml:error>`` body raises the decoded :class:`ServerError` / :class:`NoResults`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from metabase.openml.http import OML_NS, RetryableError, error_from_body
+
+_NS = "{" + OML_NS + "}"
+
+PARAMETER_TYPE = pa.struct([
+    ("id", pa.int64()), ("flow_id", pa.int64()), ("flow_name", pa.string()),
+    ("full_name", pa.string()), ("parameter_name", pa.string()), ("data_type", pa.string()),
+    ("default_value", pa.string()), ("value", pa.string()),
+])
+NAMED_VALUES = pa.map_(pa.string(), pa.string())
+
+
+@dataclass(frozen=True)
+class ListSpec:
+    """How one list endpoint looks: its row element and typed columns."""
+
+    call: str
+    row: str
+    columns: dict[str, pa.DataType]
+    # child element -> column (OpenML names some things differently in lists)
+    rename: dict[str, str] = field(default_factory=dict)
+    # repeated children with a name attribute collected into a map column, e.g. input/quality
+    named: tuple[str, ...] = ()
+    # repeated structured children collected into a list<struct> column
+    nested: dict[str, pa.DataType] = field(default_factory=dict)
+    id_column: str = ""
+
+
+SPECS: dict[str, ListSpec] = {
+    "evaluation": ListSpec(
+        "evaluation/list", "evaluation",
+        {"run_id": pa.int64(), "task_id": pa.int64(), "setup_id": pa.int64(), "flow_id": pa.int64(),
+         "flow_name": pa.string(), "data_id": pa.int64(), "data_name": pa.string(),
+         "function": pa.string(), "upload_time": pa.timestamp("s"), "uploader": pa.int64(),
+         "value": pa.float64(), "values": pa.string(), "repeat": pa.int32(), "fold": pa.int32()},
+        id_column="run_id"),
+    "run": ListSpec(
+        "run/list", "run",
+        {"run_id": pa.int64(), "task_id": pa.int64(), "task_type_id": pa.int32(),
+         "setup_id": pa.int64(), "flow_id": pa.int64(), "uploader": pa.int64(),
+         "upload_time": pa.timestamp("s"), "error_message": pa.string()},
+        id_column="run_id"),
+    "setup": ListSpec(
+        "setup/list", "setup", {"setup_id": pa.int64(), "flow_id": pa.int64()},
+        nested={"parameter": PARAMETER_TYPE}, id_column="setup_id"),
+    "task": ListSpec(
+        "task/list", "task",
+        {"task_id": pa.int64(), "task_type_id": pa.int32(), "task_type": pa.string(),
+         "did": pa.int64(), "name": pa.string(), "status": pa.string(), "format": pa.string()},
+        named=("input", "quality"), id_column="task_id"),
+    "data": ListSpec(
+        "data/list", "dataset",
+        {"did": pa.int64(), "name": pa.string(), "version": pa.int32(), "status": pa.string(),
+         "format": pa.string(), "file_id": pa.int64(), "md5_checksum": pa.string()},
+        named=("quality",), id_column="did"),
+    "flow": ListSpec(
+        "flow/list", "flow",
+        {"id": pa.int64(), "full_name": pa.string(), "name": pa.string(), "version": pa.string(),
+         "external_version": pa.string(), "uploader": pa.int64()},
+        id_column="id"),
+}
+
+
+def _local(tag) -> str:
+    return tag[len(_NS):] if isinstance(tag, str) and tag.startswith(_NS) else str(tag)
+
+
+def _column(values: list, dtype: pa.DataType) -> pa.Array:
+    if pa.types.is_timestamp(dtype):
+        text = pa.array([None if v is None else v.replace("T", " ")[:19] for v in values], pa.string())
+        return pc.strptime(text, format="%Y-%m-%d %H:%M:%S", unit="s", error_is_null=True)
+    if pa.types.is_integer(dtype) or pa.types.is_floating(dtype):
+        text = pa.array([v if v not in ("", None) else None for v in values], pa.string())
+        try:
+            return pc.cast(text, dtype)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            # a non-numeric value somewhere (e.g. "NaN" variants): convert one by one
+            out = []
+            for v in text.to_pylist():
+                try:
+                    out.append(None if v is None else (int(v) if pa.types.is_integer(dtype) else float(v)))
+                except ValueError:
+                    out.append(None)
+            return pa.array(out, dtype)
+    return pa.array(values, dtype)
+
+
+class PageParser:
+    """Feed bytes, then :meth:`close` to get the page as a RecordBatch (rows in server order)."""
+
+    def __init__(self, spec: ListSpec, url: str = "") -> None:
+        from lxml import etree
+
+        self.spec = spec
+        self.url = url
+        self._parser = etree.XMLPullParser(events=("start", "end"), huge_tree=True)
+        self._columns: dict[str, list] = {c: [] for c in spec.columns}
+        self._named: dict[str, list] = {n: [] for n in spec.named}
+        self._nested: dict[str, list] = {n: [] for n in spec.nested}
+        self._depth = 0
+        self._root: str | None = None
+        self._head = b""
+        self._bytes = 0
+        self.rows = 0
+
+    def feed(self, chunk: bytes) -> None:
+        from lxml import etree
+
+        if len(self._head) < 4096:
+            self._head += chunk[: 4096 - len(self._head)]
+        self._bytes += len(chunk)
+        try:
+            self._parser.feed(chunk)
+        except etree.XMLSyntaxError as exc:
+            raise RetryableError(f"malformed XML ({exc})") from None
+        self._drain()
+
+    def _drain(self) -> None:
+        spec = self.spec
+        for event, elem in self._parser.read_events():
+            if event == "start":
+                self._depth += 1
+                if self._root is None:
+                    self._root = _local(elem.tag)
+                continue
+            self._depth -= 1
+            if self._depth != 1 or _local(elem.tag) != spec.row:
+                continue
+            self._take_row(elem)
+            # free the row and everything before it: memory stays flat whatever the page size
+            elem.clear()
+            parent = elem.getparent()
+            if parent is not None:
+                while elem.getprevious() is not None:
+                    del parent[0]
+
+    def _take_row(self, elem) -> None:
+        spec = self.spec
+        row: dict[str, str | None] = {}
+        named: dict[str, dict[str, str]] = {n: {} for n in spec.named}
+        nested: dict[str, list] = {n: [] for n in spec.nested}
+        for child in elem:
+            name = _local(child.tag)
+            name = spec.rename.get(name, name)
+            if name in named:
+                key = child.get("name")
+                if key is not None:
+                    named[name][key] = (child.text or "").strip()
+            elif name in nested:
+                nested[name].append({_local(g.tag): (g.text or "").strip() or None for g in child})
+            elif name in spec.columns:
+                text = child.text
+                row[name] = text.strip() if text is not None else None
+        for column, values in self._columns.items():
+            values.append(row.get(column))
+        for n in spec.named:
+            self._named[n].append(list(named[n].items()))
+        for n, dtype in spec.nested.items():
+            self._nested[n].append([_typed_struct(v, dtype) for v in nested[n]])
+        self.rows += 1
+
+    def close(self) -> pa.RecordBatch:
+        from lxml import etree
+
+        try:
+            self._parser.close()
+        except etree.XMLSyntaxError as exc:
+            error = error_from_body(self._head, self.url)
+            if error is not None:
+                raise error from None
+            raise RetryableError(f"truncated or malformed XML ({exc})") from None
+        self._drain()
+        if self._root == "error":
+            error = error_from_body(self._head, self.url)
+            if error is not None:
+                raise error
+            raise RetryableError("unreadable error body")
+        if self._root is None:
+            raise RetryableError("empty body")
+        arrays, names = [], []
+        for column, dtype in self.spec.columns.items():
+            arrays.append(_column(self._columns[column], dtype))
+            names.append(column)
+        for n in self.spec.named:
+            arrays.append(pa.array(self._named[n], NAMED_VALUES))
+            names.append(n)
+        for n, dtype in self.spec.nested.items():
+            arrays.append(pa.array(self._nested[n], pa.list_(dtype)))
+            names.append(n)
+        return pa.RecordBatch.from_arrays(arrays, names=names)
+
+
+def _typed_struct(values: dict, dtype: pa.StructType) -> dict:
+    out = {}
+    for f in dtype:
+        v = values.get(f.name)
+        if v is not None and pa.types.is_integer(f.type):
+            try:
+                v = int(v)
+            except ValueError:
+                v = None
+        out[f.name] = v
+    return out
+
+
+def parse_page(spec: ListSpec, body: bytes, url: str = "") -> pa.RecordBatch:
+    """Parse a whole body at once (tests, recorded files)."""
+    parser = PageParser(spec, url)
+    for start in range(0, len(body), 1 << 16):
+        parser.feed(body[start:start + (1 << 16)])
+    return parser.close()
+
+
+def empty_batch(spec: ListSpec) -> pa.RecordBatch:
+    """A page with no rows, with the spec's schema (an empty list)."""
+    arrays = [pa.array([], t) for t in spec.columns.values()]
+    arrays += [pa.array([], NAMED_VALUES) for _ in spec.named]
+    arrays += [pa.array([], pa.list_(t)) for t in spec.nested.values()]
+    names = list(spec.columns) + list(spec.named) + list(spec.nested)
+    return pa.RecordBatch.from_arrays(arrays, names=names)
