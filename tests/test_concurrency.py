@@ -109,12 +109,18 @@ def test_reader_waits_for_a_running_import_and_sees_it_whole(store):
     writer = _spawn(WRITER, store, hold, INITIAL, ADDED)
     try:
         _wait_for(writer, "half")  # the transaction is open with half of the rows written
-        n, elapsed, proc = _count(store)
-        assert proc.returncode == 0, proc.stderr
+        started = time.monotonic()
+        con = open_reader(store, wait_s=30)  # this process is the second one
+        waited = time.monotonic() - started
+        n = con.scalar("SELECT count(*) FROM datasets")
+        imports = con.scalar("SELECT count(*) FROM imports")
+        con.close()
         assert n in (INITIAL, INITIAL + ADDED), f"saw a partial import: {n} rows"
-        assert n == INITIAL + ADDED  # the writer kept the lock until it committed
-        assert elapsed >= hold * 0.5  # it waited rather than failing
+        assert (n, imports) == (INITIAL + ADDED, 1)  # the writer kept the lock until it committed
+        assert waited >= hold * 0.6  # it waited for the writer rather than failing
         assert writer.wait(timeout=60) == 0
+        n, _, proc = _count(store)  # and the analyst's command agrees
+        assert proc.returncode == 0 and n == INITIAL + ADDED, proc.stderr
     finally:
         writer.kill()
 
