@@ -17,6 +17,7 @@ __version__ = "0.1.0"  # openml-python records it in the flows of the torch esti
 from collections.abc import Mapping
 from typing import Any
 
+from pipelines.coverage import flow_coverage, pipeline_for_flow
 from pipelines.base import BuildOptions, DataSchema, Pipeline
 from pipelines.openml_map import OpenMLSetup, map_openml, match_flow
 from pipelines.registry import get, names
@@ -62,6 +63,8 @@ __all__ = [
     "OpenMLSetup",
     "Pipeline",
     "config_hash",
+    "flow_coverage",
+    "pipeline_for_flow",
     "get",
     "map_openml",
     "match_flow",

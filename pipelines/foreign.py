@@ -76,7 +76,39 @@ def randomforest_to_random_forest(
     }
 
 
+
+
+def weka_random_forest_to_random_forest(
+    parameters: Mapping[str, Any], n_features: int | None = None
+) -> dict[str, Any] | None:
+    """sklearn.random_forest values for a weka.RandomForest setup, or None where they differ.
+
+    Weka's trees split on information gain (our "entropy") on bootstrap samples. -I is the number
+    of trees, -K the features per split (0: log2(p) + 1), -M the minimum leaf size, -depth 0 no limit.
+    """
+    p = _plain_keys(parameters)
+    if "I" not in p or n_features is None or n_features <= 0:
+        return None
+    depth = p.get("depth", 0)
+    if depth not in (0, None):
+        return None
+    k = p.get("K", 0)
+    if k in (0, None):
+        k = int(math.log2(n_features)) + 1
+    fraction = _mtry_fraction(k, n_features)
+    if fraction is None:
+        return None
+    return {
+        "n_estimators": p["I"],
+        "criterion": "entropy",
+        "max_features": fraction,
+        "min_samples_leaf": p.get("M", 1),
+        "bootstrap": True,
+    }
+
+
 FOREIGN_RANDOM_FOREST = {
     "mlr.classif.ranger": ranger_to_random_forest,
     "mlr.classif.randomForest": randomforest_to_random_forest,
+    "weka.RandomForest": weka_random_forest_to_random_forest,
 }

@@ -180,3 +180,33 @@ def test_recorded_sklearn_flow_names_map_by_their_model(openml_data):
     for name, mapped in by_name.items():
         if "GridSearchCV" in name or "RandomizedSearchCV" in name or "GaussianNB" in name or "Dummy" in name:
             assert mapped is None, name  # searches and models outside the catalogue
+
+
+def test_study_export_flow_coverage_counts_only_plain_weka_random_forests(openml_data):
+    path = openml_data / "openml-aslib/openmlmetadata/output/study_1_run_evaluations_predictive_accuracy.arff"
+    runs, in_data = [], False
+    for line in path.read_text().splitlines():
+        if line.upper().startswith("@DATA"):
+            in_data = True
+        elif in_data and line.strip():
+            algorithm = next(csv.reader([line]))[2]
+            flow_id, _, name = algorithm.partition("_")
+            runs.append({"flow_id": int(flow_id), "flow_name": name})
+    assert len(runs) == 44_676  # documented in openml-data/README.md
+    coverage = pipelines.flow_coverage(runs)
+    assert sum(r["runs"] for r in coverage) == len(runs)
+    mapped = {r["flow_name"]: r for r in coverage if r["pipeline"]}
+    # Of Weka's flows only the plain RandomForest is a catalogue pipeline (FilteredClassifier and
+    # MultiSearch wrap searches and filters around theirs); exports carry no parameters.
+    assert set(mapped) == {"weka.RandomForest"}
+    plain_rf = sum(1 for r in runs if r["flow_name"] == "weka.RandomForest")
+    assert mapped["weka.RandomForest"]["mapped_runs"] == plain_rf > 0
+    assert mapped["weka.RandomForest"]["config_known"] is False
+
+
+def test_pimp_flow_coverage_is_complete(pimp):
+    header, names, types, rows = pimp
+    params = [i for i, n in enumerate(names) if n in header["col_parameters"]]
+    runs = [{"flow_id": 6969, "parameters": {names[i]: row[i] for i in params}} for row in rows[::10]]
+    (row,) = pipelines.flow_coverage(runs)
+    assert row["pipeline"] == "sklearn.random_forest" and row["fraction"] == 1.0 and row["config_known"]
