@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .ids import PREDICTIONS_FILE
 from . import ids
+from .ids import PREDICTIONS_FILE
 from .catalog import TASK_TYPES, Catalog, json_value
-from .xmlgen import NS, e, elements, fmt_float, ts
+from .xmlgen import NS, e, elements, fmt_float
 
 # Production estimation procedures (ids as on openml.org and in the seed SQL).
 PROCEDURES = {

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 
-from .ids import PREDICTIONS_FILE
 from . import datafiles, entities, exports
+from .ids import PREDICTIONS_FILE
 from .sqldump import read_table
-from .xmlgen import NS, e, fmt_float, ts
+from .xmlgen import NS, e, fmt_float
 
 
 class Extras:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import entities, lists
+from . import catalog_lists, entities, lists
 from .xmlgen import error
 
 
@@ -25,7 +25,7 @@ def not_found(code: int, message: str) -> Response:
 
 
 LISTS = {"evaluation": lists.evaluation_list, "run": lists.run_list, "setup": lists.setup_list,
-         "task": lists.task_list, "data": lists.data_list, "flow": lists.flow_list}
+         "task": catalog_lists.task_list, "data": catalog_lists.data_list, "flow": catalog_lists.flow_list}
 
 # "Unknown X" error codes of the live API, per entity.
 UNKNOWN = {"task": (151, "Unknown task"), "data": (111, "Unknown dataset"), "flow": (181, "Unknown flow"),

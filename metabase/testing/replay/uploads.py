@@ -11,7 +11,6 @@ import email.policy
 import threading
 import time
 from functools import lru_cache
-from pathlib import Path
 
 from lxml import etree
 
