@@ -188,7 +188,7 @@ def test_study_export_flow_coverage_counts_only_plain_weka_random_forests(openml
     for line in path.read_text().splitlines():
         if line.upper().startswith("@DATA"):
             in_data = True
-        elif in_data and line.strip():
+        elif in_data and line.strip() and not line.startswith("%"):
             algorithm = next(csv.reader([line]))[2]
             flow_id, _, name = algorithm.partition("_")
             runs.append({"flow_id": int(flow_id), "flow_name": name})
