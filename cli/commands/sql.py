@@ -33,7 +33,10 @@ def _emit_rows(df, fmt: str, max_rows: int) -> None:
         click.echo(f"showing the first {max_rows} of {len(df)} rows "
                    "(use --format csv/json, --max-rows 0 or LIMIT)", err=True)
         df = df.head(max_rows)
-    # pandas' missing markers (NA, NaT) print as "<NA>"/"NaT"; every format wants empty/null
+    if fmt == "csv":  # streamed by pandas: an export of millions of rows stays fast
+        df.to_csv(sys.stdout, index=False, lineterminator="\n")
+        return
+    # pandas' missing markers (NA, NaT) print as "<NA>"/"NaT"; table and json want empty/null
     emit(df.astype(object).where(df.notna(), None), fmt)
 
 
