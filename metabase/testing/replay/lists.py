@@ -86,7 +86,7 @@ def _scan(state, f: dict, measures: list[str] | None, key: tuple):
         c0 = start
         while c0 < n and need > 0:
             c1 = min(c0 + CHUNK, n)
-            mk = (key, si, version, c0)
+            mk = (state.token, key, si, version, c0)
             cnt = _memo.get(mk)
             if cnt is not None and cnt <= skip:
                 skip -= cnt
@@ -306,7 +306,7 @@ def setup_list(state, segments: list[str], cap: int) -> ListResult:
         n = len(src)
         while c0 < n and need > 0:
             c1 = min(c0 + CHUNK, n)
-            mk = (key, si, n, c0)
+            mk = (state.token, key, si, n, c0)
             cnt = _memo.get(mk)
             if cnt is not None and cnt <= skip:
                 skip -= cnt

@@ -6,6 +6,7 @@ it; uploads live here so that servers do not see each other's uploads.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections import ChainMap
 
@@ -37,9 +38,13 @@ class TableSource:
         return int(np.searchsorted(self.t.run_id, run_id))
 
 
+_tokens = itertools.count(1)
+
+
 class ServerState:
     def __init__(self, catalog: Catalog, scale: int | None = None):
         self.cat = catalog
+        self.token = next(_tokens)  # keys this server's cached match counts
         self.lock = threading.Lock()
         self.tasks = catalog.tasks
         self.datasets = catalog.datasets
