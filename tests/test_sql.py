@@ -294,6 +294,10 @@ WRITES = [
     "SELECT 1; DELETE FROM runs",
     "CHECKPOINT",
     "VACUUM",
+    "COPY FROM DATABASE store TO other",
+    "PREPARE p AS SELECT 1",
+    "BEGIN TRANSACTION",
+    "SET VARIABLE x = 1",
 ]
 
 

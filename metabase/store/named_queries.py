@@ -193,6 +193,11 @@ def bind(query: NamedQuery, given: Mapping[str, Any]) -> dict[str, Any]:
 _REFUSALS = {
     "COPY": "COPY reads into or writes files; save results with `--format csv > file.csv` instead",
     "EXPORT": "EXPORT DATABASE writes files; use `metabase export` or open the store with DuckDB",
+    "COPY_DATABASE": "COPY FROM DATABASE writes another database",
+    "EXTENSION": "extensions are not managed here",
+    "PREPARE": "bind values with --param NAME=VALUE instead of PREPARE/EXECUTE",
+    "EXECUTE": "bind values with --param NAME=VALUE instead of PREPARE/EXECUTE",
+    "TRANSACTION": "each query runs on its own read-only connection; transactions have no use here",
     "ATTACH": "ATTACH opens other databases; open the store with the DuckDB CLI for that",
     "DETACH": "DETACH changes the session's databases",
     "LOAD": "INSTALL/LOAD of extensions is not allowed here",
