@@ -22,7 +22,8 @@ N_BINS = 10
 
 
 def _entropy(codes: np.ndarray) -> float:
-    counts = np.bincount(codes)
+    # bincount is fastest, but a joint code of two high-cardinality attributes can be huge
+    counts = np.bincount(codes) if codes.max(initial=0) < 8 * codes.size else np.unique(codes, return_counts=True)[1]
     p = counts[counts > 0] / codes.size
     return float(-(p * np.log2(p)).sum())
 

@@ -284,16 +284,34 @@ class CV_NaiveBayes(Intermediate):
 
 
 def one_nn_proba(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray, n_classes: int) -> np.ndarray:
-    """1-NN class "probabilities" (one-hot of the nearest training instance's class), via a KD-tree."""
-    from sklearn.neighbors import KDTree
+    """Weka IBk -K 1: the class of the nearest training instance, where every instance tied at that
+    distance votes (Weka's neighbour search keeps ties), on top of IBk's prior of 1/n per class.
 
-    out = np.zeros((X_test.shape[0], n_classes))
-    if X_train.shape[1] == 0:
-        out[:, np.bincount(y_train, minlength=n_classes).argmax()] = 1.0
-        return out
-    _, idx = KDTree(X_train).query(X_test, k=1)
-    out[np.arange(X_test.shape[0]), y_train[idx[:, 0]]] = 1.0
-    return out
+    Brute force in chunks for many dimensions or small data, a KD-tree otherwise."""
+    n_train, dims = X_train.shape
+    counts = np.zeros((X_test.shape[0], n_classes))
+    if dims == 0:
+        counts[:, np.bincount(y_train, minlength=n_classes).argmax()] = 1.0
+    elif dims > 16 or n_train * X_test.shape[0] <= 1e6:
+        onehot = np.eye(n_classes)[y_train]
+        a2 = (X_train**2).sum(axis=1)
+        step = max(1, int(4e6 // max(n_train, 1)))
+        tol = 1e-9 * (1.0 + dims)
+        for start in range(0, X_test.shape[0], step):
+            b = X_test[start:start + step]
+            d = a2[None, :] - 2.0 * (b @ X_train.T) + (b**2).sum(axis=1)[:, None]
+            ties = d <= d.min(axis=1, keepdims=True) + tol
+            counts[start:start + step] = ties.astype(float) @ onehot
+    else:
+        from sklearn.neighbors import KDTree
+
+        tree = KDTree(X_train)
+        dist, _ = tree.query(X_test, k=1)
+        found = tree.query_radius(X_test, r=dist[:, 0] * (1 + 1e-9) + 1e-9)
+        rows = np.repeat(np.arange(X_test.shape[0]), [f.size for f in found])
+        np.add.at(counts, (rows, y_train[np.concatenate(found)]), 1.0)
+    counts += 1.0 / max(n_train, 1)
+    return counts / counts.sum(axis=1, keepdims=True)
 
 
 class CV_kNN1N(Intermediate):

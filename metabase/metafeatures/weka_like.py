@@ -111,41 +111,54 @@ class ReducedErrorPrunedTree:
         pred = self.dist_.argmax(axis=1)
         rows, nodes = path.nonzero()
         np.add.at(leaf_err, nodes, (pred[nodes] != y[prune][rows]).astype(float))
-        self.pruned_ = np.zeros(t.node_count, dtype=bool)
-
-        def subtree_err(node: int) -> float:
-            left, right = t.children_left[node], t.children_right[node]
-            if left == -1:
-                return leaf_err[node]
-            below = subtree_err(left) + subtree_err(right)
-            if leaf_err[node] <= below:
-                self.pruned_[node] = True
-                return leaf_err[node]
-            return below
-
-        import sys
-
-        sys.setrecursionlimit(max(10000, sys.getrecursionlimit()))
-        subtree_err(0)
+        self.pruned_ = prune_bottom_up(self.tree_, leaf_err)
         return self
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         return self.dist_[_answer_nodes(self.tree_, self.pruned_)[self.tree_.apply(X)]]
 
+
+def _levels(tree) -> tuple[list[np.ndarray], np.ndarray]:
+    """Node ids level by level from the root, and each node's parent (-1 for the root)."""
+    t = tree.tree_
+    left, right = t.children_left, t.children_right
+    parent = np.full(t.node_count, -1)
+    levels = [np.array([0])]
+    while True:
+        frontier = levels[-1]
+        inner = frontier[left[frontier] != -1]
+        if inner.size == 0:
+            return levels, parent
+        parent[left[inner]] = inner
+        parent[right[inner]] = inner
+        levels.append(np.concatenate([left[inner], right[inner]]))
+
+
+def prune_bottom_up(tree, as_leaf: np.ndarray, margin: float = 0.0) -> np.ndarray:
+    """Collapse every node whose error as a leaf is at most its subtree's error (+ ``margin``),
+    deepest first; returns the pruned flags (a collapsed node's descendants no longer matter)."""
+    t = tree.tree_
+    levels, _ = _levels(tree)
+    subtree = as_leaf.astype(float).copy()
+    pruned = np.zeros(t.node_count, dtype=bool)
+    for level in reversed(levels):
+        inner = level[t.children_left[level] != -1]
+        below = subtree[t.children_left[inner]] + subtree[t.children_right[inner]]
+        collapse = as_leaf[inner] <= below + margin
+        pruned[inner[collapse]] = True
+        subtree[inner] = np.where(collapse, as_leaf[inner], below)
+    return pruned
+
+
 def _answer_nodes(tree, pruned: np.ndarray) -> np.ndarray:
     """For each node, the node that answers for it: its topmost pruned ancestor, or itself."""
-    t = tree.tree_
-    answer = np.arange(t.node_count)
-    stack = [(0, -1)]
-    while stack:
-        node, collapsed_at = stack.pop()
-        if collapsed_at < 0 and pruned[node]:
-            collapsed_at = node
-        answer[node] = collapsed_at if collapsed_at >= 0 else node
-        if t.children_left[node] != -1:
-            stack.append((t.children_left[node], collapsed_at))
-            stack.append((t.children_right[node], collapsed_at))
-    return answer
+    levels, parent = _levels(tree)
+    collapsed_at = np.full(tree.tree_.node_count, -1)
+    collapsed_at[0] = 0 if pruned[0] else -1
+    for level in levels[1:]:
+        above = collapsed_at[parent[level]]
+        collapsed_at[level] = np.where(above >= 0, above, np.where(pruned[level], level, -1))
+    return np.where(collapsed_at >= 0, collapsed_at, np.arange(tree.tree_.node_count))
 
 
 def added_errors(n: np.ndarray, e: np.ndarray, cf: float) -> np.ndarray:
@@ -178,23 +191,7 @@ def pessimistic_prune(tree, counts: np.ndarray, cf: float) -> np.ndarray:
     ``counts`` holds the training instances per class at each node. Returns the answering node of
     every node (see :func:`_answer_nodes`). Subtree raising is not done.
     """
-    t = tree.tree_
-    pruned = np.zeros(t.node_count, dtype=bool)
     n = counts.sum(axis=1)
     e = n - counts.max(axis=1)
-    as_leaf = e + added_errors(n, e, cf)
-    # Children have larger ids than their parent, so a reverse sweep visits children first.
-    subtree = np.zeros(t.node_count)
-    left_all, right_all = t.children_left, t.children_right
-    for node in range(t.node_count - 1, -1, -1):
-        left, right = left_all[node], right_all[node]
-        if left == -1:
-            subtree[node] = as_leaf[node]
-            continue
-        below = subtree[left] + subtree[right]
-        if as_leaf[node] <= below + 0.1:
-            pruned[node] = True
-            subtree[node] = as_leaf[node]
-        else:
-            subtree[node] = below
+    pruned = prune_bottom_up(tree, e + added_errors(n, e, cf), margin=0.1)
     return _answer_nodes(tree, pruned)
