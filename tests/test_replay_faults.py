@@ -149,3 +149,9 @@ def test_malformed_xml_is_well_framed_but_unparseable(replay_factory):
         body = r.read()  # complete per Content-Length
     with pytest.raises(ET.ParseError):
         ET.fromstring(body)
+
+
+def test_deep_offsets_time_out_when_asked(replay_factory):
+    h = replay_factory(faults="max_offset=5000")
+    assert status_of(h.url + "/run/list/flow/6969/limit/1000/offset/5000") == 200
+    assert status_of(h.url + "/run/list/flow/6969/limit/1000/offset/6000") == 504

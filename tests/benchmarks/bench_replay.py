@@ -63,6 +63,7 @@ def test_bench_replay_paging(openml_data):
                 yield f"{base}/run/{state['low']}../limit/1000/offset/0"
 
         for name, calls in (("offset paging", by_offset), ("id-range paging", by_range)):
+            state["low"] = FIRST
             t = time.perf_counter()
             rows = 0
             for rows, last in _pages(conn, calls):

@@ -8,6 +8,8 @@
 * ``reset``: share of requests whose connection is closed without any answer;
 * ``malformed``: share of successful answers whose XML is cut short but correctly framed (the
   HTTP layer sees a complete response; only the XML parser fails);
+* ``max_offset``: list calls with a deeper offset answer 504 Gateway Timeout, as the live server
+  did at an offset of about 10 million (default: no limit);
 * ``match``: only API calls whose path contains this text get faults (e.g. ``evaluation/list``);
 * ``cap``: the page-size cap for list calls (default 1000, the live server's);
 * ``seed``: seed of the fault draws (one random stream per server).
@@ -23,7 +25,7 @@ from metabase.errors import InputError
 
 _KEYS = {"5xx": "error_rate", "429": "throttle_rate", "latency": "latency", "truncate": "truncate_rate",
          "reset": "reset_rate", "cap": "cap", "seed": "seed", "retry_after": "retry_after",
-         "malformed": "malformed_rate", "match": "match"}
+         "malformed": "malformed_rate", "match": "match", "max_offset": "max_offset"}
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,7 @@ class Faults:
     retry_after: int = 1
     malformed_rate: float = 0.0
     match: str = ""
+    max_offset: int = 0  # 0: no limit
 
     @classmethod
     def parse(cls, spec: "str | dict | Faults | None") -> "Faults":
@@ -64,7 +67,7 @@ class Faults:
                 if field == "match":
                     kwargs[field] = str(v)
                 else:
-                    kwargs[field] = int(v) if field in ("cap", "seed", "retry_after") else float(v)
+                    kwargs[field] = int(v) if field in ("cap", "seed", "retry_after", "max_offset") else float(v)
             except (TypeError, ValueError):
                 raise InputError(f"bad value for fault {k!r}: {v!r}") from None
         out = cls(**kwargs)

@@ -91,6 +91,9 @@ def make_handler(server: ReplayServer):
             f = server.faults
             if f.latency:
                 time.sleep(f.latency)
+            if f.max_offset and _offset(self.path) > f.max_offset:
+                self._send(routes.xml(504, error(107, "Gateway Timeout (offset too deep, injected fault)")))
+                return "done"
             fault = server.dice.draw(self.path)
             if fault == "reset":
                 try:
@@ -157,6 +160,14 @@ def make_handler(server: ReplayServer):
 
 def _parts(path: str) -> list[str]:
     return [unquote(p) for p in path.split("/") if p != ""]
+
+
+def _offset(path: str) -> int:
+    parts = path.split("/")
+    try:
+        return int(parts[parts.index("offset") + 1])
+    except (ValueError, IndexError):
+        return 0
 
 
 def _maybe_int(text, fn):
