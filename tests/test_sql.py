@@ -82,6 +82,9 @@ def store(tmp_path_factory):
     w.upsert("evaluation_measures", pd.DataFrame({"measure": ["predictive_accuracy", "mean_absolute_error"],
                                                   "higher_is_better": [True, False], "source": "t"}))
     w.upsert("dataset_qualities", qualities)
+    # task-keyed values: the dataset's ClassEntropy wins over this one; TaskOnly lacks coverage
+    w.upsert("task_qualities", pd.DataFrame({"task_id": [101, 101], "quality": ["ClassEntropy", "TaskOnly"],
+                                             "value": [99.0, 1.0], "source": "openml-pimp"}))
     w.upsert("runs", runs)
     w.append("evaluations", evals)
     w.append("learning_curves", _curves())
@@ -167,7 +170,8 @@ def test_flow_performance_is_the_mean_per_flow(capsys, store):
 
 
 def test_quality_coverage_counts_datasets_per_source(capsys, store):
-    got = sql_json(capsys, store, "--named", "quality-coverage")
+    everything = sql_json(capsys, store, "--named", "quality-coverage")
+    got = everything[everything.keyed_by == "dataset"]
     q = store["qualities"]
     per_source = q.groupby(["quality", "source"])["dataset_id"].nunique()
     rows = got[got.source != "*"].set_index(["quality", "source"])["having_value"]
@@ -175,6 +179,8 @@ def test_quality_coverage_counts_datasets_per_source(capsys, store):
     overall = got[got.source == "*"].set_index("quality")
     assert overall.loc["ClassEntropy", "having_value"] == len(DATASETS)  # counted once across sources
     assert overall.loc["Rare", "share"] == pytest.approx(round(1 / len(DATASETS), 4))
+    by_task = everything[(everything.keyed_by == "task") & (everything.source == "openml-pimp")]
+    assert set(by_task["quality"]) == {"ClassEntropy", "TaskOnly"} and set(by_task["having_value"]) == {1}
     entropy = sql_json(capsys, store, "--named", "quality-coverage", "-p", "quality=%entropy%")
     assert set(entropy["quality"]) == {"ClassEntropy"}
 
@@ -211,6 +217,22 @@ def test_similar_tasks_by_z_scored_meta_features(capsys, store):
     assert list(got["task_id"]) == list(expected.index)
     assert list(got["distance"]) == pytest.approx(list(expected.values))
     assert set(got["qualities_compared"]) == {3}  # "Rare" lacks coverage
+
+
+def test_similar_tasks_reads_the_cells_of_the_wide_view(store):
+    # similar-tasks reads task_qualities_wide in long form (pivoting ~150 columns back and forth is
+    # slow); this keeps its preference order in step with the view's.
+    text = nq.get_query("similar-tasks").sql
+    long_cte = text[text.index("WITH long AS ("):text.index("),\nvals AS (")] + ")"
+    con = duckdb.connect(str(store["path"]), read_only=True)
+    try:
+        mine = con.execute(f"{long_cte} SELECT task_id, quality, raw FROM long WHERE raw IS NOT NULL").fetchall()
+        view = con.execute("UNPIVOT task_qualities_wide ON COLUMNS(* EXCLUDE (task_id)) "
+                           "INTO NAME quality VALUE raw").fetchall()
+    finally:
+        con.close()
+    assert sorted(mine) == sorted(view)
+    assert (101, "ClassEntropy", 99.0) not in mine and (101, "TaskOnly", 1.0) in mine
 
 
 def test_similar_tasks_for_a_task_without_qualities_says_what_to_do(capsys, store):
