@@ -142,6 +142,8 @@ class Lister:
         self.in_flight = max(1, in_flight)
         self.page_size = page_size
         self._cap: int | None = None  # a smaller server cap, once confirmed
+        self._uncapped = False  # a page of page_size rows came back: no smaller cap
+        self._no_cap_at: set[int] = set()  # short page sizes seen to be true ends
 
     # -- one page ---------------------------------------------------------------------------
     def fetch(self, window: Window, position: int, limit: int) -> tuple[pa.RecordBatch, str]:
@@ -225,16 +227,18 @@ class Lister:
             state.next_submit = position + limit
 
     def _fill(self, pool, futures, pending: deque, active: list) -> None:
-        # first pages of new windows first; then speculate deeper into windows known to be full
-        while len(futures) < self.in_flight and pending:
-            state = pending.popleft()
-            active.append(state)
-            if self._can_submit(state):
-                self._submit(pool, futures, state)
+        # windows already started go first (depth first: their marks complete sooner, and a
+        # confirmed page-size question is answered before many windows ask it), then new
+        # windows; deeper pages of offset windows are asked speculatively once shown full
         for state in active:
             while (len(futures) < self.in_flight and self._can_submit(state)
                    and (state.outstanding == 0 or state.given > 0)
                    and state.outstanding < self.in_flight):
+                self._submit(pool, futures, state)
+        while len(futures) < self.in_flight and pending:
+            state = pending.popleft()
+            active.append(state)
+            if self._can_submit(state):
                 self._submit(pool, futures, state)
 
     def _finished(self, state: _State) -> bool:
@@ -248,11 +252,18 @@ class Lister:
             at = state.next_yield
             batch, url, asked = state.buffer.pop(at)
             rows = batch.num_rows
-            if rows and state.maybe_cap:
-                self._cap = state.maybe_cap  # the page after a short one had rows: a real cap
+            if state.maybe_cap:
+                if rows:
+                    self._cap = state.maybe_cap  # the page after a short one had rows: a real cap
+                else:
+                    self._no_cap_at.add(state.maybe_cap)  # that short page was a true end
             state.maybe_cap = 0
             full = rows >= asked
-            if not full and rows and (rows == self._cap or (self._cap is None and rows % 100 == 0)):
+            if full and asked >= self.page_size:
+                self._uncapped = True  # the server gave a whole page: it does not cap below ours
+            suspicious = (self._cap is None and not self._uncapped and rows % 100 == 0
+                          and rows not in self._no_cap_at)
+            if not full and rows and (rows == self._cap or suspicious):
                 # a server cap rather than the end? go on right after it (costs one call if it
                 # was the end); speculative offset pages past here are misaligned: drop them
                 full = True

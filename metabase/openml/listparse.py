@@ -108,14 +108,23 @@ class PageParser:
 
         self.spec = spec
         self.url = url
-        self._parser = etree.XMLPullParser(events=("start", "end"), huge_tree=True)
+        # only row ends are reported: the per-element work stays in C
+        self._parser = etree.XMLPullParser(events=("end",), tag=_NS + spec.row, huge_tree=True)
         self._columns: dict[str, list] = {c: [] for c in spec.columns}
         self._named: dict[str, list] = {n: [] for n in spec.named}
         self._nested: dict[str, list] = {n: [] for n in spec.nested}
-        self._depth = 0
-        self._root: str | None = None
+        # full tag -> (kind, name)
+        self._tags: dict[str, tuple[str, str]] = {}
+        for child in spec.columns:
+            self._tags[_NS + child] = ("column", child)
+        for child, column in spec.rename.items():
+            self._tags[_NS + child] = ("column", column)
+        for n in spec.named:
+            self._tags[_NS + n] = ("named", n)
+        for n in spec.nested:
+            self._tags[_NS + n] = ("nested", n)
+        self._struct_tags = {n: {_NS + f.name: i for i, f in enumerate(t)} for n, t in spec.nested.items()}
         self._head = b""
-        self._bytes = 0
         self.rows = 0
 
     def feed(self, chunk: bytes) -> None:
@@ -123,7 +132,6 @@ class PageParser:
 
         if len(self._head) < 4096:
             self._head += chunk[: 4096 - len(self._head)]
-        self._bytes += len(chunk)
         try:
             self._parser.feed(chunk)
         except etree.XMLSyntaxError as exc:
@@ -131,47 +139,47 @@ class PageParser:
         self._drain()
 
     def _drain(self) -> None:
-        spec = self.spec
-        for event, elem in self._parser.read_events():
-            if event == "start":
-                self._depth += 1
-                if self._root is None:
-                    self._root = _local(elem.tag)
-                continue
-            self._depth -= 1
-            if self._depth != 1 or _local(elem.tag) != spec.row:
-                continue
+        for _, elem in self._parser.read_events():
+            if elem.getparent() is None or elem.getparent().getparent() is not None:
+                continue  # not a top-level row
             self._take_row(elem)
             # free the row and everything before it: memory stays flat whatever the page size
             elem.clear()
             parent = elem.getparent()
-            if parent is not None:
-                while elem.getprevious() is not None:
-                    del parent[0]
+            while elem.getprevious() is not None:
+                del parent[0]
 
     def _take_row(self, elem) -> None:
-        spec = self.spec
+        tags = self._tags
         row: dict[str, str | None] = {}
-        named: dict[str, dict[str, str]] = {n: {} for n in spec.named}
-        nested: dict[str, list] = {n: [] for n in spec.nested}
+        named: dict[str, list] = {n: [] for n in self.spec.named}
+        nested: dict[str, list] = {n: [] for n in self.spec.nested}
         for child in elem:
-            name = _local(child.tag)
-            name = spec.rename.get(name, name)
-            if name in named:
-                key = child.get("name")
-                if key is not None:
-                    named[name][key] = (child.text or "").strip()
-            elif name in nested:
-                nested[name].append({_local(g.tag): (g.text or "").strip() or None for g in child})
-            elif name in spec.columns:
+            hit = tags.get(child.tag)
+            if hit is None:
+                continue
+            kind, name = hit
+            if kind == "column":
                 text = child.text
                 row[name] = text.strip() if text is not None else None
+            elif kind == "named":
+                key = child.get("name")
+                if key is not None:
+                    named[name].append((key, (child.text or "").strip()))
+            else:
+                index = self._struct_tags[name]
+                values = [None] * len(index)
+                for g in child:
+                    i = index.get(g.tag)
+                    if i is not None and g.text is not None:
+                        values[i] = g.text.strip() or None
+                nested[name].append(values)
         for column, values in self._columns.items():
             values.append(row.get(column))
-        for n in spec.named:
-            self._named[n].append(list(named[n].items()))
-        for n, dtype in spec.nested.items():
-            self._nested[n].append([_typed_struct(v, dtype) for v in nested[n]])
+        for n in named:
+            self._named[n].append(named[n])
+        for n in nested:
+            self._nested[n].append(nested[n])
         self.rows += 1
 
     def close(self) -> pa.RecordBatch:
@@ -185,13 +193,12 @@ class PageParser:
                 raise error from None
             raise RetryableError(f"truncated or malformed XML ({exc})") from None
         self._drain()
-        if self._root == "error":
+        if self.rows == 0:
             error = error_from_body(self._head, self.url)
             if error is not None:
                 raise error
-            raise RetryableError("unreadable error body")
-        if self._root is None:
-            raise RetryableError("empty body")
+            if not self._head.strip():
+                raise RetryableError("empty body")
         arrays, names = [], []
         for column, dtype in self.spec.columns.items():
             arrays.append(_column(self._columns[column], dtype))
@@ -200,22 +207,20 @@ class PageParser:
             arrays.append(pa.array(self._named[n], NAMED_VALUES))
             names.append(n)
         for n, dtype in self.spec.nested.items():
-            arrays.append(pa.array(self._nested[n], pa.list_(dtype)))
+            arrays.append(_nested_column(self._nested[n], dtype))
             names.append(n)
         return pa.RecordBatch.from_arrays(arrays, names=names)
 
 
-def _typed_struct(values: dict, dtype: pa.StructType) -> dict:
-    out = {}
-    for f in dtype:
-        v = values.get(f.name)
-        if v is not None and pa.types.is_integer(f.type):
-            try:
-                v = int(v)
-            except ValueError:
-                v = None
-        out[f.name] = v
-    return out
+def _nested_column(rows: list[list[list]], dtype: pa.StructType) -> pa.Array:
+    """list<struct> from rows of [field values...] lists, typed column-wise (fast)."""
+    offsets, flat = [0], []
+    for items in rows:
+        flat.extend(items)
+        offsets.append(len(flat))
+    children = [_column([v[i] for v in flat], f.type) for i, f in enumerate(dtype)]
+    structs = pa.StructArray.from_arrays(children, fields=list(dtype))
+    return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), structs)
 
 
 def parse_page(spec: ListSpec, body: bytes, url: str = "") -> pa.RecordBatch:

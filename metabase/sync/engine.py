@@ -1,0 +1,282 @@
+"""``metabase sync``: OpenML -> the store, incremental and resumable.
+
+Phases: tasks, datasets and qualities (one transaction) -> evaluations and their runs (windowed
+keyset lists) -> flows the runs use -> setups of the runs (typed configs) -> provenance.
+
+Resumable: every evaluation page is written in ONE transaction together with its window's
+high-water mark in ``sync_state`` (the next run id to ask for, and the rows had so far). A kill
+loses at most the pages that were not yet committed; a re-run asks again from the stored marks,
+and loads are idempotent (runs upsert on ``run_key``, evaluations replace by run and measure), so
+it ends with exactly a clean run's rows. Flows and setups are fetched for whatever runs lack them,
+which makes those phases resumable without marks.
+
+Incremental: the marks stay after a complete sync; OpenML gives new runs higher ids, so the next
+sync asks each window only for ids above its mark (one call per window when nothing is new).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import pyarrow as pa
+
+from metabase.openml.lister import id_windows
+from metabase.store import CONTRACT_TABLES, open_reader, open_writer, utcnow
+from metabase.sync import records
+from metabase.sync.plan import Scope, SyncRequest, estimate, resolve_scope
+
+ENTITY = "evaluation"
+HOLD_WRITER_S = 5.0  # close the write connection at least this often so readers get a turn
+
+
+class Progress(Protocol):
+    def phase(self, name: str, total: int | None) -> None: ...
+    def advance(self, units: int = 0, rows: int = 0) -> None: ...
+    def done(self) -> None: ...
+
+
+class NullProgress:
+    def phase(self, name, total):
+        pass
+
+    def advance(self, units=0, rows=0):
+        pass
+
+    def done(self):
+        pass
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    added: dict[str, int]
+    fetched: dict[str, int]
+    calls: int
+    retries: int
+    seconds: float
+    plan: dict | None = None
+    dry_run: bool = False
+    server: str = ""
+    extra: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {"dry_run": self.dry_run, "server": self.server, "added": self.added, "fetched": self.fetched,
+                "calls": self.calls, "retries": self.retries, "seconds": round(self.seconds, 3),
+                **({"plan": self.plan} if self.plan else {}), **self.extra}
+
+
+class _StoreSession:
+    """The write connection, opened on demand and released every few seconds."""
+
+    def __init__(self, path) -> None:
+        self.path = path
+        self.writer = None
+        self.opened = 0.0
+
+    def get(self):
+        if self.writer is None:
+            self.writer = open_writer(self.path)
+            self.opened = time.monotonic()
+        return self.writer
+
+    def release_if_due(self) -> None:
+        if self.writer is not None and time.monotonic() - self.opened > HOLD_WRITER_S:
+            self.close()
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
+
+def _read_state(path) -> tuple[dict[str, tuple[int, int]], set[int], set[int], set[int]]:
+    """(window marks, datasets with openml rows, datasets with openml qualities, flows)."""
+    if not path.is_file():
+        return {}, set(), set(), set()
+    con = open_reader(path)
+    try:
+        if "sync_state" not in con.tables():
+            return {}, set(), set(), set()
+        marks = {}
+        for key, high in con.execute("SELECT filter_key, high_water FROM sync_state WHERE entity = ?",
+                                     [ENTITY]).fetchall():
+            mark = json.loads(high or "{}")
+            marks[key] = (int(mark.get("pos", 0)), int(mark.get("rows", 0)))
+        datasets = {r[0] for r in con.execute("SELECT dataset_id FROM datasets WHERE source = 'openml'").fetchall()}
+        qualities = {r[0] for r in con.execute(
+            "SELECT DISTINCT dataset_id FROM dataset_qualities WHERE source = 'openml'").fetchall()}
+        flows = {r[0] for r in con.execute("SELECT flow_id FROM flows WHERE source = 'openml'").fetchall()}
+        return marks, datasets, qualities, flows
+    finally:
+        con.close()
+
+
+def _counts(writer) -> dict[str, int]:
+    return {t: int(writer.scalar(f"SELECT count(*) FROM {t}")) for t in CONTRACT_TABLES if t != "learning_curves"}
+
+
+def run_sync(workspace, request: SyncRequest, progress: Progress | None = None, gateway=None) -> SyncResult:
+    """Sync what ``request`` asks for from OpenML into the workspace's store."""
+    progress = progress or NullProgress()
+    gateway = gateway or workspace.gateway()
+    gateway.in_flight = request.jobs
+    t0 = time.perf_counter()
+    started = utcnow()
+    path = workspace.store_path
+    scope = resolve_scope(gateway, request)  # raises before anything is written
+    marks, known_datasets, known_qualities, known_flows = _read_state(path)
+    if request.dry_run:
+        plan = estimate(scope, marks, known_datasets, known_flows)
+        return SyncResult({}, {}, gateway.client.calls, gateway.client.retries, time.perf_counter() - t0,
+                          plan=plan, dry_run=True, server=gateway.server)
+    store = _StoreSession(path)
+    fetched: dict[str, int] = {}
+    try:
+        before = _counts(store.get())
+        timings = {}
+        for name, phase in (
+                ("metadata", lambda: _metadata(gateway, store, scope, known_datasets, known_qualities,
+                                               known_flows, progress, fetched)),
+                ("evaluations", lambda: _evaluations(gateway, store, scope, request, marks, progress, fetched)),
+                ("flows", lambda: _flows(gateway, store, progress, fetched)),
+                ("setups", lambda: _setups(gateway, store, request, progress, fetched))):
+            t = time.perf_counter()
+            phase()
+            timings[name] = round(time.perf_counter() - t, 3)
+        writer = store.get()
+        after = _counts(writer)
+        added = {t: after[t] - before[t] for t in after}
+        with writer.transaction():
+            writer.record_import("openml-sync", gateway.server, started, {**added, "calls": gateway.client.calls})
+        writer.refresh_views()
+    finally:
+        store.close()
+        progress.done()
+    return SyncResult(added, fetched, gateway.client.calls, gateway.client.retries, time.perf_counter() - t0,
+                      server=gateway.server, extra={"phase_seconds": timings})
+
+
+# -- phases ---------------------------------------------------------------------------------
+def _metadata(gateway, store, scope: Scope, known_datasets, known_qualities, known_flows, progress, fetched) -> None:
+    from metabase.openml.entities import parse_dataset, parse_procedures, parse_qualities
+
+    tasks, inputs, procedures, datasets, qualities = [], [], [], [], []
+    dataset_ids: list[int] = []
+    if scope.task_list is not None and scope.task_list.num_rows:
+        procedures = parse_procedures(gateway.entity_xml("estimationprocedure/list"))
+        names = {p["estimation_procedure_id"]: p["name"] for p in procedures}
+        tasks = records.tasks_rows(scope.task_list, names)
+        inputs = records.task_inputs_rows(scope.task_list)
+        dataset_ids = sorted({t["dataset_id"] for t in tasks if t["dataset_id"] is not None})
+    need_data = [d for d in dataset_ids if d not in known_datasets]
+    need_qual = [d for d in dataset_ids if d not in known_qualities]
+    progress.phase("tasks, datasets, qualities", len(need_data) + len(need_qual) + 1)
+    for body in gateway.many_xml([f"data/{d}" for d in need_data], not_found_ok=True):
+        progress.advance(1, 1)
+        if body is not None:
+            datasets.append(records.dataset_row(parse_dataset(body)))
+    for d, body in zip(need_qual, gateway.many_xml([f"data/qualities/{d}" for d in need_qual], not_found_ok=True)):
+        progress.advance(1)
+        if body is not None:
+            qualities.extend(records.quality_rows(d, parse_qualities(body)))
+    flows = [records.flow_row(f) for f in scope.flows if f["flow_id"] not in known_flows]
+    writer = store.get()
+    with writer.transaction():
+        if procedures:
+            writer.upsert("estimation_procedures", pa.Table.from_pylist(
+                [{**p, "source": records.SOURCE} for p in procedures]))
+        if tasks:
+            writer.upsert("tasks", pa.Table.from_pylist(tasks))
+            writer.upsert("task_inputs", pa.Table.from_pylist(inputs))
+        if datasets:
+            writer.upsert("datasets", pa.Table.from_pylist(datasets))
+        if qualities:
+            writer.upsert("dataset_qualities", pa.Table.from_pylist(qualities))
+        if flows:
+            writer.upsert("flows", pa.Table.from_pylist(flows))
+    progress.advance(1)
+    fetched.update(tasks=len(tasks), datasets=len(datasets), dataset_qualities=len(qualities), flows=len(flows))
+
+
+def _evaluations(gateway, store, scope: Scope, request: SyncRequest, marks, progress, fetched) -> None:
+    windows = scope.evaluation_windows()
+    progress.phase("runs and evaluations", len(windows))
+    rows = 0
+    for page in gateway.lister.pages(windows, start=marks, max_rows_per_window=request.max_runs):
+        runs, evaluations = records.runs_and_evaluations(page.batch, request.since)
+        state = pa.table({
+            "entity": [ENTITY], "filter_key": [page.window.key],
+            "high_water": [json.dumps({"pos": page.next_position, "rows": page.rows_after})],
+            "done": [page.last], "updated_at": pa.array([utcnow()], pa.timestamp("us")),
+        })
+        writer = store.get()
+        with writer.transaction():  # the page and its mark, all or nothing
+            if runs.num_rows:
+                writer.upsert("runs", runs)
+                writer.replace("evaluations", evaluations, by=["run_key", "measure"])
+            writer.upsert("sync_state", state, merge=False)
+        store.release_if_due()
+        rows += page.batch.num_rows
+        progress.advance(1 if page.last else 0, page.batch.num_rows)
+    fetched["evaluations"] = rows
+
+
+def _flows(gateway, store, progress, fetched) -> None:
+    from metabase.openml.entities import parse_flow
+
+    writer = store.get()
+    missing = [r[0] for r in writer.execute(
+        "SELECT DISTINCT flow_id FROM runs WHERE source = 'openml' AND flow_id IS NOT NULL "
+        "AND flow_id NOT IN (SELECT flow_id FROM flows) ORDER BY 1").fetchall()]
+    store.close()  # no connection held while fetching
+    progress.phase("flows", len(missing))
+    rows = []
+    for body in gateway.many_xml([f"flow/{f}" for f in missing], not_found_ok=True):
+        progress.advance(1, 1)
+        if body is not None:
+            rows.append(records.flow_row(parse_flow(body)))
+    if rows:
+        writer = store.get()
+        with writer.transaction():
+            writer.upsert("flows", pa.Table.from_pylist(rows))
+    fetched["flows"] = fetched.get("flows", 0) + len(rows)
+
+
+def _setups(gateway, store, request: SyncRequest, progress, fetched) -> None:
+    writer = store.get()
+    missing = [r[0] for r in writer.execute(
+        "SELECT DISTINCT setup_id FROM runs WHERE source = 'openml' AND setup_id IS NOT NULL "
+        "AND setup_id NOT IN (SELECT setup_id FROM setups) ORDER BY 1").fetchall()]
+    flow_names = dict(writer.execute("SELECT flow_id, name FROM flows").fetchall())
+    store.close()
+    windows = id_windows("setup", "setup", missing)
+    progress.phase("setups", len(windows))
+    count = 0
+    for page in gateway.lister.pages(windows):
+        if page.batch.num_rows:
+            rows, mapped_flows = records.setups_rows(page.batch, flow_names)
+            setups = pa.Table.from_pylist(rows).drop_columns(["_pipeline"])
+            by_setup = pa.table({"setup_id": [r["setup_id"] for r in rows],
+                                 "pipeline": pa.array([r["_pipeline"] for r in rows], pa.string()),
+                                 "config": [r["config"] for r in rows],
+                                 "config_hash": [r["config_hash"] for r in rows]})
+            writer = store.get()
+            with writer.transaction():  # setups and the runs that use them, together
+                writer.upsert("setups", setups)
+                ids = ",".join(str(int(s)) for s in by_setup["setup_id"].to_pylist())
+                found = writer.execute(
+                    f"SELECT run_key, setup_id FROM runs WHERE source = 'openml' AND setup_id IN ({ids})").fetchall()
+                if found:
+                    runs = pa.table({"run_key": pa.array([r[0] for r in found], pa.string()),
+                                     "setup_id": pa.array([r[1] for r in found], pa.int64())})
+                    writer.upsert("runs", runs.join(by_setup, "setup_id").drop_columns(["setup_id"]))
+                if mapped_flows:
+                    writer.upsert("flows", pa.table({"flow_id": list(mapped_flows),
+                                                     "pipeline": list(mapped_flows.values()),
+                                                     "source": [records.SOURCE] * len(mapped_flows)}))
+            store.release_if_due()
+            count += page.batch.num_rows
+        progress.advance(1 if page.last else 0, page.batch.num_rows)
+    fetched["setups"] = count
