@@ -245,3 +245,19 @@ def test_pmlb_dataset_download(openml_client, openml_data):
     X, y, _, names = ds.get_data(target="target")
     assert X.shape == (len(lines) - 1, len(lines[0].split("\t")) - 1)
     assert names == lines[0].split("\t")[:-1]
+
+
+def test_regression_task_on_pmlb_data_runs_and_publishes(openml_client):
+    openml, _ = openml_client
+    from sklearn.tree import DecisionTreeRegressor
+
+    task = openml.tasks.get_task(359934, download_splits=True)  # TabRepo: tecator (d/505), PMLB data
+    assert type(task).__name__ == "OpenMLRegressionTask"
+    tests = [set(task.get_train_test_split_indices(fold=f)[1]) for f in range(10)]
+    n = sum(len(t) for t in tests)
+    assert set().union(*tests) == set(range(n))
+    run = openml.runs.run_model_on_task(DecisionTreeRegressor(max_depth=2, random_state=0), task,
+                                        avoid_duplicate_runs=False, upload_flow=False)
+    run.publish()
+    folds = run.fold_evaluations["mean_absolute_error"][0]
+    assert openml.runs.get_run(run.run_id).evaluations["mean_absolute_error"] == pytest.approx(sum(folds.values()) / len(folds))

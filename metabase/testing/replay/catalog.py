@@ -140,6 +140,11 @@ class Catalog:
             self.datasets[did] = ds
         self._load_tasks(dq)
         self._load_runs()
+        for task in self.tasks.values():
+            raw = self.datasets[task.data_id].raw
+            if raw and raw["format"] == "pmlb":  # PMLB renamed every target column to "target"
+                task.target = raw["target"]
+                self.datasets[task.data_id].target = raw["target"]
         for tid in self.openml100_tasks:  # suite tags, as on openml.org
             self.tasks[tid].tags = tuple(self.tasks[tid].tags) + ("OpenML100", "study_14")
         for tid in self.cc18_tasks:

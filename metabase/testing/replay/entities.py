@@ -28,6 +28,7 @@ def task_xml(cat: Catalog, tid: int, root: str) -> str | None:
     ttype = TASK_TYPES.get(t.ttid, "Supervised Classification")
     measures = "predictive_accuracy" if t.ttid == 1 else "mean_absolute_error"
     tags = "".join(f"    <oml:tag>{e(x)}</oml:tag>\n" for x in t.tags)
+    confidence = '      <oml:feature name="confidence.classname" type="numeric"/>\n' if t.ttid == 1 else ""
     return f"""<oml:task {NS}>
   <oml:task_id>{tid}</oml:task_id>
   <oml:task_type_id>{t.ttid}</oml:task_type_id>
@@ -63,8 +64,7 @@ def task_xml(cat: Catalog, tid: int, root: str) -> str | None:
       <oml:feature name="repeat" type="integer"/>
       <oml:feature name="fold" type="integer"/>
       <oml:feature name="row_id" type="integer"/>
-      <oml:feature name="confidence.classname" type="numeric"/>
-      <oml:feature name="prediction" type="string"/>
+{confidence}      <oml:feature name="prediction" type="{"string" if t.ttid == 1 else "numeric"}"/>
     </oml:predictions>
   </oml:output>
 {tags}</oml:task>

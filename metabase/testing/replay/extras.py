@@ -97,7 +97,7 @@ class Extras:
             return None
         _, _, repeats, folds, pct = entities.PROCEDURES.get(t.estimation_procedure_id, entities.PROCEDURES[1])
         labels = datafiles.target_values(ds.raw, t.target, self.nominal_target(state, ds.data_id))
-        return datafiles.generated_splits(task_id, labels, repeats, folds, pct)
+        return datafiles.generated_splits(task_id, labels, repeats, folds, pct, stratify=t.ttid == 1)
 
     # --------------------------------------------------------------- runs
     def run_xml(self, state, run_id: int, root: str) -> str | None:
