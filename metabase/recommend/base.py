@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy.spatial.distance import cdist
 
 from metabase.recommend.data import Query, Training
@@ -101,7 +102,7 @@ def pool_matrix(training: Training, per_task: int):
     if key not in prepared.cache:
         runs = prepared.runs
         ranked = runs.assign(_r=np.arange(len(runs))).sort_values(["task_id", "norm"], ascending=[True, False])
-        top = ranked.groupby("task_id").head(per_task).drop_duplicates("key")
+        top = ranked.groupby("task_id").head(per_task)  # deduplicated per fold, below
         pool = top["_r"].to_numpy()
         all_tasks = prepared.task_ids
         groups = task_rows(training)
@@ -113,6 +114,10 @@ def pool_matrix(training: Training, per_task: int):
     pool, all_tasks, g = prepared.cache[key]
     task_of_pool = prepared.runs["task_id"].to_numpy()[pool]
     keep_rows = np.isin(task_of_pool, training.task_ids)
+    # the same configuration may top several tasks: keep its first copy among the training tasks
+    keys = prepared.runs["key"].to_numpy()[pool]
+    first = ~pd.Series(np.where(keep_rows, keys, None)).duplicated().to_numpy()
+    keep_rows &= first
     keep_cols = np.isin(all_tasks, training.task_ids)
     return pool[keep_rows], g[np.ix_(keep_rows, keep_cols)]
 

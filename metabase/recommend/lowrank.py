@@ -2,7 +2,8 @@
 
 The pool x task matrix of the portfolio (normalised scores, via each task's nearest evaluated
 configuration) is factorised by a truncated SVD; a new task, which has no evaluations, gets its
-latent coordinates from its meta-features by ridge regression, and so a predicted score for every
+latent coordinates from its meta-features by ridge regression (penalty chosen by
+leave-one-out), and so a predicted score for every
 pool configuration. A candidate takes the prediction of its nearest pool configuration. The rank
 keeps 90% of the matrix's variance, so it adapts to each meta-dataset.
 """
@@ -18,10 +19,9 @@ from metabase.recommend.base import Scores, Strategy, pool_matrix
 class LowRankStrategy(Strategy):
     name = "lowrank"
 
-    def __init__(self, per_task: int = 3, variance: float = 0.9, alpha: float = 1.0) -> None:
+    def __init__(self, per_task: int = 3, variance: float = 0.9) -> None:
         self.per_task = per_task
         self.variance = variance
-        self.alpha = alpha
 
     def fit(self, training) -> "LowRankStrategy":
         pool, g = pool_matrix(training, self.per_task)
@@ -38,8 +38,12 @@ class LowRankStrategy(Strategy):
         x = training.scaled
         self.x_mean_ = x.mean(axis=0)
         xc = x - self.x_mean_
-        # ridge: latent ~ xc @ w
-        self.coef_ = np.linalg.solve(xc.T @ xc + self.alpha * len(x) * np.eye(x.shape[1]), xc.T @ latent)
+        # ridge from meta-features to latent coordinates; its penalty by efficient leave-one-out
+        # (RidgeCV), since how informative meta-features are differs between meta-datasets
+        from sklearn.linear_model import RidgeCV
+
+        ridge = RidgeCV(alphas=np.logspace(-3, 3, 13) * len(x), fit_intercept=False).fit(xc, latent)
+        self.coef_ = ridge.coef_.T.reshape(x.shape[1], rank)
         self.residual_ = float(np.sqrt(((xc @ self.coef_ - latent) @ self.components_) ** 2).mean())
         self.training_ = training
         self.pool_ = pool

@@ -28,7 +28,7 @@ class SurrogateStrategy(Strategy):
 
     def __init__(self, n_models: int = 3, n_estimators: int = 100, num_leaves: int = 15,
                  max_runs_per_task: int | None = 100, random_state: int = 0, n_jobs: int = 1,
-                 evidence_tasks: int = 3) -> None:
+                 evidence_tasks: int = 5) -> None:
         self.n_models = n_models
         self.n_estimators = n_estimators
         self.num_leaves = num_leaves
@@ -64,8 +64,12 @@ class SurrogateStrategy(Strategy):
         x = design_matrix(prepared)[rows]
         y = prepared.runs["norm"].to_numpy()[rows]
         groups = prepared.runs["task_id"].to_numpy()[rows]
+        # a leaf needs support from a few tasks, not a fixed row count: small meta-datasets must
+        # still be able to single out a configuration that is best on all of their tasks
+        min_child = int(np.clip(len(training.task_ids) // 2, 2, 20))
         self.model_ = LGBMSurrogate(
             n_models=self.n_models, n_estimators=self.n_estimators, num_leaves=self.num_leaves,
+            min_child_samples=min_child,
             categorical_features=self.categorical_, random_state=self.random_state, n_jobs=self.n_jobs,
         ).fit(x, y, groups)
         return self

@@ -239,9 +239,11 @@ def recommend(ws, *, task_id: int | None = None, dataset: str | None = None, tar
                                 "`metabase pipelines list` shows the catalogue")
     with ws.reader() as con:
         data = load_store_data(con, pipelines)
+        if data.runs.empty and pipelines:
+            raise NotFoundError(f"no usable runs for pipeline {', '.join(pipelines)}: run "
+                                "`metabase sync --flows ...` or `metabase import ...` for it first")
         if data.runs.empty:
-            what = f" for pipeline {', '.join(pipelines)}" if pipelines else ""
-            raise NotFoundError(f"the store has no runs with evaluations{what}: run "
+            raise NotFoundError("the store has no runs with evaluations: run "
                                 "`metabase import openml-pimp ...` or `metabase sync --flows ...` first")
         check_pipelines(pipelines, data.runs)
         if dataset is not None:

@@ -1,0 +1,1 @@
+"""Facades that connect the pure layers (recommend, surrogate, evaluate) to the store."""

@@ -1,0 +1,109 @@
+"""Leave-one-task-out backtest: the regret arithmetic, the protocol, the CLI and its bad input."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from metabase.evaluate.regret import expected_random_regret, ranking, regret_curve
+
+
+def test_regret_curve_by_hand():
+    scores = np.array([0.5, 0.9, 0.7, 0.1])
+    # try 0.7 first (regret (0.9-0.7)/(0.9-0.1) = 0.25), then 0.5 (still 0.25), then 0.9 (0)
+    np.testing.assert_allclose(regret_curve(scores, [2, 0, 1, 3]), [0.25, 0.25, 0.0, 0.0])
+
+
+def test_expected_random_regret_equals_enumerating_every_draw():
+    scores = np.array([0.3, 0.8, 0.8, 0.1, 0.55, 0.6])
+    best, worst = scores.max(), scores.min()
+    for k in range(1, len(scores) + 1):
+        draws = list(itertools.combinations(scores, k))
+        brute = np.mean([(best - max(d)) / (best - worst) for d in draws])
+        assert expected_random_regret(scores)[k - 1] == pytest.approx(brute)
+
+
+def test_ranking_puts_higher_values_first_and_breaks_ties_by_seed():
+    order = ranking(np.array([0.1, 0.9, 0.5]))
+    assert list(order) == [1, 2, 0]
+    tied = np.zeros(50)
+    assert list(ranking(tied, seed=1)) != list(ranking(tied, seed=2))
+
+
+def _write(tmp_path, runs, tasks):
+    from metabase.metadataset import MetaDataset, write
+
+    return write(MetaDataset(runs=runs, tasks=tasks), tmp_path / "md")
+
+
+@pytest.fixture
+def toy_dir(tmp_path):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_recommend_contract import shifted_optimum
+
+    runs, tasks, _ = shifted_optimum(n_tasks=8, n_runs=30)
+    return _write(tmp_path, runs, tasks)
+
+
+def test_evaluate_cli_json_shape_and_plot(toy_dir, tmp_path, capsys):
+    from cli.main import main
+
+    plot = tmp_path / "regret.png"
+    rc = main(["--store", str(tmp_path / "s.duckdb"), "evaluate", str(toy_dir), "--strategies", "knn,portfolio",
+               "--k", "1,5,30", "--format", "json", "--plot", str(plot)])
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 0
+    assert out["tasks"] == 8
+    assert list(out["strategies"]) == ["random", "default", "knn", "portfolio"]
+    for values in out["strategies"].values():
+        assert set(values) >= {"regret@1", "regret@5", "regret@30", "picks_to_random@100"}
+        assert values["regret@30"] == pytest.approx(0.0)  # all 30 candidates tried: the best among them
+    # with 30 candidates, random's regret@100 is its regret after trying all of them: 0
+    assert out["strategies"]["random"]["picks_to_random@100"] == 30
+    assert out["strategies"]["knn"]["regret@1"] < out["strategies"]["random"]["regret@1"]
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_evaluate_cli_table(toy_dir, tmp_path, capsys):
+    from cli.main import main
+
+    rc = main(["--store", str(tmp_path / "s.duckdb"), "evaluate", str(toy_dir), "--strategies", "knn", "--k", "1"])
+    out = capsys.readouterr().out
+    assert rc == 0 and "knn" in out and "random" in out and "regret@1" in out
+
+
+@pytest.mark.parametrize("case, message", [
+    ("one_task", "usable task"),
+    ("constant", "same score"),
+    ("missing", "not a meta-dataset directory"),
+])
+def test_evaluate_bad_input_is_one_line(case, message, tmp_path, capsys):
+    from cli.main import main
+
+    runs = pd.DataFrame({"task_id": [1, 1, 1, 2, 2], "pipeline": "p",
+                         "config": [json.dumps({"a": i}) for i in range(5)],
+                         "score": [0.1, 0.5, 0.9, 0.3, 0.3]})
+    tasks = pd.DataFrame({"task_id": [1, 2], "q": [1.0, 2.0]})
+    if case == "constant":
+        runs["score"] = 0.7
+    directory = tmp_path / "nowhere" if case == "missing" else _write(tmp_path, runs, tasks)
+    rc = main(["--store", str(tmp_path / "s.duckdb"), "evaluate", str(directory)])
+    err = capsys.readouterr().err.strip()
+    assert rc == 1
+    assert err.startswith("error: ") and message in err and len(err.splitlines()) == 1
+
+
+def test_evaluate_unknown_strategy_and_bad_k(toy_dir, tmp_path, capsys):
+    from cli.main import main
+
+    assert main(["--store", str(tmp_path / "s.duckdb"), "evaluate", str(toy_dir), "--strategies", "oracle"]) == 1
+    assert "unknown strategy" in capsys.readouterr().err
+    assert main(["--store", str(tmp_path / "s.duckdb"), "evaluate", str(toy_dir), "--k", "1,x"]) == 1
+    assert "comma-separated integers" in capsys.readouterr().err
