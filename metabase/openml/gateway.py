@@ -44,6 +44,20 @@ class TaskInfo:
         return self.target
 
 
+def policy_from_env() -> RetryPolicy:
+    import os
+
+    from metabase.errors import ConfigError
+
+    policy = RetryPolicy()
+    try:
+        attempts = int(os.environ.get("METABASE_OPENML_RETRIES", policy.attempts))
+        base = float(os.environ.get("METABASE_OPENML_BACKOFF_S", policy.base_delay_s))
+    except ValueError:
+        raise ConfigError("METABASE_OPENML_RETRIES must be an integer and METABASE_OPENML_BACKOFF_S a number") from None
+    return RetryPolicy(attempts=max(1, attempts), base_delay_s=max(0.0, base))
+
+
 class Gateway:
     """The only door to OpenML. Build it with :meth:`from_settings`."""
 
@@ -60,6 +74,10 @@ class Gateway:
 
     @classmethod
     def from_settings(cls, settings, **kwargs) -> "Gateway":
+        """The gateway for ``settings``; ``METABASE_OPENML_RETRIES`` / ``METABASE_OPENML_BACKOFF_S``
+        tune the retry budget (attempts, base back-off in seconds)."""
+        if "policy" not in kwargs:
+            kwargs["policy"] = policy_from_env()
         return cls(settings.openml_server, settings.apikey, settings.cache_dir,
                    offline=settings.offline, **kwargs)
 

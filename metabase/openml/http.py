@@ -75,6 +75,7 @@ class RetryPolicy:
     attempts: int = 8
     base_delay_s: float = 0.5
     max_delay_s: float = 30.0
+    connect_attempts: int = 3  # a server that refuses connections is down, not busy
     connect_timeout_s: float = 10.0
     read_timeout_s: float = 120.0
 
@@ -169,6 +170,7 @@ class HttpClient:
         url = self.url(call)
         params = {"api_key": self.apikey} if self.apikey else None
         last = "no attempt"
+        refused = 0
         for attempt in range(self.policy.attempts):
             retry_after = None
             with self._count_lock:
@@ -195,6 +197,11 @@ class HttpClient:
                 last, retry_after = exc.reason, exc.retry_after
             except (requests.Timeout, requests.ConnectionError) as exc:
                 last = f"{type(exc).__name__}: {_short(exc)}"
+                if _refused(exc):
+                    refused += 1
+                    if refused >= self.policy.connect_attempts:
+                        raise OpenMLError(f"cannot reach OpenML at {mask_url(self.server)}: connection refused "
+                                          f"({refused} attempts; check --openml-server)") from None
             except requests.exceptions.ChunkedEncodingError as exc:
                 last = f"truncated body ({_short(exc)})"
             except requests.RequestException as exc:
@@ -223,6 +230,11 @@ class HttpClient:
 
     def close(self) -> None:
         self.session.close()
+
+
+def _refused(exc: BaseException) -> bool:
+    text = repr(exc)
+    return "NewConnectionError" in text or "Connection refused" in text or "Name or service not known" in text
 
 
 def _check_xml(body: bytes) -> None:

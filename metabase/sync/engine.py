@@ -17,6 +17,8 @@ sync asks each window only for ids above its mark (one call per window when noth
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -29,6 +31,9 @@ from metabase.sync import records
 from metabase.sync.plan import Scope, SyncRequest, estimate, resolve_scope
 
 ENTITY = "evaluation"
+# Test hook: ``phase:n:before|after`` SIGKILLs the process at the n-th write of a phase, inside
+# the transaction (before its commit) or right after it. Used by the resume tests only.
+CRASH_ENV = "METABASE_SYNC_CRASH_AT"
 HOLD_WRITER_S = 5.0  # close the write connection at least this often so readers get a turn
 
 
@@ -36,6 +41,12 @@ class Progress(Protocol):
     def phase(self, name: str, total: int | None) -> None: ...
     def advance(self, units: int = 0, rows: int = 0) -> None: ...
     def done(self) -> None: ...
+
+
+def _crash_point(phase: str, n: int, when: str) -> None:
+    spec = os.environ.get(CRASH_ENV)
+    if spec and spec == f"{phase}:{n}:{when}":
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 class NullProgress:
@@ -150,6 +161,7 @@ def run_sync(workspace, request: SyncRequest, progress: Progress | None = None, 
         added = {t: after[t] - before[t] for t in after}
         with writer.transaction():
             writer.record_import("openml-sync", gateway.server, started, {**added, "calls": gateway.client.calls})
+            _crash_point("finish", 1, "before")
         writer.refresh_views()
     finally:
         store.close()
@@ -196,6 +208,8 @@ def _metadata(gateway, store, scope: Scope, known_datasets, known_qualities, kno
             writer.upsert("dataset_qualities", pa.Table.from_pylist(qualities))
         if flows:
             writer.upsert("flows", pa.Table.from_pylist(flows))
+        _crash_point("metadata", 1, "before")
+    _crash_point("metadata", 1, "after")
     progress.advance(1)
     fetched.update(tasks=len(tasks), datasets=len(datasets), dataset_qualities=len(qualities), flows=len(flows))
 
@@ -204,7 +218,7 @@ def _evaluations(gateway, store, scope: Scope, request: SyncRequest, marks, prog
     windows = scope.evaluation_windows()
     progress.phase("runs and evaluations", len(windows))
     rows = 0
-    for page in gateway.lister.pages(windows, start=marks, max_rows_per_window=request.max_runs):
+    for n, page in enumerate(gateway.lister.pages(windows, start=marks, max_rows_per_window=request.max_runs), 1):
         runs, evaluations = records.runs_and_evaluations(page.batch, request.since)
         state = pa.table({
             "entity": [ENTITY], "filter_key": [page.window.key],
@@ -217,6 +231,8 @@ def _evaluations(gateway, store, scope: Scope, request: SyncRequest, marks, prog
                 writer.upsert("runs", runs)
                 writer.replace("evaluations", evaluations, by=["run_key", "measure"])
             writer.upsert("sync_state", state, merge=False)
+            _crash_point("evaluations", n, "before")
+        _crash_point("evaluations", n, "after")
         store.release_if_due()
         rows += page.batch.num_rows
         progress.advance(1 if page.last else 0, page.batch.num_rows)
@@ -254,7 +270,7 @@ def _setups(gateway, store, request: SyncRequest, progress, fetched) -> None:
     windows = id_windows("setup", "setup", missing)
     progress.phase("setups", len(windows))
     count = 0
-    for page in gateway.lister.pages(windows):
+    for n, page in enumerate(gateway.lister.pages(windows), 1):
         if page.batch.num_rows:
             rows, mapped_flows = records.setups_rows(page.batch, flow_names)
             setups = pa.Table.from_pylist(rows).drop_columns(["_pipeline"])
@@ -276,6 +292,8 @@ def _setups(gateway, store, request: SyncRequest, progress, fetched) -> None:
                     writer.upsert("flows", pa.table({"flow_id": list(mapped_flows),
                                                      "pipeline": list(mapped_flows.values()),
                                                      "source": [records.SOURCE] * len(mapped_flows)}))
+                _crash_point("setups", n, "before")
+            _crash_point("setups", n, "after")
             store.release_if_due()
             count += page.batch.num_rows
         progress.advance(1 if page.last else 0, page.batch.num_rows)
