@@ -261,3 +261,18 @@ def test_regression_task_on_pmlb_data_runs_and_publishes(openml_client):
     run.publish()
     folds = run.fold_evaluations["mean_absolute_error"][0]
     assert openml.runs.get_run(run.run_id).evaluations["mean_absolute_error"] == pytest.approx(sum(folds.values()) / len(folds))
+
+
+def test_recorded_list_answers(openml_client, openml_data):
+    openml, _ = openml_client
+    setups_xml = (openml_data / MOCK / "setups/setup_list_flow5873.xml").read_text()
+    setups = openml.setups.list_setups(flow=5873, output_format="dataframe")
+    assert sorted(setups["setup_id"].astype(int)) == sorted(int(i) for i in re.findall(r"<oml:setup_id>(\d+)", setups_xml))
+    ev_xml = (openml_data / MOCK / "evaluations/evaluation_list_run12.xml").read_text()
+    ev = openml.evaluations.list_evaluations("predictive_accuracy", runs=[12], output_format="dataframe")
+    assert ev["value"].tolist() == [float(re.search(r"<oml:value>([\d.]+)", ev_xml).group(1))]
+    from openml.tasks import TaskType
+
+    clustering_xml = (openml_data / MOCK / "tasks/task_list_clustering.xml").read_text()
+    tasks = openml.tasks.list_tasks(task_type=TaskType.CLUSTERING, output_format="dataframe")
+    assert sorted(tasks["tid"].astype(int)) == sorted(int(i) for i in re.findall(r"<oml:task_id>(\d+)", clustering_xml))

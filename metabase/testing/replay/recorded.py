@@ -28,6 +28,7 @@ class Recorded:
         self.splits: dict[int, Path] = {}  # task id -> datasplits.arff
         self.files: dict[int, Path] = {}  # file id -> dataset file
         self.file_names: dict[int, str] = {}
+        self.lists: dict[tuple, Path] = {}  # (entity, filters) -> recorded list answer
         d = Path(data_dir)
         self._cache_tree(d / CACHE)
         self._cache_tree(d / HIST / "org/openml/test")
@@ -78,6 +79,33 @@ class Recorded:
         self._add("task/801", root / "tasks/task_801.xml")
         self._add("task/119", root / "tasks/task_description_119.xml")
         self._add("estimationprocedure/list", root / "tasks/estimation_procedure_list.xml")
+        study = root / "studies/publish_study"
+        self._add("study/157", study / "get_study_157.xml")
+        self._add("user/list/user_id/3229", study / "get_user_list_user_id_3229.xml")
+        self._add("user/list/user_id/1", root / "evaluations/user_list_1.xml")
+        # list answers, keyed by their filters without limit/offset (see ``get_list``)
+        for entity, filters, path in (
+            ("setup", {"flow": "5873"}, "setups/setup_list_flow5873.xml"),
+            ("evaluation", {"run": "12"}, "evaluations/evaluation_list_run12.xml"),
+            ("evaluation", {"run": "12", "function": "predictive_accuracy"}, "evaluations/evaluation_list_run12.xml"),
+            ("task", {"type": "3"}, "tasks/task_list_type_learning_curve.xml"),
+            ("task", {"type": "5"}, "tasks/task_list_clustering.xml"),
+            ("evaluation", {"function": "predictive_accuracy", "study": "157"},
+             "studies/publish_study/get_evaluation_list_function_predictive_accuracy_limit_10000_offset_0_study_157.xml"),
+            ("run", {"study": "157"}, "studies/publish_study/get_run_list_limit_10000_offset_0_study_157.xml"),
+        ):
+            if (root / path).is_file():
+                self.lists.setdefault((entity, frozenset(filters.items())), root / path)
+
+    def get_list(self, entity: str, segments: list[str]) -> tuple[Path, int] | None:
+        """The recorded answer of a list call with exactly these filters, and the call's offset."""
+        if len(segments) % 2:
+            return None
+        pairs = dict(zip(segments[::2], segments[1::2]))
+        offset = int(pairs.pop("offset", 0) or 0) if str(pairs.get("offset", "0")).isdigit() else 0
+        pairs.pop("limit", None)
+        path = self.lists.get((entity, frozenset(pairs.items())))
+        return (path, offset) if path else None
 
     def get(self, call: str, root: str) -> str | None:
         path = self.calls.get(call)
