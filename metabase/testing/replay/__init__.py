@@ -6,8 +6,8 @@ is cached per data directory per process, so starting another server is cheap.
 
 What it serves and where it comes from:
 
-* recorded responses from ``openml-python/`` (as recorded, download URLs rewritten): see
-  ``recorded.py``;
+* recorded responses from ``openml-python/`` (as recorded, download URLs rewritten), entity
+  answers and the few list answers that were recorded: see ``recorded.py``;
 * tasks and datasets from TabRepo, ``extra/tasks_supplement.csv``, tabular-benchmark's suite
   table, the OpenML100 quality match and the seed SQL: see ``catalog.py``;
 * runs, setups and evaluations of the openml-pimp export (flow 6969) and the study exports, with
@@ -18,7 +18,10 @@ What it serves and where it comes from:
 * faults (``faults.py``) and scale mode (``scale.py``, synthetic and labelled so).
 
 List calls cap ``limit`` at 1,000 (or the ``cap`` fault), answer an empty result with HTTP 412 and
-the entity's "no results" code, and accept ``low..high`` id ranges besides comma lists.
+the entity's "no results" code, and accept ``low..high`` id ranges besides comma lists. Bodies are
+gzip-compressed when the client accepts it, as on openml.org. ``/api/v1/json/...`` answers the
+same calls as JSON converted from the XML. ``python -m metabase.testing.replay`` (or
+``start_server_process``) runs a server in its own process.
 """
 
 from __future__ import annotations

@@ -241,9 +241,10 @@ def run_list(state, segments: list[str], cap: int) -> ListResult:
         run, task, setup = (cols[k][idx].tolist() for k in ("run_id", "task_id", "setup_id"))
         flow, upl = cols["flow_id"][idx].tolist(), cols["uploader"][idx].tolist()
         times = _times(cols["upload_time"][idx])
+        ttid = [state.tasks[t].ttid if t in state.tasks else 1 for t in task]
         rows.extend(
             f"  <oml:run>\n    <oml:run_id>{run[k]}</oml:run_id>\n    <oml:task_id>{task[k]}</oml:task_id>\n"
-            f"    <oml:task_type_id>1</oml:task_type_id>\n    <oml:setup_id>{setup[k]}</oml:setup_id>\n"
+            f"    <oml:task_type_id>{ttid[k]}</oml:task_type_id>\n    <oml:setup_id>{setup[k]}</oml:setup_id>\n"
             f"    <oml:flow_id>{flow[k]}</oml:flow_id>\n    <oml:uploader>{upl[k]}</oml:uploader>\n"
             f"    <oml:upload_time>{times[k]}</oml:upload_time>\n    <oml:error_message></oml:error_message>\n"
             "    <oml:run_details></oml:run_details>\n  </oml:run>\n"
