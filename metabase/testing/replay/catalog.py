@@ -22,7 +22,6 @@ A task whose dataset no export names (5 OpenML100 tasks) gets a placeholder data
 from __future__ import annotations
 
 import json
-import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -121,7 +120,6 @@ class Catalog:
         self.quality_names: list[str] = []
         self.cc18_tasks: set[int] = set()
         self.openml100_tasks: set[int] = set()
-        self.lock = threading.Lock()
         self._load()
 
     # ---------------------------------------------------------------- loading
@@ -358,5 +356,8 @@ def json_value(raw: str) -> str:
 
 @lru_cache(maxsize=4)
 def load_catalog(data_dir: str) -> Catalog:
-    """One parsed catalog per data directory per process (tests start many servers)."""
-    return Catalog(Path(data_dir))
+    """One parsed catalog per data directory per process (tests start many servers), kept on
+    disk between processes (see ``diskcache``)."""
+    from .diskcache import load_or_build
+
+    return load_or_build(Path(data_dir), lambda: Catalog(Path(data_dir)))
