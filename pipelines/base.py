@@ -159,6 +159,8 @@ class Pipeline:
 
     def sample(self, n: int, seed: int = 0) -> list[dict[str, Any]]:
         """``n`` random configurations of the space, canonical, reproducible under ``seed``."""
+        if n <= 0:
+            return []
         space = self._make_space()  # a private copy, so seeding never disturbs self.space
         space.seed(seed)
         configs = space.sample_configuration(n) if n > 1 else [space.sample_configuration()]

@@ -12,7 +12,7 @@ from ConfigSpace import (
     UniformIntegerHyperparameter,
 )
 
-from pipelines.base import _parents, allowed
+from pipelines.base import allowed
 from pipelines.values import parse_value
 
 if TYPE_CHECKING:
@@ -72,4 +72,4 @@ def describe(pipeline: Pipeline) -> dict[str, Any]:
     }
 
 
-__all__ = ["describe", "hyperparameters", "_parents"]
+__all__ = ["describe", "hyperparameters"]
