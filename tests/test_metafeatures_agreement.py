@@ -74,6 +74,26 @@ def test_raw_datasets_agree_on_all_but_the_documented_exceptions(report):
     assert raw["agree"].all(), raw[~raw["agree"]][["dataset", "quality", "computed", "reference"]]
 
 
+def test_pmlb_agrees_fully_wherever_its_columns_match_openmls(report):
+    """PMLB stores nominal attributes as numbers and dropped a few columns; on every PMLB dataset
+    whose feature counts still match OpenML's, every quality agrees."""
+    raw = {"eeg-eye-state", "credit-g", "electricity", "bank-marketing", "Amazon_employee_access", "mozilla4",
+           "Click_prediction_small", "anneal"}
+    pmlb = report[(report["source"] == "openml-export") & ~report["dataset"].isin(raw)]
+    shape = pmlb[pmlb["quality"].isin(["NumberOfFeatures", "NumberOfNumericFeatures", "NumberOfSymbolicFeatures"])]
+    matching = shape.groupby("dataset")["agree"].all()
+    assert matching.sum() >= 97  # of 115 PMLB datasets in the export
+    same = pmlb[pmlb["dataset"].isin(matching[matching].index)]
+    assert len(same) >= 3800
+    assert same["agree"].all(), same[~same["agree"]][["dataset", "quality", "computed", "reference"]]
+
+
+def test_anneal_counts_and_moments_agree_with_the_production_export(report):
+    anneal = report[(report["dataset"] == "anneal") & (report["source"] == "openml-export")]
+    settled = anneal[~anneal["group"].eq("infotheory") | anneal["quality"].eq("ClassEntropy")]
+    assert len(settled) >= 50 and settled["agree"].all(), settled[~settled["agree"]]
+
+
 def test_click_prediction_file_is_another_version_of_the_data(report):
     # The documented exception: the same counts, but numeric columns differ from OpenML's d/1220.
     click = report[(report["dataset"] == "Click_prediction_small") & (report["source"] == "openml-export")]

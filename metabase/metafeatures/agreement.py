@@ -213,3 +213,21 @@ def agreement_by_quality(report: pd.DataFrame) -> pd.DataFrame:
     out = grouped.agg(compared="size", agreed="sum").reset_index()
     out["rate"] = out["agreed"] / out["compared"]
     return out
+
+
+def markdown(summary: pd.DataFrame) -> str:
+    """The per-quality summary as a Markdown table (for README.md)."""
+    lines = ["| source | quality | kind | compared | agreed | rate |", "|---|---|---|---:|---:|---:|"]
+    for row in summary.itertuples(index=False):
+        lines.append(f"| {row.source} | {row.quality} | {row.kind} | {row.compared} | {row.agreed} | {row.rate:.0%} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # python -m metabase.metafeatures.agreement [OPENML_DATA]
+    import sys
+
+    from metabase.settings import default_openml_data
+
+    base = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(default_openml_data())
+    full = agreement_report(openml_cases(base) + autosklearn_cases(base))
+    print(markdown(agreement_by_quality(full)))
