@@ -191,7 +191,10 @@ def _resolve(pipeline: Pipeline, key: str) -> str | None:
     model_components |= {c.lower() for c in pipeline.openml.classes} | set(pipeline.openml.classes)
     component, param = _split_key(key)
     ours = _match_path(component, param, by_path)
-    if ours is None and param == "strategy" and any(_IMPUTER.search(c) for c in component):
+    imputer = any(_IMPUTER.search(c) for c in component) or (not component and "strategy" not in names)
+    if ours is None and param == "strategy" and imputer:
+        # A bare "strategy" (OpenML's parameter_name without its component) can only be the
+        # imputer's in a pipeline whose model has no parameter of that name.
         ours = "imputation_strategy"
     elif ours is None and (not component or component[-1] in model_components):
         if param in names and param not in pipeline.openml.paths:

@@ -93,3 +93,35 @@ def test_canonicalize_rejects_out_of_range_naming_parameter_and_range():
         rf.canonicalize({"criterion": "mse"})
     with pytest.raises(ConfigError, match="no_such_param"):
         rf.canonicalize({"no_such_param": 1})
+
+
+def test_bare_openml_parameter_names_of_flow_6969():
+    bare = {"strategy": "most_frequent", "max_features": "0.5", "bootstrap": "False", "n_jobs": "-1"}
+    name, config = pipelines.map_openml(None, bare, flow_id=6969)
+    assert config["imputation_strategy"] == "most_frequent"
+    assert config["max_features"] == 0.5 and config["bootstrap"] is False
+
+
+def test_importing_the_catalogue_loads_neither_torch_nor_lightgbm():
+    import subprocess
+    import sys
+
+    code = ("import sys, pipelines; pipelines.names(); pipelines.get('torch.mlp').sample(3, 0); "
+            "print(sorted(m for m in ('torch', 'lightgbm', 'duckdb', 'openml') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+def test_pipelines_imports_only_errors_from_metabase():
+    import ast
+    from pathlib import Path
+
+    package = Path(pipelines.__file__).parent
+    for path in package.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            for name in names:
+                if name.split(".")[0] in ("metabase", "cli"):
+                    assert name == "metabase.errors", f"{path.name} imports {name}"
