@@ -276,3 +276,13 @@ def test_recorded_list_answers(openml_client, openml_data):
     clustering_xml = (openml_data / MOCK / "tasks/task_list_clustering.xml").read_text()
     tasks = openml.tasks.list_tasks(task_type=TaskType.CLUSTERING, output_format="dataframe")
     assert sorted(tasks["tid"].astype(int)) == sorted(int(i) for i in re.findall(r"<oml:task_id>(\d+)", clustering_xml))
+
+
+def test_tags_are_stored_and_filter_lists(openml_client):
+    openml, _ = openml_client
+    run = openml.runs.get_run(50_000_001)
+    run.push_tag("replay-test-tag")
+    runs = openml.runs.list_runs(tag="replay-test-tag", output_format="dataframe")
+    assert runs["run_id"].astype(int).tolist() == [50_000_001]
+    run.remove_tag("replay-test-tag")
+    assert len(openml.runs.list_runs(tag="replay-test-tag", output_format="dataframe")) == 0

@@ -56,7 +56,7 @@ def task_list(state, segments: list[str], cap: int) -> ListResult:
             continue
         if "status" in f and f["status"] not in (t.status, "all"):
             continue
-        if "tag" in f and f["tag"] not in t.tags:
+        if "tag" in f and f["tag"] not in t.tags and f["tag"] not in state.entity_tags("task", tid):
             continue
         if "task_id" in f and not f["task_id"].contains(tid):
             continue
@@ -114,7 +114,7 @@ def data_list(state, segments: list[str], cap: int) -> ListResult:
         ds = state.datasets[did]
         if "status" in f and f["status"] not in (ds.status, "all"):
             continue
-        if "tag" in f and f["tag"] not in ds.tags:
+        if "tag" in f and f["tag"] not in ds.tags and f["tag"] not in state.entity_tags("data", did):
             continue
         if "data_id" in f and not f["data_id"].contains(did):
             continue
@@ -155,7 +155,7 @@ def flow_list(state, segments: list[str], cap: int) -> ListResult:
     out = []
     for fid in sorted(state.flows):
         fl = state.flows[fid]
-        if "tag" in f and f["tag"] not in fl.tags:
+        if "tag" in f and f["tag"] not in fl.tags and f["tag"] not in state.entity_tags("flow", fid):
             continue
         if "uploader" in f and not f["uploader"].contains(fl.uploader):
             continue

@@ -57,14 +57,15 @@ def tag_mask(state, tag: str, cols: dict) -> np.ndarray:
     from .scale import SCALE_RUN
 
     r = cols["run_id"]
+    extra = np.isin(r, np.asarray(sorted(state.tagged("run", tag)), dtype=np.int64))
     if tag == "openml-pimp":
-        return (r >= ids.PIMP_RUN) & (r < ids.STUDY_RUN)
+        return extra | ((r >= ids.PIMP_RUN) & (r < ids.STUDY_RUN))
     if tag == "synthetic":
-        return r >= SCALE_RUN
+        return extra | (r >= SCALE_RUN)
     m = re.fullmatch(r"study_(\d+)", tag)
     if m and int(m.group(1)) in state.studies:
-        return np.isin(r, np.asarray(sorted(state.studies[int(m.group(1))]["runs"]), dtype=np.int64))
-    return np.zeros(len(r), dtype=bool)
+        return extra | np.isin(r, np.asarray(sorted(state.studies[int(m.group(1))]["runs"]), dtype=np.int64))
+    return extra
 
 
 def _scan(state, f: dict, measures: list[str] | None, key: tuple):
@@ -319,7 +320,8 @@ def setup_list(state, segments: list[str], cap: int) -> ListResult:
                 if k in f:
                     m &= f[k].mask(cols[col])
             if "tag" in f:
-                m &= tag_mask(state, f["tag"], {"run_id": np.zeros(c1 - c0, dtype=np.int64)}) if f["tag"] != "synthetic" else (si == 1)
+                m &= np.isin(cols["setup_id"], np.asarray(sorted(state.tagged("setup", f["tag"])), dtype=np.int64)) \
+                    | (f["tag"] == "synthetic" and si == 1)
             idx = np.flatnonzero(m)
             _memo[mk] = len(idx)
             take = idx[skip: skip + need]

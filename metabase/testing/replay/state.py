@@ -55,7 +55,8 @@ class ServerState:
         self.uploaded_flows: dict[int, object] = {}
         self.uploaded_setups: dict[int, tuple] = {}
         self.uploaded_runs: dict[int, str] = {}
-        self.uploaded_files: dict[int, bytes] = {}  # file id -> bytes (uploaded predictions)  # run id -> description XML as uploaded
+        self.uploaded_files: dict[int, bytes] = {}
+        self.tags: dict[tuple[str, int], list[str]] = {}  # (entity, id) -> tags added here  # file id -> bytes (uploaded predictions)  # run id -> description XML as uploaded
         self.next_id = ids.UPLOAD
         self.runs = catalog.runs
         self.scale = None
@@ -90,6 +91,13 @@ class ServerState:
             sid, pos = np.unique(self.runs.setup_id, return_index=True)
             self._setups_cache = (len(self.runs), sid, self.runs.flow_id[pos])
         return self._setups_cache[1], self._setups_cache[2]
+
+    def tagged(self, entity: str, tag: str) -> set[int]:
+        """Ids of ``entity`` given ``tag`` on this server (POST .../tag or a run upload)."""
+        return {i for (ent, i), tags in self.tags.items() if ent == entity and tag in tags}
+
+    def entity_tags(self, entity: str, ident: int) -> list[str]:
+        return self.tags.get((entity, ident), [])
 
     # ------------------------------------------------------------------ uploads
     def new_id(self) -> int:

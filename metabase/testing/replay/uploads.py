@@ -16,7 +16,7 @@ from lxml import etree
 
 from .catalog import Flow
 from .routes import Response, xml
-from .xmlgen import NS, error
+from .xmlgen import NS, e, error
 
 OML = "http://openml.org/openml"
 Q = "{%s}" % OML
@@ -63,6 +63,8 @@ class Uploads:
             name = (fields.get("name") or b"").decode("utf-8", "replace")
             version = (fields.get("external_version") or b"").decode("utf-8", "replace")
             return xml(200, self.server.extra.flow_exists(self.state, [name, version]))
+        if len(parts) == 2 and parts[1] in ("tag", "untag") and parts[0] in ("data", "task", "flow", "setup", "run"):
+            return self._tag(parts[0], parts[1], fields)
         if call == "flow":
             return self._flow(fields)
         if call == "run":
@@ -82,6 +84,24 @@ class Uploads:
         except Exception as exc:  # xmlschema / lxml errors: report as the server does
             return None, xml(412, error(code + 1, "Problem validating uploaded description file",
                                         str(exc).splitlines()[0][:500]))
+
+    # ------------------------------------------------------------------ tags
+    def _tag(self, entity: str, action: str, fields: dict) -> Response:
+        try:
+            ident = int(fields.get(f"{entity}_id", b""))
+        except ValueError:
+            return xml(412, error(470, "Entity not found"))
+        tag = (fields.get("tag") or b"").decode("utf-8", "replace").strip()
+        if not tag:
+            return xml(412, error(471, "No tag given"))
+        with self.state.lock:
+            tags = self.state.tags.setdefault((entity, ident), [])
+            if action == "tag" and tag not in tags:
+                tags.append(tag)
+            elif action == "untag" and tag in tags:
+                tags.remove(tag)
+            body = "".join(f"  <oml:tag>{e(t)}</oml:tag>\n" for t in tags)
+        return xml(200, f"<oml:{entity}_{action} {NS}>\n  <oml:id>{ident}</oml:id>\n{body}</oml:{entity}_{action}>\n")
 
     # ------------------------------------------------------------------ flows
     def _flow(self, fields: dict) -> Response:
@@ -165,6 +185,8 @@ class Uploads:
                 self.state.uploaded_files[file_id] = fields[name]
                 files[name] = file_id
         self.state.uploaded_runs[run_id] = _run_xml(self.server, root, run_id, sid, files, evals)
+        for t in root.findall(f"{Q}tag"):
+            self.state.tags.setdefault(("run", run_id), []).append(t.text or "")
         self.state.add_run(run_id, tid, fid, sid, now, {m: v for m, (v, _) in evals.items()})
         return xml(200, f"<oml:upload_run {NS}>\n  <oml:run_id>{run_id}</oml:run_id>\n</oml:upload_run>\n")
 
