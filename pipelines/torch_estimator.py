@@ -191,7 +191,7 @@ class _TabularNet(BaseEstimator):
 
 
 class TabularNetClassifier(ClassifierMixin, _TabularNet):
-    """Classifier: cross-entropy on the label-encoded classes."""
+    __doc__ = "Classifier: cross-entropy on the label-encoded classes.\n" + (_TabularNet.__doc__ or "")
 
     _task = "classification"
 
@@ -220,7 +220,7 @@ class TabularNetClassifier(ClassifierMixin, _TabularNet):
 
 
 class TabularNetRegressor(RegressorMixin, _TabularNet):
-    """Regressor: mean squared error on the standardised target."""
+    __doc__ = "Regressor: mean squared error on the standardised target.\n" + (_TabularNet.__doc__ or "")
 
     _task = "regression"
 

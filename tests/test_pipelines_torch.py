@@ -157,3 +157,19 @@ def test_trains_on_cuda():
     net = TabularNetClassifier("mlp", config, max_epochs=3).fit(X, y)
     assert next(net.module_.parameters()).device.type == "cuda"
     assert net.predict(X).shape == (300,)
+
+
+def test_built_network_pipeline_clones_and_refits():
+    from sklearn.base import clone
+
+    rng = np.random.default_rng(4)
+    frame = pd.DataFrame(rng.normal(size=(120, 3)), columns=["a", "b", "c"])
+    frame["d"] = rng.choice(["x", "y", None], size=120)
+    y = rng.integers(0, 3, 120)
+    p = pipelines.get("torch.resnet")
+    model = p.build(p.default_config(), DataSchema(["a", "b", "c"], ["d"], classes=[0, 1, 2]),
+                    BuildOptions(max_epochs=2))
+    twin = clone(model)
+    assert twin.get_params()["network__config"] == model.get_params()["network__config"]
+    proba = twin.fit(frame, y).predict_proba(frame)
+    assert proba.shape == (120, 3)

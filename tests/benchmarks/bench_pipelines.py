@@ -28,7 +28,7 @@ import pandas as pd
 import pytest
 
 EPOCHS = 5
-REPEATS = 3
+REPEATS = 5
 RESULTS = Path(__file__).parent / "results" / "pipelines.json"
 
 
