@@ -286,3 +286,18 @@ def test_tags_are_stored_and_filter_lists(openml_client):
     assert runs["run_id"].astype(int).tolist() == [50_000_001]
     run.remove_tag("replay-test-tag")
     assert len(openml.runs.list_runs(tag="replay-test-tag", output_format="dataframe")) == 0
+
+
+def test_duplicate_runs_are_detected_through_setup_exists(openml_client):
+    openml, _ = openml_client
+    from openml.exceptions import OpenMLRunsExistError
+    from sklearn.tree import DecisionTreeRegressor
+
+    task = openml.tasks.get_task(359934, download_splits=True)
+    model = DecisionTreeRegressor(max_depth=1, random_state=0)
+    first = openml.runs.run_model_on_task(model, task, avoid_duplicate_runs=True, upload_flow=True)
+    first.publish()
+    with pytest.raises(OpenMLRunsExistError) as info:
+        openml.runs.run_model_on_task(DecisionTreeRegressor(max_depth=1, random_state=0), task,
+                                      avoid_duplicate_runs=True)
+    assert info.value.run_ids == {first.run_id}
