@@ -71,6 +71,7 @@ class Gateway:
         self.policy = policy or RetryPolicy()
         self._client: HttpClient | None = None
         self._lister: Lister | None = None
+        self._ranges: bool | None = None
 
     @classmethod
     def from_settings(cls, settings, **kwargs) -> "Gateway":
@@ -180,6 +181,22 @@ class Gateway:
     def get_setup(self, setup_id: int):
         with self._openml() as openml:
             return openml.setups.get_setup(int(setup_id))
+
+    def supports_id_ranges(self) -> bool:
+        """Whether list filters accept ``low..high`` id ranges (keyset paging); probed once.
+
+        Without them the lister pages windows by offset (still bounded per task window)."""
+        if self._ranges is None:
+            from metabase.openml.http import NoResults, ServerError
+
+            try:
+                self.client.get_bytes("evaluation/list/function/predictive_accuracy/run/1..1/limit/1/offset/0")
+                self._ranges = True
+            except NoResults:
+                self._ranges = True
+            except ServerError:
+                self._ranges = False
+        return self._ranges
 
     # -- raw entity XML (fast, parallel; used by the sync) -------------------------------------
     def entity_xml(self, call: str) -> bytes:

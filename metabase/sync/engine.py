@@ -25,7 +25,7 @@ from typing import Protocol
 
 import pyarrow as pa
 
-from metabase.openml.lister import id_windows
+from metabase.openml.lister import Window, id_windows
 from metabase.store import CONTRACT_TABLES, open_reader, open_writer, utcnow
 from metabase.sync import records
 from metabase.sync.plan import Scope, SyncRequest, estimate, resolve_scope
@@ -215,7 +215,7 @@ def _metadata(gateway, store, scope: Scope, known_datasets, known_qualities, kno
 
 
 def _evaluations(gateway, store, scope: Scope, request: SyncRequest, marks, progress, fetched) -> None:
-    windows = scope.evaluation_windows()
+    windows = scope.evaluation_windows(keyset=gateway.supports_id_ranges())
     progress.phase("runs and evaluations", len(windows))
     rows = 0
     for n, page in enumerate(gateway.lister.pages(windows, start=marks, max_rows_per_window=request.max_runs), 1):
@@ -260,6 +260,25 @@ def _flows(gateway, store, progress, fetched) -> None:
     fetched["flows"] = fetched.get("flows", 0) + len(rows)
 
 
+def setup_windows(missing: list[int], ranges: bool = True) -> tuple[list[Window], dict[str, tuple[int, int]]]:
+    """Windows for the setups the runs lack: dense runs of ids as id ranges (keyset pages of
+    1,000), scattered ids as explicit id lists (about 200 per URL)."""
+    windows, start, scattered = [], {}, []
+    i = 0
+    while i < len(missing):
+        j = i
+        while j + 1 < len(missing) and missing[j + 1] - missing[i] < 2 * (j + 1 - i + 1) + 16:
+            j += 1
+        if ranges and j - i + 1 >= 400:  # dense: ask the range, keep only the ids we lack
+            window = Window("setup", (), key_filter="setup", high=missing[j])
+            windows.append(window)
+            start[window.key] = (missing[i], 0)
+        else:
+            scattered.extend(missing[i:j + 1])
+        i = j + 1
+    return windows + id_windows("setup", "setup", scattered), start
+
+
 def _setups(gateway, store, request: SyncRequest, progress, fetched) -> None:
     writer = store.get()
     missing = [r[0] for r in writer.execute(
@@ -267,12 +286,16 @@ def _setups(gateway, store, request: SyncRequest, progress, fetched) -> None:
         "AND setup_id NOT IN (SELECT setup_id FROM setups) ORDER BY 1").fetchall()]
     flow_names = dict(writer.execute("SELECT flow_id, name FROM flows").fetchall())
     store.close()
-    windows = id_windows("setup", "setup", missing)
+    windows, start = setup_windows(missing, ranges=bool(missing) and gateway.supports_id_ranges())
+    wanted = pa.array(missing, pa.int64())
     progress.phase("setups", len(windows))
     count = 0
-    for n, page in enumerate(gateway.lister.pages(windows), 1):
-        if page.batch.num_rows:
-            rows, mapped_flows = records.setups_rows(page.batch, flow_names)
+    for n, page in enumerate(gateway.lister.pages(windows, start=start), 1):
+        batch = page.batch
+        if page.window.key_filter and batch.num_rows:
+            batch = batch.filter(pa.compute.is_in(batch.column("setup_id"), value_set=wanted))
+        if batch.num_rows:
+            rows, mapped_flows = records.setups_rows(batch, flow_names)
             setups = pa.Table.from_pylist(rows).drop_columns(["_pipeline"])
             by_setup = pa.table({"setup_id": [r["setup_id"] for r in rows],
                                  "pipeline": pa.array([r["_pipeline"] for r in rows], pa.string()),
@@ -281,13 +304,14 @@ def _setups(gateway, store, request: SyncRequest, progress, fetched) -> None:
             writer = store.get()
             with writer.transaction():  # setups and the runs that use them, together
                 writer.upsert("setups", setups)
-                ids = ",".join(str(int(s)) for s in by_setup["setup_id"].to_pylist())
+                lo, hi = min(by_setup["setup_id"].to_pylist()), max(by_setup["setup_id"].to_pylist())
                 found = writer.execute(
-                    f"SELECT run_key, setup_id FROM runs WHERE source = 'openml' AND setup_id IN ({ids})").fetchall()
+                    "SELECT run_key, setup_id FROM runs WHERE source = 'openml' AND setup_id BETWEEN ? AND ?",
+                    [lo, hi]).fetchall()
                 if found:
                     runs = pa.table({"run_key": pa.array([r[0] for r in found], pa.string()),
                                      "setup_id": pa.array([r[1] for r in found], pa.int64())})
-                    writer.upsert("runs", runs.join(by_setup, "setup_id").drop_columns(["setup_id"]))
+                    writer.upsert("runs", runs.join(by_setup, "setup_id", join_type="inner").drop_columns(["setup_id"]))
                 if mapped_flows:
                     writer.upsert("flows", pa.table({"flow_id": list(mapped_flows),
                                                      "pipeline": list(mapped_flows.values()),
@@ -295,6 +319,6 @@ def _setups(gateway, store, request: SyncRequest, progress, fetched) -> None:
                 _crash_point("setups", n, "before")
             _crash_point("setups", n, "after")
             store.release_if_due()
-            count += page.batch.num_rows
-        progress.advance(1 if page.last else 0, page.batch.num_rows)
+            count += batch.num_rows
+        progress.advance(1 if page.last else 0, batch.num_rows)
     fetched["setups"] = count

@@ -50,8 +50,10 @@ class Scope:
     task_list: pa.Table | None = field(default=None, repr=False, compare=False)
     flows: tuple[dict, ...] = field(default=(), repr=False, compare=False)
 
-    def evaluation_windows(self) -> list[Window]:
-        """One keyset window per measure and task (per flow when no task is given)."""
+    def evaluation_windows(self, keyset: bool = True) -> list[Window]:
+        """One window per measure and task (per flow when no task is given), paged by run id
+        ranges when the server takes them (``keyset``), else by offset."""
+        key = "run" if keyset else None
         flows = ",".join(map(str, self.flow_ids))
         windows = []
         for measure in self.measures:
@@ -61,10 +63,10 @@ class Scope:
                     if flows:
                         filters.append(("flow", flows))
                     filters.append(("task", str(task)))
-                    windows.append(Window("evaluation", tuple(filters), key_filter="run"))
+                    windows.append(Window("evaluation", tuple(filters), key_filter=key))
             else:
                 for flow in self.flow_ids:
-                    windows.append(Window("evaluation", (("function", measure), ("flow", str(flow))), key_filter="run"))
+                    windows.append(Window("evaluation", (("function", measure), ("flow", str(flow))), key_filter=key))
         return windows
 
 

@@ -100,8 +100,15 @@ def setups_rows(batch: pa.RecordBatch, flow_names: dict[int, str]) -> tuple[list
                for p in params]
         flow_name = flow_names.get(flow_id) or (params[0].get("flow_name") if params else None)
         pipeline, config, digest = None, None, None
+        names = [p.get("parameter_name") for p in params]
+        if len(set(names)) == len(names) and all(p.get("flow_id") in (None, flow_id) for p in params):
+            # one flow, unique names: the plain name -> value form (full names such as
+            # "Flow(1)_param" are not read reliably by the mapper)
+            mappable = {p.get("parameter_name"): p.get("value") for p in params}
+        else:
+            mappable = params
         try:
-            mapped = pipelines.map_openml(flow_name, params, flow_id)
+            mapped = pipelines.map_openml(flow_name, mappable, flow_id)
         except Exception:  # noqa: BLE001 - a mapping problem must not stop the sync: keep it raw
             mapped = None
         if mapped is not None:

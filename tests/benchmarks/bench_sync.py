@@ -1,0 +1,121 @@
+"""Benchmark: ``metabase sync`` (the paged lister) against openml-python's list functions,
+fetching the same synthetic evaluations from one replay server in scale mode.
+
+The server (its own process) serves N synthetic runs, each with one ``predictive_accuracy``
+evaluation and its own setup, on the openml-pimp tasks, with 10 synthetic flows (scale.py). All
+three clients ask for the evaluations of those 10 flows:
+
+- ``metabase sync --tasks <the tasks> --flows <the 10 flows>`` (a subprocess, so its peak memory is
+  its own): evaluations, runs AND setups with typed configs, written to a fresh DuckDB store;
+- ``openml.evaluations.list_evaluations`` (evaluations only, as a DataFrame);
+- ``openml.evaluations.list_evaluations_setups`` (evaluations and setups), on a 1/SETUPS_FRACTION
+  slice of the tasks because it fetches setups 100 per call, one call at a time; its rows/s is
+  what it reached on that slice.
+
+openml-python 0.15 asks for 10,000 rows per page and stops at the first short page, so against the
+live server's 1,000-row cap it silently returns only the first page. The server here therefore
+caps pages at 10,000 (``cap=10000``): the peer gets its natural page size, metabase keeps 1,000.
+
+Run with (N defaults to 1,000,000; BENCH_SYNC_N=200000 for a quick look):
+
+    pytest -m benchmark tests/benchmarks/bench_sync.py -s
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+N = int(os.environ.get("BENCH_SYNC_N", 1_000_000))
+SETUPS_FRACTION = int(os.environ.get("BENCH_SYNC_SETUPS_FRACTION", 20))
+RESULTS = Path(__file__).parent / "results" / "sync.json"
+FLOWS = list(range(90_000_001, 90_000_011))  # scale.py: the 10 synthetic flows
+
+
+def _pimp_tasks(openml_data: Path) -> list[int]:
+    text = (openml_data / "openml-pimp/KDD2018/data/arff/random_forest.arff").read_text()
+    rows = [line for line in text.splitlines() if line and not line.startswith(("@", "%"))]
+    return sorted({int(float(r.rsplit(",", 1)[1])) for r in rows})
+
+
+def _openml_configured(url: str, cache: Path):
+    import openml
+
+    openml.config.server = url
+    openml.config.apikey = "bench"
+    openml.config.set_root_cache_directory(str(cache))
+    return openml
+
+
+@pytest.mark.benchmark
+def test_sync_vs_openml_python(openml_data, tmp_path):
+    from metabase.testing.replay import start_server_process
+
+    tasks = _pimp_tasks(openml_data)
+    server = start_server_process(openml_data, faults="cap=10000", scale=N)
+    results = []
+    try:
+        # -- metabase sync ----------------------------------------------------------------------
+        store = tmp_path / "bench.duckdb"
+        script = Path(sys.executable).with_name("metabase")
+        cmd = [str(script), "--store", str(store), "--openml-server", server.url, "sync",
+               "--tasks", ",".join(map(str, tasks)), "--flows", ",".join(map(str, FLOWS)), "-f", "json"]
+        t0 = time.perf_counter()
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
+        wall = time.perf_counter() - t0
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        summary = json.loads(proc.stdout)
+        peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        evaluations = summary["fetched"]["evaluations"]
+        assert evaluations == N
+        phases = summary.get("phase_seconds", {})
+        results.append({"client": "metabase sync (evaluations+runs+setups -> DuckDB)", "rows": evaluations,
+                        "seconds": wall, "rows_per_s": evaluations / wall, "calls": summary["calls"],
+                        "peak_rss_mb": round(peak_mb, 1), "phase_seconds": phases})
+        eval_s = phases.get("evaluations")
+        if eval_s:
+            results.append({"client": "metabase sync, evaluations phase alone", "rows": evaluations,
+                            "seconds": eval_s, "rows_per_s": evaluations / eval_s})
+
+        # -- openml-python: list_evaluations -----------------------------------------------------
+        openml = _openml_configured(server.url, tmp_path / "openml-cache")
+        t0 = time.perf_counter()
+        frame = openml.evaluations.list_evaluations("predictive_accuracy", flows=FLOWS, output_format="dataframe")
+        took = time.perf_counter() - t0
+        assert len(frame) == N
+        results.append({"client": "openml-python list_evaluations", "rows": len(frame), "seconds": took,
+                        "rows_per_s": len(frame) / took})
+        del frame
+
+        # -- openml-python: list_evaluations_setups (a slice of the tasks) ------------------------
+        part = tasks[:: SETUPS_FRACTION]
+        t0 = time.perf_counter()
+        frame = openml.evaluations.list_evaluations_setups("predictive_accuracy", flows=FLOWS, tasks=part,
+                                                           output_format="dataframe")
+        took = time.perf_counter() - t0
+        assert len(frame) > 0 and frame["parameters"].notna().all()
+        results.append({"client": f"openml-python list_evaluations_setups ({len(part)} of {len(tasks)} tasks)",
+                        "rows": len(frame), "seconds": took, "rows_per_s": len(frame) / took})
+    finally:
+        server.stop()
+
+    ours = results[0]["rows_per_s"]
+    for r in results:
+        r["ratio_metabase_over_this"] = round(ours / r["rows_per_s"], 2)
+        r["seconds"] = round(r["seconds"], 2)
+        r["rows_per_s"] = round(r["rows_per_s"], 1)
+    print(f"\nsync benchmark: {N:,} synthetic evaluations from the replay server (scale mode)")
+    print(f"{'client':<62} {'rows':>9} {'s':>8} {'rows/s':>10} {'x':>7}")
+    for r in results:
+        print(f"{r['client']:<62} {r['rows']:>9,} {r['seconds']:>8.1f} {r['rows_per_s']:>10,.0f} "
+              f"{r['ratio_metabase_over_this']:>7.2f}")
+    print(f"metabase sync peak memory: {results[0]['peak_rss_mb']:.0f} MB; calls: {results[0]['calls']}")
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps({"n": N, "results": results}, indent=2))
