@@ -40,6 +40,11 @@ def parse_value(value: Any) -> Any:
         except (ValueError, TypeError):
             pass
     if not isinstance(value, str):
+        # A missing value (NaN, pandas.NA) is how tables spell an unset parameter: pandas reads
+        # the "None" of an ARFF or CSV export as NaN.
+        if value is not None and not isinstance(value, (bool, int, list, dict, tuple)):
+            if str(value) in ("nan", "<NA>", "NaT"):
+                return None
         return value
     text = value.strip()
     if text in _TOKENS:

@@ -125,3 +125,22 @@ def test_pipelines_imports_only_errors_from_metabase():
             for name in names:
                 if name.split(".")[0] in ("metabase", "cli"):
                     assert name == "metabase.errors", f"{path.name} imports {name}"
+
+
+def test_already_typed_numpy_and_missing_values_map_like_strings():
+    import numpy as np
+    import pandas as pd
+
+    typed = {
+        "randomforestclassifier__bootstrap": np.bool_(True),
+        "randomforestclassifier__criterion": "entropy",
+        "randomforestclassifier__max_depth": float("nan"),  # pandas reads "None" as NaN
+        "randomforestclassifier__max_features": np.float64(0.8026968345397216),
+        "randomforestclassifier__max_leaf_nodes": pd.NA,
+        "randomforestclassifier__min_samples_leaf": np.int64(18),
+        "randomforestclassifier__min_samples_split": 9,
+        "randomforestclassifier__min_weight_fraction_leaf": 0,
+        "randomforestclassifier__n_estimators": 100.0,
+        "columntransformer__numeric__imputer__strategy": "median",
+    }
+    assert pipelines.map_openml(None, typed, flow_id=6969) == pipelines.map_openml(None, PIMP_RUN, flow_id=6969)
