@@ -146,6 +146,7 @@ def run_sync(workspace, request: SyncRequest, progress: Progress | None = None, 
     fetched: dict[str, int] = {}
     try:
         before = _counts(store.get())
+        store.close()  # not held while the metadata is fetched
         timings = {}
         for name, phase in (
                 ("metadata", lambda: _metadata(gateway, store, scope, known_datasets, known_qualities,

@@ -1,0 +1,80 @@
+"""Pure parts of the sync: records conversion, setup windows, request validation (no server)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import pytest
+
+from metabase.errors import InputError
+from metabase.openml.listparse import SPECS, parse_page
+from metabase.sync import SyncRequest
+from metabase.sync.engine import setup_windows
+from metabase.sync.records import runs_and_evaluations, setups_rows, typed_parameters
+
+NS = 'xmlns:oml="http://openml.org/openml"'
+
+
+def _evaluations(*rows):
+    body = "".join(
+        f"<oml:evaluation><oml:run_id>{r}</oml:run_id><oml:task_id>3</oml:task_id><oml:setup_id>{r + 7}"
+        f"</oml:setup_id><oml:flow_id>6969</oml:flow_id><oml:function>predictive_accuracy</oml:function>"
+        f"<oml:upload_time>{t}</oml:upload_time><oml:uploader>1</oml:uploader><oml:value>{v}</oml:value>"
+        f"</oml:evaluation>" for r, t, v in rows)
+    return parse_page(SPECS["evaluation"], f"<oml:evaluations {NS}>{body}</oml:evaluations>".encode())
+
+
+def test_evaluation_pages_become_runs_and_aggregate_evaluations():
+    batch = _evaluations((10, "2017-11-01T00:00:00", 0.5), (11, "2019-01-02 03:04:05", 0.75))
+    runs, evaluations = runs_and_evaluations(batch)
+    assert runs["run_key"].to_pylist() == ["openml:10", "openml:11"]
+    assert runs["setup_id"].to_pylist() == [17, 18] and runs["source"].to_pylist() == ["openml"] * 2
+    assert runs["created_at"].to_pylist()[1] == datetime(2019, 1, 2, 3, 4, 5)
+    assert evaluations["value"].to_pylist() == [0.5, 0.75]
+    assert evaluations["fold"].null_count == 2 and evaluations["repeat"].null_count == 2
+    runs, evaluations = runs_and_evaluations(batch, since=datetime(2018, 1, 1))
+    assert runs["run_key"].to_pylist() == ["openml:11"] and evaluations.num_rows == 1
+
+
+def test_unmapped_setups_keep_typed_parameters():
+    params = [
+        {"parameter_name": "C", "value": "0.25", "flow_id": 60, "flow_name": "weka.J48"},
+        {"parameter_name": "U", "value": "true", "flow_id": 60, "flow_name": "weka.J48"},
+        {"parameter_name": "kernel", "value": '"rbf"', "flow_id": 61, "flow_name": "weka.SMO(1)"},
+    ]
+    assert typed_parameters(params, 60) == {"C": 0.25, "U": True, "SMO__kernel": "rbf"}
+
+
+def test_setup_rows_of_an_unmapped_flow():
+    xml = (f'<oml:setups {NS}><oml:setup><oml:setup_id>100</oml:setup_id><oml:flow_id>60</oml:flow_id>'
+           '<oml:parameter><oml:id>1</oml:id><oml:flow_id>60</oml:flow_id><oml:flow_name>weka.J48</oml:flow_name>'
+           '<oml:full_name>weka.J48(1)_C</oml:full_name><oml:parameter_name>C</oml:parameter_name>'
+           '<oml:data_type>option</oml:data_type><oml:default_value>0.25</oml:default_value>'
+           '<oml:value>0.9</oml:value></oml:parameter></oml:setup></oml:setups>')
+    rows, mapped = setups_rows(parse_page(SPECS["setup"], xml.encode()), {60: "weka.J48"})
+    assert mapped == {} and len(rows) == 1
+    assert json.loads(rows[0]["config"]) == {"C": 0.9}
+    assert json.loads(rows[0]["parameters"]) == [{"name": "C", "value": "0.9"}]
+    assert len(rows[0]["config_hash"]) == 32
+
+
+def test_setup_windows_use_ranges_only_for_dense_ids():
+    dense = list(range(1000, 2000))
+    windows, start = setup_windows(dense + [5000, 9000])
+    assert windows[0].key_filter == "setup" and windows[0].high == 1999 and start[windows[0].key] == (1000, 0)
+    assert windows[1].filters == (("setup", "5000,9000"),)
+    windows, start = setup_windows(dense, ranges=False)
+    assert all(w.key_filter is None for w in windows) and start == {}
+    assert sum(len(w.filters[0][1].split(",")) for w in windows) == 1000
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({}, "nothing to sync"),
+    ({"tasks": (3,), "max_runs": 0}, "--max-runs"),
+    ({"tasks": (3,), "measures": ()}, "--measures"),
+    ({"tasks": (3,), "jobs": 0}, "--jobs"),
+])
+def test_bad_requests_are_input_errors(kwargs, message):
+    with pytest.raises(InputError, match=message):
+        SyncRequest(**kwargs)
