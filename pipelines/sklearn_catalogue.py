@@ -34,6 +34,11 @@ def _space(*hps, conditions=()) -> ConfigurationSpace:
     return space
 
 
+def _choice(name: str, choices: tuple):
+    """A categorical, or a constant where there is only one choice (nothing to search)."""
+    return Categorical(name, choices, default=choices[0]) if len(choices) > 1 else Constant(name, choices[0])
+
+
 def _model_params(config: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in config.items() if k != "imputation_strategy"}
 
@@ -43,9 +48,7 @@ def _forest_space(criteria: tuple[str, ...], bootstrap_default: bool, max_featur
     def make() -> ConfigurationSpace:
         return _space(
             Integer("n_estimators", (16, 1024), log=True, default=100),
-            Categorical("criterion", criteria, default=criteria[0])
-            if len(criteria) > 1
-            else Constant("criterion", criteria[0]),
+            _choice("criterion", criteria),
             Float("max_features", (0.05, 1.0), default=max_features_default),
             Integer("min_samples_split", (2, 20), default=2),
             Integer("min_samples_leaf", (1, 20), default=1),
@@ -104,7 +107,7 @@ def _gb_space(regression: bool):
     def make() -> ConfigurationSpace:
         losses = ("squared_error", "absolute_error", "huber") if regression else ("log_loss",)
         return _space(
-            Categorical("loss", losses, default=losses[0]),
+            _choice("loss", losses),
             Integer("n_estimators", (16, 1024), log=True, default=100),
             Float("learning_rate", (0.01, 1.0), log=True, default=0.1),
             Integer("max_depth", (1, 10), default=3),
@@ -129,7 +132,7 @@ def _hgb_space(regression: bool):
     def make() -> ConfigurationSpace:
         losses = ("squared_error", "absolute_error") if regression else ("log_loss",)
         return _space(
-            Categorical("loss", losses, default=losses[0]),
+            _choice("loss", losses),
             Float("learning_rate", (0.01, 1.0), log=True, default=0.1),
             Integer("max_iter", (16, 1024), log=True, default=100),
             Integer("max_leaf_nodes", (3, 2047), log=True, default=31),
