@@ -60,6 +60,8 @@ def test_setup_rows_of_an_unmapped_flow():
 
 
 def test_setup_windows_use_ranges_only_for_dense_ids():
+    windows, _ = setup_windows(list(range(100_000, 112_000)))
+    assert [(w.high, w.key_filter) for w in windows] == [(104_999, "setup"), (109_999, "setup"), (111_999, "setup")]
     dense = list(range(1000, 2000))
     windows, start = setup_windows(dense + [5000, 9000])
     assert windows[0].key_filter == "setup" and windows[0].high == 1999 and start[windows[0].key] == (1000, 0)

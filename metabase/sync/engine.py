@@ -34,7 +34,8 @@ ENTITY = "evaluation"
 # Test hook: ``phase:n:before|after`` SIGKILLs the process at the n-th write of a phase, inside
 # the transaction (before its commit) or right after it. Used by the resume tests only.
 CRASH_ENV = "METABASE_SYNC_CRASH_AT"
-HOLD_WRITER_S = 5.0  # close the write connection at least this often so readers get a turn
+HOLD_WRITER_S = 5.0
+RANGE_SPAN = 5000  # ids per setup range window  # close the write connection at least this often so readers get a turn
 
 
 class Progress(Protocol):
@@ -271,9 +272,11 @@ def setup_windows(missing: list[int], ranges: bool = True) -> tuple[list[Window]
         while j + 1 < len(missing) and missing[j + 1] - missing[i] < 2 * (j + 1 - i + 1) + 16:
             j += 1
         if ranges and j - i + 1 >= 400:  # dense: ask the range, keep only the ids we lack
-            window = Window("setup", (), key_filter="setup", high=missing[j])
-            windows.append(window)
-            start[window.key] = (missing[i], 0)
+            # in spans of a few pages, so that several are in flight at once
+            for lo in range(missing[i], missing[j] + 1, RANGE_SPAN):
+                window = Window("setup", (), key_filter="setup", high=min(missing[j], lo + RANGE_SPAN - 1))
+                windows.append(window)
+                start[window.key] = (lo, 0)
         else:
             scattered.extend(missing[i:j + 1])
         i = j + 1
