@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from . import ids
@@ -153,16 +155,20 @@ def setup_parameters(cat: Catalog, setup_id: int) -> tuple[int, list[tuple]] | N
     return None
 
 
-def setup_body(cat: Catalog, setup_id: int, params: list[tuple], fid: int, indent: str = "") -> str:
+@lru_cache(maxsize=8192)
+def _param_head(pid, pfid, fname, name, dtype, default, indent) -> str:
+    """Everything of a setup parameter but its value (the same for every setup of a flow)."""
+    return (f"{indent}  <oml:parameter>\n"
+            + elements([("id", pid), ("flow_id", pfid), ("flow_name", fname), ("full_name", f"{fname}(1)_{name}"),
+                        ("parameter_name", name), ("data_type", dtype), ("default_value", default)], indent + "    ")
+            + f"{indent}    <oml:value>")
+
+
+def setup_body(cat, setup_id: int, params: list[tuple], fid: int, indent: str = "") -> str:
     out = [f"{indent}  <oml:setup_id>{setup_id}</oml:setup_id>\n{indent}  <oml:flow_id>{fid}</oml:flow_id>\n"]
     for pid, pfid, fname, name, dtype, default, value in params:
-        out.append(
-            f"{indent}  <oml:parameter>\n"
-            + elements([("id", pid), ("flow_id", pfid), ("flow_name", fname), ("full_name", f"{fname}(1)_{name}"),
-                        ("parameter_name", name), ("data_type", dtype), ("default_value", default),
-                        ("value", value)], indent + "    ")
-            + f"{indent}  </oml:parameter>\n"
-        )
+        out.append(f"{_param_head(pid, pfid, fname, name, dtype, default, indent)}{e(value)}</oml:value>\n"
+                   f"{indent}  </oml:parameter>\n")
     return "".join(out)
 
 
