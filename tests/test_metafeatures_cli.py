@@ -105,3 +105,30 @@ def test_console_script_end_to_end(table, store_path):
     bad = subprocess.run([str(script), "features", str(table), "--target", "nope"], capture_output=True,
                          text=True, timeout=120)
     assert bad.returncode == 1 and bad.stderr.startswith("error: ") and bad.stdout == ""
+
+
+@pytest.mark.realdata
+def test_features_of_an_openml_dataset_and_task_through_the_gateway(replay_server, tmp_path, capsys):
+    store = tmp_path / "s.duckdb"
+    base = ["--store", str(store), "--openml-server", replay_server.url, "features"]
+    rc = main(base + ["--dataset", "1471", "--groups", "general,class", "-f", "json"])
+    out = capsys.readouterr()
+    assert rc == 0, out.err
+    rows = _json_text(out.out)
+    # eeg-eye-state (d/1471): 14,980 x 15, Class 1/2 = 8257/6723 (openml-data README)
+    assert rows["NumberOfInstances"]["value"] == 14980 and rows["NumberOfFeatures"]["value"] == 15
+    assert rows["MajorityClassSize"]["value"] == 8257
+    rc = main(base + ["--task", "14951", "--groups", "class", "--store-result", "-f", "json"])
+    out = capsys.readouterr()
+    assert rc == 0, out.err
+    assert _json_text(out.out)["MinorityClassSize"]["value"] == 6723
+    from metabase.store import open_reader
+
+    with open_reader(store) as r:
+        stored = r.df("SELECT value FROM dataset_qualities WHERE dataset_id = 1471 AND source = 'computed' "
+                      "AND quality = 'MinorityClassSize'")
+    assert stored["value"].tolist() == [6723.0]
+
+
+def _json_text(text):
+    return {row["quality"]: row for row in json.loads(text)}

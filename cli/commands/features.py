@@ -14,12 +14,13 @@ def _from_openml(dataset_id: int | None, task_id: int | None):
     """(X, y, dataset_id) through the OpenML gateway."""
     import pandas as pd
 
+    target = None
     try:
         gateway = workspace().gateway()
         if task_id is not None:
             task = gateway.get_task(task_id)
             dataset_id, target = int(task.dataset_id), task.target
-        X, y = gateway.get_dataset_frame(dataset_id)
+        X, y = gateway.get_dataset_frame(dataset_id, target) if target else gateway.get_dataset_frame(dataset_id)
     except (ImportError, AttributeError) as exc:
         raise MetabaseError(
             f"--dataset and --task need the OpenML gateway (metabase.openml.Gateway), which is not "

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from metabase.metafeatures.engine import Context, Intermediate, MetaFeature, NotApplicable
-from metabase.metafeatures.prep import Columns, NominalCodes, Target
+from metabase.metafeatures.prep import NominalCodes, Target
 from metabase.metafeatures.weka_like import MixedNaiveBayes, ReducedErrorPrunedTree, pessimistic_prune, stratified_folds
 
 N_FOLDS = 10
