@@ -155,3 +155,16 @@ def test_deep_offsets_time_out_when_asked(replay_factory):
     h = replay_factory(faults="max_offset=5000")
     assert status_of(h.url + "/run/list/flow/6969/limit/1000/offset/5000") == 200
     assert status_of(h.url + "/run/list/flow/6969/limit/1000/offset/6000") == 504
+
+
+def test_stop_ends_kept_alive_connections(openml_data):
+    from metabase.testing.replay import start_server
+
+    h = start_server(openml_data)
+    conn = http.client.HTTPConnection(h.host, h.port, timeout=10)
+    conn.request("GET", "/api/v1/xml/task/14951")
+    assert conn.getresponse().read()
+    h.stop()
+    with pytest.raises((ConnectionError, http.client.HTTPException, OSError)):
+        conn.request("GET", "/api/v1/xml/task/14951")
+        conn.getresponse().read()

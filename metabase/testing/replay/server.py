@@ -27,6 +27,30 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
+    def __init__(self, *args, **kwargs):
+        self.open_sockets: set = set()
+        self.sockets_lock = threading.Lock()
+        super().__init__(*args, **kwargs)
+
+    def process_request_thread(self, request, client_address):
+        with self.sockets_lock:
+            self.open_sockets.add(request)
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            with self.sockets_lock:
+                self.open_sockets.discard(request)
+
+    def close_open_connections(self) -> None:
+        """End kept-alive connections too: a stopped server must look unreachable to clients."""
+        with self.sockets_lock:
+            sockets = list(self.open_sockets)
+        for sock in sockets:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
 
 class ReplayServer:
     """Everything a request handler needs; one per started server."""
@@ -219,6 +243,7 @@ class ReplayHandle:
             self._httpd.shutdown()
             self._thread.join(timeout=10)
         self._httpd.server_close()
+        self._httpd.close_open_connections()
 
     def __enter__(self):
         return self
