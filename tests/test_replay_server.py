@@ -149,3 +149,17 @@ def test_study_export_runs_are_served(replay_server, openml_data):
     aucs = [float(e.find(f"{OML}value").text) for e in root.findall(f"{OML}evaluation")
             if e.find(f"{OML}function").text == "area_under_roc_curve"]
     assert float(first[3]) in aucs
+
+
+@pytest.mark.parametrize("call,code", [
+    ("evaluation/list/function/predictive_accuracy/offset/10", "545"),  # codes from the swagger spec
+    ("run/list/task/3/offset/10", "515"),
+    ("setup/list/flow/6969/offset/10", "675"),
+    ("flow/list/offset/10", "503"),
+    ("task/list/offset/10", "483"),
+    ("data/list/offset/10", "373"),
+    ("run/list/colour/blue", "514"),
+])
+def test_bad_list_filters_answer_the_swagger_codes(replay_server, call, code):
+    status, root = get(f"{replay_server.url}/{call}")
+    assert status == 412 and root.find(f"{OML}code").text == code

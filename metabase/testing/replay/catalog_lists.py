@@ -148,7 +148,7 @@ FLOW_FILTERS = {"tag": "str", "uploader": "ids", "flow": "ids", "id": "ids"}
 
 def flow_list(state, segments: list[str], cap: int) -> ListResult:
     try:
-        f = F.parse(segments, FLOW_FILTERS, 501, 502, cap)
+        f = F.parse(segments, FLOW_FILTERS, 501, 502, cap, 503)
     except F.FilterError as err:
         return ListResult(412, error(err.code, err.message))
     ids_filter = f.get("flow") or f.get("id")

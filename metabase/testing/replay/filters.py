@@ -55,7 +55,7 @@ class IdSet:
 
 
 def parse(segments: list[str], allowed: dict[str, str], illegal_code: int, unsafe_code: int,
-          cap: int = MAX_LIMIT) -> dict:
+          cap: int = MAX_LIMIT, offset_code: int | None = None) -> dict:
     """``allowed`` maps filter name -> kind ("ids", "str", "int"). Returns the parsed filters.
 
     ``limit`` above the cap is lowered to the cap, as the live server does since June 2026.
@@ -75,7 +75,7 @@ def parse(segments: list[str], allowed: dict[str, str], illegal_code: int, unsaf
             raise FilterError(illegal_code, "Illegal filter specified")
         out[name] = IdSet.parse(value, unsafe_code) if kind == "ids" else value
     if "offset" in out and "limit" not in out:
-        raise FilterError(illegal_code + 3, "Offset specified without limit")
+        raise FilterError(offset_code or illegal_code + 3, "Offset specified without limit")
     out["limit"] = min(out.get("limit", cap), cap)
     out.setdefault("offset", 0)
     return out

@@ -133,7 +133,7 @@ def _matches(state, cols: dict, f: dict, measures: list[str] | None):
 
 def evaluation_list(state, segments: list[str], cap: int) -> ListResult:
     try:
-        f = F.parse(segments, EVAL_FILTERS, 544, 541, cap)
+        f = F.parse(segments, EVAL_FILTERS, 544, 541, cap, 545)
     except F.FilterError as err:
         return ListResult(412, error(err.code, err.message))
     measures = [f["function"]] if "function" in f else sorted(_all_measures(state))
@@ -231,7 +231,7 @@ def _eval_row(state, cols, j, m) -> str:
 
 def run_list(state, segments: list[str], cap: int) -> ListResult:
     try:
-        f = F.parse(segments, RUN_FILTERS, 514, 511, cap)
+        f = F.parse(segments, RUN_FILTERS, 514, 511, cap, 515)
     except F.FilterError as err:
         return ListResult(412, error(err.code, err.message))
     key = ("run",) + tuple((k, repr(v)) for k, v in sorted(f.items()) if k not in ("offset", "limit"))
@@ -289,7 +289,7 @@ class _ScaleSetups:
 
 def setup_list(state, segments: list[str], cap: int) -> ListResult:
     try:
-        f = F.parse(segments, SETUP_FILTERS, 671, 672, cap)
+        f = F.parse(segments, SETUP_FILTERS, 671, 672, cap, 675)
     except F.FilterError as err:
         return ListResult(412, error(err.code, err.message))
     from .entities import setup_body
