@@ -159,6 +159,9 @@ def test_study_export_runs_are_served(replay_server, openml_data):
     ("task/list/offset/10", "483"),
     ("data/list/offset/10", "373"),
     ("run/list/colour/blue", "514"),
+    ("evaluation/list/function/predictive_accuracy", "540"),
+    ("run/list", "510"),
+    ("setup/list", "670"),
 ])
 def test_bad_list_filters_answer_the_swagger_codes(replay_server, call, code):
     status, root = get(f"{replay_server.url}/{call}")

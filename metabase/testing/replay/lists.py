@@ -26,6 +26,15 @@ EVAL_FILTERS = dict(RUN_FILTERS, function="str", per_fold="str", sort_order="str
 SETUP_FILTERS = {"flow": "ids", "setup": "ids", "tag": "str"}
 
 
+_NARROWING = ("run", "task", "flow", "setup", "uploader", "tag", "study")
+
+
+def _too_broad(segments: list[str]) -> bool:
+    """No narrowing filter and no limit: the live server refuses (540 / 510)."""
+    names = set(segments[::2])
+    return not names & set(_NARROWING) and "limit" not in names
+
+
 class ListResult:
     def __init__(self, status: int, body: str):
         self.status, self.body = status, body
@@ -136,6 +145,9 @@ def evaluation_list(state, segments: list[str], cap: int) -> ListResult:
         f = F.parse(segments, EVAL_FILTERS, 544, 541, cap, 545)
     except F.FilterError as err:
         return ListResult(412, error(err.code, err.message))
+    if _too_broad(segments):
+        return ListResult(412, error(540, "Please provide at least task, flow or setup, uploader or run, to "
+                                          "filter results, or limit the number of responses"))
     measures = [f["function"]] if "function" in f else sorted(_all_measures(state))
     rows = []
     if "sort_order" in f and "function" in f:
@@ -234,6 +246,9 @@ def run_list(state, segments: list[str], cap: int) -> ListResult:
         f = F.parse(segments, RUN_FILTERS, 514, 511, cap, 515)
     except F.FilterError as err:
         return ListResult(412, error(err.code, err.message))
+    if _too_broad(segments):
+        return ListResult(412, error(510, "Please provide at least task, flow or setup, uploader or run, to "
+                                          "filter results, or limit the number of responses"))
     key = ("run",) + tuple((k, repr(v)) for k, v in sorted(f.items()) if k not in ("offset", "limit"))
     rows = []
     for cols, idx, _ in _scan(state, f, None, key):
@@ -292,6 +307,8 @@ def setup_list(state, segments: list[str], cap: int) -> ListResult:
         f = F.parse(segments, SETUP_FILTERS, 671, 672, cap, 675)
     except F.FilterError as err:
         return ListResult(412, error(err.code, err.message))
+    if not segments:
+        return ListResult(412, error(670, "Please specify at least one filter"))
     from .entities import setup_body
 
     sources = [_SetupSource(*state.setup_rows())]
