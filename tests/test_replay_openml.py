@@ -301,3 +301,17 @@ def test_duplicate_runs_are_detected_through_setup_exists(openml_client):
         openml.runs.run_model_on_task(DecisionTreeRegressor(max_depth=1, random_state=0), task,
                                       avoid_duplicate_runs=True)
     assert info.value.run_ids == {first.run_id}
+
+
+def test_openml_config_is_restored_after_the_fixture(replay_factory, tmp_path, openml_data):
+    import openml
+
+    before = (openml.config.server, openml.config.apikey, openml.config._root_cache_directory)
+    from metabase.testing.pytest_plugin import openml_client  # driven by hand, as pytest would
+
+    it = openml_client.__wrapped__(replay_factory, tmp_path, openml_data)
+    _, handle = next(it)
+    assert openml.config.server == handle.url
+    with pytest.raises(StopIteration):
+        next(it)
+    assert (openml.config.server, openml.config.apikey, openml.config._root_cache_directory) == before
