@@ -216,10 +216,14 @@ def agreement_by_quality(report: pd.DataFrame) -> pd.DataFrame:
 
 
 def markdown(summary: pd.DataFrame) -> str:
-    """The per-quality summary as a Markdown table (for README.md)."""
-    lines = ["| source | quality | kind | compared | agreed | rate |", "|---|---|---|---:|---:|---:|"]
-    for row in summary.itertuples(index=False):
-        lines.append(f"| {row.source} | {row.quality} | {row.kind} | {row.compared} | {row.agreed} | {row.rate:.0%} |")
+    """The per-quality summary as a Markdown table, one column per source ("agreed/compared")."""
+    summary = summary.assign(cell=summary["agreed"].astype(int).astype(str) + "/" + summary["compared"].astype(str))
+    wide = summary.pivot_table(index=["quality", "kind"], columns="source", values="cell", aggfunc="first")
+    sources = list(wide.columns)
+    lines = ["| quality | kind | " + " | ".join(sources) + " |", "|---|---|" + "---:|" * len(sources)]
+    for (quality, kind), row in wide.iterrows():
+        cells = ["" if pd.isna(row[s]) else row[s] for s in sources]
+        lines.append(f"| {quality} | {kind} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
