@@ -193,7 +193,7 @@ def test_recommend_for_a_local_file(pimp_store, openml_data, capsys):
     # eeg-eye-state's own tasks (9983 is one) are in the store: its computed meta-features
     # should find a task on the same data among the most similar
     similar = [e["task_id"] for e in answer["recommendations"][0]["evidence"] if "similarity" in e]
-    assert similar
+    assert 9983 in similar[:3]
 
 
 @pytest.mark.realdata
@@ -217,3 +217,22 @@ def test_an_empty_store_says_what_to_import(store_path, capsys):
     rc = main(["--store", str(store_path), "--offline", "recommend", "--task", "9983"])
     err = capsys.readouterr().err
     assert rc == 1 and "no runs" in err and "metabase import" in err
+
+
+@pytest.mark.realdata
+def test_recommend_a_task_fetched_from_openml(pimp_store, replay_server, tmp_path, capsys):
+    """Task 14951 is not in the store: its dataset (eeg-eye-state) comes through the gateway from
+    the replay server and its meta-features are computed. Task 9983 is the same dataset, so it
+    must be among the most similar tasks."""
+    import shutil
+
+    store = tmp_path / "store.duckdb"
+    shutil.copy(pimp_store, store)
+    rc = main(["--store", str(store), "--openml-server", replay_server.url, "recommend", "--task", "14951",
+               "--k", "3", "--strategy", "knn", "--format", "json"])
+    captured = capsys.readouterr()
+    assert rc == 0, captured.err
+    answer = json.loads(captured.out)
+    assert answer["task_id"] == 14951 and len(answer["recommendations"]) == 3
+    similar = [e["task_id"] for e in answer["recommendations"][0]["evidence"] if "similarity" in e]
+    assert 9983 in similar[:3]

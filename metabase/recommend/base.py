@@ -56,6 +56,8 @@ def similarity(distances: np.ndarray, training: Training) -> np.ndarray:
     key = ("task_scale", len(training.task_ids), int(training.task_ids.sum()))
     if key not in cache:
         z = training.scaled
+        if len(z) > 300:  # the median of a sample is as good a scale, and memory stays small
+            z = z[np.random.default_rng(0).choice(len(z), 300, replace=False)]
         pair = np.abs(z[:, None, :] - z[None, :, :]).mean(axis=2)
         upper = pair[np.triu_indices(len(z), 1)]
         cache[key] = float(np.median(upper)) if len(upper) and np.median(upper) > 0 else 1.0
@@ -77,8 +79,10 @@ def nearest_runs(prepared, rows: np.ndarray, dist: np.ndarray, pipelines: np.nda
     """For each configuration (``dist`` rows), the nearest of the given runs of the same pipeline
     (an index into ``rows``), or -1 when that task has no run of the pipeline."""
     d = cdist(dist, prepared.dist[rows], metric="cityblock")
-    same = pipelines[:, None] == prepared.runs["pipeline"].to_numpy()[rows][None, :]
-    d = np.where(same, d, np.inf)
+    codes = pipelines if pipelines.dtype.kind in "iu" else prepared.pipeline_codes(pipelines)
+    theirs = prepared.run_pipeline_codes[rows]
+    if not (len(np.unique(codes)) == 1 and (theirs == codes[0]).all()):  # one pipeline: no mask needed
+        d = np.where(codes[:, None] == theirs[None, :], d, np.inf)
     best = d.argmin(axis=1)
     return np.where(np.isfinite(d[np.arange(len(d)), best]), best, -1)
 
@@ -107,7 +111,7 @@ def pool_matrix(training: Training, per_task: int):
         all_tasks = prepared.task_ids
         groups = task_rows(training)
         g = np.full((len(pool), len(all_tasks)), np.nan)
-        pipes = runs["pipeline"].to_numpy()[pool]
+        pipes = prepared.run_pipeline_codes[pool]
         for j, t in enumerate(all_tasks):
             g[:, j], _ = lookup_scores(prepared, groups[t], prepared.dist[pool], pipes)
         prepared.cache[key] = (pool, np.asarray(all_tasks), g)

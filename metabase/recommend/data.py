@@ -61,6 +61,20 @@ class Prepared:
         return cls(runs, configs, encoder, tree, dist, features, scaler, scaled)
 
     @property
+    def run_pipeline_codes(self) -> np.ndarray:
+        """Integer code of each run's pipeline (comparing ints, not strings, in hot loops)."""
+        if "pipeline_codes" not in self.cache:
+            codes, names = pd.factorize(self.runs["pipeline"].astype(str))
+            self.cache["pipeline_codes"] = (codes, {n: i for i, n in enumerate(names)})
+        return self.cache["pipeline_codes"][0]
+
+    def pipeline_codes(self, pipelines) -> np.ndarray:
+        """Codes of the given pipeline names (-1: a pipeline without runs)."""
+        self.run_pipeline_codes
+        index = self.cache["pipeline_codes"][1]
+        return np.array([index.get(str(p), -1) for p in pipelines])
+
+    @property
     def task_ids(self) -> list[int]:
         return sorted(int(t) for t in self.runs["task_id"].unique())
 

@@ -51,14 +51,18 @@ class ConfigEncoder:
                 column[i] = value
         columns = []
         for key, column in values.items():
-            numbers = [v for v in column if _is_number(v)]
-            others = sorted({_category(v) for v in column if v is not None and not _is_number(v)})
+            try:  # distinct values first: columns repeat a few values many times
+                distinct = [v for _, v in {(type(v), v) for v in column}]
+            except TypeError:  # unhashable values (lists): look at every one
+                distinct = column
+            numbers = [v for v in distinct if _is_number(v)]
+            others = sorted({_category(v) for v in distinct if v is not None and not _is_number(v)})
             if numbers and key != PIPELINE_KEY:
                 low, high = float(min(numbers)), float(max(numbers))
                 if high > low:  # a constant carries no information
                     log = low > 0 and high / low >= 100  # spans orders of magnitude: compare ratios
                     columns.append(_Column(key, "num", low=low, high=high, log=log))
-            states = len(others) + bool(numbers) + any(v is None for v in column)
+            states = len(others) + bool(numbers) + any(v is None for v in distinct)
             if others and states > 1:
                 columns.append(_Column(key, "cat", categories=others))
         self.columns_ = columns
@@ -89,7 +93,11 @@ class ConfigEncoder:
         dist_parts = []
         for j, (column, values) in enumerate(zip(self.columns_, self._raw(pipelines, configs))):
             if column.kind == "num":
-                x = np.array([float(v) if _is_number(v) else np.nan for v in values])
+                if {type(v) for v in values} <= {int, float, type(None)}:
+                    x = np.array([np.nan if v is None else v for v in values], dtype=float)
+                    x[~np.isfinite(x)] = np.nan
+                else:
+                    x = np.array([float(v) if _is_number(v) else np.nan for v in values])
                 tree[:, j] = x
                 scaled = _scale(x, column)
                 missing = np.isnan(scaled)
@@ -98,8 +106,20 @@ class ConfigEncoder:
                     dist_parts.append(missing[:, None].astype(float))
             else:
                 index = {c: i for i, c in enumerate(column.categories)}
-                codes = np.array([index.get(_category(v), -1) if v is not None and not _is_number(v)
-                                  else (len(index) if _is_number(v) else -1) for v in values], float)
+                memo: dict = {}
+
+                def code(v, index=index, memo=memo):
+                    try:
+                        key = (type(v), v)
+                        hash(key)
+                    except TypeError:
+                        key = (type(v), json.dumps(v, sort_keys=True, default=str))
+                    if key not in memo:
+                        memo[key] = (index.get(_category(v), -1) if v is not None and not _is_number(v)
+                                     else (len(index) if _is_number(v) else -1))
+                    return memo[key]
+
+                codes = np.array([code(v) for v in values], float)
                 tree[:, j] = np.where(codes < 0, np.nan, codes)
                 onehot = np.zeros((n, len(column.categories) + 2))
                 onehot[np.arange(n), np.where(codes < 0, len(column.categories) + 1, codes).astype(int)] = 0.5

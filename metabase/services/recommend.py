@@ -101,7 +101,7 @@ def task_meta_features(ws, con, task_id: int) -> tuple[dict, str]:
     try:
         gateway = ws.gateway()
         task = gateway.get_task(int(task_id))
-        X, y = gateway.get_dataset_frame(task.dataset_id)
+        X, y = gateway.get_dataset_frame(task.dataset_id, target=task.target)
     except (ImportError, AttributeError) as exc:
         raise NotFoundError(f"task {task_id} is not in the store and cannot be fetched here ({exc}); "
                             f"run `metabase sync --tasks {task_id}`") from None
