@@ -91,7 +91,7 @@ def test_pmlb_agrees_fully_wherever_its_columns_match_openmls(report):
 def test_anneal_counts_and_moments_agree_with_the_production_export(report):
     anneal = report[(report["dataset"] == "anneal") & (report["source"] == "openml-export")]
     settled = anneal[~anneal["group"].eq("infotheory") | anneal["quality"].eq("ClassEntropy")]
-    assert len(settled) >= 50 and settled["agree"].all(), settled[~settled["agree"]]
+    assert len(settled) >= 48 and settled["agree"].all(), settled[~settled["agree"]]
 
 
 def test_click_prediction_file_is_another_version_of_the_data(report):
