@@ -199,7 +199,8 @@ CRASH_POINTS = ["metadata:1:before", "evaluations:1:after", "evaluations:2:befor
 @pytest.mark.parametrize("point", CRASH_POINTS)
 def test_resume_after_sigkill_gives_a_clean_runs_rows(point, replay_server, clean_subset, tmp_path):
     store = tmp_path / "store.duckdb"
-    killed = cli_sync(store, replay_server.url, *SUBSET_ARGS, "--jobs", "1", env={"METABASE_SYNC_CRASH_AT": point})
+    killed = cli_sync(store, replay_server.url, *SUBSET_ARGS, "--jobs", "1", "--commit-rows", "1",
+                      env={"METABASE_SYNC_CRASH_AT": point})
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-500:]
     committed = 0
     if store.exists():

@@ -49,10 +49,12 @@ def register(group: click.Group) -> None:
     @click.option("--since", help="Only runs uploaded on or after this date (YYYY-MM-DD).")
     @click.option("--max-runs", type=int, help="At most N runs per task and measure (a quick sample).")
     @click.option("--jobs", type=int, default=4, show_default=True, help="Pages in flight at once.")
+    @click.option("--commit-rows", type=int, default=10_000, show_default=True,
+                  help="Rows per transaction (pages are committed in groups; 1 = every page alone).")
     @click.option("--dry-run", is_flag=True, help="Print the plan and the estimated number of calls; write nothing.")
     @click.option("--progress/--no-progress", default=None, help="Progress bars on stderr (default: when a terminal).")
     @format_option()
-    def sync(suite, tasks, flows, measures, since, max_runs, jobs, dry_run, progress, fmt) -> None:
+    def sync(suite, tasks, flows, measures, since, max_runs, jobs, commit_rows, dry_run, progress, fmt) -> None:
         """Sync OpenML tasks, datasets, qualities, flows, setups, runs and evaluations into the store.
 
         Incremental (a second sync fetches only what is new) and resumable (kill it, run it again).
@@ -67,7 +69,7 @@ def register(group: click.Group) -> None:
         request = SyncRequest(
             suite=suite, tasks=_ids(tasks, "tasks"), flows=_ids(flows, "flows"),
             measures=tuple(m.strip() for m in measures.split(",") if m.strip()),
-            since=_since(since), max_runs=max_runs, dry_run=dry_run, jobs=jobs)
+            since=_since(since), max_runs=max_runs, dry_run=dry_run, jobs=jobs, commit_rows=commit_rows)
         show = sys.stderr.isatty() if progress is None else progress
         result = run_sync(workspace(), request, progress=RichProgress(disable=not show or dry_run))
         if fmt == "json":

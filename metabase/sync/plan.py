@@ -29,6 +29,7 @@ class SyncRequest:
     max_runs: int | None = None
     dry_run: bool = False
     jobs: int = 4
+    commit_rows: int = 10_000  # rows per transaction (1: every page its own transaction)
 
     def __post_init__(self) -> None:
         if not (self.suite or self.tasks or self.flows):
@@ -37,6 +38,8 @@ class SyncRequest:
             raise InputError("--max-runs must be a positive number")
         if not self.measures:
             raise InputError("--measures needs at least one OpenML measure name")
+        if self.commit_rows < 1:
+            raise InputError("--commit-rows must be a positive number")
         if not 1 <= self.jobs <= 32:
             raise InputError("--jobs must be within 1..32")
 

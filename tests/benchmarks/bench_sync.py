@@ -87,7 +87,8 @@ def test_sync_vs_openml_python(openml_data, tmp_path):
         # -- openml-python: list_evaluations -----------------------------------------------------
         openml = _openml_configured(server.url, tmp_path / "openml-cache")
         t0 = time.perf_counter()
-        frame = openml.evaluations.list_evaluations("predictive_accuracy", flows=FLOWS, output_format="dataframe")
+        frame = openml.evaluations.list_evaluations("predictive_accuracy", flows=FLOWS, size=None,
+                                                    output_format="dataframe")
         took = time.perf_counter() - t0
         assert len(frame) == N
         results.append({"client": "openml-python list_evaluations", "rows": len(frame), "seconds": took,
