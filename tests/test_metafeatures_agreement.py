@@ -150,3 +150,22 @@ def test_landmarkers_on_all_export_datasets_that_have_them(openml_data, export):
     assert per_dataset["mozilla4"] >= 36
     assert per_dataset["credit-g"] >= 24
     assert per_dataset["Amazon_employee_access"] >= 18
+
+
+def test_sparse_arff_dexter_matches_its_recorded_qualities(openml_data):
+    """Dataset -1 (dexter) is a sparse ARFF of 20,000 numeric attributes; the recorded file is
+    truncated to 2 instances, so only the row-independent qualities can be compared."""
+    import re
+
+    from metabase.metafeatures import compute, load_table
+
+    folder = openml_data / "openml-python" / "tests" / "files" / "org" / "openml" / "test" / "datasets" / "-1"
+    text = (folder / "qualities.xml").read_text()
+    reference = {n: float(v) for n, v in re.findall(r"<oml:name>(.*?)</oml:name>\s*<oml:value>(.*?)</oml:value>", text)}
+    X, y = load_table(folder / "dataset.arff", "class")
+    assert X.shape[1] == 20000 and (X.dtypes == "float64").all()
+    values = compute(X, y, groups=["general", "missing"]).values
+    for quality in ("NumberOfFeatures", "NumberOfNumericFeatures", "NumberOfSymbolicFeatures", "NumberOfBinaryFeatures",
+                    "PercentageOfNumericFeatures", "PercentageOfSymbolicFeatures", "PercentageOfBinaryFeatures",
+                    "NumberOfMissingValues"):
+        assert values[quality] == pytest.approx(reference[quality], rel=1e-9), quality

@@ -116,48 +116,57 @@ def read_arff(path) -> pd.DataFrame:
         body = fh.read()
     if not names:
         raise InputError(f"{path}: the ARFF header declares no attributes")
-    first = next((ln.strip() for ln in body.splitlines() if ln.strip() and not ln.strip().startswith("%")), "")
-    if first.startswith("{"):
-        frame = _sparse_body(body, names, kinds)
-    else:
-        frame = pd.read_csv(io.StringIO(body), header=None, names=names, quotechar="'", escapechar="\\",
-                            skipinitialspace=True, na_values=["?"], keep_default_na=False,
-                            dtype=str, comment=None, skip_blank_lines=True)
-        frame = frame[~frame.iloc[:, 0].astype(str).str.startswith("%")]
+    lines = [ln for ln in body.splitlines() if ln.strip() and not ln.lstrip().startswith("%")]
+    if lines and lines[0].lstrip().startswith("{"):
+        return _sparse_body(lines, names, kinds)
+    numeric = {n: "float64" for n, k in zip(names, kinds) if k == "numeric"}
+    options = dict(header=None, names=names, quotechar="'", escapechar="\\", skipinitialspace=True,
+                   na_values=["?"], keep_default_na=False, skip_blank_lines=True)
+    text = "\n".join(lines)
+    try:  # numeric columns parsed as floats by the C parser: fast for wide files
+        frame = pd.read_csv(io.StringIO(text), dtype={n: (numeric.get(n) or str) for n in names}, **options)
+    except ValueError:  # a stray token in a numeric column: parse as text and coerce below
+        frame = pd.read_csv(io.StringIO(text), dtype=str, **options)
     return _typed(frame, names, kinds)
 
 
-def _sparse_body(body: str, names: list[str], kinds: list[object]) -> pd.DataFrame:
-    rows = []
-    for line in body.splitlines():
-        line = line.strip()
-        if not line or line.startswith("%"):
+def _sparse_body(lines: list[str], names: list[str], kinds: list[object]) -> pd.DataFrame:
+    """Sparse rows ``{index value, ...}``; an absent entry is 0 (numeric) or the first declared
+    value (nominal)."""
+    is_numeric = np.array([k == "numeric" for k in kinds])
+    matrix = np.zeros((len(lines), len(names)))
+    other: dict[int, list] = {j: [k[0] if isinstance(k, list) and k else None] * len(lines)
+                              for j, k in enumerate(kinds) if not is_numeric[j]}
+    for i, line in enumerate(lines):
+        inner = line.strip().strip("{}").strip()
+        if not inner:
             continue
-        row: dict[str, str] = {}
-        inner = line.strip("{}").strip()
-        if inner:
-            for item in inner.split(","):
-                index, _, value = item.strip().partition(" ")
-                row[names[int(index)]] = value.strip()
-        rows.append(row)
-    # Absent entries of a sparse row are 0 (numeric) or the first declared value (nominal).
-    columns = {}
-    for name, kind in zip(names, kinds):
-        default = kind[0] if isinstance(kind, list) and kind else "0"
-        columns[name] = [r.get(name, default) for r in rows]
-    return pd.DataFrame(columns, columns=names)
+        for item in inner.split(","):
+            index, _, value = item.strip().partition(" ")
+            j, value = int(index), value.strip()
+            if is_numeric[j]:
+                matrix[i, j] = np.nan if value == "?" else float(value)
+            else:
+                other[j][i] = None if value == "?" else _unquote(value)
+    frame = pd.DataFrame(matrix[:, is_numeric], columns=[n for n, num in zip(names, is_numeric) if num])
+    extra = pd.DataFrame({names[j]: values for j, values in other.items()})
+    frame = pd.concat([frame, extra], axis=1)[names] if len(extra.columns) else frame
+    return _typed(frame, names, kinds)
 
 
 def _typed(frame: pd.DataFrame, names: list[str], kinds: list[object]) -> pd.DataFrame:
-    out = {}
+    """Declared types: nominal -> Categorical with the declared categories, numeric -> float."""
+    frame = frame.reset_index(drop=True)
+    converted = {}
     for name, kind in zip(names, kinds):
         col = frame[name]
         if isinstance(kind, list):
-            values = col.map(lambda v: v if isinstance(v, float) else _unquote(str(v)))
+            values = col.map(lambda v: v if isinstance(v, float) or v is None else _unquote(str(v)))
             values = values.where(values != "?", np.nan)
-            out[name] = pd.Categorical(values, categories=list(dict.fromkeys(kind)))
+            converted[name] = pd.Categorical(values, categories=list(dict.fromkeys(kind)))
         elif kind == "numeric":
-            out[name] = pd.to_numeric(col, errors="coerce").astype(float)
+            if col.dtype != np.float64:  # already parsed as floats in the common case
+                converted[name] = pd.to_numeric(col, errors="coerce").astype(float)
         else:
-            out[name] = col.astype(object).where(col.notna(), None)
-    return pd.DataFrame(out, columns=names).reset_index(drop=True)
+            converted[name] = col.astype(object).where(col.notna(), None)
+    return frame.assign(**converted)[names] if converted else frame

@@ -17,7 +17,10 @@ from metabase.metafeatures.engine import Context, Intermediate, NotApplicable
 
 
 def is_nominal(series: pd.Series) -> bool:
-    dtype = series.dtype
+    return is_nominal_dtype(series.dtype)
+
+
+def is_nominal_dtype(dtype) -> bool:
     return (isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_object_dtype(dtype)
             or pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_string_dtype(dtype))
 
@@ -40,8 +43,10 @@ class ColumnTypes(Intermediate):
     """Split the attributes (target excluded) into nominal and numeric."""
 
     def compute(self, ctx: Context) -> Columns:
-        nominal = [c for c in ctx.X.columns if is_nominal(ctx.X[c])]
-        numeric = [c for c in ctx.X.columns if c not in set(nominal)]
+        dtypes = ctx.X.dtypes
+        nominal = [c for c, dtype in dtypes.items() if is_nominal_dtype(dtype)]
+        chosen = set(nominal)
+        numeric = [c for c in ctx.X.columns if c not in chosen]
         return Columns(nominal, numeric)
 
 
