@@ -132,3 +132,15 @@ def test_features_of_an_openml_dataset_and_task_through_the_gateway(replay_serve
 
 def _json_text(text):
     return {row["quality"]: row for row in json.loads(text)}
+
+
+def test_numeric_class_labels_get_a_hint_and_task_type_overrides(tmp_path, store_path, capsys):
+    path = tmp_path / "ints.csv"
+    pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0], "y": [0, 1, 0, 1]}).to_csv(path, index=False)
+    assert main(["--store", str(store_path), "features", str(path), "--target", "y", "--groups", "class",
+                 "-f", "json"]) == 0
+    out = capsys.readouterr()
+    assert "--task-type classification" in out.err and _json_text(out.out)["NumberOfClasses"]["value"] == 0
+    assert main(["--store", str(store_path), "features", str(path), "--target", "y", "--groups", "class",
+                 "--task-type", "classification", "-f", "json"]) == 0
+    assert _json_text(capsys.readouterr().out)["NumberOfClasses"]["value"] == 2

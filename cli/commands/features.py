@@ -57,7 +57,7 @@ def register(group: click.Group) -> None:
 
         Example: metabase features ../shared/openml-data/datasets/credit-g/credit-g.arff --target class --no-landmarkers
         """
-        from metabase.metafeatures import compute, load_table, to_store_frame
+        from metabase.metafeatures import compute, infer_task, load_table, to_store_frame
 
         sources = sum(x is not None for x in (path, dataset, task_id))
         if sources != 1:
@@ -70,6 +70,9 @@ def register(group: click.Group) -> None:
             X, y, fetched_id = _from_openml(dataset, task_id)
             dataset_id = dataset_id if dataset_id is not None else fetched_id
         chosen = [g.strip() for item in groups for g in item.split(",") if g.strip()] or None
+        if task_type is None and y is not None and infer_task(y) == "regression" and y.nunique() <= 10:
+            click.echo(f"note: the numeric target {y.name!r} is taken as a regression target; "
+                       "pass --task-type classification if it holds class labels", err=True)
         result = compute(X, y, groups=chosen, skip=("landmarking",) if no_landmarkers else (),
                          budget_s=budget_s, seed=seed, task=task_type)
         click.echo("timings: " + ", ".join(f"{g} {s:.2f}s" for g, s in result.timings.items()), err=True)
