@@ -289,3 +289,17 @@ def test_missing_file_unknown_target_header_only(tmp_path):
     (tmp_path / "bad.arff").write_text("@relation x\n@attribute a numeric\n")
     with pytest.raises(InputError, match="no @data"):
         load_table(tmp_path / "bad.arff", "a")
+
+
+def test_degenerate_tables_give_reasons_not_crashes():
+    # no attributes at all, only a target
+    r = compute(pd.DataFrame(index=range(20)), pd.Series(["a", "b"] * 10))
+    assert r.values["NumberOfFeatures"] == 1 and r.values["ClassEntropy"] == pytest.approx(1.0)
+    assert math.isnan(r.values["MeanMeansOfNumericAtts"]) and r.reasons["MeanMeansOfNumericAtts"]
+    assert all(r.reasons.get(q) or np.isfinite(r.values[q]) for q in r.values)
+    # a target that is missing everywhere
+    r = compute(pd.DataFrame({"x": np.arange(12.0)}), pd.Series([None] * 12, dtype="category"))
+    assert r.values["NumberOfMissingValues"] == 12
+    assert math.isnan(r.values["kNN1NErrRate"]) and r.reasons["kNN1NErrRate"]
+    with pytest.raises(InputError, match="duplicate column names: a"):
+        compute(pd.DataFrame([[1, 2]], columns=["a", "a"]), None)

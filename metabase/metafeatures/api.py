@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from typing import Iterable
 
+import numpy as np
 import pandas as pd
 
 from metabase.errors import InputError
@@ -53,6 +55,15 @@ def compute(X: pd.DataFrame, y: pd.Series | None = None, *, groups: Iterable[str
     reasons: dict[str, str] = {}
     owner: dict[str, str] = {}
     timings: dict[str, float] = {}
+    # Degenerate data (empty classes, constant or all-missing columns) makes numpy warn; those
+    # values come out NaN and get a reason, so the warnings carry no extra information.
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        _run_groups(ctx, selected, skip, values, reasons, owner, timings, budget_s)
+    return MetaFeatureResult(values=values, reasons=reasons, timings=timings, groups=owner)
+
+
+def _run_groups(ctx, selected, skip, values, reasons, owner, timings, budget_s) -> None:
     for group in GROUPS:
         if group not in selected:
             continue
@@ -77,7 +88,6 @@ def compute(X: pd.DataFrame, y: pd.Series | None = None, *, groups: Iterable[str
                 values[name], reasons[name] = math.nan, "budget exceeded"
                 out_of_time = True
         timings[group] = time.perf_counter() - start
-    return MetaFeatureResult(values=values, reasons=reasons, timings=timings, groups=owner)
 
 
 def _validate(X, y):
@@ -93,6 +103,9 @@ def _validate(X, y):
         y = y.reset_index(drop=True)
     X = X.reset_index(drop=True)
     X.columns = [str(c) for c in X.columns]
+    duplicated = X.columns[X.columns.duplicated()].unique().tolist()
+    if duplicated:
+        raise InputError(f"duplicate column names: {', '.join(duplicated[:5])}")
     return X, y
 
 
