@@ -89,6 +89,7 @@ def setups_rows(batch: pa.RecordBatch, flow_names: dict[int, str]) -> tuple[list
     import pipelines
 
     rows, mapped_flows = [], {}
+    matches: dict[int, bool] = {}  # flow id -> is it a catalogue pipeline at all (asked once)
     setup_ids = batch.column("setup_id").to_pylist()
     flow_ids = batch.column("flow_id").to_pylist()
     all_params = batch.column("parameter").to_pylist()
@@ -107,17 +108,24 @@ def setups_rows(batch: pa.RecordBatch, flow_names: dict[int, str]) -> tuple[list
             mappable = {p.get("parameter_name"): p.get("value") for p in params}
         else:
             mappable = params
-        try:
-            mapped = pipelines.map_openml(flow_name, mappable, flow_id)
-        except Exception:  # noqa: BLE001 - a mapping problem must not stop the sync: keep it raw
-            mapped = None
+        if flow_id not in matches:
+            try:
+                matches[flow_id] = pipelines.match_flow(flow_name, flow_id) is not None
+            except Exception:  # noqa: BLE001
+                matches[flow_id] = False
+        mapped = None
+        if matches[flow_id]:
+            try:
+                mapped = pipelines.map_openml(flow_name, mappable, flow_id)
+            except Exception:  # noqa: BLE001 - a mapping problem must not stop the sync: keep it raw
+                mapped = None
         if mapped is not None:
             pipeline, config = mapped  # canonical already: hash it as config_hash would
             digest = pipelines.hash_text(pipeline, config)
             mapped_flows[flow_id] = pipeline
         else:
-            config = typed_parameters(params, flow_id)
-            digest = pipelines.config_hash(f"flow-{flow_id}", config)
+            config = typed_parameters(params, flow_id)  # typed as config_hash would type it
+            digest = pipelines.hash_text(f"flow-{flow_id}", config)
         rows.append({
             "setup_id": setup_id, "flow_id": flow_id,
             "config": json.dumps(config, sort_keys=True, default=str), "config_hash": digest,

@@ -34,7 +34,7 @@ from pathlib import Path
 import pytest
 
 N = int(os.environ.get("BENCH_SYNC_N", 1_000_000))
-SETUPS_FRACTION = int(os.environ.get("BENCH_SYNC_SETUPS_FRACTION", 20))
+SETUPS_FRACTION = int(os.environ.get("BENCH_SYNC_SETUPS_FRACTION", 10))
 RESULTS = Path(__file__).parent / "results" / "sync.json"
 FLOWS = list(range(90_000_001, 90_000_011))  # scale.py: the 10 synthetic flows
 
