@@ -3,12 +3,14 @@
 Phases: tasks, datasets and qualities (one transaction) -> evaluations and their runs (windowed
 keyset lists) -> flows the runs use -> setups of the runs (typed configs) -> provenance.
 
-Resumable: every evaluation page is written in ONE transaction together with its window's
-high-water mark in ``sync_state`` (the next run id to ask for, and the rows had so far). A kill
-loses at most the pages that were not yet committed; a re-run asks again from the stored marks,
-and loads are idempotent (runs upsert on ``run_key``, evaluations replace by run and measure), so
-it ends with exactly a clean run's rows. Flows and setups are fetched for whatever runs lack them,
-which makes those phases resumable without marks.
+Resumable: evaluation pages are written together with their windows' high-water marks in
+``sync_state`` (the next run id to ask for, and the rows had so far), in ONE transaction per group
+of pages (``commit_rows`` rows or one second; ``commit_rows=1`` makes every page its own
+transaction). A kill loses at most the group not yet committed (with ``commit_rows=1`` and
+``jobs=1``, at most one page); a re-run asks again from the stored marks, and loads are
+idempotent (runs upsert on ``run_key``, evaluations replace by run and measure), so it ends with
+exactly a clean run's rows. Flows and setups are fetched for whatever runs lack them, which makes
+those phases resumable without marks.
 
 Incremental: the marks stay after a complete sync; OpenML gives new runs higher ids, so the next
 sync asks each window only for ids above its mark (one call per window when nothing is new).
