@@ -236,3 +236,20 @@ def test_recommend_a_task_fetched_from_openml(pimp_store, replay_server, tmp_pat
     assert answer["task_id"] == 14951 and len(answer["recommendations"]) == 3
     similar = [e["task_id"] for e in answer["recommendations"][0]["evidence"] if "similarity" in e]
     assert 9983 in similar[:3]
+
+
+def test_a_store_with_one_task_says_more_tasks_are_needed(store_path, capsys):
+    import pandas as pd
+
+    from metabase.store import open_writer
+
+    keys = [f"local:{i}" for i in range(4)]
+    with open_writer(store_path) as con:
+        con.append("runs", pd.DataFrame({"run_key": keys, "task_id": 7, "flow_id": 1, "pipeline": "flow-1",
+                                         "config": [f'{{"a": {i}}}' for i in range(4)], "source": "local",
+                                         "status": "ok"}))
+        con.append("evaluations", pd.DataFrame({"run_key": keys, "measure": "predictive_accuracy",
+                                                "value": [0.1, 0.2, 0.3, 0.4], "source": "local"}))
+    rc = main(["--store", str(store_path), "--offline", "recommend", "--task", "7"])
+    err = capsys.readouterr().err
+    assert rc == 1 and "fewer than 2 tasks" in err and len(err.strip().splitlines()) == 1

@@ -97,6 +97,10 @@ def lookup_scores(prepared, rows: np.ndarray, dist: np.ndarray, pipelines: np.nd
     return np.where(found, norm[np.maximum(run_rows, 0)], np.nan), run_rows
 
 
+MAX_POOL = 600
+MAX_POOL_TASKS = 200
+
+
 def pool_matrix(training: Training, per_task: int):
     """The candidate pool of the zero-shot strategies: the ``per_task`` best runs of every task,
     deduplicated, and G[pool, task] = normalised score on each task of its nearest evaluated
@@ -106,9 +110,15 @@ def pool_matrix(training: Training, per_task: int):
     if key not in prepared.cache:
         runs = prepared.runs
         ranked = runs.assign(_r=np.arange(len(runs))).sort_values(["task_id", "norm"], ascending=[True, False])
+        all_tasks = prepared.task_ids
+        # bounded work for stores with thousands of tasks: a pool of about MAX_POOL configurations
+        # and scores on at most MAX_POOL_TASKS tasks (a deterministic sample) are plenty to order
+        # a portfolio; small meta-datasets (like openml-pimp's 92 tasks) are used whole
+        per_task = max(1, min(per_task, MAX_POOL // len(all_tasks)))
+        if len(all_tasks) > MAX_POOL_TASKS:
+            all_tasks = sorted(np.random.default_rng(0).choice(all_tasks, MAX_POOL_TASKS, replace=False).tolist())
         top = ranked.groupby("task_id").head(per_task)  # deduplicated per fold, below
         pool = top["_r"].to_numpy()
-        all_tasks = prepared.task_ids
         groups = task_rows(training)
         g = np.full((len(pool), len(all_tasks)), np.nan)
         pipes = prepared.run_pipeline_codes[pool]

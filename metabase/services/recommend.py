@@ -246,6 +246,9 @@ def recommend(ws, *, task_id: int | None = None, dataset: str | None = None, tar
             raise NotFoundError("the store has no runs with evaluations: run "
                                 "`metabase import openml-pimp ...` or `metabase sync --flows ...` first")
         check_pipelines(pipelines, data.runs)
+        if len(usable_tasks(data.runs)) < 2:
+            raise InputError("the store's runs cover fewer than 2 tasks with varying scores: import or "
+                             "sync runs of more tasks before asking for recommendations")
         if dataset is not None:
             from metabase.metafeatures import load_table
 
@@ -255,9 +258,6 @@ def recommend(ws, *, task_id: int | None = None, dataset: str | None = None, tar
             features, source = file_meta_features(X, y), "file"
         else:
             features, source = task_meta_features(ws, con, task_id)
-    if len(usable_tasks(data.runs)) < 2:
-        raise InputError("the store's runs cover fewer than 2 tasks with varying scores: import or sync "
-                         "runs of more tasks before asking for recommendations")
     pipeline_objs = catalogue_pipelines(sorted(data.runs["pipeline"].unique()))
     prepared = Prepared.build(data.runs, data.tasks, extra_configs=_fresh_pairs(pipeline_objs, fresh, seed))
     training = prepared.training()
