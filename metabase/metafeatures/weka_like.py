@@ -195,3 +195,76 @@ def pessimistic_prune(tree, counts: np.ndarray, cf: float) -> np.ndarray:
     e = n - counts.max(axis=1)
     pruned = prune_bottom_up(tree, e + added_errors(n, e, cf), margin=0.1)
     return _answer_nodes(tree, pruned)
+
+
+def _conditional_entropy(rows: np.ndarray) -> np.ndarray:
+    """Weka's ``ContingencyTables.entropyConditionedOnRows`` for a stack of tables (..., rows, classes)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        row_tot = rows.sum(axis=-1)
+        plogp = np.where(rows > 0, rows * np.log2(np.where(rows > 0, rows, 1.0)), 0.0).sum(axis=-1)
+        rlogr = np.where(row_tot > 0, row_tot * np.log2(np.where(row_tot > 0, row_tot, 1.0)), 0.0)
+        total = row_tot.sum(axis=-1)
+        return np.where(total > 0, -(plogp - rlogr).sum(axis=-1) / np.maximum(total, 1e-300), 0.0)
+
+
+class WekaDecisionStump:
+    """Weka's DecisionStump for a nominal class: one attribute, three branches (``= v`` / ``!= v``
+    for a nominal attribute, ``<= t`` / ``> t`` for a numeric one, and a branch for missing values),
+    chosen by the lowest class entropy conditioned on the branches; ties keep the first attribute.
+    Each branch predicts its class distribution; an empty missing branch predicts the distribution
+    of all training instances."""
+
+    def fit(self, num: np.ndarray, nom: np.ndarray, levels: list[int], y: np.ndarray, n_classes: int):
+        onehot = np.eye(n_classes)[y]
+        best = (np.inf, None)
+        for j in range(num.shape[1]):
+            x = num[:, j]
+            miss = np.isnan(x)
+            missing = onehot[miss].sum(axis=0)
+            order = np.argsort(x[~miss], kind="stable")
+            xs, cum = x[~miss][order], np.cumsum(onehot[~miss][order], axis=0)
+            cut = np.flatnonzero(xs[1:] > xs[:-1])  # split after position i
+            if cut.size == 0:
+                continue
+            left = cum[cut]
+            right = cum[-1] - left
+            tables = np.stack([left, right, np.broadcast_to(missing, left.shape)], axis=1)
+            scores = _conditional_entropy(tables)
+            i = int(np.argmin(scores))
+            if scores[i] < best[0]:
+                best = (scores[i], ("numeric", j, (xs[cut[i]] + xs[cut[i] + 1]) / 2, tables[i]))
+        for j, k in enumerate(levels):
+            x = nom[:, j]
+            miss = x < 0
+            missing = onehot[miss].sum(axis=0)
+            per_value = np.zeros((max(k, 1), n_classes))
+            np.add.at(per_value, x[~miss], onehot[~miss])
+            rest = per_value.sum(axis=0) - per_value
+            tables = np.stack([per_value, rest, np.broadcast_to(missing, per_value.shape)], axis=1)
+            scores = _conditional_entropy(tables)
+            i = int(np.argmin(scores))
+            if scores[i] < best[0]:
+                best = (scores[i], ("nominal", j, i, tables[i]))
+        prior = onehot.sum(axis=0)
+        if best[1] is None:  # nothing to split on: predict the class distribution
+            self.split_, self.dist_ = None, np.tile(prior / prior.sum(), (3, 1))
+            return self
+        kind, j, at, table = best[1]
+        table = table.copy()
+        if table[2].sum() == 0:
+            table[2] = prior
+        self.split_ = (kind, j, at)
+        self.dist_ = table / np.maximum(table.sum(axis=1, keepdims=True), 1e-300)
+        return self
+
+    def predict_proba(self, num: np.ndarray, nom: np.ndarray) -> np.ndarray:
+        if self.split_ is None:
+            return np.tile(self.dist_[0], (num.shape[0], 1))
+        kind, j, at = self.split_
+        if kind == "numeric":
+            x = num[:, j]
+            branch = np.where(np.isnan(x), 2, np.where(x <= at, 0, 1))
+        else:
+            x = nom[:, j]
+            branch = np.where(x < 0, 2, np.where(x == at, 0, 1))
+        return self.dist_[branch]
