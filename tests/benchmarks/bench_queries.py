@@ -7,8 +7,8 @@ here, or the store named by ``METABASE_BENCH_STORE`` (e.g. one left by an earlie
 - mean accuracy per flow over all study runs: ``flow-performance`` with
   ``source=openml-study-arff``.
 
-Each is timed, in this one run, along these paths (median of REPEATS, each opening and closing
-its own read-only connection, as an analyst's command does):
+Each is timed, in this one run, along these paths (median of REPEATS, the paths taking turns,
+each call opening and closing its own read-only connection, as an analyst's command does):
 
 - ``metabase sql --named ... --format csv`` in-process (reader open with lock back-off, statement
   guard, parameter binding, DataFrame, CSV to stdout, here /dev/null);
@@ -72,13 +72,17 @@ def _build(path: Path, data: Path) -> list[str]:
     return done
 
 
-def _median(fn) -> tuple[float, object]:
-    times, result = [], None
+def _medians(paths: dict) -> dict:
+    """Median seconds per path, the paths taking turns (after one warm-up each) so that load
+    changes on the shared machine fall on all of them alike."""
+    results = {name: fn() for name, fn in paths.items()}  # warm-up, and the results to check
+    times: dict[str, list[float]] = {name: [] for name in paths}
     for _ in range(REPEATS):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
+        for name, fn in paths.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: (statistics.median(t), results[name]) for name, t in times.items()}
 
 
 def _cli(args: list[str]) -> int:
@@ -122,19 +126,19 @@ def test_analyst_queries_against_raw_duckdb(tmp_path, openml_data):
                       *[a for k, v in bound.items() for a in ("--param", f"{k}={'NULL' if v is None else v}")],
                       "--", query.sql]
 
-        raw_s, raw_rows = _median(raw)
-        lib_s, df = _median(lambda: analyst.run_named(store, name, params))
-        named_s, rc1 = _median(lambda: _cli(named_args))
-        adhoc_s, rc2 = _median(lambda: _cli(adhoc_args))
-        assert rc1 == 0 and rc2 == 0
-        assert len(df) == len(raw_rows) > 0
-
         def process():
             done = subprocess.run([*console, *named_args], capture_output=True, text=True)
             assert done.returncode == 0, done.stderr
-            return done
+            return done.returncode
 
-        proc_s, _ = _median(process)
+        timed = _medians({"raw": raw, "library": lambda: analyst.run_named(store, name, params),
+                          "named": lambda: _cli(named_args), "adhoc": lambda: _cli(adhoc_args),
+                          "process": process})
+        (raw_s, raw_rows), (lib_s, df) = timed["raw"], timed["library"]
+        (named_s, rc1), (adhoc_s, rc2), (proc_s, _) = timed["named"], timed["adhoc"], timed["process"]
+        assert rc1 == 0 and rc2 == 0
+        assert len(df) == len(raw_rows) > 0
+
         rows.append({
             "query": label, "named": name, "result_rows": len(raw_rows),
             "raw_duckdb_s": raw_s, "analyst_run_named_s": lib_s,
