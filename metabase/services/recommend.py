@@ -1,8 +1,9 @@
 """The recommend facade: store -> meta-dataset -> strategy -> recommendations.
 
 - The runs come from the ``run_configs`` view (each run's main evaluation; lower-is-better
-  measures negated). Per task and pipeline at most ``MAX_RUNS_PER_TASK`` runs are used (the best
-  ones always among them), which bounds the cost for stores with millions of runs.
+  measures negated). Per task and pipeline at most ``MAX_RUNS_PER_TASK`` runs are used (a
+  deterministic sample; all of the target task's), which bounds the cost for stores with millions
+  of runs.
 - The target task's meta-features come from the store, else from OpenML through the gateway
   (dataset fetched, qualities computed), or from a local file.
 - Candidates: the best few configurations of every task (evaluated elsewhere) plus fresh samples
@@ -31,7 +32,7 @@ MAX_RUNS_PER_TASK = 200
 BEST_RUNS_KEPT = 10
 FRESH_SAMPLES = 200
 POOL_PER_TASK = 3
-MODEL_VERSION = 1
+MODEL_VERSION = 2
 
 _RUNS_SQL = """
 SELECT run_key, openml_run_id, task_id,
@@ -39,9 +40,11 @@ SELECT run_key, openml_run_id, task_id,
        coalesce(CAST(config AS VARCHAR), '{{}}') AS config, measure, score
 FROM run_configs
 WHERE score IS NOT NULL AND task_id IS NOT NULL AND coalesce(status, 'ok') = 'ok' {where}
-QUALIFY row_number() OVER (PARTITION BY task_id, pipeline ORDER BY hash(run_key)) <= {cap}
-     OR row_number() OVER (PARTITION BY task_id, pipeline ORDER BY score DESC, run_key) <= {best}
+{qualify}
 """
+# a deterministic pseudo-random sample per task and pipeline (one window: a second one, to keep
+# each task's best runs, doubled the query time at a million runs; the target task is read whole)
+_SAMPLE = "QUALIFY row_number() OVER (PARTITION BY task_id, pipeline ORDER BY hash(run_key)) <= {cap}"
 
 
 @dataclass(frozen=True)
@@ -60,15 +63,18 @@ def store_state(con) -> str:
     return "-".join(str(p) for p in parts)
 
 
-def load_store_data(con, pipelines: list[str] | None = None) -> StoreData:
+def load_store_data(con, pipelines: list[str] | None = None, task_id: int | None = None) -> StoreData:
     from metabase.exports.meta_dataset import higher_is_better
 
     where, params = "", []
     if pipelines:
         where = "AND coalesce(pipeline, 'flow-' || CAST(flow_id AS VARCHAR)) IN (SELECT unnest(?::VARCHAR[]))"
         params = [list(pipelines)]
-    runs = con.df(_RUNS_SQL.format(where=where, cap=MAX_RUNS_PER_TASK, best=BEST_RUNS_KEPT)
-                  + " ORDER BY task_id, pipeline, run_key", params)
+    runs = con.df(_RUNS_SQL.format(where=where, qualify=_SAMPLE.format(cap=MAX_RUNS_PER_TASK)), params)
+    if task_id is not None:
+        own = con.df(_RUNS_SQL.format(where=where + " AND task_id = ?", qualify=""), [*params, int(task_id)])
+        runs = pd.concat([runs[runs["task_id"] != int(task_id)], own], ignore_index=True)
+    runs = runs.sort_values(["task_id", "pipeline", "run_key"], ignore_index=True)
     for measure in runs["measure"].dropna().unique():
         if not higher_is_better(con, measure):
             runs.loc[runs["measure"] == measure, "score"] *= -1
@@ -238,7 +244,7 @@ def recommend(ws, *, task_id: int | None = None, dataset: str | None = None, tar
             raise NotFoundError(f"pipeline {', '.join(missing)} is not in the catalogue: "
                                 "`metabase pipelines list` shows the catalogue")
     with ws.reader() as con:
-        data = load_store_data(con, pipelines)
+        data = load_store_data(con, pipelines, task_id)
         if data.runs.empty and pipelines:
             raise NotFoundError(f"no usable runs for pipeline {', '.join(pipelines)}: run "
                                 "`metabase sync --flows ...` or `metabase import ...` for it first")
