@@ -33,6 +33,8 @@ def _clean(value: Any) -> Any:
             value = value.item()
         except (ValueError, AttributeError):
             pass
+    if type(value).__name__ in ("NAType", "NaTType"):  # pandas' missing markers
+        return None
     if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
         return None
     if isinstance(value, dict):

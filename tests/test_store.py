@@ -85,3 +85,25 @@ def test_task_wide_view_combines_dataset_and_task_keyed_qualities(writer):
     assert list(wide["task_id"]) == [7, 8]
     assert wide.loc[0, "NumberOfClasses"] == 2.0  # the dataset's OpenML value wins
     assert wide.loc[0, "ClassEntropy"] == 0.9 and wide.loc[1, "ClassEntropy"] == 0.5
+
+
+def test_a_new_store_has_the_wide_views_before_any_import(writer):
+    views = {r[0] for r in writer.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_type = 'VIEW'").fetchall()}
+    assert {"run_configs", "dataset_qualities_wide", "task_qualities_wide", "task_qualities_long"} <= views
+
+
+def test_views_prefer_openml_then_exports_then_computed_then_autosklearn(writer):
+    rows = pd.DataFrame({
+        "dataset_id": [1, 1, 1, 2, 2],
+        "quality": ["NumberOfInstances"] * 5,
+        "value": [13400.0, 20000.0, 19999.0, 13400.0, 19999.0],
+        "source": ["autosklearn", "qualities-csv", "computed", "autosklearn", "computed"],
+    })
+    writer.upsert("dataset_qualities", rows)
+    writer.upsert("tasks", pd.DataFrame({"task_id": [5, 6], "dataset_id": [1, 2], "source": ["x", "x"]}))
+    writer.refresh_views()
+    wide = writer.df("SELECT * FROM dataset_qualities_wide ORDER BY dataset_id")
+    assert wide["NumberOfInstances"].tolist() == [20000.0, 19999.0]
+    long = writer.df("SELECT task_id, value, source FROM task_qualities_long ORDER BY task_id")
+    assert long["source"].tolist() == ["qualities-csv", "computed"]

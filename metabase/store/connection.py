@@ -10,6 +10,7 @@ never a half-applied import.
 from __future__ import annotations
 
 import random
+import re
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -38,8 +39,8 @@ def connect(path: Path, *, read_only: bool, wait_s: float) -> duckdb.DuckDBPyCon
             if not _is_lock_error(exc):
                 raise StoreError(f"cannot open store {path}: {exc}") from exc
             if time.monotonic() >= deadline:
-                pid = str(exc).split("PID", 1)[-1].strip(" )") if "PID" in str(exc) else ""
-                raise StoreLockedError(path, f"writer pid {pid}" if pid else "") from exc
+                pid = re.search(r"PID (\d+)", str(exc))
+                raise StoreLockedError(path, f"writer pid {pid.group(1)}" if pid else "") from exc
             time.sleep(delay * (0.5 + random.random()))
             delay = min(delay * 2, 1.0)
 

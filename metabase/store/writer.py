@@ -76,14 +76,15 @@ class Writer(Connection):
             " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
         )
         applied = {r[0] for r in self.con.execute("SELECT version FROM schema_migrations").fetchall()}
-        for version, name, sql in _migrations():
-            if version in applied:
-                continue
+        pending = [m for m in _migrations() if m[0] not in applied]
+        for version, name, sql in pending:
             with self.transaction():
                 self.con.execute(sql)
                 self.con.execute(
                     "INSERT INTO schema_migrations VALUES (?, ?, ?)", [version, name, utcnow()]
                 )
+        if pending:  # a new table may change the data-dependent views; a new store needs them
+            self.refresh_views()
         return self.schema_version()
 
     def schema_version(self) -> int:

@@ -8,23 +8,10 @@
 -- A task is compared on the qualities both it and the target have; tasks sharing fewer than half
 -- of the target's qualities are left out. A task without usable qualities is an error that says so.
 --
--- The values are the cells of task_qualities_wide, read in long form: a task's dataset qualities
--- and its task-keyed ones, one value per task and quality, preferring OpenML's own value, then
--- imported ones, then computed ones, and a dataset's value over a task-keyed one (the order of
--- metabase/store/views.py; a test checks the two agree). Pivoting ~150 columns and unpivoting
--- them again would cost several seconds on a full store; this costs well under one.
+-- The values are the cells of task_qualities_wide in long form (the task_qualities_long view):
+-- one value per task and quality, chosen by the views' source preference.
 WITH long AS (
-    SELECT task_id, quality, value AS raw
-    FROM (
-        SELECT t.task_id, q.quality, q.value, q.source,
-               CASE q.source WHEN 'openml' THEN 0 WHEN 'computed' THEN 2 ELSE 1 END AS rank
-        FROM tasks t JOIN dataset_qualities q ON q.dataset_id = t.dataset_id
-        UNION ALL
-        SELECT task_id, quality, value, source,
-               10 + CASE source WHEN 'openml' THEN 0 WHEN 'computed' THEN 2 ELSE 1 END
-        FROM task_qualities
-    )
-    QUALIFY row_number() OVER (PARTITION BY task_id, quality ORDER BY rank, source) = 1
+    SELECT task_id, quality, value AS raw FROM task_qualities_long
 ),
 vals AS (
     SELECT task_id, quality,
