@@ -25,6 +25,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
+import numpy as np
 import pyarrow as pa
 
 from metabase.openml.lister import Window, id_windows
@@ -337,7 +338,7 @@ def _setups(gateway, store, request: SyncRequest, progress, fetched) -> None:
     flow_names = dict(writer.execute("SELECT flow_id, name FROM flows").fetchall())
     store.close()
     windows, start = setup_windows(missing, ranges=bool(missing) and gateway.supports_id_ranges())
-    wanted = pa.array(missing, pa.int64())
+    wanted = np.asarray(missing, dtype=np.int64)  # sorted
     progress.phase("setups", len(windows))
     count = 0
     group = _Group(request.commit_rows)
@@ -378,7 +379,10 @@ def _setups(gateway, store, request: SyncRequest, progress, fetched) -> None:
     for page in gateway.lister.pages(windows, start=start):
         batch = page.batch
         if page.window.key_filter and batch.num_rows:
-            batch = batch.filter(pa.compute.is_in(batch.column("setup_id"), value_set=wanted))
+            # keep the ids we lack; compare against the slice of them inside this page's span
+            ids = batch.column("setup_id").to_numpy(zero_copy_only=False)
+            lo, hi = np.searchsorted(wanted, [ids.min(), ids.max() + 1])
+            batch = batch.filter(pa.array(np.isin(ids, wanted[lo:hi])))
         if batch.num_rows and group.add(batch, batch.num_rows):
             flush()
         count += batch.num_rows
