@@ -107,3 +107,9 @@ def test_views_prefer_openml_then_exports_then_computed_then_autosklearn(writer)
     assert wide["NumberOfInstances"].tolist() == [20000.0, 19999.0]
     long = writer.df("SELECT task_id, value, source FROM task_qualities_long ORDER BY task_id")
     assert long["source"].tolist() == ["qualities-csv", "computed"]
+
+
+def test_queries_come_back_as_arrow(writer):
+    writer.upsert("datasets", pd.DataFrame({"dataset_id": [3, 1], "name": ["c", "a"], "source": ["x", "x"]}))
+    table = writer.arrow("SELECT dataset_id, name FROM datasets ORDER BY dataset_id")
+    assert table.column("name").to_pylist() == ["a", "c"]

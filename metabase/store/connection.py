@@ -101,7 +101,10 @@ class Connection:
 
     def arrow(self, sql: str, params: object = None):
         """Run a query and return a pyarrow Table."""
-        return self.execute(sql, params).fetch_arrow_table()
+        result = self.execute(sql, params)
+        # duckdb 2.x names it to_arrow_table; 1.x fetch_arrow_table
+        fetch = getattr(result, "to_arrow_table", None) or result.fetch_arrow_table
+        return fetch()
 
     def scalar(self, sql: str, params: object = None):
         row = self.execute(sql, params).fetchone()
