@@ -105,4 +105,6 @@ def print_table(columns: Iterable[str], rows: Iterable[Mapping[str, Any]], title
         table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(*(_fmt_cell(row.get(c)) for c in columns))
-    Console(file=sys.stdout, width=max(100, min(200, Console().width))).print(table)
+    # a terminal gets its own width; a pipe or file gets room for wide cells
+    width = Console().width if sys.stdout.isatty() else 160
+    Console(file=sys.stdout, width=width).print(table)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 
 from cli.main import main
@@ -253,3 +254,22 @@ def test_a_store_with_one_task_says_more_tasks_are_needed(store_path, capsys):
     rc = main(["--store", str(store_path), "--offline", "recommend", "--task", "7"])
     err = capsys.readouterr().err
     assert rc == 1 and "fewer than 2 tasks" in err and len(err.strip().splitlines()) == 1
+
+
+def test_only_runnable_pipelines_are_recommended_by_default():
+    from metabase.services.recommend import _candidates
+
+    class _Prepared:
+        runs = pd.DataFrame({
+            "task_id": [1, 1, 2], "pipeline": ["sklearn.random_forest", "flow-2066", "flow-2066"],
+            "norm": [0.5, 1.0, 1.0], "key": ["a", "b", "c"]})
+        configs = [{"n_estimators": 100}, {}, {}]
+
+    class _Space:
+        def sample(self, n, seed):
+            return []
+
+    pipes, _, _ = _candidates(_Prepared(), {"sklearn.random_forest": _Space()}, 0, 0, None, runnable_only=True)
+    assert set(pipes) == {"sklearn.random_forest"}
+    pipes, _, _ = _candidates(_Prepared(), {"sklearn.random_forest": _Space()}, 0, 0, None, runnable_only=False)
+    assert set(pipes) == {"sklearn.random_forest", "flow-2066"}

@@ -16,6 +16,13 @@ def _progress():
     return Progress(console=Console(stderr=True), transient=True)
 
 
+def _compact(config: dict) -> str:
+    """``key=value`` pairs, floats to 4 significant digits: a config that fits a table cell."""
+    def fmt(value):
+        return f"{value:.4g}" if isinstance(value, float) else str(value)
+    return ", ".join(f"{key}={fmt(value)}" for key, value in config.items())
+
+
 def register(group: click.Group) -> None:
     @group.command("recommend")
     @click.option("--task", "task_id", type=int, default=None, help="OpenML task id.")
@@ -48,7 +55,7 @@ def register(group: click.Group) -> None:
         rows = [{"rank": r.rank, "pipeline": r.pipeline, "predicted_score": r.predicted_score,
                  "uncertainty": r.uncertainty, "expected_runtime": r.expected_runtime,
                  "similar_tasks": ", ".join(str(e["task_id"]) for e in r.evidence if "similarity" in e),
-                 "config": r.config} for r in result.recommendations]
+                 "config": _compact(r.config)} for r in result.recommendations]
         title = f"task {result.task_id}" if result.task_id is not None else str(dataset)
         emit(rows, fmt, title=f"{strategy} recommendations for {title}")
 

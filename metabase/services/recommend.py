@@ -160,11 +160,20 @@ def check_pipelines(requested: list[str] | None, runs: pd.DataFrame) -> None:
                             "`metabase sync --flows ...` or `metabase import ...` for it first")
 
 
-def _candidates(prepared, pipeline_objs: dict, fresh: int, seed: int, target_task: int | None):
+def _candidates(prepared, pipeline_objs: dict, fresh: int, seed: int, target_task: int | None,
+                runnable_only: bool = False):
     """(pipelines, configs, source rows): the best runs of every task (evaluated elsewhere), all
-    distinct, plus fresh samples of each catalogue pipeline's space (rows -1)."""
+    distinct, plus fresh samples of each catalogue pipeline's space (rows -1). With
+    ``runnable_only`` (and some catalogue pipeline in the data), only catalogue pipelines: flows
+    known only by name and score (e.g. the study exports' Weka flows) still teach the models but
+    are not recommended, since they have no configuration to run."""
     runs = prepared.runs
-    ranked = runs.assign(_row=np.arange(len(runs))).sort_values(["task_id", "norm"], ascending=[True, False])
+    if runnable_only and pipeline_objs:
+        runs = runs.assign(_keep=runs["pipeline"].isin(list(pipeline_objs)))
+    else:
+        runs = runs.assign(_keep=True)
+    ranked = runs.assign(_row=np.arange(len(runs)))
+    ranked = ranked[ranked["_keep"]].sort_values(["task_id", "norm"], ascending=[True, False])
     top = ranked.groupby(["task_id", "pipeline"]).head(POOL_PER_TASK)
     if target_task is not None:  # the task's own good runs are the strongest evidence of all
         top = pd.concat([top, ranked[ranked["task_id"] == target_task].head(BEST_RUNS_KEPT)])
@@ -271,7 +280,8 @@ def recommend(ws, *, task_id: int | None = None, dataset: str | None = None, tar
                           .encode()).hexdigest()[:16]
     chosen = fit_cached(create(strategy), training, ws.settings.model_dir, f"{strategy}-{digest}")
     in_store = task_id is not None and int(task_id) in set(prepared.task_ids)
-    pipes, configs, rows = _candidates(prepared, pipeline_objs, fresh, seed, int(task_id) if in_store else None)
+    pipes, configs, rows = _candidates(prepared, pipeline_objs, fresh, seed, int(task_id) if in_store else None,
+                                       runnable_only=not pipelines)
     query = prepared.query(features, pipes, configs)
     scores = chosen.predict(query)
     recs = _top(prepared, data.runs, scores, pipes, configs, rows, pipeline_objs, k,
