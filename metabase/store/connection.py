@@ -101,10 +101,10 @@ class Connection:
 
     def arrow(self, sql: str, params: object = None):
         """Run a query and return a pyarrow Table."""
-        result = self.execute(sql, params)
-        # duckdb 2.x names it to_arrow_table; 1.x fetch_arrow_table
-        fetch = getattr(result, "to_arrow_table", None) or result.fetch_arrow_table
-        return fetch()
+        # a relation converts without the extra copy a DB-API result makes
+        relation = self.con.sql(sql, params=params) if params is not None else self.con.sql(sql)
+        to_arrow = getattr(relation, "to_arrow_table", None) or relation.arrow  # duckdb 2.x / 1.x
+        return to_arrow()
 
     def scalar(self, sql: str, params: object = None):
         row = self.execute(sql, params).fetchone()
