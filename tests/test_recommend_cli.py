@@ -99,7 +99,11 @@ def test_model_cache_is_lightgbm_text_and_follows_the_store(pimp_store, recommen
     model_dir = Settings.resolve(store=pimp_store).model_dir
     files = sorted(p.name for p in model_dir.rglob("*") if p.is_file())
     assert "surrogate.json" in files and any(f.endswith(".txt") for f in files)
-    assert not any(f.endswith((".pkl", ".pickle", ".joblib")) for f in files)
+    # models are LightGBM text; the one pickle is the prepared-data cache (a restricted unpickler)
+    assert [f for f in files if f.endswith((".pkl", ".pickle", ".joblib"))] == \
+        [p.name for p in model_dir.glob("data-*.pkl")]
+    caches = set(model_dir.glob("data-*.pkl"))
+    assert len(caches) == 1
     text = next(model_dir.rglob("model_0.txt")).read_text()
     assert text.startswith("tree")  # LightGBM's text format
     before = {p.parent.parent.name for p in model_dir.rglob("surrogate.json")}
@@ -118,6 +122,47 @@ def test_model_cache_is_lightgbm_text_and_follows_the_store(pimp_store, recommen
     assert rc == 0
     after = {p.parent.parent.name for p in model_dir.rglob("surrogate.json")}
     assert after and after != before  # retrained for the new state, the stale model removed
+    assert len(set(model_dir.glob("data-*.pkl"))) == 1 and set(model_dir.glob("data-*.pkl")) != caches
+
+
+@pytest.mark.realdata
+def test_warm_and_tampered_caches_answer_as_a_cold_run(pimp_store, capsys):
+    """The cached prepared data gives the same answer for any task; a damaged or hostile cache
+    file is ignored (rebuilt), never trusted."""
+    import pickle
+
+    from metabase.settings import Settings
+
+    model_dir = Settings.resolve(store=pimp_store).model_dir
+    answers = []
+    for task in ("3", "9983"):
+        for state in ("cold", "warm", "garbage", "hostile"):
+            if state == "cold":
+                for path in model_dir.glob("data-*.pkl"):
+                    path.unlink()
+            elif state == "garbage":
+                next(model_dir.glob("data-*.pkl")).write_bytes(b"not a pickle")
+            elif state == "hostile":
+                marker = model_dir / "pwned"
+                next(model_dir.glob("data-*.pkl")).write_bytes(pickle.dumps(_Hostile(marker)))
+            rc, out, _ = _run(pimp_store, "--task", task, "--k", "5", "--format", "json", capsys=capsys)
+            assert rc == 0
+            answers.append((task, state, json.loads(out)["recommendations"]))
+        assert not (model_dir / "pwned").exists()
+    for task, state, recs in answers:
+        cold = next(r for t, s, r in answers if t == task and s == "cold")
+        assert recs == cold, (task, state)
+    assert answers[0][2] != answers[4][2]  # two tasks, two answers
+
+
+class _Hostile:
+    """Unpickling this would create a file: the cache loader must refuse to."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (str(self.marker), "w"))
 
 
 @pytest.mark.realdata

@@ -2,8 +2,10 @@
 
 - The runs come from the ``run_configs`` view (each run's main evaluation; lower-is-better
   measures negated). Per task and pipeline at most ``MAX_RUNS_PER_TASK`` runs are used (a
-  deterministic sample; all of the target task's), which bounds the cost for stores with millions
-  of runs.
+  deterministic sample) plus its ``BEST_RUNS_KEPT`` best runs, which bounds the cost for stores
+  with millions of runs. The sample does not depend on the task asked about, so the prepared data
+  (parsed and encoded configurations, scaled meta-features) is cached beside the models, keyed on
+  the store's state: a warm ``recommend`` for any task skips reading and encoding the runs.
 - The target task's meta-features come from the store, else from OpenML through the gateway
   (dataset fetched, qualities computed), or from a local file.
 - Candidates: the best few configurations of every task (evaluated elsewhere) plus fresh samples
@@ -25,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from metabase.errors import ConfigError, InputError, MetabaseError, NotFoundError
+from metabase.services import prepared_cache
 
 log = logging.getLogger(__name__)
 
@@ -35,16 +38,18 @@ POOL_PER_TASK = 3
 MODEL_VERSION = 2
 
 _RUNS_SQL = """
-SELECT run_key, openml_run_id, task_id,
-       coalesce(pipeline, 'flow-' || CAST(flow_id AS VARCHAR), 'unknown') AS pipeline,
-       coalesce(CAST(config AS VARCHAR), '{{}}') AS config, measure, score
-FROM run_configs
-WHERE score IS NOT NULL AND task_id IS NOT NULL AND coalesce(status, 'ok') = 'ok' {where}
-{qualify}
+SELECT * FROM (
+    SELECT run_key, openml_run_id, task_id,
+           coalesce(pipeline, 'flow-' || CAST(flow_id AS VARCHAR), 'unknown') AS pipeline,
+           coalesce(CAST(config AS VARCHAR), '{{}}') AS config,
+           CASE WHEN measure IN (SELECT unnest(?::VARCHAR[])) THEN -score ELSE score END AS score
+    FROM run_configs
+    WHERE score IS NOT NULL AND task_id IS NOT NULL AND coalesce(status, 'ok') = 'ok' {where})
+-- a deterministic pseudo-random sample per task and pipeline, and always its best runs (the
+-- strongest evidence when that task is the one asked about)
+QUALIFY row_number() OVER (PARTITION BY task_id, pipeline ORDER BY hash(run_key)) <= {cap}
+     OR row_number() OVER (PARTITION BY task_id, pipeline ORDER BY score DESC, run_key) <= {best}
 """
-# a deterministic pseudo-random sample per task and pipeline (one window: a second one, to keep
-# each task's best runs, doubled the query time at a million runs; the target task is read whole)
-_SAMPLE = "QUALIFY row_number() OVER (PARTITION BY task_id, pipeline ORDER BY hash(run_key)) <= {cap}"
 
 
 @dataclass(frozen=True)
@@ -63,23 +68,20 @@ def store_state(con) -> str:
     return "-".join(str(p) for p in parts)
 
 
-def load_store_data(con, pipelines: list[str] | None = None, task_id: int | None = None) -> StoreData:
+def load_store_data(con, pipelines: list[str] | None = None) -> StoreData:
+    """The runs (sampled per task and pipeline, scores higher-is-better) and their tasks' features."""
     from metabase.exports.meta_dataset import higher_is_better
 
-    where, params = "", []
+    measures = [m for (m,) in con.execute("SELECT DISTINCT measure FROM run_configs WHERE measure IS NOT NULL")
+                .fetchall()]
+    where, params = "", [[m for m in measures if not higher_is_better(con, m)]]
     if pipelines:
         where = "AND coalesce(pipeline, 'flow-' || CAST(flow_id AS VARCHAR)) IN (SELECT unnest(?::VARCHAR[]))"
-        params = [list(pipelines)]
-    runs = con.df(_RUNS_SQL.format(where=where, qualify=_SAMPLE.format(cap=MAX_RUNS_PER_TASK)), params)
-    if task_id is not None:
-        own = con.df(_RUNS_SQL.format(where=where + " AND task_id = ?", qualify=""), [*params, int(task_id)])
-        runs = pd.concat([runs[runs["task_id"] != int(task_id)], own], ignore_index=True)
+        params.append(list(pipelines))
+    runs = con.df(_RUNS_SQL.format(where=where, cap=MAX_RUNS_PER_TASK, best=BEST_RUNS_KEPT), params)
     runs = runs.sort_values(["task_id", "pipeline", "run_key"], ignore_index=True)
-    for measure in runs["measure"].dropna().unique():
-        if not higher_is_better(con, measure):
-            runs.loc[runs["measure"] == measure, "score"] *= -1
     tasks = _task_features(con, sorted(int(t) for t in runs["task_id"].unique()))
-    return StoreData(runs.drop(columns=["measure"]), tasks, store_state(con))
+    return StoreData(runs, tasks, store_state(con))
 
 
 def _has_view(con, name: str) -> bool:
@@ -231,12 +233,78 @@ def fit_cached(strategy, training, model_dir, key: str):
     return strategy
 
 
+def _code_version() -> str:
+    """A digest of the code that shapes the prepared data, so that an upgrade never unpickles a
+    cache written by other code."""
+    from pathlib import Path
+
+    import metabase.recommend as package
+
+    digest = hashlib.sha1()
+    for path in sorted([*Path(package.__file__).parent.glob("*.py"), Path(__file__)]):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def _prepared(ws, con, pipelines, fresh: int, seed: int):
+    """(prepared meta-dataset, cache key) for the store as it is now. The prepared data is cached
+    in the model directory under a key of the store's state, the code and the options, and rebuilt
+    when any of them changes."""
+    from metabase.recommend.data import Prepared, usable_tasks
+
+    key = json.dumps([MODEL_VERSION, _code_version(), store_state(con), sorted(pipelines or []), fresh, seed])
+    digest = hashlib.sha1(key.encode()).hexdigest()[:16]
+    model_dir = ws.settings.model_dir
+    path = model_dir / f"data-{digest}.pkl"
+    try:
+        return prepared_cache.load(path), digest
+    except prepared_cache.CacheMiss as exc:
+        if path.exists():
+            log.info("prepared-data cache %s unusable (%s): rebuilding", path, exc)
+    data = load_store_data(con, pipelines)
+    if data.runs.empty and pipelines:
+        raise NotFoundError(f"no usable runs for pipeline {', '.join(pipelines)}: run "
+                            "`metabase sync --flows ...` or `metabase import ...` for it first")
+    if data.runs.empty:
+        raise NotFoundError("the store has no runs with evaluations: run "
+                            "`metabase import openml-pimp ...` or `metabase sync --flows ...` first")
+    check_pipelines(pipelines, data.runs)
+    if len(usable_tasks(data.runs)) < 2:
+        raise InputError("the store's runs cover fewer than 2 tasks with varying scores: import or "
+                         "sync runs of more tasks before asking for recommendations")
+    pipeline_objs = catalogue_pipelines(sorted(data.runs["pipeline"].unique()))
+    prepared = Prepared.build(data.runs, data.tasks, extra_configs=_fresh_pairs(pipeline_objs, fresh, seed))
+    try:
+        prepared_cache.save(path, prepared, keep="data-")
+    except OSError as exc:  # a read-only place: recommend all the same, uncached
+        log.info("cannot cache the prepared data in %s (%s)", model_dir, exc)
+    return prepared, digest
+
+
+def _task_scale(con, task_id: int, pipelines) -> tuple[float, float]:
+    """(worst, best - worst) of the task's scores, higher is better: predictions are normalised
+    within the task, and shown on its scale."""
+    from metabase.exports.meta_dataset import higher_is_better
+
+    where, params = "", [int(task_id)]
+    if pipelines:
+        where = " AND coalesce(pipeline, 'flow-' || CAST(flow_id AS VARCHAR)) IN (SELECT unnest(?::VARCHAR[]))"
+        params.append(list(pipelines))
+    lo, hi = float("inf"), float("-inf")
+    for measure, low, high in con.execute(
+            "SELECT measure, min(score), max(score) FROM run_configs WHERE task_id = ? AND score IS NOT NULL "
+            f"AND coalesce(status, 'ok') = 'ok'{where} GROUP BY measure", params).fetchall():
+        if not higher_is_better(con, measure):
+            low, high = -high, -low
+        lo, hi = min(lo, low), max(hi, high)
+    return (lo, hi - lo) if hi >= lo else (0.0, 1.0)
+
+
 def recommend(ws, *, task_id: int | None = None, dataset: str | None = None, target: str | None = None,
               k: int = 10, pipelines: list[str] | None = None, strategy: str = "default",
               fresh: int = FRESH_SAMPLES, seed: int = 0):
     """Recommendations for a stored/OpenML task (``task_id``) or a local data file (``dataset``)."""
     from metabase.recommend import create, names as strategy_names
-    from metabase.recommend.data import Prepared, usable_tasks
     from metabase.recommend.records import RecommendationSet
 
     if (task_id is None) == (dataset is None):
@@ -253,17 +321,9 @@ def recommend(ws, *, task_id: int | None = None, dataset: str | None = None, tar
             raise NotFoundError(f"pipeline {', '.join(missing)} is not in the catalogue: "
                                 "`metabase pipelines list` shows the catalogue")
     with ws.reader() as con:
-        data = load_store_data(con, pipelines, task_id)
-        if data.runs.empty and pipelines:
-            raise NotFoundError(f"no usable runs for pipeline {', '.join(pipelines)}: run "
-                                "`metabase sync --flows ...` or `metabase import ...` for it first")
-        if data.runs.empty:
-            raise NotFoundError("the store has no runs with evaluations: run "
-                                "`metabase import openml-pimp ...` or `metabase sync --flows ...` first")
-        check_pipelines(pipelines, data.runs)
-        if len(usable_tasks(data.runs)) < 2:
-            raise InputError("the store's runs cover fewer than 2 tasks with varying scores: import or "
-                             "sync runs of more tasks before asking for recommendations")
+        prepared, digest = _prepared(ws, con, pipelines, fresh, seed)
+        in_store = task_id is not None and int(task_id) in set(prepared.task_ids)
+        scale = _task_scale(con, int(task_id), pipelines) if in_store else (0.0, 1.0)
         if dataset is not None:
             from metabase.metafeatures import load_table
 
@@ -273,34 +333,24 @@ def recommend(ws, *, task_id: int | None = None, dataset: str | None = None, tar
             features, source = file_meta_features(X, y), "file"
         else:
             features, source = task_meta_features(ws, con, task_id)
-    pipeline_objs = catalogue_pipelines(sorted(data.runs["pipeline"].unique()))
-    prepared = Prepared.build(data.runs, data.tasks, extra_configs=_fresh_pairs(pipeline_objs, fresh, seed))
-    training = prepared.training()
-    digest = hashlib.sha1(json.dumps([MODEL_VERSION, data.state, sorted(pipelines or []), fresh, seed])
-                          .encode()).hexdigest()[:16]
-    chosen = fit_cached(create(strategy), training, ws.settings.model_dir, f"{strategy}-{digest}")
-    in_store = task_id is not None and int(task_id) in set(prepared.task_ids)
+    pipeline_objs = catalogue_pipelines(sorted(prepared.runs["pipeline"].unique()))
+    chosen = fit_cached(create(strategy), prepared.training(), ws.settings.model_dir, f"{strategy}-{digest}")
     pipes, configs, rows = _candidates(prepared, pipeline_objs, fresh, seed, int(task_id) if in_store else None,
                                        runnable_only=not pipelines)
     query = prepared.query(features, pipes, configs)
     scores = chosen.predict(query)
-    recs = _top(prepared, data.runs, scores, pipes, configs, rows, pipeline_objs, k,
-                int(task_id) if in_store else None)
+    recs = _top(prepared, scale, scores, pipes, configs, rows, pipeline_objs, k)
     recs = _with_runtimes(ws, recs)
     return RecommendationSet(task_id=None if task_id is None else int(task_id), strategy=strategy,
                              recommendations=tuple(recs), source=source)
 
 
-def _top(prepared, runs, scores, pipes, configs, rows, pipeline_objs, k, target_task):
-    """The k best candidates as records: canonical configs, scores on the task's scale when the
-    task is in the store, evidence (similar tasks, supporting runs)."""
+def _top(prepared, scale, scores, pipes, configs, rows, pipeline_objs, k):
+    """The k best candidates as records: canonical configs, scores on the task's ``scale``
+    (offset, range), evidence (similar tasks, supporting runs)."""
     from metabase.evaluate.regret import ranking
     from metabase.recommend.records import Recommendation
 
-    scale = (0.0, 1.0)
-    if target_task is not None:
-        own = runs.loc[runs["task_id"] == target_task, "score"]
-        scale = (float(own.min()), float(own.max() - own.min()))
     neighbours = [{"task_id": t, "similarity": round(s, 4)} for t, s in scores.neighbours[:5]]
     prepared_runs = prepared.runs
     out, seen = [], set()

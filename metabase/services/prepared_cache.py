@@ -1,0 +1,82 @@
+"""The prepared-data cache of ``recommend``: parsed, encoded and scaled runs, written once per store
+state so that a warm ``recommend`` skips reading and encoding a million runs.
+
+The cache is a pickle (the prepared data holds pandas frames, numpy arrays and the fitted
+encoders), but it is loaded with a restricted unpickler: only the classes a prepared meta-dataset
+is made of may be named in it, so a cache file from elsewhere (a store directory copied from
+someone else, say) cannot run code. The trained models themselves are LightGBM text files
+(:func:`metabase.services.recommend.fit_cached`). Anything the unpickler refuses, or a file from
+another version of the libraries, is reported as :class:`CacheMiss`, and the caller rebuilds.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+from pathlib import Path
+
+# (module, name) pairs a prepared meta-dataset needs, besides metabase.recommend's own classes
+_ALLOWED = frozenset({
+    ("builtins", "slice"), ("builtins", "dict"), ("builtins", "list"), ("builtins", "set"),
+    ("builtins", "frozenset"), ("builtins", "tuple"), ("builtins", "complex"),
+    ("numpy", "dtype"), ("numpy", "ndarray"),
+    ("numpy._core.numeric", "_frombuffer"), ("numpy.core.numeric", "_frombuffer"),
+    ("numpy._core.multiarray", "_reconstruct"), ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "scalar"), ("numpy.core.multiarray", "scalar"),
+    ("pandas", "DataFrame"), ("pandas", "Series"), ("pandas", "Index"), ("pandas", "RangeIndex"),
+    ("pandas", "Int64Dtype"), ("pandas", "Float64Dtype"), ("pandas", "BooleanDtype"),
+    ("pandas", "StringDtype"), ("pandas", "CategoricalDtype"), ("pandas", "Categorical"),
+    ("pandas.arrays", "ArrowStringArray"), ("pandas.arrays", "IntegerArray"),
+    ("pandas.arrays", "FloatingArray"), ("pandas.arrays", "BooleanArray"),
+    ("pandas.arrays", "ArrowExtensionArray"), ("pandas", "ArrowDtype"),
+    ("pandas._libs.internals", "_unpickle_block"),
+    ("pandas.core.indexes.base", "_new_Index"),
+    ("pandas.core.internals.managers", "BlockManager"),
+    ("pyarrow.lib", "_restore_array"), ("pyarrow.lib", "py_buffer"), ("pyarrow.lib", "type_for_alias"),
+})
+_OWN = "metabase.recommend."
+
+
+class CacheMiss(Exception):
+    """No usable cache: absent, unreadable, written by other code, or naming a forbidden global."""
+
+
+class _RestrictedUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str):
+        if (module, name) in _ALLOWED:
+            return super().find_class(module, name)
+        if module.startswith(_OWN):
+            found = super().find_class(module, name)
+            if isinstance(found, type):  # our classes, never our functions
+                return found
+        raise pickle.UnpicklingError(f"{module}.{name} may not appear in a prepared-data cache")
+
+
+def load(path: Path):
+    """The object cached at ``path``; :class:`CacheMiss` when there is none that can be used."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CacheMiss(str(exc)) from None
+    try:
+        return _RestrictedUnpickler(io.BytesIO(data)).load()
+    except Exception as exc:  # any failure to rebuild the object is a miss, never an error
+        raise CacheMiss(f"{type(exc).__name__}: {exc}") from None
+
+
+def save(path: Path, obj, keep: str = "") -> None:
+    """Write ``obj`` to ``path`` atomically (readers never see half a file) and remove the other
+    caches in its directory whose names start with ``keep``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + f".{os.getpid()}.tmp")
+    try:
+        with partial.open("wb") as fh:
+            pickle.dump(obj, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    if keep:
+        for old in path.parent.glob(keep + "*"):
+            if old != path and old.suffix == path.suffix:
+                old.unlink(missing_ok=True)
