@@ -23,7 +23,8 @@ from typing import Iterable, Iterator, Sequence
 import pyarrow as pa
 
 from metabase.openml.http import HttpClient, NoResults, mask_url
-from metabase.openml.listparse import SPECS, ListSpec, PageParser, empty_batch
+from metabase.openml.fastparse import FastPageParser
+from metabase.openml.listparse import SPECS, ListSpec, empty_batch
 
 MAX_PAGE_SIZE = 1000  # the live server's cap
 URL_IDS_CHARS = 1800  # keep id lists well inside any server's URL limit
@@ -151,7 +152,7 @@ class Lister:
         spec = window.spec
 
         def consume(response):
-            parser = PageParser(spec, response.url)
+            parser = FastPageParser(spec, response.url)
             for chunk in response.iter_content(1 << 16):
                 parser.feed(chunk)
             return parser.close()

@@ -81,11 +81,20 @@ def _local(tag) -> str:
 
 
 def _column(values: list, dtype: pa.DataType) -> pa.Array:
+    if pa.types.is_string(dtype):
+        return pa.array(values, dtype)
+    return finish_column(pa.array(values, pa.string()), dtype)
+
+
+def finish_column(text: pa.Array, dtype: pa.DataType) -> pa.Array:
+    """Trimmed texts (a string array) -> the column's type; "" is null for numbers and times."""
+    if pa.types.is_string(dtype):
+        return text
     if pa.types.is_timestamp(dtype):
-        text = pa.array([None if v is None else v.replace("T", " ")[:19] for v in values], pa.string())
+        text = pc.utf8_slice_codeunits(pc.replace_substring(text, "T", " "), 0, 19)
         return pc.strptime(text, format="%Y-%m-%d %H:%M:%S", unit="s", error_is_null=True)
     if pa.types.is_integer(dtype) or pa.types.is_floating(dtype):
-        text = pa.array([v if v not in ("", None) else None for v in values], pa.string())
+        text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
         try:
             return pc.cast(text, dtype)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
@@ -97,7 +106,7 @@ def _column(values: list, dtype: pa.DataType) -> pa.Array:
                 except ValueError:
                     out.append(None)
             return pa.array(out, dtype)
-    return pa.array(values, dtype)
+    return pc.cast(text, dtype)
 
 
 class PageParser:
@@ -224,8 +233,10 @@ def _nested_column(rows: list[list[list]], dtype: pa.StructType) -> pa.Array:
 
 
 def parse_page(spec: ListSpec, body: bytes, url: str = "") -> pa.RecordBatch:
-    """Parse a whole body at once (tests, recorded files)."""
-    parser = PageParser(spec, url)
+    """Parse a whole body at once (tests, recorded files), as the lister does."""
+    from metabase.openml.fastparse import FastPageParser
+
+    parser = FastPageParser(spec, url)
     for start in range(0, len(body), 1 << 16):
         parser.feed(body[start:start + (1 << 16)])
     return parser.close()

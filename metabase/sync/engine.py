@@ -350,24 +350,11 @@ def _setups(gateway, store, request: SyncRequest, progress, fetched) -> None:
         if not batches:
             return
         flushes += 1
-        rows, mapped_flows = records.setups_rows(pa.Table.from_batches(batches).combine_chunks().to_batches()[0]
-                                                 if len(batches) > 1 else batches[0], flow_names)
-        setups = pa.Table.from_pylist(rows).drop_columns(["_pipeline"])
-        by_setup = pa.table({"setup_id": pa.array([r["setup_id"] for r in rows], pa.int64()),
-                             "pipeline": pa.array([r["_pipeline"] for r in rows], pa.string()),
-                             "config": [r["config"] for r in rows],
-                             "config_hash": [r["config_hash"] for r in rows]})
+        setups, mapped_flows = records.setups_table(pa.Table.from_batches(batches).combine_chunks().to_batches()[0]
+                                                    if len(batches) > 1 else batches[0], flow_names)
         writer = store.get()
-        with writer.transaction():  # setups and the runs that use them, together
+        with writer.transaction():  # the setups and their flows' pipelines, together
             writer.upsert("setups", setups)
-            ids = by_setup["setup_id"].to_pylist()
-            found = writer.execute(
-                "SELECT run_key, setup_id FROM runs WHERE source = 'openml' AND setup_id BETWEEN ? AND ?",
-                [min(ids), max(ids)]).fetchall()
-            if found:
-                runs = pa.table({"run_key": pa.array([r[0] for r in found], pa.string()),
-                                 "setup_id": pa.array([r[1] for r in found], pa.int64())})
-                writer.upsert("runs", runs.join(by_setup, "setup_id", join_type="inner").drop_columns(["setup_id"]))
             if mapped_flows:
                 writer.upsert("flows", pa.table({"flow_id": list(mapped_flows),
                                                  "pipeline": list(mapped_flows.values()),
@@ -388,4 +375,23 @@ def _setups(gateway, store, request: SyncRequest, progress, fetched) -> None:
         count += batch.num_rows
         progress.advance(1 if page.last else 0, batch.num_rows)
     flush()
+    _link_runs(store)
     fetched["setups"] = count
+
+
+def _link_runs(store) -> None:
+    """Runs without a config take their setup's pipeline, config and config_hash.
+
+    One set-based UPDATE over the whole phase: updating the runs of each group of setups as they
+    came rewrote rows scattered over the whole table again and again (runs are stored in task
+    order, setup pages come in id order), which made the phase grow super-linearly. A kill before
+    this commits leaves runs without configs; the next sync finds them here (``config IS NULL``),
+    so it still ends with a clean run's rows. Runs added later for setups already known (an
+    incremental sync) are linked the same way."""
+    writer = store.get()
+    with writer.transaction():
+        writer.execute(
+            "UPDATE runs SET config = s.config, config_hash = s.config_hash, "
+            "pipeline = coalesce(s.pipeline, runs.pipeline) FROM setups s "
+            "WHERE runs.source = 'openml' AND runs.config IS NULL AND runs.setup_id = s.setup_id")
+        _crash_point("link", 1, "before")

@@ -85,53 +85,154 @@ def flow_row(parsed: dict, pipeline: str | None = None) -> dict:
 
 # -- setups ---------------------------------------------------------------------------------
 def setups_rows(batch: pa.RecordBatch, flow_names: dict[int, str]) -> tuple[list[dict], dict[int, str]]:
-    """A ``setup/list`` page -> (setups rows, {flow_id: pipeline} for flows that mapped)."""
+    """A ``setup/list`` page -> (setups rows, {flow_id: pipeline} for flows that mapped).
+
+    Rows carry the catalogue pipeline under ``_pipeline`` (None when the flow did not map)."""
+    table, mapped_flows = setups_table(batch, flow_names)
+    rows = table.rename_columns({"pipeline": "_pipeline"}).to_pylist()
+    return rows, mapped_flows
+
+
+def setups_table(batch: pa.RecordBatch, flow_names: dict[int, str]) -> tuple[pa.Table, dict[int, str]]:
+    """A ``setup/list`` page -> (the ``setups`` table's rows, with their ``pipeline``,
+    {flow_id: pipeline} for flows that mapped).
+
+    Setups of flows outside the catalogue (most of OpenML) take a lean path that writes the same
+    JSON texts and hashes as ``json.dumps``/``pipelines.hash_text`` would, from the page's columns
+    (no dict per parameter); a value it cannot vouch for (nested JSON, a non-finite number) sends
+    that setup through the general path."""
     import pipelines
 
-    rows, mapped_flows = [], {}
-    matches: dict[int, bool] = {}  # flow id -> is it a catalogue pipeline at all (asked once)
     setup_ids = batch.column("setup_id").to_pylist()
     flow_ids = batch.column("flow_id").to_pylist()
-    all_params = batch.column("parameter").to_pylist()
-    for setup_id, flow_id, params in zip(setup_ids, flow_ids, all_params):
-        params = params or []
-        # raw values as received, compact: the component's flow id only for sub-flow parameters
-        raw = [{"name": p.get("parameter_name"), "value": p.get("value"),
-                **({"flow_id": p.get("flow_id")} if p.get("flow_id") not in (None, flow_id) else {})}
-               for p in params]
-        flow_name = flow_names.get(flow_id) or (params[0].get("flow_name") if params else None)
-        pipeline, config, digest = None, None, None
-        names = [p.get("parameter_name") for p in params]
-        if len(set(names)) == len(names) and all(p.get("flow_id") in (None, flow_id) for p in params):
-            # one flow, unique names: the plain name -> value form (full names such as
-            # "Flow(1)_param" are not read reliably by the mapper)
-            mappable = {p.get("parameter_name"): p.get("value") for p in params}
-        else:
-            mappable = params
+    plist = batch.column("parameter")
+    if plist.null_count:  # a setup without parameters: an empty list
+        plist = pa.array([v or [] for v in plist.to_pylist()], plist.type)
+    offsets = plist.offsets.to_pylist()
+    offsets = [o - offsets[0] for o in offsets]  # a sliced page starts inside its values
+    items = plist.flatten()
+    fields = {f.name: items.field(i).to_pylist() for i, f in enumerate(items.type)}
+    field_names = list(fields)
+    p_name, p_full, p_value = fields["parameter_name"], fields["full_name"], fields["value"]
+    p_flow, p_fname = fields["flow_id"], fields["flow_name"]
+    matches: dict[int, bool] = {}  # flow id -> is it a catalogue pipeline at all (asked once)
+    mapped_flows: dict[int, str] = {}
+    out_config, out_hash, out_raw, out_pipeline = [], [], [], []
+    for r, (setup_id, flow_id) in enumerate(zip(setup_ids, flow_ids)):
+        a, b = offsets[r], offsets[r + 1]
+        names, values, pflows = p_name[a:b], p_value[a:b], p_flow[a:b]
+        raw = "[" + ", ".join(
+            f'{{"name": {_js(n)}, "value": {_js(v)}}}' if f is None or f == flow_id
+            else f'{{"name": {_js(n)}, "value": {_js(v)}, "flow_id": {f}}}'
+            for n, v, f in zip(names, values, pflows)) + "]"
         if flow_id not in matches:
+            flow_name = flow_names.get(flow_id) or (p_fname[a] if b > a else None)
             try:
                 matches[flow_id] = pipelines.match_flow(flow_name, flow_id) is not None
             except Exception:  # noqa: BLE001
                 matches[flow_id] = False
-        mapped = None
-        if matches[flow_id]:
-            try:
-                mapped = pipelines.map_openml(flow_name, mappable, flow_id)
-            except Exception:  # noqa: BLE001 - a mapping problem must not stop the sync: keep it raw
-                mapped = None
-        if mapped is not None:
-            pipeline, config = mapped  # canonical already: hash it as config_hash would
-            digest = pipelines.hash_text(pipeline, config)
-            mapped_flows[flow_id] = pipeline
+        done = None
+        if not matches[flow_id]:
+            done = _lean_unmapped(flow_id, names, p_full[a:b], values, pflows)
+        if done is None:
+            params = [dict(zip(field_names, vals)) for vals in zip(*(fields[f][a:b] for f in field_names))]
+            flow_name = flow_names.get(flow_id) or (params[0].get("flow_name") if params else None)
+            pipeline, config, digest = _general(flow_id, flow_name, params, matches[flow_id])
+            if pipeline is not None:
+                mapped_flows[flow_id] = pipeline
+            done = (json.dumps(config, sort_keys=True, default=str), digest, pipeline)
+        out_config.append(done[0])
+        out_hash.append(done[1])
+        out_pipeline.append(done[2])
+        out_raw.append(raw)
+    n = len(setup_ids)
+    table = pa.table({
+        "setup_id": pa.array(setup_ids, pa.int64()), "flow_id": pa.array(flow_ids, pa.int64()),
+        "config": pa.array(out_config, pa.string()), "config_hash": pa.array(out_hash, pa.string()),
+        "parameters": pa.array(out_raw, pa.string()), "source": pa.array([SOURCE] * n, pa.string()),
+        "pipeline": pa.array(out_pipeline, pa.string()),
+    })
+    return table, mapped_flows
+
+
+def _general(flow_id, flow_name, params: list[dict], matches: bool):
+    """(pipeline or None, typed config, config_hash): the catalogue mapping, else typed values."""
+    import pipelines
+
+    names = [p.get("parameter_name") for p in params]
+    if len(set(names)) == len(names) and all(p.get("flow_id") in (None, flow_id) for p in params):
+        # one flow, unique names: the plain name -> value form (full names such as
+        # "Flow(1)_param" are not read reliably by the mapper)
+        mappable = {p.get("parameter_name"): p.get("value") for p in params}
+    else:
+        mappable = params
+    mapped = None
+    if matches:
+        try:
+            mapped = pipelines.map_openml(flow_name, mappable, flow_id)
+        except Exception:  # noqa: BLE001 - a mapping problem must not stop the sync: keep it raw
+            mapped = None
+    if mapped is not None:
+        pipeline, config = mapped  # canonical already: hash it as config_hash would
+        return pipeline, config, pipelines.hash_text(pipeline, config)
+    config = typed_parameters(params, flow_id)  # typed as config_hash would type it
+    return None, config, pipelines.hash_text(f"flow-{flow_id}", config)
+
+
+_TYPED_CACHE: dict[str, object] = {}
+
+
+def _js(value) -> str:
+    """A string as ``json.dumps`` writes it (its own C encoder, ensure_ascii); None as null."""
+    return "null" if value is None else json.encoder.encode_basestring_ascii(value)
+
+
+def _lean_unmapped(flow_id, names, fulls, values, pflows) -> tuple[str, str, None] | None:
+    """(config JSON, config_hash, None) of a setup of one flow with unique scalar parameters,
+    byte-identical to ``json.dumps(typed_parameters(...), sort_keys=True)`` and
+    ``pipelines.hash_text(f"flow-{flow_id}", ...)``; None when it is not that simple case."""
+    import hashlib
+
+    from pipelines import parse_value
+
+    keys = [n or f for n, f in zip(names, fulls)]
+    if len(set(keys)) != len(keys) or any(f is not None and f != flow_id for f in pflows):
+        return None
+    if any(k is None for k in keys):
+        return None
+    config_parts, canon_parts = [], []
+    for key, value in sorted(zip(map(str, keys), values)):
+        if value is None:
+            typed = None
         else:
-            config = typed_parameters(params, flow_id)  # typed as config_hash would type it
-            digest = pipelines.hash_text(f"flow-{flow_id}", config)
-        rows.append({
-            "setup_id": setup_id, "flow_id": flow_id,
-            "config": json.dumps(config, sort_keys=True, default=str), "config_hash": digest,
-            "parameters": json.dumps(raw), "source": SOURCE, "_pipeline": pipeline,
-        })
-    return rows, mapped_flows
+            typed = _TYPED_CACHE.get(value, _TYPED_CACHE)
+            if typed is _TYPED_CACHE:
+                typed = parse_value(value)
+                if len(_TYPED_CACHE) < 200_000 and not isinstance(typed, (list, dict)):
+                    _TYPED_CACHE[value] = typed
+        if typed is None:
+            text = canon = "null"
+        elif typed is True:
+            text = canon = "true"
+        elif typed is False:
+            text = canon = "false"
+        elif type(typed) is int:
+            text = canon = int.__repr__(typed)
+        elif type(typed) is float:
+            if typed != typed or typed in (float("inf"), float("-inf")):
+                return None  # hash_text refuses these: let the general path decide
+            text = float.__repr__(typed)
+            canon = int.__repr__(int(typed)) if typed.is_integer() else text
+        elif type(typed) is str:
+            text = canon = json.encoder.encode_basestring_ascii(typed)
+        else:
+            return None  # lists, objects: the general path
+        k = json.encoder.encode_basestring_ascii(key)
+        config_parts.append(f"{k}: {text}")
+        canon_parts.append(f"{k}:{canon}")
+    config = "{" + ", ".join(config_parts) + "}"
+    payload = f"flow-{flow_id}\n{{" + ",".join(canon_parts) + "}"
+    return config, hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32], None
 
 
 def typed_parameters(params: list[dict], flow_id: int | None) -> dict:

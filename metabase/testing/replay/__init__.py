@@ -60,9 +60,9 @@ def serve(data_dir=None, host: str = "127.0.0.1", port: int = 0, faults=None, sc
         handle = start_server(path, host=host, port=port, faults=faults, scale=scale or None)
     except OSError as exc:
         raise InputError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    if on_ready is not None:
-        on_ready(handle.url)
-    try:
+    try:  # a SIGINT right after the URL is printed still stops the server cleanly
+        if on_ready is not None:
+            on_ready(handle.url)
         threading.Event().wait()
     except KeyboardInterrupt:
         pass

@@ -156,6 +156,7 @@ def setup_parameters(cat: Catalog, setup_id: int) -> tuple[int, list[tuple]] | N
 
 
 @lru_cache(maxsize=8192)
+@lru_cache(maxsize=4096)
 def _param_head(pid, pfid, fname, name, dtype, default, indent) -> str:
     """Everything of a setup parameter but its value (the same for every setup of a flow)."""
     return (f"{indent}  <oml:parameter>\n"

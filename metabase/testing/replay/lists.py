@@ -287,7 +287,10 @@ class _SetupSource:
 
 class _ScaleSetups:
     def __init__(self, scale):
+        from .scale import SCALE_SETUP
+
         self.s = scale
+        self.base = SCALE_SETUP
 
     def __len__(self):
         return len(self.s)
@@ -343,10 +346,13 @@ def setup_list(state, segments: list[str], cap: int) -> ListResult:
             _memo[mk] = len(idx)
             take = idx[skip: skip + need]
             skip = max(0, skip - len(idx))
-            for j in take:
-                sid = int(cols["setup_id"][j])
-                found = state.setup_parameters(sid)
-                fid, params = found if found else (int(cols["flow_id"][j]), [])
+            sids = cols["setup_id"][take]
+            if isinstance(src, _ScaleSetups):  # synthetic: all of the page's setups at once
+                found_all = state.scale.setups(sids - src.base)
+            else:
+                found_all = [state.setup_parameters(int(sid)) for sid in sids.tolist()]
+            for sid, fid, found in zip(sids.tolist(), cols["flow_id"][take].tolist(), found_all):
+                fid, params = found if found else (fid, [])
                 rows.append("  <oml:setup>\n" + setup_body(state, sid, params, fid, "  ") + "  </oml:setup>\n")
             need -= len(take)
             c0 = c1

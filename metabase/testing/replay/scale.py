@@ -80,13 +80,20 @@ class ScaleSource:
         k = setup_id - SCALE_SETUP
         if not 0 <= k < self.n:
             return None
-        kk = np.asarray([k], dtype=np.int64)
-        fid = int(SCALE_FLOW + (k // len(self.tasks)) % N_FLOWS)
-        name = self.flows[fid].name
-        x = float(np.round(_unit(kk, 2)[0], 6))
-        depth = int(1 + _mix(kk, 3)[0] % np.uint64(20))
-        return fid, [(fid * 10 + 1, fid, name, "x", "option", "0.5", repr(x)),
-                     (fid * 10 + 2, fid, name, "depth", "option", "5", str(depth))]
+        return self.setups(np.asarray([k], dtype=np.int64))[0]
+
+    def setups(self, k: np.ndarray) -> list[tuple[int, list[tuple]]]:
+        """(flow id, parameter tuples) of synthetic setups ``k`` (0-based), computed vectorised."""
+        k = np.asarray(k, dtype=np.int64)
+        fids = (SCALE_FLOW + (k // len(self.tasks)) % N_FLOWS).tolist()
+        xs = np.round(_unit(k, 2), 6).tolist()
+        depths = (1 + _mix(k, 3) % np.uint64(20)).tolist()
+        out = []
+        for fid, x, depth in zip(fids, xs, depths):
+            name = self.flows[fid].name
+            out.append((fid, [(fid * 10 + 1, fid, name, "x", "option", "0.5", repr(x)),
+                              (fid * 10 + 2, fid, name, "depth", "option", "5", str(depth))]))
+        return out
 
 
 def synthetic_flow(fid: int) -> Flow:

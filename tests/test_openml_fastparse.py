@@ -1,0 +1,143 @@
+"""The columnar list parser gives exactly the element-per-row parser's batches, or defers to it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from metabase.openml.fastparse import FastPageParser, extract
+from metabase.openml.http import NoResults, RetryableError
+from metabase.openml.listparse import SPECS, PageParser
+from metabase.sync.records import _general, setups_rows, setups_table
+
+NS = 'xmlns:oml="http://openml.org/openml"'
+
+
+def _reference(entity: str, body: bytes):
+    parser = PageParser(SPECS[entity])
+    parser.feed(body)
+    return parser.close()
+
+
+def _fast(entity: str, body: bytes, chunk: int = 7):
+    parser = FastPageParser(SPECS[entity])
+    for i in range(0, len(body), chunk):  # fed in small pieces, as the download streams
+        parser.feed(body[i:i + chunk])
+    return parser.close()
+
+
+def _same(a, b) -> bool:
+    """Equal batches (NaN equal to NaN: Arrow's equals says otherwise)."""
+    return a.schema.equals(b.schema) and repr(a.to_pylist()) == repr(b.to_pylist())
+
+
+def _eval(run, flow_name="weka.J48", value="0.5", extra="", time="2017-11-01T00:00:00"):
+    return (f"<oml:evaluation>\n  <oml:run_id>{run}</oml:run_id><oml:task_id>3</oml:task_id>"
+            f"<oml:setup_id>{run + 7}</oml:setup_id><oml:flow_id>60</oml:flow_id>"
+            f"<oml:flow_name>{flow_name}</oml:flow_name><oml:data_id>1</oml:data_id>"
+            f"<oml:data_name>anneal</oml:data_name><oml:function>predictive_accuracy</oml:function>"
+            f"<oml:upload_time>{time}</oml:upload_time><oml:uploader>1</oml:uploader>"
+            f"<oml:value>{value}</oml:value>{extra}\n</oml:evaluation>\n")
+
+
+def _page(root: str, rows: list[str]) -> bytes:
+    return f'<?xml version="1.0" encoding="utf-8"?>\n<oml:{root} {NS}>\n{"".join(rows)}</oml:{root}>\n'.encode()
+
+
+CASES = {
+    "plain": [_eval(1), _eval(2, value="0.75")],
+    "entities and unicode": [_eval(1, flow_name="a&amp;b &lt;c&gt; &#233;t&#xE9; naïve"), _eval(2)],
+    "blank and empty texts": [_eval(1, flow_name="  ", value=""), _eval(2, flow_name="", value=" 1 ")],
+    "optional columns on every row": [_eval(1, extra="<oml:repeat>0</oml:repeat><oml:fold>1</oml:fold>"),
+                                      _eval(2, extra="<oml:repeat>0</oml:repeat><oml:fold>2</oml:fold>")],
+    "optional column on one row only": [_eval(1, extra="<oml:fold>1</oml:fold>"), _eval(2)],
+    "optional column on a later row only": [_eval(1), _eval(2, extra="<oml:fold>1</oml:fold>")],
+    "leaves in another order": [_eval(1).replace("<oml:run_id>1</oml:run_id><oml:task_id>3</oml:task_id>",
+                                                 "<oml:task_id>3</oml:task_id><oml:run_id>1</oml:run_id>"), _eval(2)],
+    "self-closing element": [_eval(1, value="0.1").replace("<oml:value>0.1</oml:value>", "<oml:value/>"), _eval(2)],
+    "CDATA": [_eval(1, flow_name="<![CDATA[x<y]]>"), _eval(2)],
+    "comment": [_eval(1, extra="<!-- note -->"), _eval(2)],
+    "non-numeric number": [_eval(1, value="NaN"), _eval(2, value="n/a")],
+    "odd times": [_eval(1, time="2017-11-01 00:00:00"), _eval(2, time="never")],
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_evaluation_pages_match_the_reference_parser(case):
+    body = _page("evaluations", CASES[case])
+    expected = _reference("evaluation", body)
+    assert expected.num_rows == 2
+    assert _same(_fast("evaluation", body), expected)
+
+
+def test_regular_pages_take_the_columnar_path_and_irregular_ones_defer():
+    assert extract(SPECS["evaluation"], _page("evaluations", CASES["plain"])) is not None
+    assert extract(SPECS["evaluation"], _page("evaluations", CASES["entities and unicode"])) is not None
+    for case in ("optional column on one row only", "optional column on a later row only",
+                 "self-closing element", "CDATA", "comment"):
+        assert extract(SPECS["evaluation"], _page("evaluations", CASES[case])) is None, case
+    other_prefix = _page("evaluations", CASES["plain"]).replace(b"oml:", b"o:").replace(b"xmlns:oml=", b"xmlns:o=")
+    assert extract(SPECS["evaluation"], other_prefix) is None
+    assert _same(_fast("evaluation", other_prefix), _reference("evaluation", other_prefix))
+
+
+def _param(i, name, value, flow=60, flow_name="weka.J48"):
+    return (f"<oml:parameter><oml:id>{i}</oml:id><oml:flow_id>{flow}</oml:flow_id><oml:flow_name>{flow_name}"
+            f"</oml:flow_name><oml:full_name>{flow_name}(1)_{name}</oml:full_name><oml:parameter_name>{name}"
+            f"</oml:parameter_name><oml:data_type>option</oml:data_type><oml:default_value></oml:default_value>"
+            f"<oml:value>{value}</oml:value></oml:parameter>")
+
+
+def _setup(sid, *params, flow=60):
+    return f"<oml:setup><oml:setup_id>{sid}</oml:setup_id><oml:flow_id>{flow}</oml:flow_id>{''.join(params)}</oml:setup>\n"
+
+
+SETUPS = [
+    _setup(1, _param(1, "C", "0.25"), _param(2, "U", "true"), _param(3, "M", "2")),
+    _setup(2, _param(1, "C", "1.0"), _param(2, "U", "null"), _param(3, "M", "&quot;rbf&quot;")),
+    _setup(3),  # no parameters
+    _setup(4, _param(1, "C", "[1, 2]"), _param(2, "U", "{&quot;a&quot;: 1}"), _param(3, "M", "None")),
+    _setup(5, _param(1, "C", "1e300"), _param(2, "U", " "), _param(3, "M", "héllo")),
+    _setup(6, _param(1, "C", "x"), _param(2, "C", "y")),  # a name twice
+    _setup(7, _param(1, "C", "3"), _param(9, "kernel", "&quot;rbf&quot;", flow=61, flow_name="weka.SMO")),
+    _setup(8, _param(1, "C", "-0.0"), _param(2, "U", "1E+3"), _param(3, "M", "FALSE")),
+]
+
+
+def test_setup_pages_match_the_reference_parser():
+    body = _page("setups", SETUPS)
+    expected = _reference("setup", body)
+    assert expected.num_rows == len(SETUPS)
+    assert extract(SPECS["setup"], body) is not None
+    assert _same(_fast("setup", body), expected)
+
+
+def test_lean_setup_records_equal_the_general_path():
+    """Byte-identical configs and hashes to json.dumps + pipelines.hash_text, row by row."""
+    batch = _reference("setup", _page("setups", SETUPS))
+    table, mapped = setups_table(batch, {60: "weka.J48"})
+    assert mapped == {} and table.num_rows == len(SETUPS)
+    for row, params in zip(table.to_pylist(), batch.column("parameter").to_pylist()):
+        pipeline, config, digest = _general(row["flow_id"], "weka.J48", params or [], False)
+        assert row["config"] == json.dumps(config, sort_keys=True, default=str), row["setup_id"]
+        assert row["config_hash"] == digest and row["pipeline"] is None
+        raw = [{"name": p["parameter_name"], "value": p["value"],
+                **({"flow_id": p["flow_id"]} if p["flow_id"] not in (None, row["flow_id"]) else {})}
+               for p in params or []]
+        assert row["parameters"] == json.dumps(raw)
+    rows, _ = setups_rows(batch, {60: "weka.J48"})
+    assert [r["setup_id"] for r in rows] == list(range(1, 9)) and all("_pipeline" in r for r in rows)
+
+
+def test_truncated_and_error_bodies_behave_as_before():
+    body = _page("evaluations", CASES["plain"])
+    with pytest.raises(RetryableError):
+        _fast("evaluation", body[: len(body) // 2])
+    with pytest.raises(RetryableError):
+        _fast("evaluation", b"")
+    no_results = (f'<oml:error {NS}><oml:code>542</oml:code><oml:message>No results</oml:message>'
+                  "</oml:error>").encode()
+    with pytest.raises(NoResults):
+        _fast("evaluation", no_results)
+    assert _fast("evaluation", _page("evaluations", [])).num_rows == 0
