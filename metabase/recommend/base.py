@@ -104,7 +104,8 @@ MAX_POOL_TASKS = 200
 def pool_matrix(training: Training, per_task: int):
     """The candidate pool of the zero-shot strategies: the ``per_task`` best runs of every task,
     deduplicated, and G[pool, task] = normalised score on each task of its nearest evaluated
-    configuration. Computed once on the whole meta-dataset; folds slice it."""
+    configuration. Computed once on the whole meta-dataset; folds slice it. Returns (pool rows,
+    G, the task ids of G's columns): with more than MAX_POOL_TASKS tasks, a sample of them."""
     prepared = training.prepared
     key = ("pool", per_task)
     if key not in prepared.cache:
@@ -133,7 +134,7 @@ def pool_matrix(training: Training, per_task: int):
     first = ~pd.Series(np.where(keep_rows, keys, None)).duplicated().to_numpy()
     keep_rows &= first
     keep_cols = np.isin(all_tasks, training.task_ids)
-    return pool[keep_rows], g[np.ix_(keep_rows, keep_cols)]
+    return pool[keep_rows], g[np.ix_(keep_rows, keep_cols)], all_tasks[keep_cols]
 
 
 def rank_normalise(values: np.ndarray) -> np.ndarray:

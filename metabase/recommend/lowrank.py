@@ -24,7 +24,7 @@ class LowRankStrategy(Strategy):
         self.variance = variance
 
     def fit(self, training) -> "LowRankStrategy":
-        pool, g = pool_matrix(training, self.per_task)
+        pool, g, columns = pool_matrix(training, self.per_task)
         m = g.T                                                     # tasks x pool
         col_mean = np.nanmean(m, axis=0)
         m = np.where(np.isnan(m), col_mean[None, :], m)
@@ -35,7 +35,8 @@ class LowRankStrategy(Strategy):
         self.rank_ = rank
         self.components_ = vt[:rank] * s[:rank, None]               # rank x pool
         latent = u[:, :rank]                                        # tasks x rank
-        x = training.scaled
+        # the meta-features of G's tasks (a sample of the training tasks when there are many)
+        x = training.prepared.scaled.loc[columns].to_numpy(float)
         self.x_mean_ = x.mean(axis=0)
         xc = x - self.x_mean_
         # ridge from meta-features to latent coordinates; its penalty by efficient leave-one-out

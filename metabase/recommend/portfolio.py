@@ -64,7 +64,7 @@ class PortfolioStrategy(Strategy):
         self.size = size
 
     def fit(self, training) -> "PortfolioStrategy":
-        pool, g = pool_matrix(training, self.per_task)
+        pool, g, _ = pool_matrix(training, self.per_task)
         chosen = greedy_portfolio(g, self.size)
         self.training_ = training
         self.members_ = pool[chosen]
