@@ -107,3 +107,30 @@ def test_evaluate_unknown_strategy_and_bad_k(toy_dir, tmp_path, capsys):
     assert "unknown strategy" in capsys.readouterr().err
     assert main(["--store", str(tmp_path / "s.duckdb"), "evaluate", str(toy_dir), "--k", "1,x"]) == 1
     assert "comma-separated integers" in capsys.readouterr().err
+
+
+def test_in_task_ceiling_ranks_a_task_it_has_seen_almost_perfectly():
+    """The reference model sees most of each task's own runs: on a smooth, barely noisy surface
+    (score = -(x - c_t)^2, optimum moving with the task) its first pick must be near the best,
+    far better than random's; on pure noise it can do no better than random on average."""
+    from metabase.evaluate.ceiling import in_task_ceiling
+    from metabase.recommend.data import Prepared
+
+    rng = np.random.default_rng(0)
+    rows, noise_rows = [], []
+    for t in range(6):
+        centre = 0.1 + 0.15 * t
+        for x in rng.random(60):
+            rows.append((t + 1, "toy", json.dumps({"x": float(x)}), -(x - centre) ** 2 + rng.normal(0, 1e-4)))
+            noise_rows.append((t + 1, "toy", json.dumps({"x": float(x)}), rng.normal()))
+    tasks = pd.DataFrame({"task_id": range(1, 7), "q": range(6)})
+    columns = ["task_id", "pipeline", "config", "score"]
+    smooth = Prepared.build(pd.DataFrame(rows, columns=columns), tasks)
+    curves = in_task_ceiling(smooth, folds=5)
+    assert curves.shape == (6, 60)
+    random_at_1 = np.mean([expected_random_regret(g.to_numpy())[0]
+                           for _, g in smooth.runs.groupby("task_id")["score"]])
+    assert curves[:, 0].mean() < 0.05 < random_at_1
+    assert (curves[:, -1] == 0).all()  # every configuration tried: the best was found
+    noise = Prepared.build(pd.DataFrame(noise_rows, columns=columns), tasks)
+    assert in_task_ceiling(noise, folds=5)[:, 0].mean() > 0.15
