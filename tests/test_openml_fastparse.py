@@ -102,6 +102,7 @@ SETUPS = [
     _setup(6, _param(1, "C", "x"), _param(2, "C", "y")),  # a name twice
     _setup(7, _param(1, "C", "3"), _param(9, "kernel", "&quot;rbf&quot;", flow=61, flow_name="weka.SMO")),
     _setup(8, _param(1, "C", "-0.0"), _param(2, "U", "1E+3"), _param(3, "M", "FALSE")),
+    _setup(9, _param(1, "", "1"), _param(2, "U", "2")),  # no name: keyed by its full name
 ]
 
 
@@ -127,7 +128,7 @@ def test_lean_setup_records_equal_the_general_path():
                for p in params or []]
         assert row["parameters"] == json.dumps(raw)
     rows, _ = setups_rows(batch, {60: "weka.J48"})
-    assert [r["setup_id"] for r in rows] == list(range(1, 9)) and all("_pipeline" in r for r in rows)
+    assert [r["setup_id"] for r in rows] == list(range(1, 10)) and all("_pipeline" in r for r in rows)
 
 
 def test_truncated_and_error_bodies_behave_as_before():
@@ -136,6 +137,13 @@ def test_truncated_and_error_bodies_behave_as_before():
         _fast("evaluation", body[: len(body) // 2])
     with pytest.raises(RetryableError):
         _fast("evaluation", b"")
+    # framed as a whole list but a row lost its end: not cut column-wise, and the XML parser refuses it
+    broken = body.replace(b"</oml:evaluation>", b"", 1)
+    assert extract(SPECS["evaluation"], broken) is None
+    with pytest.raises(RetryableError):
+        _fast("evaluation", broken)
+    with pytest.raises(RetryableError):  # bytes that are not UTF-8
+        _fast("evaluation", body.replace(b"weka.J48", b"weka.\xff48", 1))
     no_results = (f'<oml:error {NS}><oml:code>542</oml:code><oml:message>No results</oml:message>'
                   "</oml:error>").encode()
     with pytest.raises(NoResults):

@@ -193,7 +193,7 @@ def clean_subset(replay_server, tmp_path_factory):
 
 
 CRASH_POINTS = ["metadata:1:before", "evaluations:1:after", "evaluations:2:before", "setups:2:after",
-                "finish:1:before"]  # plus a kill at a random moment below
+                "link:1:before", "finish:1:before"]  # plus a kill at a random moment below
 
 
 @pytest.mark.parametrize("point", CRASH_POINTS)
@@ -217,6 +217,41 @@ def test_resume_after_sigkill_gives_a_clean_runs_rows(point, replay_server, clea
     assert dump(store) == clean_subset
     # the re-run asked only for what was not committed: no window was fetched again from the start
     assert json.loads(rerun.stdout)["fetched"]["evaluations"] == 450 - committed
+
+
+def _alive_with(marker: str) -> list[int]:
+    """Live processes whose environment carries ``marker`` (the sync and any child it started)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker.encode() in (entry / "environ").read_bytes():
+                    pids.append(int(entry.name))
+            except OSError:
+                pass
+    return pids
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs Linux /proc")
+def test_list_worker_process_gives_the_same_rows_and_dies_with_a_killed_sync(replay_server, clean_subset,
+                                                                           tmp_path):
+    marker = f"METABASE_TEST_MARK={os.getpid()}-{time.monotonic_ns()}"
+    env = {"METABASE_SYNC_PROCESS": "1", marker.split("=")[0]: marker.split("=")[1]}
+    whole = tmp_path / "whole.duckdb"
+    done = cli_sync(whole, replay_server.url, *SUBSET_ARGS, env=env)
+    assert done.returncode == 0, done.stderr[-800:]
+    assert dump(whole) == clean_subset
+    store = tmp_path / "store.duckdb"
+    killed = cli_sync(store, replay_server.url, *SUBSET_ARGS, "--jobs", "1", "--commit-rows", "1",
+                      env={**env, "METABASE_SYNC_CRASH_AT": "setups:1:after"})
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-500:]
+    deadline = time.monotonic() + 10
+    while _alive_with(marker) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _alive_with(marker) == []  # the worker went with its parent
+    rerun = cli_sync(store, replay_server.url, *SUBSET_ARGS, env=env)
+    assert rerun.returncode == 0, rerun.stderr[-800:]
+    assert dump(store) == clean_subset
 
 
 def test_resume_after_a_kill_at_a_random_moment(replay_server, clean_subset, tmp_path):

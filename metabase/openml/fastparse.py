@@ -4,18 +4,19 @@ The element-per-row parser spends ~45 µs of Python per evaluation row, which ma
 not the server, the limit of a sync. OpenML's list bodies are regular: every row has the same
 leaf elements, each ``<oml:name>text</oml:name>`` on its own. Here:
 
-* the body is streamed through lxml with a parser target that has no callbacks, which checks
-  well-formedness (a truncated or malformed page still raises :class:`RetryableError` and is
-  fetched again) without building a tree or calling back into Python;
+* the body is taken whole as it streams in (pages are at most 1,000 rows); it must be framed as
+  a whole list (the root element closes at its end, as many row ends as row starts), or a
+  truncated or malformed page would pass: anything else goes to the element-per-row parser,
+  which raises :class:`RetryableError` for it (the page is fetched again);
 * the rows' leaves are then cut out of the raw bytes with one compiled regex in the live
   server's element order (``findall`` runs in C; another order falls back to one regex per
   column), and each column becomes an Arrow array through one joined buffer (trimmed, typed and
   null-filled by Arrow compute kernels, no Python object per value on the way);
 * a page is taken this way only when it is provably aligned: every column's match count equals
   the number of rows (or is 0: the column is absent), and the body holds no CDATA, comments or
-  DTD. Anything else (another namespace prefix, empty ``<oml:x/>``
-  elements, attributes, an error body, an empty list) goes to :class:`PageParser`, which gives
-  the same batch. Entities (``&amp;``) are decoded per affected value.
+  DTD. Anything else (another namespace prefix, empty ``<oml:x/>`` elements, attributes, an
+  error body, an empty list) goes to :class:`PageParser`, which gives the same batch. Entities
+  (``&amp;``) are decoded per affected value.
 
 Setup lists nest their parameters: those are matched whole, in the live server's element order
 (id, flow_id, flow_name, full_name, parameter_name, data_type, default_value, value), and counted
@@ -30,8 +31,7 @@ import re
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from metabase.openml.http import RetryableError, error_from_body
-from metabase.openml.listparse import ListSpec, PageParser, _column, finish_column
+from metabase.openml.listparse import ListSpec, PageParser, finish_column
 
 _PARAM_FIELDS = ("id", "flow_id", "flow_name", "full_name", "parameter_name", "data_type",
                  "default_value", "value")
@@ -49,13 +49,6 @@ def _leaf(tag: str) -> re.Pattern:
     return found
 
 
-class _Checker:
-    """An lxml parser target without callbacks: libxml2 checks the XML and builds nothing."""
-
-    def close(self) -> None:
-        return None
-
-
 def fast_supported(spec: ListSpec) -> bool:
     """Lists whose rows are flat leaves (plus the setup list's parameters)."""
     return not spec.named and not spec.rename and set(spec.nested) <= {"parameter"}
@@ -65,41 +58,29 @@ class FastPageParser:
     """Same interface and result as :class:`PageParser` (``feed`` chunks, then ``close``)."""
 
     def __init__(self, spec: ListSpec, url: str = "") -> None:
-        from lxml import etree
-
         self.spec = spec
         self.url = url
         self._chunks: list[bytes] = []
-        self._checker = etree.XMLParser(target=_Checker(), huge_tree=True, resolve_entities=False)
         self.rows = 0
 
     def feed(self, chunk: bytes) -> None:
-        from lxml import etree
-
         self._chunks.append(chunk)
-        try:
-            self._checker.feed(chunk)
-        except etree.XMLSyntaxError as exc:
-            raise RetryableError(f"malformed XML ({exc})") from None
 
     def close(self) -> pa.RecordBatch:
-        from lxml import etree
-
         body = b"".join(self._chunks)
         try:
-            self._checker.close()
-        except etree.XMLSyntaxError as exc:
-            error = error_from_body(body[:4096], self.url)
-            if error is not None:
-                raise error from None
-            raise RetryableError(f"truncated or malformed XML ({exc})") from None
-        batch = extract(self.spec, body)
-        if batch is None:  # not provably regular: the element-per-row parser decides
+            batch = extract(self.spec, body)
+        except (pa.ArrowInvalid, UnicodeDecodeError):  # not UTF-8: the XML parser says what it is
+            batch = None
+        if batch is None:  # not provably whole and regular: the element-per-row parser decides
             parser = PageParser(self.spec, self.url)
             parser.feed(body)
             batch = parser.close()
         self.rows = batch.num_rows
         return batch
+
+
+_ROOT = re.compile(rb"\s*(?:<\?xml[^>]*\?>\s*)?<oml:([a-z_]+)[\s>]")
 
 
 def extract(spec: ListSpec, body: bytes) -> pa.RecordBatch | None:
@@ -108,8 +89,11 @@ def extract(spec: ListSpec, body: bytes) -> pa.RecordBatch | None:
         return None  # CDATA, comments or a DTD: let lxml read them
     if b'xmlns:oml="http://openml.org/openml"' not in body[:4096]:
         return None  # the row markers below assume OpenML's own prefix
+    root = _ROOT.match(body)
+    if root is None or not body.rstrip().endswith(b"</oml:" + root.group(1) + b">"):
+        return None  # cut short (or not a list): the XML parser raises for a retry
     n = body.count(b"<oml:" + spec.row.encode() + b">")
-    if n == 0:
+    if n == 0 or body.count(b"</oml:" + spec.row.encode() + b">") != n:
         return None
     entities = b"&" in body
     # the columns of the first row, in the spec's (the live server's) order; the pattern ends at
@@ -154,26 +138,40 @@ def _row_regex(row: str, columns: tuple[str, ...], closed: bool) -> re.Pattern:
     return found
 
 
-def _strings(values, entities: bool, empty_is_null: bool) -> pa.Array:
-    """Texts cut from the body -> a trimmed string array (one Arrow split, not one object per value;
-    \x1f cannot occur in XML 1.0 text)."""
+def _split(values, entities: bool) -> pa.Array:
+    """Texts cut from the body -> a string array through one joined buffer (no Python object per
+    value on the Arrow side; \x1f cannot occur in XML 1.0 text)."""
     if entities:
         values = [html.unescape(v.decode()).encode() if b"&" in v else v for v in values]
-    joined = pa.array([b"\x1f".join(values)], pa.binary()).cast(pa.string())  # UTF-8 checked by lxml too
-    arr = pc.split_pattern(joined, "\x1f").flatten()
-    empty = pc.equal(pc.binary_length(arr), 0)
-    arr = pc.utf8_trim_whitespace(arr)
+    joined = pa.array([b"\x1f".join(values)], pa.binary()).cast(pa.string())  # lxml checked UTF-8
+    return pc.split_pattern(joined, "\x1f").flatten()
+
+
+_NULL = pa.scalar(None, pa.string())
+
+
+def _strings(values, entities: bool, empty_is_null: bool) -> pa.Array:
+    """Trimmed texts; an empty element is null, and so is a blank one with ``empty_is_null``
+    (the element-per-row parser's rules for leaves and for nested fields)."""
+    arr = _split(values, entities)
     if empty_is_null:
-        empty = pc.equal(pc.binary_length(arr), 0)
-    return pc.if_else(empty, pa.scalar(None, pa.string()), arr)
+        arr = pc.utf8_trim_whitespace(arr)
+        return pc.if_else(pc.equal(arr, ""), _NULL, arr)
+    empty = pc.equal(arr, "")
+    return pc.if_else(empty, _NULL, pc.utf8_trim_whitespace(arr))
 
 
-def _typed(values: list[bytes], n: int, dtype: pa.DataType, entities: bool) -> pa.Array:
+def _typed(values, n: int, dtype: pa.DataType, entities: bool) -> pa.Array:
     if not values:
         return pa.nulls(n, dtype)
-    numeric = pa.types.is_integer(dtype) or pa.types.is_floating(dtype)
-    # the element-per-row parser keeps "" for a blank text and None for an empty element
-    return finish_column(_strings(values, entities, empty_is_null=numeric), dtype)
+    if pa.types.is_integer(dtype) or pa.types.is_floating(dtype):
+        try:  # clean numbers, the usual case: one cast
+            return pc.cast(_split(values, entities), dtype)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return finish_column(_strings(values, entities, empty_is_null=True), dtype)
+    if pa.types.is_timestamp(dtype):
+        return finish_column(pc.utf8_trim_whitespace(_split(values, entities)), dtype)
+    return finish_column(_strings(values, entities, empty_is_null=False), dtype)
 
 
 def _parameters(body: bytes, n: int, dtype: pa.StructType, entities: bool) -> pa.Array | None:
@@ -196,4 +194,4 @@ def _parameters(body: bytes, n: int, dtype: pa.StructType, entities: bool) -> pa
     return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), structs)
 
 
-__all__ = ["FastPageParser", "extract", "fast_supported", "_column"]
+__all__ = ["FastPageParser", "extract", "fast_supported"]

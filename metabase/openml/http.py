@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import email.utils
 import logging
+import os
 import random
 import re
 import threading
@@ -146,6 +147,14 @@ class HttpClient:
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.session.headers["User-Agent"] = "metabase-sync/0.1"
+        # requests reads the proxy variables of the environment again on every call (a scan of
+        # os.environ, ~10% of a small page's client time); read them once for this server
+        proxies = requests.utils.get_environ_proxies(self.server)
+        bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+        self.session.trust_env = False
+        self.session.proxies.update(proxies)
+        if bundle:
+            self.session.verify = bundle
         self._rng = random.Random(seed)
         self._rng_lock = threading.Lock()
         self.calls = 0

@@ -1,7 +1,9 @@
 """``metabase sync``: OpenML -> the store, incremental and resumable.
 
 Phases: tasks, datasets and qualities (one transaction) -> evaluations and their runs (windowed
-keyset lists) -> flows the runs use -> setups of the runs (typed configs) -> provenance.
+keyset lists) -> flows the runs use -> setups of the runs (typed configs; on big phases parsed and
+typed in a worker process, see ``metabase.openml.procpages``), then one UPDATE gives runs their
+setup's pipeline, config and config_hash -> provenance.
 
 Resumable: evaluation pages are written together with their windows' high-water marks in
 ``sync_state`` (the next run id to ask for, and the rows had so far), in ONE transaction per group
@@ -9,8 +11,9 @@ of pages (``commit_rows`` rows or one second; ``commit_rows=1`` makes every page
 transaction). A kill loses at most the group not yet committed (with ``commit_rows=1`` and
 ``jobs=1``, at most one page); a re-run asks again from the stored marks, and loads are
 idempotent (runs upsert on ``run_key``, evaluations replace by run and measure), so it ends with
-exactly a clean run's rows. Flows and setups are fetched for whatever runs lack them, which makes
-those phases resumable without marks.
+exactly a clean run's rows. Flows and setups are fetched for whatever runs lack them, and runs
+without a config are linked to their stored setup at the end, which makes those phases resumable
+without marks.
 
 Incremental: the marks stay after a complete sync; OpenML gives new runs higher ids, so the next
 sync asks each window only for ids above its mark (one call per window when nothing is new).
@@ -346,12 +349,12 @@ def _setups(gateway, store, request: SyncRequest, progress, fetched) -> None:
 
     def flush() -> None:
         nonlocal flushes
-        batches = group.take()
-        if not batches:
+        items = group.take()
+        if not items:
             return
         flushes += 1
-        setups, mapped_flows = records.setups_table(pa.Table.from_batches(batches).combine_chunks().to_batches()[0]
-                                                    if len(batches) > 1 else batches[0], flow_names)
+        setups = pa.concat_tables([t for t, _ in items]) if len(items) > 1 else items[0][0]
+        mapped_flows = {k: v for _, m in items for k, v in m.items()}
         writer = store.get()
         with writer.transaction():  # the setups and their flows' pipelines, together
             writer.upsert("setups", setups)
@@ -363,20 +366,41 @@ def _setups(gateway, store, request: SyncRequest, progress, fetched) -> None:
         _crash_point("setups", flushes, "after")
         store.release_if_due()
 
-    for page in gateway.lister.pages(windows, start=start):
-        batch = page.batch
-        if page.window.key_filter and batch.num_rows:
-            # keep the ids we lack; compare against the slice of them inside this page's span
-            ids = batch.column("setup_id").to_numpy(zero_copy_only=False)
-            lo, hi = np.searchsorted(wanted, [ids.min(), ids.max() + 1])
-            batch = batch.filter(pa.array(np.isin(ids, wanted[lo:hi])))
-        if batch.num_rows and group.add(batch, batch.num_rows):
-            flush()
-        count += batch.num_rows
-        progress.advance(1 if page.last else 0, batch.num_rows)
+    if _use_process(len(missing)):
+        # parsing and typing pages is most of this phase's work: a child process does it on
+        # another core while this one writes; id-range pages are filtered to the wanted ids there
+        from metabase.openml.procpages import process_pages
+
+        stream = ((item.page, item.result) for item in process_pages(
+            gateway, windows, start=start, transform=records.setup_page_records,
+            transform_args=(wanted, flow_names)))
+    else:
+        stream = ((page, records.setup_page_records(page.batch, wanted if page.window.key_filter else None,
+                                                     flow_names))
+                  for page in gateway.lister.pages(windows, start=start))
+    for page, result in stream:
+        rows = 0
+        if result is not None:
+            rows = result[0].num_rows
+            if group.add(result, rows):
+                flush()
+        count += rows
+        progress.advance(1 if page.last else 0, rows)
     flush()
     _link_runs(store)
     fetched["setups"] = count
+
+
+PROCESS_ENV = "METABASE_SYNC_PROCESS"  # 1: always use a list worker process, 0: never
+PROCESS_MIN_SETUPS = 50_000
+
+
+def _use_process(setups: int) -> bool:
+    """A worker process pays for its start (~1-2 s) only on big phases, and only with 2+ cores."""
+    forced = os.environ.get(PROCESS_ENV)
+    if forced in ("0", "1"):
+        return forced == "1"
+    return setups >= PROCESS_MIN_SETUPS and (os.cpu_count() or 1) >= 2
 
 
 def _link_runs(store) -> None:

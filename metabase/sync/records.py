@@ -9,7 +9,9 @@ component's class name when a sub-flow's parameter would clash).
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
+from hashlib import sha256 as _sha256
 from typing import Iterable
 
 import pyarrow as pa
@@ -93,6 +95,23 @@ def setups_rows(batch: pa.RecordBatch, flow_names: dict[int, str]) -> tuple[list
     return rows, mapped_flows
 
 
+def setup_page_records(batch: pa.RecordBatch, wanted, flow_names: dict[int, str]):
+    """A ``setup/list`` page -> (setups table, mapped flows), or None when it holds none we want.
+
+    ``wanted`` (sorted setup ids, numpy) keeps the setups the runs lack out of an id-range page;
+    None keeps all. Module-level, so that a list worker process can run it."""
+    import numpy as np
+
+    if wanted is not None and batch.num_rows:
+        # compare against the slice of the wanted ids inside this page's span
+        ids = batch.column("setup_id").to_numpy(zero_copy_only=False)
+        lo, hi = np.searchsorted(wanted, [ids.min(), ids.max() + 1])
+        batch = batch.filter(pa.array(np.isin(ids, wanted[lo:hi])))
+    if not batch.num_rows:
+        return None
+    return setups_table(batch, flow_names)
+
+
 def setups_table(batch: pa.RecordBatch, flow_names: dict[int, str]) -> tuple[pa.Table, dict[int, str]]:
     """A ``setup/list`` page -> (the ``setups`` table's rows, with their ``pipeline``,
     {flow_id: pipeline} for flows that mapped).
@@ -121,10 +140,6 @@ def setups_table(batch: pa.RecordBatch, flow_names: dict[int, str]) -> tuple[pa.
     for r, (setup_id, flow_id) in enumerate(zip(setup_ids, flow_ids)):
         a, b = offsets[r], offsets[r + 1]
         names, values, pflows = p_name[a:b], p_value[a:b], p_flow[a:b]
-        raw = "[" + ", ".join(
-            f'{{"name": {_js(n)}, "value": {_js(v)}}}' if f is None or f == flow_id
-            else f'{{"name": {_js(n)}, "value": {_js(v)}, "flow_id": {f}}}'
-            for n, v, f in zip(names, values, pflows)) + "]"
         if flow_id not in matches:
             flow_name = flow_names.get(flow_id) or (p_fname[a] if b > a else None)
             try:
@@ -133,18 +148,22 @@ def setups_table(batch: pa.RecordBatch, flow_names: dict[int, str]) -> tuple[pa.
                 matches[flow_id] = False
         done = None
         if not matches[flow_id]:
-            done = _lean_unmapped(flow_id, names, p_full[a:b], values, pflows)
+            done = _lean_unmapped(flow_id, names, values, pflows)
         if done is None:
             params = [dict(zip(field_names, vals)) for vals in zip(*(fields[f][a:b] for f in field_names))]
             flow_name = flow_names.get(flow_id) or (params[0].get("flow_name") if params else None)
             pipeline, config, digest = _general(flow_id, flow_name, params, matches[flow_id])
             if pipeline is not None:
                 mapped_flows[flow_id] = pipeline
-            done = (json.dumps(config, sort_keys=True, default=str), digest, pipeline)
+            raw = "[" + ", ".join(
+                f'{{"name": {_js(n)}, "value": {_js(v)}}}' if f is None or f == flow_id
+                else f'{{"name": {_js(n)}, "value": {_js(v)}, "flow_id": {f}}}'
+                for n, v, f in zip(names, values, pflows)) + "]"
+            done = (json.dumps(config, sort_keys=True, default=str), digest, raw, pipeline)
         out_config.append(done[0])
         out_hash.append(done[1])
-        out_pipeline.append(done[2])
-        out_raw.append(raw)
+        out_raw.append(done[2])
+        out_pipeline.append(done[3])
     n = len(setup_ids)
     table = pa.table({
         "setup_id": pa.array(setup_ids, pa.int64()), "flow_id": pa.array(flow_ids, pa.int64()),
@@ -179,60 +198,95 @@ def _general(flow_id, flow_name, params: list[dict], matches: bool):
     return None, config, pipelines.hash_text(f"flow-{flow_id}", config)
 
 
-_TYPED_CACHE: dict[str, object] = {}
+_MISSING = object()
+_FRAGMENTS: dict = {}  # raw value -> (its JSON string, typed JSON, canonical JSON) or None
+_SHAPES: dict = {}  # (flow, names, component flows) -> how its configs are laid out, or None
+_encode_str = json.encoder.encode_basestring_ascii  # json.dumps' own C encoder (ensure_ascii)
+_INF = float("inf")
+_JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?").fullmatch
+_FRACTION = re.compile(r"[.eE]").search
 
 
 def _js(value) -> str:
-    """A string as ``json.dumps`` writes it (its own C encoder, ensure_ascii); None as null."""
-    return "null" if value is None else json.encoder.encode_basestring_ascii(value)
+    """A string as ``json.dumps`` writes it; None as null."""
+    return "null" if value is None else _encode_str(value)
 
 
-def _lean_unmapped(flow_id, names, fulls, values, pflows) -> tuple[str, str, None] | None:
-    """(config JSON, config_hash, None) of a setup of one flow with unique scalar parameters,
-    byte-identical to ``json.dumps(typed_parameters(...), sort_keys=True)`` and
-    ``pipelines.hash_text(f"flow-{flow_id}", ...)``; None when it is not that simple case."""
-    import hashlib
-
+def _fragments(value):
+    """(raw JSON, typed JSON, canonical JSON) of one parameter value, or None when it is not a
+    scalar that the lean path writes exactly as json.dumps / canonical_json would."""
     from pipelines import parse_value
 
-    keys = [n or f for n, f in zip(names, fulls)]
-    if len(set(keys)) != len(keys) or any(f is not None and f != flow_id for f in pflows):
+    if value is None:
+        typed = None
+    elif _JSON_NUMBER(value):  # what json.loads, and so parse_value, makes of a plain number
+        typed = float(value) if _FRACTION(value) else int(value)
+    else:
+        typed = parse_value(value)
+    if typed is None:
+        text = canon = "null"
+    elif typed is True:
+        text = canon = "true"
+    elif typed is False:
+        text = canon = "false"
+    elif type(typed) is int:
+        text = canon = int.__repr__(typed)
+    elif type(typed) is float:
+        if typed != typed or typed in (_INF, -_INF):
+            return None  # hash_text refuses these: let the general path decide
+        text = float.__repr__(typed)
+        canon = int.__repr__(int(typed)) if typed.is_integer() else text
+    elif type(typed) is str:
+        text = canon = _encode_str(typed)
+    else:
+        return None  # lists, objects: the general path
+    return _js(value), text, canon
+
+
+def _shape(flow_id, names: list, pflows: list):
+    """Per flow and parameter list: the key order and the constant JSON pieces of its configs;
+    None unless every parameter belongs to the flow itself and names are unique and given."""
+    if not all(names) or len(set(names)) != len(names):  # "" or None: keyed by full name
         return None
-    if any(k is None for k in keys):
+    if any(f is not None and f != flow_id for f in pflows):
         return None
-    config_parts, canon_parts = [], []
-    for key, value in sorted(zip(map(str, keys), values)):
-        if value is None:
-            typed = None
-        else:
-            typed = _TYPED_CACHE.get(value, _TYPED_CACHE)
-            if typed is _TYPED_CACHE:
-                typed = parse_value(value)
-                if len(_TYPED_CACHE) < 200_000 and not isinstance(typed, (list, dict)):
-                    _TYPED_CACHE[value] = typed
-        if typed is None:
-            text = canon = "null"
-        elif typed is True:
-            text = canon = "true"
-        elif typed is False:
-            text = canon = "false"
-        elif type(typed) is int:
-            text = canon = int.__repr__(typed)
-        elif type(typed) is float:
-            if typed != typed or typed in (float("inf"), float("-inf")):
-                return None  # hash_text refuses these: let the general path decide
-            text = float.__repr__(typed)
-            canon = int.__repr__(int(typed)) if typed.is_integer() else text
-        elif type(typed) is str:
-            text = canon = json.encoder.encode_basestring_ascii(typed)
-        else:
-            return None  # lists, objects: the general path
-        k = json.encoder.encode_basestring_ascii(key)
-        config_parts.append(f"{k}: {text}")
-        canon_parts.append(f"{k}:{canon}")
-    config = "{" + ", ".join(config_parts) + "}"
-    payload = f"flow-{flow_id}\n{{" + ",".join(canon_parts) + "}"
-    return config, hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32], None
+    order = sorted(range(len(names)), key=lambda i: names[i])
+    keys = [_encode_str(n) for n in names]
+    return (order, [keys[i] + ": " for i in order], [keys[i] + ":" for i in order],
+            ['{"name": ' + keys[i] + ', "value": ' for i in range(len(names))], f"flow-{flow_id}\n")
+
+
+def _lean_unmapped(flow_id, names, values, pflows) -> tuple[str, str, str, None] | None:
+    """(config JSON, config_hash, raw parameters JSON, None) of a setup of one flow with unique
+    scalar parameters, byte-identical to ``json.dumps(typed_parameters(...), sort_keys=True)``,
+    ``pipelines.hash_text(f"flow-{flow_id}", ...)`` and ``json.dumps(raw)``; None otherwise.
+
+    The layout is worked out once per flow and parameter list, and each distinct value's JSON
+    once (OpenML setups repeat both), so a setup costs a few string joins and one sha256."""
+    key = (flow_id, tuple(names), tuple(pflows))
+    shape = _SHAPES.get(key, _MISSING)
+    if shape is _MISSING:
+        shape = _shape(flow_id, names, pflows)
+        if len(_SHAPES) < 10_000:
+            _SHAPES[key] = shape
+    if shape is None:
+        return None
+    frags = []
+    for value in values:
+        f = _FRAGMENTS.get(value, _MISSING)
+        if f is _MISSING:
+            f = _fragments(value)
+            if len(_FRAGMENTS) >= 100_000:  # bounded (~25 MB): synthetic values never repeat
+                _FRAGMENTS.clear()
+            _FRAGMENTS[value] = f
+        if f is None:
+            return None
+        frags.append(f)
+    order, cfg_keys, canon_keys, raw_heads, prefix = shape
+    config = "{" + ", ".join([k + frags[i][1] for k, i in zip(cfg_keys, order)]) + "}"
+    canon = "{" + ",".join([k + frags[i][2] for k, i in zip(canon_keys, order)]) + "}"
+    raw = "[" + ", ".join([h + f[0] + "}" for h, f in zip(raw_heads, frags)]) + "]"
+    return config, _sha256((prefix + canon).encode("utf-8")).hexdigest()[:32], raw, None
 
 
 def typed_parameters(params: list[dict], flow_id: int | None) -> dict:

@@ -9,8 +9,11 @@ three clients ask for the evaluations of those 10 flows:
   its own): evaluations, runs AND setups with typed configs, written to a fresh DuckDB store;
 - ``openml.evaluations.list_evaluations`` (evaluations only, as a DataFrame);
 - ``openml.evaluations.list_evaluations_setups`` (evaluations and setups), on a 1/SETUPS_FRACTION
-  slice of the tasks because it fetches setups 100 per call, one call at a time; its rows/s is
-  what it reached on that slice.
+  slice of the tasks because it fetches setups 100 per call, one call at a time; ``metabase sync``
+  is run on the same slice too (a fresh store), so that ratio compares like with like.
+
+Besides rows/s, it records where the time goes: the sync's phases, the CPU seconds of the sync
+process and of the server process (both on the same 2 cores), and the sync's peak memory.
 
 openml-python 0.15 asks for 10,000 rows per page and stops at the first short page, so against the
 live server's 1,000-row cap it silently returns only the first page. The server here therefore
@@ -54,31 +57,49 @@ def _openml_configured(url: str, cache: Path):
     return openml
 
 
+def _cpu_s(pid: int) -> float:
+    """User+system CPU seconds of a live process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _sync(server, store: Path, tasks: list[int]) -> dict:
+    """``metabase sync`` in a subprocess: its summary, wall time, CPU and peak memory."""
+    script = Path(sys.executable).with_name("metabase")
+    cmd = [str(script), "--store", str(store), "--openml-server", server.url, "sync",
+           "--tasks", ",".join(map(str, tasks)), "--flows", ",".join(map(str, FLOWS)), "-f", "json"]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    server_cpu = _cpu_s(server.proc.pid)
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
+    wall = time.perf_counter() - t0
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    summary = json.loads(proc.stdout)
+    return {"summary": summary, "wall": wall, "peak_mb": after.ru_maxrss / 1024,
+            "client_cpu_s": round(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, 1),
+            "server_cpu_s": round(_cpu_s(server.proc.pid) - server_cpu, 1)}
+
+
 @pytest.mark.benchmark
 def test_sync_vs_openml_python(openml_data, tmp_path):
     from metabase.testing.replay import start_server_process
 
     tasks = _pimp_tasks(openml_data)
+    part = tasks[:: SETUPS_FRACTION]
     server = start_server_process(openml_data, faults="cap=10000", scale=N)
     results = []
     try:
-        # -- metabase sync ----------------------------------------------------------------------
-        store = tmp_path / "bench.duckdb"
-        script = Path(sys.executable).with_name("metabase")
-        cmd = [str(script), "--store", str(store), "--openml-server", server.url, "sync",
-               "--tasks", ",".join(map(str, tasks)), "--flows", ",".join(map(str, FLOWS)), "-f", "json"]
-        t0 = time.perf_counter()
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
-        wall = time.perf_counter() - t0
-        assert proc.returncode == 0, proc.stderr[-2000:]
-        summary = json.loads(proc.stdout)
-        peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        # -- metabase sync, everything ------------------------------------------------------------
+        run = _sync(server, tmp_path / "bench.duckdb", tasks)
+        summary, wall = run["summary"], run["wall"]
         evaluations = summary["fetched"]["evaluations"]
-        assert evaluations == N
+        assert evaluations == N and summary["fetched"]["setups"] == N
         phases = summary.get("phase_seconds", {})
         results.append({"client": "metabase sync (evaluations+runs+setups -> DuckDB)", "rows": evaluations,
                         "seconds": wall, "rows_per_s": evaluations / wall, "calls": summary["calls"],
-                        "peak_rss_mb": round(peak_mb, 1), "phase_seconds": phases})
+                        "peak_rss_mb": round(run["peak_mb"], 1), "phase_seconds": phases,
+                        "client_cpu_s": run["client_cpu_s"], "server_cpu_s": run["server_cpu_s"]})
         eval_s = phases.get("evaluations")
         if eval_s:
             results.append({"client": "metabase sync, evaluations phase alone", "rows": evaluations,
@@ -86,37 +107,54 @@ def test_sync_vs_openml_python(openml_data, tmp_path):
 
         # -- openml-python: list_evaluations -----------------------------------------------------
         openml = _openml_configured(server.url, tmp_path / "openml-cache")
+        server_cpu = _cpu_s(server.proc.pid)
         t0 = time.perf_counter()
         frame = openml.evaluations.list_evaluations("predictive_accuracy", flows=FLOWS, size=None,
                                                     output_format="dataframe")
         took = time.perf_counter() - t0
         assert len(frame) == N
         results.append({"client": "openml-python list_evaluations", "rows": len(frame), "seconds": took,
-                        "rows_per_s": len(frame) / took})
+                        "rows_per_s": len(frame) / took,
+                        "server_cpu_s": round(_cpu_s(server.proc.pid) - server_cpu, 1)})
         del frame
 
-        # -- openml-python: list_evaluations_setups (a slice of the tasks) ------------------------
-        part = tasks[:: SETUPS_FRACTION]
+        # -- the slice: openml-python list_evaluations_setups, and metabase sync on the same tasks --
+        server_cpu = _cpu_s(server.proc.pid)
         t0 = time.perf_counter()
         frame = openml.evaluations.list_evaluations_setups("predictive_accuracy", flows=FLOWS, tasks=part,
                                                            output_format="dataframe")
         took = time.perf_counter() - t0
         assert len(frame) > 0 and frame["parameters"].notna().all()
         results.append({"client": f"openml-python list_evaluations_setups ({len(part)} of {len(tasks)} tasks)",
-                        "rows": len(frame), "seconds": took, "rows_per_s": len(frame) / took})
+                        "rows": len(frame), "seconds": took, "rows_per_s": len(frame) / took,
+                        "server_cpu_s": round(_cpu_s(server.proc.pid) - server_cpu, 1)})
+        sliced = _sync(server, tmp_path / "slice.duckdb", part)
+        rows = sliced["summary"]["fetched"]["evaluations"]
+        assert rows == len(frame)  # the same evaluations
+        results.append({"client": f"metabase sync ({len(part)} of {len(tasks)} tasks, same slice)",
+                        "rows": rows, "seconds": sliced["wall"], "rows_per_s": rows / sliced["wall"],
+                        "phase_seconds": sliced["summary"].get("phase_seconds", {}),
+                        "client_cpu_s": sliced["client_cpu_s"], "server_cpu_s": sliced["server_cpu_s"]})
     finally:
         server.stop()
 
     ours = results[0]["rows_per_s"]
+    slice_ours = results[-1]["rows_per_s"]
     for r in results:
         r["ratio_metabase_over_this"] = round(ours / r["rows_per_s"], 2)
         r["seconds"] = round(r["seconds"], 2)
         r["rows_per_s"] = round(r["rows_per_s"], 1)
+    like_for_like = round(slice_ours / results[-2]["rows_per_s"], 2)
     print(f"\nsync benchmark: {N:,} synthetic evaluations from the replay server (scale mode)")
     print(f"{'client':<62} {'rows':>9} {'s':>8} {'rows/s':>10} {'x':>7}")
     for r in results:
         print(f"{r['client']:<62} {r['rows']:>9,} {r['seconds']:>8.1f} {r['rows_per_s']:>10,.0f} "
               f"{r['ratio_metabase_over_this']:>7.2f}")
-    print(f"metabase sync peak memory: {results[0]['peak_rss_mb']:.0f} MB; calls: {results[0]['calls']}")
+    print(f"same slice, metabase sync over list_evaluations_setups: {like_for_like:.2f}x")
+    first = results[0]
+    print(f"metabase sync peak memory: {first['peak_rss_mb']:.0f} MB; calls: {first['calls']}; "
+          f"phases (s): {first['phase_seconds']}; CPU s: sync {first['client_cpu_s']}, "
+          f"server {first['server_cpu_s']}")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"n": N, "results": results}, indent=2))
+    RESULTS.write_text(json.dumps({"n": N, "results": results,
+                                   "slice_ratio_sync_over_list_evaluations_setups": like_for_like}, indent=2))
