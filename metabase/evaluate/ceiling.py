@@ -7,7 +7,7 @@ configurations. The ranking is then scored like a strategy's (normalised regret@
 own, noisy, scores). Because the score of every run is one noisy evaluation, even this model does
 not reach regret 0: the gap between it and 0 is what evaluation noise and a finite sample cost,
 and the gap between a strategy and it is what not knowing the task costs. On the openml-pimp random
-forest runs it is about 0.077 at k = 1 and 0.020 at k = 10 (README, Recommenders).
+forest runs it is 0.072 at k = 1 and 0.017 at k = 10 (README, Recommenders).
 """
 
 from __future__ import annotations
