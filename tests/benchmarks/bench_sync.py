@@ -158,3 +158,59 @@ def test_sync_vs_openml_python(openml_data, tmp_path):
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps({"n": N, "results": results,
                                    "slice_ratio_sync_over_list_evaluations_setups": like_for_like}, indent=2))
+
+
+@pytest.mark.benchmark
+def test_client_parse_throughput_without_the_server(openml_data):
+    """The client's own parse rate, server work excluded: pages rendered once in-process, then
+    parsed by the columnar parser and by the element-per-row parser (its fallback)."""
+    from metabase.openml.fastparse import FastPageParser
+    from metabase.openml.listparse import SPECS, PageParser
+    from metabase.sync.records import setups_table
+    from metabase.testing.replay import routes
+    from metabase.testing.replay.faults import Faults
+    from metabase.testing.replay.server import ReplayServer
+
+    server = ReplayServer(openml_data, Faults.parse(None), 100_000)
+
+    def body(call: str) -> bytes:
+        out = routes.api_get(server, call.split("/")).body
+        return out if isinstance(out, bytes) else out.encode()
+
+    pages = {
+        "evaluation": [body(f"evaluation/list/function/predictive_accuracy/uploader/999/run/{100_000_001 + 1000 * j}.."
+                            "/limit/1000/offset/0") for j in range(20)],
+        "setup": [body(f"setup/list/setup/{200_000_001 + 1000 * j}..{200_000_001 + 1000 * j + 999}/limit/1000/offset/0")
+                  for j in range(20)],
+    }
+    results = {}
+    for entity, bodies in pages.items():
+        for name, parser_class in (("columnar", FastPageParser), ("element-per-row", PageParser)):
+            t0 = time.perf_counter()
+            rows = 0
+            for b in bodies:
+                parser = parser_class(SPECS[entity])
+                for i in range(0, len(b), 1 << 16):
+                    parser.feed(b[i:i + (1 << 16)])
+                rows += parser.close().num_rows
+            took = time.perf_counter() - t0
+            results[f"{entity} pages, {name} parser"] = {"rows": rows, "seconds": round(took, 3),
+                                                         "rows_per_s": round(rows / took)}
+    batches = [FastPageParser(SPECS["setup"]) for _ in pages["setup"]]
+    for parser, b in zip(batches, pages["setup"]):
+        parser.feed(b)
+    parsed = [p.close() for p in batches]
+    setups_table(parsed[0].slice(0, 1), {})  # imports the pipeline catalogue outside the timing
+    t0 = time.perf_counter()
+    rows = sum(setups_table(b, {})[0].num_rows for b in parsed)
+    took = time.perf_counter() - t0
+    results["setup records (typed config + hash)"] = {"rows": rows, "seconds": round(took, 3),
+                                                      "rows_per_s": round(rows / took)}
+    print(f"\n{'client work, no server':<48} {'rows':>8} {'rows/s':>10}")
+    for name, r in results.items():
+        print(f"{name:<48} {r['rows']:>8,} {r['rows_per_s']:>10,}")
+    ratio = {e: results[f"{e} pages, columnar parser"]["rows_per_s"] / results[f"{e} pages, element-per-row parser"]["rows_per_s"]
+             for e in pages}
+    print("columnar / element-per-row: " + ", ".join(f"{e} {x:.1f}x" for e, x in ratio.items()))
+    assert all(x > 1 for x in ratio.values())
+    (RESULTS.parent / "sync_parse.json").write_text(json.dumps({"results": results, "ratio": ratio}, indent=2))
