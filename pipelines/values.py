@@ -53,6 +53,10 @@ def parse_value(value: Any) -> Any:
         decoded = json.loads(text)
     except ValueError:
         return text
+    if isinstance(decoded, float) and not math.isfinite(decoded):
+        # "1e400", "NaN", "Infinity": Python's json reads them, JSON itself has no such numbers,
+        # so they stay the text they are (and hash and store as that text)
+        return text
     # A JSON-encoded string may itself carry a token ("\"None\"" in some sklearn flows).
     if isinstance(decoded, str) and decoded in _TOKENS:
         return _TOKENS[decoded]
@@ -75,7 +79,9 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     value = parse_value(value) if not isinstance(value, str) else value
-    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)  # "inf", "-inf", "nan": canonical JSON has no such numbers
+    if isinstance(value, float) and value.is_integer():
         # "1.0" from one source and "1" from another are the same setting.
         return int(value)
     return value

@@ -103,6 +103,7 @@ SETUPS = [
     _setup(7, _param(1, "C", "3"), _param(9, "kernel", "&quot;rbf&quot;", flow=61, flow_name="weka.SMO")),
     _setup(8, _param(1, "C", "-0.0"), _param(2, "U", "1E+3"), _param(3, "M", "FALSE")),
     _setup(9, _param(1, "", "1"), _param(2, "U", "2")),  # no name: keyed by its full name
+    _setup(10, _param(1, "C", "1e400"), _param(2, "U", "NaN"), _param(3, "M", "-Infinity")),  # not JSON numbers
 ]
 
 
@@ -128,7 +129,7 @@ def test_lean_setup_records_equal_the_general_path():
                for p in params or []]
         assert row["parameters"] == json.dumps(raw)
     rows, _ = setups_rows(batch, {60: "weka.J48"})
-    assert [r["setup_id"] for r in rows] == list(range(1, 10)) and all("_pipeline" in r for r in rows)
+    assert [r["setup_id"] for r in rows] == list(range(1, 11)) and all("_pipeline" in r for r in rows)
 
 
 def test_truncated_and_error_bodies_behave_as_before():

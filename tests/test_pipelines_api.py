@@ -144,3 +144,19 @@ def test_already_typed_numpy_and_missing_values_map_like_strings():
         "columntransformer__numeric__imputer__strategy": "median",
     }
     assert pipelines.map_openml(None, typed, flow_id=6969) == pipelines.map_openml(None, PIMP_RUN, flow_id=6969)
+
+
+def test_values_json_has_no_numbers_for_hash_and_store_as_text():
+    """OpenML setups can hold "1e400" or "NaN"; Python's json reads them as inf/nan, which canonical
+    JSON cannot write: they must not stop a sync, and the same text must give the same hash."""
+    import json
+
+    from pipelines.values import canonical_json, hash_text, parse_value
+
+    assert parse_value("1e400") == "1e400" and parse_value("NaN") == "NaN" and parse_value("-Infinity") == "-Infinity"
+    assert parse_value("1e300") == 1e300
+    for config in ({"C": "1e400"}, {"C": float("inf")}, {"C": float("nan")}, {"C": [1, float("-inf")]}):
+        json.loads(canonical_json(config))  # valid JSON, no exception
+    assert hash_text("flow-1", {"C": "1e400"}) == hash_text("flow-1", {"C": "1e400"})
+    assert hash_text("flow-1", {"C": "1e400"}) != hash_text("flow-1", {"C": "1e300"})
+    assert canonical_json({"C": float("inf")}) == '{"C":"inf"}'
