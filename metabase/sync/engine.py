@@ -40,11 +40,11 @@ ENTITY = "evaluation"
 # Test hook: ``phase:n:before|after`` SIGKILLs the process at the n-th write of a phase, inside
 # the transaction (before its commit) or right after it. Used by the resume tests only.
 CRASH_ENV = "METABASE_SYNC_CRASH_AT"
-HOLD_WRITER_S = 5.0
+HOLD_WRITER_S = 5.0  # close the write connection at least this often so readers get a turn
 RANGE_SPAN = 5000  # ids per setup range window
 GROUP_S = 1.0  # commit pending pages at least this often
 _STATE_SCHEMA = pa.schema([("entity", pa.string()), ("filter_key", pa.string()), ("high_water", pa.string()),
-                           ("done", pa.bool_()), ("updated_at", pa.timestamp("us"))])  # close the write connection at least this often so readers get a turn
+                           ("done", pa.bool_()), ("updated_at", pa.timestamp("us"))])
 
 
 class Progress(Protocol):
