@@ -34,6 +34,30 @@ def test_upsert_merges_and_is_idempotent(writer):
     assert writer.execute("SELECT name, version FROM datasets WHERE dataset_id=1").fetchone() == ("a", 3)
 
 
+def test_upsert_new_gives_upserts_rows(writer):
+    """New keys, stored keys (NULL keeps the stored value) and a key twice in one load: the same
+    rows as ``upsert``, whichever path ``upsert_new`` takes."""
+    from metabase.store import open_writer as _open
+
+    loads = [
+        pd.DataFrame({"dataset_id": [1, 2], "name": ["a", "b"], "source": ["x", "x"]}),
+        pd.DataFrame({"dataset_id": [3, 4], "name": ["c", "d"], "source": ["x", "x"]}),  # all new
+        pd.DataFrame({"dataset_id": [2, 5], "name": [None, "e"], "version": [7, 1], "source": ["y", "y"]}),
+        pd.DataFrame({"dataset_id": [6, 6], "name": ["f", "g"], "source": ["z", "z"]}),  # last one wins
+    ]
+    other = _open(writer.path.with_name("other.duckdb"))
+    try:
+        for rows in loads:
+            assert writer.upsert_new("datasets", rows) == len(rows)
+            other.upsert("datasets", rows)
+        sql = "SELECT dataset_id, name, version, source FROM datasets ORDER BY 1"
+        got = writer.execute(sql).fetchall()
+        assert got == other.execute(sql).fetchall()
+        assert got[1] == (2, "b", 7, "y") and got[-1] == (6, "g", None, "z")
+    finally:
+        other.close()
+
+
 def test_replace_owns_rows_by_key(writer):
     evals = pd.DataFrame({"run_key": ["r1", "r1"], "measure": ["m", "m"], "value": [0.5, 0.6],
                           "fold": [None, 0], "source": ["t", "t"]})

@@ -271,7 +271,7 @@ def _evaluations(gateway, store, scope: Scope, request: SyncRequest, marks, prog
         writer = store.get()
         with writer.transaction():  # the pages and their marks, all or nothing
             if runs:
-                writer.upsert("runs", pa.concat_tables(runs))
+                writer.upsert_new("runs", pa.concat_tables(runs))  # new on a fresh or incremental sync
                 writer.replace("evaluations", pa.concat_tables(evaluations), by=["run_key", "measure"])
             writer.upsert("sync_state", pa.Table.from_pylist(list(state.values()), schema=_STATE_SCHEMA), merge=False)
             _crash_point("evaluations", flushes, "before")
@@ -357,7 +357,7 @@ def _setups(gateway, store, request: SyncRequest, progress, fetched) -> None:
         mapped_flows = {k: v for _, m in items for k, v in m.items()}
         writer = store.get()
         with writer.transaction():  # the setups and their flows' pipelines, together
-            writer.upsert("setups", setups)
+            writer.upsert_new("setups", setups)  # only setups the runs lack are fetched
             if mapped_flows:
                 writer.upsert("flows", pa.table({"flow_id": list(mapped_flows),
                                                  "pipeline": list(mapped_flows.values()),

@@ -128,10 +128,11 @@ def setups_table(batch: pa.RecordBatch, flow_names: dict[int, str]) -> tuple[pa.
     offsets = plist.offsets.to_pylist()
     offsets = [o - offsets[0] for o in offsets]  # a sliced page starts inside its values
     items = plist.flatten()
-    fields = {f.name: items.field(i).to_pylist() for i, f in enumerate(items.type)}
-    field_names = list(fields)
-    p_name, p_full, p_value = fields["parameter_name"], fields["full_name"], fields["value"]
-    p_flow, p_fname = fields["flow_id"], fields["flow_name"]
+    field_names = [f.name for f in items.type]
+    # the lean path reads four of the eight parameter fields: the rest become Python lists only
+    # when a setup takes the general path
+    fields = {f: items.field(f).to_pylist() for f in ("parameter_name", "value", "flow_id", "flow_name")}
+    p_name, p_value, p_flow, p_fname = (fields[f] for f in ("parameter_name", "value", "flow_id", "flow_name"))
     matches: dict[int, bool] = {}  # flow id -> is it a catalogue pipeline at all (asked once)
     mapped_flows: dict[int, str] = {}
     out_config, out_hash, out_raw, out_pipeline = [], [], [], []
@@ -145,6 +146,8 @@ def setups_table(batch: pa.RecordBatch, flow_names: dict[int, str]) -> tuple[pa.
         if not matches[flow_id]:
             done = _lean_unmapped(flow_id, names, values, pflows)
         if done is None:
+            if len(fields) < len(field_names):
+                fields.update({f: items.field(f).to_pylist() for f in field_names if f not in fields})
             params = [dict(zip(field_names, vals)) for vals in zip(*(fields[f][a:b] for f in field_names))]
             flow_name = flow_names.get(flow_id) or (params[0].get("flow_name") if params else None)
             pipeline, config, digest = _general(flow_id, flow_name, params, matches[flow_id])
@@ -230,13 +233,13 @@ def _js(value) -> str:
 def _fragments(value):
     """(raw JSON, typed JSON, canonical JSON) of one parameter value, or None when it is not a
     scalar that the lean path writes exactly as json.dumps / canonical_json would."""
-    from pipelines import parse_value
-
     if value is None:
         typed = None
     elif _JSON_NUMBER(value):  # what json.loads, and so parse_value, makes of a plain number
         typed = float(value) if _FRACTION(value) else int(value)
-    else:
+    else:  # imported here only: a from-import per call cost ~1 us on every new number
+        from pipelines import parse_value
+
         typed = parse_value(value)
     if typed is None:
         text = canon = "null"
