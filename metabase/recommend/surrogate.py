@@ -9,6 +9,8 @@ it ranks fresh samples of a pipeline's space as well as configurations evaluated
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 
 from metabase.recommend.base import Scores, Strategy, lookup_scores, similarity, task_distances, task_rows
@@ -60,6 +62,15 @@ class SurrogateStrategy(Strategy):
         if models:  # a cached model trained on exactly this training data
             self.model_ = models[0]
             return self
+        # strategies fitted on the same fold (``default`` and ``surrogate`` in a backtest) share
+        # one model; only the latest is kept, so a backtest holds one fold's model at a time
+        key = (hashlib.blake2b(training.rows.tobytes(), digest_size=16).hexdigest(),
+               self.n_models, self.n_estimators, self.num_leaves, self.max_runs_per_task,
+               self.random_state, self.n_jobs)
+        shared = prepared.cache.get("surrogate_model")
+        if shared is not None and shared[0] == key:
+            self.model_ = shared[1]
+            return self
         rows = self._rows(training)
         x = design_matrix(prepared)[rows]
         y = prepared.runs["norm"].to_numpy()[rows]
@@ -72,6 +83,7 @@ class SurrogateStrategy(Strategy):
             min_child_samples=min_child,
             categorical_features=self.categorical_, random_state=self.random_state, n_jobs=self.n_jobs,
         ).fit(x, y, groups)
+        prepared.cache["surrogate_model"] = (key, self.model_)
         return self
 
     def predict(self, query) -> Scores:
