@@ -82,6 +82,7 @@ class Page:
     next_position: int = 0
     rows_before: int = 0  # rows this window gave before this page (over all syncs)
     url: str = field(default="", repr=False)
+    key: str = field(default="", repr=False)  # the call that gave it (no API key): a spool key
 
     @property
     def rows_after(self) -> int:
@@ -147,8 +148,20 @@ class Lister:
         self._no_cap_at: set[int] = set()  # short page sizes seen to be true ends
 
     # -- one page ---------------------------------------------------------------------------
-    def fetch(self, window: Window, position: int, limit: int) -> tuple[pa.RecordBatch, str]:
+    def fetch(self, window: Window, position: int, limit: int, spool=None) -> tuple[pa.RecordBatch, str]:
+        """One page; with a ``spool`` (``get``/``put`` by call, see ``metabase.openml.spool``) a page
+        received before is read from it, and a page received now is put there at once."""
         call = window.call(position, limit)
+        if spool is not None:
+            batch = spool.get(call)
+            if batch is not None:
+                return batch, mask_url(self.client.url(call))
+        batch, url = self._fetch(window, call)
+        if spool is not None:
+            spool.put(call, batch)
+        return batch, url
+
+    def _fetch(self, window: Window, call: str) -> tuple[pa.RecordBatch, str]:
         spec = window.spec
 
         def consume(response):
@@ -164,12 +177,13 @@ class Lister:
 
     # -- many windows -----------------------------------------------------------------------
     def pages(self, windows: Sequence[Window], start: dict[str, tuple[int, int]] | None = None,
-              max_rows_per_window: int | None = None) -> Iterator[Page]:
+              max_rows_per_window: int | None = None, spool=None) -> Iterator[Page]:
         """Yield every page of every window; a window's pages come in order.
 
         ``start`` maps window keys to ``(position, rows already had)`` to resume at;
         ``max_rows_per_window`` stops each window after that many rows in all. Pages of different
         windows come in completion order. Closing the iterator cancels what has not started.
+        ``spool`` keeps received pages until the consumer has committed them (see ``fetch``).
         """
         start = start or {}
         pending = deque(_State(w, *start.get(w.key, (0, 0)), max_rows_per_window) for w in windows)
@@ -178,7 +192,7 @@ class Lister:
         pool = ThreadPoolExecutor(max_workers=self.in_flight, thread_name_prefix="openml-list")
         try:
             while pending or active or futures:
-                self._fill(pool, futures, pending, active)
+                self._fill(pool, futures, pending, active, spool)
                 for state in [s for s in active if self._finished(s)]:
                     active.remove(state)
                     if state.given == 0:  # nothing to ask (its row limit was reached before)
@@ -219,15 +233,15 @@ class Lister:
             return False  # keyset pages depend on the previous one
         return self._want(state) > 0
 
-    def _submit(self, pool, futures, state: _State) -> None:
+    def _submit(self, pool, futures, state: _State, spool) -> None:
         position = state.next_submit
         limit = self._want(state)
-        futures[pool.submit(self.fetch, state.window, position, limit)] = (state, position, state.gen, limit)
+        futures[pool.submit(self.fetch, state.window, position, limit, spool)] = (state, position, state.gen, limit)
         state.outstanding += 1
         if not state.window.key_filter:
             state.next_submit = position + limit
 
-    def _fill(self, pool, futures, pending: deque, active: list) -> None:
+    def _fill(self, pool, futures, pending: deque, active: list, spool) -> None:
         # windows already started go first (depth first: their marks complete sooner, and a
         # confirmed page-size question is answered before many windows ask it), then new
         # windows; deeper pages of offset windows are asked speculatively once shown full
@@ -235,12 +249,12 @@ class Lister:
             while (len(futures) < self.in_flight and self._can_submit(state)
                    and (state.outstanding == 0 or state.given > 0)
                    and state.outstanding < self.in_flight):
-                self._submit(pool, futures, state)
+                self._submit(pool, futures, state, spool)
         while len(futures) < self.in_flight and pending:
             state = pending.popleft()
             active.append(state)
             if self._can_submit(state):
-                self._submit(pool, futures, state)
+                self._submit(pool, futures, state, spool)
 
     def _finished(self, state: _State) -> bool:
         return state.outstanding == 0 and not self._can_submit(state) and not state.buffer
@@ -282,7 +296,7 @@ class Lister:
                 state.end = True
                 state.buffer.clear()
             state.given += 1
-            yield Page(window, at, batch, last, state.next_yield, state.rows - rows, url)
+            yield Page(window, at, batch, last, state.next_yield, state.rows - rows, url, window.call(at, asked))
 
     def _remaining(self, state: _State) -> int:
         bounds = [1 << 62]

@@ -37,11 +37,14 @@ class Transformed:
 
 def process_pages(gateway, windows: Sequence[Window], start: dict | None = None,
                   max_rows_per_window: int | None = None,
-                  transform: Callable | None = None, transform_args: tuple = ()) -> Iterator[Transformed]:
+                  transform: Callable | None = None, transform_args: tuple = (),
+                  spool_directory=None) -> Iterator[Transformed]:
     """Like ``gateway.lister.pages`` but run in a child process; yields :class:`Transformed`.
 
     ``transform(batch, *transform_args)`` runs in the child (a module-level function). The calls
-    and retries the child made are added to ``gateway.client``'s counters at the end."""
+    and retries the child made are added to ``gateway.client``'s counters at the end. With
+    ``spool_directory`` the child puts every page it receives in a ``metabase.openml.spool``
+    there (the caller clears it when the phase is done)."""
     import multiprocessing as mp
 
     ctx = mp.get_context("spawn")  # no fork of a process holding DuckDB and thread pools
@@ -49,7 +52,7 @@ def process_pages(gateway, windows: Sequence[Window], start: dict | None = None,
     proc = ctx.Process(
         target=_work, daemon=True, name="metabase-lister",
         args=(gateway.server, gateway.apikey, gateway.policy, gateway.in_flight, list(windows), start or {},
-              max_rows_per_window, transform, transform_args, os.getpid(), results))
+              max_rows_per_window, transform, transform_args, os.getpid(), results, spool_directory))
     proc.start()
     try:
         while True:
@@ -88,7 +91,7 @@ def _die_with_parent(parent: int) -> None:
 
 
 def _work(server, apikey, policy, in_flight, windows, start, max_rows, transform, transform_args,
-          parent, results) -> None:
+          parent, results, spool_directory=None) -> None:
     _die_with_parent(parent)
     from metabase.errors import MetabaseError
     from metabase.openml.http import HttpClient
@@ -97,13 +100,18 @@ def _work(server, apikey, policy, in_flight, windows, start, max_rows, transform
     client = HttpClient(server, apikey, policy, pool_size=max(4, in_flight * 2))
     try:
         lister = Lister(client, in_flight=in_flight)
-        for page in lister.pages(windows, start=start, max_rows_per_window=max_rows):
+        spool = None
+        if spool_directory is not None:
+            from metabase.openml.spool import PageSpool
+
+            spool = PageSpool(spool_directory, server)
+        for page in lister.pages(windows, start=start, max_rows_per_window=max_rows, spool=spool):
             if os.getppid() != parent:
                 os._exit(1)
             batch = page.batch
             result = transform(batch, *transform_args) if transform is not None else batch
             light = Page(page.window, page.position, batch.slice(0, 0), page.last, page.next_position,
-                         page.rows_before, page.url)
+                         page.rows_before, page.url, page.key)
             results.put(("page", Transformed(light, batch.num_rows, result)))
         results.put(("done", client.calls, client.retries))
     except MetabaseError as exc:

@@ -8,12 +8,14 @@ gives runs their setup's pipeline, config and config_hash -> provenance.
 Resumable: evaluation pages are written together with their windows' high-water marks in
 ``sync_state`` (the next run id to ask for, and the rows had so far), in ONE transaction per group
 of pages (``commit_rows`` rows or one second; ``commit_rows=1`` makes every page its own
-transaction). A kill loses at most the group not yet committed (with ``commit_rows=1`` and
-``jobs=1``, at most one page); a re-run asks again from the stored marks, and loads are
-idempotent (runs upsert on ``run_key``, evaluations replace by run and measure), so it ends with
-exactly a clean run's rows. Flows and setups are fetched for whatever runs lack them, and runs
-without a config are linked to their stored setup at the end, which makes those phases resumable
-without marks.
+transaction). Every list page is also put in a spool beside the store the moment it arrives
+(``metabase.openml.spool``) and forgotten once committed: a re-run asks again from the stored
+marks, takes the pages the killed run had received but not committed from the spool (setup pages
+are stored from it before anything is asked), and fetches again at most the page whose spooling
+the kill interrupted. Loads are idempotent (runs upsert on ``run_key``, evaluations replace by run
+and measure), so it ends with exactly a clean run's rows. Flows and setups are fetched for
+whatever runs lack them, and runs without a config are linked to their stored setup at the end,
+which makes those phases resumable without marks.
 
 Incremental: the marks stay after a complete sync; OpenML gives new runs higher ids, so the next
 sync asks each window only for ids above its mark (one call per window when nothing is new).
@@ -32,6 +34,7 @@ import numpy as np
 import pyarrow as pa
 
 from metabase.openml.lister import Window, id_windows
+from metabase.openml.spool import PageSpool, spool_dir
 from metabase.store import CONTRACT_TABLES, open_reader, open_writer, utcnow
 from metabase.sync import records
 from metabase.sync.plan import Scope, SyncRequest, estimate, resolve_scope
@@ -153,7 +156,7 @@ def run_sync(workspace, request: SyncRequest, progress: Progress | None = None, 
         return SyncResult({}, {}, gateway.client.calls, gateway.client.retries, time.perf_counter() - t0,
                           plan=plan, dry_run=True, server=gateway.server)
     store = _StoreSession(path)
-    fetched: dict[str, int] = {}
+    fetched: dict[str, int] = {"spooled_pages": 0}
     try:
         before = _counts(store.get())
         store.close()  # not held while the metadata is fetched
@@ -252,6 +255,7 @@ class _Group:
 
 def _evaluations(gateway, store, scope: Scope, request: SyncRequest, marks, progress, fetched) -> None:
     windows = scope.evaluation_windows(keyset=gateway.supports_id_ranges())
+    spool = PageSpool(spool_dir(store.path, "evaluations"), gateway.server)
     progress.phase("runs and evaluations", len(windows))
     rows = 0
     group = _Group(request.commit_rows)
@@ -263,10 +267,10 @@ def _evaluations(gateway, store, scope: Scope, request: SyncRequest, marks, prog
         if not items:
             return
         flushes += 1
-        runs = [r for r, _, _ in items if r.num_rows]
-        evaluations = [e for _, e, _ in items if e.num_rows]
+        runs = [r for r, _, _, _ in items if r.num_rows]
+        evaluations = [e for _, e, _, _ in items if e.num_rows]
         state = {}
-        for _, _, mark in items:
+        for _, _, mark, _ in items:
             state[mark["filter_key"]] = mark  # the last mark of each window
         writer = store.get()
         with writer.transaction():  # the pages and their marks, all or nothing
@@ -276,19 +280,22 @@ def _evaluations(gateway, store, scope: Scope, request: SyncRequest, marks, prog
             writer.upsert("sync_state", pa.Table.from_pylist(list(state.values()), schema=_STATE_SCHEMA), merge=False)
             _crash_point("evaluations", flushes, "before")
         _crash_point("evaluations", flushes, "after")
+        spool.committed(key for *_, key in items)
         store.release_if_due()
 
-    for page in gateway.lister.pages(windows, start=marks, max_rows_per_window=request.max_runs):
+    for page in gateway.lister.pages(windows, start=marks, max_rows_per_window=request.max_runs, spool=spool):
         runs, evaluations = records.runs_and_evaluations(page.batch, request.since)
         mark = {"entity": ENTITY, "filter_key": page.window.key,
                 "high_water": json.dumps({"pos": page.next_position, "rows": page.rows_after}),
                 "done": page.last, "updated_at": utcnow()}
-        if group.add((runs, evaluations, mark), page.batch.num_rows):
+        if group.add((runs, evaluations, mark, page.key), page.batch.num_rows):
             flush()
         rows += page.batch.num_rows
         progress.advance(1 if page.last else 0, page.batch.num_rows)
     flush()
     fetched["evaluations"] = rows
+    fetched["spooled_pages"] += spool.reused
+    spool.clear()
 
 
 def _flows(gateway, store, progress, fetched) -> None:
@@ -333,19 +340,30 @@ def setup_windows(missing: list[int], ranges: bool = True) -> tuple[list[Window]
     return windows + id_windows("setup", "setup", scattered), start
 
 
+_MISSING_SETUPS = ("SELECT DISTINCT setup_id FROM runs WHERE source = 'openml' AND setup_id IS NOT NULL "
+                   "AND setup_id NOT IN (SELECT setup_id FROM setups) ORDER BY 1")
+
+
 def _setups(gateway, store, request: SyncRequest, progress, fetched) -> None:
+    spool = PageSpool(spool_dir(store.path, "setups"), gateway.server)
     writer = store.get()
-    missing = [r[0] for r in writer.execute(
-        "SELECT DISTINCT setup_id FROM runs WHERE source = 'openml' AND setup_id IS NOT NULL "
-        "AND setup_id NOT IN (SELECT setup_id FROM setups) ORDER BY 1").fetchall()]
+    missing = [r[0] for r in writer.execute(_MISSING_SETUPS).fetchall()]
     flow_names = dict(writer.execute("SELECT flow_id, name FROM flows").fetchall())
+    count = 0
+    if len(spool):  # pages a killed sync received but did not commit: store them first
+        results = [records.setup_page_records(batch, np.asarray(missing, dtype=np.int64), flow_names)
+                   for _, batch in spool.pending()]
+        _store_setups(writer, [r for r in results if r is not None], 0)
+        spool.committed(spool.keys())
+        count = sum(r[0].num_rows for r in results if r is not None)
+        missing = [r[0] for r in writer.execute(_MISSING_SETUPS).fetchall()]
     store.close()
     windows, start = setup_windows(missing, ranges=bool(missing) and gateway.supports_id_ranges())
     wanted = np.asarray(missing, dtype=np.int64)  # sorted
     progress.phase("setups", len(windows))
-    count = 0
     group = _Group(request.commit_rows)
     flushes = 0
+    idle: list[str] = []  # pages with no setup we lack: nothing to commit, forgotten at a flush
 
     def flush() -> None:
         nonlocal flushes
@@ -353,17 +371,9 @@ def _setups(gateway, store, request: SyncRequest, progress, fetched) -> None:
         if not items:
             return
         flushes += 1
-        setups = pa.concat_tables([t for t, _ in items]) if len(items) > 1 else items[0][0]
-        mapped_flows = {k: v for _, m in items for k, v in m.items()}
-        writer = store.get()
-        with writer.transaction():  # the setups and their flows' pipelines, together
-            writer.upsert_new("setups", setups)  # only setups the runs lack are fetched
-            if mapped_flows:
-                writer.upsert("flows", pa.table({"flow_id": list(mapped_flows),
-                                                 "pipeline": list(mapped_flows.values()),
-                                                 "source": [records.SOURCE] * len(mapped_flows)}))
-            _crash_point("setups", flushes, "before")
-        _crash_point("setups", flushes, "after")
+        _store_setups(store.get(), [result for result, _ in items], flushes)
+        spool.committed([key for _, key in items] + idle)
+        idle.clear()
         store.release_if_due()
 
     if _use_process(len(missing)):
@@ -373,22 +383,43 @@ def _setups(gateway, store, request: SyncRequest, progress, fetched) -> None:
 
         stream = ((item.page, item.result) for item in process_pages(
             gateway, windows, start=start, transform=records.setup_page_records,
-            transform_args=(wanted, flow_names)))
+            transform_args=(wanted, flow_names), spool_directory=spool.directory))
     else:
         stream = ((page, records.setup_page_records(page.batch, wanted if page.window.key_filter else None,
                                                      flow_names))
-                  for page in gateway.lister.pages(windows, start=start))
+                  for page in gateway.lister.pages(windows, start=start, spool=spool))
     for page, result in stream:
         rows = 0
         if result is not None:
             rows = result[0].num_rows
-            if group.add(result, rows):
+            if group.add((result, page.key), rows):
                 flush()
+        else:
+            idle.append(page.key)
         count += rows
         progress.advance(1 if page.last else 0, rows)
     flush()
     _link_runs(store)
     fetched["setups"] = count
+    fetched["spooled_pages"] += spool.reused
+    spool.clear()
+
+
+def _store_setups(writer, results: list, flushes: int) -> None:
+    """Setup records (``records.setup_page_records`` results) and their flows' pipelines, in one
+    transaction."""
+    if not results:
+        return
+    setups = pa.concat_tables([t for t, _ in results]) if len(results) > 1 else results[0][0]
+    mapped_flows = {k: v for _, m in results for k, v in m.items()}
+    with writer.transaction():  # the setups and their flows' pipelines, together
+        writer.upsert_new("setups", setups)  # only setups the runs lack are fetched
+        if mapped_flows:
+            writer.upsert("flows", pa.table({"flow_id": list(mapped_flows),
+                                             "pipeline": list(mapped_flows.values()),
+                                             "source": [records.SOURCE] * len(mapped_flows)}))
+        _crash_point("setups", flushes, "before")
+    _crash_point("setups", flushes, "after")
 
 
 PROCESS_ENV = "METABASE_SYNC_PROCESS"  # 1: parse and type setup pages in a worker process

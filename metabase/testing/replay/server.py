@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+from collections import Counter
 import socket
 import threading
 import time
@@ -65,6 +66,8 @@ class ReplayServer:
         self.root = ""  # set once the port is known
         self.uploads = None  # created lazily (xmlschema is slow to import)
         self.requests = 0
+        self.served: Counter[str] = Counter()  # API GETs answered, by path (tests count re-fetches)
+        self._served_lock = threading.Lock()
 
     def get_uploads(self):
         if self.uploads is None:
@@ -112,6 +115,9 @@ def make_handler(server: ReplayServer):
                     return
             else:
                 fault = None
+            if method == "GET" and api:
+                with server._served_lock:
+                    server.served[path] += 1
             try:
                 resp = self._route(method, path, body)
             except Exception as exc:  # an answer, never a dead connection, on a server bug
