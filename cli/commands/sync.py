@@ -80,5 +80,7 @@ def register(group: click.Group) -> None:
                 f"measures {', '.join(result.plan['measures'])}; at least {result.plan['estimated_calls']} calls"))
         else:
             rows = [{"table": t, "added": n, "fetched": result.fetched.get(t)} for t, n in result.added.items()]
+            resumed = result.fetched.get("spooled_pages", 0)
             emit(rows, fmt, title=(f"synced from {result.server}: {result.calls} calls "
-                                   f"({result.retries} retried) in {result.seconds:.1f}s"))
+                                   f"({result.retries} retried) in {result.seconds:.1f}s"
+                                   + (f"; {resumed} pages an interrupted sync had received" if resumed else "")))
