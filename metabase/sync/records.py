@@ -117,9 +117,42 @@ def setups_table(batch: pa.RecordBatch, flow_names: dict[int, str]) -> tuple[pa.
     {flow_id: pipeline} for flows that mapped).
 
     Setups of flows outside the catalogue (most of OpenML) take a lean path that writes the same
-    JSON texts and hashes as ``json.dumps``/``pipelines.hash_text`` would, from the page's columns
-    (no dict per parameter); a value it cannot vouch for (nested JSON, a non-finite number) sends
-    that setup through the general path."""
+    JSON texts and hashes as ``json.dumps``/``pipelines.hash_text`` would: per group of setups
+    sharing one flow and parameter-name list, with Arrow kernels over the page's columns (no
+    Python object per parameter; a Python string per setup only for its hash). A value it cannot
+    vouch for (nested JSON, a non-finite number) sends that setup through the general path."""
+    import numpy as np
+
+    n = batch.num_rows
+    matches: dict[int, bool] = {}  # flow id -> is it a catalogue pipeline at all (asked once)
+    mapped_flows: dict[int, str] = {}
+    lean = _lean_rows(batch, flow_names, matches) if n else None
+    chunks = [lean] if lean is not None else []
+    done = np.zeros(n, dtype=bool)
+    for rows, *_ in chunks:
+        done[rows] = True
+    rest = np.flatnonzero(~done)
+    if len(rest):
+        chunks.append(_per_row(batch, rest, flow_names, matches, mapped_flows))
+    if len(chunks) == 1 and len(chunks[0][0]) == n and (n < 2 or bool(np.all(np.diff(chunks[0][0]) > 0))):
+        _, config, digest, raw, pipeline = chunks[0]  # already in page order
+    else:
+        order = np.empty(n, dtype=np.int64)
+        order[np.concatenate([c[0] for c in chunks])] = np.arange(n)
+        config, digest, raw, pipeline = (
+            pa.concat_arrays([c[i] for c in chunks]).take(pa.array(order)) for i in range(1, 5))
+    table = pa.table({
+        "setup_id": pc.cast(batch.column("setup_id"), pa.int64()),
+        "flow_id": pc.cast(batch.column("flow_id"), pa.int64()),
+        "config": config, "config_hash": digest, "parameters": raw,
+        "source": pa.array([SOURCE] * n, pa.string()), "pipeline": pipeline,
+    })
+    return table, mapped_flows
+
+
+def _per_row(batch: pa.RecordBatch, rows, flow_names, matches, mapped_flows):
+    """(rows, config, config_hash, parameters, pipeline) of the given rows, one setup at a time:
+    the catalogue mapping, typed values of a setup the lean groups cannot vouch for."""
     setup_ids = batch.column("setup_id").to_pylist()
     flow_ids = batch.column("flow_id").to_pylist()
     plist = batch.column("parameter")
@@ -129,19 +162,14 @@ def setups_table(batch: pa.RecordBatch, flow_names: dict[int, str]) -> tuple[pa.
     offsets = [o - offsets[0] for o in offsets]  # a sliced page starts inside its values
     items = plist.flatten()
     field_names = [f.name for f in items.type]
-    # the lean path reads four of the eight parameter fields: the rest become Python lists only
-    # when a setup takes the general path
     fields = {f: items.field(f).to_pylist() for f in ("parameter_name", "value", "flow_id", "flow_name")}
     p_name, p_value, p_flow, p_fname = (fields[f] for f in ("parameter_name", "value", "flow_id", "flow_name"))
-    matches: dict[int, bool] = {}  # flow id -> is it a catalogue pipeline at all (asked once)
-    mapped_flows: dict[int, str] = {}
     out_config, out_hash, out_raw, out_pipeline = [], [], [], []
-    for r, (setup_id, flow_id) in enumerate(zip(setup_ids, flow_ids)):
+    for r in rows.tolist():
+        flow_id = flow_ids[r]
         a, b = offsets[r], offsets[r + 1]
         names, values, pflows = p_name[a:b], p_value[a:b], p_flow[a:b]
-        if flow_id not in matches:
-            flow_name = flow_names.get(flow_id) or (p_fname[a] if b > a else None)
-            matches[flow_id] = _matches_catalogue(flow_name, flow_id)
+        _flow_matches(matches, flow_id, flow_names, p_fname, offsets, flow_ids)
         done = None
         if not matches[flow_id]:
             done = _lean_unmapped(flow_id, names, values, pflows)
@@ -162,14 +190,174 @@ def setups_table(batch: pa.RecordBatch, flow_names: dict[int, str]) -> tuple[pa.
         out_hash.append(done[1])
         out_raw.append(done[2])
         out_pipeline.append(done[3])
-    n = len(setup_ids)
-    table = pa.table({
-        "setup_id": pa.array(setup_ids, pa.int64()), "flow_id": pa.array(flow_ids, pa.int64()),
-        "config": pa.array(out_config, pa.string()), "config_hash": pa.array(out_hash, pa.string()),
-        "parameters": pa.array(out_raw, pa.string()), "source": pa.array([SOURCE] * n, pa.string()),
-        "pipeline": pa.array(out_pipeline, pa.string()),
-    })
-    return table, mapped_flows
+    return (rows, pa.array(out_config, pa.string()), pa.array(out_hash, pa.string()),
+            pa.array(out_raw, pa.string()), pa.array(out_pipeline, pa.string()))
+
+
+def _flow_matches(matches: dict, flow_id, flow_names, p_fname, offsets, flow_ids) -> bool:
+    """Is the flow a catalogue pipeline (asked once per flow and page)? Its name is the known
+    flow's, else its first setup's first parameter's flow name."""
+    found = matches.get(flow_id)
+    if found is None:
+        flow_name = flow_names.get(flow_id)
+        if not flow_name:
+            r = flow_ids.index(flow_id)
+            flow_name = p_fname[offsets[r]] if offsets[r + 1] > offsets[r] else None
+        found = matches[flow_id] = _matches_catalogue(flow_name, flow_id)
+    return found
+
+
+# a JSON integer whose int() repr is itself; a JSON decimal whose float repr is itself (at most
+# 15 significant digits round-trip exactly, no trailing zero, not small enough for an exponent)
+_CLEAN_INT = r"^(?:0|-?[1-9][0-9]{0,17})$"
+_CLEAN_FLOAT = r"^-?(?:0\.0{0,3}[1-9](?:[0-9]*[1-9])?|[1-9][0-9]*\.[0-9]*[1-9])$"
+
+
+def _lean_rows(batch: pa.RecordBatch, flow_names: dict[int, str], matches: dict):
+    """(rows, config, config_hash, parameters, pipeline) of the page's lean setups (one flow
+    outside the catalogue, unique named parameters of that flow, values :func:`_value_fragments`
+    vouches for), all at once with Arrow kernels: each parameter's ``"name": value`` piece, put
+    in name order per setup and joined; None when there are none."""
+    import numpy as np
+
+    n = batch.num_rows
+    flows = batch.column("flow_id")
+    plist = batch.column("parameter")
+    if flows.null_count or [f.name for f in plist.type.value_type] != list(PARAMETER_FIELDS):
+        return None
+    offsets = plist.offsets.to_numpy()
+    offsets = offsets - offsets[0]  # a sliced page starts inside its values
+    lengths = np.diff(offsets)
+    items = plist.flatten()
+    names, values, pflow = items.field("parameter_name"), items.field("value"), items.field("flow_id")
+    flow_np = flows.to_numpy()
+    bad = np.zeros(n, dtype=bool)
+    if plist.null_count:
+        bad |= np.asarray(plist.is_null())
+    for flow_id in np.unique(flow_np).tolist():  # catalogue flows go per row (mapped configs)
+        if flow_id not in matches:
+            name = flow_names.get(flow_id)
+            if not name:
+                r = int(np.argmax(flow_np == flow_id))  # the flow's first setup in the page
+                name = items.field("flow_name")[int(offsets[r])].as_py() if lengths[r] else None
+            matches[flow_id] = _matches_catalogue(name, flow_id)
+        if matches[flow_id]:
+            bad |= flow_np == flow_id
+    total = len(items)
+    parent = np.repeat(np.arange(n), lengths)
+    if total:
+        encoded = names.dictionary_encode()
+        distinct = encoded.dictionary.to_pylist()
+        index = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+        # a parameter of another flow (a component), or without a name: keyed otherwise, per row
+        own = np.asarray(pc.fill_null(pc.equal(pflow, pa.array(flow_np[parent])), True))
+        unnamed = np.array([not d for d in distinct] + [True], dtype=bool)[index]  # -1: null
+        bad[parent[~own | unnamed]] = True
+        # json.dumps(sort_keys=True) orders keys as Python orders str: rank the distinct names so
+        rank = np.empty(len(distinct) + 1, dtype=np.int64)
+        rank[sorted(range(len(distinct)), key=distinct.__getitem__)] = np.arange(len(distinct))
+        rank[-1] = -1
+        perm = np.lexsort((rank[index], parent))
+        twice = (parent[perm][1:] == parent[perm][:-1]) & (index[perm][1:] == index[perm][:-1])
+        bad[parent[perm][1:][twice]] = True  # a name twice in one setup: component-qualified
+        keys = [_encode_str(d) if d else '""' for d in distinct] + ['""']
+    if bad.all():
+        return None
+    wanted = np.flatnonzero(~bad[parent])
+    text, canon, raw, lean = _value_fragments(values, wanted, total)
+    if lean is not None:  # a value the lean path cannot write: its setup goes per row
+        bad[parent[~lean]] = True
+        if bad.all():
+            return None
+    list_offsets = pa.array(offsets.astype(np.int32))
+    if total:
+        take = pa.array(np.where(index < 0, len(keys) - 1, index))  # null names: the last key
+
+        def pieces(heads: list[str], column, tail: str = "", order=None):
+            joined = pc.binary_join_element_wise(pa.array(heads, pa.string()).take(take), column, tail, "")
+            return pa.ListArray.from_arrays(list_offsets, joined.take(pa.array(order)) if order is not None else joined)
+
+        config = pieces([k + ": " for k in keys], text, order=perm)
+        canonical = pieces([k + ":" for k in keys], canon, order=perm)
+        parameters = pieces(['{"name": ' + k + ', "value": ' for k in keys], raw, "}")
+    else:
+        config = canonical = parameters = pa.ListArray.from_arrays(list_offsets, pa.array([], pa.string()))
+    config = pc.binary_join_element_wise("{", pc.binary_join(config, ", "), "}", "")
+    parameters = pc.binary_join_element_wise("[", pc.binary_join(parameters, ", "), "]", "")
+    canonical = pc.binary_join_element_wise("flow-", pc.cast(flows, pa.string()), "\n{",
+                                            pc.binary_join(canonical, ","), "}", "")
+    rows = np.flatnonzero(~bad)
+    if len(rows) < n:
+        keep = pa.array(~bad)
+        config, canonical, parameters = (a.filter(keep) for a in (config, canonical, parameters))
+    return rows, config, _hashes(canonical), parameters, pa.nulls(len(rows), pa.string())
+
+
+_HEX = None
+
+
+def _hashes(payloads: pa.Array) -> pa.Array:
+    """The first 32 hex digits of each payload's sha256 (``pipelines.hash_text``), as a string
+    column: the digests are hex-coded by numpy, not one Python string each."""
+    import numpy as np
+
+    global _HEX
+    if _HEX is None:
+        _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+    m = len(payloads)
+    digests = np.frombuffer(b"".join([_sha256(p).digest()[:16] for p in pc.cast(payloads, pa.binary()).to_pylist()]),
+                            dtype=np.uint8)
+    hexed = np.empty(m * 32, dtype=np.uint8)
+    hexed[0::2] = _HEX[digests >> 4]
+    hexed[1::2] = _HEX[digests & 15]
+    return pa.StringArray.from_buffers(m, pa.py_buffer(np.arange(0, m * 32 + 1, 32, dtype=np.int32)),
+                                       pa.py_buffer(hexed))
+
+
+PARAMETER_FIELDS = ("id", "flow_id", "flow_name", "full_name", "parameter_name", "data_type", "default_value", "value")
+
+
+def _value_fragments(values: pa.Array, wanted, total: int):
+    """(raw JSON, typed JSON, canonical JSON) string columns of the parameter values at the
+    ``wanted`` positions (others: whatever), and a mask of the positions the lean path can write
+    (None when all). Plain numbers are their own texts (Arrow kernels); other values go through
+    :func:`_fragments` once per distinct value."""
+    import numpy as np
+
+    clean = pc.fill_null(pc.or_(pc.match_substring_regex(values, _CLEAN_INT),
+                                pc.and_(pc.match_substring_regex(values, _CLEAN_FLOAT),
+                                        pc.less_equal(pc.utf8_length(pc.utf8_ltrim(values, "-")), 16))), False)
+    clean = np.asarray(clean)
+    text = values
+    raw = pc.binary_join_element_wise('"', values, '"', "")
+    canon = values
+    lean = None
+    other = wanted[~clean[wanted]] if len(wanted) else wanted
+    if len(other):
+        other = np.unique(other)
+        found = []
+        for value in values.take(pa.array(other)).to_pylist():
+            f = _FRAGMENTS.get(value, _MISSING)
+            if f is _MISSING:
+                f = _fragments(value)
+                if len(_FRAGMENTS) >= 100_000:  # bounded (~25 MB): synthetic values never repeat
+                    _FRAGMENTS.clear()
+                _FRAGMENTS[value] = f
+            found.append(f)
+        ok = np.array([f is not None for f in found], dtype=bool)
+        if not ok.all():
+            lean = np.ones(total, dtype=bool)
+            lean[other[~ok]] = False
+            other = other[ok]
+            found = [f for f in found if f is not None]
+        if len(other):
+            mask = np.zeros(total, dtype=bool)
+            mask[other] = True
+            mask = pa.array(mask)
+            raw = pc.replace_with_mask(raw, mask, pa.array([f[0] for f in found], pa.string()))
+            text = pc.replace_with_mask(text, mask, pa.array([f[1] for f in found], pa.string()))
+            canon = pc.replace_with_mask(canon, mask, pa.array([f[2] for f in found], pa.string()))
+    return text, canon, raw, lean
 
 
 _MATCHES: dict[tuple, bool] = {}
