@@ -134,3 +134,72 @@ def test_in_task_ceiling_ranks_a_task_it_has_seen_almost_perfectly():
     assert (curves[:, -1] == 0).all()  # every configuration tried: the best was found
     noise = Prepared.build(pd.DataFrame(noise_rows, columns=columns), tasks)
     assert in_task_ceiling(noise, folds=5)[:, 0].mean() > 0.15
+
+
+def _smooth_landscape(tasks: int = 4, runs: int = 80, seed: int = 1):
+    """Three hyperparameters, one of them categorical, and an optimum that moves with the task:
+    a landscape an in-task model can learn from 80% of the runs, but that no single configuration
+    (and no order that ignores the scores) solves."""
+    from metabase.recommend.data import Prepared
+
+    rng = np.random.default_rng(seed)
+    rows = []
+    for t in range(tasks):
+        centre = 0.15 + 0.7 * t / max(1, tasks - 1)
+        for _ in range(runs):
+            x, z, kind = rng.random(), rng.random(), str(rng.choice(["a", "b", "c"]))
+            score = -(x - centre) ** 2 - 0.3 * (z - 0.5) ** 2 - 0.1 * (kind == "c") + rng.normal(0, 1e-3)
+            rows.append((t + 1, "toy", json.dumps({"kind": kind, "x": x, "z": z}), score))
+    runs_frame = pd.DataFrame(rows, columns=["task_id", "pipeline", "config", "score"])
+    return Prepared.build(runs_frame, pd.DataFrame({"task_id": range(1, tasks + 1), "q": range(tasks)}))
+
+
+@pytest.mark.parametrize("model", ["lightgbm", "gp", "extra_trees", "random_forest", "knn"])
+def test_every_in_task_model_finds_a_smooth_landscape(model):
+    """Each in-task model ranks each task's held-out fifth far better than random search's exact
+    expectation, and its regrets are regrets (in [0, 1], non-increasing, 0 once all are tried)."""
+    from metabase.evaluate.ceiling import CEILING_MODELS, in_task_ceiling
+
+    assert model in CEILING_MODELS
+    smooth = _smooth_landscape()
+    curves = in_task_ceiling(smooth, folds=5, model=model)
+    assert curves.shape == (4, 80)
+    assert ((curves >= 0) & (curves <= 1)).all()
+    assert (np.diff(curves, axis=1) <= 0).all() and (curves[:, -1] == 0).all()
+    random = np.vstack([expected_random_regret(g.to_numpy()) for _, g in smooth.runs.groupby("task_id")["score"]])
+    for k in (1, 5):
+        assert curves[:, k - 1].mean() < 0.5 * random[:, k - 1].mean(), k
+    assert curves[:, 0].mean() < 0.1  # random's first pick: ~0.3 on these tasks
+
+
+def test_in_task_ceiling_default_model_is_lightgbm_and_max_train_subsamples():
+    from metabase.evaluate.ceiling import in_task_ceiling
+
+    smooth = _smooth_landscape(tasks=2, runs=40)
+    np.testing.assert_array_equal(in_task_ceiling(smooth, folds=4),
+                                  in_task_ceiling(smooth, folds=4, model="lightgbm"))
+    capped = in_task_ceiling(smooth, folds=4, model="knn", max_train=10)
+    assert capped.shape == (2, 40) and ((capped >= 0) & (capped <= 1)).all()
+
+
+def test_in_task_ceiling_envelope_is_the_per_task_minimum():
+    from metabase.evaluate.ceiling import ceiling_envelope
+
+    a = np.array([[0.5, 0.2, 0.0], [0.1, 0.1, 0.0]])
+    b = np.array([[0.3, 0.3, 0.1], [0.4, 0.0, 0.0]])
+    np.testing.assert_array_equal(ceiling_envelope({"a": a, "b": b}), [[0.3, 0.2, 0.0], [0.1, 0.0, 0.0]])
+    # curves of different widths: the shorter keeps its final regret
+    np.testing.assert_array_equal(ceiling_envelope({"a": a, "c": np.array([[0.0], [0.2]])}),
+                                  [[0.0, 0.0, 0.0], [0.1, 0.1, 0.0]])
+
+
+@pytest.mark.parametrize("kwargs", [{"model": "oracle"}, {"model": "knn", "max_train": 1}])
+def test_in_task_ceiling_bad_arguments_raise_input_error(kwargs):
+    from metabase.errors import InputError, MetabaseError
+    from metabase.evaluate.ceiling import ceiling_envelope, in_task_ceiling
+
+    assert issubclass(InputError, MetabaseError)
+    with pytest.raises(InputError):
+        in_task_ceiling(_smooth_landscape(tasks=2, runs=10), **kwargs)
+    with pytest.raises(InputError):
+        ceiling_envelope({})

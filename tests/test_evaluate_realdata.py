@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from cli.main import main
@@ -61,3 +62,26 @@ def test_default_strategy_regret_on_held_out_tasks(pimp_export, capsys):
     assert default["regret@5"] <= REGRET_5
     assert default["regret@10"] <= REGRET_10
     assert default["picks_to_random@100"] <= PICKS
+
+
+@pytest.mark.realdata
+def test_every_in_task_ceiling_model_beats_random_on_real_tasks(pimp_export):
+    """Two real tasks, 5-fold: every in-task model (and so their envelope) ranks the task's own
+    held-out runs far better than random search's exact expectation, with regrets in [0, 1]."""
+    from metabase import metadataset
+    from metabase.evaluate.ceiling import CEILING_MODELS, ceiling_envelope, in_task_ceiling
+    from metabase.evaluate.regret import expected_random_regret
+    from metabase.recommend.data import Prepared
+
+    meta = metadataset.read(pimp_export)
+    prepared = Prepared.build(meta.runs, meta.tasks)
+    tasks = prepared.task_ids[::46]
+    random = np.vstack([expected_random_regret(prepared.runs.loc[prepared.runs["task_id"] == t, "score"].to_numpy())
+                        for t in tasks])
+    curves = {m: in_task_ceiling(prepared, tasks, folds=5, model=m) for m in CEILING_MODELS}
+    curves["envelope"] = ceiling_envelope(curves)
+    for name, c in curves.items():
+        assert c.shape == random.shape and ((c >= 0) & (c <= 1)).all(), name
+        for k in (1, 10):
+            assert c[:, k - 1].mean() < 0.7 * random[:, k - 1].mean(), (name, k)
+        assert (curves["envelope"] <= c).all()
