@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import html
 import re
+from itertools import chain
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -112,9 +113,11 @@ def extract(spec: ListSpec, body: bytes) -> pa.RecordBatch | None:
         if any(len(v) != n for v in cut.values()):
             return None
     arrays, names = [], []
+    texts = _split_columns([cut[c] for c in spec.columns if cut.get(c)], n, entities)
+    if texts is None:
+        return None
     for column, dtype in spec.columns.items():
-        values = cut.get(column)
-        arrays.append(_typed(values, n, dtype, entities) if values else pa.nulls(n, dtype))
+        arrays.append(_typed_array(texts.pop(0), dtype) if cut.get(column) else pa.nulls(n, dtype))
         names.append(column)
     for name, dtype in spec.nested.items():
         nested = _parameters(body, n, dtype, entities)
@@ -138,6 +141,18 @@ def _row_regex(row: str, columns: tuple[str, ...], closed: bool) -> re.Pattern:
     return found
 
 
+def _split_columns(columns: list, n: int, entities: bool) -> list[pa.Array] | None:
+    """Columns of n texts each cut from the body -> their string arrays, all through one joined
+    buffer and one split (then zero-copy slices); None if a text held the separator."""
+    if not columns:
+        return []
+    values = list(chain.from_iterable(columns))
+    whole = _split(values, entities)
+    if len(whole) != n * len(columns):
+        return None
+    return [whole.slice(j * n, n) for j in range(len(columns))]
+
+
 def _split(values, entities: bool) -> pa.Array:
     """Texts cut from the body -> a string array through one joined buffer (no Python object per
     value on the Arrow side; \x1f cannot occur in XML 1.0 text)."""
@@ -150,28 +165,22 @@ def _split(values, entities: bool) -> pa.Array:
 _NULL = pa.scalar(None, pa.string())
 
 
-def _strings(values, entities: bool, empty_is_null: bool) -> pa.Array:
-    """Trimmed texts; an empty element is null, and so is a blank one with ``empty_is_null``
-    (the element-per-row parser's rules for leaves and for nested fields)."""
-    arr = _split(values, entities)
-    if empty_is_null:
-        arr = pc.utf8_trim_whitespace(arr)
-        return pc.if_else(pc.equal(arr, ""), _NULL, arr)
-    empty = pc.equal(arr, "")
-    return pc.if_else(empty, _NULL, pc.utf8_trim_whitespace(arr))
+def _trimmed(arr: pa.Array) -> pa.Array:
+    """Nested fields: trimmed, blank is null."""
+    arr = pc.utf8_trim_whitespace(arr)
+    return pc.if_else(pc.equal(arr, ""), _NULL, arr)
 
 
-def _typed(values, n: int, dtype: pa.DataType, entities: bool) -> pa.Array:
-    if not values:
-        return pa.nulls(n, dtype)
+def _typed_array(arr: pa.Array, dtype: pa.DataType) -> pa.Array:
+    """A leaf column's texts (untrimmed) -> its type, by the element-per-row parser's rules."""
     if pa.types.is_integer(dtype) or pa.types.is_floating(dtype):
         try:  # clean numbers, the usual case: one cast
-            return pc.cast(_split(values, entities), dtype)
+            return pc.cast(arr, dtype)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            return finish_column(_strings(values, entities, empty_is_null=True), dtype)
+            return finish_column(_trimmed(arr), dtype)
     if pa.types.is_timestamp(dtype):
-        return finish_column(pc.utf8_trim_whitespace(_split(values, entities)), dtype)
-    return finish_column(_strings(values, entities, empty_is_null=False), dtype)
+        return finish_column(pc.utf8_trim_whitespace(arr), dtype)
+    return finish_column(pc.if_else(pc.equal(arr, ""), _NULL, pc.utf8_trim_whitespace(arr)), dtype)
 
 
 def _parameters(body: bytes, n: int, dtype: pa.StructType, entities: bool) -> pa.Array | None:
@@ -185,11 +194,13 @@ def _parameters(body: bytes, n: int, dtype: pa.StructType, entities: bool) -> pa
     offsets = [0]
     for c in counts:
         offsets.append(offsets[-1] + c)
-    columns = list(zip(*found)) if found else [()] * len(_PARAM_FIELDS)
-    children = []
-    for field, values in zip(dtype, columns):
-        children.append(finish_column(_strings(values, entities, empty_is_null=True), field.type)
-                        if values else pa.array([], field.type))
+    if found:
+        texts = _split_columns(list(zip(*found)), len(found), entities)
+        if texts is None:
+            return None
+        children = [finish_column(_trimmed(t), f.type) for t, f in zip(texts, dtype)]
+    else:
+        children = [pa.array([], f.type) for f in dtype]
     structs = pa.StructArray.from_arrays(children, fields=list(dtype))
     return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), structs)
 
