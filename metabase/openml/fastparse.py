@@ -86,12 +86,13 @@ _ROOT = re.compile(rb"\s*(?:<\?xml[^>]*\?>\s*)?<oml:([a-z_]+)[\s>]")
 
 def extract(spec: ListSpec, body: bytes) -> pa.RecordBatch | None:
     """The page as a batch, or None when the columnar path cannot vouch for it."""
-    if not fast_supported(spec) or b"<!" in body:
+    # "!" first: memchr for a rare byte; searching "<!" directly crawls over every '<' (~1 ms/MB)
+    if not fast_supported(spec) or (b"!" in body and b"<!" in body):
         return None  # CDATA, comments or a DTD: let lxml read them
     if b'xmlns:oml="http://openml.org/openml"' not in body[:4096]:
         return None  # the row markers below assume OpenML's own prefix
     root = _ROOT.match(body)
-    if root is None or not body.rstrip().endswith(b"</oml:" + root.group(1) + b">"):
+    if root is None or not body[-4096:].rstrip().endswith(b"</oml:" + root.group(1) + b">"):
         return None  # cut short (or not a list): the XML parser raises for a retry
     n = body.count(b"<oml:" + spec.row.encode() + b">")
     if n == 0 or body.count(b"</oml:" + spec.row.encode() + b">") != n:
