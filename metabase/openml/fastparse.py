@@ -114,11 +114,12 @@ def extract(spec: ListSpec, body: bytes) -> pa.RecordBatch | None:
         if any(len(v) != n for v in cut.values()):
             return None
     arrays, names = [], []
-    texts = _split_columns([cut[c] for c in spec.columns if cut.get(c)], n, entities)
+    present = [c for c in spec.columns if cut.get(c)]
+    texts = _Columns.cut([cut[c] for c in present], n, entities)
     if texts is None:
         return None
     for column, dtype in spec.columns.items():
-        arrays.append(_typed_array(texts.pop(0), dtype) if cut.get(column) else pa.nulls(n, dtype))
+        arrays.append(texts.typed(present.index(column), dtype) if column in present else pa.nulls(n, dtype))
         names.append(column)
     for name, dtype in spec.nested.items():
         nested = _parameters(body, n, dtype, entities)
@@ -142,16 +143,56 @@ def _row_regex(row: str, columns: tuple[str, ...], closed: bool) -> re.Pattern:
     return found
 
 
-def _split_columns(columns: list, n: int, entities: bool) -> list[pa.Array] | None:
-    """Columns of n texts each cut from the body -> their string arrays, all through one joined
-    buffer and one split (then zero-copy slices); None if a text held the separator."""
-    if not columns:
-        return []
-    values = list(chain.from_iterable(columns))
-    whole = _split(values, entities)
-    if len(whole) != n * len(columns):
-        return None
-    return [whole.slice(j * n, n) for j in range(len(columns))]
+class _Columns:
+    """Columns of n texts each cut from the body, as string arrays: all through one joined buffer
+    and one split, and trimmed or nulled with one kernel call each over all columns (then
+    zero-copy slices per column), by the element-per-row parser's rules."""
+
+    def __init__(self, whole: pa.Array, n: int) -> None:
+        self.whole, self.n = whole, n
+        self._trimmed = self._blank_null = self._empty_null = None
+
+    @classmethod
+    def cut(cls, columns: list, n: int, entities: bool) -> _Columns | None:
+        """None if a text held the separator."""
+        whole = _split(list(chain.from_iterable(columns)), entities) if columns else pa.array([], pa.string())
+        return cls(whole, n) if len(whole) == n * len(columns) else None
+
+    def _slice(self, arr: pa.Array, j: int) -> pa.Array:
+        return arr.slice(j * self.n, self.n)
+
+    def raw(self, j: int) -> pa.Array:
+        return self._slice(self.whole, j)
+
+    def trimmed(self, j: int) -> pa.Array:
+        if self._trimmed is None:
+            self._trimmed = pc.utf8_trim_whitespace(self.whole)
+        return self._slice(self._trimmed, j)
+
+    def blank_null(self, j: int) -> pa.Array:
+        """Trimmed, and null where blank (numbers, times, nested fields)."""
+        if self._blank_null is None:
+            self.trimmed(0)
+            self._blank_null = pc.if_else(pc.equal(self._trimmed, ""), _NULL, self._trimmed)
+        return self._slice(self._blank_null, j)
+
+    def empty_null(self, j: int) -> pa.Array:
+        """Trimmed, and null where empty (leaf strings: a blank one stays "")."""
+        if self._empty_null is None:
+            self.trimmed(0)
+            self._empty_null = pc.if_else(pc.equal(self.whole, ""), _NULL, self._trimmed)
+        return self._slice(self._empty_null, j)
+
+    def typed(self, j: int, dtype: pa.DataType) -> pa.Array:
+        """A leaf column -> its type."""
+        if pa.types.is_integer(dtype) or pa.types.is_floating(dtype):
+            try:  # clean numbers, the usual case: one cast
+                return pc.cast(self.raw(j), dtype)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                return finish_column(self.blank_null(j), dtype)
+        if pa.types.is_timestamp(dtype):
+            return finish_column(self.trimmed(j), dtype)
+        return finish_column(self.empty_null(j), dtype)
 
 
 def _split(values, entities: bool) -> pa.Array:
@@ -166,24 +207,6 @@ def _split(values, entities: bool) -> pa.Array:
 _NULL = pa.scalar(None, pa.string())
 
 
-def _trimmed(arr: pa.Array) -> pa.Array:
-    """Nested fields: trimmed, blank is null."""
-    arr = pc.utf8_trim_whitespace(arr)
-    return pc.if_else(pc.equal(arr, ""), _NULL, arr)
-
-
-def _typed_array(arr: pa.Array, dtype: pa.DataType) -> pa.Array:
-    """A leaf column's texts (untrimmed) -> its type, by the element-per-row parser's rules."""
-    if pa.types.is_integer(dtype) or pa.types.is_floating(dtype):
-        try:  # clean numbers, the usual case: one cast
-            return pc.cast(arr, dtype)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            return finish_column(_trimmed(arr), dtype)
-    if pa.types.is_timestamp(dtype):
-        return finish_column(pc.utf8_trim_whitespace(arr), dtype)
-    return finish_column(pc.if_else(pc.equal(arr, ""), _NULL, pc.utf8_trim_whitespace(arr)), dtype)
-
-
 def _parameters(body: bytes, n: int, dtype: pa.StructType, entities: bool) -> pa.Array | None:
     parts = body.split(b"<oml:setup>")
     if len(parts) != n + 1:
@@ -196,10 +219,10 @@ def _parameters(body: bytes, n: int, dtype: pa.StructType, entities: bool) -> pa
     for c in counts:
         offsets.append(offsets[-1] + c)
     if found:
-        texts = _split_columns(list(zip(*found)), len(found), entities)
+        texts = _Columns.cut(list(zip(*found)), len(found), entities)
         if texts is None:
             return None
-        children = [finish_column(_trimmed(t), f.type) for t, f in zip(texts, dtype)]
+        children = [finish_column(texts.blank_null(j), f.type) for j, f in enumerate(dtype)]
     else:
         children = [pa.array([], f.type) for f in dtype]
     structs = pa.StructArray.from_arrays(children, fields=list(dtype))
