@@ -30,16 +30,19 @@ def runs_and_evaluations(batch: pa.RecordBatch, since: datetime | None = None) -
     runs = pa.table({
         "run_key": run_key, "openml_run_id": table["run_id"], "task_id": table["task_id"],
         "flow_id": table["flow_id"], "setup_id": table["setup_id"],
-        "source": pa.array([SOURCE] * table.num_rows, pa.string()),
-        "status": pa.array(["ok"] * table.num_rows, pa.string()),
+        "source": _constant(SOURCE, table.num_rows), "status": _constant("ok", table.num_rows),
         "uploader": table["uploader"], "created_at": table["upload_time"],
     })
     evaluations = pa.table({
         "run_key": run_key, "measure": table["function"], "value": table["value"],
         "fold": pa.nulls(table.num_rows, pa.int32()), "repeat": pa.nulls(table.num_rows, pa.int32()),
-        "source": pa.array([SOURCE] * table.num_rows, pa.string()),
+        "source": _constant(SOURCE, table.num_rows),
     })
     return runs, evaluations
+
+
+def _constant(value: str, n: int) -> pa.Array:
+    return pa.repeat(pa.scalar(value, pa.string()), n)
 
 
 # -- tasks, datasets, qualities, flows -----------------------------------------------------
@@ -145,7 +148,7 @@ def setups_table(batch: pa.RecordBatch, flow_names: dict[int, str]) -> tuple[pa.
         "setup_id": pc.cast(batch.column("setup_id"), pa.int64()),
         "flow_id": pc.cast(batch.column("flow_id"), pa.int64()),
         "config": config, "config_hash": digest, "parameters": raw,
-        "source": pa.array([SOURCE] * n, pa.string()), "pipeline": pipeline,
+        "source": _constant(SOURCE, n), "pipeline": pipeline,
     })
     return table, mapped_flows
 
@@ -207,10 +210,10 @@ def _flow_matches(matches: dict, flow_id, flow_names, p_fname, offsets, flow_ids
     return found
 
 
-# a JSON integer whose int() repr is itself; a JSON decimal whose float repr is itself (at most
-# 15 significant digits round-trip exactly, no trailing zero, not small enough for an exponent)
-_CLEAN_INT = r"^(?:0|-?[1-9][0-9]{0,17})$"
-_CLEAN_FLOAT = r"^-?(?:0\.0{0,3}[1-9](?:[0-9]*[1-9])?|[1-9][0-9]*\.[0-9]*[1-9])$"
+# a JSON integer whose int() repr is itself, or a JSON decimal whose float repr is itself (no
+# trailing zero, not small enough for an exponent, and, with at most 16 characters, at most 15
+# significant digits, which a double keeps exactly)
+_CLEAN_NUMBER = (r"^(?:0|-?[1-9][0-9]*|-?(?:0\.0{0,3}[1-9](?:[0-9]*[1-9])?|[1-9][0-9]*\.[0-9]*[1-9]))$")
 
 
 def _lean_rows(batch: pa.RecordBatch, flow_names: dict[int, str], matches: dict):
@@ -324,9 +327,8 @@ def _value_fragments(values: pa.Array, wanted, total: int):
     :func:`_fragments` once per distinct value."""
     import numpy as np
 
-    clean = pc.fill_null(pc.or_(pc.match_substring_regex(values, _CLEAN_INT),
-                                pc.and_(pc.match_substring_regex(values, _CLEAN_FLOAT),
-                                        pc.less_equal(pc.utf8_length(pc.utf8_ltrim(values, "-")), 16))), False)
+    clean = pc.fill_null(pc.and_(pc.match_substring_regex(values, _CLEAN_NUMBER),
+                                 pc.less_equal(pc.binary_length(values), 16)), False)
     clean = np.asarray(clean)
     text = values
     raw = pc.binary_join_element_wise('"', values, '"', "")
