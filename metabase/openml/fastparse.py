@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import html
 import re
-from itertools import chain
+from itertools import accumulate, chain
+from operator import methodcaller
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -40,6 +41,7 @@ _PARAM_RE = re.compile(
     rb"<oml:parameter>\s*" + rb"\s*".join(
         rb"<oml:" + f.encode() + rb">([^<]*)</oml:" + f.encode() + rb">" for f in _PARAM_FIELDS)
     + rb"\s*</oml:parameter>")
+_COUNT_PARAMETERS = methodcaller("count", b"<oml:parameter>")
 _RE_CACHE: dict[str, re.Pattern] = {}
 
 
@@ -94,7 +96,10 @@ def extract(spec: ListSpec, body: bytes) -> pa.RecordBatch | None:
     root = _ROOT.match(body)
     if root is None or not body[-4096:].rstrip().endswith(b"</oml:" + root.group(1) + b">"):
         return None  # cut short (or not a list): the XML parser raises for a retry
-    n = body.count(b"<oml:" + spec.row.encode() + b">")
+    row_open = b"<oml:" + spec.row.encode() + b">"
+    # setups: the page cut at each setup counts them (and is kept to count their parameters)
+    parts = body.split(row_open) if spec.nested else None
+    n = len(parts) - 1 if parts is not None else body.count(row_open)
     if n == 0 or body.count(b"</oml:" + spec.row.encode() + b">") != n:
         return None
     entities = b"&" in body
@@ -122,7 +127,7 @@ def extract(spec: ListSpec, body: bytes) -> pa.RecordBatch | None:
         arrays.append(texts.typed(present.index(column), dtype) if column in present else pa.nulls(n, dtype))
         names.append(column)
     for name, dtype in spec.nested.items():
-        nested = _parameters(body, n, dtype, entities)
+        nested = _parameters(body, parts, dtype, entities)
         if nested is None:
             return None
         arrays.append(nested)
@@ -207,17 +212,13 @@ def _split(values, entities: bool) -> pa.Array:
 _NULL = pa.scalar(None, pa.string())
 
 
-def _parameters(body: bytes, n: int, dtype: pa.StructType, entities: bool) -> pa.Array | None:
-    parts = body.split(b"<oml:setup>")
-    if len(parts) != n + 1:
-        return None
-    counts = [p.count(b"<oml:parameter>") for p in parts[1:]]
+def _parameters(body: bytes, parts: list[bytes], dtype: pa.StructType, entities: bool) -> pa.Array | None:
+    """The setups' parameters (``parts``: the body cut at each setup) as a list<struct> column."""
+    counts = list(map(_COUNT_PARAMETERS, parts[1:]))
     found = _PARAM_RE.findall(body)
     if len(found) != sum(counts):
         return None
-    offsets = [0]
-    for c in counts:
-        offsets.append(offsets[-1] + c)
+    offsets = [0, *accumulate(counts)]
     if found:
         texts = _Columns.cut(list(zip(*found)), len(found), entities)
         if texts is None:
