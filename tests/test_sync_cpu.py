@@ -1,6 +1,6 @@
 """The sync's column-wise fast paths write exactly what the general, one-value-at-a-time paths write.
 
-Setup pages are typed per page with Arrow kernels (``records._lean_rows``); here random pages
+Setup pages are typed per page with Arrow kernels (``setup_json.lean_rows``); here random pages
 mixing plain numbers, numbers that are not their own JSON text, strings, JSON, nulls, components
 and repeated or missing names are compared, setup by setup, with ``json.dumps`` of
 ``records._general``'s typed config and ``pipelines.hash_text`` (the reference the store held
@@ -99,3 +99,12 @@ def test_lean_setup_pages_equal_the_general_path(seed):
         for i, row in enumerate(got):
             assert row == expected[offset + i], (seed, offset + i)
         assert table["pipeline"].null_count == page.num_rows
+
+
+def test_an_empty_setup_page_gives_no_rows():
+    parser = PageParser(SPECS["setup"])
+    parser.feed(_random_page(0, setups=3))
+    batch = parser.close().slice(0, 0)
+    table, mapped = setups_table(batch, {})
+    assert table.num_rows == 0 and mapped == {}
+    assert table.schema.field("config").type == "string"
