@@ -108,3 +108,39 @@ def test_an_empty_setup_page_gives_no_rows():
     table, mapped = setups_table(batch, {})
     assert table.num_rows == 0 and mapped == {}
     assert table.schema.field("config").type == "string"
+
+
+# -- list pages: the columnar parser against the element-per-row parser ---------------------
+EVAL_VALUES = {
+    "int": ["1", "42", " 7 ", "", "  ", "-3", "x", "1.5", "007"],
+    "float": ["0.5", " 0.25", "", " ", "NaN", "1e-3", "-0", "abc", "3"],
+    "str": ["weka.J48", "", " ", "  padded  ", "wow!", "naïve", "a b", "tab\there"],
+    "time": ["2017-11-01 00:00:00", " 2019-01-02T03:04:05 ", "", "never", "2020-02-29 23:59:59"],
+}
+
+
+def _random_evaluations(seed: int, rows: int = 60) -> bytes:
+    rng = random.Random(seed)
+    kinds = {"run_id": None, "task_id": "int", "setup_id": "int", "flow_id": "int", "flow_name": "str",
+             "data_id": "int", "data_name": "str", "function": "str", "upload_time": "time",
+             "uploader": "int", "value": "float"}
+    out = []
+    for r in range(rows):
+        leaves = "".join(f"<oml:{c}>{r + 1 if k is None else html.escape(rng.choice(EVAL_VALUES[k]), quote=False)}"
+                         f"</oml:{c}>\n    " for c, k in kinds.items())
+        out.append(f"  <oml:evaluation>\n    {leaves}</oml:evaluation>\n")
+    return f'<?xml version="1.0" encoding="utf-8"?>\n<oml:evaluations {NS}>\n{"".join(out)}</oml:evaluations>\n'.encode()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_evaluation_pages_parse_as_the_element_parser_does(seed):
+    from metabase.openml.fastparse import extract
+
+    body = _random_evaluations(seed)
+    reference = PageParser(SPECS["evaluation"])
+    reference.feed(body)
+    expected = reference.close()
+    fast = extract(SPECS["evaluation"], body)
+    assert fast is not None  # a '!' in a text does not send the page to the XML parser
+    assert fast.schema.equals(expected.schema)
+    assert repr(fast.to_pylist()) == repr(expected.to_pylist())  # NaN equal to NaN
