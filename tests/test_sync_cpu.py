@@ -144,3 +144,19 @@ def test_random_evaluation_pages_parse_as_the_element_parser_does(seed):
     assert fast is not None  # a '!' in a text does not send the page to the XML parser
     assert fast.schema.equals(expected.schema)
     assert repr(fast.to_pylist()) == repr(expected.to_pylist())  # NaN equal to NaN
+
+
+def test_row_tag_text_inside_a_value_does_not_miscount_rows():
+    """Flat pages count row opens and closes in one pass of "evaluation>": a text holding it
+    (a raw '>' is legal XML) must not let a page through miscounted."""
+    from metabase.openml.fastparse import extract
+
+    body = _random_evaluations(7, rows=5).replace(b"<oml:data_name>", b"<oml:data_name>my evaluation>", 1)
+    reference = PageParser(SPECS["evaluation"])
+    reference.feed(body)
+    expected = reference.close()
+    assert "my evaluation>" in repr(expected.column("data_name").to_pylist())
+    fast = extract(SPECS["evaluation"], body)
+    assert fast is None or repr(fast.to_pylist()) == repr(expected.to_pylist())
+    broken = _random_evaluations(7, rows=5).replace(b"</oml:evaluation>", b"", 1)
+    assert extract(SPECS["evaluation"], broken) is None

@@ -96,12 +96,20 @@ def extract(spec: ListSpec, body: bytes) -> pa.RecordBatch | None:
     root = _ROOT.match(body)
     if root is None or not body[-4096:].rstrip().endswith(b"</oml:" + root.group(1) + b">"):
         return None  # cut short (or not a list): the XML parser raises for a retry
-    row_open = b"<oml:" + spec.row.encode() + b">"
-    # setups: the page cut at each setup counts them (and is kept to count their parameters)
-    parts = body.split(row_open) if spec.nested else None
-    n = len(parts) - 1 if parts is not None else body.count(row_open)
-    if n == 0 or body.count(b"</oml:" + spec.row.encode() + b">") != n:
-        return None
+    row_open, row_close = b"<oml:" + spec.row.encode() + b">", b"</oml:" + spec.row.encode() + b">"
+    if spec.nested:  # the page cut at each setup counts them (and is kept to count parameters)
+        parts = body.split(row_open)
+        n = len(parts) - 1
+        if n == 0 or body.count(row_close) != n:
+            return None
+    else:
+        # flat rows: one pass counts row opens and closes together ("evaluation>" ends both); the
+        # row pattern below spans one of each, so as many matches as pairs means every row
+        # tag is in a match (else the page is counted again, tag by tag)
+        parts, pairs = None, body.count(spec.row.encode() + b">")
+        n = pairs // 2
+        if n == 0:
+            return None
     entities = b"&" in body
     # the columns of the first row, in the spec's (the live server's) order; the pattern ends at
     # the row's close (flat rows), so a row with any other leaves does not match it
@@ -109,11 +117,14 @@ def extract(spec: ListSpec, body: bytes) -> pa.RecordBatch | None:
     first = body[:end if end >= 0 else len(body)]
     present = tuple(c for c in spec.columns if b"<oml:" + c.encode() + b">" in first)
     found = _row_regex(spec.row, present, closed=not spec.nested).findall(body)
-    if len(found) == n:
+    if len(found) == n and (parts is not None or pairs == 2 * n):
         cut = dict(zip(present, zip(*found) if len(present) > 1 else [found]))
     elif spec.nested:
         return None  # a setup's flow_id is only told from its parameters' by its place
     else:  # another order, or other leaves: one pass per column
+        n = body.count(row_open)
+        if n == 0 or body.count(row_close) != n:
+            return None
         present = tuple(c for c in spec.columns if b"<oml:" + c.encode() + b">" in body)
         cut = {c: _leaf(c).findall(body) for c in present}
         if any(len(v) != n for v in cut.values()):
