@@ -160,3 +160,20 @@ def test_row_tag_text_inside_a_value_does_not_miscount_rows():
     assert fast is None or repr(fast.to_pylist()) == repr(expected.to_pylist())
     broken = _random_evaluations(7, rows=5).replace(b"</oml:evaluation>", b"", 1)
     assert extract(SPECS["evaluation"], broken) is None
+
+
+def test_setup_pages_keep_only_the_wanted_setups():
+    import numpy as np
+
+    from metabase.sync.records import setup_page_records
+
+    parser = PageParser(SPECS["setup"])
+    parser.feed(_random_page(3, setups=40))
+    batch = parser.close()
+    names = {60 + f: f"weka.Flow{60 + f}" for f in range(6)}
+    every, _ = setup_page_records(batch, np.arange(1, 41, dtype=np.int64), names)
+    assert every["setup_id"].to_pylist() == list(range(1, 41))
+    some, _ = setup_page_records(batch, np.array([2, 3, 39, 500], dtype=np.int64), names)
+    assert some["setup_id"].to_pylist() == [2, 3, 39]
+    assert some["config"].to_pylist() == [every["config"][i].as_py() for i in (1, 2, 38)]
+    assert setup_page_records(batch, np.array([100, 200], dtype=np.int64), names) is None

@@ -109,7 +109,9 @@ def setup_page_records(batch: pa.RecordBatch, wanted, flow_names: dict[int, str]
         # compare against the slice of the wanted ids inside this page's span
         ids = batch.column("setup_id").to_numpy(zero_copy_only=False)
         lo, hi = np.searchsorted(wanted, [ids.min(), ids.max() + 1])
-        batch = batch.filter(pa.array(np.isin(ids, wanted[lo:hi])))
+        keep = np.isin(ids, wanted[lo:hi])
+        if not keep.all():  # a fresh sync wants every setup: no copy of the page
+            batch = batch.filter(pa.array(keep))
     if not batch.num_rows:
         return None
     return setups_table(batch, flow_names)
