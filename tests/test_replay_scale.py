@@ -70,3 +70,39 @@ def test_scale_is_deterministic_and_setups_exist(replay_factory):
 def test_real_data_is_the_default(replay_server):
     status, root = fetch(f"{replay_server.url}/run/list/uploader/999/limit/10")
     assert status == 412  # no synthetic runs unless --scale
+
+
+def test_a_tasks_runs_are_looked_up_not_scanned_and_are_the_same_rows(openml_data):
+    """Scale mode finds a task's runs by arithmetic (as a database index would) instead of
+    generating and masking every run; the columns must be exactly the scanned ones, filtered."""
+    import numpy as np
+
+    from metabase.testing.replay.scale import ScaleSource
+
+    tasks = [3, 6, 11, 12, 14]
+    src = ScaleSource(50_000, tasks, {t: 1000 + t for t in tasks})
+    for start, stop, wanted in [(0, 50_000, [6]), (17, 4_000, [3, 14, 99]), (49_990, 60_000, [11, 12]),
+                                (100, 100, [3]), (0, 500, [999])]:
+        whole = src.columns(start, stop)
+        keep = np.isin(whole["task_id"], wanted)
+        looked_up = src.columns(start, stop, tasks=wanted)
+        for name in ("run_id", "task_id", "flow_id", "setup_id", "upload_time", "data_id", "uploader"):
+            assert np.array_equal(looked_up[name], whole[name][keep]), (start, stop, wanted, name)
+        assert np.array_equal(looked_up["evals"]["predictive_accuracy"], whole["evals"]["predictive_accuracy"][keep])
+
+
+def test_keyset_pages_of_a_task_window_give_its_runs_once_up_to_the_high_id(replay_factory):
+    h = replay_factory(scale=30_000)
+    low, high = FIRST + 1_000, FIRST + 20_000
+    got, position = [], low
+    while True:
+        status, root = fetch(f"{h.url}/evaluation/list/function/predictive_accuracy/task/3,6/"
+                             f"run/{position}..{high}/limit/100/offset/0")
+        rows = evaluations(root) if status == 200 else []
+        got += [r for r, _, _ in rows]
+        if len(rows) < 100:
+            break
+        position = rows[-1][0] + 1
+    whole = h.state.scale.columns(0, 30_000)  # every synthetic run, unfiltered
+    expected = [int(r) for r, t in zip(whole["run_id"], whole["task_id"]) if t in (3, 6) and low <= r <= high]
+    assert got == expected and len(got) > 300

@@ -13,6 +13,7 @@ from collections import OrderedDict
 import numpy as np
 
 from . import filters as F
+from .scale import ScaleSource
 from .xmlgen import NS, e, error, fmt_float, ts
 
 CHUNK = 1 << 14  # small: the chunk holding a page is recomputed per call
@@ -84,15 +85,20 @@ def _scan(state, f: dict, measures: list[str] | None, key: tuple):
     """
     skip, need = f["offset"], f["limit"]
     low = f["run"].low if "run" in f and f["run"].low is not None else None
+    high = f["run"].high if "run" in f and f["run"].high is not None else None
+    # sources that can look a task's runs up directly (scale mode) need not scan the others
+    by_task = {"tasks": f["task"].values} if "task" in f and f["task"].values else {}
     for si, src in enumerate(state.run_sources()):
         start = src.first_index_at_least(low) if low is not None else 0
         if "run" in f and f["run"].values:
             lo = src.first_index_at_least(min(f["run"].values))
             start = max(start, lo)
-        n = len(src)
+        version = len(src)  # uploads grow the real source: counts are per source length
+        n = version
+        if high is not None:  # rows are in run id order: none past the highest id asked for
+            n = min(n, src.first_index_at_least(high + 1))
         if start >= n:
             continue
-        version = n  # uploads grow the real source: counts are per source length
         c0 = start
         while c0 < n and need > 0:
             c1 = min(c0 + CHUNK, n)
@@ -102,7 +108,7 @@ def _scan(state, f: dict, measures: list[str] | None, key: tuple):
                 skip -= cnt
                 c0 = c1
                 continue
-            cols = src.columns(c0, c1)
+            cols = src.columns(c0, c1, **by_task) if by_task and isinstance(src, ScaleSource) else src.columns(c0, c1)
             idx, ms = _matches(state, cols, f, measures)
             _memo[mk] = len(idx)
             if len(_memo) > _MEMO_MAX:

@@ -54,8 +54,12 @@ class ScaleSource:
     def __len__(self) -> int:
         return self.n
 
-    def columns(self, start: int, stop: int) -> dict:
-        k = np.arange(start, min(stop, self.n), dtype=np.int64)
+    def columns(self, start: int, stop: int, tasks=None) -> dict:
+        """Runs ``start <= k < stop``; with ``tasks`` only the runs of those tasks (an index
+        lookup, as a database with an index on the task does it: run ``k`` is of task
+        ``T[k % len(T)]``, so a task's runs are every ``len(T)``-th one)."""
+        stop = min(stop, self.n)
+        k = np.arange(start, stop, dtype=np.int64) if tasks is None else self._task_rows(start, stop, tasks)
         t = k % len(self.tasks)
         acc = np.round(0.5 + 0.5 * _unit(k, 1), 6)
         return {
@@ -68,6 +72,16 @@ class ScaleSource:
             "uploader": np.full(len(k), SCALE_UPLOADER, dtype=np.int64),
             "evals": {MEASURE: acc},
         }
+
+    def _task_rows(self, start: int, stop: int, tasks) -> np.ndarray:
+        wanted = np.asarray(tasks, dtype=np.int64)
+        pos = np.searchsorted(self.tasks, wanted)
+        found = np.unique(pos[(pos < len(self.tasks)) & (self.tasks[np.minimum(pos, len(self.tasks) - 1)] == wanted)])
+        if not len(found) or start >= stop:
+            return np.zeros(0, dtype=np.int64)
+        size = len(self.tasks)
+        first = start + (found - start) % size  # each task's first run at or after start
+        return np.sort(np.concatenate([np.arange(f, stop, size, dtype=np.int64) for f in first]))
 
     def index_of_run(self, run_id: int) -> int | None:
         k = run_id - SCALE_RUN
