@@ -106,3 +106,20 @@ def test_keyset_pages_of_a_task_window_give_its_runs_once_up_to_the_high_id(repl
     whole = h.state.scale.columns(0, 30_000)  # every synthetic run, unfiltered
     expected = [int(r) for r, t in zip(whole["run_id"], whole["task_id"]) if t in (3, 6) and low <= r <= high]
     assert got == expected and len(got) > 300
+
+
+def test_setup_lists_by_ids_and_ranges_give_exactly_those_setups(replay_factory):
+    """Asked by id list or id range, a setup list is an index lookup: exactly the setups asked
+    for that exist, in id order, whatever lies beyond the highest id."""
+    h = replay_factory(scale=40_000)
+    first = 200_000_001  # scale.py: setup of synthetic run k is 200_000_001 + k
+    asked = [first + 5, first + 17, first + 16_500, first + 39_999, first + 40_000]  # the last one does not exist
+
+    def setup_ids(call: str) -> list[int]:
+        status, root = fetch(f"{h.url}/{call}")
+        return [int(s.find(f"{OML}setup_id").text) for s in root.findall(f"{OML}setup")] if status == 200 else []
+
+    assert setup_ids(f"setup/list/setup/{','.join(map(str, asked))}/limit/1000/offset/0") == asked[:4]
+    assert setup_ids(f"setup/list/setup/{first + 100}..{first + 349}/limit/1000/offset/0") == \
+        list(range(first + 100, first + 350))
+    assert setup_ids(f"setup/list/setup/{first + 39_990}../limit/1000/offset/0") == list(range(first + 39_990, first + 40_000))

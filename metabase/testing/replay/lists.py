@@ -86,6 +86,8 @@ def _scan(state, f: dict, measures: list[str] | None, key: tuple):
     skip, need = f["offset"], f["limit"]
     low = f["run"].low if "run" in f and f["run"].low is not None else None
     high = f["run"].high if "run" in f and f["run"].high is not None else None
+    if "run" in f and f["run"].values:
+        high = max(f["run"].values)
     # sources that can look a task's runs up directly (scale mode) need not scan the others
     by_task = {"tasks": f["task"].values} if "task" in f and f["task"].values else {}
     for si, src in enumerate(state.run_sources()):
@@ -325,13 +327,16 @@ def setup_list(state, segments: list[str], cap: int) -> ListResult:
         sources.append(_ScaleSetups(state.scale))
     skip, need = f["offset"], f["limit"]
     low = f["setup"].low if "setup" in f and f["setup"].low is not None else None
+    high = f["setup"].high if "setup" in f and f["setup"].high is not None else None
     if "setup" in f and f["setup"].values:
-        low = min(f["setup"].values)
+        low, high = min(f["setup"].values), max(f["setup"].values)
     key = ("setup",) + tuple((k, repr(v)) for k, v in sorted(f.items()) if k not in ("offset", "limit"))
     rows = []
     for si, src in enumerate(sources):
         c0 = src.first_index_at_least(low) if low is not None else 0
         n = len(src)
+        if high is not None:  # setups are in id order: none past the highest id asked for (an
+            n = min(n, src.first_index_at_least(high + 1))  # index, not a scan to the end)
         while c0 < n and need > 0:
             c1 = min(c0 + CHUNK, n)
             mk = (state.token, key, si, n, c0)
