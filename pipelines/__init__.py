@@ -14,14 +14,31 @@ from __future__ import annotations
 
 __version__ = "0.1.0"  # openml-python records it in the flows of the torch estimators
 
+import importlib
 from collections.abc import Mapping
 from typing import Any
 
-from pipelines.coverage import flow_coverage, pipeline_for_flow
-from pipelines.base import BuildOptions, DataSchema, Pipeline
 from pipelines.openml_map import OpenMLSetup, map_openml, match_flow
-from pipelines.registry import get, names
 from pipelines.values import generic_config, hash_text, parse_value
+
+# Loaded on first use: the spaces need ConfigSpace (and so scipy), ~1.4 s to import, which code
+# that only types values or asks whether a flow is a catalogue pipeline should not pay.
+_LAZY = {"flow_coverage": "pipelines.coverage", "pipeline_for_flow": "pipelines.coverage",
+         "BuildOptions": "pipelines.base", "DataSchema": "pipelines.base", "Pipeline": "pipelines.base",
+         "get": "pipelines.registry", "names": "pipelines.registry"}
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pipelines' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
 
 
 def config_hash(pipeline: str, config: Mapping[str, Any]) -> str:
@@ -40,6 +57,8 @@ def config_hash(pipeline: str, config: Mapping[str, Any]) -> str:
 
 def listing() -> list[dict[str, Any]]:
     """One row per catalogue pipeline: name, task types, device, size of the space, summary."""
+    from pipelines.registry import get, names
+
     rows = []
     for name in names():
         p = get(name)

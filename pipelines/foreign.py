@@ -112,3 +112,4 @@ FOREIGN_RANDOM_FOREST = {
     "mlr.classif.randomForest": randomforest_to_random_forest,
     "weka.RandomForest": weka_random_forest_to_random_forest,
 }
+FOREIGN = {"sklearn.random_forest": FOREIGN_RANDOM_FOREST}  # catalogue pipeline -> its foreign flows

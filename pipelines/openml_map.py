@@ -59,8 +59,32 @@ class OpenMLSetup:
 
 
 # -- which pipeline is this flow --------------------------------------------------------------
+# Flows known to be a catalogue pipeline by id alone (the catalogue reads its flow ids from here).
+KNOWN_FLOW_IDS = {6969: "sklearn.random_forest"}  # the openml-pimp random forest
+
+
+def could_be_catalogue(flow_name: str | None, flow_id: int | None = None) -> bool:
+    """False when a flow cannot be a catalogue pipeline, decided without building the catalogue
+    (ConfigSpace and scipy cost ~1.4 s to import: a sync of other flows need not pay it). True
+    means "ask :func:`match_flow`". It applies match_flow's own rules: a known id, another
+    toolkit's known prefix, or a scikit-learn flow name."""
+    from pipelines.foreign import FOREIGN
+
+    if flow_id is not None and int(flow_id) in KNOWN_FLOW_IDS:
+        return True
+    if not flow_name:
+        return False
+    bare = re.sub(r"\(\d+\)$", "", flow_name.strip())
+    prefixes = [prefix for foreign in FOREIGN.values() for prefix in foreign]
+    if any(bare == prefix or bare.startswith(prefix + "(") for prefix in prefixes):
+        return True
+    return "sklearn." in flow_name
+
+
 def match_flow(flow_name: str | None, flow_id: int | None = None):
     """The catalogue Pipeline a flow is, or None."""
+    if not could_be_catalogue(flow_name, flow_id):
+        return None
     from pipelines.registry import catalogue
 
     pipelines = catalogue()

@@ -267,7 +267,11 @@ def _names(publish: str, flow_ids=(), foreign=None, paths=None) -> OpenMLNames:
 
 
 def sklearn_pipelines() -> list[Pipeline]:
-    from pipelines.foreign import FOREIGN_RANDOM_FOREST
+    from pipelines.foreign import FOREIGN
+    from pipelines.openml_map import KNOWN_FLOW_IDS
+
+    def known(name: str) -> dict:
+        return {"flow_ids": tuple(f for f, p in KNOWN_FLOW_IDS.items() if p == name), "foreign": FOREIGN.get(name)}
 
     trees = Preprocessing(scale=False, dense=True)
     scaled = Preprocessing(scale=True, dense=True)
@@ -277,7 +281,7 @@ def sklearn_pipelines() -> list[Pipeline]:
          _forest_space(("gini", "entropy"), True, 0.5),
          _forest_factory("sklearn.ensemble.RandomForestClassifier"),
          "sklearn.ensemble.RandomForestClassifier", trees,
-         {"flow_ids": (6969,), "foreign": FOREIGN_RANDOM_FOREST}),
+         known("sklearn.random_forest")),
         ("sklearn.random_forest_regressor", REG, "Random forest regressor",
          _forest_space(("squared_error",), True, 1.0),
          _forest_factory("sklearn.ensemble.RandomForestRegressor"),

@@ -160,3 +160,31 @@ def test_values_json_has_no_numbers_for_hash_and_store_as_text():
     assert hash_text("flow-1", {"C": "1e400"}) == hash_text("flow-1", {"C": "1e400"})
     assert hash_text("flow-1", {"C": "1e400"}) != hash_text("flow-1", {"C": "1e300"})
     assert canonical_json({"C": float("inf")}) == '{"C":"inf"}'
+
+
+def test_the_quick_catalogue_check_never_rules_out_a_catalogue_flow():
+    """``could_be_catalogue`` answers without building the catalogue; it may say "maybe" too
+    often, never "no" for a flow that ``match_flow`` maps."""
+    from pipelines.openml_map import could_be_catalogue
+    from pipelines.registry import catalogue
+
+    for pipeline in catalogue().values():
+        for flow_id in pipeline.openml.flow_ids:
+            assert could_be_catalogue(None, flow_id) and pipelines.match_flow(None, flow_id) is pipeline
+        for prefix in pipeline.openml.foreign:
+            assert could_be_catalogue(f"{prefix}(4)", 1) and pipelines.match_flow(f"{prefix}(4)", 1) is not None
+        flow = f"sklearn.pipeline.Pipeline(imputer=sklearn.impute.SimpleImputer,model={pipeline.openml.publish_class})"
+        assert could_be_catalogue(flow, 1)
+    for name, flow_id in [("synthetic.replay.flow_1", 90_000_002), ("weka.J48", 2), ("mlr.classif.svm(3)", 3), (None, 1)]:
+        assert not could_be_catalogue(name, flow_id) and pipelines.match_flow(name, flow_id) is None
+
+
+def test_importing_pipelines_and_asking_about_a_foreign_flow_does_not_load_configspace():
+    import subprocess
+    import sys
+
+    code = ("import sys, pipelines; assert pipelines.match_flow('weka.J48', 2) is None; "
+            "pipelines.hash_text('flow-2', {'C': 1}); print('ConfigSpace' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+    assert pipelines.get("sklearn.random_forest").name == "sklearn.random_forest"  # lazily loaded on use
