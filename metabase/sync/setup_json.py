@@ -47,6 +47,17 @@ _JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?
 _FRACTION = re.compile(r"[.eE]").search
 
 
+def _cached_fragments(value):
+    """:func:`_fragments`, remembered per distinct value (OpenML setups repeat their values)."""
+    f = _FRAGMENTS.get(value, _MISSING)
+    if f is _MISSING:
+        f = _fragments(value)
+        if len(_FRAGMENTS) >= 100_000:  # bounded (~25 MB): synthetic values never repeat
+            _FRAGMENTS.clear()
+        _FRAGMENTS[value] = f
+    return f
+
+
 def json_string(value) -> str:
     """A string as ``json.dumps`` writes it; None as null."""
     return "null" if value is None else _encode_str(value)
@@ -113,12 +124,7 @@ def lean_unmapped(flow_id, names, values, pflows) -> tuple[str, str, str, None] 
         return None
     frags = []
     for value in values:
-        f = _FRAGMENTS.get(value, _MISSING)
-        if f is _MISSING:
-            f = _fragments(value)
-            if len(_FRAGMENTS) >= 100_000:  # bounded (~25 MB): synthetic values never repeat
-                _FRAGMENTS.clear()
-            _FRAGMENTS[value] = f
+        f = _cached_fragments(value)
         if f is None:
             return None
         frags.append(f)
@@ -252,13 +258,7 @@ def _value_fragments(values: pa.Array, wanted, total: int):
         other = np.unique(other)
         found = []
         for value in values.take(pa.array(other)).to_pylist():
-            f = _FRAGMENTS.get(value, _MISSING)
-            if f is _MISSING:
-                f = _fragments(value)
-                if len(_FRAGMENTS) >= 100_000:  # bounded (~25 MB): synthetic values never repeat
-                    _FRAGMENTS.clear()
-                _FRAGMENTS[value] = f
-            found.append(f)
+            found.append(_cached_fragments(value))
         ok = np.array([f is not None for f in found], dtype=bool)
         if not ok.all():
             lean = np.ones(total, dtype=bool)
