@@ -92,7 +92,7 @@ class PageSpool:
                 end = pos + _HEAD.size + key_len + data_len
                 if magic != MAGIC or end > size:
                     break  # a torn (or foreign) tail: the pages before it are whole
-                key = f.read(key_len).decode()
+                key = f.read(key_len).decode(errors="replace")
                 self._drop(key)
                 self._index[key] = (segment, pos + _HEAD.size + key_len, data_len)
                 keys.add(key)
