@@ -184,3 +184,62 @@ def test_many_readers_at_once_and_a_reader_keeps_the_writer_out(store):
         reader.kill()
         reader.wait(timeout=30)
     open_writer(store, wait_s=10).close()  # once the reader is gone the writer gets in
+
+
+# A sync's write session (metabase.sync.engine._StoreSession) between its commits: it closes the
+# store when a reader waits, and otherwise keeps it open (each close is a checkpoint).
+SYNC_SESSION = r"""
+import sys, time
+from metabase.sync.engine import _StoreSession
+session = _StoreSession(__import__("pathlib").Path(sys.argv[1]))
+session.get()
+print("locked", flush=True)
+deadline = time.monotonic() + float(sys.argv[2])
+while time.monotonic() < deadline:
+    time.sleep(0.1)  # a commit's worth of work
+    was_open = session.writer is not None
+    session.release_if_due()
+    if was_open and session.writer is None:
+        print("yielded", flush=True)
+        time.sleep(0.5)
+        session.get()
+session.close()
+"""
+
+
+def test_a_sync_yields_the_store_to_a_waiting_reader(store):
+    marker = store.with_name(store.name + ".readers-waiting")
+    writer = _spawn(SYNC_SESSION, store, 25)
+    try:
+        _wait_for(writer, "locked")
+        time.sleep(1.5)  # held past its minimum: without a reader it keeps the store
+        started = time.monotonic()
+        con = open_reader(store, wait_s=20)
+        waited = time.monotonic() - started
+        assert con.scalar("SELECT count(*) FROM datasets") == INITIAL
+        con.close()
+        assert waited < 10  # the session's own limit is 30 s: it yielded because we asked
+        assert not marker.exists()  # the reader took its request back once it got in
+        _wait_for(writer, "yielded")
+    finally:
+        writer.kill()
+        writer.wait(timeout=30)
+
+
+def test_without_readers_a_sync_keeps_the_store(store):
+    from metabase.store import reader_waiting
+    from metabase.sync.engine import _StoreSession
+
+    assert not reader_waiting(store)
+    session = _StoreSession(store)
+    session.get()
+    try:
+        time.sleep(0.7)
+        session.release_if_due()
+        assert session.writer is not None
+        store.with_name(store.name + ".readers-waiting").touch()  # a reader knocks
+        assert reader_waiting(store)
+        session.release_if_due()
+        assert session.writer is None
+    finally:
+        session.close()

@@ -49,7 +49,7 @@ def register(group: click.Group) -> None:
     @click.option("--since", help="Only runs uploaded on or after this date (YYYY-MM-DD).")
     @click.option("--max-runs", type=int, help="At most N runs per task and measure (a quick sample).")
     @click.option("--jobs", type=int, default=4, show_default=True, help="Pages in flight at once.")
-    @click.option("--commit-rows", type=int, default=10_000, show_default=True,
+    @click.option("--commit-rows", type=int, default=50_000, show_default=True,
                   help="Rows per transaction (pages are committed in groups; 1 = every page alone).")
     @click.option("--dry-run", is_flag=True, help="Print the plan and the estimated number of calls; write nothing.")
     @click.option("--progress/--no-progress", default=None, help="Progress bars on stderr (default: when a terminal).")

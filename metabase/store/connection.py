@@ -21,6 +21,29 @@ import duckdb
 from metabase.errors import ReadOnlyError, StoreError, StoreLockedError, StoreNotFoundError
 
 DEFAULT_READER_WAIT_S = 30.0
+WAITING_SUFFIX = ".readers-waiting"  # touched by a reader while a writer holds the lock
+WAITING_FRESH_S = 5.0  # a reader touches it at least this often while it waits
+
+
+def waiting_marker(path: Path) -> Path:
+    return path.with_name(path.name + WAITING_SUFFIX)
+
+
+def reader_waiting(path: Path, within_s: float = WAITING_FRESH_S) -> bool:
+    """Has a reader asked for the store in the last ``within_s`` seconds? A long writer (a sync)
+    checks this between its transactions and closes its connection so that the reader gets in,
+    instead of closing every few seconds (each close is a checkpoint)."""
+    try:
+        return time.time() - waiting_marker(Path(path)).stat().st_mtime <= within_s
+    except OSError:
+        return False
+
+
+def _touch_waiting(path: Path) -> None:
+    try:
+        waiting_marker(path).touch()
+    except OSError:  # a read-only directory: the writer still closes now and then
+        pass
 
 
 def _is_lock_error(exc: Exception) -> bool:
@@ -32,12 +55,19 @@ def connect(path: Path, *, read_only: bool, wait_s: float) -> duckdb.DuckDBPyCon
     """Connect, retrying with jittered back-off while another process holds the lock."""
     deadline = time.monotonic() + wait_s
     delay = 0.05
+    waited = False
     while True:
         try:
-            return duckdb.connect(str(path), read_only=read_only)
+            con = duckdb.connect(str(path), read_only=read_only)
+            if waited:  # our turn came: the writer need not yield again for us
+                waiting_marker(path).unlink(missing_ok=True)
+            return con
         except duckdb.IOException as exc:
             if not _is_lock_error(exc):
                 raise StoreError(f"cannot open store {path}: {exc}") from exc
+            if read_only:
+                _touch_waiting(path)
+                waited = True
             if time.monotonic() >= deadline:
                 pid = re.search(r"PID (\d+)", str(exc))
                 raise StoreLockedError(path, f"writer pid {pid.group(1)}" if pid else "") from exc

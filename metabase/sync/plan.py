@@ -29,7 +29,7 @@ class SyncRequest:
     max_runs: int | None = None
     dry_run: bool = False
     jobs: int = 4
-    commit_rows: int = 10_000  # rows per transaction (1: every page its own transaction)
+    commit_rows: int = 50_000  # rows per transaction (1: every page its own transaction)
 
     def __post_init__(self) -> None:
         if not (self.suite or self.tasks or self.flows):
