@@ -45,9 +45,10 @@ ENTITY = "evaluation"
 CRASH_ENV = "METABASE_SYNC_CRASH_AT"
 HOLD_WRITER_S = 30.0  # close the write connection at least this often (and at once for a waiting reader)
 YIELD_AFTER_S = 0.5  # ...but hold it this long between closes, so that commits still get done
-# Each close checkpoints the store, and a DuckDB checkpoint rewrites the tables' key indexes: closing
-# every 5 s cost a 1M-evaluation sync ~15% of its time. Between closes the write-ahead log may grow
-# this large before DuckDB checkpoints on its own (its default is 16 MB).
+# Each close checkpoints the store, and a DuckDB checkpoint rewrites the tables' key indexes: with a
+# close every 5 s and DuckDB's own checkpoints at 16 MB of log, a 1M-evaluation sync took 46-51 s
+# where it takes 37-46 s now. Between closes the write-ahead log may grow this large (30 s of
+# writes, in practice) before DuckDB checkpoints on its own; a killed sync replays it on reopening.
 CHECKPOINT_THRESHOLD = "1GB"
 RANGE_SPAN = 5000  # ids per setup range window
 GROUP_S = 1.0  # commit pending pages at least this often
