@@ -208,7 +208,9 @@ session.close()
 
 
 def test_a_sync_yields_the_store_to_a_waiting_reader(store):
-    marker = store.with_name(store.name + ".readers-waiting")
+    from metabase.store.connection import waiting_marker
+
+    marker = waiting_marker(store)
     writer = _spawn(SYNC_SESSION, store, 25)
     try:
         _wait_for(writer, "locked")
@@ -228,6 +230,7 @@ def test_a_sync_yields_the_store_to_a_waiting_reader(store):
 
 def test_without_readers_a_sync_keeps_the_store(store):
     from metabase.store import reader_waiting
+    from metabase.store.connection import waiting_marker
     from metabase.sync.engine import _StoreSession
 
     assert not reader_waiting(store)
@@ -237,7 +240,7 @@ def test_without_readers_a_sync_keeps_the_store(store):
         time.sleep(0.7)
         session.release_if_due()
         assert session.writer is not None
-        store.with_name(store.name + ".readers-waiting").touch()  # a reader knocks
+        waiting_marker(store).touch()  # a reader knocks
         assert reader_waiting(store)
         session.release_if_due()
         assert session.writer is None
