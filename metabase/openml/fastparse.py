@@ -5,51 +5,37 @@ not the server, the limit of a sync. OpenML's list bodies are regular: every row
 leaf elements, each ``<oml:name>text</oml:name>`` on its own. Here:
 
 * the body is taken whole as it streams in (pages are at most 1,000 rows); it must be framed as
-  a whole list (the root element closes at its end, as many row ends as row starts), or a
-  truncated or malformed page would pass: anything else goes to the element-per-row parser,
-  which raises :class:`RetryableError` for it (the page is fetched again);
-* the rows' leaves are then cut out of the raw bytes with one compiled regex in the live
-  server's element order (``findall`` runs in C; another order falls back to one regex per
-  column), and each column becomes an Arrow array through one joined buffer (trimmed, typed and
-  null-filled by Arrow compute kernels, no Python object per value on the way);
-* a page is taken this way only when it is provably aligned: every column's match count equals
-  the number of rows (or is 0: the column is absent), and the body holds no CDATA, comments or
-  DTD. Anything else (another namespace prefix, empty ``<oml:x/>`` elements, attributes, an
-  error body, an empty list) goes to :class:`PageParser`, which gives the same batch. Entities
-  (``&amp;``) are decoded per affected value.
+  a whole list (the root element closes at its end), or a truncated or malformed page would pass:
+  anything else goes to the element-per-row parser, which raises :class:`RetryableError` for it
+  (the page is fetched again);
+* the body is cut into **tokens** without a Python object per element: numpy finds every ``<``
+  and the ``>`` that closes it, and one zero-copy Arrow string array over the body's own buffer
+  alternates tags and the texts between them. The tags are dictionary-encoded, so the page's
+  whole element structure is an integer array that numpy checks at once;
+* a page is taken this way only when that structure is provably regular: every row holds the
+  same leaves in the same order (the first row's), a setup's parameters each the same leaves,
+  nothing else anywhere, and only whitespace between elements. Anything else (another namespace
+  prefix, empty ``<oml:x/>`` elements, attributes, CDATA, comments, an error body, an empty list)
+  goes to :class:`PageParser`, which gives the same batch;
+* each column's texts are then gathered from the token array by index (column after column,
+  one ``take``), and trimmed, typed and null-filled by Arrow compute kernels by the element
+  parser's rules. Entities (``&amp;``) are decoded per affected value.
 
-Setup lists nest their parameters: those are matched whole, in the live server's element order
-(id, flow_id, flow_name, full_name, parameter_name, data_type, default_value, value), and counted
-per setup by splitting the body at ``<oml:setup>``.
+Every step is a numpy or Arrow kernel, which releases the interpreter lock: the lister's threads
+parse pages side by side with the consumer instead of taking turns with it (the regex cut this
+replaces held the lock for all of its ~60% of a sync's client time).
 """
 
 from __future__ import annotations
 
 import html
 import re
-from itertools import accumulate, chain
-from operator import methodcaller
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from metabase.openml.listparse import ListSpec, PageParser, finish_column
-
-_PARAM_FIELDS = ("id", "flow_id", "flow_name", "full_name", "parameter_name", "data_type",
-                 "default_value", "value")
-_PARAM_RE = re.compile(
-    rb"<oml:parameter>\s*" + rb"\s*".join(
-        rb"<oml:" + f.encode() + rb">([^<]*)</oml:" + f.encode() + rb">" for f in _PARAM_FIELDS)
-    + rb"\s*</oml:parameter>")
-_COUNT_PARAMETERS = methodcaller("count", b"<oml:parameter>")
-_RE_CACHE: dict[str, re.Pattern] = {}
-
-
-def _leaf(tag: str) -> re.Pattern:
-    found = _RE_CACHE.get(tag)
-    if found is None:
-        found = _RE_CACHE[tag] = re.compile(rb"<oml:" + tag.encode() + rb">([^<]*)</oml:" + tag.encode() + rb">")
-    return found
 
 
 def fast_supported(spec: ListSpec) -> bool:
@@ -83,96 +69,205 @@ class FastPageParser:
         return batch
 
 
-_ROOT = re.compile(rb"\s*(?:<\?xml[^>]*\?>\s*)?<oml:([a-z_]+)[\s>]")
+_ROOT = re.compile(rb"\s*(<\?xml[^>]*\?>\s*)?<oml:([a-z_]+)[\s>]")
+_LT, _GT = ord("<"), ord(">")
+
+
+class _Tokens:
+    """A body as tokens: tag ``i`` (``<...>``, codes[i] its dictionary code) and the text after it."""
+
+    def __init__(self, body: bytes, lt: np.ndarray, end: np.ndarray) -> None:
+        m = len(lt)
+        offsets = np.empty(2 * m + 1, dtype=np.int32)
+        offsets[0:-1:2] = lt
+        offsets[1::2] = end + 1
+        offsets[-1] = len(body)
+        # zero-copy: tag 0, text 0, tag 1, text 1, ... over the body's own bytes
+        self.parts = pa.StringArray.from_buffers(2 * m, pa.py_buffer(offsets), pa.py_buffer(body))
+        encoded = pc.dictionary_encode(self.parts.take(pa.array(np.arange(0, 2 * m, 2))))
+        self.codes = encoded.indices.to_numpy(zero_copy_only=False)
+        self.names = encoded.dictionary.to_pylist()
+        self.m = m
+        self.entities = b"&" in body
+
+    @classmethod
+    def of(cls, body: bytes) -> _Tokens | None:
+        if len(body) >= 1 << 31:
+            return None
+        a = np.frombuffer(body, dtype=np.uint8)
+        lt = np.flatnonzero(a == _LT)
+        gt = np.flatnonzero(a == _GT)
+        if not len(lt) or not len(gt):
+            return None
+        if len(lt) == len(gt) and bool(np.all(lt < gt)) and bool(np.all(gt[:-1] < lt[1:])):
+            end = gt  # the usual page: no '>' in any text
+        else:  # each tag ends at the first '>' after its '<', before the next '<' ('>' is legal in text)
+            at = np.searchsorted(gt, lt)
+            if at[-1] >= len(gt):
+                return None
+            end = gt[at]
+            if len(lt) > 1 and not bool(np.all(end[:-1] < lt[1:])):
+                return None
+        return cls(body, lt, end)
+
+    def code(self, tag: str) -> int:
+        try:
+            return self.names.index(tag)
+        except ValueError:
+            return -1
+
+    def texts(self, tokens: np.ndarray) -> pa.Array:
+        """The texts after the given tags, in that order."""
+        return self.parts.take(pa.array(2 * tokens.astype(np.int64) + 1))
+
+    def only_whitespace_besides(self, values: np.ndarray, first: int, last: int) -> bool:
+        """Are the texts after tags ``first..last-1`` blank, except after the ``values`` tags?"""
+        others = np.ones(self.m, dtype=bool)
+        others[values] = False
+        others[:first] = others[last:] = False
+        rest = self.texts(np.flatnonzero(others))
+        return not len(rest) or pc.max(pc.binary_length(pc.ascii_trim_whitespace(rest))).as_py() == 0
+
+
+def _leaves(tokens: _Tokens, pattern: np.ndarray, allowed) -> list[str] | None:
+    """The leaf names of a block's pattern ``open, close, open, close, ...``, or None when it is
+    not one (another tag, a leaf twice, a name the list does not have)."""
+    names = []
+    if len(pattern) % 2:
+        return None
+    for i in range(0, len(pattern), 2):
+        tag, close = tokens.names[pattern[i]], tokens.names[pattern[i + 1]]
+        if not (tag.startswith("<oml:") and tag.endswith(">") and close == "</" + tag[1:]):
+            return None
+        names.append(tag[5:-1])
+    if len(set(names)) != len(names) or not set(names) <= set(allowed):
+        return None
+    return names
+
+
+def _frame(spec: ListSpec, body: bytes) -> tuple[_Tokens, int] | None:
+    """Tokens of a body framed as a whole list, and the index of its first row's tag."""
+    if not fast_supported(spec) or b"xmlns:oml=\"http://openml.org/openml\"" not in body[:4096]:
+        return None  # the tags below assume OpenML's own prefix
+    root = _ROOT.match(body)
+    if root is None or not body[-4096:].rstrip().endswith(b"</oml:" + root.group(2) + b">"):
+        return None  # cut short (or not a list): the XML parser raises for a retry
+    tokens = _Tokens.of(body)
+    if tokens is None or tokens.m < 3:
+        return None
+    first = 2 if root.group(1) else 1  # after the declaration and the root's open tag
+    root_close = f"</oml:{root.group(2).decode()}>"
+    if tokens.names[tokens.codes[-1]] != root_close or tokens.names[tokens.codes[first - 1]][:5] != "<oml:":
+        return None
+    return tokens, first
 
 
 def extract(spec: ListSpec, body: bytes) -> pa.RecordBatch | None:
     """The page as a batch, or None when the columnar path cannot vouch for it."""
-    # "!" first: memchr for a rare byte; searching "<!" directly crawls over every '<' (~1 ms/MB)
-    if not fast_supported(spec) or (b"!" in body and b"<!" in body):
-        return None  # CDATA, comments or a DTD: let lxml read them
-    if b'xmlns:oml="http://openml.org/openml"' not in body[:4096]:
-        return None  # the row markers below assume OpenML's own prefix
-    root = _ROOT.match(body)
-    if root is None or not body[-4096:].rstrip().endswith(b"</oml:" + root.group(1) + b">"):
-        return None  # cut short (or not a list): the XML parser raises for a retry
-    row_open, row_close = b"<oml:" + spec.row.encode() + b">", b"</oml:" + spec.row.encode() + b">"
-    if spec.nested:  # the page cut at each setup counts them (and is kept to count parameters)
-        parts = body.split(row_open)
-        n = len(parts) - 1
-        if n == 0 or body.count(row_close) != n:
+    framed = _frame(spec, body)
+    if framed is None:
+        return None
+    tokens, first = framed
+    last = tokens.m - 1  # the root's close
+    codes = tokens.codes
+    row, row_close = tokens.code(f"<oml:{spec.row}>"), tokens.code(f"</oml:{spec.row}>")
+    if row < 0 or row_close < 0 or codes[first] != row:
+        return None
+    starts = np.flatnonzero(codes == row)
+    n = len(starts)
+    if spec.nested:
+        return _nested_rows(spec, tokens, starts, first, last)
+    close_at = np.flatnonzero(codes[first:last] == row_close)
+    if len(close_at) != n:
+        return None
+    period = int(close_at[0]) + 1
+    if first + n * period != last:
+        return None
+    pattern = codes[first:first + period]
+    if not bool(np.all(codes[first:last].reshape(n, period) == pattern)):
+        return None
+    names = _leaves(tokens, pattern[1:-1], spec.columns)
+    if names is None:
+        return None
+    values = starts[:, None] + 1 + 2 * np.arange(len(names))
+    if not tokens.only_whitespace_besides(values.ravel(), first - 1, last):
+        return None
+    texts = _Columns.of(tokens.texts(values.T.ravel()), n, tokens.entities)
+    arrays = [texts.typed(names.index(c), dtype) if c in names else pa.nulls(n, dtype)
+              for c, dtype in spec.columns.items()]
+    return pa.RecordBatch.from_arrays(arrays, names=list(spec.columns))
+
+
+def _nested_rows(spec: ListSpec, tokens: _Tokens, starts: np.ndarray, first: int, last: int) -> pa.RecordBatch | None:
+    """Setup pages: each setup's leaves (the same in every setup), then its parameters, each
+    with the same leaves."""
+    (nested, dtype), = spec.nested.items()
+    codes = tokens.codes
+    n = len(starts)
+    row_close = tokens.code(f"</oml:{spec.row}>")
+    item, item_close = tokens.code(f"<oml:{nested}>"), tokens.code(f"</oml:{nested}>")
+    # the leaves of a setup: up to its first parameter or its end
+    stop = first + 1
+    while stop < last and codes[stop] not in (item, row_close):
+        stop += 1
+    names = _leaves(tokens, codes[first + 1:stop], spec.columns)
+    if names is None:
+        return None
+    head = 2 * len(names)
+    items = np.flatnonzero(codes == item) if item >= 0 else np.zeros(0, dtype=np.int64)
+    if len(items):
+        width = int(np.argmax(codes[items[0]:last] == item_close)) + 1
+        item_pattern = codes[items[0]:items[0] + width]
+        fields = _leaves(tokens, item_pattern[1:-1], [f.name for f in dtype])
+        if item_pattern[-1] != item_close or fields is None or len(fields) != len(dtype):
             return None
     else:
-        # flat rows: one pass counts row opens and closes together ("evaluation>" ends both); the
-        # row pattern below spans one of each, so as many matches as pairs means every row
-        # tag is in a match (else the page is counted again, tag by tag)
-        parts, pairs = None, body.count(spec.row.encode() + b">")
-        n = pairs // 2
-        if n == 0:
-            return None
-    entities = b"&" in body
-    # the columns of the first row, in the spec's (the live server's) order; the pattern ends at
-    # the row's close (flat rows), so a row with any other leaves does not match it
-    end = body.find(b"</oml:" + spec.row.encode() + b">")
-    first = body[:end if end >= 0 else len(body)]
-    present = tuple(c for c in spec.columns if b"<oml:" + c.encode() + b">" in first)
-    found = _row_regex(spec.row, present, closed=not spec.nested).findall(body)
-    if len(found) == n and (parts is not None or pairs == 2 * n):
-        cut = dict(zip(present, zip(*found) if len(present) > 1 else [found]))
-    elif spec.nested:
-        return None  # a setup's flow_id is only told from its parameters' by its place
-    else:  # another order, or other leaves: one pass per column
-        n = body.count(row_open)
-        if n == 0 or body.count(row_close) != n:
-            return None
-        present = tuple(c for c in spec.columns if b"<oml:" + c.encode() + b">" in body)
-        cut = {c: _leaf(c).findall(body) for c in present}
-        if any(len(v) != n for v in cut.values()):
-            return None
-    arrays, names = [], []
-    present = [c for c in spec.columns if cut.get(c)]
-    texts = _Columns.cut([cut[c] for c in present], n, entities)
-    if texts is None:
+        width, item_pattern, fields = 0, None, []
+    # parameters per setup, and where each setup must then end
+    counts = np.diff(np.searchsorted(items, np.append(starts, last)))
+    ends = starts + 1 + head + width * counts
+    if ends[-1] + 1 != last or not bool(np.all(ends[:-1] + 1 == starts[1:])):
         return None
-    for column, dtype in spec.columns.items():
-        arrays.append(texts.typed(present.index(column), dtype) if column in present else pa.nulls(n, dtype))
-        names.append(column)
-    for name, dtype in spec.nested.items():
-        nested = _parameters(body, parts, dtype, entities)
-        if nested is None:
-            return None
-        arrays.append(nested)
-        names.append(name)
-    return pa.RecordBatch.from_arrays(arrays, names=names)
-
-
-_ROW_RES: dict[tuple, re.Pattern] = {}
-
-
-def _row_regex(row: str, columns: tuple[str, ...], closed: bool) -> re.Pattern:
-    key = (row, columns, closed)
-    found = _ROW_RES.get(key)
-    if found is None:
-        leaves = rb"\s*".join(rb"<oml:" + c.encode() + rb">([^<]*)</oml:" + c.encode() + rb">" for c in columns)
-        close = rb"\s*</oml:" + row.encode() + rb">" if closed else b""
-        found = _ROW_RES[key] = re.compile(rb"<oml:" + row.encode() + rb">\s*" + leaves + close)
-    return found
+    if not bool(np.all(codes[ends] == row_close)):
+        return None
+    if not bool(np.all(codes[starts[:, None] + 1 + np.arange(head)] == codes[first + 1:first + 1 + head])):
+        return None
+    if len(items) and not bool(np.all(codes[items[:, None] + np.arange(width)] == item_pattern)):
+        return None
+    values = starts[:, None] + 1 + 2 * np.arange(len(names))
+    item_values = items[:, None] + 1 + 2 * np.arange(len(fields))
+    if not tokens.only_whitespace_besides(np.concatenate([values.ravel(), item_values.ravel()]), first - 1, last):
+        return None
+    texts = _Columns.of(tokens.texts(values.T.ravel()), n, tokens.entities)
+    arrays = [texts.typed(names.index(c), t) if c in names else pa.nulls(n, t) for c, t in spec.columns.items()]
+    if len(items):
+        item_texts = _Columns.of(tokens.texts(item_values.T.ravel()), len(items), tokens.entities)
+        children = [finish_column(item_texts.blank_null(fields.index(f.name)), f.type) for f in dtype]
+    else:
+        children = [pa.array([], f.type) for f in dtype]
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+    structs = pa.StructArray.from_arrays(children, fields=list(dtype))
+    arrays.append(pa.ListArray.from_arrays(pa.array(offsets), structs))
+    return pa.RecordBatch.from_arrays(arrays, names=[*spec.columns, nested])
 
 
 class _Columns:
-    """Columns of n texts each cut from the body, as string arrays: all through one joined buffer
-    and one split, and trimmed or nulled with one kernel call each over all columns (then
-    zero-copy slices per column), by the element-per-row parser's rules."""
+    """Columns of n texts each, one after the other in one string array, trimmed or nulled with
+    one kernel call each over all columns (then zero-copy slices per column), by the
+    element-per-row parser's rules."""
 
     def __init__(self, whole: pa.Array, n: int) -> None:
         self.whole, self.n = whole, n
         self._trimmed = self._blank_null = self._empty_null = None
 
     @classmethod
-    def cut(cls, columns: list, n: int, entities: bool) -> _Columns | None:
-        """None if a text held the separator."""
-        whole = _split(list(chain.from_iterable(columns)), entities) if columns else pa.array([], pa.string())
-        return cls(whole, n) if len(whole) == n * len(columns) else None
+    def of(cls, whole: pa.Array, n: int, entities: bool) -> _Columns:
+        """Texts cut from a body (checked to be UTF-8: ArrowInvalid), with entities (``&amp;``)
+        decoded value by value where the body has any."""
+        whole.validate(full=True)
+        if entities and len(whole) and pc.any(pc.match_substring(whole, "&")).as_py():
+            whole = pa.array([html.unescape(v) if "&" in v else v for v in whole.to_pylist()], pa.string())
+        return cls(whole, n)
 
     def _slice(self, arr: pa.Array, j: int) -> pa.Array:
         return arr.slice(j * self.n, self.n)
@@ -211,34 +306,7 @@ class _Columns:
         return finish_column(self.empty_null(j), dtype)
 
 
-def _split(values, entities: bool) -> pa.Array:
-    """Texts cut from the body -> a string array through one joined buffer (no Python object per
-    value on the Arrow side; \x1f cannot occur in XML 1.0 text)."""
-    if entities:
-        values = [html.unescape(v.decode()).encode() if b"&" in v else v for v in values]
-    joined = pa.array([b"\x1f".join(values)], pa.binary()).cast(pa.string())  # lxml checked UTF-8
-    return pc.split_pattern(joined, "\x1f").flatten()
-
-
 _NULL = pa.scalar(None, pa.string())
-
-
-def _parameters(body: bytes, parts: list[bytes], dtype: pa.StructType, entities: bool) -> pa.Array | None:
-    """The setups' parameters (``parts``: the body cut at each setup) as a list<struct> column."""
-    counts = list(map(_COUNT_PARAMETERS, parts[1:]))
-    found = _PARAM_RE.findall(body)
-    if len(found) != sum(counts):
-        return None
-    offsets = [0, *accumulate(counts)]
-    if found:
-        texts = _Columns.cut(list(zip(*found)), len(found), entities)
-        if texts is None:
-            return None
-        children = [finish_column(texts.blank_null(j), f.type) for j, f in enumerate(dtype)]
-    else:
-        children = [pa.array([], f.type) for f in dtype]
-    structs = pa.StructArray.from_arrays(children, fields=list(dtype))
-    return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), structs)
 
 
 __all__ = ["FastPageParser", "extract", "fast_supported"]
