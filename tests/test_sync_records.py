@@ -69,6 +69,14 @@ def test_setup_windows_use_ranges_only_for_dense_ids():
     windows, start = setup_windows(dense, ranges=False)
     assert all(w.key_filter is None for w in windows) and start == {}
     assert sum(len(w.filters[0][1].split(",")) for w in windows) == 1000
+    every_other = list(range(0, 2000, 2))  # half the ids of the range: still one range
+    assert [(w.key_filter, w.high) for w in setup_windows(every_other)[0]] == [("setup", 1998)]
+    sparse = list(range(0, 20_000, 20))  # a twentieth: id lists, every id once
+    windows, start = setup_windows(sparse)
+    assert start == {} and sorted(int(i) for w in windows for i in w.filters[0][1].split(",")) == sparse
+    two_blocks = list(range(1000, 1500)) + list(range(9000, 9500))  # a wide gap: two ranges
+    windows, start = setup_windows(two_blocks)
+    assert [(start[w.key][0], w.high) for w in windows] == [(1000, 1499), (9000, 9499)]
 
 
 @pytest.mark.parametrize("kwargs,message", [

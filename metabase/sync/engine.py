@@ -51,6 +51,7 @@ YIELD_AFTER_S = 0.5  # ...but hold it this long between closes, so that commits 
 # writes, in practice) before DuckDB checkpoints on its own; a killed sync replays it on reopening.
 CHECKPOINT_THRESHOLD = "1GB"
 RANGE_SPAN = 5000  # ids per setup range window
+DENSE_GAP = 16  # setup ids further apart than this are not asked as one id range
 GROUP_S = 1.0  # commit pending pages at least this often
 _STATE_SCHEMA = pa.schema([("entity", pa.string()), ("filter_key", pa.string()), ("high_water", pa.string()),
                            ("done", pa.bool_()), ("updated_at", pa.timestamp("us"))])
@@ -330,25 +331,29 @@ def _flows(gateway, store, progress, fetched) -> None:
     fetched["flows"] = fetched.get("flows", 0) + len(rows)
 
 
-def setup_windows(missing: list[int], ranges: bool = True) -> tuple[list[Window], dict[str, tuple[int, int]]]:
-    """Windows for the setups the runs lack: dense runs of ids as id ranges (keyset pages of
-    1,000), scattered ids as explicit id lists (about 200 per URL)."""
-    windows, start, scattered = [], {}, []
-    i = 0
-    while i < len(missing):
-        j = i
-        while j + 1 < len(missing) and missing[j + 1] - missing[i] < 2 * (j + 1 - i + 1) + 16:
-            j += 1
-        if ranges and j - i + 1 >= 400:  # dense: ask the range, keep only the ids we lack
-            # in spans of a few pages, so that several are in flight at once
-            for lo in range(missing[i], missing[j] + 1, RANGE_SPAN):
-                window = Window("setup", (), key_filter="setup", high=min(missing[j], lo + RANGE_SPAN - 1))
-                windows.append(window)
-                start[window.key] = (lo, 0)
-        else:
-            scattered.extend(missing[i:j + 1])
-        i = j + 1
-    return windows + id_windows("setup", "setup", scattered), start
+def setup_windows(missing: np.ndarray, ranges: bool = True) -> tuple[list[Window], dict[str, tuple[int, int]]]:
+    """Windows for the setups the runs lack (sorted unique ids): dense runs of ids as id ranges
+    (keyset pages of 1,000), scattered ids as explicit id lists (about 200 per URL).
+
+    The ids are cut at every gap wider than ``DENSE_GAP``; a piece of at least 400 ids that
+    covers at most about twice as many ids as it holds is dense. Vectorised: a sync's setups
+    number in the millions."""
+    missing = np.asarray(missing, dtype=np.int64)
+    if not len(missing):
+        return [], {}
+    bounds = np.concatenate([[0], np.flatnonzero(np.diff(missing) > DENSE_GAP) + 1, [len(missing)]])
+    counts = np.diff(bounds)
+    spans = missing[bounds[1:] - 1] - missing[bounds[:-1]] + 1
+    dense = (counts >= 400) & (spans < 2 * counts + 16) if ranges else np.zeros(len(counts), dtype=bool)
+    windows, start = [], {}
+    for piece in np.flatnonzero(dense).tolist():  # ask the range, keep only the ids we lack
+        first, last = int(missing[bounds[piece]]), int(missing[bounds[piece + 1] - 1])
+        for lo in range(first, last + 1, RANGE_SPAN):  # in spans of a few pages: several in flight
+            window = Window("setup", (), key_filter="setup", high=min(last, lo + RANGE_SPAN - 1))
+            windows.append(window)
+            start[window.key] = (lo, 0)
+    scattered = missing[~np.repeat(dense, counts)]
+    return windows + id_windows("setup", "setup", scattered.tolist()), start
 
 
 _MISSING_SETUPS = ("SELECT DISTINCT setup_id FROM runs WHERE source = 'openml' AND setup_id IS NOT NULL "
@@ -358,19 +363,19 @@ _MISSING_SETUPS = ("SELECT DISTINCT setup_id FROM runs WHERE source = 'openml' A
 def _setups(gateway, store, request: SyncRequest, progress, fetched) -> None:
     spool = PageSpool(spool_dir(store.path, "setups"), gateway.server)
     writer = store.get()
-    missing = [r[0] for r in writer.execute(_MISSING_SETUPS).fetchall()]
+    missing = writer.execute(_MISSING_SETUPS).fetchnumpy()["setup_id"]  # sorted
     flow_names = dict(writer.execute("SELECT flow_id, name FROM flows").fetchall())
     count = 0
     if len(spool):  # pages a killed sync received but did not commit: store them first
-        results = [records.setup_page_records(batch, np.asarray(missing, dtype=np.int64), flow_names)
+        results = [records.setup_page_records(batch, missing, flow_names)
                    for _, batch in spool.pending()]
         _store_setups(writer, [r for r in results if r is not None], 0)
         spool.committed(spool.keys())
         count = sum(r[0].num_rows for r in results if r is not None)
-        missing = [r[0] for r in writer.execute(_MISSING_SETUPS).fetchall()]
+        missing = writer.execute(_MISSING_SETUPS).fetchnumpy()["setup_id"]
     store.close()
-    windows, start = setup_windows(missing, ranges=bool(missing) and gateway.supports_id_ranges())
-    wanted = np.asarray(missing, dtype=np.int64)  # sorted
+    wanted = missing.astype(np.int64)
+    windows, start = setup_windows(wanted, ranges=bool(len(wanted)) and gateway.supports_id_ranges())
     progress.phase("setups", len(windows))
     group = _Group(request.commit_rows)
     flushes = 0
