@@ -162,6 +162,27 @@ def test_unreachable_server_fails_fast_with_one_clear_error():
     assert time.perf_counter() - t0 < 10
 
 
+def test_the_key_travels_in_the_query_and_gzip_is_asked_for(fake):
+    client = HttpClient(fake.url, apikey="a b&c", policy=FAST)
+    list(Lister(client, in_flight=1).pages(_windows()[:1]))
+    assert fake.paths and all(p.endswith("?api_key=a+b%26c") for p in fake.paths)
+    assert "gzip" in client._pool.headers["accept-encoding"]
+
+
+def test_proxies_come_from_the_environment_as_requests_reads_them(monkeypatch):
+    from metabase.openml.http import _environ_proxy
+
+    for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY",
+                 "no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    assert _environ_proxy("https://www.openml.org/api/v1/xml") is None
+    monkeypatch.setenv("HTTPS_PROXY", "proxy.example:3128")
+    assert _environ_proxy("https://www.openml.org/api/v1/xml") == "http://proxy.example:3128"
+    assert _environ_proxy("http://www.openml.org/api/v1/xml") is None  # only https is proxied
+    monkeypatch.setenv("NO_PROXY", "openml.org")
+    assert _environ_proxy("https://www.openml.org/api/v1/xml") is None
+
+
 # -- the lister -----------------------------------------------------------------------------
 @pytest.mark.parametrize("key_filter", [None, "run"])
 @pytest.mark.parametrize("cap", [None, 300])

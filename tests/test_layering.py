@@ -50,7 +50,7 @@ def test_only_the_store_imports_duckdb():
 
 def test_only_the_gateway_talks_to_openml():
     def rule(module, imported):
-        talks = _is(imported, "openml", "requests", "urllib.request", "http.client")
+        talks = _is(imported, "openml", "requests", "urllib3", "urllib.request", "http.client")
         allowed = _is(module, "metabase.openml", "metabase.testing", "metabase.publish")
         return talks and not allowed and "only metabase.openml talks to OpenML"
     assert _violations(rule) == []
@@ -58,7 +58,7 @@ def test_only_the_gateway_talks_to_openml():
 
 def test_algorithms_are_pure():
     pure = ("metabase.metafeatures", "metabase.surrogate", "metabase.recommend", "metabase.evaluate")
-    forbidden = ("duckdb", "metabase.store", "metabase.openml", "metabase.workspace", "requests", "openml")
+    forbidden = ("duckdb", "metabase.store", "metabase.openml", "metabase.workspace", "requests", "urllib3", "openml")
     assert _violations(lambda m, i: _is(m, *pure) and _is(i, *forbidden)
                        and "strategies, surrogates and meta-features never see persistence or the network") == []
 

@@ -164,10 +164,9 @@ class Lister:
     def _fetch(self, window: Window, call: str) -> tuple[pa.RecordBatch, str]:
         spec = window.spec
 
-        def consume(response):
-            parser = FastPageParser(spec, response.url)
-            for chunk in response.iter_content(1 << 16):
-                parser.feed(chunk)
+        def consume(body: bytes, url: str):
+            parser = FastPageParser(spec, url)
+            parser.feed(body)
             return parser.close()
 
         try:
