@@ -133,7 +133,7 @@ def error_from_body(body: bytes, url: str) -> ServerError | None:
 
 
 class HttpClient:
-    """A pooled keep-alive connection pool (urllib3), shared by the lister's threads.
+    """Keep-alive connections to OpenML (one urllib3 pool), shared by the lister's threads.
 
     urllib3 directly rather than through requests: a sync makes thousands of calls, and requests'
     layers (request preparation, hooks, cookie jars, the environment's settings merged per call)
