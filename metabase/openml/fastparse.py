@@ -129,9 +129,10 @@ class _Tokens:
         return not len(rest) or pc.max(pc.binary_length(pc.ascii_trim_whitespace(rest))).as_py() == 0
 
 
-def _leaves(tokens: _Tokens, pattern: np.ndarray, allowed) -> list[str] | None:
+def _leaves(tokens: _Tokens, pattern: np.ndarray, known) -> list[str] | None:
     """The leaf names of a block's pattern ``open, close, open, close, ...``, or None when it is
-    not one (another tag, a leaf twice, a name the list does not have)."""
+    not one (another tag, or a ``known`` name twice). Other leaves (the live server adds some,
+    e.g. ``evaluation_engine_id``) are kept in place and ignored, as the element parser does."""
     names = []
     if len(pattern) % 2:
         return None
@@ -140,9 +141,16 @@ def _leaves(tokens: _Tokens, pattern: np.ndarray, allowed) -> list[str] | None:
         if not (tag.startswith("<oml:") and tag.endswith(">") and close == "</" + tag[1:]):
             return None
         names.append(tag[5:-1])
-    if len(set(names)) != len(names) or not set(names) <= set(allowed):
-        return None
-    return names
+    mine = [n for n in names if n in known]
+    return names if len(set(mine)) == len(mine) else None
+
+
+def _cut(at: np.ndarray, names: list[str], known) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Positions of every leaf's text in blocks starting at ``at`` (rows by leaves), those of the
+    ``known`` leaves, and their names."""
+    every = at[:, None] + 1 + 2 * np.arange(len(names))
+    keep = [j for j, name in enumerate(names) if name in known]
+    return every, every[:, keep], [names[j] for j in keep]
 
 
 def _frame(spec: ListSpec, body: bytes) -> tuple[_Tokens, int] | None:
@@ -189,8 +197,8 @@ def extract(spec: ListSpec, body: bytes) -> pa.RecordBatch | None:
     names = _leaves(tokens, pattern[1:-1], spec.columns)
     if names is None:
         return None
-    values = starts[:, None] + 1 + 2 * np.arange(len(names))
-    if not tokens.only_whitespace_besides(values.ravel(), first - 1, last):
+    leaves, values, names = _cut(starts, names, spec.columns)
+    if not tokens.only_whitespace_besides(leaves.ravel(), first - 1, last):
         return None
     texts = _Columns.of(tokens.texts(values.T.ravel()), n, tokens.entities)
     arrays = [texts.typed(names.index(c), dtype) if c in names else pa.nulls(n, dtype)
@@ -218,8 +226,8 @@ def _nested_rows(spec: ListSpec, tokens: _Tokens, starts: np.ndarray, first: int
     if len(items):
         width = int(np.argmax(codes[items[0]:last] == item_close)) + 1
         item_pattern = codes[items[0]:items[0] + width]
-        fields = _leaves(tokens, item_pattern[1:-1], [f.name for f in dtype])
-        if item_pattern[-1] != item_close or fields is None or len(fields) != len(dtype):
+        fields = _leaves(tokens, item_pattern[1:-1], {f.name for f in dtype})
+        if item_pattern[-1] != item_close or fields is None:
             return None
     else:
         width, item_pattern, fields = 0, None, []
@@ -234,15 +242,16 @@ def _nested_rows(spec: ListSpec, tokens: _Tokens, starts: np.ndarray, first: int
         return None
     if len(items) and not bool(np.all(codes[items[:, None] + np.arange(width)] == item_pattern)):
         return None
-    values = starts[:, None] + 1 + 2 * np.arange(len(names))
-    item_values = items[:, None] + 1 + 2 * np.arange(len(fields))
-    if not tokens.only_whitespace_besides(np.concatenate([values.ravel(), item_values.ravel()]), first - 1, last):
+    leaves, values, names = _cut(starts, names, spec.columns)
+    item_leaves, item_values, fields = _cut(items, fields, {f.name for f in dtype})
+    if not tokens.only_whitespace_besides(np.concatenate([leaves.ravel(), item_leaves.ravel()]), first - 1, last):
         return None
     texts = _Columns.of(tokens.texts(values.T.ravel()), n, tokens.entities)
     arrays = [texts.typed(names.index(c), t) if c in names else pa.nulls(n, t) for c, t in spec.columns.items()]
     if len(items):
         item_texts = _Columns.of(tokens.texts(item_values.T.ravel()), len(items), tokens.entities)
-        children = [finish_column(item_texts.blank_null(fields.index(f.name)), f.type) for f in dtype]
+        children = [finish_column(item_texts.blank_null(fields.index(f.name)), f.type) if f.name in fields
+                    else pa.nulls(len(items), f.type) for f in dtype]
     else:
         children = [pa.array([], f.type) for f in dtype]
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
