@@ -14,7 +14,9 @@ leaf elements, each ``<oml:name>text</oml:name>`` on its own. Here:
   whole element structure is an integer array that numpy checks at once;
 * a page is taken this way only when that structure is provably regular: every row holds the
   same leaves in the same order (the first row's), a setup's parameters each the same leaves,
-  nothing else anywhere, and only whitespace between elements. Anything else (another namespace
+  nothing else anywhere, and only whitespace between elements. Leaves a list does not use (the
+  live server adds ``evaluation_engine_id``, ``run_details``) are skipped, as the element
+  parser skips them. Anything else (another namespace
   prefix, empty ``<oml:x/>`` elements, attributes, CDATA, comments, an error body, an empty list)
   goes to :class:`PageParser`, which gives the same batch;
 * each column's texts are then gathered from the token array by index (column after column,
