@@ -44,13 +44,21 @@ class InputError(MetabaseError):
     """A user-supplied file, id or option is invalid."""
 
 
-class ImportFormatError(InputError):
-    """A file given to an importer does not have the expected format."""
+class DataFormatError(InputError):
+    """A data file (ARFF, CSV, ...) is malformed; names the file and, where known, the line and
+    the column (a name, or a 1-based position)."""
 
-    def __init__(self, path: object, reason: str) -> None:
-        self.path = path
-        self.reason = reason
-        super().__init__(f"{path}: {reason}")
+    def __init__(self, path: object, reason: str, line: int | None = None,
+                 column: str | int | None = None) -> None:
+        self.path, self.reason, self.line, self.column = path, reason, line, column
+        where = [f"line {line}"] if line is not None else []
+        if column is not None:
+            where.append(f"column {column!r}" if isinstance(column, str) else f"column {column}")
+        super().__init__(f"{path}: {', '.join(where) + ': ' if where else ''}{reason}")
+
+
+class ImportFormatError(DataFormatError):
+    """A file given to an importer does not have the expected format."""
 
 
 class NotFoundError(MetabaseError):

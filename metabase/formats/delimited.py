@@ -1,0 +1,94 @@
+"""A strict reader of delimited text tables (CSV, TSV; optionally gzipped) with a header line.
+
+pandas' ``read_csv`` is lenient where it matters here: a row longer than the header silently turns
+its first values into an index (every column shifts), a short row is padded with NaN, a repeated
+header name becomes ``name.1``, and a file without line breaks is parsed whole. This reader takes
+the lines from :mod:`metabase.formats.text` (UTF-8, bounded line length) and Python's ``csv``
+module in strict mode (RFC 4180 double quotes), and refuses, naming the file, line and column:
+an empty or repeated header name, a row with more or fewer values than the header, a malformed
+quote, and a non-finite number (``inf``) in a numeric column.
+
+Types are inferred as pandas does: a column whose present values all parse as numbers is numeric
+(int64, or float64 with NaN for missing values), any other column holds text (object, NaN for
+missing). Missing values are the empty field, ``?`` and pandas' usual markers (:data:`NA_VALUES`,
+matched exactly, as pandas does).
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from metabase.errors import DataFormatError
+from metabase.formats.numbers import floats, integers, parse_numbers
+from metabase.formats.text import MAX_LINE_BYTES, lines_of
+
+NA_VALUES = frozenset({"", "?", "NA", "N/A", "n/a", "NaN", "nan", "-NaN", "-nan", "null", "NULL", "None",
+                       "#N/A", "<NA>"})
+
+
+def read_delimited(path: Path, sep: str = ",", *, max_line_bytes: int = MAX_LINE_BYTES) -> pd.DataFrame:
+    """The table in ``path``: its first non-blank line is the header."""
+    path = Path(path)
+    texts = lines_of(path, max_line_bytes)
+    reader = csv.reader(texts, delimiter=sep, quotechar='"', doublequote=True, strict=True)
+    header, rows, lines = None, [], []
+    try:
+        for fields in reader:
+            if not fields:  # a blank line
+                continue
+            if header is None:
+                header = _header(path, fields, reader.line_num)
+                continue
+            if len(fields) != len(header):
+                column = header[len(fields)] if len(fields) < len(header) else len(header) + 1
+                raise DataFormatError(path, f"expected {len(header)} values as in the header, found {len(fields)}",
+                                      line=reader.line_num, column=column)
+            rows.append(fields)
+            lines.append(reader.line_num)
+    except csv.Error as exc:
+        raise DataFormatError(path, f"malformed CSV ({exc})", line=reader.line_num) from None
+    if header is None:
+        raise DataFormatError(path, "the file is empty")
+    return _typed(path, header, rows, lines)
+
+
+def _header(path: Path, names: list[str], line: int) -> list[str]:
+    for position, name in enumerate(names, start=1):
+        if not name.strip():
+            raise DataFormatError(path, "the header has an empty column name", line=line, column=position)
+    seen = set()
+    for position, name in enumerate(names, start=1):
+        if name in seen:
+            raise DataFormatError(path, f"the header names {name!r} twice", line=line, column=position)
+        seen.add(name)
+    return names
+
+
+def _typed(path: Path, header: list[str], rows: list[list[str]], lines: list[int]) -> pd.DataFrame:
+    table = np.array(rows, dtype=object).reshape(len(rows), len(header))
+    return pd.DataFrame({name: _column(path, name, table[:, j].tolist(), lines) for j, name in enumerate(header)},
+                        index=pd.RangeIndex(len(rows)))
+
+
+def _column(path: Path, name: str, values: list[str], lines: list[int]):
+    numbers = floats(values)  # the common case: a number everywhere (a "nan" counts as missing)
+    if numbers is None:
+        missing = np.fromiter(map(NA_VALUES.__contains__, values), dtype=bool, count=len(values))
+        if missing.all():  # nothing but missing values: a numeric column, as pandas has it
+            return np.full(len(values), np.nan)
+        numbers, bad = parse_numbers(values, missing)
+        if bad is not None:  # some text: a text column
+            return pd.Series(np.where(missing, np.nan, np.array(values, dtype=object)), dtype=object)
+    infinite = np.isinf(numbers)
+    if infinite.any():
+        i = int(infinite.argmax())
+        raise DataFormatError(path, f"{values[i]!r} is not a finite number", line=lines[i], column=name)
+    if not np.isnan(numbers).any():
+        exact = integers(values)
+        if exact is not None:
+            return exact
+    return numbers
