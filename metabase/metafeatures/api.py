@@ -20,11 +20,30 @@ GROUPS: tuple[str, ...] = ("general", "class", "missing", "statistical", "infoth
                            "autosklearn")
 
 
-def infer_task(y: pd.Series | None) -> str:
-    """A nominal (categorical, string, bool) target is classification; a numeric one regression."""
+def infer_task(y: pd.Series | None, *, class_codes: bool = False) -> str:
+    """The one answer to "is this target classification?".
+
+    A nominal (categorical, string, bool) target is classification, a numeric one regression; with
+    ``class_codes``, a numeric target that :func:`looks_like_class_codes` (eeg-eye-state's 1/2) is
+    classification too."""
     if y is None:
         return "none"
-    return "classification" if is_nominal(y) else "regression"
+    if is_nominal(y) or (class_codes and looks_like_class_codes(y)):
+        return "classification"
+    return "regression"
+
+
+def looks_like_class_codes(y: pd.Series | None) -> bool:
+    """A numeric target whose values are whole numbers with few distinct values (at most
+    max(2, min(50, n / 20))): probably class labels stored as numbers."""
+    if y is None or is_nominal(y):
+        return False
+    values = pd.Series(y).dropna()
+    if values.empty or values.dtype.kind not in "iuf":
+        return False
+    if values.dtype.kind == "f" and not (values == values.round()).all():
+        return False
+    return values.nunique() <= max(2, min(50, len(values) // 20))
 
 
 def members(group: str) -> list[str]:
@@ -42,6 +61,8 @@ def compute(X: pd.DataFrame, y: pd.Series | None = None, *, groups: Iterable[str
     overrides the inference from ``y``'s dtype (numeric targets are taken as regression).
     """
     X, y = _validate(X, y)
+    if budget_s is not None and not (budget_s > 0 and math.isfinite(budget_s)):
+        raise InputError(f"the time budget must be a positive number of seconds, not {budget_s}")
     selected = list(GROUPS if groups is None else groups)
     unknown = [g for g in selected if g not in GROUPS]
     if unknown:

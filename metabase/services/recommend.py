@@ -122,21 +122,11 @@ def task_meta_features(ws, con, task_id: int) -> tuple[dict, str]:
 
 
 def file_meta_features(X, y) -> dict:
-    from metabase.metafeatures import compute
+    from metabase.metafeatures import compute, infer_task
 
-    task = "classification" if _looks_nominal(y) else None
-    result = compute(X, y, task=task)
+    # integer class codes (eeg-eye-state's 1/2) are classification targets, not regression
+    result = compute(X, y, task=infer_task(y, class_codes=True))
     return {k: v for k, v in result.values.items() if v is not None and np.isfinite(v)}
-
-
-def _looks_nominal(y) -> bool:
-    """Integer class codes (eeg-eye-state's 1/2) are classification targets, not regression."""
-    if y is None:
-        return False
-    values = pd.Series(y).dropna()
-    if values.dtype.kind in "iu" or (values.dtype.kind == "f" and (values == values.round()).all()):
-        return values.nunique() <= max(2, min(50, len(values) // 20))
-    return False
 
 
 def catalogue_pipelines(names) -> dict:
