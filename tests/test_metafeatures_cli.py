@@ -48,6 +48,8 @@ def test_store_result_writes_computed_rows_beside_openml_ones(table, store_path,
     from metabase.store import open_reader, open_writer
 
     with open_writer(store_path) as w:
+        # --dataset-id must name a stored dataset
+        w.upsert("datasets", pd.DataFrame([{"dataset_id": 99, "name": "t", "source": "openml"}]))
         w.upsert("dataset_qualities", pd.DataFrame(
             [{"dataset_id": 99, "quality": "NumberOfInstances", "value": 12345.0, "source": "openml"}]))
     rc = main(["--store", str(store_path), "features", str(table), "--target", "label", "--no-landmarkers",
