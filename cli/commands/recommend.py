@@ -9,11 +9,13 @@ from cli.output import emit, format_option, print_json
 
 
 def _progress():
-    """A Rich progress bar on stderr (stdout stays clean for JSON)."""
+    """A Rich progress bar on stderr (stdout stays clean for JSON), shown on a terminal only: where
+    stderr is a file or a pipe it would leave a blank line before an error or the result."""
     from rich.console import Console
     from rich.progress import Progress
 
-    return Progress(console=Console(stderr=True), transient=True)
+    console = Console(stderr=True)
+    return Progress(console=console, transient=True, disable=not console.is_terminal)
 
 
 def _compact(config: dict) -> str:
@@ -25,7 +27,7 @@ def _compact(config: dict) -> str:
 
 def register(group: click.Group) -> None:
     @group.command("recommend")
-    @click.option("--task", "task_id", type=int, default=None, help="OpenML task id.")
+    @click.option("--task", "task_id", type=click.IntRange(min=1), default=None, help="OpenML task id.")
     @click.option("--dataset", type=click.Path(dir_okay=False), default=None,
                   help="A local data file (CSV, ARFF, Parquet) instead of a task.")
     @click.option("--target", default=None, help="The target column of --dataset.")
@@ -33,8 +35,9 @@ def register(group: click.Group) -> None:
     @click.option("--pipeline", "pipelines", multiple=True, help="Only these pipelines (repeatable).")
     @click.option("--strategy", default="default", show_default=True,
                   help="default, surrogate, knn, portfolio, lowrank or random.")
-    @click.option("--export", "export", nargs=2, type=(click.Choice(["optuna", "smac"]), click.Path()),
-                  default=None, help="Also write the recommendations for Optuna (trials) or SMAC (initial design).")
+    @click.option("--export", "export", nargs=2, type=(click.Choice(["optuna", "smac"]), click.Path(dir_okay=False)),
+                  default=None, help="Also write the recommendations for Optuna (trials) or SMAC (initial design) "
+                                     "to a JSON file.")
     @format_option(choices=("table", "json"))
     def recommend(task_id, dataset, target, k, pipelines, strategy, export, fmt) -> None:
         """Recommend configurations for a task, with predicted score, uncertainty and evidence.
@@ -64,9 +67,10 @@ def register(group: click.Group) -> None:
     @click.option("--strategies", default=None,
                   help="Comma-separated strategies (random and default are always included).")
     @click.option("--k", "ks", default="1,3,5,10,25,100", show_default=True, help="Comma-separated k values.")
-    @click.option("--max-tasks", type=int, default=None,
+    @click.option("--max-tasks", type=click.IntRange(min=1), default=None,
                   help="Hold out only this many tasks (evenly spread): a quicker estimate.")
-    @click.option("--plot", type=click.Path(dir_okay=False), default=None, help="Write regret against k as a PNG.")
+    @click.option("--plot", type=click.Path(dir_okay=False), default=None,
+                  help="Write regret against k as an image (.png, .pdf, .svg, ...), checked before the run.")
     @format_option(choices=("table", "json"))
     def evaluate(directory, strategies, ks, max_tasks, plot, fmt) -> None:
         """Leave-one-task-out backtest of the strategies on a meta-dataset directory (mean normalised regret@k).

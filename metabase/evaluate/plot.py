@@ -1,10 +1,29 @@
-"""Regret against the number of picks, one line per strategy (PNG)."""
+"""Regret against the number of picks, one line per strategy (PNG, or any format matplotlib writes)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
+
+from metabase.errors import InputError
+
+
+def check_plot_path(path: str | Path) -> Path:
+    """Refuse a plot path that cannot be written, before the (long) backtest runs: matplotlib
+    missing, a directory, or an extension that names no image format matplotlib writes."""
+    path = Path(path)
+    try:
+        from matplotlib.backend_bases import FigureCanvasBase
+    except ImportError:
+        raise InputError("--plot needs matplotlib: pip install 'metabase[plot]'") from None
+    if path.is_dir():
+        raise InputError(f"--plot {path}: is a directory; give a file name such as regret.png")
+    formats = sorted(FigureCanvasBase.get_supported_filetypes())
+    if path.suffix.lower().lstrip(".") not in formats:
+        raise InputError(f"--plot {path}: {path.suffix or 'no extension'} is not an image format; "
+                         f"end the name with one of .{', .'.join(formats)} (e.g. regret.png)")
+    return path
 
 
 def plot_regret(result, path: str | Path, max_k: int = 100) -> Path:

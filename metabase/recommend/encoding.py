@@ -149,10 +149,13 @@ class MetaFeatureScaler:
 
     def fit(self, frame: pd.DataFrame) -> "MetaFeatureScaler":
         x = _signed_log(frame.to_numpy(float))
+        # numpy warns on all-missing columns (they are dropped below), so they are left out here
+        seen = ~np.isnan(x).all(axis=0)
+        median, iqr, std = (np.full(x.shape[1], np.nan) for _ in range(3))
         with np.errstate(all="ignore"):
-            median = np.nanmedian(x, axis=0)
-            iqr = np.nanpercentile(x, 75, axis=0) - np.nanpercentile(x, 25, axis=0)
-            std = np.nanstd(x, axis=0)
+            median[seen] = np.nanmedian(x[:, seen], axis=0)
+            iqr[seen] = np.nanpercentile(x[:, seen], 75, axis=0) - np.nanpercentile(x[:, seen], 25, axis=0)
+            std[seen] = np.nanstd(x[:, seen], axis=0)
         spread = np.where(iqr > 0, iqr, std)
         keep = np.isfinite(median) & np.isfinite(spread) & (spread > 0)
         self.columns_ = [c for c, k in zip(frame.columns, keep) if k]

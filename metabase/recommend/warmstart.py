@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from metabase.errors import InputError
+
 
 def optuna_trials(result) -> list[dict]:
     """``[{"params": {...}, "user_attrs": {...}}, ...]``: for each,
@@ -32,7 +34,18 @@ def smac_initial_design(result) -> dict:
 
 def write_export(result, kind: str, path: str | Path) -> Path:
     payload = optuna_trials(result) if kind == "optuna" else smac_initial_design(result)
+    path = check_export_path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(payload, indent=2, default=str) + "\n")
+    except OSError as exc:
+        raise InputError(f"--export {kind} {path}: cannot write it ({exc.strerror or type(exc).__name__})") from None
+    return path
+
+
+def check_export_path(path: str | Path) -> Path:
+    """The export file, refused up front when it names a directory (the recommendation takes a while)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(payload, indent=2, default=str) + "\n")
+    if path.is_dir():
+        raise InputError(f"--export {path}: is a directory; give a file name such as trials.json")
     return path

@@ -36,6 +36,12 @@ def evaluate(directory: str | Path, strategies: list[str] | None = None, ks: lis
     from metabase.recommend.data import Prepared
 
     ks = list(ks or DEFAULT_KS)
+    if max_tasks is not None and (isinstance(max_tasks, bool) or not isinstance(max_tasks, int) or max_tasks < 1):
+        raise InputError(f"--max-tasks must be a positive integer, not {max_tasks!r} (omit it for all tasks)")
+    if plot:
+        from metabase.evaluate.plot import check_plot_path
+
+        plot = check_plot_path(plot)
     chosen = list(strategies or DEFAULT_STRATEGIES)
     unknown = [s for s in chosen if s not in names()]
     if unknown:
@@ -51,7 +57,7 @@ def evaluate(directory: str | Path, strategies: list[str] | None = None, ks: lis
         raise InputError(f"{directory}: every run has the same score, so no ranking can be evaluated")
     prepared = Prepared.build(meta.runs, meta.tasks)
     tasks = prepared.task_ids
-    if max_tasks and max_tasks < len(tasks):
+    if max_tasks is not None and max_tasks < len(tasks):
         step = len(tasks) / max_tasks
         tasks = [tasks[int(i * step)] for i in range(max_tasks)]
     factories = {name: (lambda name=name: create(name)) for name in chosen}
