@@ -23,8 +23,8 @@ def register(group: click.Group) -> None:
                   help="Groups to compute (repeat or comma-separate): general, class, missing, statistical, "
                        "infotheory, landmarking, autosklearn. Default: all.")
     @click.option("--no-landmarkers", is_flag=True, help="Skip the landmarking group (the only slow one).")
-    @click.option("--budget", "budget_s", type=click.FloatRange(min=0, min_open=True),
-                  help="Time budget per group in seconds (positive).")
+    @click.option("--budget", "budget_s", type=click.FloatRange(min=0),
+                  help="Time budget per group in seconds (qualities not reached in time are NaN).")
     @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the landmarkers' CV folds.")
     @click.option("--task-type", type=click.Choice(["classification", "regression"]),
                   help="Override the task type inferred from the target (numeric targets are regression).")

@@ -19,6 +19,7 @@ some exporters write them), everything else -> the pandas ``string`` dtype (``<N
 from __future__ import annotations
 
 import json
+import operator
 import re
 from contextlib import closing
 from dataclasses import dataclass
@@ -219,49 +220,85 @@ class _HeaderBuilder:
 
 
 # -- data -----------------------------------------------------------------------------------------
-def _rows(path: Path, header: ArffHeader, sparse: bool, max_line_bytes: int) -> Iterator[tuple[int, list]]:
-    """``(line number, values)`` of every data row, each with exactly one value per attribute."""
-    width = len(header.attributes)
+def _chunks(path: Path, header: ArffHeader, chunksize: int, max_line_bytes: int):
+    """``(texts, line numbers)`` of the data rows (stripped; blank and ``%`` lines left out), at
+    most ``chunksize`` at a time."""
+    texts, numbers = [], []
     for number, raw in numbered_lines(path, max_line_bytes):
         if number < header.data_line:
             continue
         text = raw.strip()
-        if not text or text.startswith("%"):
-            continue
-
-        def fail(reason, column=None, number=number):
-            raise DataFormatError(path, reason, line=number, column=column)
-
-        if text.startswith("{"):
-            if not sparse:
-                fail("sparse ARFF rows are not supported here")
-            if not text.endswith("}"):
-                fail("a sparse row must end with '}'")
-            yield number, _sparse_values(text, list(header.attributes), fail)
-            continue
-        values = split_values(text, fail)
-        if len(values) != width:
-            column = header.names[len(values)] if len(values) < width else width + 1
-            fail(f"expected {width} values, found {len(values)}", column)
-        yield number, values
+        if text and text[0] != "%":
+            texts.append(text)
+            numbers.append(number)
+            if len(texts) == chunksize:
+                yield texts, numbers
+                texts, numbers = [], []
+    if texts:
+        yield texts, numbers
 
 
-def _typed(path: Path, header: ArffHeader, rows: list[list], lines: list[int], finite: bool) -> pd.DataFrame:
-    table = np.array(rows, dtype=object).reshape(len(rows), len(header.attributes))
+def _columns(path: Path, header: ArffHeader, texts: list[str], numbers: list[int], sparse: bool) -> list[list]:
+    """The values of each attribute over the rows (``None`` for missing), every row checked to have
+    one value per attribute. Rows without quotes are split a whole chunk at a time."""
+    width = len(header.attributes)
+    joined = "\n".join(texts)
+    if "'" in joined or '"' in joined or ("\n" + joined).find("\n{") >= 0:
+        rows = [_row(path, header, text, number, sparse) for text, number in zip(texts, numbers)]
+        table = np.array(rows, dtype=object).reshape(len(rows), width)
+        return [table[:, j].tolist() for j in range(width)]
+    counts = np.fromiter(map(_COMMAS, texts), dtype=np.int64, count=len(texts))
+    wrong = np.flatnonzero(counts != width - 1)
+    if wrong.size:
+        i = int(wrong[0])
+        _row(path, header, texts[i], numbers[i], sparse)  # raises, naming the column
+    table = np.array(joined.replace("\n", ",").split(","), dtype=object).reshape(len(texts), width)
+    columns = []
+    for j in range(width):
+        column = list(map(str.strip, table[:, j].tolist()))
+        if "" in column:
+            i = column.index("")
+            raise DataFormatError(path, "empty value (write ? for a missing value)", line=numbers[i],
+                                  column=header.names[j])
+        columns.append([None if v == "?" else v for v in column] if "?" in column else column)
+    return columns
+
+
+_COMMAS = operator.methodcaller("count", ",")
+
+
+def _row(path: Path, header: ArffHeader, text: str, number: int, sparse: bool) -> list:
+    """One data row's values, checked (dense or sparse)."""
+    def fail(reason, column=None):
+        raise DataFormatError(path, reason, line=number, column=column)
+
+    if text.startswith("{"):
+        if not sparse:
+            fail("sparse ARFF rows are not supported here")
+        if not text.endswith("}"):
+            fail("a sparse row must end with '}'")
+        return _sparse_values(text, list(header.attributes), fail)
+    values = split_values(text, fail)
+    width = len(header.attributes)
+    if len(values) != width:
+        fail(f"expected {width} values, found {len(values)}",
+             header.names[len(values)] if len(values) < width else width + 1)
+    return values
+
+
+def _typed(path: Path, header: ArffHeader, columns: list[list], lines: list[int], finite: bool) -> pd.DataFrame:
     typed = {}
-    for j, attribute in enumerate(header.attributes):
-        values = table[:, j].tolist()
+    for attribute, values in zip(header.attributes, columns):
         if attribute.kind == "numeric":
             typed[attribute.name] = _numeric(path, attribute, values, lines, finite)
             continue
         if attribute.kind == "nominal":
-            declared = set(attribute.values) | {None}
-            bad = np.fromiter((v not in declared for v in values), dtype=bool, count=len(values))
-            if bad.any():
-                i = int(bad.argmax())
+            undeclared = set(values) - set(attribute.values) - {None}
+            if undeclared:
+                i = next(i for i, v in enumerate(values) if v in undeclared)
                 _fail(path, attribute, lines[i], values[i], "is not declared")
         typed[attribute.name] = pd.array(values, dtype="string")
-    return pd.DataFrame(typed, index=pd.RangeIndex(len(rows)))
+    return pd.DataFrame(typed, index=pd.RangeIndex(len(lines)))
 
 
 def _numeric(path: Path, attribute: Attribute, values: list, lines: list[int], finite: bool) -> np.ndarray:
@@ -288,15 +325,12 @@ def iter_data(path: Path, header: ArffHeader, chunksize: int = 200_000, *, spars
     """The data section as typed frames of at most ``chunksize`` rows (at least one frame).
     ``finite=False`` lets ``inf`` through in NUMERIC columns."""
     path = Path(path)
-    rows, lines, yielded = [], [], False
-    for number, values in _rows(path, header, sparse, max_line_bytes):
-        rows.append(values)
-        lines.append(number)
-        if len(rows) == chunksize:
-            yield _typed(path, header, rows, lines, finite)
-            rows, lines, yielded = [], [], True
-    if rows or not yielded:
-        yield _typed(path, header, rows, lines, finite)
+    yielded = False
+    for texts, numbers in _chunks(path, header, chunksize, max_line_bytes):
+        yield _typed(path, header, _columns(path, header, texts, numbers, sparse), numbers, finite)
+        yielded = True
+    if not yielded:
+        yield _typed(path, header, [[] for _ in header.attributes], [], finite)
 
 
 def read_data(path: Path, header: ArffHeader, **options) -> pd.DataFrame:

@@ -33,27 +33,39 @@ NA_VALUES = frozenset({"", "?", "NA", "N/A", "n/a", "NaN", "nan", "-NaN", "-nan"
 def read_delimited(path: Path, sep: str = ",", *, max_line_bytes: int = MAX_LINE_BYTES) -> pd.DataFrame:
     """The table in ``path``: its first non-blank line is the header."""
     path = Path(path)
-    texts = lines_of(path, max_line_bytes)
-    reader = csv.reader(texts, delimiter=sep, quotechar='"', doublequote=True, strict=True)
-    header, rows, lines = None, [], []
+    reader = _reader(path, sep, max_line_bytes)
     try:
-        for fields in reader:
-            if not fields:  # a blank line
-                continue
-            if header is None:
-                header = _header(path, fields, reader.line_num)
-                continue
-            if len(fields) != len(header):
-                column = header[len(fields)] if len(fields) < len(header) else len(header) + 1
-                raise DataFormatError(path, f"expected {len(header)} values as in the header, found {len(fields)}",
-                                      line=reader.line_num, column=column)
-            rows.append(fields)
-            lines.append(reader.line_num)
+        records = list(reader)  # a blank line is an empty record
     except csv.Error as exc:
         raise DataFormatError(path, f"malformed CSV ({exc})", line=reader.line_num) from None
-    if header is None:
+    if reader.line_num == len(records):  # one record per line (no quoted line breaks)
+        ends = range(1, len(records) + 1)
+    else:  # the line each record ends on, from a second pass
+        ends = [done.line_num for done in _counting(_reader(path, sep, max_line_bytes))]
+    kept = [i for i, fields in enumerate(records) if fields]
+    if not kept:
         raise DataFormatError(path, "the file is empty")
-    return _typed(path, header, rows, lines)
+    header = _header(path, records[kept[0]], ends[kept[0]])
+    data = kept[1:]
+    widths = np.fromiter((len(records[i]) for i in data), dtype=np.int64, count=len(data))
+    wrong = np.flatnonzero(widths != len(header))
+    if wrong.size:
+        i = data[int(wrong[0])]
+        found = len(records[i])
+        column = header[found] if found < len(header) else len(header) + 1
+        raise DataFormatError(path, f"expected {len(header)} values as in the header, found {found}",
+                              line=ends[i], column=column)
+    return _typed(path, header, [records[i] for i in data], [ends[i] for i in data])
+
+
+def _reader(path: Path, sep: str, max_line_bytes: int):
+    return csv.reader(lines_of(path, max_line_bytes), delimiter=sep, quotechar='"', doublequote=True, strict=True)
+
+
+def _counting(reader):
+    """The reader itself after each record (its ``line_num`` is where that record ended)."""
+    for _ in reader:
+        yield reader
 
 
 def _header(path: Path, names: list[str], line: int) -> list[str]:
@@ -77,6 +89,8 @@ def _typed(path: Path, header: list[str], rows: list[list[str]], lines: list[int
 def _column(path: Path, name: str, values: list[str], lines: list[int]):
     numbers = floats(values)  # the common case: a number everywhere (a "nan" counts as missing)
     if numbers is None:
+        if NA_VALUES.isdisjoint(values):  # not all numbers, and none missing: text
+            return pd.Series(values, dtype=object)
         missing = np.fromiter(map(NA_VALUES.__contains__, values), dtype=bool, count=len(values))
         if missing.all():  # nothing but missing values: a numeric column, as pandas has it
             return np.full(len(values), np.nan)
@@ -88,7 +102,7 @@ def _column(path: Path, name: str, values: list[str], lines: list[int]):
         i = int(infinite.argmax())
         raise DataFormatError(path, f"{values[i]!r} is not a finite number", line=lines[i], column=name)
     if not np.isnan(numbers).any():
-        exact = integers(values)
+        exact = integers(values, numbers)
         if exact is not None:
             return exact
     return numbers

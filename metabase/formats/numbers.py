@@ -40,12 +40,14 @@ def parse_numbers(values: list, missing: np.ndarray) -> tuple[np.ndarray, int | 
     return out, None
 
 
-def integers(values: list[str]) -> np.ndarray | None:
-    """The values as int64 when each is written as an integer (pandas reads such a column as
-    int64), else None."""
+def integers(values: list[str], numbers: np.ndarray) -> np.ndarray | None:
+    """The values (already parsed to ``numbers``) as int64 when each is written as an integer, as
+    pandas reads such a column; else None."""
     text = "".join(values)
     if any(c in text for c in ".eEnNiI"):
         return None
+    if len(numbers) and np.abs(numbers).max() < 2 ** 53:  # exact in a float: no second parse
+        return numbers.astype(np.int64)
     try:
         return np.fromiter(map(int, values), dtype=np.int64, count=len(values))
     except (ValueError, OverflowError):  # beyond int64: keep the floats

@@ -61,8 +61,8 @@ def compute(X: pd.DataFrame, y: pd.Series | None = None, *, groups: Iterable[str
     overrides the inference from ``y``'s dtype (numeric targets are taken as regression).
     """
     X, y = _validate(X, y)
-    if budget_s is not None and not (budget_s > 0 and math.isfinite(budget_s)):
-        raise InputError(f"the time budget must be a positive number of seconds, not {budget_s}")
+    if budget_s is not None and not budget_s >= 0:  # NaN fails this too
+        raise InputError(f"the time budget must be a number of seconds (0 or more), not {budget_s}")
     selected = list(GROUPS if groups is None else groups)
     unknown = [g for g in selected if g not in GROUPS]
     if unknown:

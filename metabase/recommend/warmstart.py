@@ -33,8 +33,8 @@ def smac_initial_design(result) -> dict:
 
 
 def write_export(result, kind: str, path: str | Path) -> Path:
-    payload = optuna_trials(result) if kind == "optuna" else smac_initial_design(result)
     path = check_export_path(path)
+    payload = optuna_trials(result) if kind == "optuna" else smac_initial_design(result)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(payload, indent=2, default=str) + "\n")

@@ -8,18 +8,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 import pandas as pd
 
 from metabase.errors import InputError, MetabaseError, NotFoundError
+
+if TYPE_CHECKING:
+    from metabase.metafeatures import MetaFeatureResult
 
 
 @dataclass(frozen=True)
 class FeaturesResult:
     """What :func:`features` computed, for which dataset, and what it stored."""
 
-    result: "MetaFeatureResult"  # noqa: F821
+    result: MetaFeatureResult
     dataset_id: int | None
     notes: tuple[str, ...]  # hints for the user (the caller shows them; the library never prints)
     stored: int  # quality rows written (0 without ``store_result``)
@@ -68,8 +71,8 @@ def _check_options(ws, path, dataset, task, dataset_id, budget_s, store_result) 
     for option, value in (("--dataset", dataset), ("--task", task), ("--dataset-id", dataset_id)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
             raise InputError(f"{option} must be a positive integer id, not {value!r}")
-    if budget_s is not None and not budget_s > 0:
-        raise InputError(f"--budget must be a positive number of seconds, not {budget_s}")
+    if budget_s is not None and not budget_s >= 0:
+        raise InputError(f"--budget must be a number of seconds (0 or more), not {budget_s}")
     if dataset_id is not None and dataset is not None and dataset_id != dataset:
         raise InputError(f"--dataset-id {dataset_id} differs from --dataset {dataset}: the values of an OpenML "
                          "dataset are stored under its own id (drop --dataset-id)")
