@@ -1,4 +1,5 @@
-"""Property tests of the strict readers on corruptions of real files (credit-g, ARFF and CSV):
+"""Property tests of the strict readers on corruptions of real files (credit-g as ARFF, with quotes,
+and as CSV; electricity as ARFF without quotes, which takes the chunk-wide path):
 a corrupted file is either refused with one DataFormatError line, or read as exactly the clean rows.
 Never another exception, never a shifted column, never a NaN that the clean file does not have."""
 
@@ -32,6 +33,11 @@ class Base:
     def __init__(self, folder: Path, name: str, lines: list[bytes], first_data: int, read) -> None:
         self.path, self.lines, self.first_data, self.read = folder / name, lines, first_data, read
         self.clean = read(self.write(b"\n".join(lines) + b"\n"))
+        self.nominal, self.numeric = [], []  # positions of the ARFF attributes of each kind
+        if self.arff:
+            kinds = [a.kind for a in arff.read_header(self.path).attributes]
+            self.nominal = [j for j, kind in enumerate(kinds) if kind == "nominal"]
+            self.numeric = [j for j, kind in enumerate(kinds) if kind == "numeric"]
 
     def write(self, content: bytes) -> Path:
         self.path.write_bytes(content)
@@ -50,15 +56,20 @@ def _read_csv(path):
     return read_delimited(path, max_line_bytes=LIMIT)
 
 
+def _arff_base(folder: Path, source: Path) -> Base:
+    lines = source.read_bytes().split(b"\n")
+    data = next(i for i, line in enumerate(lines) if line.strip().lower() == b"@data") + 1
+    return Base(folder, source.name, lines[:data + ROWS], data, _read_arff)
+
+
 @pytest.fixture(scope="module")
 def bases(openml_data) -> list[Base]:
-    source = openml_data / "datasets" / "credit-g"
-    lines = (source / "credit-g.arff").read_bytes().split(b"\n")
-    data = next(i for i, line in enumerate(lines) if line.strip().lower() == b"@data") + 1
-    csv_lines = (source / "credit-g.csv").read_bytes().split(b"\n")
+    source = openml_data / "datasets"
+    csv_lines = (source / "credit-g" / "credit-g.csv").read_bytes().split(b"\n")
     with tempfile.TemporaryDirectory(prefix="formats-") as folder:
-        yield [Base(Path(folder), "credit-g.arff", lines[:data + ROWS], data, _read_arff),
-               Base(Path(folder), "credit-g.csv", csv_lines[:1 + ROWS], 1, _read_csv)]
+        yield [_arff_base(Path(folder), source / "credit-g" / "credit-g.arff"),
+               Base(Path(folder), "credit-g.csv", csv_lines[:1 + ROWS], 1, _read_csv),
+               _arff_base(Path(folder), source / "electricity" / "electricity.arff")]
 
 
 def _outcome(base: Base, content: bytes):
@@ -73,7 +84,7 @@ def _outcome(base: Base, content: bytes):
 
 # -- corruptions: each makes the file invalid, or leaves its rows as they were --------------------------
 def _fields(line: bytes) -> list[bytes]:
-    return line.split(b",")  # credit-g's values hold no commas
+    return line.split(b",")  # the values of these files hold no commas
 
 
 @st.composite
@@ -113,13 +124,13 @@ def corruption(draw, base: Base) -> bytes:
     elif kind == "no_final_newline":
         return b"\n".join(lines)
     elif kind == "undeclared":
-        column = draw(st.sampled_from([0, 2, 20]))  # nominal attributes of credit-g
-        fields[column] = draw(st.sampled_from([b"'<1000'", b"maybe", b"'new car '", b"Good"]))
+        fields[draw(st.sampled_from(base.nominal))] = draw(st.sampled_from([b"'<1000'", b"maybe", b"'new car '",
+                                                                          b"Good", b"8", b"up"]))
         lines[row] = b",".join(fields)
     elif kind == "text_in_numeric":
         word = draw(st.text("abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=6)).encode()
         assume(word not in (b"nan", b"inf", b"null", b"infinity"))
-        fields[draw(st.sampled_from([1, 4, 7, 12]))] = word  # numeric attributes of credit-g
+        fields[draw(st.sampled_from(base.numeric))] = word
         lines[row] = b",".join(fields)
     elif kind == "comment_lines":
         lines.insert(draw(st.integers(base.first_data, len(lines))), b"% " + draw(st.binary(max_size=20)).hex().encode())
@@ -128,7 +139,7 @@ def corruption(draw, base: Base) -> bytes:
     return b"\n".join(lines) + b"\n"
 
 
-@pytest.mark.parametrize("which", [0, 1], ids=["arff", "csv"])
+@pytest.mark.parametrize("which", [0, 1, 2], ids=["arff-quoted", "csv", "arff-plain"])
 @SETTINGS
 @given(data=st.data())
 def test_a_corrupted_file_is_refused_or_reads_as_the_clean_one(bases, which, data):
@@ -147,7 +158,7 @@ def _same_value(a, b) -> bool:
         return a == b
 
 
-@pytest.mark.parametrize("which", [0, 1], ids=["arff", "csv"])
+@pytest.mark.parametrize("which", [0, 1, 2], ids=["arff-quoted", "csv", "arff-plain"])
 @SETTINGS
 @given(data=st.data())
 def test_a_truncated_file_is_refused_or_reads_as_a_prefix_of_the_rows(bases, which, data):
@@ -163,7 +174,7 @@ def test_a_truncated_file_is_refused_or_reads_as_a_prefix_of_the_rows(bases, whi
         assert all(_same_value(a, b) for a, b in zip(outcome.iloc[i], base.clean.iloc[i])), i
 
 
-@pytest.mark.parametrize("which", [0, 1], ids=["arff", "csv"])
+@pytest.mark.parametrize("which", [0, 1, 2], ids=["arff-quoted", "csv", "arff-plain"])
 @SETTINGS
 @given(data=st.data())
 def test_random_byte_edits_never_raise_anything_but_a_format_error(bases, which, data):

@@ -253,9 +253,10 @@ def _columns(path: Path, header: ArffHeader, texts: list[str], numbers: list[int
         i = int(wrong[0])
         _row(path, header, texts[i], numbers[i], sparse)  # raises, naming the column
     table = np.array(joined.replace("\n", ",").split(","), dtype=object).reshape(len(texts), width)
+    spaced = _SPACE.search(joined) is not None  # values to strip (any whitespace but the row breaks)
     columns = []
     for j in range(width):
-        column = list(map(str.strip, table[:, j].tolist()))
+        column = list(map(str.strip, table[:, j].tolist())) if spaced else table[:, j].tolist()
         if "" in column:
             i = column.index("")
             raise DataFormatError(path, "empty value (write ? for a missing value)", line=numbers[i],
@@ -265,6 +266,7 @@ def _columns(path: Path, header: ArffHeader, texts: list[str], numbers: list[int
 
 
 _COMMAS = operator.methodcaller("count", ",")
+_SPACE = re.compile(r"[^\S\n]")
 
 
 def _row(path: Path, header: ArffHeader, text: str, number: int, sparse: bool) -> list:
