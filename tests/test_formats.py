@@ -110,7 +110,7 @@ def test_sparse_rows(tmp_path):
     assert np.isnan(data["b"].iloc[2])
     for rows, says in [("{3 1}\n", "not an attribute index"), ("{1 1, 0 2}\n", "does not increase"),
                        ("{0 1, 0 2}\n", "does not increase"), ("{0 1\n", "must end with '}'"),
-                       ("{2 z}\n", "not declared")]:
+                       ("{2 z}\n", "not declared"), ("{\u00b2 1}\n", "not an attribute index")]:
         _refused(arff.read_arff, _arff(tmp_path, rows, header=header), line=6, says=says)
     with pytest.raises(DataFormatError, match="sparse ARFF rows are not supported"):
         arff.read_arff(_arff(tmp_path, "{0 1}\n", header=header), sparse=False)

@@ -1,5 +1,5 @@
 """Property tests of the strict readers on corruptions of real files (credit-g as ARFF, with quotes,
-and as CSV; electricity as ARFF without quotes, which takes the chunk-wide path):
+and as CSV; electricity as ARFF without quotes, which takes the chunk-wide path, and as sparse ARFF):
 a corrupted file is either refused with one DataFormatError line, or read as exactly the clean rows.
 Never another exception, never a shifted column, never a NaN that the clean file does not have."""
 
@@ -62,14 +62,28 @@ def _arff_base(folder: Path, source: Path) -> Base:
     return Base(folder, source.name, lines[:data + ROWS], data, _read_arff)
 
 
+def _sparse_base(folder: Path, dense: Base) -> Base:
+    """The dense base's rows written as sparse ARFF rows (zeros and first nominal values left out)."""
+    header = arff.read_header(dense.path)
+    defaults = [b"0" if a.kind == "numeric" else a.values[0].encode() for a in header.attributes]
+    rows = []
+    for line in dense.lines[dense.first_data:]:
+        kept = [b"%d %s" % (j, value) for j, value in enumerate(line.split(b","))
+                if value != defaults[j] and not (defaults[j] == b"0" and float(value) == 0)]
+        rows.append(b"{" + b", ".join(kept) + b"}")
+    return Base(folder, "sparse.arff", dense.lines[:dense.first_data] + rows, dense.first_data, _read_arff)
+
+
 @pytest.fixture(scope="module")
 def bases(openml_data) -> list[Base]:
     source = openml_data / "datasets"
     csv_lines = (source / "credit-g" / "credit-g.csv").read_bytes().split(b"\n")
     with tempfile.TemporaryDirectory(prefix="formats-") as folder:
+        plain = _arff_base(Path(folder), source / "electricity" / "electricity.arff")
+        sparse = _sparse_base(Path(folder), plain)
+        pd.testing.assert_frame_equal(sparse.clean, plain.clean)  # the same rows, written sparsely
         yield [_arff_base(Path(folder), source / "credit-g" / "credit-g.arff"),
-               Base(Path(folder), "credit-g.csv", csv_lines[:1 + ROWS], 1, _read_csv),
-               _arff_base(Path(folder), source / "electricity" / "electricity.arff")]
+               Base(Path(folder), "credit-g.csv", csv_lines[:1 + ROWS], 1, _read_csv), plain, sparse]
 
 
 def _outcome(base: Base, content: bytes):
@@ -158,7 +172,7 @@ def _same_value(a, b) -> bool:
         return a == b
 
 
-@pytest.mark.parametrize("which", [0, 1, 2], ids=["arff-quoted", "csv", "arff-plain"])
+@pytest.mark.parametrize("which", [0, 1, 2, 3], ids=["arff-quoted", "csv", "arff-plain", "arff-sparse"])
 @SETTINGS
 @given(data=st.data())
 def test_a_truncated_file_is_refused_or_reads_as_a_prefix_of_the_rows(bases, which, data):
@@ -174,7 +188,7 @@ def test_a_truncated_file_is_refused_or_reads_as_a_prefix_of_the_rows(bases, whi
         assert all(_same_value(a, b) for a, b in zip(outcome.iloc[i], base.clean.iloc[i])), i
 
 
-@pytest.mark.parametrize("which", [0, 1, 2], ids=["arff-quoted", "csv", "arff-plain"])
+@pytest.mark.parametrize("which", [0, 1, 2, 3], ids=["arff-quoted", "csv", "arff-plain", "arff-sparse"])
 @SETTINGS
 @given(data=st.data())
 def test_random_byte_edits_never_raise_anything_but_a_format_error(bases, which, data):

@@ -128,7 +128,7 @@ def _sparse_values(text: str, kinds: list[Attribute], fail) -> list[str | None]:
         if not match:
             fail(f"malformed sparse entry {inner[pos:pos + 40]!r} (expected 'index value')")
         index_text = match.group(1)
-        if not index_text.isdigit() or int(index_text) >= len(kinds):
+        if not (index_text.isascii() and index_text.isdigit()) or int(index_text) >= len(kinds):
             fail(f"sparse index {index_text!r} is not an attribute index 0..{len(kinds) - 1}")
         index = int(index_text)
         if index <= last:
