@@ -101,6 +101,10 @@ def test_the_shipped_files_are_what_the_build_produces(openml_data, tmp_path):
 
 @pytest.mark.slow
 def test_the_wheel_carries_the_starter_within_15_mb(tmp_path):
+    import setuptools
+
+    if int(setuptools.__version__.split(".")[0]) < 77:
+        pytest.skip(f"building the wheel needs setuptools>=77 (the test extra); here {setuptools.__version__}")
     source = tmp_path / "src"  # a copy, so that the build leaves nothing in the checkout
     source.mkdir()
     for name in ("pyproject.toml", "README.md"):
