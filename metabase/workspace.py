@@ -33,10 +33,11 @@ class Workspace:
 
     @contextmanager
     def reader(self) -> Iterator["Connection"]:  # noqa: F821
-        """A read-only connection; waits for a running writer to finish."""
-        from metabase.store import open_reader
+        """A read-only connection; waits for a running writer to finish. When the store does not
+        exist or holds no runs, the starter knowledge base stands in (see :mod:`metabase.starter`)."""
+        from metabase.starter import store_or_starter
 
-        con = open_reader(self.settings.store_path)
+        con = store_or_starter(self.settings.store_path)
         try:
             yield con
         finally:

@@ -6,20 +6,23 @@ import click
 
 from cli.context import workspace
 from cli.output import emit, format_option
+from cli.seeding import seed_new_store, seed_option
 
 
 def register(group: click.Group) -> None:
     @group.command("import")
     @click.argument("source")
     @click.argument("path", type=click.Path())
+    @seed_option
     @format_option()
-    def import_(source: str, path: str, fmt: str) -> None:
+    def import_(source: str, path: str, seed: bool | None, fmt: str) -> None:
         """Import a real OpenML export (SOURCE) from PATH into the store, in one transaction.
 
         Example: metabase import openml-pimp ../shared/openml-data/openml-pimp/KDD2018/data/arff/random_forest.arff
         """
         from metabase.imports.api import run_import
 
+        seed_new_store(seed)
         result = run_import(workspace(), source, path)
         emit([{"table": t, "rows": n} for t, n in result.row_counts.items()], fmt,
              title=f"imported {result.source} from {result.path}")

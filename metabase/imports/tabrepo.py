@@ -92,17 +92,17 @@ def _age(path: Path, n_tasks: int) -> tuple[int, int]:
     return (0 if "_history" in path.parts else 1, n_tasks)
 
 
-def _find(path: Path) -> list[Path]:
+def _find(path: Path, pattern: str) -> list[Path]:
     if path.is_file():
         return [path]
-    found = sorted(p for p in path.rglob("task_metadata*.csv") if p.is_file())
+    found = sorted(p for p in path.rglob(pattern) if p.is_file())
     if not found:
-        raise ImportFormatError(path, "no task_metadata*.csv below this folder")
+        raise ImportFormatError(path, f"no {pattern} below this folder")
     return found
 
 
-def build_batch(path: Path) -> ImportBatch:
-    parsed = [(file, read_metadata(file)) for file in _find(path)]
+def build_batch(path: Path, source: str = SOURCE, pattern: str = "task_metadata*.csv") -> ImportBatch:
+    parsed = [(file, read_metadata(file)) for file in _find(path, pattern)]
     parsed.sort(key=lambda item: _age(item[0], len(item[1])))
     tasks: dict[int, dict] = {}
     for _, records in parsed:
@@ -118,7 +118,7 @@ def build_batch(path: Path) -> ImportBatch:
         "estimation_procedure": [r["estimation_procedure"] for r in rows],
         "evaluation_measure": [r["evaluation_measure"] for r in rows],
         "status": [r["status"] for r in rows],
-        "source": [SOURCE] * len(rows),
+        "source": [source] * len(rows),
     })
     datasets: dict[int, dict] = {}
     for r in rows:  # a dataset's qualities: from its newest task row
@@ -126,17 +126,17 @@ def build_batch(path: Path) -> ImportBatch:
     dataset_table = pa.table({
         "dataset_id": pa.array(list(datasets), pa.int64()),
         "name": [r["name"] for r in datasets.values()],
-        "source": [SOURCE] * len(datasets),
+        "source": [source] * len(datasets),
     })
     quality_rows = [(did, q, v) for did, r in datasets.items() for q, v in r["qualities"].items()]
     quality_table = pa.table({
         "dataset_id": pa.array([d for d, _, _ in quality_rows], pa.int64()),
         "quality": pa.array([q for _, q, _ in quality_rows], pa.string()),
         "value": pa.array([v for _, _, v in quality_rows], pa.float64()),
-        "source": pa.array([SOURCE] * len(quality_rows), pa.string()),
+        "source": pa.array([source] * len(quality_rows), pa.string()),
     })
     return ImportBatch(
-        source=SOURCE,
+        source=source,
         loads=(
             TableLoad("datasets", dataset_table),
             TableLoad("tasks", task_table),

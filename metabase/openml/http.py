@@ -277,6 +277,25 @@ def _check_xml(body: bytes) -> None:
         raise RetryableError(f"malformed XML ({_short(exc)})") from None
 
 
+_CAUSED_BY = re.compile(r"\(Caused by \w+\((?P<inner>.*)\)\)$")
+_OBJECT_PREFIX = re.compile(r"^(<[^>]*>|\w+\(host='[^']*', port=\d+\)):\s*")
+REASON_LIMIT = 600
+
+
+def reason(text: str) -> str:
+    """An error text on one line and whole: urllib3's wrapping ("HTTPSConnectionPool(...): Max
+    retries exceeded ... (Caused by NameResolutionError("<...>: Failed to resolve 'host' (...)"))")
+    gives way to the reason inside it. Only a text longer than ``REASON_LIMIT`` (a server's HTML
+    page) is shortened, at a word, and says so."""
+    text = " ".join(text.split())
+    caused = _CAUSED_BY.search(text)
+    if caused:
+        text = _OBJECT_PREFIX.sub("", caused["inner"].strip("'\""))
+    if len(text) > REASON_LIMIT:
+        kept = text[:REASON_LIMIT].rsplit(" ", 1)[0]
+        text = f"{kept} [... {len(text) - len(kept):,} more characters]"
+    return text
+
+
 def _short(exc: BaseException) -> str:
-    text = mask_url(str(exc)).splitlines()[0] if str(exc) else type(exc).__name__
-    return text[:200]
+    return reason(mask_url(str(exc))) if str(exc).strip() else type(exc).__name__
