@@ -47,8 +47,21 @@ def apply_load(writer: Writer, load: TableLoad) -> int:
     return sum(writer.append(load.table, batch) for batch in data())
 
 
+def check_owners(batch: ImportBatch) -> None:
+    """Refuse two loads that replace the same rows: the second would delete the first's."""
+    owners = set()
+    for load in batch.loads:
+        if load.mode == "replace" and not load.by:
+            owner = (load.table, tuple(sorted(load.owner.items())))
+            if owner in owners:
+                raise InputError(f"{batch.path}: two inputs of this import replace the same "
+                                 f"{load.table} rows ({dict(load.owner)}); import them one at a time")
+            owners.add(owner)
+
+
 def apply_batch(writer: Writer, batch: ImportBatch) -> dict[str, int]:
     """Apply every load of ``batch`` atomically and record its provenance."""
+    check_owners(batch)
     started = utcnow()
     counts: dict[str, int] = {}
     with writer.transaction():

@@ -108,6 +108,8 @@ def _incumbents(path: Path, metric: str) -> tuple[Incumbent, ...]:
             raise ImportFormatError(path, f"data row {i}: empty instance_id or algorithm")
         loss = None if cost is None or math.isnan(float(cost)) else float(cost)
         rows.append(Incumbent(str(instance), str(algorithm).strip(), loss, str(status or "ok")))
+    if not rows:
+        raise ImportFormatError(path, "no data rows")
     return tuple(rows)
 
 

@@ -21,6 +21,7 @@ import pandas as pd
 import pyarrow as pa
 
 from metabase import metadataset
+from metabase.errors import ImportFormatError
 from metabase.imports._configs import canonical_json, hash_config
 from metabase.imports.base import ImportBatch, Importer, TableLoad
 
@@ -46,6 +47,8 @@ class MetaDatasetImporter(Importer):
     def read(self, path: Path) -> ImportBatch:
         meta = metadataset.read(path)  # validates: columns, types, JSON objects, unique tasks
         runs = meta.runs
+        if runs.empty:
+            raise ImportFormatError(path / metadataset.RUNS_FILE, "no data rows")
         digest = content_digest(runs)
         keys = [f"{SOURCE}:{digest}:{i}" for i in range(len(runs))]
         parsed = [json.loads(c) for c in runs["config"]]

@@ -91,6 +91,8 @@ def read_metafeatures(path: Path) -> pd.DataFrame:
     """-> long task qualities (task_id, quality, value) of one metafeatures file."""
     header, data = read_arff(path)
     task_column = _task_column(path, header)
+    if data.empty:
+        raise ImportFormatError(path, "no data rows")
     qualities = [a.name for a in header.attributes
                  if a.kind == "numeric" and a.name not in (task_column, "repetition")]
     frame = data[qualities].assign(task_id=_task_ids(path, data[task_column]))

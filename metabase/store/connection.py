@@ -19,6 +19,7 @@ from typing import Iterator
 import duckdb
 
 from metabase.errors import ReadOnlyError, StoreError, StoreLockedError, StoreNotFoundError
+from metabase.store.schema_guard import check_store
 
 DEFAULT_READER_WAIT_S = 30.0
 WAITING_SUFFIX = ".readers-waiting"  # touched by a reader while a writer holds the lock
@@ -159,4 +160,10 @@ def open_reader(path: str | Path, wait_s: float = DEFAULT_READER_WAIT_S) -> Conn
     path = Path(path)
     if not path.is_file():
         raise StoreNotFoundError(path)
-    return Connection(connect(path, read_only=True, wait_s=wait_s), path, read_only=True)
+    con = connect(path, read_only=True, wait_s=wait_s)
+    try:
+        check_store(con, path, writer=False)
+    except BaseException:
+        con.close()
+        raise
+    return Connection(con, path, read_only=True)

@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from metabase.errors import StoreError
 from metabase.store.connection import Connection, connect
+from metabase.store.schema_guard import check_store
 
 # Natural keys of the contract's tables, used by ``upsert``.
 TABLE_KEYS: dict[str, tuple[str, ...]] = {
@@ -219,6 +220,7 @@ def open_writer(path: str | Path, wait_s: float = WRITER_WAIT_S) -> Writer:
     path.parent.mkdir(parents=True, exist_ok=True)
     writer = Writer(connect(path, read_only=False, wait_s=wait_s), path, read_only=False)
     try:
+        check_store(writer.con, path, writer=True)  # before a migration could touch the file
         writer.migrate()
     except BaseException:
         writer.close()
