@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from metabase.errors import ImportFormatError, InputError
+from metabase.imports._values import check_finite, positive_ids
 
 RUNS_FILE = "runs.parquet"
 TASKS_FILE = "tasks.parquet"
@@ -95,6 +96,7 @@ def read(directory: str | Path) -> MetaDataset:
         raise ImportFormatError(directory / RUNS_FILE, f"missing columns {missing}")
     if "task_id" not in tasks.columns:
         raise ImportFormatError(directory / TASKS_FILE, "missing column 'task_id'")
+    _check_values(directory, runs, tasks)
     try:
         runs = _typed_runs(runs)
         tasks = _typed_tasks(tasks)
@@ -103,14 +105,45 @@ def read(directory: str | Path) -> MetaDataset:
     bad = [i for i, text in enumerate(runs["config"]) if _not_a_json_object(text)]
     if bad:
         row = bad[0]
-        raise ImportFormatError(directory / RUNS_FILE, f"row {row}: config is not a JSON object")
+        raise ImportFormatError(directory / RUNS_FILE, f"row {row}: config is not a JSON object "
+                                                       "(NaN and Infinity are not JSON values)")
     if tasks["task_id"].duplicated().any():
         raise ImportFormatError(directory / TASKS_FILE, "duplicate task_id")
     return MetaDataset(runs=runs.reset_index(drop=True), tasks=tasks.reset_index(drop=True))
 
 
+def _not_json_constant(name: str):
+    raise ValueError(f"{name} is not a JSON value")
+
+
 def _not_a_json_object(text) -> bool:
     try:
-        return not isinstance(json.loads(text), dict)
+        return not isinstance(json.loads(text, parse_constant=_not_json_constant), dict)
     except (TypeError, ValueError):
         return True
+
+
+def _row(i: int) -> str:
+    return f"row {i}"
+
+
+def _check_values(directory: Path, runs: pd.DataFrame, tasks: pd.DataFrame) -> None:
+    """Ids are positive integers (never 3.5 -> 3), scores and meta-features finite numbers (NaN is
+    missing), and a meta-feature column holds numbers: text would silently become missing."""
+    runs_path, tasks_path = directory / RUNS_FILE, directory / TASKS_FILE
+    positive_ids(runs_path, "task_id", runs["task_id"], _row)
+    positive_ids(tasks_path, "task_id", tasks["task_id"], _row)
+    if "dataset_id" in tasks:
+        known = tasks["dataset_id"].notna().to_numpy()
+        positive_ids(tasks_path, "dataset_id", tasks["dataset_id"][known], lambda i: _row(int(known.nonzero()[0][i])))
+    if runs["score"].dtype.kind in "fiu":
+        check_finite(runs_path, "score", runs["score"].to_numpy(dtype="float64"), _row)
+    for column in tasks.columns:
+        if column in ("task_id", "dataset_id"):
+            continue
+        values = tasks[column]
+        if values.dtype.kind not in "fiub" and values.notna().any():
+            raise ImportFormatError(tasks_path, f"meta-feature column {column!r} holds "
+                                                f"{values.dtype} values, not numbers")
+        if values.dtype.kind in "fiu":
+            check_finite(tasks_path, column, values.to_numpy(dtype="float64"), _row)

@@ -112,8 +112,8 @@ def read_csv(path: Path, *, what: str = "CSV") -> CsvRows:
                 if not row:  # a blank line
                     continue
                 if len(row) != len(header):
-                    raise ImportFormatError(path, f"line {reader.line_num}: expected {len(header)} fields "
-                                                  f"as in the header, got {len(row)}")
+                    raise ImportFormatError(path, f"line {reader.line_num}: {len(row)} fields, header has "
+                                                  f"{len(header)} (expected {len(header)} fields per row)")
                 rows.append(row)
                 lines.append(reader.line_num)
         except csv.Error as exc:

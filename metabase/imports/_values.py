@@ -50,7 +50,7 @@ def positive_ids(path: Path, column: str, values: Sequence | pd.Series | np.ndar
             i = int(bad.argmax())
             raise _bad_id(path, at, i, column, array[i].item())
         return array.astype("int64")
-    if kind == "f":
+    if kind == "f":  # NaN, inf, 3.5 and 1e19 are no ids
         array = series.to_numpy(dtype="float64")
         with np.errstate(invalid="ignore"):
             bad = ~np.isfinite(array) | (array != np.floor(array)) | (array <= 0) | (array >= 2.0**63)
@@ -120,4 +120,4 @@ def check_finite(path: Path, column: str, numbers: np.ndarray, at: Where = data_
     bad = np.isinf(numbers) if allow_nan else ~np.isfinite(numbers)
     if bad.any():
         i = int(bad.argmax())
-        raise ImportFormatError(path, f"{at(i)}: {column} is not finite: {numbers[i]!r}")
+        raise ImportFormatError(path, f"{at(i)}: {column} is not finite: {float(numbers[i])}")

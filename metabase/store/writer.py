@@ -15,6 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Iterator, Mapping, Sequence
 
+import duckdb
 import pyarrow as pa
 
 from metabase.errors import StoreError
@@ -103,18 +104,35 @@ class Writer(Connection):
         return [r[0] for r in rows]
 
     @contextmanager
-    def _registered(self, data) -> Iterator[tuple[str, list[str]]]:
+    def _registered(self, data, target: str = "") -> Iterator[tuple[str, list[str]]]:
+        """``data`` as a view for one statement. A DuckDB error inside becomes one StoreError that
+        names the target table and the first error: after a failed statement DuckDB answers every
+        later one (the unregister here, too) with "Current transaction is aborted", which would
+        otherwise replace the error that says what is wrong."""
         table = _as_arrow(data)
         name = f"_incoming_{id(table)}"
         self.con.register(name, table)
+        failed = False
         try:
             yield name, table.column_names
+        except duckdb.Error as exc:
+            failed = True
+            text = str(exc).strip().splitlines()
+            raise StoreError(f"cannot write rows into {target or 'the store'}: "
+                             f"{text[0] if text else type(exc).__name__}") from exc
+        except BaseException:
+            failed = True
+            raise
         finally:
-            self.con.unregister(name)
+            try:
+                self.con.unregister(name)
+            except duckdb.Error:
+                if not failed:
+                    raise
 
     def append(self, table: str, data) -> int:
         """Insert all rows (by column name; missing columns get their default)."""
-        with self.transaction(), self._registered(data) as (view, cols):
+        with self.transaction(), self._registered(data, table) as (view, cols):
             unknown = set(cols) - set(self._columns(table))
             if unknown:
                 raise StoreError(f"columns {sorted(unknown)} are not in table {table!r}")
@@ -130,7 +148,7 @@ class Writer(Connection):
         within ``data`` keep their last row.
         """
         key = tuple(key or TABLE_KEYS[table])
-        with self.transaction(), self._registered(data) as (view, cols):
+        with self.transaction(), self._registered(data, table) as (view, cols):
             missing = [k for k in key if k not in cols]
             if missing:
                 raise StoreError(f"upsert into {table!r} needs key columns {missing}")
@@ -161,7 +179,7 @@ class Writer(Connection):
         data = _as_arrow(data)
         if not data.num_rows:
             return 0
-        with self.transaction(), self._registered(data) as (view, cols):
+        with self.transaction(), self._registered(data, table) as (view, cols):
             missing = [k for k in key if k not in cols]
             if missing:
                 raise StoreError(f"upsert into {table!r} needs key columns {missing}")
@@ -181,7 +199,7 @@ class Writer(Connection):
         This is how tables without a natural key (evaluations, learning curves) stay idempotent:
         an import owns, for example, all evaluations of the runs it brings.
         """
-        with self.transaction(), self._registered(data) as (view, cols):
+        with self.transaction(), self._registered(data, table) as (view, cols):
             by_list = ", ".join(_quote(c) for c in by)
             self.con.execute(
                 f"DELETE FROM {table} WHERE ({by_list}) IN (SELECT DISTINCT {by_list} FROM {view})"
