@@ -5,7 +5,7 @@ all of them alike (the ARFF reader, :mod:`metabase.imports._arff`, applies the s
 
 - text is UTF-8 (a byte-order mark is skipped), never decoded "with replacement": a Latin-1 file
   would otherwise overwrite stored names with U+FFFD;
-- a line longer than :data:`MAX_LINE_CHARS` is refused (a binary file, a missing newline), instead
+- a line longer than :data:`MAX_LINE_BYTES` is refused (a binary file, a missing newline), instead
   of being read into memory whole;
 - a CSV has a header of distinct, non-empty names, every row has exactly as many fields as the
   header, and at least one data row: an empty input must never replace stored rows with nothing.
@@ -13,58 +13,57 @@ all of them alike (the ARFF reader, :mod:`metabase.imports._arff`, applies the s
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
-import io
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, TextIO
+from typing import BinaryIO, Iterator
 
 from metabase.errors import ImportFormatError
 
-MAX_LINE_CHARS = 1 << 20  # 1 Mi characters: far above any real export's longest line
+MAX_LINE_BYTES = 1 << 20  # 1 MiB: far above any real export's longest line
+_READ_ERRORS = (EOFError, zlib.error, OSError)  # a truncated or corrupt gzip stream
 
 
-def open_text(path: Path) -> TextIO:
-    """``path`` (optionally ``.gz``) as strict UTF-8 text; a leading byte-order mark is skipped."""
+def open_binary(path: Path) -> BinaryIO:
+    """``path`` (optionally ``.gz``) as bytes; a directory or an unreadable file is one line."""
     path = Path(path)
     if path.is_dir():
         raise ImportFormatError(path, "is a directory; expected a file")
     try:
-        if path.name.endswith(".gz"):
-            return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8-sig", errors="strict", newline="")
-        return open(path, encoding="utf-8-sig", errors="strict", newline="")
+        return gzip.open(path, "rb") if path.name.endswith(".gz") else open(path, "rb")
     except OSError as exc:
         raise ImportFormatError(path, f"cannot read: {exc.strerror or exc}") from None
 
 
-def decode_error(path: Path, exc: Exception, line: int | None = None) -> ImportFormatError:
-    """The one-line error for text that is not UTF-8 (or a gzip stream that is broken)."""
-    where = f"line {line}: " if line else ""
-    if isinstance(exc, UnicodeDecodeError):
-        return ImportFormatError(path, f"{where}not UTF-8 text (byte 0x{exc.object[exc.start]:02x}); "
-                                       "convert the file to UTF-8")
-    return ImportFormatError(path, f"{where}unreadable compressed file: {str(exc).strip() or type(exc).__name__}")
-
-
-_READ_ERRORS = (UnicodeDecodeError, EOFError, zlib.error, gzip.BadGzipFile)
-
-
-def bounded_lines(path: Path, handle: TextIO, max_chars: int = MAX_LINE_CHARS) -> Iterator[str]:
-    """The lines of ``handle``, each read with a bound so that one huge line is refused early."""
+def bounded_lines(path: Path, handle: BinaryIO, max_bytes: int = MAX_LINE_BYTES) -> Iterator[str]:
+    """The lines of ``handle`` as strict UTF-8 text (a leading byte-order mark skipped), each read
+    with a bound so that one huge line is refused early, and decoded alone so that an error names
+    its line."""
     number = 0
     while True:
         try:
-            line = handle.readline(max_chars + 1)
+            raw = handle.readline(max_bytes + 1)
         except _READ_ERRORS as exc:
-            raise decode_error(path, exc, number + 1) from None
-        if not line:
+            raise ImportFormatError(path, f"line {number + 1}: unreadable compressed file: "
+                                          f"{str(exc).strip() or type(exc).__name__}") from None
+        if not raw:
             return
         number += 1
-        if len(line) > max_chars:
-            raise ImportFormatError(path, f"line {number}: longer than {max_chars:,} characters "
+        if len(raw) > max_bytes:
+            raise ImportFormatError(path, f"line {number}: longer than {max_bytes:,} bytes "
                                           "(not a text file, or a line without its end)")
+        if number == 1 and raw.startswith(codecs.BOM_UTF8):
+            raw = raw[len(codecs.BOM_UTF8):]
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ImportFormatError(path, f"line {number}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); "
+                                          "convert the file to UTF-8") from None
+        if "\x00" in line:
+            raise ImportFormatError(path, f"line {number}: holds a NUL byte (a binary file?)")
         yield line
 
 
@@ -100,7 +99,7 @@ def check_header(path: Path, names: list[str] | tuple[str, ...]) -> None:
 def read_csv(path: Path, *, what: str = "CSV") -> CsvRows:
     """Read a whole CSV strictly (see the module docstring); ``what`` names the format in errors."""
     path = Path(path)
-    with open_text(path) as handle:
+    with open_binary(path) as handle:
         reader = csv.reader(bounded_lines(path, handle), strict=True)
         try:
             header = next(reader, None)

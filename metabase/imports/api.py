@@ -72,11 +72,13 @@ def apply_batch(writer: Writer, batch: ImportBatch) -> dict[str, int]:
     return counts
 
 
-def run_import(workspace, source: str, path: str | Path) -> ImportResult:
-    """``metabase import SOURCE PATH``: read (pure, may fail before the store is touched), then apply."""
+def run_import(workspace, source: str, path: str | Path, wait_s: float | None = None) -> ImportResult:
+    """``metabase import SOURCE PATH``: read (pure, may fail before the store is touched), then apply.
+
+    ``wait_s``: how long to wait for a running import, sync or reader to release the store."""
     importer = get_importer(source)
     path = check_path(Path(path), importer.expects)
     batch = importer.read(path)
-    with workspace.writer() as writer:
+    with workspace.writer(wait_s) as writer:
         counts = apply_batch(writer, batch)
     return ImportResult(source=batch.source, path=str(path), row_counts=counts)

@@ -67,8 +67,32 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def write_error(path: Path, exc: BaseException) -> StoreError:
+    """One line for a write the file system refused (DuckDB writes ``<store>.wal`` beside the
+    store, so a store in a read-only folder opens but cannot commit)."""
+    text = _first_line(exc)
+    if "read-only file system" in text.lower() or "permission denied" in text.lower():
+        return StoreError(f"cannot write the store {path}: its folder or file is not writable "
+                          f"(DuckDB writes {path.name}.wal beside it): {text}")
+    return StoreError(f"cannot write the store {path}: {text}")
+
+
 class Writer(Connection):
     """The read-write connection. Open it with :func:`open_writer`."""
+
+    @contextmanager
+    def transaction(self) -> Iterator["Writer"]:
+        """:meth:`Connection.transaction`; a DuckDB error (a failed COMMIT, too) is one StoreError."""
+        try:
+            with super().transaction() as con:
+                yield con
+        except duckdb.Error as exc:
+            raise write_error(self.path, exc) from exc
 
     # -- schema ------------------------------------------------------------------------------
     def migrate(self) -> int:
@@ -117,9 +141,7 @@ class Writer(Connection):
             yield name, table.column_names
         except duckdb.Error as exc:
             failed = True
-            text = str(exc).strip().splitlines()
-            raise StoreError(f"cannot write rows into {target or 'the store'}: "
-                             f"{text[0] if text else type(exc).__name__}") from exc
+            raise StoreError(f"cannot write rows into {target or 'the store'}: {_first_line(exc)}") from exc
         except BaseException:
             failed = True
             raise
@@ -235,7 +257,10 @@ class Writer(Connection):
 def open_writer(path: str | Path, wait_s: float = WRITER_WAIT_S) -> Writer:
     """Open (creating if needed) the store read-write and bring its schema up to date."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"cannot create the store's folder {path.parent}: {exc.strerror or exc}") from None
     writer = Writer(connect(path, read_only=False, wait_s=wait_s), path, read_only=False)
     try:
         check_store(writer.con, path, writer=True)  # before a migration could touch the file
