@@ -341,3 +341,67 @@ def test_openml_sql_bad_quality_value(tmp_path, store, capsys, value, message):
     path.write_text("INSERT INTO `data_quality` (`data`, `quality`, `evaluation_engine_id`, `value`) "
                     f"VALUES (31, 'NumberOfInstances', 1, '1000'), (31, 'X', 1, {value});\n")
     assert f"data_quality.value {message}" in refused(store, capsys, "openml-sql", path)
+
+
+def test_pimp_column_lists_must_be_lists(openml_data, tmp_path, store, capsys):
+    def header(lines):
+        meta = json.loads(lines[0][1:])
+        meta["col_parameters"] = 5
+        return ["% " + json.dumps(meta), *lines[1:]]
+    path = arff_slice(openml_data / D_PIMP, tmp_path / "random_forest.arff", header=header)
+    assert "col_parameters must be a list" in refused(store, capsys, "openml-pimp", path)
+
+
+def test_study_folder_entry_that_is_a_directory(tmp_path, store, capsys):
+    folder = tmp_path / "output"
+    (folder / D_STUDY.name).mkdir(parents=True)
+    assert "is a directory" in refused(store, capsys, "openml-study-arff", folder)
+
+
+def test_meta_dataset_score_written_as_text_inf(tmp_path, store, capsys):
+    folder = _meta_dataset(tmp_path / "md", lambda r: r.assign(score=r["score"].astype(str)).pipe(_cell("score", "inf")))
+    assert "score is not finite" in refused(store, capsys, "meta-dataset", folder)
+
+
+def test_meta_dataset_parquet_file_that_is_a_directory(tmp_path, store, capsys):
+    folder = _meta_dataset(tmp_path / "md")
+    (folder / "tasks.parquet").unlink()
+    (folder / "tasks.parquet").mkdir()
+    assert "tasks.parquet: is a directory" in refused(store, capsys, "meta-dataset", folder)
+
+
+def _lcdb_folder(openml_data: Path, folder: Path, edit=lambda lines: lines) -> Path:
+    import gzip
+
+    with gzip.open(openml_data / "lcdb/lcdb/database-accuracy.csv.gz", "rt") as f:
+        lines = [next(f).rstrip("\n") for _ in range(51)]
+    folder.mkdir()
+    (folder / "database-accuracy.csv").write_text("\n".join(edit(lines)) + "\n")
+    return folder
+
+
+@pytest.mark.parametrize("column, value, message", [
+    ("score_valid", "nan", "line 4: score_valid is not finite"),
+    ("score_test", "inf", "line 4: score_test is not finite"),
+    ("traintime", "-inf", "line 4: traintime is not finite"),
+    ("openmlid", "0", "line 4: openmlid 0 is not a dataset id"),
+    ("openmlid", "3.5", "openmlid"),
+    ("openmlid", "12345678901234567890", "openmlid"),
+])
+def test_lcdb_bad_values(openml_data, tmp_path, store, capsys, column, value, message):
+    folder = _lcdb_folder(openml_data, tmp_path / "lcdb", set_cell(3, column, value))
+    assert message in refused(store, capsys, "lcdb", folder)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("openmlid,Name,X\n3,a,inf\n", "line 2: X is not finite"),
+    ("openmlid,Name,X\n0,a,1\n", "line 2: openmlid is not an id"),
+    ("openmlid,Name,X,X\n3,a,1,2\n", "'X' twice"),
+    ("openmlid,Name,X\n", "no data rows"),
+    ("openmlid,Name,X\n3,a,1\n3,a,2\n", "occurs in two rows"),
+])
+def test_lcdb_datasets_csv_bad(openml_data, tmp_path, store, capsys, text, message):
+    folder = tmp_path / "lcdb"
+    folder.mkdir()
+    (folder / "datasets.csv").write_text(text)
+    assert message in refused(store, capsys, "lcdb", folder)

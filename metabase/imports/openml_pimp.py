@@ -43,6 +43,9 @@ def _metadata(path: Path, header: ArffHeader) -> tuple[int, list[str], list[str]
     if isinstance(meta["flow_id"], (float, bool)):  # JSON 3.5 or true is no flow id; "6969" is
         raise ImportFormatError(path, f"header comment JSON: flow_id {meta['flow_id']!r} is not an integer")
     flow_id = positive_id(path, "flow_id", meta["flow_id"], "header comment JSON")
+    for key in ("col_parameters", "col_measures"):
+        if not isinstance(meta[key], list) or not all(isinstance(c, str) for c in meta[key]):
+            raise ImportFormatError(path, f"header comment JSON: {key} must be a list of column names")
     parameters, measures = list(meta["col_parameters"]), list(meta["col_measures"])
     declared = set(header.names)
     absent = [c for c in [*parameters, *measures, "task_id"] if c not in declared]

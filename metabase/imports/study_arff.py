@@ -127,6 +127,9 @@ def _files(path: Path) -> list[Path]:
                                           "study_<id>_metafeatures.arff")
         return [path]
     files = sorted(p for p in path.iterdir() if RUNS_FILE.match(p.name) or QUALITIES_FILE.match(p.name))
+    folders = [p for p in files if p.is_dir()]
+    if folders:
+        raise ImportFormatError(folders[0], "is a directory; expected an ARFF file")
     if not files:
         raise ImportFormatError(path, "no study_<id>_run_evaluations_<measure>.arff or "
                                       "study_<id>_metafeatures.arff files in this folder")
