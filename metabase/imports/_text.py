@@ -18,6 +18,7 @@ import csv
 import gzip
 import zlib
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
@@ -76,9 +77,12 @@ class CsvRows:
     rows: list[list[str]]
     lines: list[int]
 
+    @cached_property
+    def _columns(self) -> list[tuple[str, ...]]:
+        return list(zip(*self.rows))
+
     def column(self, name: str) -> list[str]:
-        i = self.header.index(name)
-        return [row[i] for row in self.rows]
+        return list(self._columns[self.header.index(name)])
 
     def at(self, i: int) -> str:
         """Where data row ``i`` is, for messages."""

@@ -87,6 +87,10 @@ def finite_numbers(path: Path, column: str, values: Sequence | pd.Series | np.nd
     Refused: text that is not a number, and numbers that are not finite (``inf``, ``-inf``,
     ``nan`` written out, ``1e999``): stored, they make every model trained on them predict null.
     """
+    if isinstance(values, (list, tuple)):
+        fast = _plain_floats(np.asarray(values, dtype=object), missing)
+        if fast is not None:
+            return fast
     series = pd.Series(values)
     if series.dtype.kind in "fiu" and not isinstance(series.dtype, pd.api.extensions.ExtensionDtype):
         numbers = series.to_numpy(dtype="float64")
@@ -102,6 +106,21 @@ def finite_numbers(path: Path, column: str, values: Sequence | pd.Series | np.nd
         i = int(bad.argmax())
         what = "is not finite" if _is_float(stripped.iloc[i]) else "is not a number"
         raise ImportFormatError(path, f"{at(i)}: {column} {what}: {text.iloc[i]!r}")
+    return numbers
+
+
+def _plain_floats(text: np.ndarray, missing: Sequence[str]) -> np.ndarray | None:
+    """The common case fast: texts that all parse as finite numbers or are missing markers.
+    None sends the caller to the slow path, which says what is wrong."""
+    is_missing = np.isin(text, list(missing))
+    try:
+        numbers = np.where(is_missing, "nan", text).astype("float64")
+        if "_" in "".join(text):  # "1_000": Python's float reads it, a CSV number it is not
+            return None
+    except (TypeError, ValueError):
+        return None
+    if (~np.isfinite(numbers) & ~is_missing).any():
+        return None
     return numbers
 
 
