@@ -405,3 +405,17 @@ def test_lcdb_datasets_csv_bad(openml_data, tmp_path, store, capsys, text, messa
     folder.mkdir()
     (folder / "datasets.csv").write_text(text)
     assert message in refused(store, capsys, "lcdb", folder)
+
+
+def test_arff_byte_order_mark_gives_the_clean_rows(openml_data, tmp_path):
+    clean = arff_slice(openml_data / D_PIMP, tmp_path / "random_forest.arff")
+    (tmp_path / "bom").mkdir()
+    bom = tmp_path / "bom" / "random_forest.arff"
+    bom.write_bytes(b"\xef\xbb\xbf" + clean.read_bytes())
+    counts = []
+    for path in (clean, bom):
+        store = path.parent / "s.duckdb"
+        assert main(["--store", str(store), "import", "openml-pimp", str(path)]) == 0
+        with open_reader(store) as con:
+            counts.append(con.execute("SELECT count(*), sum(value) FROM evaluations").fetchone())
+    assert counts[0] == counts[1] and counts[0][0] == 40

@@ -151,3 +151,15 @@ def test_read_csv_refuses_a_truncated_gzip(tmp_path):
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(ImportFormatError, match="unreadable compressed file"):
         read_csv(path)
+
+
+def test_two_loads_replacing_the_same_rows_are_refused(tmp_path):
+    from metabase.errors import InputError
+
+    rows = pa.table({"dataset_id": [1], "learner": ["x"], "size_train": [10], "measure": ["m"], "source": ["s"]})
+    loads = tuple(TableLoad("learning_curves", rows, mode="replace", owner={"source": "s", "measure": "m"})
+                  for _ in range(2))
+    with open_writer(tmp_path / "s.duckdb") as writer:
+        with pytest.raises(InputError, match="replace the same learning_curves rows"):
+            apply_batch(writer, ImportBatch(source="s", loads=loads, path=tmp_path))
+        assert writer.scalar("SELECT count(*) FROM learning_curves") == 0
