@@ -147,7 +147,7 @@ def test_openml_sql_latin1_dump_is_refused(openml_data, tmp_path, seed_store, ca
 
 
 def test_openml_sql_latin1_dump_that_declares_it_is_read(openml_data, tmp_path, seed_store):
-    data, old, new = _renamed_dump(openml_data, "latin-1", prefix="/*!40101 SET NAMES latin1 */;\n")
+    data, _, new = _renamed_dump(openml_data, "latin-1", prefix="/*!40101 SET NAMES latin1 */;\n")
     dump = tmp_path / "dataset.sql"
     dump.write_bytes(data)
     imported(seed_store, "openml-sql", str(dump))

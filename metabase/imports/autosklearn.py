@@ -36,9 +36,9 @@ import pyarrow as pa
 
 from metabase.errors import ImportFormatError
 from metabase.imports._configs import canonical_json, fallback_hash, typed_token
+from metabase.imports._dataset_names import NameIndex, build_index, find_data_root
 from metabase.imports._text import read_csv
 from metabase.imports._values import positive_ids
-from metabase.imports._dataset_names import NameIndex, build_index, find_data_root
 from metabase.imports.base import ImportBatch, Importer, TableLoad
 
 log = logging.getLogger(__name__)
