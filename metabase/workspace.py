@@ -21,11 +21,15 @@ class Workspace:
         return self.settings.store_path
 
     @contextmanager
-    def writer(self) -> Iterator["Writer"]:  # noqa: F821
-        """The single read-write connection; held only for the duration of one write job."""
+    def writer(self, wait_s: float | None = None) -> Iterator["Writer"]:  # noqa: F821
+        """The single read-write connection; held only for the duration of one write job.
+
+        ``wait_s``: how long to wait for another process to release the store (default: the
+        writer's own, 60 s)."""
         from metabase.store import open_writer
 
-        con = open_writer(self.settings.store_path)
+        con = open_writer(self.settings.store_path) if wait_s is None else \
+            open_writer(self.settings.store_path, wait_s=wait_s)
         try:
             yield con
         finally:

@@ -4,8 +4,8 @@ The header is parsed line by line (it is small); the data section is handed to p
 parser, read as text first so that a short row (a truncated file) can be told apart from a
 missing value (``?``). ``iter_data`` reads the data in chunks for files that do not fit in memory.
 
-What it refuses, as :class:`ImportFormatError`: no ``@RELATION``/``@ATTRIBUTE``/``@DATA``, sparse
-rows (``{...}``), a row with too few or too many values, a non-number in a NUMERIC column, and a
+What it refuses, as :class:`ImportFormatError`: no ``@RELATION``/``@ATTRIBUTE``/``@DATA``, an
+attribute declared twice, sparse rows (``{...}``), a row with too few or too many values, a non-number in a NUMERIC column, and a
 value outside a nominal attribute's declared set.
 """
 
@@ -89,7 +89,7 @@ def read_header(path: Path) -> ArffHeader:
     """Parse everything up to ``@DATA``."""
     relation, attributes, comments = None, [], []
     try:
-        with open(path, encoding="utf-8") as handle:
+        with open(path, encoding="utf-8-sig") as handle:  # a byte-order mark is not part of the text
             for number, raw in enumerate(handle, start=1):
                 line = raw.strip()
                 if not line:
@@ -108,7 +108,10 @@ def read_header(path: Path) -> ArffHeader:
                         kind, values = _parse_type(match.group(2).strip())
                     except ValueError as exc:
                         raise ImportFormatError(path, f"line {number}: {exc}") from None
-                    attributes.append(Attribute(_unquote(match.group(1)), kind, values))
+                    name = _unquote(match.group(1))
+                    if any(a.name == name for a in attributes):
+                        raise ImportFormatError(path, f"line {number}: @ATTRIBUTE {name!r} is declared twice")
+                    attributes.append(Attribute(name, kind, values))
                 elif lower.startswith("@data"):
                     if relation is None or not attributes:
                         raise ImportFormatError(path, "not an ARFF file: @DATA before @RELATION/@ATTRIBUTE")

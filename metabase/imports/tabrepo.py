@@ -13,14 +13,16 @@ snapshots the one with more tasks (TabRepo's task list only grew: 104, 244, 289 
 
 from __future__ import annotations
 
-import csv
 import math
 import re
 from pathlib import Path
 
+import pandas as pd
 import pyarrow as pa
 
 from metabase.errors import ImportFormatError
+from metabase.imports._text import read_csv
+from metabase.imports._values import finite_numbers, positive_ids
 from metabase.imports.base import ImportBatch, Importer, TableLoad
 
 SOURCE = "tabrepo"
@@ -34,57 +36,36 @@ TASK_TYPE_IDS = {
 }
 
 
-def _int(path: Path, line: int, column: str, text: str) -> int:
-    try:
-        value = float(text)
-    except ValueError:
-        raise ImportFormatError(path, f"line {line}: {column} is not an id: {text!r}") from None
-    if not value.is_integer():
-        raise ImportFormatError(path, f"line {line}: {column} is not an id: {text!r}")
-    return int(value)
-
-
-def _float(path: Path, line: int, column: str, text: str) -> float | None:
-    if text == "":
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        raise ImportFormatError(path, f"line {line}: {column} is not a number: {text!r}") from None
-    return None if math.isnan(value) else value
-
-
 def read_metadata(path: Path) -> list[dict]:
     """Parse and validate one ``task_metadata*.csv`` into task records with their qualities."""
-    try:
-        with open(path, newline="", encoding="utf-8") as f:
-            reader = csv.DictReader(f)
-            header = reader.fieldnames or []
-            missing = [c for c in REQUIRED if c not in header]
-            if missing:
-                raise ImportFormatError(path, f"not a TabRepo task metadata CSV: missing columns {', '.join(missing)}")
-            qualities = [c for c in header if QUALITY_COLUMN.match(c)]
-            records = []
-            for line, row in enumerate(reader, start=2):
-                if None in row or any(v is None for v in row.values()):
-                    raise ImportFormatError(path, f"line {line}: expected {len(header)} fields")
-                records.append({
-                    "task_id": _int(path, line, "tid", row["tid"]),
-                    "dataset_id": _int(path, line, "did", row["did"]),
-                    "name": row["name"] or None,
-                    "task_type": row["task_type"] or None,
-                    "status": row.get("status") or None,
-                    "estimation_procedure": row["estimation_procedure"] or None,
-                    "evaluation_measure": row.get("evaluation_measures") or None,
-                    "target": row["target_feature"] or None,
-                    "qualities": {q: v for q in qualities
-                                  if (v := _float(path, line, q, row[q])) is not None},
-                })
-    except UnicodeDecodeError as exc:
-        raise ImportFormatError(path, f"not UTF-8 text: {exc.reason}") from None
-    if not records:
-        raise ImportFormatError(path, "no task rows")
-    return records
+    table = read_csv(path)  # strict: UTF-8 (a byte-order mark is fine), rectangular, distinct names
+    missing = [c for c in REQUIRED if c not in table.header]
+    if missing:
+        raise ImportFormatError(path, f"not a TabRepo task metadata CSV: missing columns {', '.join(missing)}")
+    task_ids = positive_ids(path, "tid", table.column("tid"), table.at)
+    duplicated = pd.Series(task_ids).duplicated()
+    if duplicated.any():  # two rows for one task: which one is right is not ours to guess
+        i = int(duplicated.to_numpy().argmax())
+        raise ImportFormatError(path, f"{table.at(i)}: task {task_ids[i]} occurs twice")
+    dataset_ids = positive_ids(path, "did", table.column("did"), table.at)
+    qualities = {q: finite_numbers(path, q, table.column(q), table.at)
+                 for q in table.header if QUALITY_COLUMN.match(q)}
+    index = {name: i for i, name in enumerate(table.header)}
+
+    def text(row: list[str], column: str) -> str | None:
+        return row[index[column]] or None if column in index else None
+
+    return [{
+        "task_id": int(task_ids[i]),
+        "dataset_id": int(dataset_ids[i]),
+        "name": text(row, "name"),
+        "task_type": text(row, "task_type"),
+        "status": text(row, "status"),
+        "estimation_procedure": text(row, "estimation_procedure"),
+        "evaluation_measure": text(row, "evaluation_measures"),
+        "target": text(row, "target_feature"),
+        "qualities": {q: float(v[i]) for q, v in qualities.items() if not math.isnan(v[i])},
+    } for i, row in enumerate(table.rows)]
 
 
 def _age(path: Path, n_tasks: int) -> tuple[int, int]:

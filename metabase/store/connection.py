@@ -19,6 +19,7 @@ from typing import Iterator, Sequence
 import duckdb
 
 from metabase.errors import ReadOnlyError, StoreError, StoreLockedError, StoreNotFoundError
+from metabase.store.schema_guard import check_store
 
 # No connection installs or loads an extension on its own: a query naming ``https://...`` or a
 # SQLite file given as the store would otherwise download a binary into ~/.duckdb. metabase needs
@@ -226,6 +227,7 @@ def open_reader(path: str | Path, wait_s: float = DEFAULT_READER_WAIT_S,
         _remove_waiting(path)
         raise
     try:
+        check_store(con, path, writer=False)
         _confine(con, allowed_folders(allow_files))
     except BaseException:
         con.close()
