@@ -16,7 +16,8 @@ import pytest
 
 from metabase.errors import NotFoundError, OpenMLError
 from metabase.openml import HttpClient, Lister, NoResults, RetryPolicy, Window, id_chunks, id_windows, mask_url
-from metabase.openml.listparse import SPECS, parse_page
+from metabase.openml.listparse import SPECS
+from metabase.testing.listpages import parse_page
 
 FAST = RetryPolicy(attempts=4, base_delay_s=0.001, max_delay_s=0.01)
 NS = 'xmlns:oml="http://openml.org/openml"'

@@ -8,7 +8,8 @@ from datetime import datetime
 import pytest
 
 from metabase.errors import InputError
-from metabase.openml.listparse import SPECS, parse_page
+from metabase.openml.listparse import SPECS
+from metabase.testing.listpages import parse_page
 from metabase.sync import SyncRequest
 from metabase.sync.engine import setup_windows
 from metabase.sync.records import runs_and_evaluations, setups_rows, typed_parameters

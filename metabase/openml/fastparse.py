@@ -4,10 +4,10 @@ The element-per-row parser spends ~45 µs of Python per evaluation row, which ma
 not the server, the limit of a sync. OpenML's list bodies are regular: every row has the same
 leaf elements, each ``<oml:name>text</oml:name>`` on its own. Here:
 
-* the body is taken whole as it streams in (pages are at most 1,000 rows); it must be framed as
-  a whole list (the root element closes at its end), or a truncated or malformed page would pass:
-  anything else goes to the element-per-row parser, which raises :class:`RetryableError` for it
-  (the page is fetched again);
+* the body is taken whole, as the HTTP client hands it over (pages are at most 1,000 rows); it
+  must be framed as the whole list asked for (its root element, closed at its end), or a
+  truncated or malformed page would pass: anything else goes to the element-per-row parser,
+  which raises :class:`RetryableError` for it (the page is fetched again);
 * the body is cut into **tokens** without a Python object per element: numpy finds every ``<``
   and the ``>`` that closes it, and one zero-copy Arrow string array over the body's own buffer
   alternates tags and the texts between them. The tags are dictionary-encoded, so the page's
@@ -46,7 +46,7 @@ def fast_supported(spec: ListSpec) -> bool:
 
 
 class FastPageParser:
-    """Same interface and result as :class:`PageParser` (``feed`` chunks, then ``close``)."""
+    """Same interface and result as :class:`PageParser` (``feed`` the body, then ``close``)."""
 
     def __init__(self, spec: ListSpec, url: str = "") -> None:
         self.spec = spec
@@ -160,8 +160,9 @@ def _frame(spec: ListSpec, body: bytes) -> tuple[_Tokens, int] | None:
     if not fast_supported(spec) or b"xmlns:oml=\"http://openml.org/openml\"" not in body[:4096]:
         return None  # the tags below assume OpenML's own prefix
     root = _ROOT.match(body)
-    if root is None or not body[-4096:].rstrip().endswith(b"</oml:" + root.group(2) + b">"):
-        return None  # cut short (or not a list): the XML parser raises for a retry
+    if root is None or root.group(2).decode() != spec.root \
+            or not body[-4096:].rstrip().endswith(b"</oml:" + root.group(2) + b">"):
+        return None  # cut short, or not the list asked for: the XML parser raises for a retry
     tokens = _Tokens.of(body)
     if tokens is None or tokens.m < 3:
         return None

@@ -9,9 +9,11 @@ component's class name when a sub-flow's parameter would clash).
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import datetime
 from typing import Iterable
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -21,11 +23,24 @@ SOURCE = "openml"
 
 
 # -- runs and evaluations ------------------------------------------------------------------
-def runs_and_evaluations(batch: pa.RecordBatch, since: datetime | None = None) -> tuple[pa.Table, pa.Table]:
-    """An ``evaluation/list`` page -> (runs rows, aggregate evaluation rows)."""
+ID_COLUMNS = ("run_id", "task_id", "setup_id", "flow_id")
+# why rows OpenML sent were not stored, as counted in ``skipped``
+BAD_ID, BAD_VALUE, REPEATED = "bad id", "value not a finite number", "repeated evaluation"
+
+
+def runs_and_evaluations(batch: pa.RecordBatch, since: datetime | None = None,
+                         skipped: Counter | None = None) -> tuple[pa.Table, pa.Table]:
+    """An ``evaluation/list`` page -> (runs rows, aggregate evaluation rows).
+
+    A row whose ids are not positive int64 integers (the parser leaves a negative, fractional,
+    out-of-range or non-numeric id as it is or null) is dropped whole; a run whose value is not
+    a finite number (``abc0.96``, ``NaN``, ``inf``, missing) is kept without that evaluation.
+    Each is counted in ``skipped`` by reason. Repeated evaluations are left to
+    :func:`unique_evaluations`, which sees a whole commit group."""
     table = pa.Table.from_batches([batch])
     if since is not None and table.num_rows:
         table = table.filter(pc.fill_null(pc.greater_equal(table["upload_time"], pa.scalar(since, pa.timestamp("s"))), False))
+    table = _keep(table, _positive_ids(table), BAD_ID, skipped)
     run_key = pc.binary_join_element_wise(pa.scalar("openml:"), pc.cast(table["run_id"], pa.string()), "")
     runs = pa.table({
         "run_key": run_key, "openml_run_id": table["run_id"], "task_id": table["task_id"],
@@ -38,7 +53,56 @@ def runs_and_evaluations(batch: pa.RecordBatch, since: datetime | None = None) -
         "fold": pa.nulls(table.num_rows, pa.int32()), "repeat": pa.nulls(table.num_rows, pa.int32()),
         "source": _constant(SOURCE, table.num_rows),
     })
+    value = evaluations["value"]
+    if value.null_count or not pc.all(pc.is_finite(value)).as_py():
+        evaluations = _keep(evaluations, pc.fill_null(pc.is_finite(value), False), BAD_VALUE, skipped)
     return runs, evaluations
+
+
+def unique_evaluations(evaluations: pa.Table, skipped: Counter | None = None) -> pa.Table:
+    """Each run and measure once (the first), the others counted in ``skipped``: the store
+    replaces evaluations by run and measure, so repeats within one load would be stored twice."""
+    n = evaluations.num_rows
+    if n < 2 or (pc.count_distinct(evaluations["run_key"]).as_py() == n
+                 and pc.count_distinct(evaluations["measure"]).as_py() == 1):
+        return evaluations  # the usual page: one measure, each run once
+    rows = evaluations.append_column("_row", pa.array(np.arange(n, dtype=np.int64)))
+    first = rows.group_by(["run_key", "measure"], use_threads=False).aggregate([("_row", "min")])
+    if first.num_rows == n:
+        return evaluations
+    _count(skipped, REPEATED, n - first.num_rows)
+    return evaluations.take(pc.sort_indices(first["_row_min"]))
+
+
+def skipped_summary(skipped: dict[str, int]) -> str:
+    """One line: how many rows OpenML sent were not stored, and why."""
+    reasons = ", ".join(f"{n:,} {reason}" for reason, n in sorted(skipped.items()))
+    return f"skipped {sum(skipped.values()):,} evaluation rows OpenML sent malformed ({reasons})"
+
+
+def _positive_ids(table, columns=ID_COLUMNS):
+    """A mask of rows whose ids are all positive, or None when every row's are (the usual page)."""
+    keep = None
+    for name in columns:
+        ids = table.column(name)
+        if not ids.null_count and (not len(ids) or pc.min(ids).as_py() > 0):
+            continue
+        ok = pc.fill_null(pc.greater(ids, 0), False)
+        keep = ok if keep is None else pc.and_(keep, ok)
+    return keep
+
+
+def _keep(table: pa.Table, mask, reason: str, skipped: Counter | None) -> pa.Table:
+    if mask is None:
+        return table
+    kept = table.filter(mask)
+    _count(skipped, reason, table.num_rows - kept.num_rows)
+    return kept
+
+
+def _count(skipped: Counter | None, reason: str, n: int) -> None:
+    if skipped is not None and n:
+        skipped[reason] += n
 
 
 def _constant(value: str, n: int) -> pa.Array:
@@ -102,9 +166,11 @@ def setup_page_records(batch: pa.RecordBatch, wanted, flow_names: dict[int, str]
     """A ``setup/list`` page -> (setups table, mapped flows), or None when it holds none we want.
 
     ``wanted`` (sorted setup ids, numpy) keeps the setups the runs lack out of an id-range page;
-    None keeps all. Module-level, so that a list worker process can run it."""
-    import numpy as np
-
+    None keeps all; a setup whose ids are not positive is never kept. Module-level, so that a
+    list worker process can run it."""
+    valid = _positive_ids(batch, ("setup_id", "flow_id"))
+    if valid is not None:
+        batch = batch.filter(valid)
     if wanted is not None and batch.num_rows:
         # compare against the slice of the wanted ids inside this page's span
         ids = batch.column("setup_id").to_numpy(zero_copy_only=False)
@@ -126,8 +192,6 @@ def setups_table(batch: pa.RecordBatch, flow_names: dict[int, str]) -> tuple[pa.
     with Arrow kernels (:func:`metabase.sync.setup_json.lean_rows`: no Python object per
     parameter). A setup it cannot vouch for (a catalogue flow, a component's parameter, a name
     twice, nested JSON, a non-finite number) goes through the general path, one at a time."""
-    import numpy as np
-
     n = batch.num_rows
     matches: dict[int, bool] = {}  # flow id -> is it a catalogue pipeline at all (asked once)
     mapped_flows: dict[int, str] = {}
