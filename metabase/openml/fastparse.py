@@ -37,7 +37,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from metabase.openml.listparse import ListSpec, PageParser, finish_column
+from metabase.openml.listparse import ListSpec, PageParser, cast_numbers, finish_column
 
 
 def fast_supported(spec: ListSpec) -> bool:
@@ -310,7 +310,7 @@ class _Columns:
         """A leaf column -> its type."""
         if pa.types.is_integer(dtype) or pa.types.is_floating(dtype):
             try:  # clean numbers, the usual case: one cast
-                return pc.cast(self.raw(j), dtype)
+                return cast_numbers(self.raw(j), dtype)
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                 return finish_column(self.blank_null(j), dtype)
         if pa.types.is_timestamp(dtype):

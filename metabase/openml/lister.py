@@ -305,8 +305,8 @@ class Lister:
         state.maybe_cap = 0
         if rows >= asked >= self.page_size:
             self._uncapped = True  # the server gave a whole page: it does not cap below ours
-        elif 0 < rows < asked and self._cap is None and not self._uncapped and not state.window.key_filter:
-            state.maybe_cap = rows
+        elif 0 < rows < asked and self._cap is None and not self._uncapped:
+            state.maybe_cap = 0 if state.window.key_filter else rows
 
     def _remaining(self, state: _State) -> int:
         bounds = [1 << 62]

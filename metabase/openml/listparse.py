@@ -108,15 +108,25 @@ def finish_column(text: pa.Array, dtype: pa.DataType) -> pa.Array:
     if pa.types.is_integer(dtype) or pa.types.is_floating(dtype):
         text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
         try:
-            return pc.cast(text, dtype)
+            return cast_numbers(text, dtype)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            return _numbers_one_by_one(text, dtype)  # a bad value somewhere: only bad pages get here
+            return _numbers_one_by_one(text, dtype)  # a bad value: only bad pages get here
+    return pc.cast(text, dtype)
+
+
+def cast_numbers(text: pa.Array, dtype: pa.DataType) -> pa.Array:
+    """Number texts in one cast; ``ArrowInvalid`` for any text that is not a plain decimal number.
+
+    Arrow also reads hexadecimal integers (``0x10``; ``0x8000000000000000`` wraps to a negative
+    id), so integer columns holding an ``x`` are refused here (one substring kernel)."""
+    if pa.types.is_integer(dtype) and pc.any(pc.match_substring(text, "x", ignore_case=True)).as_py():
+        raise pa.ArrowInvalid("not a decimal integer")
     return pc.cast(text, dtype)
 
 
 _INTEGER = re.compile(r"[+-]?[0-9]+").fullmatch
-_FLOAT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?(?:nan|inf|infinity)",
-                    re.IGNORECASE).fullmatch
+_FLOAT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+                    r"|[+-]?(?:nan|inf|infinity)", re.IGNORECASE).fullmatch
 
 
 def _numbers_one_by_one(text: pa.Array, dtype: pa.DataType) -> pa.Array:
@@ -124,7 +134,8 @@ def _numbers_one_by_one(text: pa.Array, dtype: pa.DataType) -> pa.Array:
     type (``abc0.96``; ``1_000`` and ``0x10``, which Python would take; ``3.5`` as an integer) or
     does not fit it (an integer beyond int64): never an exception and never a guess."""
     integer = pa.types.is_integer(dtype)
-    low, high = (-(1 << (dtype.bit_width - 1)), (1 << (dtype.bit_width - 1)) - 1) if integer else (None, None)
+    bits = dtype.bit_width - 1 if integer else 0
+    low, high = -(1 << bits), (1 << bits) - 1
     out = []
     for v in text.to_pylist():
         if v is None or not (_INTEGER(v) if integer else _FLOAT(v)):

@@ -39,7 +39,7 @@ from metabase.openml.lister import Window, id_windows
 from metabase.openml.spool import PageSpool, spool_dir
 from metabase.store import CONTRACT_TABLES, open_reader, open_writer, reader_waiting, utcnow
 from metabase.sync import records
-from metabase.sync.plan import Scope, SyncRequest, estimate, resolve_scope
+from metabase.sync.plan import Scope, SyncRequest, estimate, measures_in, resolve_scope
 
 log = logging.getLogger(__name__)
 
@@ -165,8 +165,8 @@ def run_sync(workspace, request: SyncRequest, progress: Progress | None = None, 
     t0 = time.perf_counter()
     started = utcnow()
     path = workspace.store_path
-    scope = resolve_scope(gateway, request)  # raises before anything is written
     marks, known_datasets, known_qualities, known_flows = _read_state(path)
+    scope = resolve_scope(gateway, request, measures_in(marks))  # raises before any write
     if request.dry_run:
         plan = estimate(scope, marks, known_datasets, known_flows)
         return SyncResult({}, {}, gateway.client.calls, gateway.client.retries, time.perf_counter() - t0,
@@ -201,7 +201,8 @@ def run_sync(workspace, request: SyncRequest, progress: Progress | None = None, 
     if skipped:
         log.warning("%s", records.skipped_summary(skipped))
     return SyncResult(added, fetched, gateway.client.calls, gateway.client.retries, time.perf_counter() - t0,
-                      server=gateway.server, extra={"phase_seconds": timings, "skipped_rows": dict(skipped)})
+                      server=gateway.server,
+                      extra={"phase_seconds": timings, "skipped_rows": dict(skipped)})
 
 
 
@@ -299,8 +300,8 @@ def _evaluations(gateway, store, scope: Scope, request: SyncRequest, marks, prog
             if runs:
                 writer.upsert_new("runs", pa.concat_tables(runs))  # new on a fresh or incremental sync
             if evaluations:
-                writer.replace("evaluations", records.unique_evaluations(pa.concat_tables(evaluations), skipped),
-                               by=["run_key", "measure"])
+                unique = records.unique_evaluations(pa.concat_tables(evaluations), skipped)
+                writer.replace("evaluations", unique, by=["run_key", "measure"])
             writer.upsert("sync_state", pa.Table.from_pylist(list(state.values()), schema=_STATE_SCHEMA), merge=False)
             _crash_point("evaluations", flushes, "before")
         _crash_point("evaluations", flushes, "after")
@@ -308,7 +309,8 @@ def _evaluations(gateway, store, scope: Scope, request: SyncRequest, marks, prog
         store.release_if_due()
 
     for page in gateway.lister.pages(windows, start=marks, max_rows_per_window=request.max_runs, spool=spool):
-        runs, evaluations = records.runs_and_evaluations(page.batch, request.since, skipped)
+        runs, evaluations = records.runs_and_evaluations(page.batch, request.since, skipped,
+                                                         dict(page.window.filters).get("function"))
         mark = {"entity": ENTITY, "filter_key": page.window.key,
                 "high_water": json.dumps({"pos": page.next_position, "rows": page.rows_after}),
                 "done": page.last, "updated_at": utcnow()}

@@ -24,29 +24,39 @@ SOURCE = "openml"
 
 # -- runs and evaluations ------------------------------------------------------------------
 ID_COLUMNS = ("run_id", "task_id", "setup_id", "flow_id")
-# why rows OpenML sent were not stored, as counted in ``skipped``
+# why rows OpenML sent were not stored (or not all of them), as counted in ``skipped``
 BAD_ID, BAD_VALUE, REPEATED = "bad id", "value not a finite number", "repeated evaluation"
+OTHER_MEASURE = "measure not the one asked for"
+BAD_UPLOADER = "uploader id missing or not positive (kept as missing)"
+BAD_TIME = "upload time missing or unreadable (kept as missing)"
 
 
 def runs_and_evaluations(batch: pa.RecordBatch, since: datetime | None = None,
-                         skipped: Counter | None = None) -> tuple[pa.Table, pa.Table]:
+                         skipped: Counter | None = None,
+                         measure: str | None = None) -> tuple[pa.Table, pa.Table]:
     """An ``evaluation/list`` page -> (runs rows, aggregate evaluation rows).
 
-    A row whose ids are not positive int64 integers (the parser leaves a negative, fractional,
-    out-of-range or non-numeric id as it is or null) is dropped whole; a run whose value is not
-    a finite number (``abc0.96``, ``NaN``, ``inf``, missing) is kept without that evaluation.
-    Each is counted in ``skipped`` by reason. Repeated evaluations are left to
-    :func:`unique_evaluations`, which sees a whole commit group."""
+    Nothing malformed is stored, and every row left out is counted in ``skipped`` by reason: a
+    row whose ids are not positive int64 integers (the parser leaves a fractional, out-of-range
+    or non-numeric id null) or whose measure is missing or not ``measure`` (the one asked for) is
+    dropped whole; a run whose value is not a finite number (``abc0.96``, ``NaN``, ``inf``,
+    missing) is kept without that evaluation; a row repeated on the page is kept once (the first;
+    :func:`unique_evaluations` does the same over a whole commit group). Each check costs one
+    kernel call on a clean page."""
     table = pa.Table.from_batches([batch])
     if since is not None and table.num_rows:
         table = table.filter(pc.fill_null(pc.greater_equal(table["upload_time"], pa.scalar(since, pa.timestamp("s"))), False))
     table = _keep(table, _positive_ids(table), BAD_ID, skipped)
+    table = _keep(table, _of_measure(table["function"], measure), OTHER_MEASURE, skipped)
+    table = _first_of_each(table, "run_id", "function", skipped)  # a run and its evaluation once
+    _count(skipped, BAD_TIME, table["upload_time"].null_count)
     run_key = pc.binary_join_element_wise(pa.scalar("openml:"), pc.cast(table["run_id"], pa.string()), "")
     runs = pa.table({
         "run_key": run_key, "openml_run_id": table["run_id"], "task_id": table["task_id"],
         "flow_id": table["flow_id"], "setup_id": table["setup_id"],
         "source": _constant(SOURCE, table.num_rows), "status": _constant("ok", table.num_rows),
-        "uploader": table["uploader"], "created_at": table["upload_time"],
+        "uploader": _positive_or_missing(table["uploader"], skipped),
+        "created_at": table["upload_time"],
     })
     evaluations = pa.table({
         "run_key": run_key, "measure": table["function"], "value": table["value"],
@@ -55,23 +65,30 @@ def runs_and_evaluations(batch: pa.RecordBatch, since: datetime | None = None,
     })
     value = evaluations["value"]
     if value.null_count or not pc.all(pc.is_finite(value)).as_py():
-        evaluations = _keep(evaluations, pc.fill_null(pc.is_finite(value), False), BAD_VALUE, skipped)
+        finite = pc.fill_null(pc.is_finite(value), False)
+        evaluations = _keep(evaluations, finite, BAD_VALUE, skipped)
     return runs, evaluations
 
 
 def unique_evaluations(evaluations: pa.Table, skipped: Counter | None = None) -> pa.Table:
     """Each run and measure once (the first), the others counted in ``skipped``: the store
     replaces evaluations by run and measure, so repeats within one load would be stored twice."""
-    n = evaluations.num_rows
-    if n < 2 or (pc.count_distinct(evaluations["run_key"]).as_py() == n
-                 and pc.count_distinct(evaluations["measure"]).as_py() == 1):
-        return evaluations  # the usual page: one measure, each run once
-    rows = evaluations.append_column("_row", pa.array(np.arange(n, dtype=np.int64)))
-    first = rows.group_by(["run_key", "measure"], use_threads=False).aggregate([("_row", "min")])
+    return _first_of_each(evaluations, "run_key", "measure", skipped)
+
+
+def _first_of_each(table: pa.Table, key: str, measure: str, skipped: Counter | None) -> pa.Table:
+    """The first row of each (``key``, ``measure``); a table whose keys are all distinct (the
+    usual page) is returned as it is after one hash count."""
+    n = table.num_rows
+    if n < 2 or pc.count_distinct(table[key]).as_py() == n:
+        return table
+    order = pa.array(np.arange(n, dtype=np.int64))
+    rows = table.select([key, measure]).append_column("_row", order)
+    first = rows.group_by([key, measure], use_threads=False).aggregate([("_row", "min")])
     if first.num_rows == n:
-        return evaluations
+        return table
     _count(skipped, REPEATED, n - first.num_rows)
-    return evaluations.take(pc.sort_indices(first["_row_min"]))
+    return table.take(np.sort(first["_row_min"].to_numpy()))
 
 
 def skipped_summary(skipped: dict[str, int]) -> str:
@@ -90,6 +107,25 @@ def _positive_ids(table, columns=ID_COLUMNS):
         ok = pc.fill_null(pc.greater(ids, 0), False)
         keep = ok if keep is None else pc.and_(keep, ok)
     return keep
+
+
+def _of_measure(function, measure: str | None):
+    """A mask of rows that name a measure (``measure`` when given), or None when all do."""
+    if measure is None:
+        return None if not function.null_count else pc.is_valid(function)
+    same = pc.fill_null(pc.equal(function, measure), False)
+    return None if pc.all(same).as_py() else same
+
+
+def _positive_or_missing(uploader, skipped: Counter | None):
+    """Uploader ids, null where missing or not positive (a run is not refused for its uploader)."""
+    low = pc.min(uploader).as_py()
+    if low is not None and low > 0:
+        _count(skipped, BAD_UPLOADER, uploader.null_count)
+        return uploader
+    bad = pc.fill_null(pc.less_equal(uploader, 0), False)
+    _count(skipped, BAD_UPLOADER, (pc.sum(bad).as_py() or 0) + uploader.null_count)
+    return pc.if_else(bad, pa.scalar(None, uploader.type), uploader)
 
 
 def _keep(table: pa.Table, mask, reason: str, skipped: Counter | None) -> pa.Table:

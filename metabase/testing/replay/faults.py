@@ -27,7 +27,8 @@ from metabase.errors import InputError
 
 _KEYS = {"5xx": "error_rate", "429": "throttle_rate", "latency": "latency", "truncate": "truncate_rate",
          "reset": "reset_rate", "cap": "cap", "seed": "seed", "retry_after": "retry_after",
-         "malformed": "malformed_rate", "html": "html_rate", "match": "match", "max_offset": "max_offset"}
+         "malformed": "malformed_rate", "html": "html_rate", "match": "match",
+         "max_offset": "max_offset"}
 
 
 @dataclass(frozen=True)

@@ -22,9 +22,9 @@ from .xmlgen import error
 API = "/api/v1/xml"
 API_JSON = "/api/v1/json"
 # The ``html`` fault's answer: what a proxy or a maintenance switch sends instead of the API's XML.
-MAINTENANCE_PAGE = (b'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"/><title>OpenML is down for '
-                    b'maintenance</title></head>\n<body><h1>We will be back soon</h1><p>OpenML is being '
-                    b'upgraded.</p></body></html>\n')
+MAINTENANCE_PAGE = (b'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"/>'
+                    b"<title>OpenML is down for maintenance</title></head>\n<body><h1>We will be "
+                    b"back soon</h1><p>OpenML is being upgraded.</p></body></html>\n")
 
 
 class _Server(ThreadingHTTPServer):
