@@ -8,6 +8,7 @@ from __future__ import annotations
 import enum
 import json
 import math
+import re
 import sys
 from typing import Any, Iterable, Mapping
 
@@ -95,16 +96,29 @@ def _fmt_cell(value: Any) -> str:
     return str(value)
 
 
+# C0 and C1 control characters and DEL, except newline and tab (a multi-line cell stays one)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _literal(text: str):
+    """Cell text as a Rich Text, shown as it is: markup such as ``[/oops]`` or ``[link=...]`` is
+    not interpreted (a dataset name on OpenML is anyone's to choose), and control characters (an
+    ANSI escape would restyle the terminal) are written out as ``\\x1b``."""
+    from rich.text import Text
+
+    return Text(_CONTROL.sub(lambda m: repr(m.group())[1:-1], text))
+
+
 def print_table(columns: Iterable[str], rows: Iterable[Mapping[str, Any]], title: str | None = None) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=title, show_lines=False)
+    table = Table(title=None if title is None else _literal(title), show_lines=False)
     columns = list(columns)
     for column in columns:
-        table.add_column(column, overflow="fold")
+        table.add_column(_literal(str(column)), overflow="fold")
     for row in rows:
-        table.add_row(*(_fmt_cell(row.get(c)) for c in columns))
+        table.add_row(*(_literal(_fmt_cell(row.get(c))) for c in columns))
     # a terminal gets its own width; a pipe or file gets room for wide cells
     width = Console().width if sys.stdout.isatty() else 160
     Console(file=sys.stdout, width=width).print(table)

@@ -289,7 +289,7 @@ def test_a_killed_sync_fetches_no_received_page_again(point, replay_factory, tmp
     store = tmp_path / "store.duckdb"
     killed = cli_sync(store, server.url, *SUBSET_ARGS, "--jobs", "1", env={"METABASE_SYNC_CRASH_AT": point})
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-500:]
-    spool = tmp_path / "store.sync-spool"
+    spool = tmp_path / "store.duckdb.sync-spool"
     assert len(list(spool.rglob("seg-*.pages"))) >= 1
     rerun = cli_sync(store, server.url, *SUBSET_ARGS)
     assert rerun.returncode == 0, rerun.stderr[-800:]
