@@ -92,14 +92,18 @@ def _local(tag) -> str:
     return tag[len(_NS):] if isinstance(tag, str) and tag.startswith(_NS) else str(tag)
 
 
-def _column(values: list, dtype: pa.DataType) -> pa.Array:
+def _column(values: list, dtype: pa.DataType, decimal_only: bool = True) -> pa.Array:
     if pa.types.is_string(dtype):
         return pa.array(values, dtype)
-    return finish_column(pa.array(values, pa.string()), dtype)
+    return finish_column(pa.array(values, pa.string()), dtype, decimal_only)
 
 
-def finish_column(text: pa.Array, dtype: pa.DataType) -> pa.Array:
-    """Trimmed texts (a string array) -> the column's type; "" is null for numbers and times."""
+def finish_column(text: pa.Array, dtype: pa.DataType, decimal_only: bool = True) -> pa.Array:
+    """Trimmed texts (a string array) -> the column's type; "" is null for numbers and times.
+
+    With ``decimal_only`` (a list's own columns) a hexadecimal integer is not a number; a setup
+    parameter's ``id`` and ``flow_id`` are read as Arrow reads them (checking 20,000 of them a
+    page would cost more than the rest of their typing)."""
     if pa.types.is_string(dtype):
         return text
     if pa.types.is_timestamp(dtype):
@@ -108,7 +112,7 @@ def finish_column(text: pa.Array, dtype: pa.DataType) -> pa.Array:
     if pa.types.is_integer(dtype) or pa.types.is_floating(dtype):
         text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
         try:
-            return cast_numbers(text, dtype)
+            return cast_numbers(text, dtype) if decimal_only else pc.cast(text, dtype)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             return _numbers_one_by_one(text, dtype)  # a bad value: only bad pages get here
     return pc.cast(text, dtype)
@@ -118,8 +122,9 @@ def cast_numbers(text: pa.Array, dtype: pa.DataType) -> pa.Array:
     """Number texts in one cast; ``ArrowInvalid`` for any text that is not a plain decimal number.
 
     Arrow also reads hexadecimal integers (``0x10``; ``0x8000000000000000`` wraps to a negative
-    id), so integer columns holding an ``x`` are refused here (one substring kernel)."""
-    if pa.types.is_integer(dtype) and pc.any(pc.match_substring(text, "x", ignore_case=True)).as_py():
+    id), which it takes only with a leading ``0x`` or ``0X``: two prefix kernels find them."""
+    if pa.types.is_integer(dtype) and (pc.any(pc.starts_with(text, "0x")).as_py()
+                                       or pc.any(pc.starts_with(text, "0X")).as_py()):
         raise pa.ArrowInvalid("not a decimal integer")
     return pc.cast(text, dtype)
 
@@ -273,7 +278,7 @@ def _nested_column(rows: list[list[list]], dtype: pa.StructType) -> pa.Array:
     for items in rows:
         flat.extend(items)
         offsets.append(len(flat))
-    children = [_column([v[i] for v in flat], f.type) for i, f in enumerate(dtype)]
+    children = [_column([v[i] for v in flat], f.type, False) for i, f in enumerate(dtype)]
     structs = pa.StructArray.from_arrays(children, fields=list(dtype))
     return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), structs)
 

@@ -80,7 +80,11 @@ def _first_of_each(table: pa.Table, key: str, measure: str, skipped: Counter | N
     """The first row of each (``key``, ``measure``); a table whose keys are all distinct (the
     usual page) is returned as it is after one hash count."""
     n = table.num_rows
-    if n < 2 or pc.count_distinct(table[key]).as_py() == n:
+    keys = table[key]
+    if n < 2 or (pa.types.is_integer(keys.type) and not keys.null_count
+                 and bool(np.all(np.diff(keys.to_numpy()) > 0))):
+        return table  # ids ascending, as OpenML lists them: all distinct
+    if pc.count_distinct(keys).as_py() == n:
         return table
     order = pa.array(np.arange(n, dtype=np.int64))
     rows = table.select([key, measure]).append_column("_row", order)
@@ -102,7 +106,7 @@ def _positive_ids(table, columns=ID_COLUMNS):
     keep = None
     for name in columns:
         ids = table.column(name)
-        if not ids.null_count and (not len(ids) or pc.min(ids).as_py() > 0):
+        if not ids.null_count and (not len(ids) or ids.to_numpy().min() > 0):
             continue
         ok = pc.fill_null(pc.greater(ids, 0), False)
         keep = ok if keep is None else pc.and_(keep, ok)
