@@ -198,6 +198,17 @@ class Gateway:
                 self._ranges = False
         return self._ranges
 
+    def evaluation_measures(self) -> frozenset[str] | None:
+        """The evaluation measure names the server knows (``evaluationmeasure/list``), or None
+        when it does not answer that call (then names cannot be checked)."""
+        from metabase.openml.entities import parse_measures
+        from metabase.openml.http import ServerError
+
+        try:
+            return frozenset(parse_measures(self.client.get_bytes("evaluationmeasure/list")))
+        except (ServerError, UnknownEntity):
+            return None
+
     # -- raw entity XML (fast, parallel; used by the sync) -------------------------------------
     def entity_xml(self, call: str) -> bytes:
         return self.client.get_bytes(call)
