@@ -1,7 +1,10 @@
-"""The figures of van Rijn and Hutter (KDD 2018), as PNG: importance across tasks (a violin per
+"""The figures of van Rijn and Hutter (KDD 2018): importance across tasks (a violin per
 hyperparameter, sorted by median), and per task the importance bars and the marginal curves of
 the most important hyperparameters (the surrogate's mean score against the value, with the band
-of one standard deviation over the trees). matplotlib is imported only here."""
+of one standard deviation over the trees). matplotlib is imported only here.
+
+The ``*_figure`` functions return a matplotlib ``Figure`` built without pyplot, so they neither
+need nor change a backend (a notebook displays them inline); ``plot_*`` write PNG files."""
 
 from __future__ import annotations
 
@@ -12,34 +15,41 @@ import numpy as np
 from metabase.errors import InputError
 
 
-def _pyplot():
+def _figure(rows: int, columns: int, size: tuple[float, float]):
     try:
-        import matplotlib
+        from matplotlib.figure import Figure
     except ImportError:
         raise InputError("plots need matplotlib: pip install 'metabase[plot]'") from None
-    matplotlib.use("Agg")  # files only: never a display
-    import matplotlib.pyplot as plt
-
-    return plt
+    fig = Figure(figsize=size)
+    return fig, fig.subplots(rows, columns, squeeze=False)
 
 
 def _save(fig, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
     fig.savefig(path, dpi=110)
     return path
 
 
 def plot_across_tasks(result, path: str | Path) -> Path:
+    """:func:`across_tasks_figure` as a PNG file."""
+    return _save(across_tasks_figure(result), path)
+
+
+def plot_tasks(result, task_ids, path: str | Path) -> Path:
+    """:func:`tasks_figure` as a PNG file."""
+    return _save(tasks_figure(result, task_ids), path)
+
+
+def across_tasks_figure(result):
     """A violin per hyperparameter of its importance over the tasks (most important first), with
     the median marked; hyperparameters constant in every run are named in the title."""
-    plt = _pyplot()
     names = result.ranking()
     if not names:
         raise InputError("nothing to plot: no task has an importance (do all its runs score alike?)")
     values = [[t.importance[n] for t in result.tasks if n in t.importance] for n in names]
-    fig, ax = plt.subplots(figsize=(max(5.0, 1.1 * len(names) + 1.5), 4.5))
+    fig, axes = _figure(1, 1, (max(5.0, 1.1 * len(names) + 1.5), 4.5))
+    ax = axes[0][0]
     positions = np.arange(1, len(names) + 1)
     spread = [i for i, v in enumerate(values) if len(v) > 1 and np.ptp(v) > 0]
     if spread:
@@ -55,29 +65,24 @@ def plot_across_tasks(result, path: str | Path) -> Path:
         title += "\nconstant: " + ", ".join(sorted(result.constant))
     ax.set_title(title, fontsize=9)
     ax.grid(True, axis="y", alpha=0.3)
-    try:
-        return _save(fig, path)
-    finally:
-        plt.close(fig)
+    fig.set_layout_engine("tight")
+    return fig
 
 
-def plot_tasks(result, task_ids, path: str | Path) -> Path:
+def tasks_figure(result, task_ids):
     """One row per task: the importance of each hyperparameter (bars), then the marginal curve of
     each of its most important hyperparameters."""
-    plt = _pyplot()
     tasks = [result.task(t) for t in task_ids]
     columns = 1 + max((len(t.curves) for t in tasks), default=0)
-    fig, axes = plt.subplots(len(tasks), columns, figsize=(3.6 * columns, 3.0 * len(tasks)), squeeze=False)
+    fig, axes = _figure(len(tasks), columns, (3.6 * columns, 3.0 * len(tasks)))
     for row, task in zip(axes, tasks):
         _bars(row[0], task, result)
         for ax, curve in zip(row[1:], task.curves):
-            _curve(ax, curve, task, result.measure)
+            curve_axes(ax, curve, task, result.measure)
         for ax in row[1 + len(task.curves):]:
             ax.axis("off")
-    try:
-        return _save(fig, path)
-    finally:
-        plt.close(fig)
+    fig.set_layout_engine("tight")
+    return fig
 
 
 def _bars(ax, task, result) -> None:
@@ -94,7 +99,8 @@ def _bars(ax, task, result) -> None:
     ax.set_title(f"task {task.task_id} ({task.runs} runs)", fontsize=9)
 
 
-def _curve(ax, curve, task, measure: str) -> None:
+def curve_axes(ax, curve, task, measure: str) -> None:
+    """Draw one marginal (a :class:`~metabase.importance.records.Curve` of ``task``) on ``ax``."""
     mean, std = np.array(curve.mean), np.array(curve.std)
     if curve.categorical:
         ax.errorbar(range(len(curve.x)), mean, yerr=std, fmt="o", color="tab:orange", capsize=4)
