@@ -51,9 +51,11 @@ def _long_rows(result) -> list[dict]:
 
 
 def _print_table(result) -> None:
-    skipped = f", {len(result.skipped)} skipped (too few runs)" if result.skipped else ""
-    emit(_summary_rows(result), "table", title=f"{result.pipeline}: fANOVA importance over {len(result.tasks)} "
-                                                f"tasks ({result.measure}){skipped}")
+    analysed = sum(1 for t in result.tasks if t.importance)
+    left_out = [f"{len(result.skipped)} with too few runs"] if result.skipped else []
+    left_out += [f"{len(result.tasks) - analysed} without varying scores"] if analysed < len(result.tasks) else []
+    emit(_summary_rows(result), "table", title=f"{result.pipeline}: fANOVA importance over {analysed} tasks "
+                                                f"({result.measure})" + (f"; left out: {', '.join(left_out)}" if left_out else ""))
     if result.pairs_computed:
         pairs = [{"pair": name, **q} for name, q in list(result.pair_summary().items())[:10]]
         emit(pairs, "table", title="most important pairs (interaction alone)")

@@ -52,7 +52,6 @@ class _Tree:
     of the volume), ``cuts`` per dim (the sorted distinct split points on that dim)."""
 
     def __init__(self, tree, lower: np.ndarray, upper: np.ndarray) -> None:
-        self.sklearn_tree = tree
         self.lower, self.upper = lower, upper
         leaves, lo, hi = _leaf_boxes(tree, lower, upper)
         self.lo, self.hi = lo, hi
