@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from metabase.importance import FunctionalAnova, analyse, dimensions_from_space, encode
+from metabase.importance import Dimension, FunctionalAnova, analyse, dimensions_from_space, encode
 from metabase.importance.records import ImportanceResult
 
 BOUNDS = ([0.0, 0.0, 0.0, -0.5], [1.0, 1.0, 1.0, 2.5])  # x1, x2, x3 in [0, 1]; c in {0, 1, 2}
@@ -133,6 +133,13 @@ def test_encoding_follows_the_space():
     x = enc.dims[names.index("x")]
     assert (x.lower, x.upper) == (0.2, 0.8)
     ranged = encode(configs, dims, ranges={"x": (0.0, 1.0)})  # all the pipeline's runs cover more
+    assert (ranged.dims[names.index("x")].lower, ranged.dims[names.index("x")].upper) == (0.0, 1.0)
+    # a choice matches its own value in another spelling, never a different type that compares equal
+    kernel, bools = by_name["kernel"], Dimension("b", "categorical", -0.5, 1.5, True, choices=(True, False))
+    assert kernel.encode("poly") == 1 and np.isnan(kernel.encode("linear"))
+    assert bools.encode("False") == 1 and np.isnan(bools.encode(1))
+    ints = Dimension("n", "categorical", -0.5, 2.5, 1, choices=(1, 2, 3))
+    assert ints.encode(2.0) == 1 and np.isnan(ints.encode(True))
     assert (ranged.dims[names.index("x")].lower, ranged.dims[names.index("x")].upper) == (0.0, 1.0)
 
 

@@ -48,7 +48,7 @@ class Dimension:
             value = self.default
         if self.kind == "categorical":
             for code, choice in enumerate(self.choices):
-                if value == choice and type(value) is type(choice) or str(value) == str(choice):
+                if _same_choice(value, choice):
                     return float(code)
             return math.nan
         try:
@@ -65,6 +65,15 @@ class Dimension:
             return self.choices[int(round(min(max(coordinate, 0), len(self.choices) - 1)))]
         value = math.exp(coordinate) if self.log else float(coordinate)
         return int(round(value)) if self.integer else value
+
+
+def _same_choice(value: Any, choice: Any) -> bool:
+    """True also for 2.0 against the choice 2, or "True" against True; never for 1 against True."""
+    if isinstance(value, bool) or isinstance(choice, bool):
+        return value is choice or str(value) == str(choice)
+    if isinstance(value, (int, float)) and isinstance(choice, (int, float)):
+        return float(value) == float(choice)
+    return value == choice or str(value) == str(choice)
 
 
 def dimensions_from_space(space) -> list[Dimension]:

@@ -77,8 +77,8 @@ def importance(ws, pipeline: str, *, tasks: list[int] | None = None, measure: st
 
 
 def _flows_hint(spec) -> str:
-    flows = ",".join(str(f) for f in spec.openml.flow_ids) or "<its flow ids>"
-    return f"`metabase sync --flows {flows}` or `metabase import ...` (e.g. openml-pimp for sklearn.random_forest)"
+    flows = ",".join(str(f) for f in spec.openml.flow_ids) or "<its OpenML flow ids>"
+    return f"`metabase sync --flows {flows}`, or `metabase import` of an export that has them"
 
 
 def _measure(con, spec, measure: str | None) -> str:
