@@ -47,6 +47,13 @@ class Workspace:
         finally:
             con.close()
 
+    def importance(self, pipeline: str, **options):
+        """Hyperparameter importance (fANOVA) of ``pipeline`` per task and across tasks, with
+        tunability and data-driven defaults on request; see :mod:`metabase.services.importance`."""
+        from metabase.services.importance import importance
+
+        return importance(self, pipeline, **options)
+
     def gateway(self):
         """The OpenML gateway configured from the settings (see :mod:`metabase.openml`)."""
         from metabase.openml import Gateway
