@@ -55,8 +55,9 @@ _register_commands()
 
 
 def _fail(message: str, code: int = 1) -> int:
-    text = str(message).strip()
-    print(f"error: {text.splitlines()[0] if text else 'failed'}", file=sys.stderr)
+    # one line, and the whole message: its lines are joined, never dropped
+    text = " ".join(line.strip() for line in str(message).strip().splitlines() if line.strip())
+    print(f"error: {text or 'failed'}", file=sys.stderr)
     return code
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import enum
 import json
 import math
+import re
 import sys
 from typing import Any, Iterable, Mapping
 
@@ -67,8 +68,9 @@ def _records(data) -> tuple[list[str], list[Mapping[str, Any]]]:
     return columns, rows
 
 
-def emit(data: Any, fmt: Format | str = Format.table, title: str | None = None) -> None:
-    """Print a DataFrame or a list of dicts in the requested format."""
+def emit(data: Any, fmt: Format | str = Format.table, title: str | None = None,
+         caption: str | None = None) -> None:
+    """Print a DataFrame or a list of dicts in the requested format (title and caption: tables only)."""
     fmt = Format(fmt)
     columns, rows = _records(data)
     if fmt is Format.json:
@@ -81,7 +83,7 @@ def emit(data: Any, fmt: Format | str = Format.table, title: str | None = None) 
         for row in rows:
             writer.writerow(["" if _clean(row.get(c)) is None else _clean(row.get(c)) for c in columns])
     else:
-        print_table(columns, rows, title=title)
+        print_table(columns, rows, title=title, caption=caption)
 
 
 def _fmt_cell(value: Any) -> str:
@@ -95,16 +97,44 @@ def _fmt_cell(value: Any) -> str:
     return str(value)
 
 
-def print_table(columns: Iterable[str], rows: Iterable[Mapping[str, Any]], title: str | None = None) -> None:
+# C0 and C1 control characters and DEL, except newline and tab (a multi-line cell stays one)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+TABLE_WIDTH = 100  # columns of a table written to a pipe or file (a terminal gets its own width)
+SHORT_CELL = 12  # a column whose cells are all this short never wraps (numbers, ids, flags)
+
+
+def _literal(text: str):
+    """Cell text as a Rich Text, shown as it is: markup such as ``[/oops]`` or ``[link=...]`` is
+    not interpreted (a dataset name on OpenML is anyone's to choose), and control characters (an
+    ANSI escape would restyle the terminal) are written out as ``\\x1b``."""
+    from rich.text import Text
+
+    return Text(_CONTROL.sub(lambda m: repr(m.group())[1:-1], text))
+
+
+def print_table(columns: Iterable[str], rows: Iterable[Mapping[str, Any]], title: str | None = None,
+                caption: str | None = None) -> None:
+    """A table that fits the terminal (``TABLE_WIDTH`` columns when not one): short columns keep
+    their width and long cells wrap inside their own column. The title is one line above the table
+    (not wrapped to the table's own width); a title longer than the terminal is wide joins the
+    caption, which is printed below the table, wrapped at words. Cell text is shown literally."""
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=title, show_lines=False)
     columns = list(columns)
-    for column in columns:
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(*(_fmt_cell(row.get(c)) for c in columns))
-    # a terminal gets its own width; a pipe or file gets room for wide cells
-    width = Console().width if sys.stdout.isatty() else 160
-    Console(file=sys.stdout, width=width).print(table)
+    cells = [[_fmt_cell(row.get(c)) for c in columns] for row in rows]
+    table = Table(show_lines=False)
+    for i, column in enumerate(columns):
+        short = all(len(line[i]) <= SHORT_CELL for line in cells)
+        table.add_column(_literal(str(column)), overflow="fold", no_wrap=short)
+    for line in cells:
+        table.add_row(*(_literal(cell) for cell in line))
+    width = Console().width if sys.stdout.isatty() else TABLE_WIDTH
+    console = Console(file=sys.stdout, width=width)
+    if title and len(title) > width:
+        title, caption = None, f"{title}; {caption}" if caption else title
+    if title:
+        console.print(_literal(title), highlight=False)
+    console.print(table)
+    if caption:
+        console.print(_literal(caption), highlight=False)

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator, Mapping, Sequence
 
 from metabase.store import open_reader
 from metabase.store import named_queries as nq
@@ -71,9 +71,11 @@ def _store_path(where) -> Path:
 
 
 @contextmanager
-def reading(where, wait_s: float = DEFAULT_READER_WAIT_S) -> Iterator[Any]:
-    """A read-only connection for one unit of work, closed afterwards."""
-    con = open_reader(_store_path(where), wait_s=wait_s)
+def reading(where, wait_s: float = DEFAULT_READER_WAIT_S,
+            allow_files: Sequence[str | Path] = ()) -> Iterator[Any]:
+    """A read-only connection for one unit of work, closed afterwards. It reads the store only,
+    plus the files inside the folders ``allow_files``."""
+    con = open_reader(_store_path(where), wait_s=wait_s, allow_files=allow_files)
     try:
         yield con
     finally:
@@ -89,15 +91,18 @@ def named_query(name: str) -> NamedQuery:
 
 
 def run_sql(where, sql: str, params: Mapping[str, Any] | None = None,
-            wait_s: float = DEFAULT_READER_WAIT_S):
+            wait_s: float = DEFAULT_READER_WAIT_S, allow_files: Sequence[str | Path] = ()):
     """Run one read-only statement; ``params`` bind ``$name`` placeholders. A pandas DataFrame.
 
     String values are typed by their text (``3`` is an int, ``0.5`` a float, ``'3'`` the string).
+    The statement reads the store only; with ``allow_files`` it may also read the files inside
+    those folders (``read_csv``, ``read_parquet``, ``glob``, ...).
     """
     typed = {k: nq.guess(v) if isinstance(v, str) else v for k, v in (params or {}).items()}
-    nq.check_read_only(sql)  # refuse before waiting for a lock
-    with reading(where, wait_s) as con:
-        return nq.run(con, sql, typed)
+    files = bool(allow_files)
+    nq.check_read_only(sql, files)  # refuse before waiting for a lock
+    with reading(where, wait_s, allow_files) as con:
+        return nq.run(con, sql, typed, files)
 
 
 def run_named(where, name: str, params: Mapping[str, Any] | None = None,

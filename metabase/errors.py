@@ -21,7 +21,8 @@ class StoreNotFoundError(StoreError):
     def __init__(self, path: object) -> None:
         self.path = path
         super().__init__(
-            f"no store at {path}: run `metabase import ...` or `metabase sync` to create one"
+            f"no store at {path}: run `metabase init` (seeded with the starter knowledge base), "
+            "`metabase import ...` or `metabase sync` to create one"
         )
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from metabase.errors import ImportFormatError, InputError
+from metabase.imports._values import check_finite, positive_ids
 
 RUNS_FILE = "runs.parquet"
 TASKS_FILE = "tasks.parquet"
@@ -83,6 +84,8 @@ def read(directory: str | Path) -> MetaDataset:
     frames = {}
     for name in (RUNS_FILE, TASKS_FILE):
         path = directory / name
+        if path.is_dir():
+            raise ImportFormatError(path, "is a directory; expected a Parquet file")
         if not path.is_file():
             raise ImportFormatError(directory, f"missing {name}")
         try:
@@ -95,22 +98,57 @@ def read(directory: str | Path) -> MetaDataset:
         raise ImportFormatError(directory / RUNS_FILE, f"missing columns {missing}")
     if "task_id" not in tasks.columns:
         raise ImportFormatError(directory / TASKS_FILE, "missing column 'task_id'")
+    _check_values(directory, runs, tasks)  # before typing: 3.5 must not become task 3
     try:
         runs = _typed_runs(runs)
         tasks = _typed_tasks(tasks)
     except (TypeError, ValueError) as exc:
         raise ImportFormatError(directory, f"wrong column types ({exc})") from exc
+    _check_finite(directory, runs, tasks)  # after typing: a text "inf" is infinite too
     bad = [i for i, text in enumerate(runs["config"]) if _not_a_json_object(text)]
     if bad:
         row = bad[0]
-        raise ImportFormatError(directory / RUNS_FILE, f"row {row}: config is not a JSON object")
+        raise ImportFormatError(directory / RUNS_FILE, f"row {row}: config is not a JSON object "
+                                                       "(NaN and Infinity are not JSON values)")
     if tasks["task_id"].duplicated().any():
         raise ImportFormatError(directory / TASKS_FILE, "duplicate task_id")
     return MetaDataset(runs=runs.reset_index(drop=True), tasks=tasks.reset_index(drop=True))
 
 
+def _not_json_constant(name: str):
+    raise ValueError(f"{name} is not a JSON value")
+
+
 def _not_a_json_object(text) -> bool:
     try:
-        return not isinstance(json.loads(text), dict)
+        return not isinstance(json.loads(text, parse_constant=_not_json_constant), dict)
     except (TypeError, ValueError):
         return True
+
+
+def _row(i: int) -> str:
+    return f"row {i}"
+
+
+def _check_values(directory: Path, runs: pd.DataFrame, tasks: pd.DataFrame) -> None:
+    """Ids are positive integers (never 3.5 -> 3), and a meta-feature column holds numbers: text
+    would silently become missing."""
+    runs_path, tasks_path = directory / RUNS_FILE, directory / TASKS_FILE
+    positive_ids(runs_path, "task_id", runs["task_id"], _row)
+    positive_ids(tasks_path, "task_id", tasks["task_id"], _row)
+    if "dataset_id" in tasks:
+        known = tasks["dataset_id"].notna().to_numpy()
+        positive_ids(tasks_path, "dataset_id", tasks["dataset_id"][known], lambda i: _row(int(known.nonzero()[0][i])))
+    for column in tasks.columns:
+        values = tasks[column]
+        if column not in ("task_id", "dataset_id") and values.dtype.kind not in "fiub" and values.notna().any():
+            raise ImportFormatError(tasks_path, f"meta-feature column {column!r} holds "
+                                                f"{values.dtype} values, not numbers")
+
+
+def _check_finite(directory: Path, runs: pd.DataFrame, tasks: pd.DataFrame) -> None:
+    """Scores and meta-features: NaN is missing; inf and -inf are refused."""
+    check_finite(directory / RUNS_FILE, "score", runs["score"].to_numpy(dtype="float64"), _row)
+    for column in tasks.columns:
+        if column not in ("task_id", "dataset_id"):
+            check_finite(directory / TASKS_FILE, column, tasks[column].to_numpy(dtype="float64"), _row)

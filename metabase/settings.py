@@ -84,8 +84,9 @@ class Settings:
 
     @property
     def model_dir(self) -> Path:
-        """Trained models are cached beside the store."""
-        return self.store_path.parent / (self.store_path.stem + ".models")
+        """Trained models are cached beside the store, in ``<store file name>.models/`` (named
+        after the whole file name, so ``kb.duckdb`` and ``kb.db`` in one folder keep apart)."""
+        return self.store_path.with_name(self.store_path.name + ".models")
 
     def with_(self, **changes) -> "Settings":
         return replace(self, **changes)

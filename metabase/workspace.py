@@ -21,11 +21,15 @@ class Workspace:
         return self.settings.store_path
 
     @contextmanager
-    def writer(self) -> Iterator["Writer"]:  # noqa: F821
-        """The single read-write connection; held only for the duration of one write job."""
+    def writer(self, wait_s: float | None = None) -> Iterator["Writer"]:  # noqa: F821
+        """The single read-write connection; held only for the duration of one write job.
+
+        ``wait_s``: how long to wait for another process to release the store (default: the
+        writer's own, 60 s)."""
         from metabase.store import open_writer
 
-        con = open_writer(self.settings.store_path)
+        con = open_writer(self.settings.store_path) if wait_s is None else \
+            open_writer(self.settings.store_path, wait_s=wait_s)
         try:
             yield con
         finally:
@@ -33,14 +37,22 @@ class Workspace:
 
     @contextmanager
     def reader(self) -> Iterator["Connection"]:  # noqa: F821
-        """A read-only connection; waits for a running writer to finish."""
-        from metabase.store import open_reader
+        """A read-only connection; waits for a running writer to finish. When the store does not
+        exist or holds no runs, the starter knowledge base stands in (see :mod:`metabase.starter`)."""
+        from metabase.starter import store_or_starter
 
-        con = open_reader(self.settings.store_path)
+        con = store_or_starter(self.settings.store_path)
         try:
             yield con
         finally:
             con.close()
+
+    def importance(self, pipeline: str, **options):
+        """Hyperparameter importance (fANOVA) of ``pipeline`` per task and across tasks, with
+        tunability and data-driven defaults on request; see :mod:`metabase.services.importance`."""
+        from metabase.services.importance import importance
+
+        return importance(self, pipeline, **options)
 
     def gateway(self):
         """The OpenML gateway configured from the settings (see :mod:`metabase.openml`)."""

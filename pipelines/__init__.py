@@ -18,7 +18,7 @@ import importlib
 from collections.abc import Mapping
 from typing import Any
 
-from pipelines.openml_map import OpenMLSetup, map_openml, match_flow
+from pipelines.openml_map import OpenMLSetup, from_openml, map_openml, match_flow, to_openml
 from pipelines.values import generic_config, hash_text, parse_value
 
 # Loaded on first use: the spaces need ConfigSpace (and so scipy), ~1.4 s to import, which code
@@ -86,6 +86,8 @@ __all__ = [
     "pipeline_for_flow",
     "get",
     "map_openml",
+    "from_openml",
+    "to_openml",
     "match_flow",
     "names",
     "parse_value",

@@ -1,31 +1,23 @@
-"""The Pipeline record: identity, search space, canonical form, builder and OpenML mapping.
+"""The Pipeline record: identity, search space, canonical form and builder.
 
 A pipeline is data plus three functions supplied by its catalogue module: one that makes the
 ConfigSpace space, one that makes the final estimator from a canonical config, and the OpenML
 naming. Everything generic (validation, canonical form, sampling, preprocessing) lives here so
-that every catalogue entry behaves the same way.
+that every catalogue entry behaves the same way. The OpenML mapping sits a layer above the
+catalogue, in :mod:`pipelines.openml_map`.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from ConfigSpace import (
-    CategoricalHyperparameter,
-    ConfigurationSpace,
-    Constant,
-    NormalFloatHyperparameter,
-    OrdinalHyperparameter,
-    UniformFloatHyperparameter,
-    UniformIntegerHyperparameter,
-)
+from ConfigSpace import ConfigurationSpace
 
 from metabase.errors import ConfigError
-from pipelines.values import parse_value
+from pipelines.spaces import coerce, parents, plain_default
 
 TASK_TYPES = ("classification", "regression")
 DEVICES = ("cpu", "gpu-if-available")
@@ -149,7 +141,7 @@ class Pipeline:
     @cached_property
     def _conditions(self) -> dict[str, list]:
         return {
-            name: [(c, [p.name for p in _parents(c)]) for c in self.space.parent_conditions_of[name]]
+            name: [(c, [p.name for p in parents(c)]) for c in self.space.parent_conditions_of[name]]
             for name in self._hps
         }
 
@@ -185,7 +177,7 @@ class Pipeline:
         for name, hp in hps.items():  # ConfigSpace keeps them in topological order
             if not self._active(name, out):
                 continue
-            out[name] = typed[name] if name in typed else _plain_default(hp)
+            out[name] = typed[name] if name in typed else plain_default(hp)
         return out
 
     def _coerce(self, hp, value: Any) -> Any:
@@ -194,10 +186,10 @@ class Pipeline:
             key = (hp.name, type(value), value)
             return self._typed_cache[key]
         except TypeError:  # unhashable (a list): no caching
-            return _coerce(self.name, hp, value)
+            return coerce(self.name, hp, value)
         except KeyError:
             pass
-        typed = _coerce(self.name, hp, value)
+        typed = coerce(self.name, hp, value)
         if len(self._typed_cache) > 200_000:
             self._typed_cache.clear()
         self._typed_cache[key] = typed
@@ -228,93 +220,8 @@ class Pipeline:
         model = self._make_estimator(canonical, schema, options)
         return SkPipeline([("columntransformer", pre), (self.openml.step, model)])
 
-    # -- OpenML ----------------------------------------------------------------------------
-    def to_openml(self, config: Mapping[str, Any], task_type: str | None = None):
-        """The flow name and parameter settings (JSON text) to publish ``config`` on OpenML."""
-        from pipelines.openml_map import to_openml
-
-        return to_openml(self, self.canonicalize(config), task_type)
-
-    def from_openml(self, parameters: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-        from pipelines.openml_map import from_openml
-
-        return from_openml(self, parameters)
-
     def describe(self) -> dict[str, Any]:
         """A JSON-ready description of the pipeline and its space (for `metabase pipelines show`)."""
         from pipelines.describe import describe
 
         return describe(self)
-
-
-def _parents(condition) -> list:
-    if hasattr(condition, "parent"):
-        return [condition.parent]
-    return [p for c in condition.components for p in _parents(c)]
-
-
-def _plain_default(hp) -> Any:
-    return parse_value(hp.value if isinstance(hp, Constant) else hp.default_value)
-
-
-def allowed(hp) -> str:
-    """A short text of what a hyperparameter allows, for error messages and listings."""
-    if isinstance(hp, UniformIntegerHyperparameter):
-        return f"an integer in [{hp.lower}, {hp.upper}]" + (" (log scale)" if hp.log else "")
-    if isinstance(hp, (UniformFloatHyperparameter, NormalFloatHyperparameter)):
-        return f"a number in [{hp.lower:g}, {hp.upper:g}]" + (" (log scale)" if hp.log else "")
-    if isinstance(hp, Constant):
-        return f"exactly {parse_value(hp.value)!r}"
-    if isinstance(hp, (CategoricalHyperparameter, OrdinalHyperparameter)):
-        choices = hp.choices if isinstance(hp, CategoricalHyperparameter) else hp.sequence
-        return "one of " + ", ".join(repr(parse_value(c)) for c in choices)
-    return "a value of " + type(hp).__name__
-
-
-def _coerce(pipeline: str, hp, value: Any) -> Any:
-    """The typed value of ``value`` for ``hp``, or ConfigError naming both."""
-    v = parse_value(value)
-
-    def fail() -> ConfigError:
-        return ConfigError(f"{pipeline}: {hp.name} = {value!r} is not valid; it must be {allowed(hp)}")
-
-    if isinstance(hp, UniformIntegerHyperparameter):
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise fail()
-        if isinstance(v, float):
-            if not (math.isfinite(v) and v.is_integer()):
-                raise fail()
-            v = int(v)
-        if not hp.lower <= v <= hp.upper:
-            raise fail()
-        return int(v)
-    if isinstance(hp, (UniformFloatHyperparameter, NormalFloatHyperparameter)):
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-            raise fail()
-        # ConfigSpace stores bounds as float64; compare with a hair of tolerance for
-        # values that went through text and back.
-        if not (hp.lower - 1e-12 <= v <= hp.upper + 1e-12):
-            raise fail()
-        return float(min(max(v, hp.lower), hp.upper))
-    if isinstance(hp, Constant):
-        target = parse_value(hp.value)
-        if _same(v, target):
-            return target
-        raise fail()
-    choices = hp.choices if isinstance(hp, CategoricalHyperparameter) else hp.sequence
-    for choice in choices:
-        typed = parse_value(choice)
-        if _same(v, typed):
-            return typed
-    raise fail()
-
-
-def _same(a: Any, b: Any) -> bool:
-    """Equality that keeps True apart from 1 and 1.0 apart from "1"."""
-    if isinstance(a, bool) or isinstance(b, bool):
-        return isinstance(a, bool) and isinstance(b, bool) and a == b
-    if a is None or b is None:
-        return a is None and b is None
-    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-        return float(a) == float(b)
-    return type(a) is type(b) and a == b

@@ -12,7 +12,7 @@ from ConfigSpace import (
     UniformIntegerHyperparameter,
 )
 
-from pipelines.base import allowed
+from pipelines.spaces import allowed
 from pipelines.values import parse_value
 
 if TYPE_CHECKING:

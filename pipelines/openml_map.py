@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from metabase.errors import ConfigError
+from pipelines.flow_ids import KNOWN_FLOW_IDS
 from pipelines.values import to_openml_value
 
 if TYPE_CHECKING:
@@ -59,10 +60,6 @@ class OpenMLSetup:
 
 
 # -- which pipeline is this flow --------------------------------------------------------------
-# Flows known to be a catalogue pipeline by id alone (the catalogue reads its flow ids from here).
-KNOWN_FLOW_IDS = {6969: "sklearn.random_forest"}  # the openml-pimp random forest
-
-
 def could_be_catalogue(flow_name: str | None, flow_id: int | None = None) -> bool:
     """False when a flow cannot be a catalogue pipeline, decided without building the catalogue
     (ConfigSpace and scipy cost ~1.4 s to import: a sync of other flows need not pay it). True
@@ -255,8 +252,10 @@ def sklearn_flow_name(model: Any) -> str:
 
 
 def to_openml(pipeline: Pipeline, config: Mapping[str, Any], task_type: str | None = None) -> OpenMLSetup:
+    """The flow name and parameter settings (JSON text) to publish ``config`` on OpenML."""
     from pipelines.base import DataSchema
 
+    config = pipeline.canonicalize(config)
     task_type = task_type or pipeline.task_types[0]
     # The flow's structure does not depend on the data beyond having both column kinds.
     schema = DataSchema(["numeric"], ["nominal"], classes=[0, 1] if task_type == "classification" else None,

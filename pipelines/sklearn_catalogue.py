@@ -268,7 +268,7 @@ def _names(publish: str, flow_ids=(), foreign=None, paths=None) -> OpenMLNames:
 
 def sklearn_pipelines() -> list[Pipeline]:
     from pipelines.foreign import FOREIGN
-    from pipelines.openml_map import KNOWN_FLOW_IDS
+    from pipelines.flow_ids import KNOWN_FLOW_IDS
 
     def known(name: str) -> dict:
         return {"flow_ids": tuple(f for f, p in KNOWN_FLOW_IDS.items() if p == name), "foreign": FOREIGN.get(name)}

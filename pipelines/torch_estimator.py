@@ -93,12 +93,11 @@ class _TabularNet(BaseEstimator):
         return self
 
     def _canonical_config(self) -> dict[str, Any]:
-        from pipelines.registry import get
+        from pipelines.torch_spaces import canonical_config
 
-        pipeline = get(f"torch.{self.architecture}")
         config = dict(self.config or {})
         config.setdefault("imputation_strategy", "median")  # preprocessing's, not the network's
-        return pipeline.canonicalize(config)
+        return canonical_config(self.architecture, config)
 
     def _train(self, config, X, targets, device, generator) -> None:
         stratify = targets if self._task == "classification" and _can_stratify(targets) else None

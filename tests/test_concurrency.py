@@ -150,6 +150,24 @@ def test_short_wait_gives_the_one_line_locked_error(store):
         assert len(lines) == 1 and lines[0].startswith("error: the store ")
         assert "locked by another process" in lines[0]
         assert elapsed < 25  # gave up after the short wait, long before the writer finished
+        from metabase.store.connection import waiting_marker
+
+        assert not waiting_marker(store).exists()  # it took its request back when it gave up
+    finally:
+        writer.kill()
+        writer.wait(timeout=30)
+
+
+def test_a_reader_that_gives_up_leaves_no_request_behind(store):
+    from metabase.store.connection import waiting_marker
+
+    writer = _spawn(WRITER, store, 30, INITIAL, ADDED)
+    try:
+        _wait_for(writer, "half")
+        with pytest.raises(StoreLockedError):
+            open_reader(store, wait_s=0.5)
+        # a marker left behind would make the next long writer yield for nobody
+        assert not waiting_marker(store).exists()
     finally:
         writer.kill()
         writer.wait(timeout=30)

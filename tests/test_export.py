@@ -96,9 +96,24 @@ def test_nothing_matches_gives_one_line_and_a_hint(tmp_path, capsys):
     assert _fingerprint(store) == before
 
 
-def test_missing_store_is_an_error(tmp_path, capsys):
+def test_missing_store_is_an_error(tmp_path, capsys, monkeypatch):
+    """Without the starter knowledge base (which otherwise stands in for a missing store)."""
+    from metabase import starter
+
+    monkeypatch.setattr(starter, "DATA", tmp_path / "no-starter")
     rc = main(["--store", str(tmp_path / "none.duckdb"), "export", "meta-dataset", str(tmp_path / "out")])
     assert rc == 1 and "no store" in capsys.readouterr().err
+
+
+def test_a_missing_store_exports_the_starter(tmp_path, capsys):
+    """The starter stands in for a missing store, so a fresh install can export and evaluate."""
+    store = tmp_path / "none.duckdb"
+    rc = main(["--store", str(store), "export", "meta-dataset", str(tmp_path / "out"), "--flow", "6969",
+               "-f", "json"])
+    assert rc == 0, capsys.readouterr().err
+    runs = pd.read_parquet(tmp_path / "out" / "runs.parquet")
+    assert len(runs) == 47_000 and set(runs["pipeline"]) == {"sklearn.random_forest"}
+    assert not store.exists()
 
 
 @pytest.mark.realdata

@@ -16,7 +16,8 @@ import pytest
 
 from metabase.errors import NotFoundError, OpenMLError
 from metabase.openml import HttpClient, Lister, NoResults, RetryPolicy, Window, id_chunks, id_windows, mask_url
-from metabase.openml.listparse import SPECS, parse_page
+from metabase.openml.listparse import SPECS
+from metabase.testing.listpages import parse_page
 
 FAST = RetryPolicy(attempts=4, base_delay_s=0.001, max_delay_s=0.01)
 NS = 'xmlns:oml="http://openml.org/openml"'
@@ -35,7 +36,7 @@ def _evals_xml(rows) -> bytes:
 class FakeOpenML:
     """evaluation/list over run ids 1..n (task = id % 3 + 1) with filters task, run (list or
     range), limit/offset and an optional page cap; ``script`` is a list of faults for the next
-    requests: an HTTP status, 'truncate', 'malformed' or 'reset'."""
+    requests: an HTTP status, 'truncate', 'malformed', 'html' or 'reset'."""
 
     def __init__(self, n: int = 2500, cap: int | None = None) -> None:
         self.n, self.cap, self.script, self.paths = n, cap, [], []
@@ -63,6 +64,9 @@ class FakeOpenML:
                 if fault == "reset":
                     self.close_connection = True
                     return self.connection.shutdown(2)
+                if fault == "html":  # a maintenance page with status 200: well-formed, not the list
+                    return self._send(200, b"<html><head><title>Maintenance</title></head><body/></html>",
+                                      [("Content-Type", "text/html")])
                 f = dict(zip(*[iter(self.path.split("?")[0].split("/")[6:])] * 2))
                 rows = list(range(1, fake.n + 1))
                 if "task" in f:
@@ -126,7 +130,7 @@ def test_parse_page_no_results_body_is_end_of_list():
 
 
 # -- retries --------------------------------------------------------------------------------
-@pytest.mark.parametrize("fault", [500, 503, 429, "truncate", "malformed", "reset"])
+@pytest.mark.parametrize("fault", [500, 503, 429, "truncate", "malformed", "html", "reset"])
 def test_transient_faults_are_retried(fake, fault):
     fake.script = [fault, fault]
     client = HttpClient(fake.url, apikey="k", policy=RetryPolicy(attempts=4, base_delay_s=0.001))
@@ -201,6 +205,62 @@ def test_lister_returns_every_row_once_in_window_order(key_filter, cap):
             assert all("/offset/0" in p for p in server.paths)  # id ranges, never deeper offsets
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("key_filter", [None, "run"])
+@pytest.mark.parametrize("cap", [7, 999])
+def test_a_server_cap_below_the_page_size_never_ends_a_list(key_filter, cap):
+    """openml-python's flaw: a page shorter than asked is not the end; only an empty answer is."""
+    n = 2500 if cap > 100 else 150  # the fake answers a call in ~40 ms (Nagle): few pages of 7
+    server = FakeOpenML(n=n, cap=cap)
+    try:
+        window = Window("evaluation", (("function", "predictive_accuracy"),), key_filter=key_filter)
+        pages = list(Lister(HttpClient(server.url, policy=FAST), in_flight=4).pages([window]))
+        assert _run_ids(pages) == list(range(1, n + 1))
+        assert pages[-1].last and pages[-1].batch.num_rows == 0  # it ended on the server's "no results"
+        assert not any(p.last for p in pages[:-1])
+    finally:
+        server.stop()
+
+
+def test_a_keyset_window_ends_at_its_highest_id_without_asking_past_it(fake):
+    window = Window("evaluation", (("function", "predictive_accuracy"),), key_filter="run", high=2000)
+    pages = list(Lister(HttpClient(fake.url, policy=FAST), in_flight=2).pages([window]))
+    assert _run_ids(pages) == list(range(1, 2001))
+    assert len(fake.paths) == 2 and pages[-1].last  # two full pages; nothing asked above 2000
+
+
+class _Answers:
+    """A client that answers each list call with the next scripted body (no HTTP)."""
+
+    def __init__(self, *bodies: bytes) -> None:
+        self.bodies = list(bodies)
+        self.calls: list[str] = []
+
+    def url(self, call: str) -> str:
+        return "http://fake/api/v1/xml/" + call
+
+    def request(self, call, consume):
+        self.calls.append(call)
+        body = self.bodies.pop(0) if self.bodies else NO_RESULTS
+        if body == NO_RESULTS:
+            raise NoResults(542, "No results", self.url(call))
+        return consume(body, self.url(call))
+
+
+def test_a_keyset_page_whose_ids_do_not_move_on_fails_instead_of_looping():
+    client = _Answers(_evals_xml([5, 6]), _evals_xml([3, 4]))  # the second page goes backwards
+    window = Window("evaluation", (("function", "predictive_accuracy"),), key_filter="run")
+    with pytest.raises(OpenMLError, match="cannot page on"):
+        list(Lister(client, in_flight=1).pages([window]))
+    assert len(client.calls) == 2
+
+
+def test_an_empty_list_element_ends_a_window_as_no_results_does():
+    client = _Answers(_evals_xml([1, 2, 3]), _evals_xml([]))
+    window = Window("evaluation", (("function", "predictive_accuracy"),), key_filter="run")
+    pages = list(Lister(client, in_flight=1).pages([window]))
+    assert _run_ids(pages) == [1, 2, 3] and pages[-1].last and len(client.calls) == 2
 
 
 def test_lister_resumes_from_marks_and_caps_rows(fake):

@@ -101,3 +101,15 @@ def test_bad_input_leaves_store_unchanged(tmp_path, openml_data, store_path, cap
 def test_folder_without_metadata(tmp_path, store_path, capsys):
     assert run(store_path, tmp_path) == 1
     assert "no task_metadata" in capsys.readouterr().err
+
+
+def test_a_task_list_csv_imports_with_its_own_provenance(openml_data, store_path):
+    """extra/tasks_supplement.csv has OpenML's task-list columns: task 14951 on eeg-eye-state."""
+    src = openml_data / "extra" / "tasks_supplement.csv"
+    assert main(["--store", str(store_path), "import", "openml-task-list", str(src)]) == 0
+    with open_reader(store_path) as con:
+        task = con.execute("SELECT dataset_id, target, estimation_procedure, evaluation_measure, source "
+                           "FROM tasks WHERE task_id = 14951").fetchone()
+        assert task == (1471, "Class", "10-fold Crossvalidation", "predictive_accuracy", "openml-task-list")
+        assert con.scalar("SELECT name FROM datasets WHERE dataset_id = 1471") == "eeg-eye-state"
+        assert con.scalar("SELECT count(*) FROM tasks") == len(rows_of(src))

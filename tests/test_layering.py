@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -17,22 +18,47 @@ def _modules():
             yield path.relative_to(REPO).with_suffix("").as_posix().replace("/", "."), path
 
 
-def _imports(path: Path) -> set[str]:
+def _absolute(module: str, path: Path, node: ast.ImportFrom) -> str:
+    """The absolute name ``from .x import y`` refers to, seen from ``module`` at ``path``."""
+    if node.level == 0:
+        return node.module or ""
+    package = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
+    base = package[: len(package) - (node.level - 1)]
+    return ".".join([*base, node.module] if node.module else base)
+
+
+def _type_checking_only(tree: ast.AST) -> set[int]:
+    """Ids of import nodes under ``if TYPE_CHECKING:``: they never run, so they tie nothing."""
+    skipped: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            skipped.update(id(n) for stmt in node.body for n in ast.walk(stmt))
+    return skipped
+
+
+def _imports(path: Path, module: str | None = None, runtime_only: bool = False) -> set[str]:
+    """Every name a module imports, at module level or inside functions, relative ones resolved."""
+    module = module or path.relative_to(REPO).with_suffix("").as_posix().replace("/", ".")
     tree = ast.parse(path.read_text(), filename=str(path))
+    skipped = _type_checking_only(tree) if runtime_only else set()
     found: set[str] = set()
     for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.add(node.module)
-            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            source = _absolute(module, path, node)
+            if not runtime_only:  # for the graph, "from pkg import sub" ties to pkg.sub alone
+                found.add(source)
+            found.update(f"{source}.{alias.name}" for alias in node.names)
     return found
 
 
 def _violations(rule) -> list[str]:
     bad = []
     for module, path in _modules():
-        for imported in _imports(path):
+        for imported in _imports(path, module):
             reason = rule(module, imported)
             if reason:
                 bad.append(f"{module} imports {imported}: {reason}")
@@ -80,3 +106,116 @@ def test_importing_metabase_is_cheap(heavy):
     code = f"import metabase, sys; print({heavy!r} in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_relative_imports_are_resolved():
+    node = ast.parse("from ..store import open_reader").body[0]
+    assert _absolute("metabase.services.x", REPO / "metabase/services/x.py", node) == "metabase.store"
+    node = ast.parse("from . import writer").body[0]
+    assert _absolute("metabase.store", REPO / "metabase/store/__init__.py", node) == "metabase.store"
+
+
+def _graph() -> dict[str, set[str]]:
+    """Module -> the project modules it imports when run (module level and inside functions)."""
+    modules = dict(_modules())
+    names = {m.removesuffix(".__init__") for m in modules}
+    graph: dict[str, set[str]] = {}
+    for module, path in modules.items():
+        name = module.removesuffix(".__init__")
+        targets = set()
+        for imported in _imports(path, module, runtime_only=True):
+            # "from pkg import name" names pkg.name when that is a module, else pkg itself.
+            while imported and imported not in names:
+                imported = imported.rpartition(".")[0]
+            if imported and imported != name:
+                targets.add(imported)
+        graph[name] = targets
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in graph.get(v, ()):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_the_cycle_finder_finds_a_cycle():
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert _cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_import_cycles():
+    assert _cycles(_graph()) == []
+
+
+# A statement DuckDB would run: the shapes of a query, a write, DDL or a store command.
+_SQL = re.compile(r"""^\s*(
+    select\b[\s\S]*\bfrom\b | with\b[\s\S]*\bas\s*\([\s\S]*select\b |
+    insert\s+(or\s+\w+\s+)?into\b | delete\s+from\b | update\s+\w+[\s\S]*\bset\b |
+    create\s+(or\s+replace\s+)?(temp\w*\s+)?(table|view|index|sequence|schema|macro)\b |
+    drop\s+(table|view|index|sequence|schema|macro)\b | alter\s+table\b |
+    copy\s+[\s\S]*\b(to|from)\b | attach\b | pragma\b | checkpoint\b
+)""", re.I | re.X)
+# Modules that read SQL written by others (MySQL dumps), never SQL for the store.
+_READS_FOREIGN_SQL = {"metabase.imports._sqldump"}
+
+
+def _string_literals(path: Path):
+    """(line, text) of each string literal that is not a docstring; f-strings with {} holes."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                  if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+                  and node.body and isinstance(node.body[0], ast.Expr)
+                  and isinstance(node.body[0].value, ast.Constant)}
+    inner = {id(v) for node in ast.walk(tree) if isinstance(node, ast.JoinedStr) for v in node.values}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.JoinedStr):
+            yield node.lineno, "".join(v.value if isinstance(v, ast.Constant) else "{}" for v in node.values)
+        elif (isinstance(node, ast.Constant) and isinstance(node.value, str)
+              and id(node) not in docstrings and id(node) not in inner):
+            yield node.lineno, node.value
+
+
+def test_the_sql_finder_knows_sql_from_prose():
+    assert _SQL.match("SELECT count(*) FROM runs")
+    assert _SQL.match("\n  with t AS (select 1) select * from t")
+    assert _SQL.match("insert or replace into runs VALUES (1)")
+    assert not _SQL.match("selected from the catalogue, then updated to set the defaults")
+    assert not _SQL.match("no runs for pipeline X: run `metabase sync --flows ...`")
+
+
+def test_no_sql_text_outside_the_store():
+    found = [f"{module}:{line}: {text.strip()[:60]!r}"
+             for module, path in _modules()
+             if not _is(module, "metabase.store") and module not in _READS_FOREIGN_SQL
+             for line, text in _string_literals(path) if _SQL.match(text)]
+    assert found == []

@@ -155,6 +155,24 @@ def test_truncated_and_error_bodies_behave_as_before():
     assert _fast("evaluation", _page("evaluations", [])).num_rows == 0
 
 
+@pytest.mark.parametrize("body", [
+    b'<!DOCTYPE html>\n<html><head><meta charset="utf-8"/><title>Maintenance</title></head><body/></html>',
+    _page("runs", []), _page("evaluation", CASES["plain"]), b"   \n"])
+def test_an_answer_that_is_not_the_list_asked_for_is_retried_never_an_empty_list(body):
+    """An HTML maintenance page with status 200, another list, a row where the list should be."""
+    for parse in (_fast, _reference):
+        with pytest.raises(RetryableError, match="list asked for|empty body|malformed|truncated"):
+            parse("evaluation", body)
+
+
+@pytest.mark.parametrize("text", ["0x10", "0x8000000000000000", "99999999999999999999", "3.5", "1_000", "abc"])
+def test_ids_that_are_not_decimal_int64_integers_are_null_in_both_parsers(text):
+    """Arrow alone reads 0x8000000000000000 as -9223372036854775808; Python alone reads 1_000."""
+    body = _page("evaluations", [_eval(1), _eval(2).replace("<oml:run_id>2<", f"<oml:run_id>{text}<")])
+    for parse in (_fast, _reference):
+        assert parse("evaluation", body).column("run_id").to_pylist() == [1, None]
+
+
 def test_a_raw_greater_than_in_a_text_still_takes_the_columnar_path():
     """'>' is legal in XML text: a tag ends at the first '>' after its '<', the text may hold more."""
     body = _page("evaluations", [_eval(1, flow_name="a > b >> c"), _eval(2, value="0.75")])

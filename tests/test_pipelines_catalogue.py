@@ -38,15 +38,15 @@ def test_sampled_configs_are_valid_canonical_and_reproducible(name):
 def test_openml_round_trip_and_parameters_are_the_built_models(name):
     p = pipelines.get(name)
     for config in [p.default_config(), *p.sample(20, seed=11)]:
-        setup = p.to_openml(config)
-        assert p.from_openml(setup.parameters) == config
+        setup = pipelines.to_openml(p, config)
+        assert pipelines.from_openml(p, setup.parameters) == config
         assert pipelines.map_openml(setup.flow_name, setup.parameters) == (name, config)
         # Every published parameter is what the built scikit-learn model really holds.
         params = p.build(config, _schema(p)).get_params()
         for key, text in setup.parameters.items():
             assert params[key] == json.loads(text), key
         # As a list of OpenML parameter settings (component + name + value) too.
-        assert p.from_openml(setup.parameter_settings) == config
+        assert pipelines.from_openml(p, setup.parameter_settings) == config
 
 
 def test_published_flow_names_are_what_openml_python_generates():
@@ -58,7 +58,7 @@ def test_published_flow_names_are_what_openml_python_generates():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             flow = extension.model_to_flow(p.build(p.default_config(), _schema(p)))
-        assert flow.name == p.to_openml(p.default_config()).flow_name
+        assert flow.name == pipelines.to_openml(p, p.default_config()).flow_name
 
 
 @pytest.mark.parametrize("name", ALL)

@@ -256,9 +256,12 @@ def test_bad_input_is_one_line(pimp_store, args, message, capsys):
     assert err.startswith("error: ") and message in err and len(err.strip().splitlines()) == 1
 
 
-def test_an_empty_store_says_what_to_import(store_path, capsys):
+def test_an_empty_store_says_what_to_import(store_path, capsys, monkeypatch):
+    """Without the starter knowledge base (which otherwise stands in: tests/test_starter.py)."""
+    from metabase import starter
     from metabase.store import open_writer
 
+    monkeypatch.setattr(starter, "DATA", store_path.parent / "no-starter")
     open_writer(store_path).close()
     rc = main(["--store", str(store_path), "--offline", "recommend", "--task", "9983"])
     err = capsys.readouterr().err

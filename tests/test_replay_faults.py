@@ -151,6 +151,16 @@ def test_malformed_xml_is_well_framed_but_unparseable(replay_factory):
         ET.fromstring(body)
 
 
+def test_html_fault_answers_a_maintenance_page_with_status_200(replay_factory):
+    h = replay_factory(faults="html=1.0,match=evaluation/list")
+    with urllib.request.urlopen(h.url + "/evaluation/list/function/predictive_accuracy/task/9983/limit/10") as r:
+        body = r.read()
+        assert r.status == 200 and r.headers["Content-Type"].startswith("text/html")
+    assert ET.fromstring(body).tag == "html"  # well-formed: only a check of the root tells
+    with urllib.request.urlopen(h.url + "/task/14951") as r:  # not matched: untouched
+        assert ET.fromstring(r.read()).tag == OML + "task"
+
+
 def test_deep_offsets_time_out_when_asked(replay_factory):
     h = replay_factory(faults="max_offset=5000")
     assert status_of(h.url + "/run/list/flow/6969/limit/1000/offset/5000") == 200

@@ -81,9 +81,9 @@ def test_clear_removes_the_spool_folder_and_its_empty_parent(tmp_path):
     store = tmp_path / "kb.duckdb"
     spool = PageSpool(spool_dir(store, "setups"), ORIGIN)
     spool.put("a", page(1))
-    assert spool_dir(store, "setups") == tmp_path / "kb.sync-spool" / "setups"
+    assert spool_dir(store, "setups") == tmp_path / "kb.duckdb.sync-spool" / "setups"  # README
     spool.clear()
-    assert not (tmp_path / "kb.sync-spool").exists()
+    assert not (tmp_path / "kb.duckdb.sync-spool").exists()
 
 
 def test_concurrent_puts_from_fetch_threads_are_all_kept(tmp_path):

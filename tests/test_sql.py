@@ -344,11 +344,15 @@ def test_read_statements_are_allowed(capsys, store, statement):
     assert isinstance(json.loads(out), list)
 
 
-def test_reading_a_file_is_allowed(capsys, store, tmp_path):
-    # Decision (documented in named_queries): reading files changes nothing, so it is allowed.
+def test_reading_a_file_needs_allow_files(capsys, store, tmp_path):
+    # Reading files changes nothing, but `metabase sql` reads only the store unless a folder is
+    # opened (tests/test_sql_confinement.py covers the rest of that rule).
     src = tmp_path / "ids.csv"
     src.write_text("task_id\n101\n102\n")
-    got = sql_json(capsys, store, f"SELECT count(*) AS n FROM tasks WHERE task_id IN (SELECT task_id FROM read_csv('{src}'))")
+    query = f"SELECT count(*) AS n FROM tasks WHERE task_id IN (SELECT task_id FROM read_csv('{src}'))"
+    rc, out, err = sql(capsys, store, query)
+    assert rc == 1 and out == "" and "--allow-files" in err
+    got = sql_json(capsys, store, "--allow-files", str(tmp_path), query)
     assert got["n"].item() == 2
 
 

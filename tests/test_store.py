@@ -137,3 +137,25 @@ def test_queries_come_back_as_arrow(writer):
     writer.upsert("datasets", pd.DataFrame({"dataset_id": [3, 1], "name": ["c", "a"], "source": ["x", "x"]}))
     table = writer.arrow("SELECT dataset_id, name FROM datasets ORDER BY dataset_id")
     assert table.column("name").to_pylist() == ["a", "c"]
+
+
+def test_an_openml_exports_task_qualities_hold_for_other_tasks_on_its_dataset(writer):
+    """OpenML computes qualities per dataset: openml-pimp's values for one task on a dataset are
+    that dataset's, so another task on it gets them (after its own and its dataset's values);
+    auto-sklearn's, computed on one task's training split, stay with that task."""
+    writer.upsert("tasks", pd.DataFrame({"task_id": [7, 8, 9, 10], "dataset_id": [1, 1, 1, 2], "source": "x"}))
+    writer.upsert("dataset_qualities", pd.DataFrame({
+        "dataset_id": [1], "quality": ["NumberOfClasses"], "value": [2.0], "source": ["tabrepo"]}))
+    writer.upsert("task_qualities", pd.DataFrame({
+        "task_id": [7, 7, 9, 9, 8, 8],
+        "quality": ["NumberOfClasses", "ClassEntropy", "ClassEntropy", "Kurtosis", "Own", "Skew"],
+        "value": [3.0, 0.9, 0.7, 5.0, 1.0, 4.0],
+        "source": ["openml-pimp", "openml-pimp", "openml-pimp", "openml-pimp", "openml-pimp", "autosklearn"]}))
+    writer.refresh_views()
+    wide = writer.df("SELECT * FROM task_qualities_wide ORDER BY task_id").set_index("task_id")
+    assert wide.loc[8, "NumberOfClasses"] == 2.0  # the dataset's own value first
+    assert wide.loc[8, "ClassEntropy"] == 0.9  # a sibling's: the lowest task id of those that have it
+    assert wide.loc[8, "Kurtosis"] == 5.0 and wide.loc[8, "Own"] == 1.0
+    assert wide.loc[9, "ClassEntropy"] == 0.7  # a task's own value over its sibling's
+    assert pd.isna(wide.loc[7, "Skew"]) and wide.loc[8, "Skew"] == 4.0  # auto-sklearn's stay put
+    assert 10 not in wide.index  # another dataset shares nothing

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from metabase.errors import OpenMLError
 from metabase.openml import Gateway, RetryPolicy
 from metabase.settings import Settings
 from metabase.store import open_reader
@@ -288,7 +289,7 @@ def test_a_killed_sync_fetches_no_received_page_again(point, replay_factory, tmp
     store = tmp_path / "store.duckdb"
     killed = cli_sync(store, server.url, *SUBSET_ARGS, "--jobs", "1", env={"METABASE_SYNC_CRASH_AT": point})
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-500:]
-    spool = tmp_path / "store.sync-spool"
+    spool = tmp_path / "store.duckdb.sync-spool"
     assert len(list(spool.rglob("seg-*.pages"))) >= 1
     rerun = cli_sync(store, server.url, *SUBSET_ARGS)
     assert rerun.returncode == 0, rerun.stderr[-800:]
@@ -310,6 +311,115 @@ def test_injected_faults_give_identical_contents(replay_server, replay_factory, 
     assert dump(store) == dump(clean)
 
 
+# -- a server that caps pages below the page size asked for, and answers that are not the list ----
+WHOLE = dict(tasks=(3, 6), flows=(6969,))  # 1,000 runs: each window ends on its own, not at --max-runs
+
+
+@pytest.fixture(scope="module")
+def uncapped(replay_server, tmp_path_factory):
+    store = tmp_path_factory.mktemp("uncapped") / "store.duckdb"
+    sync(store, replay_server.url, **WHOLE)
+    return dump(store)
+
+
+@pytest.mark.parametrize("cap", [7, 999])
+def test_a_server_cap_below_the_page_size_gives_every_row(cap, uncapped, replay_factory, openml_data, tmp_path):
+    names, rows = pimp_rows(openml_data)
+    task_col = names.index("task_id")
+    expected = sum(1 for r in rows if int(float(r[task_col])) in WHOLE["tasks"])
+    server = replay_factory(faults=f"cap={cap}")
+    store = tmp_path / "store.duckdb"
+    result = sync(store, server.url, **WHOLE)
+    assert result.added["runs"] == result.added["setups"] == result.added["evaluations"] == expected
+    assert len(uncapped["runs"]) == expected
+    assert dump(store) == uncapped
+
+
+def test_html_pages_answered_with_status_200_are_retried_never_an_empty_list(uncapped, replay_factory, tmp_path):
+    """Three answers in ten are a maintenance page: the sync gives every row (after retries) or
+    fails; it never succeeds with fewer rows."""
+    server = replay_factory(faults="html=0.3,seed=5")
+    store = tmp_path / "store.duckdb"
+    try:
+        result = sync(store, server.url, **WHOLE)
+    except OpenMLError as exc:
+        assert "not OpenML's XML" in str(exc) or "list asked for" in str(exc)
+    else:
+        assert result.retries > 0
+        assert dump(store) == uncapped
+
+
+def test_a_server_that_only_answers_html_fails_the_sync_in_one_line(replay_factory, tmp_path, capsys, monkeypatch):
+    from cli.main import main
+
+    monkeypatch.setenv("METABASE_OPENML_RETRIES", "3")
+    monkeypatch.setenv("METABASE_OPENML_BACKOFF_S", "0.01")
+    server = replay_factory(faults="html=1.0,match=setup/list")
+    store = tmp_path / "store.duckdb"
+    rc = main(["--store", str(store), "--openml-server", server.url, "sync", "--tasks", "3", "--flows", "6969",
+               "--max-runs", "20"])
+    err = capsys.readouterr().err.strip()
+    assert rc == 1 and "\n" not in err
+    assert "after 3 attempts (not the <oml:setups> list asked for (<html> instead))" in err
+    con = open_reader(store)
+    try:
+        assert con.scalar("SELECT count(*) FROM setups") == 0
+        assert con.scalar("SELECT count(*) FROM imports") == 0  # not recorded as a finished sync
+    finally:
+        con.close()
+
+
+class _Tampering:
+    """Damages evaluation pages as they arrive, before they are parsed: a non-numeric value, ``inf``
+    and ``NaN``, a negative run id, and one row twice."""
+
+    def __init__(self, client) -> None:
+        self.client = client
+
+    def __getattr__(self, name):
+        return getattr(self.client, name)
+
+    def request(self, call, consume, **kwargs):
+        if "evaluation/list" in call and "/run/1..1/" not in call:
+            return self.client.request(call, lambda body, url: consume(self.damage(body), url), **kwargs)
+        return self.client.request(call, consume, **kwargs)
+
+    @staticmethod
+    def damage(body: bytes) -> bytes:
+        import re
+
+        head, *rows = body.decode().split("<oml:evaluation>")
+        rows[-1], tail = rows[-1].split("</oml:evaluations>")
+        rows = ["<oml:evaluation>" + r for r in rows]
+        for i, text in ((1, "abc0.96"), (2, "inf"), (3, "NaN")):
+            rows[i] = re.sub(r"<oml:value>[^<]*<", f"<oml:value>{text}<", rows[i])
+        rows[4] = re.sub(r"<oml:run_id>(\d+)<", r"<oml:run_id>-\1<", rows[4])
+        rows.insert(6, rows[5])
+        return (head + "".join(rows) + "</oml:evaluations>" + tail).encode()
+
+
+def test_malformed_evaluation_rows_are_counted_and_never_stored(replay_server, tmp_path, caplog):
+    request = dict(tasks=(3,), flows=(6969,), max_runs=20)
+    clean = tmp_path / "clean.duckdb"
+    sync(clean, replay_server.url, **request)
+    expected = dump(clean)
+    settings = Settings(store_path=tmp_path / "store.duckdb", openml_server=replay_server.url,
+                        apikey="sync-test-key", cache_dir=tmp_path / "cache")
+    gateway = Gateway.from_settings(settings, policy=FAST)
+    gateway._client = _Tampering(gateway.client)
+    with caplog.at_level("WARNING", logger="metabase.sync.engine"):
+        result = run_sync(Workspace(settings), SyncRequest(**request), gateway=gateway)
+    got = dump(settings.store_path)
+    clean_runs = sorted(r[0] for r in expected["runs"])  # run keys in id order, as the page lists them
+    negative = clean_runs[4]
+    assert sorted(r[0] for r in got["runs"]) == [k for k in clean_runs if k != negative]
+    assert set(got["evaluations"]) < set(expected["evaluations"])  # only clean values, none twice
+    assert len(got["evaluations"]) == len(expected["evaluations"]) - 4 == len(set(got["evaluations"]))
+    assert {r[0] for r in expected["evaluations"]} - {r[0] for r in got["evaluations"]} == set(clean_runs[1:5])
+    assert result.extra["skipped_rows"] == {"value not a finite number": 3, "bad id": 1, "repeated evaluation": 1}
+    assert "skipped 5 evaluation rows OpenML sent malformed" in caplog.text
+
+
 # -- bad input -----------------------------------------------------------------------------------
 @pytest.fixture
 def populated(replay_server, tmp_path):
@@ -322,6 +432,8 @@ def populated(replay_server, tmp_path):
     (("--tasks", "999999999"), "unknown task id(s) on OpenML: 999999999"),
     (("--tasks", "3", "--flows", "99999999"), "unknown flow id(s) on OpenML: 99999999"),
     (("--suite", "no-such-suite"), "unknown study or suite 'no-such-suite'"),
+    (("--tasks", "3", "--measures", "bogus_measure"), "unknown evaluation measure(s) on OpenML: bogus_measure"),
+    (("--tasks", "3", "--measures", "predictive_acuracy"), "(did you mean predictive_accuracy?)"),
 ])
 def test_unknown_ids_fail_in_one_line_and_leave_the_store(populated, replay_server, capsys, args, expected):
     from cli.main import main

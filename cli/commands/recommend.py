@@ -25,6 +25,25 @@ def _compact(config: dict) -> str:
     return ", ".join(f"{key}={fmt(value)}" for key, value in config.items())
 
 
+def _table(recommendations) -> tuple[list[dict], str | None]:
+    """Rows narrow enough for a terminal: the similar tasks are a caption when every
+    recommendation shares them, and the runtime column appears only when some runtime is known."""
+    similar = [", ".join(f"{e['task_id']} ({e['similarity']:.2f})" for e in r.evidence if "similarity" in e)
+               for r in recommendations]
+    shared = len(set(similar)) == 1 and similar[0]
+    timed = any(r.expected_runtime is not None for r in recommendations)
+    rows = []
+    for r, tasks in zip(recommendations, similar):
+        row = {"rank": r.rank, "pipeline": r.pipeline, "score": r.predicted_score, "±": r.uncertainty}
+        if timed:
+            row["runtime_s"] = r.expected_runtime
+        if not shared:
+            row["similar tasks"] = tasks
+        rows.append({**row, "config": _compact(r.config)})
+    return rows, (f"similar tasks (similarity): {similar[0]}; score: predicted, ± its uncertainty"
+                  if shared else None)
+
+
 def register(group: click.Group) -> None:
     @group.command("recommend")
     @click.option("--task", "task_id", type=click.IntRange(min=1), default=None, help="OpenML task id.")
@@ -55,12 +74,9 @@ def register(group: click.Group) -> None:
         if fmt == "json":
             print_json(result.to_dict())
             return
-        rows = [{"rank": r.rank, "pipeline": r.pipeline, "predicted_score": r.predicted_score,
-                 "uncertainty": r.uncertainty, "expected_runtime": r.expected_runtime,
-                 "similar_tasks": ", ".join(str(e["task_id"]) for e in r.evidence if "similarity" in e),
-                 "config": _compact(r.config)} for r in result.recommendations]
+        rows, caption = _table(result.recommendations)
         title = f"task {result.task_id}" if result.task_id is not None else str(dataset)
-        emit(rows, fmt, title=f"{strategy} recommendations for {title}")
+        emit(rows, fmt, title=f"{strategy} recommendations for {title}", caption=caption)
 
     @group.command("evaluate")
     @click.argument("directory", type=click.Path())

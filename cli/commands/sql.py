@@ -69,18 +69,26 @@ def register(group: click.Group) -> None:
                   help="Bind $NAME in the query (repeatable). NULL means no value.")
     @click.option("--max-rows", type=click.IntRange(min=0), default=1000, show_default=True,
                   help="Rows shown in table format (0: all); csv and json get every row.")
+    @click.option("--allow-files", "allow_files", multiple=True, metavar="DIR",
+                  type=click.Path(exists=True, file_okay=False, resolve_path=True),
+                  help="Let QUERY read files inside DIR (read_csv, read_parquet, glob, ...; "
+                       "repeatable). Without it only the store is read.")
     @_wait_option()
     @format_option()
-    def sql(query, named, list_, show, params, max_rows, wait_s, fmt) -> None:
+    def sql(query, named, list_, show, params, max_rows, allow_files, wait_s, fmt) -> None:
         """Run one read-only SQL statement, or a named query, on the store.
 
         The store is opened read-only. Statements that write (INSERT, CREATE, COPY ... TO,
-        EXPORT, ATTACH, INSTALL, SET, PRAGMA, ...) are refused. QUERY '-' reads stdin.
+        EXPORT, ATTACH, INSTALL, SET, PRAGMA, ...) and table functions with side effects
+        (checkpoint(), enable_logging(), ...) are refused. Nothing outside the store is read (no
+        file, URL or extension) unless --allow-files opens a folder. QUERY '-' reads stdin.
         Parameters are bound, never pasted into the SQL.
 
         Example: metabase sql "SELECT flow_id, count(*) FROM runs GROUP BY ALL" --format csv
 
         Example: metabase sql --named best-configs --param task_id=3 --param k=5
+
+        Example: metabase sql "SELECT * FROM read_csv('/data/mine/ids.csv')" --allow-files /data/mine
         """
         from metabase import analyst
 
@@ -95,12 +103,15 @@ def register(group: click.Group) -> None:
                 raise click.UsageError("--show goes with --named NAME")
             sys.stdout.write(analyst.named_query(named).sql)
             return
+        if allow_files and not query:
+            raise click.UsageError("--allow-files goes with QUERY (named queries read only the store)")
         where = settings()
         if named:
             df = analyst.run_named(where, named, _parse_params(params), wait_s=wait_s)
         else:
             text = sys.stdin.read() if query == "-" else query
-            df = analyst.run_sql(where, text, _parse_params(params), wait_s=wait_s)
+            df = analyst.run_sql(where, text, _parse_params(params), wait_s=wait_s,
+                                 allow_files=allow_files)
         _emit_rows(df, fmt, max_rows)
 
     @group.command("info")

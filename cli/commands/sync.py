@@ -6,6 +6,7 @@ import click
 
 from cli.context import workspace
 from cli.output import emit, format_option, print_json
+from cli.seeding import seed_new_store, seed_option
 from metabase.errors import InputError
 
 
@@ -53,8 +54,9 @@ def register(group: click.Group) -> None:
                   help="Rows per transaction (pages are committed in groups; 1 = every page alone).")
     @click.option("--dry-run", is_flag=True, help="Print the plan and the estimated number of calls; write nothing.")
     @click.option("--progress/--no-progress", default=None, help="Progress bars on stderr (default: when a terminal).")
+    @seed_option
     @format_option()
-    def sync(suite, tasks, flows, measures, since, max_runs, jobs, commit_rows, dry_run, progress, fmt) -> None:
+    def sync(suite, tasks, flows, measures, since, max_runs, jobs, commit_rows, dry_run, progress, seed, fmt) -> None:
         """Sync OpenML tasks, datasets, qualities, flows, setups, runs and evaluations into the store.
 
         Incremental (a second sync fetches only what is new) and resumable (kill it, run it again).
@@ -71,6 +73,8 @@ def register(group: click.Group) -> None:
             measures=tuple(m.strip() for m in measures.split(",") if m.strip()),
             since=_since(since), max_runs=max_runs, dry_run=dry_run, jobs=jobs, commit_rows=commit_rows)
         show = sys.stderr.isatty() if progress is None else progress
+        if not dry_run:
+            seed_new_store(seed)
         result = run_sync(workspace(), request, progress=RichProgress(disable=not show or dry_run))
         if fmt == "json":
             print_json(result.as_dict())

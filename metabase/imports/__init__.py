@@ -19,6 +19,7 @@ REGISTRY: dict[str, str] = {
     "meta-dataset": "metabase.imports.meta_dataset:MetaDatasetImporter",
     "openml-pimp": "metabase.imports.openml_pimp:OpenmlPimpImporter",
     "openml-study-arff": "metabase.imports.study_arff:StudyArffImporter",
+    "openml-task-list": "metabase.imports.task_list:TaskListImporter",
     "qualities-csv": "metabase.imports.qualities_csv:QualitiesCsvImporter",
 }
 

@@ -122,3 +122,24 @@ def map_configs(
         configs.append(hit[1])
         hashes.append(hit[2])
     return pipelines_, configs, hashes
+
+
+def invalid_known_values(pipeline: str, config: Mapping[str, Any]) -> str | None:
+    """Why ``config`` cannot be a setting of the catalogue pipeline ``pipeline``, or None.
+
+    Only the hyperparameters the catalogue knows are checked (``max_features: "banana"`` is
+    refused for ``sklearn.random_forest``): the interchange format admits pipelines outside the
+    catalogue and keys a pipeline does not know, and those stay accepted (DESIGN.md).
+    """
+    import pipelines
+    from metabase.errors import ConfigError
+
+    if pipeline not in pipelines.names():
+        return None
+    entry = pipelines.get(pipeline)
+    known = {k: v for k, v in config.items() if k in entry.space}
+    try:
+        entry.canonicalize(known)
+    except ConfigError as exc:
+        return str(exc)
+    return None

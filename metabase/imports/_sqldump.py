@@ -20,8 +20,10 @@ raises :class:`DumpError` with the line number.
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import re
+import zlib
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -97,15 +99,43 @@ def _convert(m: re.Match):
     if kind == 2:
         return None
     if kind == 4:
-        return bytes.fromhex(m.group(4)).decode("utf-8", "replace")
+        return bytes.fromhex(m.group(4)).decode("utf-8")  # not text: UnicodeDecodeError, see _rows
     return m.group(kind)  # a function call or a bare word, as text
 
 
-def _open_text(path: Path):
-    # Bad bytes become U+FFFD: a dump of a real database holds the odd Latin-1 byte.
+# MySQL character sets a dump may declare (``SET NAMES x``) -> Python codecs. MySQL's "latin1" is
+# Windows-1252. Without a declaration a dump is UTF-8, as mysqldump writes by default.
+_CHARSETS = {"utf8": "utf-8-sig", "utf8mb3": "utf-8-sig", "utf8mb4": "utf-8-sig", "latin1": "cp1252",
+             "ascii": "ascii", "binary": "utf-8-sig"}
+_SET_NAMES = re.compile(rb"SET\s+NAMES\s+'?([A-Za-z0-9_]+)", re.I)
+_SNIFF_BYTES = 1 << 16
+_GZIP_ERRORS = (OSError, EOFError, zlib.error)
+
+
+def _open_binary(path: Path):
     if path.suffix == ".gz":
-        return gzip.open(path, "rt", encoding="utf-8", errors="replace", newline="")
-    return open(path, encoding="utf-8", errors="replace", newline="")
+        return gzip.open(path, "rb")
+    return open(path, "rb")
+
+
+def declared_encoding(path: Path) -> str:
+    """The codec of the character set the dump declares near its start (UTF-8 when none).
+
+    Text is never decoded "with replacement": a Latin-1 dump read as UTF-8 would overwrite stored
+    names with U+FFFD, so undeclared bytes that are not UTF-8 are refused instead."""
+    try:
+        with _open_binary(path) as handle:
+            head = handle.read(_SNIFF_BYTES)
+    except _GZIP_ERRORS as exc:
+        raise DumpError(f"unreadable compressed dump: {exc}") from None
+    match = _SET_NAMES.search(head)
+    if match is None:
+        return "utf-8-sig"
+    name = match.group(1).decode("ascii").lower()
+    if name not in _CHARSETS:
+        raise DumpError(f"the dump declares character set {name!r}, which this reader does not know "
+                        f"(known: {', '.join(sorted(_CHARSETS))})")
+    return _CHARSETS[name]
 
 
 class DumpReader:
@@ -126,8 +156,17 @@ class DumpReader:
             self._line += self._buf.count("\n", 0, self._pos)
             self._buf = self._buf[self._pos:]
             self._pos = 0
-        chunk = self._file.read(self.chunk_size)
-        if not chunk:
+        try:
+            raw = self._file.read(self.chunk_size)
+            chunk = self._decoder.decode(raw, final=not raw)
+        except UnicodeDecodeError as exc:
+            line = self._line + self._buf.count("\n") + raw[:exc.start].count(b"\n") + 1
+            raise DumpError(f"line {line}: not {self._encoding.removesuffix('-sig')} text "
+                            f"(byte 0x{exc.object[exc.start]:02x}); convert the dump to UTF-8 or "
+                            "declare its character set with SET NAMES") from None
+        except _GZIP_ERRORS as exc:
+            raise DumpError(f"unreadable compressed dump: {exc}") from None
+        if not raw:  # (a strict decoder has nothing left to give at the end)
             self._eof = True
             return False
         self._buf += chunk
@@ -234,8 +273,12 @@ class DumpReader:
                     m = self._match(_VALUE)
                     if m is None:
                         raise self._fail(f"in INSERT INTO `{table}`: expected a value")
+                try:
+                    value = _convert(m)
+                except UnicodeDecodeError:
+                    raise self._fail(f"in INSERT INTO `{table}`: a hex value that is not UTF-8 text") from None
                 self._pos = end = m.end()
-                values.append(_convert(m))
+                values.append(value)
                 if self._buf[end - 1] == ")":
                     break
             if len(values) != width:
@@ -262,7 +305,9 @@ class DumpReader:
     ) -> Iterator[tuple[str, list[str], list[tuple]]]:
         """Yield ``(table, columns, rows)`` for the wanted tables (all when ``tables`` is None)."""
         wanted = None if tables is None else set(tables)
-        with _open_text(self.path) as self._file:
+        self._encoding = declared_encoding(self.path)
+        self._decoder = codecs.getincrementaldecoder(self._encoding)("strict")
+        with _open_binary(self.path) as self._file:
             self._buf, self._pos, self._line, self._eof = "", 0, 0, False
             while self._skip_blank():
                 header = self._insert_header()

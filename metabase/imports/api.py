@@ -43,12 +43,30 @@ def apply_load(writer: Writer, load: TableLoad) -> int:
         where = " AND ".join(f'"{c}" = ?' for c in load.owner) or "true"
         writer.delete_where(load.table, where, list(load.owner.values()))
     if isinstance(data, pa.Table):
-        return writer.append(load.table, data)
-    return sum(writer.append(load.table, batch) for batch in data())
+        count = writer.append(load.table, data)
+    else:
+        count = sum(writer.append(load.table, batch) for batch in data())
+    if load.unique and writer.repeated_keys(load.table, load.unique, load.owner):
+        raise InputError(f"the input holds {load.table} rows more than once (the same "
+                         f"{', '.join(load.unique)}); remove the repeated rows")
+    return count
+
+
+def check_owners(batch: ImportBatch) -> None:
+    """Refuse two loads that replace the same rows: the second would delete the first's."""
+    owners = set()
+    for load in batch.loads:
+        if load.mode == "replace" and not load.by:
+            owner = (load.table, tuple(sorted(load.owner.items())))
+            if owner in owners:
+                raise InputError(f"{batch.path}: two inputs of this import replace the same "
+                                 f"{load.table} rows ({dict(load.owner)}); import them one at a time")
+            owners.add(owner)
 
 
 def apply_batch(writer: Writer, batch: ImportBatch) -> dict[str, int]:
     """Apply every load of ``batch`` atomically and record its provenance."""
+    check_owners(batch)
     started = utcnow()
     counts: dict[str, int] = {}
     with writer.transaction():
@@ -59,11 +77,13 @@ def apply_batch(writer: Writer, batch: ImportBatch) -> dict[str, int]:
     return counts
 
 
-def run_import(workspace, source: str, path: str | Path) -> ImportResult:
-    """``metabase import SOURCE PATH``: read (pure, may fail before the store is touched), then apply."""
+def run_import(workspace, source: str, path: str | Path, wait_s: float | None = None) -> ImportResult:
+    """``metabase import SOURCE PATH``: read (pure, may fail before the store is touched), then apply.
+
+    ``wait_s``: how long to wait for a running import, sync or reader to release the store."""
     importer = get_importer(source)
     path = check_path(Path(path), importer.expects)
     batch = importer.read(path)
-    with workspace.writer() as writer:
+    with workspace.writer(wait_s) as writer:
         counts = apply_batch(writer, batch)
     return ImportResult(source=batch.source, path=str(path), row_counts=counts)

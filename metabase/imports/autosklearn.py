@@ -25,7 +25,6 @@ What lands where:
 
 from __future__ import annotations
 
-import csv
 import logging
 import math
 import re
@@ -38,6 +37,8 @@ import pyarrow as pa
 from metabase.errors import ImportFormatError
 from metabase.imports._configs import canonical_json, fallback_hash, typed_token
 from metabase.imports._dataset_names import NameIndex, build_index, find_data_root
+from metabase.imports._text import read_csv
+from metabase.imports._values import positive_ids
 from metabase.imports.base import ImportBatch, Importer, TableLoad
 
 log = logging.getLogger(__name__)
@@ -92,6 +93,8 @@ def _load_arff(path: Path) -> dict:
             return arff.load(f)
     except FileNotFoundError:
         raise ImportFormatError(path.parent, f"missing {path.name}") from None
+    except IsADirectoryError:
+        raise ImportFormatError(path, "is a directory; expected an ARFF file") from None
     except (arff.ArffException, ValueError, IndexError, UnicodeDecodeError) as exc:
         raise ImportFormatError(path, f"malformed ARFF: {str(exc).strip() or type(exc).__name__}") from None
 
@@ -107,7 +110,11 @@ def _incumbents(path: Path, metric: str) -> tuple[Incumbent, ...]:
         if instance is None or algorithm is None:
             raise ImportFormatError(path, f"data row {i}: empty instance_id or algorithm")
         loss = None if cost is None or math.isnan(float(cost)) else float(cost)
+        if loss is not None and not math.isfinite(loss):
+            raise ImportFormatError(path, f"data row {i}: {metric} is not finite: {cost!r}")
         rows.append(Incumbent(str(instance), str(algorithm).strip(), loss, str(status or "ok")))
+    if not rows:
+        raise ImportFormatError(path, "no data rows")
     return tuple(rows)
 
 
@@ -117,29 +124,28 @@ def _features(path: Path) -> dict[str, dict[str, float]]:
     if names[:2] != ["instance_id", "repetition"] or len(names) < 3:
         raise ImportFormatError(path, "expected attributes instance_id, repetition, then meta-features")
     out = {}
-    for row in data["data"]:
+    for i, row in enumerate(data["data"], start=1):
         values = {q: float(v) for q, v in zip(names[2:], row[2:]) if v is not None and not math.isnan(float(v))}
+        infinite = [q for q, v in values.items() if not math.isfinite(v)]
+        if infinite:
+            raise ImportFormatError(path, f"data row {i}: {infinite[0]} is not finite: {values[infinite[0]]}")
         out.setdefault(str(row[0]), {}).update(values)
     return out
 
 
 def _configs(path: Path) -> dict[str, dict]:
-    try:
-        with open(path, newline="", encoding="utf-8") as f:
-            reader = csv.reader(f)
-            header = next(reader, None)
-            if not header or header[0] != "idx":
-                raise ImportFormatError(path, "expected a header starting with idx")
-            out = {}
-            for line, row in enumerate(reader, start=2):
-                if len(row) != len(header):
-                    raise ImportFormatError(path, f"line {line}: {len(row)} fields, header has {len(header)}")
-                # empty cells are inactive hyperparameters: leave them out of the config
-                out[row[0].strip()] = {k: typed_token(v) for k, v in zip(header[1:], row[1:]) if v != ""}
-    except FileNotFoundError:
-        raise ImportFormatError(path.parent, f"missing {path.name}") from None
-    except UnicodeDecodeError as exc:
-        raise ImportFormatError(path, f"not UTF-8 text: {exc.reason}") from None
+    if not path.exists():
+        raise ImportFormatError(path.parent, f"missing {path.name}")
+    table = read_csv(path)  # strict: UTF-8, distinct header names, every row as long as the header
+    if table.header[0] != "idx":
+        raise ImportFormatError(path, "expected a header starting with idx")
+    out = {}
+    for i, row in enumerate(table.rows):
+        idx = row[0].strip()
+        if idx in out:  # which of two settings an incumbent used is not ours to guess
+            raise ImportFormatError(path, f"{table.at(i)}: configuration {idx} occurs twice")
+        # empty cells are inactive hyperparameters: leave them out of the config
+        out[idx] = {k: typed_token(v) for k, v in zip(table.header[1:], row[1:]) if v != ""}
     return out
 
 
@@ -152,11 +158,17 @@ def read_folder(folder: Path) -> Folder:
     unknown = sorted({i.config_id for i in incumbents} - set(configs))
     if unknown:
         raise ImportFormatError(folder / "configurations.csv", f"no configuration for ids {', '.join(unknown[:5])}")
-    return Folder(
+    read = Folder(
         name=folder.name, metric=m["metric"], regression=m["task"] == "regression",
         binary=m["task"] == "binary.classification", incumbents=incumbents, configs=configs,
         features=_features(folder / "feature_values.arff"),
     )
+    if read.by_task_id:  # instance ids are OpenML task ids: 0 or a 20-digit number is none
+        positive_ids(folder / "algorithm_runs.arff", "instance_id", [i.instance for i in incumbents],
+                     lambda i: f"data row {i + 1}")
+        keys = list(read.features)
+        positive_ids(folder / "feature_values.arff", "instance_id", keys, lambda i: f"instance {keys[i]!r}")
+    return read
 
 
 def _folders(path: Path) -> list[Path]:

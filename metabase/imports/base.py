@@ -26,6 +26,9 @@ class TableLoad:
       distinct values of the ``by`` columns in ``data`` (``data`` must then be a table) or the
       explicit column values in ``owner`` (works with streams).
     - ``append``: insert as is (only for tables that nothing else writes to).
+
+    ``unique``: with ``owner``, the columns that tell the owned rows apart; an input that repeats
+    a row's key is refused (the whole import rolls back) instead of stored twice.
     """
 
     table: str
@@ -33,6 +36,7 @@ class TableLoad:
     mode: Literal["upsert", "replace", "append"] = "upsert"
     by: tuple[str, ...] = ()
     owner: Mapping[str, Any] = field(default_factory=dict)
+    unique: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from metabase.errors import ImportFormatError
+from metabase.imports._text import check_header
+from metabase.imports._values import check_finite, positive_ids
 from metabase.imports.base import ImportBatch, Importer, TableLoad
 
 SOURCE = "lcdb"
@@ -52,6 +54,7 @@ CURVE_COLUMNS: dict[str, pa.DataType] = {
     "score_test": pa.float64(),
 }
 REQUIRED = ("openmlid", "learner", "size_train")  # a curve point without these is meaningless
+SCORES = ("traintime", "score_train", "score_valid", "score_test")  # empty is missing; inf/NaN refused
 CURVE_FILE = re.compile(r"^database-(?P<metric>[a-z0-9]+)\.csv(\.gz)?$")
 QUALITIES_FILE = "datasets.csv"
 BLOCK_SIZE = 8 << 20  # bytes of (uncompressed) CSV per record batch
@@ -66,33 +69,65 @@ def _one_line(exc: BaseException) -> str:
 
 
 def _open(path: Path) -> pacsv.CSVStreamingReader:
+    # Only an empty cell is missing: pyarrow's default would also read "NaN", "NA", "null", ...
+    # as missing, hiding values that are wrong rather than absent.
     return pacsv.open_csv(
         path,
         read_options=pacsv.ReadOptions(block_size=BLOCK_SIZE),
-        convert_options=pacsv.ConvertOptions(column_types=CURVE_COLUMNS, strings_can_be_null=False),
+        convert_options=pacsv.ConvertOptions(column_types=CURVE_COLUMNS, strings_can_be_null=False,
+                                             null_values=[""]),
     )
 
 
 def _check_header(path: Path) -> None:
-    """Fail before anything is written when the file is not an LCDB curve file."""
+    """Fail before anything is written when the file is not an LCDB curve file, or holds no rows
+    (the import replaces all curves of the measure: an empty file would delete them)."""
+    if path.is_dir():
+        raise ImportFormatError(path, "is a directory; expected an LCDB curve file")
     try:
         reader = _open(path)
-        names = reader.schema.names
     except _PARSE_ERRORS as exc:
         raise ImportFormatError(path, f"not a readable LCDB curve CSV: {_one_line(exc)}") from None
-    if names != list(CURVE_COLUMNS):
-        raise ImportFormatError(
-            path, f"unexpected header {','.join(names)[:200]}; expected {','.join(CURVE_COLUMNS)}"
-        )
-    reader.close()
+    try:
+        names = reader.schema.names
+        if names != list(CURVE_COLUMNS):
+            raise ImportFormatError(
+                path, f"unexpected header {','.join(names)[:200]}; expected {','.join(CURVE_COLUMNS)}"
+            )
+        has_rows = any(batch.num_rows for batch in reader)  # stops at the first non-empty batch
+    except _PARSE_ERRORS as exc:
+        raise ImportFormatError(path, f"not a readable LCDB curve CSV: {_one_line(exc)}") from None
+    finally:
+        reader.close()
+    if not has_rows:
+        raise ImportFormatError(path, "no data rows")
 
 
-def _reshape(batch: pa.RecordBatch, measure: str, path: Path, first_row: int) -> pa.RecordBatch:
+def _line(first_row: int, mask: pa.Array) -> int:
+    """The file line of the first row where ``mask`` holds (rows follow the header, 1-based)."""
+    return first_row + pc.index(mask, True).as_py() + 2
+
+
+def _check_values(batch: pa.RecordBatch, path: Path, first_row: int) -> None:
     for name in REQUIRED:
         column = batch.column(name)
         if column.null_count:
-            row = first_row + pc.index(pc.is_null(column), True).as_py() + 2  # +header, 1-based
-            raise ImportFormatError(path, f"line {row}: empty {name}")
+            raise ImportFormatError(path, f"line {_line(first_row, pc.is_null(column))}: empty {name}")
+    ids = batch.column("openmlid")
+    bad = pc.less_equal(ids, 0)
+    if pc.any(bad).as_py():
+        value = ids[pc.index(bad, True).as_py()].as_py()
+        raise ImportFormatError(path, f"line {_line(first_row, bad)}: openmlid {value} is not a dataset id")
+    for name in SCORES:
+        column = batch.column(name)
+        bad = pc.invert(pc.is_finite(column)).fill_null(False)
+        if pc.any(bad).as_py():
+            value = column[pc.index(bad, True).as_py()].as_py()
+            raise ImportFormatError(path, f"line {_line(first_row, bad)}: {name} is not finite: {value}")
+
+
+def _reshape(batch: pa.RecordBatch, measure: str, path: Path, first_row: int) -> pa.RecordBatch:
+    _check_values(batch, path, first_row)
     n = batch.num_rows
     return pa.RecordBatch.from_arrays(
         [
@@ -126,33 +161,49 @@ def stream_curves(path: Path, measure: str) -> Iterator[pa.RecordBatch]:
             seen += batch.num_rows
     except _PARSE_ERRORS as exc:
         raise ImportFormatError(path, f"malformed after {seen:,} rows: {_one_line(exc)}") from None
+    if not seen:  # checked before the import too; a file emptied since must not delete the curves
+        raise ImportFormatError(path, "no data rows")
 
 
 def read_qualities(path: Path) -> pa.Table:
     """``datasets.csv``: one row per dataset, one column per OpenML quality -> long form."""
+    if path.is_dir():
+        raise ImportFormatError(path, "is a directory; expected LCDB's datasets.csv")
     try:
-        table = pacsv.read_csv(path)
+        table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(null_values=[""]))
     except _PARSE_ERRORS as exc:
         raise ImportFormatError(path, f"not a readable CSV: {_one_line(exc)}") from None
     names = table.column_names
+    check_header(path, names)
     if names[:2] != ["openmlid", "Name"]:
         raise ImportFormatError(path, f"expected the header to start with openmlid,Name, got {','.join(names[:2])}")
+    if not table.num_rows:
+        raise ImportFormatError(path, "no data rows")
     ids = table.column("openmlid")
     if not pa.types.is_integer(ids.type) or ids.null_count:
         raise ImportFormatError(path, "column openmlid must hold integer dataset ids")
+    ids = pa.array(positive_ids(path, "openmlid", ids.to_numpy(), _csv_line), pa.int64())
+    if len(pc.unique(ids)) != len(ids):
+        raise ImportFormatError(path, "a dataset id occurs in two rows")
     parts = []
     for quality in names[2:]:
         values = table.column(quality)
         if not (pa.types.is_integer(values.type) or pa.types.is_floating(values.type) or pa.types.is_null(values.type)):
             raise ImportFormatError(path, f"quality column {quality} is not numeric")
+        values = values.cast(pa.float64())
+        check_finite(path, quality, values.to_numpy(zero_copy_only=False), _csv_line)
         part = pa.table({
             "dataset_id": ids,
             "quality": pa.repeat(quality, table.num_rows),
-            "value": values.cast(pa.float64()),
+            "value": values,
         })
         parts.append(part.filter(pc.is_valid(part.column("value"))))
     long = pa.concat_tables(parts) if parts else pa.table({"dataset_id": [], "quality": [], "value": []})
     return long.append_column("source", pa.repeat(SOURCE, long.num_rows))
+
+
+def _csv_line(i: int) -> str:
+    return f"line {i + 2}"
 
 
 def _curve_load(path: Path, metric: str) -> TableLoad:
@@ -166,6 +217,7 @@ def _curve_load(path: Path, metric: str) -> TableLoad:
         lambda: stream_curves(path, measure),
         mode="replace",
         owner={"source": SOURCE, "measure": measure},
+        unique=("dataset_id", "learner", "size_train", "size_test", "outer_seed", "inner_seed"),
     )
 
 
@@ -177,10 +229,16 @@ class LcdbImporter(Importer):
     def read(self, path: Path) -> ImportBatch:
         path = Path(path)
         files = sorted(path.iterdir()) if path.is_dir() else [path]
-        loads = []
+        loads, metrics = [], {}
         for file in files:
             match = CURVE_FILE.match(file.name)
             if match:
+                # each file replaces all curves of its measure: two files of one metric would
+                # leave only the second one's rows
+                if match["metric"] in metrics:
+                    raise ImportFormatError(path, f"{metrics[match['metric']]} and {file.name} both hold the "
+                                                  f"{match['metric']} curves; keep one of them")
+                metrics[match["metric"]] = file.name
                 loads.append(_curve_load(file, match["metric"]))
             elif file.name == QUALITIES_FILE:
                 loads.append(TableLoad("dataset_qualities", read_qualities(file), mode="upsert"))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -21,8 +22,11 @@ import pandas as pd
 import pyarrow as pa
 
 from metabase import metadataset
-from metabase.imports._configs import canonical_json, hash_config
+from metabase.errors import ImportFormatError
+from metabase.imports._configs import canonical_json, hash_config, invalid_known_values
 from metabase.imports.base import ImportBatch, Importer, TableLoad
+
+log = logging.getLogger(__name__)
 
 SOURCE = "meta-dataset"
 MEASURE = "score"
@@ -38,6 +42,20 @@ def _arrow(frame: pd.DataFrame) -> pa.Table:
     return pa.Table.from_pandas(frame, preserve_index=False)
 
 
+def _check_catalogue_configs(path: Path, pipelines: list, texts: list, parsed: list[dict]) -> None:
+    """Refuse a config whose known hyperparameters are invalid in its catalogue pipeline's space;
+    each distinct (pipeline, config) is checked once."""
+    checked: set[tuple] = set()
+    for row, (pipeline, text, config) in enumerate(zip(pipelines, texts, parsed)):
+        if pipeline is None or pipeline is pd.NA or (pipeline, text) in checked:
+            continue
+        checked.add((pipeline, text))
+        reason = invalid_known_values(str(pipeline), config)
+        if reason is not None:
+            raise ImportFormatError(path / metadataset.RUNS_FILE, f"row {row}: config is not valid for "
+                                                                  f"catalogue pipeline {reason}")
+
+
 class MetaDatasetImporter(Importer):
     name = SOURCE
     description = "a meta-dataset directory (runs.parquet, tasks.parquet) in the interchange format"
@@ -46,9 +64,12 @@ class MetaDatasetImporter(Importer):
     def read(self, path: Path) -> ImportBatch:
         meta = metadataset.read(path)  # validates: columns, types, JSON objects, unique tasks
         runs = meta.runs
+        if runs.empty:
+            raise ImportFormatError(path / metadataset.RUNS_FILE, "no data rows")
         digest = content_digest(runs)
         keys = [f"{SOURCE}:{digest}:{i}" for i in range(len(runs))]
         parsed = [json.loads(c) for c in runs["config"]]
+        _check_catalogue_configs(path, runs["pipeline"].tolist(), runs["config"].tolist(), parsed)
         configs = [canonical_json(c) for c in parsed]
         pipelines = runs["pipeline"].fillna("unknown").tolist()
         hashes = [hash_config(p, c, t) for p, c, t in zip(pipelines, parsed, configs)]
@@ -61,6 +82,9 @@ class MetaDatasetImporter(Importer):
         })
         evaluations = pd.DataFrame({"run_key": keys, "measure": MEASURE,
                                     "value": runs["score"].to_numpy(), "source": SOURCE}).dropna(subset=["value"])
+        if len(evaluations) < len(runs):  # an export writes NaN for a run whose evaluation is missing
+            log.warning("%s: %d of %d runs have no score (NaN); they are stored without an evaluation",
+                        path, len(runs) - len(evaluations), len(runs))
 
         tasks = meta.tasks[["task_id", "dataset_id"]]
         extra = np.setdiff1d(runs["task_id"].unique(), tasks["task_id"].to_numpy())

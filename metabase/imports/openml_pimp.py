@@ -15,6 +15,7 @@ qualities per task id; they go to ``task_qualities`` with source ``openml-pimp``
 from __future__ import annotations
 
 import json
+import logging
 import math
 from pathlib import Path
 
@@ -25,7 +26,10 @@ import pyarrow as pa
 from metabase.errors import ImportFormatError
 from metabase.imports._arff import ArffHeader, read_data, read_header
 from metabase.imports._configs import map_configs, typed_token
+from metabase.imports._values import check_finite, positive_id, positive_ids
 from metabase.imports.base import ImportBatch, Importer, TableLoad
+
+log = logging.getLogger(__name__)
 
 SOURCE = "openml-pimp"
 QUALITIES_FILE = "task_qualities.json"
@@ -36,15 +40,22 @@ def _metadata(path: Path, header: ArffHeader) -> tuple[int, list[str], list[str]
     missing = [k for k in ("flow_id", "col_parameters", "col_measures") if k not in meta]
     if missing:
         raise ImportFormatError(path, f"header comment JSON lacks {missing}; not an openml-pimp export")
-    try:
-        flow_id = int(meta["flow_id"])
-    except (TypeError, ValueError):
-        raise ImportFormatError(path, f"flow_id {meta['flow_id']!r} is not an integer") from None
+    if isinstance(meta["flow_id"], (float, bool)):  # JSON 3.5 or true is no flow id; "6969" is
+        raise ImportFormatError(path, f"header comment JSON: flow_id {meta['flow_id']!r} is not an integer")
+    flow_id = positive_id(path, "flow_id", meta["flow_id"], "header comment JSON")
+    for key in ("col_parameters", "col_measures"):
+        if not isinstance(meta[key], list) or not all(isinstance(c, str) for c in meta[key]):
+            raise ImportFormatError(path, f"header comment JSON: {key} must be a list of column names")
     parameters, measures = list(meta["col_parameters"]), list(meta["col_measures"])
     declared = set(header.names)
     absent = [c for c in [*parameters, *measures, "task_id"] if c not in declared]
     if absent:
         raise ImportFormatError(path, f"columns {absent} named in the header are not attributes")
+    # a measure read from the task id or a parameter column would store ids or settings as scores
+    misplaced = [m for m in measures if m == "task_id" or m in parameters]
+    if misplaced:
+        raise ImportFormatError(path, f"col_measures names {misplaced}, which hold task ids or parameters, "
+                                      "not evaluations")
     for measure in measures:
         if header.attribute(measure).kind != "numeric":
             raise ImportFormatError(path, f"measure column {measure!r} is not NUMERIC")
@@ -60,12 +71,7 @@ def _typed_column(column: pd.Series) -> list:
 
 
 def _task_ids(path: Path, data: pd.DataFrame) -> np.ndarray:
-    task = data["task_id"]
-    if task.isna().any():
-        raise ImportFormatError(path, f"data row {int(task.isna().to_numpy().argmax()) + 1}: task_id is missing")
-    if not (task == task.round()).all():
-        raise ImportFormatError(path, "task_id holds non-integer values")
-    return task.astype("int64").to_numpy()
+    return positive_ids(path, "task_id", data["task_id"])
 
 
 def read_task_qualities(path: Path) -> pd.DataFrame:
@@ -78,9 +84,12 @@ def read_task_qualities(path: Path) -> pd.DataFrame:
         raise ImportFormatError(path, "expected an object of task id -> {quality: value}")
     try:
         wide = pd.DataFrame.from_dict(raw, orient="index").apply(pd.to_numeric, errors="raise")
-        wide.index = wide.index.astype("int64")
     except (TypeError, ValueError) as exc:
         raise ImportFormatError(path, f"task ids and values must be numbers ({exc})") from None
+    keys = wide.index.tolist()
+    wide.index = positive_ids(path, "task id", keys, lambda i: f"key {keys[i]!r}")
+    for quality in wide.columns:  # null is missing; Infinity/NaN written out are refused
+        check_finite(path, quality, wide[quality].to_numpy(dtype="float64"), lambda i: f"task {keys[i]}")
     wide.index.name = "task_id"
     long = wide.stack().rename("value").reset_index().rename(columns={"level_1": "quality"})
     long = long[np.isfinite(long["value"].to_numpy(dtype="float64"))]
@@ -89,6 +98,15 @@ def read_task_qualities(path: Path) -> pd.DataFrame:
 
 def _arrow(frame: pd.DataFrame) -> pa.Table:
     return pa.Table.from_pandas(frame, preserve_index=False)
+
+
+def _refuse_repeated_configs(path: Path, task_ids, hashes) -> None:
+    """One configuration twice on one task would be two runs of which a reader keeps either."""
+    repeated = pd.Series(list(zip(np.asarray(task_ids).tolist(), hashes))).duplicated().to_numpy()
+    if repeated.any():
+        i = int(repeated.argmax())
+        raise ImportFormatError(path, f"data row {i + 1}: task {int(np.asarray(task_ids)[i])} has this configuration "
+                                      "already (an earlier row); remove the repeated row")
 
 
 class OpenmlPimpImporter(Importer):
@@ -115,6 +133,9 @@ class OpenmlPimpImporter(Importer):
             "pipeline": pd.array(pipeline, dtype="string"), "config": configs, "config_hash": hashes,
             "source": SOURCE, "status": "ok",
         })
+        for measure in measures:  # every openml-pimp run has its scores: a missing one is damage
+            check_finite(path, measure, data[measure].to_numpy(), allow_nan=False)
+        _refuse_repeated_configs(path, task_ids, hashes)
         evaluations = pd.concat(
             [pd.DataFrame({"run_key": run_keys, "measure": m, "value": data[m].to_numpy()}) for m in measures],
             ignore_index=True,

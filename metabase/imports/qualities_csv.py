@@ -26,6 +26,8 @@ import pandas as pd
 import pyarrow as pa
 
 from metabase.errors import ImportFormatError
+from metabase.imports._text import read_csv
+from metabase.imports._values import finite_numbers, positive_ids
 from metabase.imports.base import ImportBatch, Importer, TableLoad
 
 SOURCE = "qualities-csv"
@@ -34,34 +36,22 @@ NOT_QUALITIES = ("Id", "Name", "Runs")
 
 
 def _read(path: Path) -> pd.DataFrame:
-    try:
-        frame = pd.read_csv(path, dtype={"Name": "string"}, engine="c")
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ImportFormatError(path, f"not a readable CSV: {reason}") from None
-    if tuple(frame.columns[:2]) != KEY_COLUMNS:
+    table = read_csv(path)  # strict: UTF-8, distinct header names, every row as long as the header
+    if table.header[:2] != KEY_COLUMNS:
         raise ImportFormatError(path, f"wrong header: expected the first columns to be Id,Name, "
-                                      f"got {','.join(map(str, frame.columns[:3]))}")
-    qualities = [c for c in frame.columns if c not in NOT_QUALITIES]
+                                      f"got {','.join(table.header[:3])}")
+    qualities = [c for c in table.header if c not in NOT_QUALITIES]
     if not qualities:
         raise ImportFormatError(path, "no quality columns after Id,Name,Runs")
-    ids = pd.to_numeric(frame["Id"], errors="coerce")
-    if ids.isna().any() or not (ids == ids.round()).all():
-        row = int((ids.isna() | (ids != ids.round())).to_numpy().argmax())
-        raise ImportFormatError(path, f"data row {row + 1}: Id is not an integer dataset id")
-    if ids.duplicated().any():
-        raise ImportFormatError(path, f"dataset id {int(ids[ids.duplicated()].iloc[0])} occurs twice")
-    frame["Id"] = ids.astype("int64")
-    for column in qualities:
-        if frame[column].dtype.kind not in "fiu":
-            values = pd.to_numeric(frame[column], errors="coerce")
-            bad = values.isna() & frame[column].notna()
-            if bad.any():
-                row = int(bad.to_numpy().argmax())
-                raise ImportFormatError(path, f"data row {row + 1}: {column} is not a number: "
-                                              f"{frame[column].iloc[row]!r}")
-            frame[column] = values
-    return frame[["Id", "Name", *qualities]]
+    ids = positive_ids(path, "Id", table.column("Id"), table.at)
+    duplicated = pd.Series(ids).duplicated()
+    if duplicated.any():
+        i = int(duplicated.to_numpy().argmax())
+        raise ImportFormatError(path, f"{table.at(i)}: dataset id {ids[i]} occurs twice")
+    columns = {"Id": ids, "Name": pd.array([n or None for n in table.column("Name")], dtype="string")}
+    for quality in qualities:
+        columns[quality] = finite_numbers(path, quality, table.column(quality), table.at)
+    return pd.DataFrame(columns)
 
 
 def _datasets(frame: pd.DataFrame) -> pd.DataFrame:

@@ -19,6 +19,7 @@ the value 0 in the export, a placeholder rather than a score, so its evaluation 
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 
@@ -28,7 +29,10 @@ import pyarrow as pa
 from metabase.errors import ImportFormatError
 from metabase.imports._arff import ArffHeader, read_arff
 from metabase.imports._configs import flow_pipeline
+from metabase.imports._values import check_finite, positive_ids
 from metabase.imports.base import ImportBatch, Importer, TableLoad
+
+log = logging.getLogger(__name__)
 
 SOURCE = "openml-study-arff"
 RUNS_FILE = re.compile(r"^study_(?P<study>\d+)_run_evaluations_(?P<measure>\w+)\.arff$")
@@ -46,22 +50,23 @@ def _task_column(path: Path, header: ArffHeader) -> str:
 
 
 def _task_ids(path: Path, column: pd.Series) -> pd.Series:
-    ids = pd.to_numeric(column, errors="coerce")
-    bad = ids.isna() | (ids != ids.round())
-    if bad.any():
-        row = int(bad.to_numpy().argmax())
-        raise ImportFormatError(path, f"data row {row + 1}: task id {column.iloc[row]!r} is not an integer")
-    return ids.astype("int64")
+    return pd.Series(positive_ids(path, "task id", column), index=column.index)
 
 
 def read_run_evaluations(path: Path, study: int, measure: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """-> (runs with flow_name, evaluations) of one run-evaluations file."""
     header, data = read_arff(path)
     task_column = _task_column(path, header)
+    structural = ["repetition", "algorithm", "runstatus", *TASK_COLUMNS]
+    if measure in structural:  # the file name would make ids or repetitions into scores
+        raise ImportFormatError(path, f"the file name names measure {measure!r}, which is the "
+                                      f"{measure} column, not an evaluation")
     needed = ["repetition", "algorithm", measure, "runstatus"]
     missing = [c for c in needed if c not in header.names]
     if missing:
         raise ImportFormatError(path, f"missing columns {missing} (the measure is taken from the file name)")
+    if header.attribute(measure).kind != "numeric":
+        raise ImportFormatError(path, f"measure column {measure!r} is not NUMERIC")
     if data.empty:
         raise ImportFormatError(path, "no data rows")
     tasks = _task_ids(path, data[task_column])
@@ -71,8 +76,9 @@ def read_run_evaluations(path: Path, study: int, measure: str) -> tuple[pd.DataF
         row = int(bad.to_numpy().argmax())
         raise ImportFormatError(path, f"data row {row + 1}: algorithm {data['algorithm'].iloc[row]!r} "
                                       "is not <flow id>_<flow name>")
-    flow_ids = algorithm["flow_id"].astype("int64")
-    repetition = data["repetition"].fillna(1).astype("int64")
+    flow_ids = pd.Series(positive_ids(path, "algorithm's flow id", algorithm["flow_id"]), index=data.index)
+    # a missing repetition is the first one; 1.5 or 0 would collide with or invent one
+    repetition = pd.Series(positive_ids(path, "repetition", data["repetition"].fillna(1)), index=data.index)
     keys = ("openml-study:" + str(study) + ":" + tasks.astype(str) + ":" + flow_ids.astype(str)
             + ":" + repetition.astype(str))
     if keys.duplicated().any():
@@ -82,7 +88,11 @@ def read_run_evaluations(path: Path, study: int, measure: str) -> tuple[pd.DataF
         "run_key": keys, "task_id": tasks, "flow_id": flow_ids,
         "flow_name": algorithm["flow_name"].astype("string"), "source": SOURCE, "status": status,
     })
+    check_finite(path, measure, data[measure].to_numpy())  # NaN (? or nan) is missing, inf refused
     value = data[measure].where(status == "ok")  # non-ok rows hold a placeholder 0
+    unscored = int((value.isna() & (status == "ok")).sum())
+    if unscored:
+        log.warning("%s: %d finished runs have no %s (? or nan); they get no value", path, unscored, measure)
     evaluations = pd.DataFrame({"run_key": keys, "measure": measure, "value": value, "source": SOURCE})
     return runs, evaluations
 
@@ -91,8 +101,16 @@ def read_metafeatures(path: Path) -> pd.DataFrame:
     """-> long task qualities (task_id, quality, value) of one metafeatures file."""
     header, data = read_arff(path)
     task_column = _task_column(path, header)
+    if data.empty:
+        raise ImportFormatError(path, "no data rows")
     qualities = [a.name for a in header.attributes
                  if a.kind == "numeric" and a.name not in (task_column, "repetition")]
+    text = [a.name for a in header.attributes if a.kind != "numeric" and a.name != task_column]
+    if text:  # said, not silently dropped: a quality is a number
+        log.warning("%s: %d non-numeric attribute(s) are not meta-features and are skipped: %s",
+                    path, len(text), ", ".join(text))
+    for quality in qualities:
+        check_finite(path, quality, data[quality].to_numpy())
     frame = data[qualities].assign(task_id=_task_ids(path, data[task_column]))
     frame = frame.drop_duplicates("task_id", keep="last")  # a later repetition supersedes
     long = frame.melt(id_vars="task_id", var_name="quality", value_name="value").dropna(subset=["value"])
@@ -109,6 +127,9 @@ def _files(path: Path) -> list[Path]:
                                           "study_<id>_metafeatures.arff")
         return [path]
     files = sorted(p for p in path.iterdir() if RUNS_FILE.match(p.name) or QUALITIES_FILE.match(p.name))
+    folders = [p for p in files if p.is_dir()]
+    if folders:
+        raise ImportFormatError(folders[0], "is a directory; expected an ARFF file")
     if not files:
         raise ImportFormatError(path, "no study_<id>_run_evaluations_<measure>.arff or "
                                       "study_<id>_metafeatures.arff files in this folder")

@@ -13,14 +13,16 @@ snapshots the one with more tasks (TabRepo's task list only grew: 104, 244, 289 
 
 from __future__ import annotations
 
-import csv
 import math
 import re
 from pathlib import Path
 
+import pandas as pd
 import pyarrow as pa
 
 from metabase.errors import ImportFormatError
+from metabase.imports._text import read_csv
+from metabase.imports._values import finite_numbers, positive_ids
 from metabase.imports.base import ImportBatch, Importer, TableLoad
 
 SOURCE = "tabrepo"
@@ -34,57 +36,36 @@ TASK_TYPE_IDS = {
 }
 
 
-def _int(path: Path, line: int, column: str, text: str) -> int:
-    try:
-        value = float(text)
-    except ValueError:
-        raise ImportFormatError(path, f"line {line}: {column} is not an id: {text!r}") from None
-    if not value.is_integer():
-        raise ImportFormatError(path, f"line {line}: {column} is not an id: {text!r}")
-    return int(value)
-
-
-def _float(path: Path, line: int, column: str, text: str) -> float | None:
-    if text == "":
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        raise ImportFormatError(path, f"line {line}: {column} is not a number: {text!r}") from None
-    return None if math.isnan(value) else value
-
-
 def read_metadata(path: Path) -> list[dict]:
     """Parse and validate one ``task_metadata*.csv`` into task records with their qualities."""
-    try:
-        with open(path, newline="", encoding="utf-8") as f:
-            reader = csv.DictReader(f)
-            header = reader.fieldnames or []
-            missing = [c for c in REQUIRED if c not in header]
-            if missing:
-                raise ImportFormatError(path, f"not a TabRepo task metadata CSV: missing columns {', '.join(missing)}")
-            qualities = [c for c in header if QUALITY_COLUMN.match(c)]
-            records = []
-            for line, row in enumerate(reader, start=2):
-                if None in row or any(v is None for v in row.values()):
-                    raise ImportFormatError(path, f"line {line}: expected {len(header)} fields")
-                records.append({
-                    "task_id": _int(path, line, "tid", row["tid"]),
-                    "dataset_id": _int(path, line, "did", row["did"]),
-                    "name": row["name"] or None,
-                    "task_type": row["task_type"] or None,
-                    "status": row.get("status") or None,
-                    "estimation_procedure": row["estimation_procedure"] or None,
-                    "evaluation_measure": row.get("evaluation_measures") or None,
-                    "target": row["target_feature"] or None,
-                    "qualities": {q: v for q in qualities
-                                  if (v := _float(path, line, q, row[q])) is not None},
-                })
-    except UnicodeDecodeError as exc:
-        raise ImportFormatError(path, f"not UTF-8 text: {exc.reason}") from None
-    if not records:
-        raise ImportFormatError(path, "no task rows")
-    return records
+    table = read_csv(path)  # strict: UTF-8 (a byte-order mark is fine), rectangular, distinct names
+    missing = [c for c in REQUIRED if c not in table.header]
+    if missing:
+        raise ImportFormatError(path, f"not a TabRepo task metadata CSV: missing columns {', '.join(missing)}")
+    task_ids = positive_ids(path, "tid", table.column("tid"), table.at)
+    duplicated = pd.Series(task_ids).duplicated()
+    if duplicated.any():  # two rows for one task: which one is right is not ours to guess
+        i = int(duplicated.to_numpy().argmax())
+        raise ImportFormatError(path, f"{table.at(i)}: task {task_ids[i]} occurs twice")
+    dataset_ids = positive_ids(path, "did", table.column("did"), table.at)
+    qualities = {q: finite_numbers(path, q, table.column(q), table.at)
+                 for q in table.header if QUALITY_COLUMN.match(q)}
+    index = {name: i for i, name in enumerate(table.header)}
+
+    def text(row: list[str], column: str) -> str | None:
+        return row[index[column]] or None if column in index else None
+
+    return [{
+        "task_id": int(task_ids[i]),
+        "dataset_id": int(dataset_ids[i]),
+        "name": text(row, "name"),
+        "task_type": text(row, "task_type"),
+        "status": text(row, "status"),
+        "estimation_procedure": text(row, "estimation_procedure"),
+        "evaluation_measure": text(row, "evaluation_measures"),
+        "target": text(row, "target_feature"),
+        "qualities": {q: float(v[i]) for q, v in qualities.items() if not math.isnan(v[i])},
+    } for i, row in enumerate(table.rows)]
 
 
 def _age(path: Path, n_tasks: int) -> tuple[int, int]:
@@ -92,17 +73,17 @@ def _age(path: Path, n_tasks: int) -> tuple[int, int]:
     return (0 if "_history" in path.parts else 1, n_tasks)
 
 
-def _find(path: Path) -> list[Path]:
+def _find(path: Path, pattern: str) -> list[Path]:
     if path.is_file():
         return [path]
-    found = sorted(p for p in path.rglob("task_metadata*.csv") if p.is_file())
+    found = sorted(p for p in path.rglob(pattern) if p.is_file())
     if not found:
-        raise ImportFormatError(path, "no task_metadata*.csv below this folder")
+        raise ImportFormatError(path, f"no {pattern} below this folder")
     return found
 
 
-def build_batch(path: Path) -> ImportBatch:
-    parsed = [(file, read_metadata(file)) for file in _find(path)]
+def build_batch(path: Path, source: str = SOURCE, pattern: str = "task_metadata*.csv") -> ImportBatch:
+    parsed = [(file, read_metadata(file)) for file in _find(path, pattern)]
     parsed.sort(key=lambda item: _age(item[0], len(item[1])))
     tasks: dict[int, dict] = {}
     for _, records in parsed:
@@ -118,7 +99,7 @@ def build_batch(path: Path) -> ImportBatch:
         "estimation_procedure": [r["estimation_procedure"] for r in rows],
         "evaluation_measure": [r["evaluation_measure"] for r in rows],
         "status": [r["status"] for r in rows],
-        "source": [SOURCE] * len(rows),
+        "source": [source] * len(rows),
     })
     datasets: dict[int, dict] = {}
     for r in rows:  # a dataset's qualities: from its newest task row
@@ -126,17 +107,17 @@ def build_batch(path: Path) -> ImportBatch:
     dataset_table = pa.table({
         "dataset_id": pa.array(list(datasets), pa.int64()),
         "name": [r["name"] for r in datasets.values()],
-        "source": [SOURCE] * len(datasets),
+        "source": [source] * len(datasets),
     })
     quality_rows = [(did, q, v) for did, r in datasets.items() for q, v in r["qualities"].items()]
     quality_table = pa.table({
         "dataset_id": pa.array([d for d, _, _ in quality_rows], pa.int64()),
         "quality": pa.array([q for _, q, _ in quality_rows], pa.string()),
         "value": pa.array([v for _, _, v in quality_rows], pa.float64()),
-        "source": pa.array([SOURCE] * len(quality_rows), pa.string()),
+        "source": pa.array([source] * len(quality_rows), pa.string()),
     })
     return ImportBatch(
-        source=SOURCE,
+        source=source,
         loads=(
             TableLoad("datasets", dataset_table),
             TableLoad("tasks", task_table),

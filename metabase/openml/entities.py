@@ -107,3 +107,9 @@ def parse_procedures(body: bytes) -> list[dict]:
             "stratified": None if strat is None else strat.lower() == "true",
         })
     return out
+
+
+def parse_measures(body: bytes) -> list[str]:
+    """``evaluationmeasure/list`` -> the evaluation measure names OpenML knows."""
+    root = etree.fromstring(body)
+    return [m.text.strip() for m in root.iter(_NS + "measure") if m.text and m.text.strip()]

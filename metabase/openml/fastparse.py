@@ -4,10 +4,10 @@ The element-per-row parser spends ~45 µs of Python per evaluation row, which ma
 not the server, the limit of a sync. OpenML's list bodies are regular: every row has the same
 leaf elements, each ``<oml:name>text</oml:name>`` on its own. Here:
 
-* the body is taken whole as it streams in (pages are at most 1,000 rows); it must be framed as
-  a whole list (the root element closes at its end), or a truncated or malformed page would pass:
-  anything else goes to the element-per-row parser, which raises :class:`RetryableError` for it
-  (the page is fetched again);
+* the body is taken whole, as the HTTP client hands it over (pages are at most 1,000 rows); it
+  must be framed as the whole list asked for (its root element, closed at its end), or a
+  truncated or malformed page would pass: anything else goes to the element-per-row parser,
+  which raises :class:`RetryableError` for it (the page is fetched again);
 * the body is cut into **tokens** without a Python object per element: numpy finds every ``<``
   and the ``>`` that closes it, and one zero-copy Arrow string array over the body's own buffer
   alternates tags and the texts between them. The tags are dictionary-encoded, so the page's
@@ -18,7 +18,10 @@ leaf elements, each ``<oml:name>text</oml:name>`` on its own. Here:
   live server adds ``evaluation_engine_id``, ``run_details``) are skipped, as the element
   parser skips them. Anything else (another namespace
   prefix, empty ``<oml:x/>`` elements, attributes, CDATA, comments, an error body, an empty list)
-  goes to :class:`PageParser`, which gives the same batch;
+  goes to :class:`PageParser`, which gives the same batch; so does a page whose integer leaves
+  hold a text starting ``0x`` (Arrow's cast would read it as a hexadecimal number). XML's ban on
+  control characters in texts is not checked here: a number holding one is no number, a string
+  keeps it;
 * each column's texts are then gathered from the token array by index (column after column,
   one ``take``), and trimmed, typed and null-filled by Arrow compute kernels by the element
   parser's rules. Entities (``&amp;``) are decoded per affected value.
@@ -46,7 +49,7 @@ def fast_supported(spec: ListSpec) -> bool:
 
 
 class FastPageParser:
-    """Same interface and result as :class:`PageParser` (``feed`` chunks, then ``close``)."""
+    """Same interface and result as :class:`PageParser` (``feed`` the body, then ``close``)."""
 
     def __init__(self, spec: ListSpec, url: str = "") -> None:
         self.spec = spec
@@ -91,6 +94,8 @@ class _Tokens:
         self.names = encoded.dictionary.to_pylist()
         self.m = m
         self.entities = b"&" in body
+        self.bytes = np.frombuffer(body, dtype=np.uint8)
+        self.text_starts = end + 1
 
     @classmethod
     def of(cls, body: bytes) -> _Tokens | None:
@@ -111,6 +116,17 @@ class _Tokens:
             if len(lt) > 1 and not bool(np.all(end[:-1] < lt[1:])):
                 return None
         return cls(body, lt, end)
+
+    def hexadecimal(self, tokens: np.ndarray) -> bool:
+        """Does a text after one of these tags start with ``0x`` or ``0X``? Arrow's cast reads
+        such a text as a hexadecimal integer (``0x8000000000000000`` as a negative id); the
+        element parser refuses it. Two gathers of one byte per text, cheaper than a string
+        kernel per column."""
+        if not tokens.size:
+            return False
+        starts = self.text_starts[tokens.ravel()]  # each is followed by its leaf's close tag
+        zero = self.bytes[starts] == ord("0")
+        return bool(zero.any()) and bool(np.any(self.bytes[starts[zero] + 1] | 0x20 == ord("x")))
 
     def code(self, tag: str) -> int:
         try:
@@ -160,8 +176,9 @@ def _frame(spec: ListSpec, body: bytes) -> tuple[_Tokens, int] | None:
     if not fast_supported(spec) or b"xmlns:oml=\"http://openml.org/openml\"" not in body[:4096]:
         return None  # the tags below assume OpenML's own prefix
     root = _ROOT.match(body)
-    if root is None or not body[-4096:].rstrip().endswith(b"</oml:" + root.group(2) + b">"):
-        return None  # cut short (or not a list): the XML parser raises for a retry
+    if root is None or root.group(2).decode() != spec.root \
+            or not body[-4096:].rstrip().endswith(b"</oml:" + root.group(2) + b">"):
+        return None  # cut short, or not the list asked for: the XML parser raises for a retry
     tokens = _Tokens.of(body)
     if tokens is None or tokens.m < 3:
         return None
@@ -202,10 +219,17 @@ def extract(spec: ListSpec, body: bytes) -> pa.RecordBatch | None:
     leaves, values, names = _cut(starts, names, spec.columns)
     if not tokens.only_whitespace_besides(leaves.ravel(), first - 1, last):
         return None
+    if tokens.hexadecimal(values[:, _integers(spec, names)]):
+        return None
     texts = _Columns.of(tokens.texts(values.T.ravel()), n, tokens.entities)
     arrays = [texts.typed(names.index(c), dtype) if c in names else pa.nulls(n, dtype)
               for c, dtype in spec.columns.items()]
     return pa.RecordBatch.from_arrays(arrays, names=list(spec.columns))
+
+
+def _integers(spec: ListSpec, names: list[str]) -> list[int]:
+    """Which of the leaves ``names`` are integer columns of the list."""
+    return [k for k, name in enumerate(names) if pa.types.is_integer(spec.columns[name])]
 
 
 def _nested_rows(spec: ListSpec, tokens: _Tokens, starts: np.ndarray, first: int, last: int) -> pa.RecordBatch | None:
@@ -248,12 +272,14 @@ def _nested_rows(spec: ListSpec, tokens: _Tokens, starts: np.ndarray, first: int
     item_leaves, item_values, fields = _cut(items, fields, {f.name for f in dtype})
     if not tokens.only_whitespace_besides(np.concatenate([leaves.ravel(), item_leaves.ravel()]), first - 1, last):
         return None
+    if tokens.hexadecimal(values[:, _integers(spec, names)]):
+        return None
     texts = _Columns.of(tokens.texts(values.T.ravel()), n, tokens.entities)
     arrays = [texts.typed(names.index(c), t) if c in names else pa.nulls(n, t) for c, t in spec.columns.items()]
     if len(items):
         item_texts = _Columns.of(tokens.texts(item_values.T.ravel()), len(items), tokens.entities)
-        children = [finish_column(item_texts.blank_null(fields.index(f.name)), f.type) if f.name in fields
-                    else pa.nulls(len(items), f.type) for f in dtype]
+        children = [finish_column(item_texts.blank_null(fields.index(f.name)), f.type, False)
+                    if f.name in fields else pa.nulls(len(items), f.type) for f in dtype]
     else:
         children = [pa.array([], f.type) for f in dtype]
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
@@ -308,7 +334,7 @@ class _Columns:
     def typed(self, j: int, dtype: pa.DataType) -> pa.Array:
         """A leaf column -> its type."""
         if pa.types.is_integer(dtype) or pa.types.is_floating(dtype):
-            try:  # clean numbers, the usual case: one cast
+            try:  # clean numbers, the usual case: one cast (hexadecimal was ruled out)
                 return pc.cast(self.raw(j), dtype)
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                 return finish_column(self.blank_null(j), dtype)

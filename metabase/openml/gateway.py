@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from metabase.errors import NotFoundError, OpenMLError
-from metabase.openml.http import HttpClient, RetryPolicy, UnknownEntity, mask_url
+from metabase.openml.http import HttpClient, RetryPolicy, UnknownEntity, mask_url, reason
 from metabase.openml.lister import Lister
 
 _CONFIG_LOCK = threading.RLock()
@@ -198,6 +198,17 @@ class Gateway:
                 self._ranges = False
         return self._ranges
 
+    def evaluation_measures(self) -> frozenset[str] | None:
+        """The evaluation measure names the server knows (``evaluationmeasure/list``), or None
+        when it does not answer that call (then names cannot be checked)."""
+        from metabase.openml.entities import parse_measures
+        from metabase.openml.http import ServerError
+
+        try:
+            return frozenset(parse_measures(self.client.get_bytes("evaluationmeasure/list")))
+        except (ServerError, UnknownEntity):
+            return None
+
     # -- raw entity XML (fast, parallel; used by the sync) -------------------------------------
     def entity_xml(self, call: str) -> bytes:
         return self.client.get_bytes(call)
@@ -246,14 +257,14 @@ def _translate(exc: Exception, server: str) -> Exception:
     if isinstance(exc, MetabaseError):
         return exc
     name = type(exc).__name__
-    message = mask_url(str(exc)).strip().splitlines()[0] if str(exc).strip() else name
+    message = reason(mask_url(str(exc))) if str(exc).strip() else name
     code = getattr(exc, "code", None)
     if name in ("OpenMLServerNoResult",) or (name == "OpenMLServerException" and (
             code in (110, 111, 151, 152, 180, 181, 220, 221, 236, 280, 281) or "unknown" in message.lower())):
         return NotFoundError(f"not found on OpenML ({mask_url(server)}): {message}")
     if name in ("ConnectionError", "Timeout", "ReadTimeout", "ConnectTimeout", "OpenMLServerError",
                 "MaxRetryError", "NewConnectionError") or "Connection" in name:
-        return OpenMLError(f"cannot reach OpenML at {mask_url(server)}: {message[:200]}")
+        return OpenMLError(f"cannot reach OpenML at {mask_url(server)}: {message}")
     if name.startswith("OpenML") or "openml" in type(exc).__module__:
-        return OpenMLError(f"OpenML error ({mask_url(server)}): {message[:300]}")
+        return OpenMLError(f"OpenML error ({mask_url(server)}): {message}")
     return exc

@@ -1,6 +1,10 @@
 """HTTP to OpenML's REST API: one connection pool, a robot retry policy, the key never shown.
 
-Transient failures (timeouts, connection resets, 5xx, 429, truncated or malformed XML) are
+Each answer's body is read whole (urllib3 preloads it, gzip decoded) and then handed to the
+caller's ``consume``; list pages are at most 1,000 rows, so nothing is parsed while it downloads.
+
+Transient failures (timeouts, connection resets, 5xx, 429, truncated or malformed XML, and XML
+that is not OpenML's, such as an HTML maintenance page answered with status 200) are
 retried with exponential back-off and full jitter; a 429's ``Retry-After`` is honoured. After the
 retry budget a :class:`OpenMLError` names the page URL with the API key masked. OpenML answers
 some requests with an XML error body (often HTTP 412): those are decoded into
@@ -269,14 +273,37 @@ def _refused(exc: BaseException) -> bool:
 
 
 def _check_xml(body: bytes) -> None:
+    """Well-formed XML in OpenML's namespace, else :class:`RetryableError` (an HTML maintenance
+    page may come with status 200)."""
     from lxml import etree
 
     try:
-        etree.fromstring(body)
+        root = etree.fromstring(body)
     except etree.XMLSyntaxError as exc:
         raise RetryableError(f"malformed XML ({_short(exc)})") from None
+    if etree.QName(root).namespace != OML_NS:
+        raise RetryableError(f"not OpenML's XML (root element <{etree.QName(root).localname}>)")
+
+
+_CAUSED_BY = re.compile(r"\(Caused by \w+\((?P<inner>.*)\)\)$")
+_OBJECT_PREFIX = re.compile(r"^(<[^>]*>|\w+\(host='[^']*', port=\d+\)):\s*")
+REASON_LIMIT = 600
+
+
+def reason(text: str) -> str:
+    """An error text on one line and whole: urllib3's wrapping ("HTTPSConnectionPool(...): Max
+    retries exceeded ... (Caused by NameResolutionError("<...>: Failed to resolve 'host' (...)"))")
+    gives way to the reason inside it. Only a text longer than ``REASON_LIMIT`` (a server's HTML
+    page) is shortened, at a word, and says so."""
+    text = " ".join(text.split())
+    caused = _CAUSED_BY.search(text)
+    if caused:
+        text = _OBJECT_PREFIX.sub("", caused["inner"].strip("'\""))
+    if len(text) > REASON_LIMIT:
+        kept = text[:REASON_LIMIT].rsplit(" ", 1)[0]
+        text = f"{kept} [... {len(text) - len(kept):,} more characters]"
+    return text
 
 
 def _short(exc: BaseException) -> str:
-    text = mask_url(str(exc)).splitlines()[0] if str(exc) else type(exc).__name__
-    return text[:200]
+    return reason(mask_url(str(exc))) if str(exc).strip() else type(exc).__name__

@@ -1,16 +1,21 @@
 """The fast paged lister for OpenML's bulk lists.
 
 Why not openml-python's listing: it pages one call at a time through ever-deeper offsets of one
-big filter, and builds dicts of every row. Here a list is cut into **windows** (a filter narrow
-enough that offsets inside it stay shallow: one task, one measure, one chunk of ids), several
-pages are in flight at once on one keep-alive session, and each body is parsed while it streams
-into an Arrow record batch.
+big filter, builds dicts of every row, and stops at the first page shorter than it asked for, so
+a server that caps pages below that size silently ends its lists early. Here a list is cut into
+**windows** (a filter narrow enough that offsets inside it stay shallow: one task, one measure,
+one chunk of ids), several pages are in flight at once on one keep-alive session, and each page's
+body, read whole, is parsed into an Arrow record batch on the fetching thread.
 
 Pages of a window are handed out in offset order (a page that arrives early waits for its
 predecessors), so a consumer can store a window's rows and its next offset together and resume
-exactly there. A window ends at a page with fewer rows than asked for, at the server's "no results"
-error, or when it has given ``max_rows``. A short page whose size is a multiple of 100 is
-confirmed with one more call, because servers cap the page size (the live one at 1,000).
+exactly there. A window ends only when the server says there is nothing more (an empty page: its
+"no results" error), when it has given ``max_rows`` (or the window's known bound), or when a
+keyset window has passed its highest id. A short page never ends a window: servers cap the page
+size (the live one at 1,000, others lower), so the next page is asked right after it. The first
+short page followed by more rows teaches the lister the server's cap, which keeps the offsets of
+pages asked ahead aligned. An answer that is not the list asked for (an HTML page with status
+200) is retried by the HTTP client, never taken as an empty list.
 """
 
 from __future__ import annotations
@@ -22,8 +27,9 @@ from typing import Iterable, Iterator, Sequence
 
 import pyarrow as pa
 
-from metabase.openml.http import HttpClient, NoResults, mask_url
+from metabase.errors import OpenMLError
 from metabase.openml.fastparse import FastPageParser
+from metabase.openml.http import HttpClient, NoResults, mask_url
 from metabase.openml.listparse import SPECS, ListSpec, empty_batch
 
 MAX_PAGE_SIZE = 1000  # the live server's cap
@@ -69,8 +75,16 @@ class Window:
         if not batch.num_rows:
             return position
         if self.key_filter:
-            return int(pa.compute.max(batch.column(self.spec.id_column)).as_py()) + 1
+            top = pa.compute.max(batch.column(self.spec.id_column)).as_py()
+            if top is None or top < position:  # paging on would ask the same ids forever
+                raise OpenMLError(f"OpenML answered {self.call(position, batch.num_rows)} with ids "
+                                  f"below {position} or none at all: cannot page on")
+            return int(top) + 1
         return position + batch.num_rows
+
+    def passed(self, position: int) -> bool:
+        """Has a keyset window asked for all of its ids (the next one is above ``high``)?"""
+        return self.key_filter is not None and self.high is not None and position > self.high
 
 
 @dataclass(frozen=True)
@@ -145,7 +159,6 @@ class Lister:
         self.page_size = page_size
         self._cap: int | None = None  # a smaller server cap, once confirmed
         self._uncapped = False  # a page of page_size rows came back: no smaller cap
-        self._no_cap_at: set[int] = set()  # short page sizes seen to be true ends
 
     # -- one page ---------------------------------------------------------------------------
     def fetch(self, window: Window, position: int, limit: int, spool=None) -> tuple[pa.RecordBatch, str]:
@@ -226,7 +239,7 @@ class Lister:
         return min(bounds)
 
     def _can_submit(self, state: _State) -> bool:
-        if state.end:
+        if state.end or state.window.passed(state.next_submit):
             return False
         if state.window.key_filter and state.outstanding:
             return False  # keyset pages depend on the previous one
@@ -266,36 +279,34 @@ class Lister:
             at = state.next_yield
             batch, url, asked = state.buffer.pop(at)
             rows = batch.num_rows
-            if state.maybe_cap:
-                if rows:
-                    self._cap = state.maybe_cap  # the page after a short one had rows: a real cap
-                else:
-                    self._no_cap_at.add(state.maybe_cap)  # that short page was a true end
-            state.maybe_cap = 0
-            full = rows >= asked
-            if full and asked >= self.page_size:
-                self._uncapped = True  # the server gave a whole page: it does not cap below ours
-            suspicious = (self._cap is None and not self._uncapped and rows % 100 == 0
-                          and rows not in self._no_cap_at)
-            if not full and rows and (rows == self._cap or suspicious):
-                # a server cap rather than the end? go on right after it (costs one call if it
-                # was the end); speculative offset pages past here are misaligned: drop them
-                full = True
-                state.maybe_cap = rows if self._cap is None else 0
-                if not window.key_filter:
-                    state.gen += 1
-                    state.buffer.clear()
-                    state.next_submit = at + rows
+            self._learn_cap(state, rows, asked)
+            if rows and rows != asked and not window.key_filter:
+                # a capped page, not the end: offset pages asked ahead of it are misaligned now
+                state.gen += 1
+                state.buffer.clear()
+                state.next_submit = at + rows
             state.next_yield = window.next_position(at, batch)
             if window.key_filter:
                 state.next_submit = state.next_yield
             state.rows += rows
-            last = not full or self._remaining(state) <= 0
+            last = rows == 0 or self._remaining(state) <= 0 or window.passed(state.next_yield)
             if last:
                 state.end = True
                 state.buffer.clear()
             state.given += 1
             yield Page(window, at, batch, last, state.next_yield, state.rows - rows, url, window.call(at, asked))
+
+    def _learn_cap(self, state: _State, rows: int, asked: int) -> None:
+        """A short offset page followed by more rows shows the server's cap: later pages ask for
+        that many, so the offsets of pages asked ahead line up. Only offset windows teach it (a
+        keyset page costs the same whatever its size, and new uploads can follow a true end)."""
+        if state.maybe_cap and rows:
+            self._cap = state.maybe_cap
+        state.maybe_cap = 0
+        if rows >= asked >= self.page_size:
+            self._uncapped = True  # the server gave a whole page: it does not cap below ours
+        elif 0 < rows < asked and self._cap is None and not self._uncapped:
+            state.maybe_cap = 0 if state.window.key_filter else rows
 
     def _remaining(self, state: _State) -> int:
         bounds = [1 << 62]

@@ -8,7 +8,7 @@ the killed run had received but not committed and uses them instead of asking th
 so a kill costs at most the one page whose write it interrupted (plus requests still in flight,
 whose answers had not arrived).
 
-Layout: ``<store stem>.sync-spool/<phase>/`` holds an ``ORIGIN`` file (the server the pages came
+Layout: ``<store file name>.sync-spool/<phase>/`` holds an ``ORIGIN`` file (the server the pages came
 from: pages of another server are thrown away) and append-only segment files of frames
 ``MAGIC | key length | data length | key | Arrow IPC stream of the page``. A torn frame at the end
 of a segment (the kill hit the write) is ignored. Writes go straight to the OS (no user-space
@@ -42,7 +42,7 @@ _HEAD = struct.Struct("<4sIQ")  # magic, key bytes, data bytes
 
 def spool_dir(store_path: Path, phase: str) -> Path:
     store_path = Path(store_path)
-    return store_path.with_name(f"{store_path.stem}.sync-spool") / phase
+    return store_path.with_name(f"{store_path.name}.sync-spool") / phase
 
 
 class PageSpool:

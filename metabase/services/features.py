@@ -83,9 +83,12 @@ def _check_options(ws, path, dataset, task, dataset_id, budget_s, store_result) 
 
 
 def _require_known_dataset(ws, dataset_id: int) -> None:
+    """The store itself must know the id (not the starter knowledge base a reader may fall back to:
+    the values are written into this store)."""
+    from metabase.store import open_reader
     from metabase.store.lookups import dataset_known
 
-    with ws.reader() as con:
+    with open_reader(ws.store_path) as con:
         known = dataset_known(con, dataset_id)
     if not known:
         raise NotFoundError(f"dataset {dataset_id} is not in the store {ws.store_path}: --dataset-id must name a "

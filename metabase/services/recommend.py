@@ -214,12 +214,15 @@ def fit_cached(strategy, training, model_dir, key: str):
         except (OSError, ValueError, KeyError) as exc:
             log.info("model cache %s unusable (%s): retraining", directory, exc)
     strategy.fit(training)
-    model_dir.mkdir(parents=True, exist_ok=True)
-    prefix = key.rsplit("-", 1)[0] + "-"
-    for old in model_dir.glob(prefix + "*"):
-        if old.name != key:
-            shutil.rmtree(old, ignore_errors=True)
-    _surrogate_model(strategy).save(directory, metadata={"features": names, "key": key})
+    try:
+        model_dir.mkdir(parents=True, exist_ok=True)
+        prefix = key.rsplit("-", 1)[0] + "-"
+        for old in model_dir.glob(prefix + "*"):
+            if old.name != key:
+                shutil.rmtree(old, ignore_errors=True)
+        _surrogate_model(strategy).save(directory, metadata={"features": names, "key": key})
+    except OSError as exc:  # a read-only place: recommend is a read, so it answers uncached
+        log.debug("cannot cache the model in %s (%s)", model_dir, exc)
     return strategy
 
 

@@ -14,11 +14,17 @@ import re
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 import duckdb
 
 from metabase.errors import ReadOnlyError, StoreError, StoreLockedError, StoreNotFoundError
+from metabase.store.schema_guard import check_store
+
+# No connection installs or loads an extension on its own: a query naming ``https://...`` or a
+# SQLite file given as the store would otherwise download a binary into ~/.duckdb. metabase needs
+# only what the duckdb wheel links in (parquet, json, icu).
+EXTENSION_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
 
 DEFAULT_READER_WAIT_S = 30.0
 WAITING_SUFFIX = ".readers-waiting"  # touched by a reader while a writer holds the lock
@@ -58,13 +64,13 @@ def connect(path: Path, *, read_only: bool, wait_s: float) -> duckdb.DuckDBPyCon
     waited = False
     while True:
         try:
-            con = duckdb.connect(str(path), read_only=read_only)
+            con = duckdb.connect(str(path), read_only=read_only, config=EXTENSION_CONFIG)
             if waited:  # our turn came: the writer need not yield again for us
-                waiting_marker(path).unlink(missing_ok=True)
+                _remove_waiting(path)
             return con
         except duckdb.IOException as exc:
             if not _is_lock_error(exc):
-                raise StoreError(f"cannot open store {path}: {exc}") from exc
+                raise StoreError(f"cannot open store {path}: {_open_failure(exc)}") from exc
             if read_only:
                 _touch_waiting(path)
                 waited = True
@@ -73,6 +79,22 @@ def connect(path: Path, *, read_only: bool, wait_s: float) -> duckdb.DuckDBPyCon
                 raise StoreLockedError(path, f"writer pid {pid.group(1)}" if pid else "") from exc
             time.sleep(delay * (0.5 + random.random()))
             delay = min(delay * 2, 1.0)
+
+
+def _remove_waiting(path: Path) -> None:
+    try:
+        waiting_marker(path).unlink(missing_ok=True)
+    except OSError:  # a read-only directory
+        pass
+
+
+def _open_failure(exc: Exception) -> str:
+    text = str(exc)
+    extension = re.search(r'Extension "([\w-]+)" is an existing extension', text)
+    if extension:  # DuckDB recognised another database format (SQLite, say)
+        return (f"it is not a DuckDB database (reading it would need DuckDB's {extension.group(1)} "
+                "extension, which metabase does not install)")
+    return text
 
 
 class Connection:
@@ -154,9 +176,60 @@ class Connection:
             raise ReadOnlyError("the store is opened read-only")
 
 
-def open_reader(path: str | Path, wait_s: float = DEFAULT_READER_WAIT_S) -> Connection:
-    """A read-only connection for analysts, notebooks and the recommenders."""
+def _literal_list(items: Sequence[str]) -> str:
+    return "[" + ", ".join("'" + item.replace("'", "''") + "'" for item in items) + "]"
+
+
+def _confine(con: duckdb.DuckDBPyConnection, allow_files: Sequence[str]) -> None:
+    """Keep a reader inside the store: no files, URLs, Python variables or extensions, except
+    reads inside the folders ``allow_files``; then lock the settings so no query can undo this.
+
+    The settings belong to the database instance, which DuckDB shares between the connections
+    one process holds to one file, so a second reader finds them already made.
+    """
+    current = con.execute("SELECT current_setting('enable_external_access'), "
+                          "current_setting('allowed_directories'), "
+                          "current_setting('temp_directory')").fetchone()
+    if current[0] is False:  # another reader in this process confined the instance already
+        temp = current[2].rstrip("/") + "/"
+        if set(current[1]) - {temp} != set(allow_files):
+            raise StoreError("this process already reads the store with other --allow-files "
+                             "folders; close that reader first")
+        return
+    # allowed_directories may be set only while external access is still on
+    if allow_files:
+        con.execute(f"SET allowed_directories = {_literal_list(allow_files)}")
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
+
+
+def allowed_folders(folders: Sequence[str | Path]) -> tuple[str, ...]:
+    """The absolute, resolved forms of ``folders`` with a trailing separator, as DuckDB matches
+    ``allowed_directories`` by prefix (``/data`` would also open ``/data-private``)."""
+    return tuple(sorted({str(Path(f).expanduser().resolve()).rstrip("/") + "/" for f in folders}))
+
+
+def open_reader(path: str | Path, wait_s: float = DEFAULT_READER_WAIT_S,
+                allow_files: Sequence[str | Path] = ()) -> Connection:
+    """A read-only connection for analysts, notebooks and the recommenders.
+
+    It reads the store and nothing else: no file, URL or extension, unless ``allow_files`` names
+    folders whose files (and subfolders) it may read.
+    """
     path = Path(path)
     if not path.is_file():
         raise StoreNotFoundError(path)
-    return Connection(connect(path, read_only=True, wait_s=wait_s), path, read_only=True)
+    try:
+        con = connect(path, read_only=True, wait_s=wait_s)
+    except (StoreLockedError, KeyboardInterrupt):
+        # giving up: the writer need not yield for this reader (one still waiting touches the
+        # marker again within a second)
+        _remove_waiting(path)
+        raise
+    try:
+        check_store(con, path, writer=False)
+        _confine(con, allowed_folders(allow_files))
+    except BaseException:
+        con.close()
+        raise
+    return Connection(con, path, read_only=True)

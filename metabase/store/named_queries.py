@@ -15,14 +15,20 @@ formatted into the text. A parameter without ``= default`` is required.
 refuses writes to it anyway; the guard also refuses statements that would write *other* files or
 change the session (``COPY ... TO``, ``EXPORT DATABASE``, ``EXPLAIN ANALYZE COPY``), reach outside
 the store (``ATTACH``, ``INSTALL``/``LOAD``, ``SET``/``USE``), or whose effect cannot be seen
-before running (``PRAGMA``, ``CALL``, statement batches). Reading files in a query
-(``read_csv``, ``read_parquet``) stays allowed: it changes nothing.
+before running (``PRAGMA``, ``CALL``, statement batches). Inside a ``SELECT`` only the table
+functions of ``READ_ONLY_FUNCTIONS`` may appear (``checkpoint()``, ``enable_logging()`` or
+``query('...')`` are refused), and those of ``FILE_FUNCTIONS`` only when the caller opened folders
+for reading (``metabase sql --allow-files DIR``). The reader connection enforces the same from
+below (:func:`metabase.store.connection.open_reader`): no file, URL or extension outside those
+folders.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -204,10 +210,72 @@ _REFUSALS = {
     "SET": "SET/RESET/USE change the session; not allowed here",
     "VARIABLE_SET": "SET VARIABLE changes the session; not allowed here",
     "PRAGMA": "PRAGMA may change settings or write files; use DESCRIBE, SHOW TABLES or SUMMARIZE",
-    "CALL": "CALL is not allowed here; write `SELECT * FROM function(...)` instead",
+    "CALL": "CALL runs procedures that change the session or the store (the read-only table "
+            "functions, such as duckdb_tables() or range(), work in a SELECT)",
     "MULTI": "this statement expands into several (e.g. PIVOT without an IN list); "
              "give the PIVOT values with `ON col IN (...)`",
 }
+
+
+# Table functions a read-only analyst needs: the catalogue, generators, JSON and list unnesting.
+READ_ONLY_FUNCTIONS = frozenset({
+    "duckdb_columns", "duckdb_constraints", "duckdb_databases", "duckdb_dependencies",
+    "duckdb_functions", "duckdb_indexes", "duckdb_keywords", "duckdb_schemas", "duckdb_sequences",
+    "duckdb_settings", "duckdb_tables", "duckdb_types", "duckdb_views", "pragma_table_info",
+    "pragma_show", "pragma_database_size", "pragma_storage_info", "pragma_version",
+    "pragma_collations", "range", "generate_series", "unnest", "repeat", "repeat_row",
+    "json_each", "json_tree", "histogram", "histogram_values", "pg_timezone_names",
+    "icu_calendar_names",
+})
+# Table functions that read files: only with ``--allow-files``, and then only in those folders.
+FILE_FUNCTIONS = frozenset({
+    "read_csv", "read_csv_auto", "sniff_csv", "read_parquet", "parquet_scan", "parquet_metadata",
+    "parquet_schema", "parquet_file_metadata", "parquet_kv_metadata", "read_json",
+    "read_json_auto", "read_json_objects", "read_json_objects_auto", "read_ndjson",
+    "read_ndjson_auto", "read_ndjson_objects", "read_text", "read_blob", "glob",
+})
+_PARSER_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False,
+                  "enable_external_access": False}
+_parser_lock = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _parser() -> "duckdb.DuckDBPyConnection":
+    """An in-memory connection that only parses (json_serialize_sql), shared under a lock."""
+    return duckdb.connect(config=_PARSER_CONFIG)
+
+
+def table_functions(sql: str) -> list[str]:
+    """The table functions one SELECT statement calls, anywhere in it (subqueries, CTEs, lateral
+    joins, the query of DESCRIBE or SUMMARIZE), lower-cased, in order of appearance."""
+    with _parser_lock:
+        tree = json.loads(_parser().execute("SELECT json_serialize_sql(?)", [sql]).fetchone()[0])
+    if tree.get("error"):  # a SELECT DuckDB parses but cannot serialise: refuse what we cannot see
+        raise ReadOnlyError("`metabase sql` cannot check this statement: "
+                            f"{tree.get('error_message', 'unknown form')}")
+    found: list[str] = []
+    stack: list[Any] = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if node.get("type") == "TABLE_FUNCTION":
+                found.append(str(node["function"]["function_name"]).lower())
+            stack.extend(reversed(list(node.values())))
+        elif isinstance(node, list):
+            stack.extend(reversed(node))
+    return found
+
+
+def _check_functions(sql: str, files: bool) -> None:
+    for name in table_functions(sql):
+        if name in READ_ONLY_FUNCTIONS or (files and name in FILE_FUNCTIONS):
+            continue
+        if name in FILE_FUNCTIONS:
+            raise ReadOnlyError(f"{name}() reads files, and `metabase sql` reads only the store "
+                                "unless you give --allow-files DIR (files in DIR may be read)")
+        raise ReadOnlyError(f"`metabase sql` is read-only and refuses the table function {name}(): "
+                            "only the read-only ones may be called (README: what `metabase sql` "
+                            "may touch)")
 
 
 def _statements(sql: str) -> list:
@@ -217,8 +285,9 @@ def _statements(sql: str) -> list:
         raise InputError(f"SQL does not parse: {_one_line(exc)}") from None
 
 
-def check_read_only(sql: str) -> None:
-    """Raise ReadOnlyError unless ``sql`` is exactly one statement that only reads."""
+def check_read_only(sql: str, files: bool = False) -> None:
+    """Raise ReadOnlyError unless ``sql`` is exactly one statement that only reads; it may call
+    the table functions that read files only with ``files``."""
     statements = _statements(sql)
     if not statements:
         raise InputError("no SQL statement given")
@@ -233,9 +302,10 @@ def check_read_only(sql: str) -> None:
         if inner == statement.query:
             raise ReadOnlyError("`metabase sql` cannot tell what this EXPLAIN runs; "
                                 "write EXPLAIN [ANALYZE] SELECT ...")
-        check_read_only(inner)
+        check_read_only(inner, files)
         return
     if kind == "SELECT":
+        _check_functions(statement.query, files)
         return
     reason = _REFUSALS.get(kind, "it would change the store")
     raise ReadOnlyError(
@@ -250,12 +320,24 @@ def _one_line(exc: Exception) -> str:
     return _ENGINE_PREFIX.sub("", lines[0]) if lines else type(exc).__name__
 
 
-def run(con, sql: str, params: Mapping[str, Any] | None = None):
+def _permission_message(exc: Exception, files: bool) -> str:
+    target = re.search(r'Cannot access file "(.*?)"', str(exc))
+    what = f"cannot read {target.group(1)}" if target else _one_line(exc)
+    if target and "://" in target.group(1):
+        return f"{what}: `metabase sql` reads no URLs (download the file, then use --allow-files)"
+    if files:
+        return (f"{what}: only files inside the --allow-files folders may be read "
+                "(links that lead out of them are refused)")
+    return f"{what}: `metabase sql` reads only the store; --allow-files DIR lets it read files in DIR"
+
+
+def run(con, sql: str, params: Mapping[str, Any] | None = None, files: bool = False):
     """Check and run one read-only statement on ``con`` (a store Connection); a pandas DataFrame.
 
-    ``params`` binds ``$name`` placeholders. Missing or unknown names are an InputError.
+    ``params`` binds ``$name`` placeholders. Missing or unknown names are an InputError. ``files``:
+    the connection was opened with folders to read (``open_reader(allow_files=...)``).
     """
-    check_read_only(sql)
+    check_read_only(sql, files)
     wanted = set(_statements(sql)[0].named_parameters)
     given = dict(params or {})
     missing = sorted(wanted - set(given))
@@ -270,6 +352,8 @@ def run(con, sql: str, params: Mapping[str, Any] | None = None):
         return con.df(sql, given if wanted else None)
     except ReadOnlyError:
         raise
+    except duckdb.PermissionException as exc:
+        raise InputError(_permission_message(exc, files)) from None
     except duckdb.CatalogException as exc:
         raise InputError(f"{_one_line(exc)} (`metabase info` lists the tables; "
                          "a wide view appears after the first import)") from None
@@ -284,6 +368,7 @@ def run_named(con, name: str, params: Mapping[str, Any] | None = None):
 
 
 __all__ = [
-    "NamedQuery", "QueryParam", "REQUIRED", "bind", "check_read_only", "coerce", "get_query",
-    "guess", "list_queries", "parse_query", "run", "run_named",
+    "FILE_FUNCTIONS", "NamedQuery", "QueryParam", "READ_ONLY_FUNCTIONS", "REQUIRED", "bind",
+    "check_read_only", "coerce", "get_query", "guess", "list_queries", "parse_query", "run",
+    "run_named", "table_functions",
 ]

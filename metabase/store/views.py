@@ -4,10 +4,13 @@
 - ``task_qualities_wide``: one row per task, one column per quality; ``task_qualities_long`` holds
   the same cells in long form (task_id, quality, value, source). A task's qualities are its
   dataset's qualities (through ``tasks.dataset_id``) plus those that sources publish per task
-  (``task_qualities``).
+  (``task_qualities``), plus those that exports of OpenML publish for another task on the same
+  dataset: OpenML computes qualities per dataset, so openml-pimp's values for task 9983 are
+  dataset 1471's and hold for task 14951 too.
 
 When a quality comes from several sources the views prefer OpenML's own value, then imported ones,
-then values computed here (and for tasks, the dataset's value over a task-keyed one).
+then values computed here (and for tasks, the dataset's value over the task's own task-keyed one,
+and that over another task's on the same dataset).
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ from __future__ import annotations
 # OpenML's own values first, then exports of OpenML's values, then other imports, then values
 # computed here; auto-sklearn's meta-features last (computed on its training split, so e.g. its
 # NumberOfInstances is two thirds of OpenML's).
-OPENML_EXPORTS = ("qualities-csv", "openml-sql", "openml-pimp", "openml-study-arff", "tabrepo", "lcdb")
+OPENML_EXPORTS = ("qualities-csv", "openml-sql", "openml-pimp", "openml-study-arff", "openml-task-list", "tabrepo",
+                  "lcdb")
 
 
 def source_rank(column: str = "source") -> str:
@@ -46,6 +50,21 @@ def _pivot(key: str, long_sql: str, qualities: list[str]) -> str:
     return f"PIVOT ({best}) ON quality IN ({in_list}) USING first(value) GROUP BY {key}"
 
 
+def _sibling_sql() -> str:
+    """Task-keyed values that an OpenML export publishes for another task on the same dataset (the
+    lowest such task id, so the choice is deterministic); auto-sklearn's are left out, being
+    computed on one task's training split."""
+    exports = ", ".join(_literal(s) for s in OPENML_EXPORTS)
+    return (
+        f"SELECT task_id, quality, value, source, 20 + {source_rank()} AS rank FROM ("
+        "SELECT t.task_id, q.quality, q.value, q.source FROM tasks t "
+        "JOIN tasks s ON s.dataset_id = t.dataset_id AND s.task_id <> t.task_id "
+        "JOIN task_qualities q ON q.task_id = s.task_id "
+        f"WHERE q.source IN ({exports}) "
+        "QUALIFY row_number() OVER (PARTITION BY t.task_id, q.quality, q.source ORDER BY s.task_id) = 1)"
+    )
+
+
 def wide_view_sql(con) -> list[str]:
     dataset_q = [r[0] for r in con.execute(
         "SELECT DISTINCT quality FROM dataset_qualities ORDER BY quality").fetchall()]
@@ -56,7 +75,8 @@ def wide_view_sql(con) -> list[str]:
     task_long = (
         f"SELECT t.task_id, q.quality, q.value, q.source, {source_rank('q.source')} AS rank "
         "FROM tasks t JOIN dataset_qualities q ON q.dataset_id = t.dataset_id "
-        f"UNION ALL SELECT task_id, quality, value, source, 10 + {source_rank()} AS rank FROM task_qualities"
+        f"UNION ALL SELECT task_id, quality, value, source, 10 + {source_rank()} AS rank FROM task_qualities "
+        f"UNION ALL {_sibling_sql()}"
     )
     best_task = (
         f"SELECT task_id, quality, value, source FROM ({task_long}) "

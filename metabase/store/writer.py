@@ -15,10 +15,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Iterator, Mapping, Sequence
 
+import duckdb
 import pyarrow as pa
 
 from metabase.errors import StoreError
 from metabase.store.connection import Connection, connect
+from metabase.store.schema_guard import check_store
 
 # Natural keys of the contract's tables, used by ``upsert``.
 TABLE_KEYS: dict[str, tuple[str, ...]] = {
@@ -65,8 +67,32 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def write_error(path: Path, exc: BaseException) -> StoreError:
+    """One line for a write the file system refused (DuckDB writes ``<store>.wal`` beside the
+    store, so a store in a read-only folder opens but cannot commit)."""
+    text = _first_line(exc)
+    if "read-only file system" in text.lower() or "permission denied" in text.lower():
+        return StoreError(f"cannot write the store {path}: its folder or file is not writable "
+                          f"(DuckDB writes {path.name}.wal beside it): {text}")
+    return StoreError(f"cannot write the store {path}: {text}")
+
+
 class Writer(Connection):
     """The read-write connection. Open it with :func:`open_writer`."""
+
+    @contextmanager
+    def transaction(self) -> Iterator["Writer"]:
+        """:meth:`Connection.transaction`; a DuckDB error (a failed COMMIT, too) is one StoreError."""
+        try:
+            with super().transaction() as con:
+                yield con
+        except duckdb.Error as exc:
+            raise write_error(self.path, exc) from exc
 
     # -- schema ------------------------------------------------------------------------------
     def migrate(self) -> int:
@@ -102,18 +128,33 @@ class Writer(Connection):
         return [r[0] for r in rows]
 
     @contextmanager
-    def _registered(self, data) -> Iterator[tuple[str, list[str]]]:
+    def _registered(self, data, target: str = "") -> Iterator[tuple[str, list[str]]]:
+        """``data`` as a view for one statement. A DuckDB error inside becomes one StoreError that
+        names the target table and the first error: after a failed statement DuckDB answers every
+        later one (the unregister here, too) with "Current transaction is aborted", which would
+        otherwise replace the error that says what is wrong."""
         table = _as_arrow(data)
         name = f"_incoming_{id(table)}"
         self.con.register(name, table)
+        failed = False
         try:
             yield name, table.column_names
+        except duckdb.Error as exc:
+            failed = True
+            raise StoreError(f"cannot write rows into {target or 'the store'}: {_first_line(exc)}") from exc
+        except BaseException:
+            failed = True
+            raise
         finally:
-            self.con.unregister(name)
+            try:
+                self.con.unregister(name)
+            except duckdb.Error:
+                if not failed:
+                    raise
 
     def append(self, table: str, data) -> int:
         """Insert all rows (by column name; missing columns get their default)."""
-        with self.transaction(), self._registered(data) as (view, cols):
+        with self.transaction(), self._registered(data, table) as (view, cols):
             unknown = set(cols) - set(self._columns(table))
             if unknown:
                 raise StoreError(f"columns {sorted(unknown)} are not in table {table!r}")
@@ -129,7 +170,7 @@ class Writer(Connection):
         within ``data`` keep their last row.
         """
         key = tuple(key or TABLE_KEYS[table])
-        with self.transaction(), self._registered(data) as (view, cols):
+        with self.transaction(), self._registered(data, table) as (view, cols):
             missing = [k for k in key if k not in cols]
             if missing:
                 raise StoreError(f"upsert into {table!r} needs key columns {missing}")
@@ -160,7 +201,7 @@ class Writer(Connection):
         data = _as_arrow(data)
         if not data.num_rows:
             return 0
-        with self.transaction(), self._registered(data) as (view, cols):
+        with self.transaction(), self._registered(data, table) as (view, cols):
             missing = [k for k in key if k not in cols]
             if missing:
                 raise StoreError(f"upsert into {table!r} needs key columns {missing}")
@@ -180,7 +221,7 @@ class Writer(Connection):
         This is how tables without a natural key (evaluations, learning curves) stay idempotent:
         an import owns, for example, all evaluations of the runs it brings.
         """
-        with self.transaction(), self._registered(data) as (view, cols):
+        with self.transaction(), self._registered(data, table) as (view, cols):
             by_list = ", ".join(_quote(c) for c in by)
             self.con.execute(
                 f"DELETE FROM {table} WHERE ({by_list}) IN (SELECT DISTINCT {by_list} FROM {view})"
@@ -188,6 +229,15 @@ class Writer(Connection):
             col_list = ", ".join(_quote(c) for c in cols)
             self.con.execute(f"INSERT INTO {table} ({col_list}) SELECT {col_list} FROM {view}")
             return _as_arrow(data).num_rows
+
+    def repeated_keys(self, table: str, key: Sequence[str], owner: Mapping[str, object]) -> int:
+        """How many of the rows of ``table`` that ``owner`` holds repeat another one's ``key``."""
+        where = " AND ".join(f"{_quote(c)} = ?" for c in owner) or "true"
+        columns = ", ".join(_quote(c) for c in key)
+        return int(self.con.execute(
+            f"SELECT count(*) - count(DISTINCT ({columns})) FROM {_quote(table)} WHERE {where}",
+            list(owner.values()),
+        ).fetchone()[0])
 
     def delete_where(self, table: str, where: str, params: Sequence | None = None) -> None:
         with self.transaction():
@@ -216,9 +266,13 @@ class Writer(Connection):
 def open_writer(path: str | Path, wait_s: float = WRITER_WAIT_S) -> Writer:
     """Open (creating if needed) the store read-write and bring its schema up to date."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"cannot create the store's folder {path.parent}: {exc.strerror or exc}") from None
     writer = Writer(connect(path, read_only=False, wait_s=wait_s), path, read_only=False)
     try:
+        check_store(writer.con, path, writer=True)  # before a migration could touch the file
         writer.migrate()
     except BaseException:
         writer.close()

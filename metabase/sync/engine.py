@@ -24,9 +24,11 @@ sync asks each window only for ids above its mark (one call per window when noth
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -37,7 +39,9 @@ from metabase.openml.lister import Window, id_windows
 from metabase.openml.spool import PageSpool, spool_dir
 from metabase.store import CONTRACT_TABLES, open_reader, open_writer, reader_waiting, utcnow
 from metabase.sync import records
-from metabase.sync.plan import Scope, SyncRequest, estimate, resolve_scope
+from metabase.sync.plan import Scope, SyncRequest, estimate, measures_in, resolve_scope
+
+log = logging.getLogger(__name__)
 
 ENTITY = "evaluation"
 # Test hook: ``phase:n:before|after`` SIGKILLs the process at the n-th write of a phase, inside
@@ -161,14 +165,15 @@ def run_sync(workspace, request: SyncRequest, progress: Progress | None = None, 
     t0 = time.perf_counter()
     started = utcnow()
     path = workspace.store_path
-    scope = resolve_scope(gateway, request)  # raises before anything is written
     marks, known_datasets, known_qualities, known_flows = _read_state(path)
+    scope = resolve_scope(gateway, request, measures_in(marks))  # raises before any write
     if request.dry_run:
         plan = estimate(scope, marks, known_datasets, known_flows)
         return SyncResult({}, {}, gateway.client.calls, gateway.client.retries, time.perf_counter() - t0,
                           plan=plan, dry_run=True, server=gateway.server)
     store = _StoreSession(path)
     fetched: dict[str, int] = {"spooled_pages": 0}
+    skipped: Counter = Counter()  # rows OpenML sent that were not stored, by reason
     try:
         before = _counts(store.get())
         store.close()  # not held while the metadata is fetched
@@ -176,7 +181,8 @@ def run_sync(workspace, request: SyncRequest, progress: Progress | None = None, 
         for name, phase in (
                 ("metadata", lambda: _metadata(gateway, store, scope, known_datasets, known_qualities,
                                                known_flows, progress, fetched)),
-                ("evaluations", lambda: _evaluations(gateway, store, scope, request, marks, progress, fetched)),
+                ("evaluations", lambda: _evaluations(gateway, store, scope, request, marks, progress, fetched,
+                                                     skipped)),
                 ("flows", lambda: _flows(gateway, store, progress, fetched)),
                 ("setups", lambda: _setups(gateway, store, request, progress, fetched))):
             t = time.perf_counter()
@@ -192,8 +198,12 @@ def run_sync(workspace, request: SyncRequest, progress: Progress | None = None, 
     finally:
         store.close()
         progress.done()
+    if skipped:
+        log.warning("%s", records.skipped_summary(skipped))
     return SyncResult(added, fetched, gateway.client.calls, gateway.client.retries, time.perf_counter() - t0,
-                      server=gateway.server, extra={"phase_seconds": timings})
+                      server=gateway.server,
+                      extra={"phase_seconds": timings, "skipped_rows": dict(skipped)})
+
 
 
 # -- phases ---------------------------------------------------------------------------------
@@ -265,7 +275,8 @@ class _Group:
         return items
 
 
-def _evaluations(gateway, store, scope: Scope, request: SyncRequest, marks, progress, fetched) -> None:
+def _evaluations(gateway, store, scope: Scope, request: SyncRequest, marks, progress, fetched,
+                 skipped: Counter) -> None:
     windows = scope.evaluation_windows(keyset=gateway.supports_id_ranges())
     spool = PageSpool(spool_dir(store.path, "evaluations"), gateway.server)
     progress.phase("runs and evaluations", len(windows))
@@ -288,7 +299,9 @@ def _evaluations(gateway, store, scope: Scope, request: SyncRequest, marks, prog
         with writer.transaction():  # the pages and their marks, all or nothing
             if runs:
                 writer.upsert_new("runs", pa.concat_tables(runs))  # new on a fresh or incremental sync
-                writer.replace("evaluations", pa.concat_tables(evaluations), by=["run_key", "measure"])
+            if evaluations:
+                unique = records.unique_evaluations(pa.concat_tables(evaluations), skipped)
+                writer.replace("evaluations", unique, by=["run_key", "measure"])
             writer.upsert("sync_state", pa.Table.from_pylist(list(state.values()), schema=_STATE_SCHEMA), merge=False)
             _crash_point("evaluations", flushes, "before")
         _crash_point("evaluations", flushes, "after")
@@ -296,7 +309,8 @@ def _evaluations(gateway, store, scope: Scope, request: SyncRequest, marks, prog
         store.release_if_due()
 
     for page in gateway.lister.pages(windows, start=marks, max_rows_per_window=request.max_runs, spool=spool):
-        runs, evaluations = records.runs_and_evaluations(page.batch, request.since)
+        runs, evaluations = records.runs_and_evaluations(page.batch, request.since, skipped,
+                                                         dict(page.window.filters).get("function"))
         mark = {"entity": ENTITY, "filter_key": page.window.key,
                 "high_water": json.dumps({"pos": page.next_position, "rows": page.rows_after}),
                 "done": page.last, "updated_at": utcnow()}

@@ -6,6 +6,8 @@ Scope resolution happens before anything is written: an unknown task, flow or su
 
 from __future__ import annotations
 
+import difflib
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -13,6 +15,8 @@ import pyarrow as pa
 
 from metabase.errors import InputError, NotFoundError
 from metabase.openml.lister import Window, id_chunks
+
+log = logging.getLogger(__name__)
 
 DEFAULT_MEASURES = ("predictive_accuracy",)
 
@@ -73,10 +77,13 @@ class Scope:
         return windows
 
 
-def resolve_scope(gateway, request: SyncRequest) -> Scope:
-    """Suite -> tasks; check every task and flow exists (NotFoundError naming the unknown ids)."""
+def resolve_scope(gateway, request: SyncRequest, synced_measures=frozenset()) -> Scope:
+    """Suite -> tasks; check every measure, task and flow exists (NotFoundError naming the
+    unknown ones). Measures the store was synced with before (``synced_measures``) are not
+    asked about again: an incremental sync costs no call for them."""
     from metabase.openml.entities import parse_flow
 
+    check_measures(gateway, [m for m in request.measures if m not in synced_measures])
     suite = None
     tasks = set(int(t) for t in request.tasks)
     if request.suite:
@@ -100,7 +107,35 @@ def resolve_scope(gateway, request: SyncRequest) -> Scope:
             raise NotFoundError(f"unknown flow id(s) on OpenML: {', '.join(map(str, unknown))}")
         flows = [parse_flow(b) for b in bodies]
     return Scope(tuple(sorted(tasks)), tuple(sorted(set(int(f) for f in request.flows))),
-                 tuple(request.measures), suite, task_list, tuple(flows))
+                 tuple(dict.fromkeys(request.measures)), suite, task_list, tuple(flows))
+
+
+def measures_in(marks) -> frozenset[str]:
+    """The measures of the evaluation windows whose marks (keys ``.../function/<measure>/...``) a
+    store holds."""
+    found = set()
+    for key in marks:
+        parts = key.split("/")
+        found.update(parts[i + 1] for i, part in enumerate(parts[:-1]) if part == "function")
+    return frozenset(found)
+
+
+def check_measures(gateway, measures) -> None:
+    """Refuse measure names OpenML does not know: it answers them with an empty list, which would
+    make a sync of nothing look like success. A server without the measure list is trusted."""
+    if not measures:
+        return
+    known = gateway.evaluation_measures()
+    if known is None:
+        log.warning("the server does not list its evaluation measures: %s not checked",
+                    ", ".join(measures))
+        return
+    unknown = [m for m in dict.fromkeys(measures) if m not in known]
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], sorted(known), n=1, cutoff=0.85)
+        hint = (f" (did you mean {close[0]}?)" if close
+                else " (e.g. predictive_accuracy, area_under_roc_curve)")
+        raise NotFoundError(f"unknown evaluation measure(s) on OpenML: {', '.join(unknown)}{hint}")
 
 
 def fetch_task_list(gateway, task_ids: list[int]) -> pa.Table:

@@ -9,9 +9,11 @@ component's class name when a sub-flow's parameter would clash).
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import datetime
 from typing import Iterable
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -21,24 +23,126 @@ SOURCE = "openml"
 
 
 # -- runs and evaluations ------------------------------------------------------------------
-def runs_and_evaluations(batch: pa.RecordBatch, since: datetime | None = None) -> tuple[pa.Table, pa.Table]:
-    """An ``evaluation/list`` page -> (runs rows, aggregate evaluation rows)."""
+ID_COLUMNS = ("run_id", "task_id", "setup_id", "flow_id")
+# why rows OpenML sent were not stored (or not all of them), as counted in ``skipped``
+BAD_ID, BAD_VALUE, REPEATED = "bad id", "value not a finite number", "repeated evaluation"
+OTHER_MEASURE = "measure not the one asked for"
+BAD_UPLOADER = "uploader id missing or not positive (kept as missing)"
+BAD_TIME = "upload time missing or unreadable (kept as missing)"
+
+
+def runs_and_evaluations(batch: pa.RecordBatch, since: datetime | None = None,
+                         skipped: Counter | None = None,
+                         measure: str | None = None) -> tuple[pa.Table, pa.Table]:
+    """An ``evaluation/list`` page -> (runs rows, aggregate evaluation rows).
+
+    Nothing malformed is stored, and every row left out is counted in ``skipped`` by reason: a
+    row whose ids are not positive int64 integers (the parser leaves a fractional, out-of-range
+    or non-numeric id null) or whose measure is missing or not ``measure`` (the one asked for) is
+    dropped whole; a run whose value is not a finite number (``abc0.96``, ``NaN``, ``inf``,
+    missing) is kept without that evaluation; a row repeated on the page is kept once (the first;
+    :func:`unique_evaluations` does the same over a whole commit group). Each check costs one
+    kernel call on a clean page."""
     table = pa.Table.from_batches([batch])
     if since is not None and table.num_rows:
         table = table.filter(pc.fill_null(pc.greater_equal(table["upload_time"], pa.scalar(since, pa.timestamp("s"))), False))
+    table = _keep(table, _positive_ids(table), BAD_ID, skipped)
+    table = _keep(table, _of_measure(table["function"], measure), OTHER_MEASURE, skipped)
+    table = _first_of_each(table, "run_id", "function", skipped)  # a run and its evaluation once
+    _count(skipped, BAD_TIME, table["upload_time"].null_count)
     run_key = pc.binary_join_element_wise(pa.scalar("openml:"), pc.cast(table["run_id"], pa.string()), "")
     runs = pa.table({
         "run_key": run_key, "openml_run_id": table["run_id"], "task_id": table["task_id"],
         "flow_id": table["flow_id"], "setup_id": table["setup_id"],
         "source": _constant(SOURCE, table.num_rows), "status": _constant("ok", table.num_rows),
-        "uploader": table["uploader"], "created_at": table["upload_time"],
+        "uploader": _positive_or_missing(table["uploader"], skipped),
+        "created_at": table["upload_time"],
     })
     evaluations = pa.table({
         "run_key": run_key, "measure": table["function"], "value": table["value"],
         "fold": pa.nulls(table.num_rows, pa.int32()), "repeat": pa.nulls(table.num_rows, pa.int32()),
         "source": _constant(SOURCE, table.num_rows),
     })
+    value = evaluations["value"]
+    if value.null_count or not pc.all(pc.is_finite(value)).as_py():
+        finite = pc.fill_null(pc.is_finite(value), False)
+        evaluations = _keep(evaluations, finite, BAD_VALUE, skipped)
     return runs, evaluations
+
+
+def unique_evaluations(evaluations: pa.Table, skipped: Counter | None = None) -> pa.Table:
+    """Each run and measure once (the first), the others counted in ``skipped``: the store
+    replaces evaluations by run and measure, so repeats within one load would be stored twice."""
+    return _first_of_each(evaluations, "run_key", "measure", skipped)
+
+
+def _first_of_each(table: pa.Table, key: str, measure: str, skipped: Counter | None) -> pa.Table:
+    """The first row of each (``key``, ``measure``); a table whose keys are all distinct (the
+    usual page) is returned as it is after one hash count."""
+    n = table.num_rows
+    keys = table[key]
+    if n < 2 or (pa.types.is_integer(keys.type) and not keys.null_count
+                 and bool(np.all(np.diff(keys.to_numpy()) > 0))):
+        return table  # ids ascending, as OpenML lists them: all distinct
+    if pc.count_distinct(keys).as_py() == n:
+        return table
+    order = pa.array(np.arange(n, dtype=np.int64))
+    rows = table.select([key, measure]).append_column("_row", order)
+    first = rows.group_by([key, measure], use_threads=False).aggregate([("_row", "min")])
+    if first.num_rows == n:
+        return table
+    _count(skipped, REPEATED, n - first.num_rows)
+    return table.take(np.sort(first["_row_min"].to_numpy()))
+
+
+def skipped_summary(skipped: dict[str, int]) -> str:
+    """One line: how many rows OpenML sent were not stored, and why."""
+    reasons = ", ".join(f"{n:,} {reason}" for reason, n in sorted(skipped.items()))
+    return f"skipped {sum(skipped.values()):,} evaluation rows OpenML sent malformed ({reasons})"
+
+
+def _positive_ids(table, columns=ID_COLUMNS):
+    """A mask of rows whose ids are all positive, or None when every row's are (the usual page)."""
+    keep = None
+    for name in columns:
+        ids = table.column(name)
+        if not ids.null_count and (not len(ids) or ids.to_numpy().min() > 0):
+            continue
+        ok = pc.fill_null(pc.greater(ids, 0), False)
+        keep = ok if keep is None else pc.and_(keep, ok)
+    return keep
+
+
+def _of_measure(function, measure: str | None):
+    """A mask of rows that name a measure (``measure`` when given), or None when all do."""
+    if measure is None:
+        return None if not function.null_count else pc.is_valid(function)
+    same = pc.fill_null(pc.equal(function, measure), False)
+    return None if pc.all(same).as_py() else same
+
+
+def _positive_or_missing(uploader, skipped: Counter | None):
+    """Uploader ids, null where missing or not positive (a run is not refused for its uploader)."""
+    low = pc.min(uploader).as_py()
+    if low is not None and low > 0:
+        _count(skipped, BAD_UPLOADER, uploader.null_count)
+        return uploader
+    bad = pc.fill_null(pc.less_equal(uploader, 0), False)
+    _count(skipped, BAD_UPLOADER, (pc.sum(bad).as_py() or 0) + uploader.null_count)
+    return pc.if_else(bad, pa.scalar(None, uploader.type), uploader)
+
+
+def _keep(table: pa.Table, mask, reason: str, skipped: Counter | None) -> pa.Table:
+    if mask is None:
+        return table
+    kept = table.filter(mask)
+    _count(skipped, reason, table.num_rows - kept.num_rows)
+    return kept
+
+
+def _count(skipped: Counter | None, reason: str, n: int) -> None:
+    if skipped is not None and n:
+        skipped[reason] += n
 
 
 def _constant(value: str, n: int) -> pa.Array:
@@ -102,9 +206,11 @@ def setup_page_records(batch: pa.RecordBatch, wanted, flow_names: dict[int, str]
     """A ``setup/list`` page -> (setups table, mapped flows), or None when it holds none we want.
 
     ``wanted`` (sorted setup ids, numpy) keeps the setups the runs lack out of an id-range page;
-    None keeps all. Module-level, so that a list worker process can run it."""
-    import numpy as np
-
+    None keeps all; a setup whose ids are not positive is never kept. Module-level, so that a
+    list worker process can run it."""
+    valid = _positive_ids(batch, ("setup_id", "flow_id"))
+    if valid is not None:
+        batch = batch.filter(valid)
     if wanted is not None and batch.num_rows:
         # compare against the slice of the wanted ids inside this page's span
         ids = batch.column("setup_id").to_numpy(zero_copy_only=False)
@@ -126,8 +232,6 @@ def setups_table(batch: pa.RecordBatch, flow_names: dict[int, str]) -> tuple[pa.
     with Arrow kernels (:func:`metabase.sync.setup_json.lean_rows`: no Python object per
     parameter). A setup it cannot vouch for (a catalogue flow, a component's parameter, a name
     twice, nested JSON, a non-finite number) goes through the general path, one at a time."""
-    import numpy as np
-
     n = batch.num_rows
     matches: dict[int, bool] = {}  # flow id -> is it a catalogue pipeline at all (asked once)
     mapped_flows: dict[int, str] = {}

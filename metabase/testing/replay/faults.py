@@ -8,6 +8,8 @@
 * ``reset``: share of requests whose connection is closed without any answer;
 * ``malformed``: share of successful answers whose XML is cut short but correctly framed (the
   HTTP layer sees a complete response; only the XML parser fails);
+* ``html``: share of API requests answered with an HTML maintenance page, with status 200 and
+  ``text/html`` (well-formed, so only a client that checks it got the XML it asked for notices);
 * ``max_offset``: list calls with a deeper offset answer 504 Gateway Timeout, as the live server
   did at an offset of about 10 million (default: no limit);
 * ``match``: only API calls whose path contains this text get faults (e.g. ``evaluation/list``);
@@ -25,7 +27,8 @@ from metabase.errors import InputError
 
 _KEYS = {"5xx": "error_rate", "429": "throttle_rate", "latency": "latency", "truncate": "truncate_rate",
          "reset": "reset_rate", "cap": "cap", "seed": "seed", "retry_after": "retry_after",
-         "malformed": "malformed_rate", "match": "match", "max_offset": "max_offset"}
+         "malformed": "malformed_rate", "html": "html_rate", "match": "match",
+         "max_offset": "max_offset"}
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,7 @@ class Faults:
     seed: int = 0
     retry_after: int = 1
     malformed_rate: float = 0.0
+    html_rate: float = 0.0
     match: str = ""
     max_offset: int = 0  # 0: no limit
 
@@ -91,7 +95,8 @@ class FaultDice:
         with self._lock:
             u = self._rng.random()
         for name, rate in (("reset", f.reset_rate), ("5xx", f.error_rate), ("429", f.throttle_rate),
-                           ("truncate", f.truncate_rate), ("malformed", f.malformed_rate)):
+                           ("truncate", f.truncate_rate), ("malformed", f.malformed_rate),
+                           ("html", f.html_rate)):
             if u < rate:
                 return name
             u -= rate

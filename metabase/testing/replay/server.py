@@ -21,6 +21,10 @@ from .xmlgen import error
 
 API = "/api/v1/xml"
 API_JSON = "/api/v1/json"
+# The ``html`` fault's answer: what a proxy or a maintenance switch sends instead of the API's XML.
+MAINTENANCE_PAGE = (b'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"/>'
+                    b"<title>OpenML is down for maintenance</title></head>\n<body><h1>We will be "
+                    b"back soon</h1><p>OpenML is being upgraded.</p></body></html>\n")
 
 
 class _Server(ThreadingHTTPServer):
@@ -143,6 +147,9 @@ def make_handler(server: ReplayServer):
                 return "done"
             if fault == "5xx":
                 self._send(routes.xml(503, error(107, "Database connection error (injected fault)")))
+                return "done"
+            if fault == "html":
+                self._send(routes.Response(200, MAINTENANCE_PAGE, "text/html; charset=utf-8"))
                 return "done"
             if fault == "429":
                 r = routes.xml(429, error(109, "Too many requests (injected fault)"))
