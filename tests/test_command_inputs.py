@@ -22,14 +22,12 @@ REPO = Path(__file__).resolve().parent.parent
 CREDIT = Path("datasets/credit-g")
 
 
-def digest(store: Path) -> dict[str, tuple]:
-    """Row count and an order-independent checksum of every table."""
+def digest(store: Path) -> dict[str, tuple[int, int]]:
     from metabase.store import open_reader
+    from metabase.store.digest import table_digests
 
     with open_reader(store) as con:
-        return {t: tuple(con.execute(
-            f"SELECT count(*), coalesce(md5(string_agg(CAST(x AS VARCHAR), '|' ORDER BY CAST(x AS VARCHAR))), '') "
-            f"FROM {t} x").fetchone()) for t in con.tables()}
+        return table_digests(con)
 
 
 @pytest.fixture
@@ -110,6 +108,43 @@ def test_features_refuses_a_file_without_line_breaks_at_once(tmp_path, store, ca
     path.write_bytes(b"a,label\n" + b"1,p," * (MAX_LINE_BYTES // 4 + 10))
     message = _fails(capsys, store, "features", str(path), "--target", "label")
     assert "line 2" in message and "longer than" in message
+
+
+# -- features: the shared bad-input contract (metabase.testing.bad_input) --------------------------
+# Not for a data file: a repeated row (data may repeat rows), "NaN" in a number (a missing value, as
+# Weka reads an ARFF and pandas a CSV) and, in CSV, text in a numeric column (a CSV declares no
+# types: the column holds text).
+NOT_FOR_DATA = ("repeated-row", "non-finite-NaN")
+NOT_FOR_CSV = ("text-in-numeric",)
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("name", ["credit-g.arff", "credit-g.csv"])
+def test_features_keeps_the_bad_input_contract(openml_data, tmp_path, store, capsys, name):
+    from metabase.testing.bad_input import Outcome, arff_layout, check_variant, csv_layout, text_variants
+
+    lines = (openml_data / CREDIT / name).read_text().splitlines()
+    first = next((i for i, line in enumerate(lines) if line.strip().lower() == "@data"), 0) + 1
+    text = "\n".join(lines[:first + 40]) + "\n"  # the header and 40 real rows
+    layout = (arff_layout if name.endswith(".arff") else csv_layout)(text, numeric=["duration", "credit_amount"])
+    path = tmp_path / name
+    args = ["--store", str(store), "features", str(path), "--target", "class", "--groups",
+            "general,class,missing,statistical", "--store-result", "--dataset-id", "31", "-f", "json"]
+    path.write_text(text)
+    assert main(args) == 0, capsys.readouterr().err
+    clean = digest(store)
+    broken = []
+    for variant in text_variants(layout):
+        if variant.name.startswith(NOT_FOR_DATA) or (name.endswith(".csv") and variant.name.startswith(NOT_FOR_CSV)):
+            continue
+        path.write_bytes(variant.data)
+        before = digest(store)
+        capsys.readouterr()
+        code = main(args)
+        problem = check_variant(variant, Outcome(code, capsys.readouterr().err, before, digest(store), clean))
+        if problem:
+            broken.append(problem)
+    assert broken == []
 
 
 # -- features: options -----------------------------------------------------------------------------
