@@ -7,7 +7,8 @@
 - ``sleep`` / ``sleep_child``: sleeps ``seconds`` itself, or in a child process it waits for;
 - ``memory`` / ``child_memory``: holds ``megabytes`` itself, or in a child process;
 - ``die``: kills its own process with SIGKILL (a lost worker); ``die_once`` does so only while
-  the file named by ``$METABASE_TEST_DIE_ONCE`` does not exist yet, and creates it first.
+  the file ``metabase-die-once-<seconds>`` in the temporary directory does not exist yet, and
+  creates it first (so the retry succeeds).
 
 :func:`get` resolves these names and falls back on the real catalogue, so executors given
 ``catalogue=metabase.testing.faulty.get`` run both.
@@ -25,7 +26,6 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 
 MODES = ("ok", "crash", "sleep", "sleep_child", "memory", "child_memory", "die", "die_once")
-DIE_ONCE_ENV = "METABASE_TEST_DIE_ONCE"
 
 
 class _Faulty(BaseEstimator):
@@ -69,8 +69,10 @@ class _Faulty(BaseEstimator):
         os.kill(os.getpid(), signal.SIGKILL)
 
     def _die_once(self) -> None:
-        marker = os.environ.get(DIE_ONCE_ENV)
-        if marker and not os.path.exists(marker):
+        import tempfile
+
+        marker = os.path.join(tempfile.gettempdir(), f"metabase-die-once-{self.seconds}")
+        if not os.path.exists(marker):
             open(marker, "w").close()
             self._die()
 
