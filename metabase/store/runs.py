@@ -29,7 +29,8 @@ def existing_runs(con, keys: Sequence[str]) -> dict[str, str]:
 
 def task_kind(con, task_id: int) -> tuple[str, str | None]:
     """(``classification`` or ``regression``, the task's evaluation measure) from ``tasks``."""
-    row = con.execute("SELECT task_type, evaluation_measure FROM tasks WHERE task_id = ?", [int(task_id)]).fetchone()
+    rows = con.execute("SELECT task_type, evaluation_measure FROM tasks WHERE task_id = ?", [int(task_id)]).fetchall()
+    row = rows[0] if rows else None
     kind = "regression" if row and row[0] and "regression" in row[0].lower() else "classification"
     return kind, row[1] if row else None
 
