@@ -6,6 +6,12 @@ It leads a process group of its own: killing the group stops everything the pipe
 the coordinator only, which decides. On Linux the child asks the kernel (``PR_SET_PDEATHSIG``) to
 be killed when the coordinator dies, even by SIGKILL, so no run outlives ``metabase run``.
 
+The kernel's request covers the child only, not the processes the pipeline starts. So each
+child also starts a guardian: a tiny interpreter in the child's process group that the kernel
+signals when the child dies, and that then kills the whole group. However the child ends
+(killed with its coordinator, its Ray worker force-cancelled, or simply done), nothing it
+started outlives it.
+
 The child writes its :class:`RunResult` as a pickle beside its log and exits; a child that exits
 without one was lost (killed from outside, a segfault, the kernel's OOM killer).
 """
@@ -24,6 +30,22 @@ from typing import Callable
 PR_SET_PDEATHSIG = 1
 CHILD_FAILED = 70  # the child could not even write its result
 
+# The guardian (argv: the process group, the child's pid). It asks for SIGTERM when its parent,
+# the run's child, dies, and answers it by killing the group (itself included).
+GUARDIAN = """
+import ctypes, os, signal, sys
+group, parent = int(sys.argv[1]), int(sys.argv[2])
+def end(*_):
+    os.killpg(group, signal.SIGKILL)
+signal.signal(signal.SIGTERM, end)
+if sys.platform.startswith("linux"):
+    ctypes.CDLL(None).prctl(1, signal.SIGTERM, 0, 0, 0)
+if os.getppid() != parent:
+    end()
+while True:
+    signal.pause()
+"""
+
 
 def _die_with_parent(parent: int) -> None:
     if sys.platform.startswith("linux"):
@@ -34,6 +56,11 @@ def _die_with_parent(parent: int) -> None:
             pass
     if os.getppid() != parent:  # the parent died before the request took effect
         os._exit(CHILD_FAILED)
+
+
+def _start_guardian() -> None:
+    me = os.getpid()
+    os.posix_spawn(sys.executable, [sys.executable, "-I", "-S", "-c", GUARDIAN, str(me), str(me)], os.environ)
 
 
 def _redirect_output(log_path: Path) -> None:
@@ -54,11 +81,18 @@ class Child:
     log_path: Path
     pidfd: int | None = None
     killed_for: str | None = None  # why the coordinator killed it (timeout, memout, cancelled)
+    baseline_mb: float = 0.0  # the coordinator's resident memory when it forked the child
+
+    def memory_mb(self) -> float:
+        """Resident memory of the run's process tree beyond what it shared with the coordinator
+        at the fork (the task data, the libraries); the memory limit applies to this."""
+        return tree_rss_mb(self.pid) - self.baseline_mb
 
 
 def spawn(work: Callable[[], object], result_path: Path, log_path: Path) -> Child:
     """Fork a child that runs ``work()`` and pickles its return value to ``result_path``."""
     parent = os.getpid()
+    baseline = tree_rss_mb(parent, descendants=False)
     sys.stdout.flush()
     sys.stderr.flush()
     pid = os.fork()
@@ -70,6 +104,7 @@ def spawn(work: Callable[[], object], result_path: Path, log_path: Path) -> Chil
             signal.signal(signal.SIGINT, signal.SIG_DFL)
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             _redirect_output(log_path)
+            _start_guardian()
             result = work()
             partial = result_path.with_suffix(".partial")
             with open(partial, "wb") as handle:
@@ -92,18 +127,18 @@ def spawn(work: Callable[[], object], result_path: Path, log_path: Path) -> Chil
             pidfd = os.pidfd_open(pid)
         except OSError:  # pragma: no cover - kernels before 5.3
             pidfd = None
-    return Child(pid, result_path, log_path, pidfd)
+    return Child(pid, result_path, log_path, pidfd, baseline_mb=baseline)
 
 
-def tree_rss_mb(pid: int) -> float:
-    """Resident memory of a process and all its descendants, in MiB (0 when it is gone)."""
+def tree_rss_mb(pid: int, descendants: bool = True) -> float:
+    """Resident memory of a process (and all its descendants), in MiB (0 when it is gone)."""
     try:
         import psutil
     except ImportError:  # pragma: no cover - psutil is a dependency
         return _rss_from_proc(pid)
     try:
         root = psutil.Process(pid)
-        procs = [root, *root.children(recursive=True)]
+        procs = [root, *(root.children(recursive=True) if descendants else ())]
     except psutil.Error:
         return 0.0
     total = 0

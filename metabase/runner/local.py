@@ -25,7 +25,7 @@ from typing import Iterator
 from metabase.records import MEMOUT, TIMEOUT, WORKER_LOST, RunRequest, RunResult, TaskData
 from metabase.runner import environment
 from metabase.runner.execute import Catalogue, default_catalogue, execute, schema_for, utcnow
-from metabase.runner.isolate import Child, kill_tree, read_result, reap, release, spawn, tree_rss_mb
+from metabase.runner.isolate import Child, kill_tree, read_result, reap, release, spawn
 
 MEMORY_POLL_S = 0.1
 MAX_ATTEMPTS = 2  # a lost worker's run is tried once more, never in a loop
@@ -168,7 +168,7 @@ class LocalExecutor:
                 continue
             if request.time_limit_s is not None and now - running.started_mono >= request.time_limit_s:
                 child.killed_for = TIMEOUT
-            elif request.memory_limit_mb is not None and tree_rss_mb(child.pid) > request.memory_limit_mb:
+            elif request.memory_limit_mb is not None and child.memory_mb() > request.memory_limit_mb:
                 child.killed_for = MEMOUT
             if child.killed_for is not None:
                 kill_tree(child.pid)
