@@ -173,31 +173,76 @@ def _execute(ws, data, todo, executor, ray_address, workers, catalogue, progress
             progress(RunProgress(total, state["done"], pool.running if pool else 0, state["failed"], reused))
 
     report(None)
-    if not todo:
-        return
     pool = make_executor(executor, workers=workers, ray_address=ray_address, catalogue=catalogue)
+    sink = _Sink(ws, data, pool.name)
     try:
         for request in todo:
             pool.submit(request, data)
-        first = True
         report(pool)
         for result in pool.results():
-            _store(ws, data, result, pool.name, first)
-            first = False
+            sink.write(result)
             state["done"] += 1
             state["failed"] += result.status != "ok"
             report(pool)
     finally:
         pool.close()
+        sink.close()
 
 
-def _store(ws, data: TaskData, result: RunResult, executor: str, first: bool) -> None:
-    from metabase.store.runs import ensure_task, write_results
+class _Sink:
+    """Stores each result as it arrives, in its own transaction (a kill loses no stored run).
 
-    with ws.writer() as con:
-        if first:
-            ensure_task(con, data)
-        write_results(con, [result], executor)
+    Opening the DuckDB file costs more than writing a run, so the writer stays open while results
+    keep coming, and is closed after ``IDLE_S`` seconds without one (a timer: the coordinator may
+    wait minutes for the next run), after ``HOLD_S`` seconds in all (other writers get their
+    turn), or as soon as a reader waits for the store.
+    """
+
+    IDLE_S, HOLD_S = 1.0, 5.0
+
+    def __init__(self, ws, data: TaskData, executor: str) -> None:
+        import threading
+
+        self.ws, self.data, self.executor = ws, data, executor
+        self.con = None
+        self.opened = 0.0
+        self.first = True
+        self.lock = threading.Lock()
+        self.timer = None
+
+    def write(self, result: RunResult) -> None:
+        import threading
+        import time
+
+        from metabase.store import open_writer, reader_waiting
+        from metabase.store.runs import ensure_task, write_results
+
+        with self.lock:
+            if self.timer is not None:
+                self.timer.cancel()
+            if self.con is None:
+                self.con, self.opened = open_writer(self.ws.settings.store_path), time.monotonic()
+            if self.first:
+                ensure_task(self.con, self.data)
+                self.first = False
+            write_results(self.con, [result], self.executor)
+            if time.monotonic() - self.opened > self.HOLD_S or reader_waiting(self.ws.settings.store_path):
+                self._close()
+            else:
+                self.timer = threading.Timer(self.IDLE_S, self.close)
+                self.timer.daemon = True
+                self.timer.start()
+
+    def close(self) -> None:
+        with self.lock:
+            if self.timer is not None:
+                self.timer.cancel()
+            self._close()
+
+    def _close(self) -> None:
+        if self.con is not None:
+            self.con.close()
+            self.con = None
 
 
 def _report(ws, task_id: int, data: TaskData | None, requests: list[RunRequest], executed: set[str]) -> RunReport:

@@ -51,30 +51,51 @@ def ensure_task(con, data: TaskData) -> None:
 
 
 def write_results(con, results: Iterable[RunResult], executor: str) -> int:
-    """Store finished runs (any status) in one transaction; returns how many."""
+    """Store finished runs (any status) in one transaction; returns how many.
+
+    A run already stored is replaced. Plain INSERTs of registered Arrow tables: the generic
+    ``upsert`` (and its catalogue look-ups) cost more than the rest of a run's write.
+    """
     results = list(results)
     if not results:
         return 0
-    keys = pa.table({"run_key": [r.run_key for r in results]})
+    tables = {"runs": pa.Table.from_pylist([_run_row(r) for r in results], schema=_RUN_SCHEMA),
+              "run_details": pa.Table.from_pylist([_detail_row(r, executor) for r in results], schema=_DETAIL_SCHEMA),
+              "evaluations": pa.Table.from_pylist([row for r in results for row in _evaluation_rows(r)],
+                                                  schema=_EVALUATION_SCHEMA)}
+    predictions = [_prediction_table(r) for r in results if r.predictions is not None and len(r.predictions)]
+    if predictions:
+        tables["predictions"] = pa.concat_tables(predictions)
     with con.transaction():
-        for table in ("evaluations", "predictions"):
-            con.con.register("_done_keys", keys)
-            try:
-                con.execute(f"DELETE FROM {table} WHERE run_key IN (SELECT run_key FROM _done_keys)")
-            finally:
-                con.con.unregister("_done_keys")
-        con.upsert("runs", pa.Table.from_pylist([_run_row(r) for r in results]), merge=False)
-        con.upsert("run_details", pa.Table.from_pylist([_detail_row(r, executor) for r in results]),
-                   key=("run_key",), merge=False)
-        evaluations = [row for r in results for row in _evaluation_rows(r)]
-        if evaluations:
-            con.append("evaluations", pa.Table.from_pylist(evaluations, schema=_EVALUATION_SCHEMA))
-        for result in results:
-            if result.predictions is not None and len(result.predictions):
-                con.append("predictions", _prediction_table(result))
+        stored = list(existing_runs(con, [r.run_key for r in results]))
+        if stored:
+            for table in ("runs", "run_details", "evaluations", "predictions"):
+                con.execute(f"DELETE FROM {table} WHERE run_key IN (SELECT unnest(?::VARCHAR[]))", [stored])
+        for table, data in tables.items():
+            if data.num_rows:
+                _insert(con, table, data)
     return len(results)
 
 
+def _insert(con, table: str, data: pa.Table) -> None:
+    name = f"_incoming_{table}"
+    columns = ", ".join(f'"{c}"' for c in data.column_names)
+    con.con.register(name, data)
+    try:
+        con.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {name}")
+    finally:
+        con.con.unregister(name)
+
+
+_RUN_SCHEMA = pa.schema([("run_key", pa.string()), ("task_id", pa.int64()), ("pipeline", pa.string()),
+                         ("config", pa.string()), ("config_hash", pa.string()), ("source", pa.string()),
+                         ("status", pa.string()), ("error_message", pa.string()), ("created_at", pa.timestamp("us"))])
+_DETAIL_SCHEMA = pa.schema([
+    ("run_key", pa.string()), ("seed", pa.int64()), ("fidelity", pa.string()), ("time_limit_s", pa.float64()),
+    ("memory_limit_mb", pa.float64()), ("executor", pa.string()), ("attempts", pa.int32()),
+    ("error_type", pa.string()), ("traceback", pa.string()), ("class_labels", pa.string()),
+    ("environment", pa.string()), ("host", pa.string()), ("device", pa.string()), ("device_name", pa.string()),
+    ("started_at", pa.timestamp("us")), ("finished_at", pa.timestamp("us")), ("runtime_s", pa.float64())])
 _EVALUATION_SCHEMA = pa.schema([("run_key", pa.string()), ("measure", pa.string()), ("value", pa.float64()),
                                 ("fold", pa.int32()), ("repeat", pa.int32()), ("sample", pa.int32()),
                                 ("stdev", pa.float64()), ("source", pa.string())])
