@@ -150,3 +150,28 @@ def test_run_keys_are_deterministic_in_task_pipeline_config_seed_and_fidelity():
               run_key(1, "p", "g", 0, Fidelity()), run_key(1, "p", "h", 1, Fidelity()),
               run_key(1, "p", "h", 0, Fidelity(n_estimators=8))]
     assert len({base, *others}) == 6
+
+
+# ---------------------------------------------------------------- torch pipelines and devices
+def _torch_run(device=None):
+    from metabase.records import Fidelity
+
+    req = request("torch.mlp", {"n_layers": 1, "units_1": 16, "batch_size": 32})
+    req = RunRequest(req.task_id, req.pipeline, req.config, req.config_hash, fidelity=Fidelity(epochs=1), device=device)
+    return execute(req, faulty.synthetic_task(n=60, folds=2))
+
+
+def test_a_torch_run_on_the_cpu_records_the_cpu():
+    result = _torch_run(device="cpu")
+    assert result.status == OK, result.traceback
+    assert result.environment["device"] == "cpu" and "torch" in result.environment["versions"]
+
+
+@pytest.mark.gpu
+def test_a_torch_run_trains_on_cuda_when_the_worker_has_it():
+    import torch
+
+    result = _torch_run()
+    assert result.status == OK, result.traceback
+    assert result.environment["device"] == "cuda"
+    assert result.environment["device_name"] == torch.cuda.get_device_name(0)

@@ -68,11 +68,16 @@ class RayExecutor:
         self._ray = ray
         self._started = False
         if not ray.is_initialized():
-            if address:
-                ray.init(address=address, log_to_driver=False)
-            else:
-                ray.init(num_cpus=workers or os.cpu_count(), include_dashboard=False, log_to_driver=False)
-                self._started = True
+            try:
+                if address:
+                    ray.init(address=address, log_to_driver=False)
+                else:
+                    ray.init(num_cpus=workers or os.cpu_count(), include_dashboard=False, log_to_driver=False)
+                    self._started = True
+            except Exception as exc:  # noqa: BLE001 - Ray raises many kinds; the user needs one line
+                where = f"the Ray cluster at {address}" if address else "a local Ray"
+                raise InputError(f"cannot start or join {where}: {type(exc).__name__}: "
+                                 f"{str(exc).strip().splitlines()[0] if str(exc).strip() else ''}") from None
         self.catalogue = catalogue
         self.gpus_per_run = gpus_per_run
         self._has_gpus = ray.cluster_resources().get("GPU", 0) > 0
