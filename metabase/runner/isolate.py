@@ -7,10 +7,11 @@ the coordinator only, which decides. On Linux the child asks the kernel (``PR_SE
 be killed when the coordinator dies, even by SIGKILL, so no run outlives ``metabase run``.
 
 The kernel's request covers the child only, not the processes the pipeline starts. So each
-child also starts a guardian: a forked, idle process in the child's process group that the kernel
-signals when the child dies, and that then kills the whole group. However the child ends
-(killed with its coordinator, its Ray worker force-cancelled, or simply done), nothing it
-started outlives it.
+executor also forks a :class:`Guardian` beside its children: an idle process, in a group of its
+own, that the coordinator tells which run groups are alive through a pipe. When the coordinator
+dies however it dies (SIGKILL, its Ray worker force-cancelled), the pipe's write end closes, and
+the guardian kills every run group it was told of. A finished run's group is killed by the
+coordinator itself when it reaps the run.
 
 The child writes its :class:`RunResult` as a pickle beside its log and exits; a child that exits
 without one was lost (killed from outside, a segfault, the kernel's OOM killer).
@@ -19,9 +20,11 @@ without one was lost (killed from outside, a segfault, the kernel's OOM killer).
 from __future__ import annotations
 
 import ctypes
+import mmap
 import os
 import pickle
 import signal
+import struct
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,10 +32,6 @@ from typing import Callable
 
 PR_SET_PDEATHSIG = 1
 CHILD_FAILED = 70  # the child could not even write its result
-
-GUARDIAN_NAME = b"metabase-guard"  # its process name: the memory limit leaves it out
-PR_SET_NAME = 15
-
 
 def _die_with_parent(parent: int) -> None:
     if sys.platform.startswith("linux"):
@@ -45,29 +44,53 @@ def _die_with_parent(parent: int) -> None:
         os._exit(CHILD_FAILED)
 
 
-def _start_guardian() -> None:
-    """Fork the guardian: it asks the kernel for SIGTERM when the run's child (its parent) dies,
-    and answers by killing the child's process group, itself included. A fork costs no
-    interpreter start; the guardian touches nothing, so it shares every page with the child."""
-    group = os.getpid()
-    if os.fork() != 0:
-        return
-    try:  # pragma: no cover - runs in the guardian
-        def end(*_):
-            os.killpg(group, signal.SIGKILL)
-            os._exit(0)
+class Guardian:
+    """Kills the process groups of the runs still alive when its coordinator dies.
 
-        signal.signal(signal.SIGTERM, end)
-        if sys.platform.startswith("linux"):
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(PR_SET_NAME, ctypes.c_char_p(GUARDIAN_NAME), 0, 0, 0)
-            libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-        if os.getppid() != group:
-            end()
-        while True:
-            signal.pause()
-    finally:
-        os._exit(0)
+    The coordinator writes ``+PGID`` when it starts a run and ``-PGID`` when it reaped it; the
+    guardian reads until end of file, which comes when the coordinator closes the pipe (a normal
+    close, nothing left to kill) or dies (every fd closed by the kernel)."""
+
+    def __init__(self) -> None:
+        read, self.fd = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:  # pragma: no cover - runs in the guardian
+            try:
+                os.close(self.fd)
+                _guard(read)
+            finally:
+                os._exit(0)
+        os.close(read)
+
+    def watch(self, group: int) -> None:
+        os.write(self.fd, f"+{group}\n".encode())
+
+    def forget(self, group: int) -> None:
+        os.write(self.fd, f"-{group}\n".encode())
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+            os.waitpid(self.pid, 0)
+
+
+def _guard(fd: int) -> None:  # pragma: no cover - runs in the guardian
+    os.setpgid(0, 0)  # neither the terminal's Ctrl-C nor a run's group kill reaches it
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    groups: set[int] = set()
+    pending = b""
+    while chunk := os.read(fd, 4096):
+        lines = (pending + chunk).split(b"\n")
+        pending = lines.pop()
+        for line in lines:
+            (groups.add if line[:1] == b"+" else groups.discard)(int(line[1:]))
+    for group in groups:
+        try:
+            os.killpg(group, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
 
 
 def _redirect_output(log_path: Path) -> None:
@@ -88,18 +111,21 @@ class Child:
     log_path: Path
     pidfd: int | None = None
     killed_for: str | None = None  # why the coordinator killed it (timeout, memout, cancelled)
-    baseline_mb: float = 0.0  # the coordinator's resident memory when it forked the child
+    start: mmap.mmap | None = None  # the child writes its resident memory at its start here
 
     def memory_mb(self) -> float:
-        """Resident memory of the run's process tree beyond what it shared with the coordinator
-        at the fork (the task data, the libraries); the memory limit applies to this."""
-        return tree_rss_mb(self.pid) - self.baseline_mb
+        """Resident memory of the run's process tree beyond the child's own when it started (the
+        task data and libraries it shares with the coordinator then); the memory limit applies to
+        this. Library pages the run touches later count, so it errs on the side of more. 0 until
+        the child has recorded its start."""
+        baseline = struct.unpack("d", self.start[:8])[0] if self.start is not None else 0.0
+        return tree_rss_mb(self.pid) - baseline if baseline > 0 else 0.0
 
 
-def spawn(work: Callable[[], object], result_path: Path, log_path: Path) -> Child:
+def spawn(work: Callable[[], object], result_path: Path, log_path: Path, close_fds: tuple[int, ...] = ()) -> Child:
     """Fork a child that runs ``work()`` and pickles its return value to ``result_path``."""
     parent = os.getpid()
-    baseline = tree_rss_mb(parent, descendants=False)
+    start = mmap.mmap(-1, 8)  # shared with the child: anonymous and MAP_SHARED
     sys.stdout.flush()
     sys.stderr.flush()
     pid = os.fork()
@@ -110,8 +136,10 @@ def spawn(work: Callable[[], object], result_path: Path, log_path: Path) -> Chil
             _die_with_parent(parent)
             signal.signal(signal.SIGINT, signal.SIG_DFL)
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            for fd in close_fds:  # e.g. the guardian's pipe: only the coordinator may hold it
+                os.close(fd)
+            start[:8] = struct.pack("d", max(_rss_from_proc(os.getpid()), 1e-9))
             _redirect_output(log_path)
-            _start_guardian()
             result = work()
             partial = result_path.with_suffix(".partial")
             with open(partial, "wb") as handle:
@@ -134,7 +162,7 @@ def spawn(work: Callable[[], object], result_path: Path, log_path: Path) -> Chil
             pidfd = os.pidfd_open(pid)
         except OSError:  # pragma: no cover - kernels before 5.3
             pidfd = None
-    return Child(pid, result_path, log_path, pidfd, baseline_mb=baseline)
+    return Child(pid, result_path, log_path, pidfd, start=start)
 
 
 def tree_rss_mb(pid: int, descendants: bool = True) -> float:
@@ -151,15 +179,13 @@ def tree_rss_mb(pid: int, descendants: bool = True) -> float:
     total = 0
     for proc in procs:
         try:
-            if proc.name() == GUARDIAN_NAME.decode():
-                continue
             total += proc.memory_info().rss
         except psutil.Error:
             continue
     return total / 2**20
 
 
-def _rss_from_proc(pid: int) -> float:  # pragma: no cover - fallback without psutil
+def _rss_from_proc(pid: int) -> float:
     try:
         pages = int(Path(f"/proc/{pid}/statm").read_text().split()[1])
     except (OSError, ValueError, IndexError):
@@ -219,6 +245,9 @@ def release(child: Child) -> None:
     if child.pidfd is not None:
         os.close(child.pidfd)
         child.pidfd = None
+    if child.start is not None:
+        child.start.close()
+        child.start = None
 
 
 def read_result(child: Child):

@@ -25,7 +25,7 @@ from typing import Iterator
 from metabase.records import MEMOUT, TIMEOUT, WORKER_LOST, RunRequest, RunResult, TaskData
 from metabase.runner import environment
 from metabase.runner.execute import Catalogue, default_catalogue, execute, schema_for, utcnow
-from metabase.runner.isolate import Child, kill_tree, read_result, reap, release, spawn
+from metabase.runner.isolate import Child, Guardian, kill_tree, read_result, reap, release, spawn
 
 MEMORY_POLL_S = 0.1
 MAX_ATTEMPTS = 2  # a lost worker's run is tried once more, never in a loop
@@ -63,6 +63,7 @@ class LocalExecutor:
         self._serial = 0
         self._closed = False
         self._warm: set[tuple[str, int]] = set()
+        self._guardian: Guardian | None = None
 
     # -- the protocol ---------------------------------------------------------------------------
     def submit(self, request: RunRequest, data: TaskData) -> None:
@@ -93,7 +94,10 @@ class LocalExecutor:
             reap(running.child)
             release(running.child)
             read_result(running.child)
+            self._guardian.forget(running.child.pid)
         self._running.clear()
+        if self._guardian is not None:
+            self._guardian.close()
         self._selector.close()
         shutil.rmtree(self._dir, ignore_errors=True)
 
@@ -111,8 +115,11 @@ class LocalExecutor:
             self._warm_up(job)
             self._serial += 1
             stem = self._dir / f"run-{self._serial}"
+            if self._guardian is None:
+                self._guardian = Guardian()
             child = spawn(lambda job=job: execute(job.request, job.data, self.catalogue),
-                          stem.with_suffix(".pickle"), stem.with_suffix(".log"))
+                          stem.with_suffix(".pickle"), stem.with_suffix(".log"), close_fds=(self._guardian.fd,))
+            self._guardian.watch(child.pid)
             self._running[child.pid] = _Running(job, child, utcnow(), time.monotonic())
             if child.pidfd is not None:
                 self._selector.register(child.pidfd, selectors.EVENT_READ, child.pid)
@@ -155,6 +162,7 @@ class LocalExecutor:
             if running.child.pidfd is not None:
                 self._selector.unregister(running.child.pidfd)
             release(running.child)
+            self._guardian.forget(running.child.pid)
             del self._running[pid]
             result = self._outcome(running, code)
             if result is not None:

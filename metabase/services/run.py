@@ -155,7 +155,7 @@ def _fresh_seeds(ws, requests: list[RunRequest], stored: dict) -> list[RunReques
         seeds = [request.seed + i for i in range(1, FORCE_SEED_SEARCH + 1)]
         keys = [run_key(request.task_id, request.pipeline, request.config_hash, s, request.fidelity) for s in seeds]
         used = _stored(ws, keys)
-        seed = next(s for s, k in zip(seeds, keys) if k not in used and k not in taken)
+        seed = next(s for s, k in zip(seeds, keys, strict=True) if k not in used and k not in taken)
         fresh = replace(request, seed=seed)
         taken.add(fresh.run_key)
         out.append(fresh)

@@ -161,4 +161,4 @@ def run_table(con, keys: Sequence[str], measure_of: dict[str, str]) -> list[dict
         con.con.unregister("_wanted_runs")
     names = ("run_key", "task_id", "pipeline", "status", "measure", "mean", "std", "folds", "runtime_s",
              "device", "device_name", "seed", "error_message", "config")
-    return [dict(zip(names, row)) for row in rows]
+    return [dict(zip(names, row, strict=True)) for row in rows]

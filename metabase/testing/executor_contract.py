@@ -100,7 +100,7 @@ class ExecutorContract:
         data = faulty.synthetic_task()
         crash, fine = request("testing.faulty", faulty.config("crash")), request("testing.faulty", faulty.config("ok"))
         got = collect(executor, [crash, fine], data)
-        assert got[fine.run_key].status == OK
+        assert got[fine.run_key].status == OK, (got[fine.run_key].status, got[fine.run_key].error_message, got[fine.run_key].traceback)
         result = got[crash.run_key]
         assert (result.status, result.error_type) == (CRASHED, "ValueError")
         assert "boom" in result.error_message and "raise ValueError" in result.traceback
@@ -123,7 +123,7 @@ class ExecutorContract:
         fine = request("testing.faulty", faulty.config("ok"), memory_limit_mb=250)
         got = collect(executor, [hog, fine], data)
         assert got[hog.run_key].status == MEMOUT and "250 MB" in got[hog.run_key].error_message
-        assert got[fine.run_key].status == OK
+        assert got[fine.run_key].status == OK, (got[fine.run_key].status, got[fine.run_key].error_message, got[fine.run_key].traceback)
 
     def test_a_lost_worker_is_retried_once(self, executor):
         data = faulty.synthetic_task()
