@@ -59,6 +59,14 @@ def _all_gone(processes: list, timeout: float = 10.0) -> bool:
     return not [p for p in alive if p.status() != psutil.STATUS_ZOMBIE]
 
 
+def _forks_of(command: list[str]) -> list:
+    found = []
+    for proc in psutil.process_iter(["cmdline", "status"]):
+        if proc.info["cmdline"] == command and proc.info["status"] != psutil.STATUS_ZOMBIE:
+            found.append(proc)
+    return found
+
+
 def test_sigkill_then_the_same_command_runs_only_what_is_missing(replay_server, folder):
     store = folder / "killed.duckdb"
     command = _command(replay_server.url, store, "--pipeline", "sklearn.random_forest", "--sample", "6", "--seed", "3",
@@ -73,6 +81,8 @@ def test_sigkill_then_the_same_command_runs_only_what_is_missing(replay_server, 
         if proc.poll() is None:
             proc.kill()
     assert _all_gone(children), "a run's process outlived the killed command"
+    # the runs and the guardian are forks of the command: none may remain with its command line
+    _wait(lambda: not _forks_of(command), 10, "the forks of the killed command to end")
     before = _stored_runs(store)
     assert 1 <= before < 6, "the kill came after every run had finished: nothing was tested"
     again = subprocess.run(command, env=_env(), capture_output=True, text=True, timeout=600)

@@ -7,10 +7,10 @@ the coordinator only, which decides. On Linux the child asks the kernel (``PR_SE
 be killed when the coordinator dies, even by SIGKILL, so no run outlives ``metabase run``.
 
 The kernel's request covers the child only, not the processes the pipeline starts. So each
-executor also forks a :class:`Guardian` beside its children: an idle process, in a group of its
-own, that the coordinator tells which run groups are alive through a pipe. When the coordinator
-dies however it dies (SIGKILL, its Ray worker force-cancelled), the pipe's write end closes, and
-the guardian kills every run group it was told of. A finished run's group is killed by the
+executor also forks a :class:`Guardian`: an idle process, in a group of its own and no child of
+the coordinator's, that the coordinator tells which run groups are alive through a pipe. When
+the coordinator dies however it dies (SIGKILL, its Ray worker force-cancelled), the pipe's write
+end closes, and the guardian kills every run group it was told of. A finished run's group is killed by the
 coordinator itself when it reaps the run.
 
 The child writes its :class:`RunResult` as a pickle beside its log and exits; a child that exits
@@ -53,13 +53,20 @@ class Guardian:
 
     def __init__(self) -> None:
         read, self.fd = os.pipe()
-        self.pid = os.fork()
-        if self.pid == 0:  # pragma: no cover - runs in the guardian
+        middle = os.fork()
+        if middle == 0:  # pragma: no cover - forks the guardian and leaves it an orphan
             try:
                 os.close(self.fd)
-                _guard(read)
+                if os.fork() == 0:
+                    try:
+                        _guard(read)
+                    finally:
+                        os._exit(0)
             finally:
                 os._exit(0)
+        # Not a child of the coordinator: whoever kills the coordinator and its children (Ray
+        # kills a force-cancelled worker's children) does not kill the guardian with them.
+        os.waitpid(middle, 0)
         os.close(read)
 
     def watch(self, group: int) -> None:
@@ -70,9 +77,8 @@ class Guardian:
 
     def close(self) -> None:
         if self.fd is not None:
-            os.close(self.fd)
+            os.close(self.fd)  # the guardian reads the end, has nothing left to kill, and exits
             self.fd = None
-            os.waitpid(self.pid, 0)
 
 
 def _guard(fd: int) -> None:  # pragma: no cover - runs in the guardian
