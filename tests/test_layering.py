@@ -83,7 +83,8 @@ def test_only_the_gateway_talks_to_openml():
 
 
 def test_algorithms_are_pure():
-    pure = ("metabase.metafeatures", "metabase.surrogate", "metabase.recommend", "metabase.evaluate")
+    pure = ("metabase.metafeatures", "metabase.surrogate", "metabase.recommend", "metabase.evaluate",
+            "metabase.runner", "metabase.records")
     forbidden = ("duckdb", "metabase.store", "metabase.openml", "metabase.workspace", "requests", "urllib3", "openml")
     assert _violations(lambda m, i: _is(m, *pure) and _is(i, *forbidden)
                        and "strategies, surrogates and meta-features never see persistence or the network") == []

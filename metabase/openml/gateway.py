@@ -170,6 +170,12 @@ class Gateway:
             X, y, _, _ = dataset.get_data(target=target or None, dataset_format="dataframe")
         return X, y
 
+    def get_task_data(self, task_id: int):
+        """The task's X, y and its own split file, for the runner (:class:`~metabase.records.TaskData`)."""
+        from metabase.openml.taskdata import fetch_task_data
+
+        return fetch_task_data(self, task_id)
+
     def get_flow(self, flow_id: int):
         with self._openml() as openml:
             return openml.flows.get_flow(int(flow_id), reinstantiate=False)

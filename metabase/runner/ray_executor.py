@@ -1,0 +1,143 @@
+"""The Ray executor: runs on a Ray cluster (or a local Ray), GPUs for the pipelines that want them.
+
+Each task's data goes into Ray's object store once (``ray.put``) and every run of that task
+reads it from there. Each run is a Ray task that asks for the resources its pipeline needs:
+``num_gpus`` (1, or the fraction given) for torch pipelines when the cluster has GPUs, one CPU
+otherwise. Inside the Ray worker the run executes as the local executor runs it, in a forked
+child with its time and memory limits on the whole process tree, so a crash, a timeout or a
+memory overrun is the same result on Ray as locally. A Ray worker that dies is ``worker_lost``
+and runs once more with the same seed. ``close`` cancels what is still running (force-killing
+its worker, whose run child dies with it) and stops the local Ray this executor started.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import replace
+from typing import Iterator
+
+from metabase.errors import InputError
+from metabase.records import RunRequest, RunResult, TaskData
+from metabase.runner.execute import Catalogue, utcnow
+
+CONNECT_TIMEOUT_S = 3.0
+MAX_ATTEMPTS = 2
+
+
+def _import_ray():
+    try:
+        import ray
+    except ImportError:
+        raise InputError("--executor ray needs Ray, an optional extra: pip install 'metabase[ray]'") from None
+    return ray
+
+
+def check_ray(address: str | None) -> None:
+    """Ray is installed and, when an address is given, something answers there."""
+    _import_ray()
+    if not address or address in ("auto", "local"):
+        return
+    target = address.split("://", 1)[-1].rstrip("/")
+    host, _, port = target.rpartition(":")
+    if not host or not port.isdigit():
+        raise InputError(f"--ray-address must be HOST:PORT (or ray://HOST:PORT), not {address!r}")
+    try:
+        with socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S):
+            pass
+    except OSError as exc:
+        raise InputError(f"no Ray cluster answers at {address} ({exc.strerror or exc}): start one with "
+                         "`ray start --head` or leave out --ray-address for a local Ray") from None
+
+
+def _run_on_worker(request: RunRequest, data: TaskData, catalogue: Catalogue | None) -> RunResult:
+    """The body of each Ray task: the run in a child process of its own, with its limits."""
+    from metabase.runner.local import LocalExecutor
+
+    with LocalExecutor(workers=1, catalogue=catalogue) as pool:
+        pool.submit(request, data)
+        return next(iter(pool.results()))
+
+
+class RayExecutor:
+    name = "ray"
+
+    def __init__(self, address: str | None = None, workers: int | None = None, catalogue: Catalogue | None = None,
+                 gpus_per_run: float = 1.0) -> None:
+        ray = _import_ray()
+        self._ray = ray
+        self._started = False
+        if not ray.is_initialized():
+            try:
+                if address:
+                    ray.init(address=address, log_to_driver=False)
+                else:
+                    ray.init(num_cpus=workers or os.cpu_count(), include_dashboard=False, log_to_driver=False)
+                    self._started = True
+            except Exception as exc:  # noqa: BLE001 - Ray raises many kinds; the user needs one line
+                where = f"the Ray cluster at {address}" if address else "a local Ray"
+                raise InputError(f"cannot start or join {where}: {type(exc).__name__}: "
+                                 f"{str(exc).strip().splitlines()[0] if str(exc).strip() else ''}") from None
+        self.catalogue = catalogue
+        self.gpus_per_run = gpus_per_run
+        self._has_gpus = ray.cluster_resources().get("GPU", 0) > 0
+        self._remote = ray.remote(max_retries=0)(_run_on_worker)
+        self._data: dict[int, tuple[TaskData, object]] = {}
+        self._pending: dict[object, tuple[RunRequest, TaskData, int, object]] = {}
+
+    # -- the protocol ---------------------------------------------------------------------------
+    def submit(self, request: RunRequest, data: TaskData, attempt: int = 1) -> None:
+        key = id(data)
+        if key not in self._data:  # once per task: the runs read it from the object store
+            self._data[key] = (data, self._ray.put(data))
+        ref = self._remote.options(**self._resources(request)).remote(request, self._data[key][1], self.catalogue)
+        self._pending[ref] = (request, data, attempt, utcnow())
+
+    @property
+    def running(self) -> int:
+        return len(self._pending)
+
+    def results(self) -> Iterator[RunResult]:
+        ray = self._ray
+        while self._pending:
+            ready, _ = ray.wait(list(self._pending), num_returns=1)
+            for ref in ready:
+                request, data, attempt, started = self._pending.pop(ref)
+                try:
+                    result = ray.get(ref)
+                except ray.exceptions.TaskCancelledError:
+                    continue
+                except ray.exceptions.RayError as exc:  # the Ray worker itself died
+                    if attempt < MAX_ATTEMPTS:
+                        self.submit(request, data, attempt + 1)
+                        continue
+                    from metabase.runner.local import lost_result
+
+                    yield lost_result(request, None, started, attempt, f"{type(exc).__name__}: {exc}")
+                    continue
+                yield replace(result, attempts=max(result.attempts, attempt))
+
+    def close(self) -> None:
+        for ref in list(self._pending):
+            try:
+                self._ray.cancel(ref, force=True)
+            except Exception:  # noqa: BLE001 - finished or gone already
+                pass
+        self._pending.clear()
+        self._data.clear()
+        if self._started and self._ray.is_initialized():
+            self._ray.shutdown()
+
+    def __enter__(self) -> "RayExecutor":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _resources(self, request: RunRequest) -> dict:
+        from metabase.runner.execute import default_catalogue
+
+        pipeline = (self.catalogue or default_catalogue)(request.pipeline)
+        if pipeline.device != "cpu" and self._has_gpus and request.device != "cpu":
+            return {"num_gpus": self.gpus_per_run, "num_cpus": 1}
+        return {"num_cpus": 1}

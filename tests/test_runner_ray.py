@@ -1,0 +1,49 @@
+"""The executor contract on a local Ray of 2 CPUs (marked ``ray``: CI installs Ray)."""
+
+from __future__ import annotations
+
+import pytest
+
+from metabase.testing import faulty
+from metabase.testing.executor_contract import ExecutorContract
+
+pytestmark = pytest.mark.ray
+ray = pytest.importorskip("ray", reason="needs Ray: pip install 'metabase[ray]'")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def local_ray():
+    """One local Ray for the module (starting one takes seconds); executors join it."""
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+class TestRayExecutor(ExecutorContract):
+    def make(self):
+        from metabase.runner.ray_executor import RayExecutor
+
+        return RayExecutor(catalogue=faulty.get)
+
+
+def test_the_task_data_goes_into_the_object_store_once():
+    from metabase.runner.ray_executor import RayExecutor
+    from metabase.testing.executor_contract import request
+
+    data = faulty.synthetic_task()
+    with RayExecutor(catalogue=faulty.get) as executor:
+        for seed in range(3):
+            executor.submit(request("testing.faulty", faulty.config("ok"), seed=seed), data)
+        assert len(executor._data) == 1
+        assert len(list(executor.results())) == 3
+
+
+def test_a_cpu_pipeline_asks_ray_for_one_cpu_and_no_gpu():
+    from metabase.runner.ray_executor import RayExecutor
+    from metabase.testing.executor_contract import request
+
+    with RayExecutor(catalogue=faulty.get) as executor:
+        assert executor._resources(request("sklearn.decision_tree", {})) == {"num_cpus": 1}
+        executor._has_gpus = True  # as on a cluster with GPU workers
+        assert executor._resources(request("torch.mlp", {})) == {"num_gpus": 1.0, "num_cpus": 1}
+        assert executor._resources(request("sklearn.decision_tree", {})) == {"num_cpus": 1}
