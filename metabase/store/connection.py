@@ -159,8 +159,8 @@ class Connection:
         return to_arrow()
 
     def scalar(self, sql: str, params: object = None):
-        row = self.execute(sql, params).fetchone()
-        return None if row is None else row[0]
+        rows = self.execute(sql, params).fetchall()  # all of it: a pending result blocks register()
+        return rows[0][0] if rows else None
 
     def tables(self) -> list[str]:
         return [

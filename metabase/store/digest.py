@@ -22,6 +22,6 @@ def table_digests(con: Connection, exclude: tuple[str, ...] = BOOKKEEPING) -> di
         if name in exclude:
             continue
         quoted = '"' + name.replace('"', '""') + '"'
-        rows, total = con.execute(f"SELECT count(*), coalesce(sum(hash(t)), 0) FROM {quoted} AS t").fetchone()
+        rows, total = con.execute(f"SELECT count(*), coalesce(sum(hash(t)), 0) FROM {quoted} AS t").fetchall()[0]
         out[name] = (int(rows), int(total))
     return out

@@ -29,13 +29,13 @@ def _user_objects(con) -> int:
         "SELECT (SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
         "        AND NOT internal AND NOT temporary) "
         "     + (SELECT count(*) FROM duckdb_views() WHERE database_name = current_database() "
-        "        AND NOT internal AND NOT temporary)").fetchone()[0])
+        "        AND NOT internal AND NOT temporary)").fetchall()[0][0])
 
 
 def _has_history(con) -> bool:
     return bool(con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
-        "AND schema_name = 'main' AND table_name = ?", [HISTORY_TABLE]).fetchone()[0])
+        "AND schema_name = 'main' AND table_name = ?", [HISTORY_TABLE]).fetchall()[0][0])
 
 
 def check_store(con, path: Path, *, writer: bool) -> None:
@@ -48,7 +48,7 @@ def check_store(con, path: Path, *, writer: bool) -> None:
         raise StoreError(
             f"{path} is a DuckDB database that {what} metabase schema history; it is not a metabase "
             f"store, so it is left untouched: give --store a metabase store or a new file")
-    stored = con.execute(f"SELECT coalesce(max(version), 0) FROM {HISTORY_TABLE}").fetchone()[0]
+    stored = con.execute(f"SELECT coalesce(max(version), 0) FROM {HISTORY_TABLE}").fetchall()[0][0]
     known = latest_known_version()
     if int(stored) > known:
         raise StoreError(

@@ -39,7 +39,7 @@ def snapshot_tables(con: Connection) -> list[str]:
     """The knowledge tables of ``con`` that hold at least one row, in :data:`KNOWLEDGE_TABLES` order."""
     present = set(con.tables())
     return [t for t in KNOWLEDGE_TABLES
-            if t in present and con.execute(f"SELECT EXISTS (SELECT 1 FROM {_quote(t)})").fetchone()[0]]
+            if t in present and con.execute(f"SELECT EXISTS (SELECT 1 FROM {_quote(t)})").fetchall()[0][0]]
 
 
 def table_rows(con: Connection, table: str) -> pa.Table:
@@ -66,7 +66,7 @@ def load_tables(writer: Writer, files: Mapping[str, Path], source: str, path: st
         for table in (t for t in KNOWLEDGE_TABLES if t in files):
             counts[table] = int(writer.execute(
                 f"INSERT INTO {_quote(table)} BY NAME SELECT * FROM read_parquet(?)", [str(files[table])]
-            ).fetchone()[0])
+            ).fetchall()[0][0])
         writer.record_import(source, path, started, counts)
         writer.refresh_views()
     return counts
@@ -74,7 +74,7 @@ def load_tables(writer: Writer, files: Mapping[str, Path], source: str, path: st
 
 def has_runs(con: Connection) -> bool:
     """Does the store hold at least one run?"""
-    return bool(con.execute("SELECT EXISTS (SELECT 1 FROM runs)").fetchone()[0])
+    return bool(con.execute("SELECT EXISTS (SELECT 1 FROM runs)").fetchall()[0][0])
 
 
 def open_memory_writer(label: str | Path = ":memory:") -> Writer:
@@ -94,11 +94,11 @@ def memory_reader(writer: Writer) -> Connection:
 
 def knowledge_summary(con: Connection) -> dict:
     """What a store knows, in the figures a one-line description needs."""
-    runs, run_tasks = con.execute("SELECT count(*), count(DISTINCT task_id) FROM runs").fetchone()
+    runs, run_tasks = con.execute("SELECT count(*), count(DISTINCT task_id) FROM runs").fetchall()[0]
     pipelines = [p for (p,) in con.execute(
         "SELECT DISTINCT coalesce(pipeline, 'flow-' || CAST(flow_id AS VARCHAR)) AS p FROM runs ORDER BY p"
     ).fetchall()]
-    tasks = con.execute("SELECT count(*) FROM tasks").fetchone()[0]
-    with_qualities = con.execute("SELECT count(DISTINCT task_id) FROM task_qualities_long").fetchone()[0]
+    tasks = con.execute("SELECT count(*) FROM tasks").fetchall()[0][0]
+    with_qualities = con.execute("SELECT count(DISTINCT task_id) FROM task_qualities_long").fetchall()[0][0]
     return {"runs": int(runs), "tasks_with_runs": int(run_tasks), "pipelines": pipelines,
             "tasks": int(tasks), "tasks_with_qualities": int(with_qualities)}

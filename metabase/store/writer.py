@@ -237,7 +237,7 @@ class Writer(Connection):
         return int(self.con.execute(
             f"SELECT count(*) - count(DISTINCT ({columns})) FROM {_quote(table)} WHERE {where}",
             list(owner.values()),
-        ).fetchone()[0])
+        ).fetchall()[0][0])
 
     def delete_where(self, table: str, where: str, params: Sequence | None = None) -> None:
         with self.transaction():
