@@ -29,7 +29,7 @@ import pyarrow as pa
 from metabase.errors import ImportFormatError
 from metabase.imports._arff import ArffHeader, read_arff
 from metabase.imports._configs import flow_pipeline
-from metabase.imports._values import check_finite, positive_ids
+from metabase.formats.numbers import check_finite, positive_ids
 from metabase.imports.base import ImportBatch, Importer, TableLoad
 
 log = logging.getLogger(__name__)
