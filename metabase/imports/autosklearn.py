@@ -76,7 +76,9 @@ class Folder:
 
     @property
     def by_task_id(self) -> bool:
-        return all(i.instance.isdigit() for i in self.incumbents) and all(k.isdigit() for k in self.features)
+        # "-5" or "3.5" among task ids is a damaged id, not a dataset name: such a folder is
+        # task-keyed too, and its ids are then checked (and refused)
+        return all(_number(i.instance) for i in self.incumbents) and all(_number(k) for k in self.features)
 
     def measure(self) -> str:
         if self.metric == "roc_auc" and self.binary:
@@ -85,6 +87,14 @@ class Folder:
 
     def metric_value(self, loss: float) -> float:
         return loss if self.metric in ERRORS else 1.0 - loss
+
+
+def _number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _load_arff(path: Path) -> tuple[list[str], list[tuple]]:

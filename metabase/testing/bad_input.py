@@ -146,7 +146,7 @@ def check_variant(variant: Variant, outcome: Outcome) -> str | None:
         if outcome.digest_after != outcome.digest_before:
             return f"{variant.name}: refused, but the store changed"
         errors = [line for line in lines if line.startswith("error:")]
-        if len(errors) != 1 or "unexpected" in errors[0] or "Traceback" in outcome.stderr:
+        if len(errors) != 1 or errors[0].startswith("error: unexpected ") or "Traceback" in outcome.stderr:
             return f"{variant.name}: refused without one clear error line: {outcome.stderr.strip()[:300]!r}"
         return None
     if outcome.exit_code == 0:
