@@ -188,3 +188,83 @@ def test_every_damaged_variant_is_refused_or_gives_the_clean_rows(which, openml_
     variants = [*text_variants(layout), *reader.extra(layout)]
     broken = _refused_or_clean(reader, variants, name, store, clean, tmp_path, openml_data, capsys)
     assert broken == [], "\n".join(broken)
+
+
+# -- meta-dataset: Parquet, so the variants are the ones a Parquet file can hold ------------------
+def _meta_dataset(data: Path):
+    """A meta-dataset from two tasks of the openml-pimp random-forest export (its hyperparameters
+    as the config, its accuracy as the score) and their qualities."""
+    import json
+
+    import numpy as np
+    import pandas as pd
+
+    from metabase.formats import arff
+
+    header, frame = arff.read_arff(data / "openml-pimp/KDD2018/data/arff/random_forest.arff")
+    frame = pd.concat([frame.iloc[:40], frame.iloc[-40:]])
+    params = [name for name in header.names if name.startswith(("randomforest", "columntransformer"))]
+
+    def config(row) -> str:
+        return json.dumps({p: (v.item() if hasattr(v, "item") else v) for p, v in row.items() if not pd.isna(v)})
+
+    runs = pd.DataFrame({"task_id": frame["task_id"].astype("int64").to_numpy(), "pipeline": "openml-pimp.random_forest",
+                         "config": [config(row) for _, row in frame[params].iterrows()],
+                         "score": frame["predictive_accuracy"].to_numpy(dtype="float64")})
+    qualities = json.loads((data / "openml-pimp/KDD2018/data/task_qualities.json").read_text())
+    ids = sorted(runs["task_id"].unique())
+    tasks = pd.DataFrame({"task_id": np.array(ids, dtype="int64"), "dataset_id": pd.array([None] * len(ids), "Int64"),
+                          "NumberOfInstances": [qualities[str(t)]["NumberOfInstances"] for t in ids],
+                          "NumberOfFeatures": [qualities[str(t)]["NumberOfFeatures"] for t in ids]})
+    return runs, tasks
+
+
+def _counted(store: Path, folder: Path, n_runs: int, capsys, caplog) -> list[str]:
+    """A run without a score is stored without an evaluation, and the warning counts it."""
+    caplog.clear()
+    code, err = _import(store, "meta-dataset", folder, capsys)
+    err += caplog.text  # the CLI's warnings go to stderr; in-process, pytest captures the log
+    counts = {table: rows for table, (rows, _) in _digest(store).items()} if code == 0 else {}
+    if code != 0 or f"1 of {n_runs} runs have no score" not in err or counts["runs"] != n_runs \
+            or counts["evaluations"] != n_runs - 1:
+        return [f"runs-score-nan: neither refused nor counted: exit {code}, {counts}, {err.strip()[:200]!r}"]
+    return []
+
+
+# A meta-dataset lists runs, and OpenML holds runs of one setup on one task that score alike (the
+# export writes each): a repeated row is data, not damage.
+NOT_FOR_META_DATASET = ("runs-repeated-row",)
+
+
+def test_meta_dataset_keeps_the_bad_input_contract(openml_data, tmp_path, capsys, caplog):
+    from metabase.testing.bad_input import parquet_variants
+
+    runs, tasks = _meta_dataset(openml_data)
+    clean_dir = tmp_path / "clean"
+    clean_dir.mkdir()
+    runs.to_parquet(clean_dir / "runs.parquet", index=False)
+    tasks.to_parquet(clean_dir / "tasks.parquet", index=False)
+    store = tmp_path / "store.duckdb"
+    code, err = _import(store, "meta-dataset", clean_dir, capsys)
+    assert code == 0, err
+    clean = _digest(store)
+    assert clean["runs"][0] == len(runs)
+    broken = []
+    for variant in parquet_variants(runs, tasks):
+        if variant.name in NOT_FOR_META_DATASET:
+            continue
+        folder = tmp_path / "variant"
+        if folder.exists():
+            shutil.rmtree(folder)
+        shutil.copytree(clean_dir, folder)
+        (folder / variant.file).write_bytes(variant.data)
+        before = _digest(store)
+        caplog.clear()
+        code, err = _import(store, "meta-dataset", folder, capsys)
+        if variant.name == "runs-score-nan":  # the third outcome the issue allows: counted, stored as missing
+            broken.extend(_counted(tmp_path / "counted.duckdb", folder, len(runs), capsys, caplog))
+            continue
+        problem = check_variant(variant, Outcome(code, err, before, _digest(store), clean))
+        if problem:
+            broken.append(problem)
+    assert broken == [], "\n".join(broken)
