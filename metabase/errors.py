@@ -6,6 +6,9 @@ exit code 1. Subclasses carry the fields a caller may want to act on.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from typing import Iterator
+
 
 class MetabaseError(Exception):
     """Root of every error metabase raises on purpose."""
@@ -60,6 +63,18 @@ class DataFormatError(InputError):
 
 class ImportFormatError(DataFormatError):
     """A file given to an importer does not have the expected format."""
+
+
+@contextmanager
+def as_import_errors() -> Iterator[None]:
+    """Report the shared data readers' :class:`DataFormatError` as an :class:`ImportFormatError`
+    (same message), so that a caller can tell a bad import file from other bad input."""
+    try:
+        yield
+    except ImportFormatError:
+        raise
+    except DataFormatError as exc:
+        raise ImportFormatError(exc.path, exc.reason, exc.line, exc.column) from None
 
 
 class NotFoundError(MetabaseError):

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from metabase.errors import ImportFormatError, InputError
-from metabase.imports._values import check_finite, positive_ids
+from metabase.errors import ImportFormatError, InputError, as_import_errors
+from metabase.formats.numbers import check_finite, positive_ids
 
 RUNS_FILE = "runs.parquet"
 TASKS_FILE = "tasks.parquet"
@@ -98,13 +98,15 @@ def read(directory: str | Path) -> MetaDataset:
         raise ImportFormatError(directory / RUNS_FILE, f"missing columns {missing}")
     if "task_id" not in tasks.columns:
         raise ImportFormatError(directory / TASKS_FILE, "missing column 'task_id'")
-    _check_values(directory, runs, tasks)  # before typing: 3.5 must not become task 3
+    with as_import_errors():
+        _check_values(directory, runs, tasks)  # before typing: 3.5 must not become task 3
     try:
         runs = _typed_runs(runs)
         tasks = _typed_tasks(tasks)
     except (TypeError, ValueError) as exc:
         raise ImportFormatError(directory, f"wrong column types ({exc})") from exc
-    _check_finite(directory, runs, tasks)  # after typing: a text "inf" is infinite too
+    with as_import_errors():
+        _check_finite(directory, runs, tasks)  # after typing: a text "inf" is infinite too
     bad = [i for i, text in enumerate(runs["config"]) if _not_a_json_object(text)]
     if bad:
         row = bad[0]

@@ -323,3 +323,21 @@ def test_gateway_entities_through_openml(replay_server, tmp_path):
         gateway.get_task(999_999_999)
     suite = gateway.study("OpenML100")
     assert suite["id"] == 14 and len(suite["tasks"]) == 100
+
+
+def test_a_dataset_file_answering_404_is_missing_on_the_server_not_unreachable():
+    from openml.exceptions import OpenMLServerError
+
+    from metabase.openml.gateway import _translate
+
+    url = "https://www.openml.org/data/v1/download/61/iris.arff"
+    # the message openml-python raises when a file download answers with a page it cannot parse
+    raised = OpenMLServerError(f"Unexpected server error when calling {url}. Please contact the developers!\n"
+                               "Status code: 404\n<html>Not Found</html>")
+    error = _translate(raised, "https://www.openml.org/api/v1/xml")
+    assert isinstance(error, NotFoundError)
+    assert f"the file {url} is missing on the OpenML server" in str(error)
+    assert "contact the developers" not in str(error) and "cannot reach" not in str(error)
+    server_fault = OpenMLServerError(f"Unexpected server error when calling {url}. Please contact the developers!\n"
+                                     "Status code: 500\n")
+    assert "cannot reach OpenML" in str(_translate(server_fault, "https://www.openml.org/api/v1/xml"))

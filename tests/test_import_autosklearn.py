@@ -126,9 +126,9 @@ def test_idempotent(openml_data, store_path):
 
 
 @pytest.mark.parametrize("file, cut, message", [
-    ("algorithm_runs.arff", lambda text: text[: text.rindex(",", 0, len(text) - 5)], "malformed ARFF"),
-    ("feature_values.arff", lambda text: text[: text.index("@DATA") - 8], "malformed ARFF"),
-    ("configurations.csv", lambda text: text[: len(text) // 2], "fields, header has"),
+    ("algorithm_runs.arff", lambda text: text[: text.rindex(",", 0, len(text) - 5)], "expected 5 values, found 3"),
+    ("feature_values.arff", lambda text: text[: text.index("@DATA") - 8], "unknown attribute type 'N'"),
+    ("configurations.csv", lambda text: text[: len(text) // 2], "values as in the header, found"),
 ])
 def test_truncated_copy_rolls_back(openml_data, tmp_path, store_path, capsys, file, cut, message):
     assert run(store_path, openml_data / FILES / "r2_regression_dense") == 0

@@ -255,7 +255,7 @@ def test_autosklearn_bad_values(openml_data, tmp_path, store, capsys, file, colu
 @pytest.mark.parametrize("edit, message", [
     (lambda lines: [*lines, lines[1]], "occurs twice"),  # a configuration id listed twice
     (lambda lines: [lines[0] + "," + lines[0].split(",")[1], *(line + ",x" for line in lines[1:])], "twice"),
-    (lambda lines: [*lines[:-1], lines[-1].rsplit(",", 2)[0]], "fields, header has"),
+    (lambda lines: [*lines[:-1], lines[-1].rsplit(",", 2)[0]], "values as in the header, found"),
 ])
 def test_autosklearn_configurations_bad(openml_data, tmp_path, store, capsys, edit, message):
     folder = _askl_copy(openml_data, tmp_path)

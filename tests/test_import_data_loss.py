@@ -106,7 +106,9 @@ def test_qualities_csv_short_last_row_is_refused(tmp_path, qualities_store, caps
     n_fields = len(lines[0].split(","))
     before = fingerprint(store)
     line = refused(store, capsys, "import", "qualities-csv", str(bad))
-    assert f"line 51: {n_fields - 5} fields, header has {n_fields}" in line
+    header = lines[0].split(",")
+    assert (f"line 51, column {header[n_fields - 5]!r}: expected {n_fields} values as in the header, "
+            f"found {n_fields - 5}") in line
     assert fingerprint(store) == before
 
 

@@ -17,8 +17,9 @@ import pyarrow as pa
 import pytest
 
 from cli.main import main
-from metabase.errors import ImportFormatError, StoreError
-from metabase.imports._text import MAX_LINE_BYTES, read_csv
+from metabase.errors import DataFormatError, StoreError
+from metabase.formats.delimited import read_rows as read_csv
+from metabase.formats.text import MAX_LINE_BYTES
 from metabase.imports.api import apply_batch
 from metabase.imports.base import ImportBatch, TableLoad
 from metabase.store import open_reader, open_writer
@@ -120,28 +121,28 @@ def test_read_csv_byte_order_mark_and_gzip(tmp_path):
 
 
 @pytest.mark.parametrize("content, message", [
-    (b"", "empty file"),
-    (b"Id,Name\n", "no data rows"),
-    (b"Id,Name\n1,a,b\n", "line 2: 3 fields, header has 2"),
-    (b"Id,Name\n1\n", "line 2: 1 fields, header has 2"),
-    (b"Id,Id\n1,2\n", "names column 'Id' twice"),
-    (b"Id,\n1,2\n", "header column 2 has no name"),
-    (b"Id,Name\n1,ann\xe9al\n", "line 2: not UTF-8 text (byte 0xe9)"),
-    (b"Id,Name\n1,a\x00b\n", "line 2: holds a NUL byte"),
-    (bytes(range(256)) * 8, "line 1: holds a NUL byte (a binary file?)"),
-    (bytes(range(1, 256)) * 8, "line 2: not UTF-8 text (byte 0x80)"),  # bytes 1-10 are line 1
+    (b"", "the file is empty"),
+    (b"Id,Name\n", "line 1: no data rows"),
+    (b"Id,Name\n1,a,b\n", "line 2, column 3: expected 2 values as in the header, found 3"),
+    (b"Id,Name\n1\n", "line 2, column 'Name': expected 2 values as in the header, found 1"),
+    (b"Id,Id\n1,2\n", "line 1, column 2: the header names 'Id' twice"),
+    (b"Id,\n1,2\n", "line 1, column 2: the header has an empty column name"),
+    (b"Id,Name\n1,ann\xe9al\n", "line 2, column 6: not valid UTF-8 (byte 0xe9)"),
+    (b"Id,Name\n1,a\x00b\n", "line 2, column 4: binary data (a NUL byte)"),
+    (bytes(range(256)) * 8, "line 1, column 1: binary data (a NUL byte)"),
+    (bytes(range(1, 256)) * 8, "line 2, column 118: not valid UTF-8 (byte 0x80)"),  # line 2 starts at byte 11
 ])
 def test_read_csv_refuses(tmp_path, content, message):
     path = tmp_path / "x.csv"
     path.write_bytes(content)
-    with pytest.raises(ImportFormatError, match=re.escape(message)):
+    with pytest.raises(DataFormatError, match=re.escape(message)):
         read_csv(path)
 
 
 def test_read_csv_refuses_a_line_too_long_without_reading_it_whole(tmp_path):
     path = tmp_path / "x.csv"
     path.write_text("Id,Name\n1," + "a" * (MAX_LINE_BYTES + 10) + "\n")
-    with pytest.raises(ImportFormatError, match="line 2: longer than"):
+    with pytest.raises(DataFormatError, match="line 2: the line is longer than"):
         read_csv(path)
 
 
@@ -149,7 +150,7 @@ def test_read_csv_refuses_a_truncated_gzip(tmp_path):
     path = tmp_path / "x.csv.gz"
     data = gzip.compress(("Id,Name\n" + "".join(f"{i},n{i}\n" for i in range(1, 5000))).encode())
     path.write_bytes(data[: len(data) // 2])
-    with pytest.raises(ImportFormatError, match="unreadable compressed file"):
+    with pytest.raises(DataFormatError, match="cannot decompress the file"):
         read_csv(path)
 
 

@@ -85,7 +85,7 @@ def test_newest_snapshot_wins(tmp_path, openml_data, store_path):
      "x,1,2,n,Supervised Classification,active,10-fold Crossvalidation,,2,class\n", "tid is not an id"),
     ("tid,did,name,task_type,estimation_procedure,target_feature,NumberOfInstances\n"
      "1,2,n,Supervised Classification,cv,class,many\n", "not a number"),
-    ("tid,did,name,task_type,estimation_procedure,target_feature\n1,2,n\n", "expected 6 fields"),
+    ("tid,did,name,task_type,estimation_procedure,target_feature\n1,2,n\n", "expected 6 values as in the header, found 3"),
 ])
 def test_bad_input_leaves_store_unchanged(tmp_path, openml_data, store_path, capsys, content, message):
     assert run(store_path, openml_data / HISTORY / "c027dbd43d/data/metadata/task_metadata.csv") == 0

@@ -9,13 +9,9 @@ from cli.output import emit, format_option, print_json
 
 
 def _progress():
-    """A Rich progress bar on stderr (stdout stays clean for JSON), shown on a terminal only: where
-    stderr is a file or a pipe it would leave a blank line before an error or the result."""
-    from rich.console import Console
-    from rich.progress import Progress
+    from cli.progress import progress_bar
 
-    console = Console(stderr=True)
-    return Progress(console=console, transient=True, disable=not console.is_terminal)
+    return progress_bar()
 
 
 def _compact(config: dict) -> str:

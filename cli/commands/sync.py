@@ -63,19 +63,19 @@ def register(group: click.Group) -> None:
 
         Example: metabase sync --suite OpenML100 --flows 6969
         """
-        import sys
 
         from metabase.sync import SyncRequest, run_sync
+        from cli.progress import progress_bar
         from metabase.sync.progress import RichProgress
 
         request = SyncRequest(
             suite=suite, tasks=_ids(tasks, "tasks"), flows=_ids(flows, "flows"),
             measures=tuple(m.strip() for m in measures.split(",") if m.strip()),
             since=_since(since), max_runs=max_runs, dry_run=dry_run, jobs=jobs, commit_rows=commit_rows)
-        show = sys.stderr.isatty() if progress is None else progress
         if not dry_run:
             seed_new_store(seed)
-        result = run_sync(workspace(), request, progress=RichProgress(disable=not show or dry_run))
+        bar = progress_bar(*RichProgress.columns(), show=False if dry_run else progress, transient=False)
+        result = run_sync(workspace(), request, progress=RichProgress(progress=bar))
         if fmt == "json":
             print_json(result.as_dict())
         elif dry_run:

@@ -5,8 +5,12 @@ its first values into an index (every column shifts), a short row is padded with
 header name becomes ``name.1``, and a file without line breaks is parsed whole. This reader takes
 the lines from :mod:`metabase.formats.text` (UTF-8, bounded line length) and Python's ``csv``
 module in strict mode (RFC 4180 double quotes), and refuses, naming the file, line and column:
-an empty or repeated header name, a row with more or fewer values than the header, a malformed
-quote, and a non-finite number (``inf``) in a numeric column.
+an empty file or one without data rows, an empty or repeated header name, a row with more or fewer
+values than the header, a malformed quote, and (when typed) a non-finite number (``inf``) in a
+numeric column.
+
+:func:`read_rows` gives the checked text (the importers type and check each column themselves, see
+:mod:`metabase.formats.numbers`); :func:`read_delimited` gives a typed frame (the data loaders).
 
 Types are inferred as pandas does: a column whose present values all parse as numbers is numeric
 (int64, or float64 with NaN for missing values), any other column holds text (object, NaN for
@@ -17,6 +21,8 @@ matched exactly, as pandas does).
 from __future__ import annotations
 
 import csv
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -30,8 +36,31 @@ NA_VALUES = frozenset({"", "?", "NA", "N/A", "n/a", "NaN", "nan", "-NaN", "-nan"
                        "#N/A", "<NA>"})
 
 
-def read_delimited(path: Path, sep: str = ",", *, max_line_bytes: int = MAX_LINE_BYTES) -> pd.DataFrame:
-    """The table in ``path``: its first non-blank line is the header."""
+@dataclass(frozen=True)
+class CsvRows:
+    """A table's header and data rows, all text; ``lines[i]`` is the file line row ``i`` ends on."""
+
+    path: Path
+    header: tuple[str, ...]
+    rows: list[list[str]]
+    lines: list[int]
+
+    @cached_property
+    def _columns(self) -> list[tuple[str, ...]]:
+        return list(zip(*self.rows))
+
+    def column(self, name: str) -> list[str]:
+        return list(self._columns[self.header.index(name)])
+
+    def at(self, i: int) -> str:
+        """Where data row ``i`` is, for messages."""
+        return f"line {self.lines[i]}"
+
+
+def read_rows(path: Path, sep: str = ",", *, max_line_bytes: int = MAX_LINE_BYTES) -> CsvRows:
+    """The header and the text of every data row of the table in ``path`` (its first non-blank
+    line is the header); refused: everything the module docstring names, and a table without
+    data rows (an import of it would replace stored rows with nothing)."""
     path = Path(path)
     reader = _reader(path, sep, max_line_bytes)
     try:
@@ -44,9 +73,11 @@ def read_delimited(path: Path, sep: str = ",", *, max_line_bytes: int = MAX_LINE
         ends = [done.line_num for done in _counting(_reader(path, sep, max_line_bytes))]
     kept = [i for i, fields in enumerate(records) if fields]
     if not kept:
-        raise DataFormatError(path, "the file is empty")
-    header = _header(path, records[kept[0]], ends[kept[0]])
+        raise DataFormatError(path, "the file is empty; expected a header line and data rows")
+    header = check_header(path, records[kept[0]], ends[kept[0]])
     data = kept[1:]
+    if not data:
+        raise DataFormatError(path, "no data rows (only the header)", line=ends[kept[0]])
     widths = np.fromiter((len(records[i]) for i in data), dtype=np.int64, count=len(data))
     wrong = np.flatnonzero(widths != len(header))
     if wrong.size:
@@ -55,7 +86,13 @@ def read_delimited(path: Path, sep: str = ",", *, max_line_bytes: int = MAX_LINE
         column = header[found] if found < len(header) else len(header) + 1
         raise DataFormatError(path, f"expected {len(header)} values as in the header, found {found}",
                               line=ends[i], column=column)
-    return _typed(path, header, [records[i] for i in data], [ends[i] for i in data])
+    return CsvRows(path, tuple(header), [records[i] for i in data], [ends[i] for i in data])
+
+
+def read_delimited(path: Path, sep: str = ",", *, max_line_bytes: int = MAX_LINE_BYTES) -> pd.DataFrame:
+    """The table in ``path``, typed (see the module docstring)."""
+    table = read_rows(path, sep, max_line_bytes=max_line_bytes)
+    return _typed(table.path, list(table.header), table.rows, table.lines)
 
 
 def _reader(path: Path, sep: str, max_line_bytes: int):
@@ -68,7 +105,8 @@ def _counting(reader):
         yield reader
 
 
-def _header(path: Path, names: list[str], line: int) -> list[str]:
+def check_header(path: Path, names, line: int = 1) -> list[str]:
+    """Refuse an empty or a repeated column name (pandas would rename a repeat to ``X.1``)."""
     for position, name in enumerate(names, start=1):
         if not name.strip():
             raise DataFormatError(path, "the header has an empty column name", line=line, column=position)

@@ -31,10 +31,16 @@ _BLOCK_BYTES = 1 << 20
 
 
 def open_binary(path: Path) -> BinaryIO:
-    """The file's bytes; a ``.gz`` file decompressed."""
-    if path.name.lower().endswith(".gz"):
-        return gzip.open(path, "rb")
-    return open(path, "rb")
+    """The file's bytes; a ``.gz`` file decompressed. A directory or an unreadable file is one line."""
+    path = Path(path)
+    if path.is_dir():
+        raise DataFormatError(path, "is a directory; expected a file")
+    try:
+        if path.name.lower().endswith(".gz"):
+            return gzip.open(path, "rb")
+        return open(path, "rb")
+    except OSError as exc:
+        raise DataFormatError(path, f"cannot read: {exc.strerror or exc}") from None
 
 
 def lines_of(path: Path, max_line_bytes: int = MAX_LINE_BYTES) -> Iterator[str]:

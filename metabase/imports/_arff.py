@@ -7,50 +7,39 @@ importer reads them), and a non-finite number is passed through, left to each im
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
 import pandas as pd
 
-from metabase.errors import DataFormatError, ImportFormatError
+from metabase.errors import as_import_errors
 from metabase.formats import arff
 from metabase.formats.arff import ArffHeader, Attribute
 
 _OPTIONS = {"sparse": False, "finite": False}
 
 
-@contextmanager
-def _as_import_errors() -> Iterator[None]:
-    try:
-        yield
-    except ImportFormatError:
-        raise
-    except DataFormatError as exc:
-        raise ImportFormatError(exc.path, exc.reason, exc.line, exc.column) from None
-
-
 def read_header(path: Path) -> ArffHeader:
     """Parse everything up to ``@DATA``."""
-    with _as_import_errors():
+    with as_import_errors():
         return arff.read_header(Path(path))
 
 
 def iter_data(path: Path, header: ArffHeader, chunksize: int = 200_000) -> Iterator[pd.DataFrame]:
     """The data section as typed frames of at most ``chunksize`` rows (NUMERIC -> float64,
     everything else -> string; ``?`` -> missing)."""
-    with _as_import_errors():
+    with as_import_errors():
         yield from arff.iter_data(Path(path), header, chunksize, **_OPTIONS)
 
 
 def read_data(path: Path, header: ArffHeader) -> pd.DataFrame:
-    with _as_import_errors():
+    with as_import_errors():
         return arff.read_data(Path(path), header, **_OPTIONS)
 
 
 def read_arff(path: Path) -> tuple[ArffHeader, pd.DataFrame]:
     """Header and typed data of a dense ARFF file."""
-    with _as_import_errors():
+    with as_import_errors():
         return arff.read_arff(Path(path), **_OPTIONS)
 
 

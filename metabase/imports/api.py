@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from metabase.errors import InputError
+from metabase.errors import InputError, as_import_errors
 from metabase.imports import get_importer
 from metabase.imports.base import ImportBatch, TableLoad
 from metabase.store import Writer, utcnow
@@ -83,7 +83,8 @@ def run_import(workspace, source: str, path: str | Path, wait_s: float | None = 
     ``wait_s``: how long to wait for a running import, sync or reader to release the store."""
     importer = get_importer(source)
     path = check_path(Path(path), importer.expects)
-    batch = importer.read(path)
+    with as_import_errors():  # the shared readers' errors are import errors here
+        batch = importer.read(path)
     with workspace.writer(wait_s) as writer:
         counts = apply_batch(writer, batch)
     return ImportResult(source=batch.source, path=str(path), row_counts=counts)

@@ -31,14 +31,14 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import arff
 import pyarrow as pa
 
 from metabase.errors import ImportFormatError
+from metabase.imports._arff import read_arff
 from metabase.imports._configs import canonical_json, fallback_hash, typed_token
 from metabase.imports._dataset_names import NameIndex, build_index, find_data_root
-from metabase.imports._text import read_csv
-from metabase.imports._values import positive_ids
+from metabase.formats.delimited import read_rows
+from metabase.formats.numbers import positive_ids
 from metabase.imports.base import ImportBatch, Importer, TableLoad
 
 log = logging.getLogger(__name__)
@@ -76,7 +76,9 @@ class Folder:
 
     @property
     def by_task_id(self) -> bool:
-        return all(i.instance.isdigit() for i in self.incumbents) and all(k.isdigit() for k in self.features)
+        # "-5" or "3.5" among task ids is a damaged id, not a dataset name: such a folder is
+        # task-keyed too, and its ids are then checked (and refused)
+        return all(_number(i.instance) for i in self.incumbents) and all(_number(k) for k in self.features)
 
     def measure(self) -> str:
         if self.metric == "roc_auc" and self.binary:
@@ -87,26 +89,31 @@ class Folder:
         return loss if self.metric in ERRORS else 1.0 - loss
 
 
-def _load_arff(path: Path) -> dict:
+def _number(text: str) -> bool:
     try:
-        with open(path, encoding="utf-8") as f:
-            return arff.load(f)
-    except FileNotFoundError:
-        raise ImportFormatError(path.parent, f"missing {path.name}") from None
-    except IsADirectoryError:
-        raise ImportFormatError(path, "is a directory; expected an ARFF file") from None
-    except (arff.ArffException, ValueError, IndexError, UnicodeDecodeError) as exc:
-        raise ImportFormatError(path, f"malformed ARFF: {str(exc).strip() or type(exc).__name__}") from None
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _load_arff(path: Path) -> tuple[list[str], list[tuple]]:
+    """The attribute names and the data rows of an ASlib ARFF, read by the shared strict reader
+    (NUMERIC values as floats, others as text; ``?`` as None)."""
+    if not path.exists():
+        raise ImportFormatError(path.parent, f"missing {path.name}")
+    header, frame = read_arff(path)
+    frame = frame.astype(object).where(frame.notna(), None)
+    return header.names, list(frame.itertuples(index=False, name=None))
 
 
 def _incumbents(path: Path, metric: str) -> tuple[Incumbent, ...]:
-    data = _load_arff(path)
-    names = [a[0] for a in data["attributes"]]
+    names, data = _load_arff(path)
     expected = ["instance_id", "repetition", "algorithm", metric, "runstatus"]
     if names != expected:
         raise ImportFormatError(path, f"attributes {names}, expected {expected}")
     rows = []
-    for i, (instance, _, algorithm, cost, status) in enumerate(data["data"], start=1):
+    for i, (instance, _, algorithm, cost, status) in enumerate(data, start=1):
         if instance is None or algorithm is None:
             raise ImportFormatError(path, f"data row {i}: empty instance_id or algorithm")
         loss = None if cost is None or math.isnan(float(cost)) else float(cost)
@@ -119,12 +126,11 @@ def _incumbents(path: Path, metric: str) -> tuple[Incumbent, ...]:
 
 
 def _features(path: Path) -> dict[str, dict[str, float]]:
-    data = _load_arff(path)
-    names = [a[0] for a in data["attributes"]]
+    names, data = _load_arff(path)
     if names[:2] != ["instance_id", "repetition"] or len(names) < 3:
         raise ImportFormatError(path, "expected attributes instance_id, repetition, then meta-features")
     out = {}
-    for i, row in enumerate(data["data"], start=1):
+    for i, row in enumerate(data, start=1):
         values = {q: float(v) for q, v in zip(names[2:], row[2:]) if v is not None and not math.isnan(float(v))}
         infinite = [q for q, v in values.items() if not math.isfinite(v)]
         if infinite:
@@ -136,7 +142,7 @@ def _features(path: Path) -> dict[str, dict[str, float]]:
 def _configs(path: Path) -> dict[str, dict]:
     if not path.exists():
         raise ImportFormatError(path.parent, f"missing {path.name}")
-    table = read_csv(path)  # strict: UTF-8, distinct header names, every row as long as the header
+    table = read_rows(path)  # strict: UTF-8, distinct header names, every row as long as the header
     if table.header[0] != "idx":
         raise ImportFormatError(path, "expected a header starting with idx")
     out = {}

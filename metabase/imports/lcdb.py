@@ -30,8 +30,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from metabase.errors import ImportFormatError
-from metabase.imports._text import check_header
-from metabase.imports._values import check_finite, positive_ids
+from metabase.formats.delimited import check_header
+from metabase.formats.numbers import check_finite, positive_ids
 from metabase.imports.base import ImportBatch, Importer, TableLoad
 
 SOURCE = "lcdb"

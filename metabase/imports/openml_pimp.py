@@ -26,7 +26,7 @@ import pyarrow as pa
 from metabase.errors import ImportFormatError
 from metabase.imports._arff import ArffHeader, read_data, read_header
 from metabase.imports._configs import map_configs, typed_token
-from metabase.imports._values import check_finite, positive_id, positive_ids
+from metabase.formats.numbers import check_finite, positive_id, positive_ids
 from metabase.imports.base import ImportBatch, Importer, TableLoad
 
 log = logging.getLogger(__name__)

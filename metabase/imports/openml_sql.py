@@ -36,7 +36,7 @@ import pyarrow as pa
 
 from metabase.errors import ImportFormatError
 from metabase.imports._sqldump import DumpError, DumpReader
-from metabase.imports._values import INT64_MAX
+from metabase.formats.numbers import INT64_MAX
 from metabase.imports.base import ImportBatch, Importer, TableLoad
 
 SOURCE = "openml-sql"

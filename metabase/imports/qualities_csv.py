@@ -26,8 +26,8 @@ import pandas as pd
 import pyarrow as pa
 
 from metabase.errors import ImportFormatError
-from metabase.imports._text import read_csv
-from metabase.imports._values import finite_numbers, positive_ids
+from metabase.formats.delimited import read_rows
+from metabase.formats.numbers import finite_numbers, positive_ids
 from metabase.imports.base import ImportBatch, Importer, TableLoad
 
 SOURCE = "qualities-csv"
@@ -36,7 +36,7 @@ NOT_QUALITIES = ("Id", "Name", "Runs")
 
 
 def _read(path: Path) -> pd.DataFrame:
-    table = read_csv(path)  # strict: UTF-8, distinct header names, every row as long as the header
+    table = read_rows(path)  # strict: UTF-8, distinct header names, every row as long as the header
     if table.header[:2] != KEY_COLUMNS:
         raise ImportFormatError(path, f"wrong header: expected the first columns to be Id,Name, "
                                       f"got {','.join(table.header[:3])}")

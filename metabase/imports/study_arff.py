@@ -29,7 +29,7 @@ import pyarrow as pa
 from metabase.errors import ImportFormatError
 from metabase.imports._arff import ArffHeader, read_arff
 from metabase.imports._configs import flow_pipeline
-from metabase.imports._values import check_finite, positive_ids
+from metabase.formats.numbers import check_finite, positive_ids
 from metabase.imports.base import ImportBatch, Importer, TableLoad
 
 log = logging.getLogger(__name__)
@@ -88,11 +88,12 @@ def read_run_evaluations(path: Path, study: int, measure: str) -> tuple[pd.DataF
         "run_key": keys, "task_id": tasks, "flow_id": flow_ids,
         "flow_name": algorithm["flow_name"].astype("string"), "source": SOURCE, "status": status,
     })
-    check_finite(path, measure, data[measure].to_numpy())  # NaN (? or nan) is missing, inf refused
-    value = data[measure].where(status == "ok")  # non-ok rows hold a placeholder 0
-    unscored = int((value.isna() & (status == "ok")).sum())
-    if unscored:
-        log.warning("%s: %d finished runs have no %s (? or nan); they get no value", path, unscored, measure)
+    finished = (status == "ok").to_numpy(dtype=bool, na_value=False)
+    # a finished run has its score (every real study export has): a missing one (? or nan) is
+    # damage, as in openml-pimp; non-ok rows hold a placeholder, not a score
+    check_finite(path, measure, data[measure].to_numpy(dtype="float64")[finished],
+                 lambda i: f"data row {int(finished.nonzero()[0][i]) + 1}", allow_nan=False)
+    value = data[measure].where(status == "ok")
     evaluations = pd.DataFrame({"run_key": keys, "measure": measure, "value": value, "source": SOURCE})
     return runs, evaluations
 

@@ -21,8 +21,8 @@ import pandas as pd
 import pyarrow as pa
 
 from metabase.errors import ImportFormatError
-from metabase.imports._text import read_csv
-from metabase.imports._values import finite_numbers, positive_ids
+from metabase.formats.delimited import read_rows
+from metabase.formats.numbers import finite_numbers, positive_ids
 from metabase.imports.base import ImportBatch, Importer, TableLoad
 
 SOURCE = "tabrepo"
@@ -38,7 +38,7 @@ TASK_TYPE_IDS = {
 
 def read_metadata(path: Path) -> list[dict]:
     """Parse and validate one ``task_metadata*.csv`` into task records with their qualities."""
-    table = read_csv(path)  # strict: UTF-8 (a byte-order mark is fine), rectangular, distinct names
+    table = read_rows(path)  # strict: UTF-8 (a byte-order mark is fine), rectangular, distinct names
     missing = [c for c in REQUIRED if c not in table.header]
     if missing:
         raise ImportFormatError(path, f"not a TabRepo task metadata CSV: missing columns {', '.join(missing)}")

@@ -8,6 +8,7 @@ be reached or answers badly. The API key never appears in a message (URLs are ma
 
 from __future__ import annotations
 
+import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -257,6 +258,10 @@ class Gateway:
         raise NotFoundError(f"unknown study or suite {text!r} on {mask_url(self.server)}: {last}")
 
 
+# openml-python's message for a file download answered by a status it cannot parse
+_MISSING_FILE = re.compile(r"when calling (?P<url>\S+?)\.? Please contact the developers!\s*Status code: 404\b")
+
+
 def _translate(exc: Exception, server: str) -> Exception:
     from metabase.errors import MetabaseError
 
@@ -268,6 +273,10 @@ def _translate(exc: Exception, server: str) -> Exception:
     if name in ("OpenMLServerNoResult",) or (name == "OpenMLServerException" and (
             code in (110, 111, 151, 152, 180, 181, 220, 221, 236, 280, 281) or "unknown" in message.lower())):
         return NotFoundError(f"not found on OpenML ({mask_url(server)}): {message}")
+    missing = _MISSING_FILE.search(str(exc)) if name == "OpenMLServerError" else None
+    if missing:  # openml-python's "unexpected server error ... contact the developers" for a 404
+        return NotFoundError(f"the file {mask_url(missing['url'])} is missing on the OpenML server "
+                             f"({mask_url(server)}: HTTP 404); the dataset cannot be downloaded from there")
     if name in ("ConnectionError", "Timeout", "ReadTimeout", "ConnectTimeout", "OpenMLServerError",
                 "MaxRetryError", "NewConnectionError") or "Connection" in name:
         return OpenMLError(f"cannot reach OpenML at {mask_url(server)}: {message}")

@@ -9,20 +9,27 @@ import time
 class RichProgress:
     """Implements the sync's ``Progress`` protocol; the CLI creates it (the library never prints)."""
 
-    def __init__(self, disable: bool = False) -> None:
-        from rich.console import Console
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                   TimeElapsedColumn, TimeRemainingColumn)
+    def __init__(self, disable: bool = False, progress=None) -> None:
+        """``progress``: the Rich ``Progress`` to draw on, made with :meth:`columns` (the CLI makes
+        it, so that every bar shows and ends alike); by default one on stderr."""
+        if progress is None:
+            from rich.console import Console
+            from rich.progress import Progress
 
-        self._progress = Progress(
-            TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.fields[rows]:>10,} rows  {task.fields[rate]:>9,.0f} rows/s"),
-            TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-            console=Console(file=sys.stderr), disable=disable, transient=False)
+            progress = Progress(*self.columns(), console=Console(file=sys.stderr), disable=disable, transient=False)
+        self._progress = progress
         self._task = None
         self._rows = 0
         self._t0 = time.perf_counter()
         self._started = False
+
+    @staticmethod
+    def columns() -> tuple:
+        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+        return (TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(),
+                TextColumn("{task.fields[rows]:>10,} rows  {task.fields[rate]:>9,.0f} rows/s"),
+                TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
 
     def phase(self, name: str, total: int | None) -> None:
         if not self._started:
