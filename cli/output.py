@@ -100,7 +100,7 @@ def _fmt_cell(value: Any) -> str:
 # C0 and C1 control characters and DEL, except newline and tab (a multi-line cell stays one)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 TABLE_WIDTH = 100  # columns of a table written to a pipe or file (a terminal gets its own width)
-SHORT_CELL = 12  # a column whose cells are all this short never wraps (numbers, ids, flags)
+MIN_CELL = 24  # a column is never squeezed below its longest cell, or this many characters
 
 
 def _literal(text: str):
@@ -114,10 +114,11 @@ def _literal(text: str):
 
 def print_table(columns: Iterable[str], rows: Iterable[Mapping[str, Any]], title: str | None = None,
                 caption: str | None = None) -> None:
-    """A table that fits the terminal (``TABLE_WIDTH`` columns when not one): short columns keep
-    their width and long cells wrap inside their own column. The title is one line above the table
-    (not wrapped to the table's own width); a title longer than the terminal is wide joins the
-    caption, which is printed below the table, wrapped at words. Cell text is shown literally."""
+    """A table that fits the terminal (``TABLE_WIDTH`` columns when not one): columns keep their
+    cells whole up to ``MIN_CELL`` characters, and longer cells and headers wrap. The title is one
+    line above the table (not wrapped to the table's own width); a title longer than the terminal
+    is wide joins the caption, which is printed below the table, wrapped at words. Cell text is
+    shown literally."""
     from rich.console import Console
     from rich.table import Table
 
@@ -125,8 +126,9 @@ def print_table(columns: Iterable[str], rows: Iterable[Mapping[str, Any]], title
     cells = [[_fmt_cell(row.get(c)) for c in columns] for row in rows]
     table = Table(show_lines=False)
     for i, column in enumerate(columns):
-        short = all(len(line[i]) <= SHORT_CELL for line in cells)
-        table.add_column(_literal(str(column)), overflow="fold", no_wrap=short)
+        # names and numbers stay whole; headers and long texts (configurations) wrap instead
+        longest = max((len(line[i]) for line in cells), default=0)
+        table.add_column(_literal(str(column)), overflow="fold", min_width=min(longest, MIN_CELL))
     for line in cells:
         table.add_row(*(_literal(cell) for cell in line))
     width = Console().width if sys.stdout.isatty() else TABLE_WIDTH
