@@ -10,7 +10,6 @@ reader that gets in sees the store as of the last finished import: never half of
 
 from __future__ import annotations
 
-import json
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from metabase.store import open_reader
+from metabase.store import catalog
 from metabase.store import named_queries as nq
 from metabase.store.connection import DEFAULT_READER_WAIT_S
 
@@ -109,29 +109,14 @@ def run_named(where, name: str, params: Mapping[str, Any] | None = None,
         return nq.run(con, query.sql, bound)
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def store_info(where, wait_s: float = DEFAULT_READER_WAIT_S) -> StoreInfo:
     """Row count per table, imports with their times, schema version and path."""
     path = _store_path(where)
     with reading(path, wait_s) as con:
-        tables = tuple(
-            TableCount(name, int(con.scalar(f"SELECT count(*) FROM {_quote(name)}")))
-            for name in con.tables()
-        )
-        views = tuple(r[0] for r in con.execute(
-            "SELECT table_name FROM information_schema.tables "
-            "WHERE table_schema = 'main' AND table_type = 'VIEW' ORDER BY table_name").fetchall())
-        migrations = con.execute(
-            "SELECT version, name FROM schema_migrations ORDER BY version").fetchall()
-        imports = tuple(
-            ImportRecord(source, p, started, finished, json.loads(counts) if counts else {})
-            for source, p, started, finished, counts in con.execute(
-                "SELECT source, path, started_at, finished_at, row_counts FROM imports "
-                "ORDER BY finished_at, import_id").fetchall()
-        )
+        tables = tuple(TableCount(name, rows) for name, rows in catalog.table_counts(con))
+        views = tuple(catalog.view_names(con))
+        migrations = catalog.migrations(con)
+        imports = tuple(ImportRecord(*row) for row in catalog.imports(con))
     return StoreInfo(
         path=path,
         size_bytes=path.stat().st_size,

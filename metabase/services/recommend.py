@@ -28,6 +28,8 @@ import pandas as pd
 
 from metabase.errors import ConfigError, InputError, MetabaseError, NotFoundError
 from metabase.services import prepared_cache
+from metabase.store import catalog, run_queries
+from metabase.store.keys import is_flow_key
 
 log = logging.getLogger(__name__)
 
@@ -37,21 +39,6 @@ FRESH_SAMPLES = 200
 POOL_PER_TASK = 3
 MODEL_VERSION = 2
 
-_RUNS_SQL = """
-SELECT * FROM (
-    SELECT run_key, openml_run_id, task_id,
-           coalesce(pipeline, 'flow-' || CAST(flow_id AS VARCHAR), 'unknown') AS pipeline,
-           coalesce(CAST(config AS VARCHAR), '{{}}') AS config,
-           CASE WHEN measure IN (SELECT unnest(?::VARCHAR[])) THEN -score ELSE score END AS score
-    FROM run_configs
-    WHERE score IS NOT NULL AND task_id IS NOT NULL AND coalesce(status, 'ok') = 'ok' {where})
--- a deterministic pseudo-random sample per task and pipeline, and always its best runs (the
--- strongest evidence when that task is the one asked about)
-QUALIFY row_number() OVER (PARTITION BY task_id, pipeline ORDER BY hash(run_key)) <= {cap}
-     OR row_number() OVER (PARTITION BY task_id, pipeline ORDER BY score DESC, run_key) <= {best}
-"""
-
-
 @dataclass(frozen=True)
 class StoreData:
     runs: pd.DataFrame     # run_key, openml_run_id, task_id, pipeline, config, score
@@ -59,50 +46,19 @@ class StoreData:
     state: str             # store state key (cache key part)
 
 
-def store_state(con) -> str:
-    """Changes whenever an import, sync or run changes what a model would learn from."""
-    parts = [con.scalar("SELECT coalesce(max(import_id), 0) FROM imports")]
-    for table in ("runs", "evaluations", "task_qualities", "dataset_qualities"):
-        if table in con.tables():
-            parts.append(con.scalar(f"SELECT count(*) FROM {table}"))
-    return "-".join(str(p) for p in parts)
-
-
 def load_store_data(con, pipelines: list[str] | None = None) -> StoreData:
     """The runs (sampled per task and pipeline, scores higher-is-better) and their tasks' features."""
-    from metabase.exports.meta_dataset import higher_is_better
-
-    measures = [m for (m,) in con.execute("SELECT DISTINCT measure FROM run_configs WHERE measure IS NOT NULL")
-                .fetchall()]
-    where, params = "", [[m for m in measures if not higher_is_better(con, m)]]
-    if pipelines:
-        where = "AND coalesce(pipeline, 'flow-' || CAST(flow_id AS VARCHAR)) IN (SELECT unnest(?::VARCHAR[]))"
-        params.append(list(pipelines))
-    runs = con.df(_RUNS_SQL.format(where=where, cap=MAX_RUNS_PER_TASK, best=BEST_RUNS_KEPT), params)
+    runs = run_queries.sampled_runs(con, pipelines, cap=MAX_RUNS_PER_TASK, best=BEST_RUNS_KEPT)
     runs = runs.sort_values(["task_id", "pipeline", "run_key"], ignore_index=True)
-    tasks = _task_features(con, sorted(int(t) for t in runs["task_id"].unique()))
-    return StoreData(runs, tasks, store_state(con))
-
-
-def _has_view(con, name: str) -> bool:
-    return bool(con.scalar("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]))
-
-
-def _task_features(con, task_ids: list[int]) -> pd.DataFrame:
-    if not task_ids or not _has_view(con, "task_qualities_wide"):
-        return pd.DataFrame({"task_id": pd.Series(task_ids, dtype="int64")})
-    return con.df("SELECT * FROM task_qualities_wide WHERE task_id IN (SELECT unnest(?::BIGINT[])) "
-                  "ORDER BY task_id", [task_ids])
+    tasks = run_queries.task_features(con, sorted(int(t) for t in runs["task_id"].unique()))
+    return StoreData(runs, tasks, catalog.store_state(con))
 
 
 def task_meta_features(ws, con, task_id: int) -> tuple[dict, str]:
     """(qualities, where they came from): the store, else OpenML (fetch the dataset, compute)."""
-    if _has_view(con, "task_qualities_wide"):
-        row = con.df("SELECT * FROM task_qualities_wide WHERE task_id = ?", [int(task_id)])
-        if len(row):
-            values = {k: v for k, v in row.iloc[0].drop("task_id").items() if pd.notna(v)}
-            if values:
-                return values, "store"
+    values = run_queries.task_qualities(con, task_id)
+    if values:
+        return values, "store"
     if ws.settings.offline:
         raise NotFoundError(f"task {task_id} has no meta-features in the store and --offline forbids "
                             f"fetching it: run `metabase sync --tasks {task_id}` first")
@@ -252,7 +208,7 @@ def _prepared(ws, con, pipelines, fresh: int, seed: int):
     when any of them changes."""
     from metabase.recommend.data import Prepared, usable_tasks
 
-    key = json.dumps([MODEL_VERSION, _code_version(), store_state(con), sorted(pipelines or []), fresh, seed])
+    key = json.dumps([MODEL_VERSION, _code_version(), catalog.store_state(con), sorted(pipelines or []), fresh, seed])
     digest = hashlib.sha1(key.encode()).hexdigest()[:16]
     model_dir = ws.settings.model_dir
     path = model_dir / f"data-{digest}.pkl"
@@ -284,20 +240,8 @@ def _prepared(ws, con, pipelines, fresh: int, seed: int):
 def _task_scale(con, task_id: int, pipelines) -> tuple[float, float]:
     """(worst, best - worst) of the task's scores, higher is better: predictions are normalised
     within the task, and shown on its scale."""
-    from metabase.exports.meta_dataset import higher_is_better
-
-    where, params = "", [int(task_id)]
-    if pipelines:
-        where = " AND coalesce(pipeline, 'flow-' || CAST(flow_id AS VARCHAR)) IN (SELECT unnest(?::VARCHAR[]))"
-        params.append(list(pipelines))
-    lo, hi = float("inf"), float("-inf")
-    for measure, low, high in con.execute(
-            "SELECT measure, min(score), max(score) FROM run_configs WHERE task_id = ? AND score IS NOT NULL "
-            f"AND coalesce(status, 'ok') = 'ok'{where} GROUP BY measure", params).fetchall():
-        if not higher_is_better(con, measure):
-            low, high = -high, -low
-        lo, hi = min(lo, low), max(hi, high)
-    return (lo, hi - lo) if hi >= lo else (0.0, 1.0)
+    found = run_queries.task_score_range(con, task_id, pipelines)
+    return (found[0], found[1] - found[0]) if found else (0.0, 1.0)
 
 
 def recommend(ws, *, task_id: int | None = None, dataset: str | None = None, target: str | None = None,
@@ -316,7 +260,7 @@ def recommend(ws, *, task_id: int | None = None, dataset: str | None = None, tar
     if pipelines:
         import pipelines as catalogue
 
-        missing = [p for p in pipelines if p not in catalogue.names() and not p.startswith("flow-")]
+        missing = [p for p in pipelines if p not in catalogue.names() and not is_flow_key(p)]
         if missing:
             raise NotFoundError(f"pipeline {', '.join(missing)} is not in the catalogue: "
                                 "`metabase pipelines list` shows the catalogue")
@@ -395,13 +339,9 @@ def _with_runtimes(ws, recs):
     if not keys:
         return recs
     with ws.reader() as con:
-        times = con.df("SELECT run_key, avg(value) / 1000.0 AS seconds FROM evaluations "
-                       "WHERE fold IS NULL AND measure IN ('usercpu_time_millis', 'wall_clock_time_millis', "
-                       "'run_cpu_time_millis') AND run_key IN (SELECT unnest(?::VARCHAR[])) GROUP BY run_key",
-                       [keys])
-    if times.empty:
+        seconds = run_queries.mean_runtimes(con, keys)
+    if not seconds:
         return recs
-    seconds = dict(zip(times["run_key"], times["seconds"]))
     out = []
     for rec in recs:
         values = [seconds[e["run_key"]] for e in rec.evidence if e.get("run_key") in seconds]

@@ -35,7 +35,7 @@ import pyarrow as pa
 
 from metabase.openml.lister import Window, id_windows
 from metabase.openml.spool import PageSpool, spool_dir
-from metabase.store import CONTRACT_TABLES, open_reader, open_writer, reader_waiting, utcnow
+from metabase.store import CONTRACT_TABLES, open_reader, open_writer, reader_waiting, sync_queries, utcnow
 from metabase.sync import records
 from metabase.sync.plan import Scope, SyncRequest, estimate, resolve_scope
 
@@ -110,7 +110,7 @@ class _StoreSession:
     def get(self):
         if self.writer is None:
             self.writer = open_writer(self.path)
-            self.writer.execute(f"SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
+            sync_queries.set_checkpoint_threshold(self.writer, CHECKPOINT_THRESHOLD)
             self.opened = time.monotonic()
         return self.writer
 
@@ -133,24 +133,13 @@ def _read_state(path) -> tuple[dict[str, tuple[int, int]], set[int], set[int], s
         return {}, set(), set(), set()
     con = open_reader(path)
     try:
-        if "sync_state" not in con.tables():
-            return {}, set(), set(), set()
-        marks = {}
-        for key, high in con.execute("SELECT filter_key, high_water FROM sync_state WHERE entity = ?",
-                                     [ENTITY]).fetchall():
-            mark = json.loads(high or "{}")
-            marks[key] = (int(mark.get("pos", 0)), int(mark.get("rows", 0)))
-        datasets = {r[0] for r in con.execute("SELECT dataset_id FROM datasets WHERE source = 'openml'").fetchall()}
-        qualities = {r[0] for r in con.execute(
-            "SELECT DISTINCT dataset_id FROM dataset_qualities WHERE source = 'openml'").fetchall()}
-        flows = {r[0] for r in con.execute("SELECT flow_id FROM flows WHERE source = 'openml'").fetchall()}
-        return marks, datasets, qualities, flows
+        return sync_queries.known(con, ENTITY)
     finally:
         con.close()
 
 
 def _counts(writer) -> dict[str, int]:
-    return {t: int(writer.scalar(f"SELECT count(*) FROM {t}")) for t in CONTRACT_TABLES if t != "learning_curves"}
+    return sync_queries.counts(writer, [t for t in CONTRACT_TABLES if t != "learning_curves"])
 
 
 def run_sync(workspace, request: SyncRequest, progress: Progress | None = None, gateway=None) -> SyncResult:
@@ -314,9 +303,7 @@ def _flows(gateway, store, progress, fetched) -> None:
     from metabase.openml.entities import parse_flow
 
     writer = store.get()
-    missing = [r[0] for r in writer.execute(
-        "SELECT DISTINCT flow_id FROM runs WHERE source = 'openml' AND flow_id IS NOT NULL "
-        "AND flow_id NOT IN (SELECT flow_id FROM flows) ORDER BY 1").fetchall()]
+    missing = sync_queries.flows_lacking(writer)
     store.close()  # no connection held while fetching
     progress.phase("flows", len(missing))
     rows = []
@@ -356,15 +343,11 @@ def setup_windows(missing: np.ndarray, ranges: bool = True) -> tuple[list[Window
     return windows + id_windows("setup", "setup", scattered.tolist()), start
 
 
-_MISSING_SETUPS = ("SELECT DISTINCT setup_id FROM runs WHERE source = 'openml' AND setup_id IS NOT NULL "
-                   "AND setup_id NOT IN (SELECT setup_id FROM setups) ORDER BY 1")
-
-
 def _setups(gateway, store, request: SyncRequest, progress, fetched) -> None:
     spool = PageSpool(spool_dir(store.path, "setups"), gateway.server)
     writer = store.get()
-    missing = writer.execute(_MISSING_SETUPS).fetchnumpy()["setup_id"]  # sorted
-    flow_names = dict(writer.execute("SELECT flow_id, name FROM flows").fetchall())
+    missing = sync_queries.setups_lacking(writer)  # sorted
+    flow_names = sync_queries.flow_names(writer)
     count = 0
     if len(spool):  # pages a killed sync received but did not commit: store them first
         results = [records.setup_page_records(batch, missing, flow_names)
@@ -372,7 +355,7 @@ def _setups(gateway, store, request: SyncRequest, progress, fetched) -> None:
         _store_setups(writer, [r for r in results if r is not None], 0)
         spool.committed(spool.keys())
         count = sum(r[0].num_rows for r in results if r is not None)
-        missing = writer.execute(_MISSING_SETUPS).fetchnumpy()["setup_id"]
+        missing = sync_queries.setups_lacking(writer)
     store.close()
     wanted = missing.astype(np.int64)
     windows, start = setup_windows(wanted, ranges=bool(len(wanted)) and gateway.supports_id_ranges())
@@ -459,8 +442,5 @@ def _link_runs(store) -> None:
     incremental sync) are linked the same way."""
     writer = store.get()
     with writer.transaction():
-        writer.execute(
-            "UPDATE runs SET config = s.config, config_hash = s.config_hash, "
-            "pipeline = coalesce(s.pipeline, runs.pipeline) FROM setups s "
-            "WHERE runs.source = 'openml' AND runs.config IS NULL AND runs.setup_id = s.setup_id")
+        sync_queries.link_runs_to_setups(writer)
         _crash_point("link", 1, "before")
