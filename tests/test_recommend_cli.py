@@ -302,7 +302,7 @@ def test_a_store_with_one_task_says_more_tasks_are_needed(store_path, capsys):
 
 
 def test_only_runnable_pipelines_are_recommended_by_default():
-    from metabase.services.recommend import _candidates
+    from metabase.recommend.candidates import candidates as _candidates
 
     class _Prepared:
         runs = pd.DataFrame({

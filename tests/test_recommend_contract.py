@@ -88,7 +88,7 @@ def test_predictions_are_deterministic(name, shifted):
     prepared, _ = shifted
     task = prepared.task_ids[5]
     first = _small(name).fit(prepared.training(exclude=task)).predict(prepared.task_query(task))
-    prepared.cache.pop("surrogate_model", None)  # refit, not the model shared within a fold
+    prepared.cache.surrogate = None  # refit, not the model shared within a fold
     second = _small(name).fit(prepared.training(exclude=task)).predict(prepared.task_query(task))
     np.testing.assert_allclose(first.rank_value, second.rank_value)
 
@@ -100,7 +100,7 @@ def test_strategies_fitted_on_one_fold_share_one_surrogate_and_its_answers(shift
 
     prepared, _ = shifted
     task, other = prepared.task_ids[2], prepared.task_ids[7]
-    prepared.cache.pop("surrogate_model", None)
+    prepared.cache.surrogate = None
     alone = create("surrogate").fit(prepared.training(exclude=task))
     blended = create("default").fit(prepared.training(exclude=task))
     assert blended.parts_["surrogate"].model_ is alone.model_
@@ -109,7 +109,7 @@ def test_strategies_fitted_on_one_fold_share_one_surrogate_and_its_answers(shift
     again = create("surrogate").fit(prepared.training(exclude=task))
     assert create("surrogate").fit(prepared.training(exclude=other)).model_ is not again.model_
     shared_answer = create("default").fit(prepared.training(exclude=task)).predict(prepared.task_query(task))
-    prepared.cache.pop("surrogate_model", None)
+    prepared.cache.surrogate = None
     fresh_answer = create("default").fit(prepared.training(exclude=task)).predict(prepared.task_query(task))
     np.testing.assert_allclose(shared_answer.rank_value, fresh_answer.rank_value)
 

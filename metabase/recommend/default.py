@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from metabase.recommend.base import Scores, Strategy, rank_normalise
+from metabase.recommend.base import Models, Scores, Strategy, rank_normalise
 from metabase.recommend.knn import KNNStrategy
 from metabase.recommend.lowrank import LowRankStrategy
 from metabase.recommend.portfolio import PortfolioStrategy
@@ -49,13 +49,12 @@ class DefaultStrategy(Strategy):
                      "knn": KNNStrategy, "portfolio": PortfolioStrategy, "lowrank": LowRankStrategy}
         return {name: factories[name]() for name in self.parts}
 
-    def fit(self, training, models=None) -> "DefaultStrategy":
+    def fit(self, training, models: Models | None = None) -> "DefaultStrategy":
         self.parts_ = self._make()
-        for name, part in self.parts_.items():
-            if name == "surrogate":
-                part.fit(training, models=models)
-            else:
-                part.fit(training)
+        for part in self.parts_.values():
+            part.fit(training, models)
+        surrogate = self.parts_.get("surrogate")
+        self.models_ = surrogate.models_ if surrogate is not None else Models()
         return self
 
     def predict(self, query) -> Scores:

@@ -1,20 +1,28 @@
-"""The prepared-data cache of ``recommend``: parsed, encoded and scaled runs, written once per store
-state so that a warm ``recommend`` skips reading and encoding a million runs.
+"""The caches of ``recommend``, beside the store (``settings.model_dir``), keyed on the store's state.
 
-The cache is a pickle (the prepared data holds pandas frames, numpy arrays and the fitted
-encoders), but it is loaded with a restricted unpickler: only the classes a prepared meta-dataset
-is made of may be named in it, so a cache file from elsewhere (a store directory copied from
-someone else, say) cannot run code. The trained models themselves are LightGBM text files
-(:func:`metabase.services.recommend.fit_cached`). Anything the unpickler refuses, or a file from
-another version of the libraries, is reported as :class:`CacheMiss`, and the caller rebuilds.
+- Prepared data: parsed, encoded and scaled runs, written once per store state so that a warm
+  ``recommend`` skips reading and encoding a million runs (:func:`load`, :func:`save`). It is a
+  pickle (the prepared data holds pandas frames, numpy arrays and the fitted encoders), loaded
+  with a restricted unpickler: only the classes a prepared meta-dataset is made of may be named in
+  it, so a cache file from elsewhere (a store directory copied from someone else, say) cannot run
+  code. Anything the unpickler refuses, or a file from another version of the libraries, is
+  reported as :class:`CacheMiss`, and the caller rebuilds.
+- Trained models: a strategy's ``models_`` (:class:`metabase.recommend.base.Models`) saved as
+  LightGBM text with JSON metadata, and handed back to ``fit`` for the same training
+  (:func:`fit_cached`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
+import logging
 import os
 import pickle
+import shutil
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 # (module, name) pairs a prepared meta-dataset needs, besides metabase.recommend's own classes
 _ALLOWED = frozenset({
@@ -80,3 +88,52 @@ def save(path: Path, obj, keep: str = "") -> None:
         for old in path.parent.glob(keep + "*"):
             if old != path and old.suffix == path.suffix:
                 old.unlink(missing_ok=True)
+
+
+def code_version() -> str:
+    """A digest of the code that shapes the prepared data, so that an upgrade never unpickles a
+    cache written by other code."""
+    root = Path(__file__).resolve().parents[1]  # the metabase package
+    shaping = [*(root / "recommend").glob("*.py"), root / "services" / "recommend.py",
+               root / "store" / "run_queries.py"]
+    digest = hashlib.sha1()
+    for path in sorted(shaping):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def _cached_models(directory: Path, features: list[str]):
+    """The models saved in ``directory`` for a design of these feature columns, else None."""
+    from metabase.recommend.base import Models
+    from metabase.surrogate import LGBMSurrogate
+
+    if not directory.is_dir():
+        return None
+    try:
+        model, meta = LGBMSurrogate.load(directory)
+        if meta.get("features") != features:
+            raise ValueError("the encoding changed")
+        return Models(surrogate=model)
+    except (OSError, ValueError, KeyError) as exc:
+        log.info("model cache %s unusable (%s): retraining", directory, exc)
+        return None
+
+
+def fit_cached(strategy, training, model_dir: Path, key: str):
+    """Fit ``strategy`` on ``training``, with the models cached under ``model_dir/<key>`` when
+    there are any; the models it trains are saved there, and the caches of older store states of
+    the same strategy (``<name>-*``) are removed."""
+    directory = model_dir / key / "surrogate"
+    features = list(training.prepared.encoder.feature_names) + list(training.prepared.features.columns)
+    cached = _cached_models(directory, features)
+    strategy.fit(training, cached)
+    trained = strategy.models_.surrogate
+    if cached is not None or trained is None:
+        return strategy
+    model_dir.mkdir(parents=True, exist_ok=True)
+    prefix = key.rsplit("-", 1)[0] + "-"
+    for old in model_dir.glob(prefix + "*"):
+        if old.name != key:
+            shutil.rmtree(old, ignore_errors=True)
+    trained.save(directory, metadata={"features": features, "key": key})
+    return strategy
