@@ -15,12 +15,11 @@ RF = "sklearn.random_forest"
 
 @pytest.fixture(scope="module")
 def pimp_store(openml_data, tmp_path_factory):
-    from metabase.imports.api import run_import
     from metabase.settings import Settings
     from metabase.workspace import Workspace
 
     path = tmp_path_factory.mktemp("pimp") / "store.duckdb"
-    run_import(Workspace(Settings.resolve(store=path, offline=True)), "openml-pimp", openml_data / PIMP)
+    Workspace(Settings.resolve(store=path, offline=True)).import_("openml-pimp", openml_data / PIMP)
     return path
 
 

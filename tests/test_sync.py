@@ -24,7 +24,7 @@ import pytest
 from metabase.openml import Gateway, RetryPolicy
 from metabase.settings import Settings
 from metabase.store import open_reader
-from metabase.sync import SyncRequest, run_sync
+from metabase.sync import SyncRequest
 from metabase.workspace import Workspace
 
 pytestmark = pytest.mark.realdata
@@ -59,7 +59,7 @@ def sync(store: Path, url: str, **request) -> object:
     settings = Settings(store_path=store, openml_server=url, apikey="sync-test-key",
                         cache_dir=store.parent / "cache")
     gateway = Gateway.from_settings(settings, policy=FAST)
-    return run_sync(Workspace(settings), SyncRequest(**request), gateway=gateway)
+    return Workspace(settings).sync(SyncRequest(**request), gateway=gateway)
 
 
 def metabase_cmd() -> list[str]:

@@ -18,8 +18,6 @@ def register(group: click.Group) -> None:
 
         Example: metabase import openml-pimp ../shared/openml-data/openml-pimp/KDD2018/data/arff/random_forest.arff
         """
-        from metabase.imports.api import run_import
-
-        result = run_import(workspace(), source, path)
+        result = workspace().import_(source, path)
         emit([{"table": t, "rows": n} for t, n in result.row_counts.items()], fmt,
              title=f"imported {result.source} from {result.path}")

@@ -63,7 +63,7 @@ def register(group: click.Group) -> None:
         """
         import sys
 
-        from metabase.sync import SyncRequest, run_sync
+        from metabase.sync import SyncRequest
         from metabase.sync.progress import RichProgress
 
         request = SyncRequest(
@@ -71,7 +71,7 @@ def register(group: click.Group) -> None:
             measures=tuple(m.strip() for m in measures.split(",") if m.strip()),
             since=_since(since), max_runs=max_runs, dry_run=dry_run, jobs=jobs, commit_rows=commit_rows)
         show = sys.stderr.isatty() if progress is None else progress
-        result = run_sync(workspace(), request, progress=RichProgress(disable=not show or dry_run))
+        result = workspace().sync(request, progress=RichProgress(disable=not show or dry_run))
         if fmt == "json":
             print_json(result.as_dict())
         elif dry_run:

@@ -8,7 +8,6 @@ from pathlib import Path
 import pyarrow as pa
 
 from metabase.errors import InputError
-from metabase.imports import get_importer
 from metabase.imports.base import ImportBatch, TableLoad
 from metabase.store import Writer, utcnow
 
@@ -57,13 +56,3 @@ def apply_batch(writer: Writer, batch: ImportBatch) -> dict[str, int]:
         writer.record_import(batch.source, batch.path, started, counts)
         writer.refresh_views()
     return counts
-
-
-def run_import(workspace, source: str, path: str | Path) -> ImportResult:
-    """``metabase import SOURCE PATH``: read (pure, may fail before the store is touched), then apply."""
-    importer = get_importer(source)
-    path = check_path(Path(path), importer.expects)
-    batch = importer.read(path)
-    with workspace.writer() as writer:
-        counts = apply_batch(writer, batch)
-    return ImportResult(source=batch.source, path=str(path), row_counts=counts)

@@ -1,4 +1,4 @@
-"""OpenML -> the store: ``run_sync(workspace, SyncRequest(...))`` (see :mod:`metabase.sync.engine`)."""
+"""OpenML -> the store: ``Workspace.sync(SyncRequest(...))`` runs :func:`metabase.sync.engine.run_sync`."""
 
 from metabase.sync.engine import NullProgress, SyncResult, run_sync
 from metabase.sync.plan import DEFAULT_MEASURES, Scope, SyncRequest, resolve_scope

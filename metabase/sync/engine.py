@@ -142,14 +142,12 @@ def _counts(writer) -> dict[str, int]:
     return sync_queries.counts(writer, [t for t in CONTRACT_TABLES if t != "learning_curves"])
 
 
-def run_sync(workspace, request: SyncRequest, progress: Progress | None = None, gateway=None) -> SyncResult:
-    """Sync what ``request`` asks for from OpenML into the workspace's store."""
+def run_sync(path, gateway, request: SyncRequest, progress: Progress | None = None) -> SyncResult:
+    """Sync what ``request`` asks for from OpenML (through ``gateway``) into the store at ``path``."""
     progress = progress or NullProgress()
-    gateway = gateway or workspace.gateway()
     gateway.in_flight = request.jobs
     t0 = time.perf_counter()
     started = utcnow()
-    path = workspace.store_path
     scope = resolve_scope(gateway, request)  # raises before anything is written
     marks, known_datasets, known_qualities, known_flows = _read_state(path)
     if request.dry_run:

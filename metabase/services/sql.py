@@ -1,4 +1,5 @@
-"""The analysts' facade: ``metabase sql`` and ``metabase info`` (and notebooks) go through here.
+"""The analysts' service: ``Workspace.sql`` and ``Workspace.info`` (so ``metabase sql``, ``metabase
+info`` and notebooks) go through here.
 
 Every function opens the store read-only for the duration of one call and closes it again, so an
 analyst never holds the file longer than a query (DuckDB lets one process write *or* many read;
@@ -10,16 +11,13 @@ reader that gets in sees the store as of the last finished import: never half of
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Mapping
 
-from metabase.store import open_reader
 from metabase.store import catalog
 from metabase.store import named_queries as nq
-from metabase.store.connection import DEFAULT_READER_WAIT_S
 
 NamedQuery = nq.NamedQuery
 
@@ -65,21 +63,6 @@ class StoreInfo:
         }
 
 
-def _store_path(where) -> Path:
-    """Accept a Workspace, Settings or a path."""
-    return Path(getattr(where, "store_path", where))
-
-
-@contextmanager
-def reading(where, wait_s: float = DEFAULT_READER_WAIT_S) -> Iterator[Any]:
-    """A read-only connection for one unit of work, closed afterwards."""
-    con = open_reader(_store_path(where), wait_s=wait_s)
-    try:
-        yield con
-    finally:
-        con.close()
-
-
 def named_queries() -> list[NamedQuery]:
     return nq.list_queries()
 
@@ -88,31 +71,31 @@ def named_query(name: str) -> NamedQuery:
     return nq.get_query(name)
 
 
-def run_sql(where, sql: str, params: Mapping[str, Any] | None = None,
-            wait_s: float = DEFAULT_READER_WAIT_S):
+def run_sql(ws, sql: str, params: Mapping[str, Any] | None = None,
+            wait_s: float | None = None):
     """Run one read-only statement; ``params`` bind ``$name`` placeholders. A pandas DataFrame.
 
     String values are typed by their text (``3`` is an int, ``0.5`` a float, ``'3'`` the string).
     """
     typed = {k: nq.guess(v) if isinstance(v, str) else v for k, v in (params or {}).items()}
     nq.check_read_only(sql)  # refuse before waiting for a lock
-    with reading(where, wait_s) as con:
+    with ws.reader(wait_s) as con:
         return nq.run(con, sql, typed)
 
 
-def run_named(where, name: str, params: Mapping[str, Any] | None = None,
-              wait_s: float = DEFAULT_READER_WAIT_S):
+def run_named(ws, name: str, params: Mapping[str, Any] | None = None,
+              wait_s: float | None = None):
     """Run a named query (``metabase sql --list``); string parameters take the declared types."""
     query = nq.get_query(name)
     bound = nq.bind(query, params or {})
-    with reading(where, wait_s) as con:
+    with ws.reader(wait_s) as con:
         return nq.run(con, query.sql, bound)
 
 
-def store_info(where, wait_s: float = DEFAULT_READER_WAIT_S) -> StoreInfo:
+def store_info(ws, wait_s: float | None = None) -> StoreInfo:
     """Row count per table, imports with their times, schema version and path."""
-    path = _store_path(where)
-    with reading(path, wait_s) as con:
+    path = Path(ws.store_path)
+    with ws.reader(wait_s) as con:
         tables = tuple(TableCount(name, rows) for name, rows in catalog.table_counts(con))
         views = tuple(catalog.view_names(con))
         migrations = catalog.migrations(con)
@@ -130,5 +113,5 @@ def store_info(where, wait_s: float = DEFAULT_READER_WAIT_S) -> StoreInfo:
 
 __all__ = [
     "ImportRecord", "NamedQuery", "StoreInfo", "TableCount", "named_queries", "named_query",
-    "reading", "run_named", "run_sql", "store_info",
+    "run_named", "run_sql", "store_info",
 ]
