@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # the facade stays cheap to import: each method imports its s
     from metabase.services.sql import NamedQuery, StoreInfo
     from metabase.store import Connection, Writer
     from metabase.sync import SyncRequest, SyncResult
-    from metabase.sync.engine import Progress
+    from metabase.sync.context import Progress
 
 class Workspace:
     def __init__(self, settings: Settings | None = None) -> None:

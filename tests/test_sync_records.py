@@ -10,7 +10,7 @@ import pytest
 from metabase.errors import InputError
 from metabase.openml.listparse import SPECS, parse_page
 from metabase.sync import SyncRequest
-from metabase.sync.engine import setup_windows
+from metabase.sync.phases import setup_windows
 from metabase.sync.records import runs_and_evaluations, setups_rows, typed_parameters
 
 NS = 'xmlns:oml="http://openml.org/openml"'

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from metabase.sync import SyncRequest, SyncResult
-from metabase.sync.engine import Progress, run_sync
+from metabase.sync.context import Progress
+from metabase.sync.engine import run_sync
 
 
 def sync(ws, request: SyncRequest, progress: Progress | None = None, gateway=None) -> SyncResult:
     """Sync what ``request`` asks for; ``gateway`` defaults to the workspace's (tests pass one
     with their own retry policy)."""
-    return run_sync(ws.store_path, gateway or ws.gateway(), request, progress)
+    settings = ws.settings
+    return run_sync(settings.store_path, gateway or ws.gateway(), request, progress,
+                    process=settings.sync_process, crash_at=settings.sync_crash_at)
