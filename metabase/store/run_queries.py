@@ -86,17 +86,17 @@ def mean_runtimes(con, run_keys: list[str]) -> dict[str, float]:
 
 
 # -- export meta-dataset -----------------------------------------------------------------------
-_EXPORT = f"""
+_EXPORT = """
 WITH candidates AS (
     SELECT r.run_key, r.task_id, r.flow_id,
            run_pipeline_key(r.pipeline, f.pipeline, r.flow_id) AS pipeline,
-           coalesce(CAST(r.config AS VARCHAR), '{{{{}}}}') AS config
+           coalesce(CAST(r.config AS VARCHAR), '{{}}') AS config
     FROM runs r LEFT JOIN flows f ON f.flow_id = r.flow_id
     WHERE r.task_id IS NOT NULL AND coalesce(r.status, 'ok') = 'ok'
 )
-SELECT {{select}}
+SELECT {select}
 FROM candidates c JOIN evaluations e ON e.run_key = c.run_key
-WHERE e.fold IS NULL AND e."repeat" IS NULL AND e.value IS NOT NULL {{where}}
+WHERE e.fold IS NULL AND e."repeat" IS NULL AND e.value IS NOT NULL {where}
 """
 
 
