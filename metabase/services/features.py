@@ -16,27 +16,32 @@ class FeaturesResult:
     stored: bool               # written to dataset_qualities (source 'computed')
 
 
-def _from_openml(ws, dataset_id: int | None, task_id: int | None):
-    """(X, y, dataset_id) through the OpenML gateway."""
+def openml_table(ws, dataset_id: int | None = None, task_id: int | None = None):
+    """(X, y, dataset_id) of an OpenML dataset (its default target) or task (its target), through
+    the workspace's gateway; the gateway's errors pass through."""
     import pandas as pd
 
     target = None
-    try:
-        gateway = ws.gateway()
-        if task_id is not None:
-            task = gateway.get_task(task_id)
-            dataset_id, target = int(task.dataset_id), task.target
-        X, y = gateway.get_dataset_frame(dataset_id, target) if target else gateway.get_dataset_frame(dataset_id)
-    except (ImportError, AttributeError) as exc:
-        raise MetabaseError(
-            f"--dataset and --task need the OpenML gateway (metabase.openml.Gateway), which is not "
-            f"available here ({type(exc).__name__}: {exc}); use PATH --target COL instead") from exc
+    gateway = ws.gateway()
+    if task_id is not None:
+        task = gateway.get_task(int(task_id))
+        dataset_id, target = int(task.dataset_id), task.target
+    X, y = gateway.get_dataset_frame(dataset_id, target) if target else gateway.get_dataset_frame(dataset_id)
     if task_id is not None and target and (y is None or y.name != target):
         frame = X if y is None else pd.concat([X, y], axis=1)
         if target not in frame.columns:
             raise InputError(f"task {task_id}: target {target!r} is not a column of dataset {dataset_id}")
         X, y = frame.drop(columns=[target]), frame[target]
     return X, y, dataset_id
+
+
+def _from_openml(ws, dataset_id: int | None, task_id: int | None):
+    try:
+        return openml_table(ws, dataset_id, task_id)
+    except (ImportError, AttributeError) as exc:
+        raise MetabaseError(
+            f"--dataset and --task need the OpenML gateway (metabase.openml.Gateway), which is not "
+            f"available here ({type(exc).__name__}: {exc}); use PATH --target COL instead") from exc
 
 
 def features(ws, *, path: str | Path | None = None, target: str | None = None,

@@ -58,10 +58,10 @@ def task_meta_features(ws, con, task_id: int) -> tuple[dict, str]:
     if ws.settings.offline:
         raise NotFoundError(f"task {task_id} has no meta-features in the store and --offline forbids "
                             f"fetching it: run `metabase sync --tasks {task_id}` first")
+    from metabase.services.features import openml_table
+
     try:
-        gateway = ws.gateway()
-        task = gateway.get_task(int(task_id))
-        X, y = gateway.get_dataset_frame(task.dataset_id, target=task.target)
+        X, y, _ = openml_table(ws, task_id=task_id)
     except (ImportError, AttributeError) as exc:
         raise NotFoundError(f"task {task_id} is not in the store and cannot be fetched here ({exc}); "
                             f"run `metabase sync --tasks {task_id}`") from None

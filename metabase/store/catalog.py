@@ -9,7 +9,8 @@ from datetime import datetime
 from metabase.errors import StoreError
 
 
-def _quote(name: str) -> str:
+def quote_identifier(name: str) -> str:
+    """``name`` as a DuckDB identifier (double-quoted, inner quotes doubled)."""
     return '"' + name.replace('"', '""') + '"'
 
 
@@ -20,7 +21,7 @@ def has_relation(con, name: str) -> bool:
 
 
 def row_count(con, table: str) -> int:
-    return int(con.scalar(f"SELECT count(*) FROM {_quote(table)}"))
+    return int(con.scalar(f"SELECT count(*) FROM {quote_identifier(table)}"))
 
 
 def table_counts(con) -> list[tuple[str, int]]:

@@ -7,13 +7,13 @@ import json
 
 import numpy as np
 
-from metabase.store.catalog import row_count
+from metabase.store.catalog import has_relation, row_count
 
 
 def known(con, entity: str) -> tuple[dict[str, tuple[int, int]], set[int], set[int], set[int]]:
     """What a sync need not fetch again: (window marks of ``entity``, OpenML datasets, datasets
     with OpenML qualities, OpenML flows); nothing in a file without the sync's tables."""
-    if "sync_state" not in con.tables():
+    if not has_relation(con, "sync_state"):
         return {}, set(), set(), set()
     return window_marks(con, entity), openml_datasets(con), datasets_with_openml_qualities(con), openml_flows(con)
 

@@ -18,6 +18,7 @@ from typing import Iterator, Mapping, Sequence
 import pyarrow as pa
 
 from metabase.errors import StoreError
+from metabase.store.catalog import quote_identifier as _quote
 from metabase.store.connection import Connection, connect
 
 # Natural keys of the contract's tables, used by ``upsert``.
@@ -59,10 +60,6 @@ def _as_arrow(data) -> pa.Table:
     if isinstance(data, pa.RecordBatch):
         return pa.Table.from_batches([data])
     return pa.Table.from_pandas(data, preserve_index=False)
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 class Writer(Connection):
