@@ -1,20 +1,19 @@
-"""Helpers commands share to reach the settings and the workspace."""
+"""Helpers commands share to reach the workspace (the root context's ``obj``) and its settings."""
 
 from __future__ import annotations
 
 import click
 
 from metabase.settings import Settings
+from metabase.workspace import Workspace
 
 
-def settings(ctx: click.Context | None = None) -> Settings:
+def workspace(ctx: click.Context | None = None) -> Workspace:
     root = (ctx or click.get_current_context()).find_root()
-    if not isinstance(root.obj, Settings):
-        root.obj = Settings.resolve()
+    if not isinstance(root.obj, Workspace):
+        root.obj = Workspace(Settings.resolve())
     return root.obj
 
 
-def workspace(ctx: click.Context | None = None):
-    from metabase.workspace import Workspace
-
-    return Workspace(settings(ctx))
+def settings(ctx: click.Context | None = None) -> Settings:
+    return workspace(ctx).settings

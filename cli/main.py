@@ -1,7 +1,7 @@
 """Entry point of the ``metabase`` command (click).
 
-Global options resolve into :class:`metabase.settings.Settings`, kept as the root context's
-``obj``. Commands live one module per area in ``cli/commands/``; each module has
+Global options resolve into :class:`metabase.settings.Settings`; the root context's ``obj`` is
+the :class:`metabase.workspace.Workspace` over them, the one facade every command calls. Commands live one module per area in ``cli/commands/``; each module has
 ``register(group)``. Errors: a :class:`MetabaseError` or a usage error becomes one line on stderr
 and exit code 1; ``--debug`` shows the traceback instead.
 """
@@ -17,6 +17,7 @@ import click
 
 from metabase.errors import MetabaseError
 from metabase.settings import Settings
+from metabase.workspace import Workspace
 
 
 @click.group(name="metabase", context_settings={"help_option_names": ["-h", "--help"]})
@@ -37,8 +38,8 @@ def cli(ctx: click.Context, store, openml_server, apikey, offline, debug) -> Non
     """
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
-    ctx.obj = Settings.resolve(store=store, openml_server=openml_server, apikey=apikey,
-                               offline=offline or None)
+    ctx.obj = Workspace(Settings.resolve(store=store, openml_server=openml_server, apikey=apikey,
+                                         offline=offline or None))
 
 
 def _register_commands() -> None:

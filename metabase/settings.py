@@ -8,7 +8,7 @@ printed or stored in the knowledge base (``Settings.__repr__`` masks it).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 LIVE_OPENML_SERVER = "https://www.openml.org/api/v1/xml"
@@ -18,6 +18,14 @@ ENV_SERVER = "METABASE_OPENML_SERVER"
 ENV_APIKEY = "METABASE_OPENML_APIKEY"
 ENV_OFFLINE = "METABASE_OFFLINE"
 ENV_DATA_DIR = "METABASE_OPENML_DATA"
+ENV_RETRIES = "METABASE_OPENML_RETRIES"  # attempts per OpenML request
+ENV_BACKOFF = "METABASE_OPENML_BACKOFF_S"  # base back-off between attempts, seconds
+# 1: parse and type setup pages in a worker process (opt-in: on a busy 2-core machine the
+# process start and pickling cost as much as the second core gave)
+ENV_SYNC_PROCESS = "METABASE_SYNC_PROCESS"
+# Test hook of the resume tests: ``phase:n:before|after`` SIGKILLs a sync at the n-th write of a
+# phase, inside its transaction (before the commit) or right after it.
+ENV_SYNC_CRASH_AT = "METABASE_SYNC_CRASH_AT"
 
 
 def checkout_root() -> Path | None:
@@ -74,6 +82,11 @@ class Settings:
     apikey: str | None = field(default=None, repr=False)
     offline: bool = False
     cache_dir: Path = field(default_factory=lambda: default_data_dir() / "openml-cache")
+    # tuning and test switches, read from the environment by :meth:`resolve` only
+    openml_retries: int | None = None
+    openml_backoff_s: float | None = None
+    sync_process: bool = False
+    sync_crash_at: str | None = None
 
     def __repr__(self) -> str:  # never show the key
         key = "***" if self.apikey else None
@@ -88,9 +101,6 @@ class Settings:
         after the whole file name, so ``kb.duckdb`` and ``kb.db`` in one folder keep apart)."""
         return self.store_path.with_name(self.store_path.name + ".models")
 
-    def with_(self, **changes) -> "Settings":
-        return replace(self, **changes)
-
     @classmethod
     def resolve(
         cls,
@@ -104,10 +114,26 @@ class Settings:
         key = apikey or os.environ.get(ENV_APIKEY) or _apikey_from_openml_config()
         if offline is None:
             offline = os.environ.get(ENV_OFFLINE, "").lower() in {"1", "true", "yes"}
+        retries, backoff = _retry_tuning()
         return cls(
             store_path=store_path,
             openml_server=server.rstrip("/"),
             apikey=key,
             offline=offline,
             cache_dir=store_path.parent / "openml-cache",
+            openml_retries=retries,
+            openml_backoff_s=backoff,
+            sync_process=os.environ.get(ENV_SYNC_PROCESS) == "1",
+            sync_crash_at=os.environ.get(ENV_SYNC_CRASH_AT) or None,
         )
+
+
+def _retry_tuning() -> tuple[int | None, float | None]:
+    from metabase.errors import ConfigError
+
+    try:
+        retries = os.environ.get(ENV_RETRIES)
+        backoff = os.environ.get(ENV_BACKOFF)
+        return (None if retries is None else int(retries), None if backoff is None else float(backoff))
+    except ValueError:
+        raise ConfigError(f"{ENV_RETRIES} must be an integer and {ENV_BACKOFF} a number") from None

@@ -18,13 +18,12 @@ REGRET_1, REGRET_5, REGRET_10, PICKS = 0.18, 0.09, 0.075, 35
 
 @pytest.fixture(scope="module")
 def pimp_export(openml_data, tmp_path_factory):
-    from metabase.imports.api import run_import
     from metabase.settings import Settings
     from metabase.workspace import Workspace
 
     root = tmp_path_factory.mktemp("pimp-eval")
     store = root / "store.duckdb"
-    run_import(Workspace(Settings.resolve(store=store, offline=True)), "openml-pimp", openml_data / PIMP)
+    Workspace(Settings.resolve(store=store, offline=True)).import_("openml-pimp", openml_data / PIMP)
     assert main(["--store", str(store), "export", "meta-dataset", str(root / "rf"), "--flow", "6969"]) == 0
     return root / "rf"
 

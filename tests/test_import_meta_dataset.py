@@ -12,7 +12,6 @@ import pytest
 
 from metabase import metadataset
 from metabase.errors import ImportFormatError
-from metabase.imports.api import run_import
 from metabase.settings import Settings
 from metabase.store import open_reader
 from metabase.workspace import Workspace
@@ -46,7 +45,7 @@ def test_rows_land_in_runs_evaluations_and_qualities(tmp_path):
     meta = _meta()
     directory = metadataset.write(meta, tmp_path / "md")
     store = tmp_path / "s.duckdb"
-    run_import(_ws(store), "meta-dataset", directory)
+    _ws(store).import_("meta-dataset", directory)
     counts = _counts(store)
     assert counts["runs"] == counts["evaluations"] == len(meta.runs)
     assert counts["tasks"] == len(meta.tasks)
@@ -65,17 +64,17 @@ def test_idempotent_from_any_path(tmp_path):
     copy = tmp_path / "elsewhere" / "renamed"
     shutil.copytree(directory, copy)
     store = tmp_path / "s.duckdb"
-    run_import(_ws(store), "meta-dataset", directory)
+    _ws(store).import_("meta-dataset", directory)
     first = _counts(store)
-    run_import(_ws(store), "meta-dataset", directory)
-    run_import(_ws(store), "meta-dataset", copy)  # same content, other name: same run keys
+    _ws(store).import_("meta-dataset", directory)
+    _ws(store).import_("meta-dataset", copy)  # same content, other name: same run keys
     assert _counts(store) == first
 
 
 def test_different_content_gets_other_keys(tmp_path):
     store = tmp_path / "s.duckdb"
-    run_import(_ws(store), "meta-dataset", metadataset.write(_meta(seed=1), tmp_path / "a"))
-    run_import(_ws(store), "meta-dataset", metadataset.write(_meta(seed=2), tmp_path / "b"))
+    _ws(store).import_("meta-dataset", metadataset.write(_meta(seed=1), tmp_path / "a"))
+    _ws(store).import_("meta-dataset", metadataset.write(_meta(seed=2), tmp_path / "b"))
     assert _counts(store)["runs"] == 2 * len(_meta().runs)
 
 

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from metabase.imports.api import run_import
 from metabase.settings import Settings
 from metabase.store import open_reader
 from metabase.workspace import Workspace
@@ -67,7 +66,7 @@ def test_header_gives_flow_parameters_and_measures(openml_data, tmp_path):
     meta = json.loads(arff.read_text().splitlines()[0].lstrip("% "))
     _, rows = _data_lines(arff)
     store = tmp_path / "s.duckdb"
-    run_import(_ws(store), "openml-pimp", arff)
+    _ws(store).import_("openml-pimp", arff)
     with open_reader(store) as con:
         assert con.scalar("SELECT count(*) FROM runs") == len(rows)
         assert con.scalar("SELECT count(DISTINCT flow_id) FROM runs") == 1
@@ -88,7 +87,7 @@ def test_header_gives_flow_parameters_and_measures(openml_data, tmp_path):
 def test_configs_are_typed(openml_data, tmp_path):
     arff = pimp_slice(openml_data, tmp_path, n_tasks=1, with_qualities=False)
     store = tmp_path / "s.duckdb"
-    run_import(_ws(store), "openml-pimp", arff)
+    _ws(store).import_("openml-pimp", arff)
     with open_reader(store) as con:
         configs = [json.loads(c) for c in con.df("SELECT config FROM runs")["config"]]
     values = [v for config in configs for v in config.values()]
@@ -104,7 +103,7 @@ def test_task_qualities_from_json(openml_data, tmp_path):
     raw = json.loads((openml_data / PIMP / "task_qualities.json").read_text())
     finite = sum(1 for q in raw.values() for v in q.values() if v is not None and math.isfinite(v))
     store = tmp_path / "s.duckdb"
-    run_import(_ws(store), "openml-pimp", arff)
+    _ws(store).import_("openml-pimp", arff)
     with open_reader(store) as con:
         assert con.scalar("SELECT count(*) FROM task_qualities WHERE source = 'openml-pimp'") == finite
         assert con.scalar("SELECT count(DISTINCT task_id) FROM task_qualities") == len(raw)
@@ -116,9 +115,9 @@ def test_task_qualities_from_json(openml_data, tmp_path):
 def test_import_twice_keeps_counts(openml_data, tmp_path):
     arff = pimp_slice(openml_data, tmp_path, n_tasks=2)
     store = tmp_path / "s.duckdb"
-    run_import(_ws(store), "openml-pimp", arff)
+    _ws(store).import_("openml-pimp", arff)
     first = _counts(store)
-    run_import(_ws(store), "openml-pimp", arff)
+    _ws(store).import_("openml-pimp", arff)
     second = _counts(store)
     assert first.pop("imports") == 1 and second.pop("imports") == 2  # provenance: one row per import
     assert first == second
@@ -131,7 +130,7 @@ def test_whole_file_documented_counts(openml_data, tmp_path):
     json_tasks = set(json.loads((openml_data / PIMP / "task_qualities.json").read_text()))
     store = tmp_path / "s.duckdb"
     started = time.perf_counter()
-    run_import(_ws(store), "openml-pimp", arff)
+    _ws(store).import_("openml-pimp", arff)
     elapsed = time.perf_counter() - started
     with open_reader(store) as con:
         assert con.scalar("SELECT count(*) FROM runs WHERE flow_id = 6969") == DOCUMENTED_RUNS == len(rows)
@@ -170,7 +169,7 @@ def _fingerprint(store: Path) -> dict[str, tuple]:
 def test_sigkill_mid_import_leaves_store_as_before(openml_data, tmp_path):
     store = tmp_path / "s.duckdb"
     before_slice = pimp_slice(openml_data, tmp_path / "one", n_tasks=1)
-    run_import(_ws(store), "openml-pimp", before_slice)
+    _ws(store).import_("openml-pimp", before_slice)
     before = _fingerprint(store)
     bigger = pimp_slice(openml_data, tmp_path / "three", n_tasks=3)
     child = subprocess.Popen([sys.executable, "-c", _KILL_SCRIPT, str(store), str(bigger)],

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from metabase.imports.api import run_import
 from metabase.settings import Settings
 from metabase.store import open_reader
 from metabase.workspace import Workspace
@@ -39,7 +38,7 @@ def test_whole_file(openml_data, tmp_path):
     path = openml_data / CSV
     header, rows = _rows(path)
     store = tmp_path / "s.duckdb"
-    run_import(_ws(store), "qualities-csv", path)
+    _ws(store).import_("qualities-csv", path)
     with open_reader(store) as con:
         assert con.scalar("SELECT count(*) FROM datasets") == DOCUMENTED_DATASETS == len(rows)
         assert con.scalar("SELECT count(*) FROM dataset_qualities") == _non_empty_quality_cells(header, rows)
@@ -66,7 +65,7 @@ def test_slice_twice_keeps_counts(openml_data, tmp_path):
     store = tmp_path / "s.duckdb"
     counts = []
     for _ in range(2):
-        run_import(_ws(store), "qualities-csv", path)
+        _ws(store).import_("qualities-csv", path)
         with open_reader(store) as con:
             counts.append((con.scalar("SELECT count(*) FROM datasets"),
                            con.scalar("SELECT count(*) FROM dataset_qualities")))

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from metabase.errors import ImportFormatError
-from metabase.imports.api import run_import
 from metabase.settings import Settings
 from metabase.store import open_reader
 from metabase.workspace import Workspace
@@ -37,7 +36,7 @@ def test_study_1_counts(openml_data, tmp_path):
     flows = {r[2].split("_", 1)[0] for r in rows}
     ok = sum(1 for r in rows if r[4] == "ok")
     store = tmp_path / "s.duckdb"
-    run_import(_ws(store), "openml-study-arff", path)
+    _ws(store).import_("openml-study-arff", path)
     with open_reader(store) as con:
         assert con.scalar("SELECT count(*) FROM runs") == DOCUMENTED_STUDY_1_RUNS == len(rows)
         # README says 439 tasks and 103 flows; the file itself has these many distinct ids
@@ -69,7 +68,7 @@ def test_folder_import_twice(openml_data, tmp_path):
     store = tmp_path / "s.duckdb"
     counts = []
     for _ in range(2):
-        run_import(_ws(store), "openml-study-arff", folder)
+        _ws(store).import_("openml-study-arff", folder)
         with open_reader(store) as con:
             counts.append({t: con.scalar(f"SELECT count(*) FROM {t}")
                            for t in ("runs", "evaluations", "flows", "tasks", "task_qualities")})

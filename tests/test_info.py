@@ -12,8 +12,9 @@ import pandas as pd
 import pytest
 
 from cli.main import main
-from metabase.analyst import store_info
+from metabase.settings import Settings
 from metabase.store import open_writer
+from metabase.workspace import Workspace
 
 STARTED = datetime(2026, 11, 1, 12, 0, 0)
 
@@ -72,7 +73,7 @@ def test_csv_is_the_row_counts(capsys, store):
 
 
 def test_library_call_matches_the_store(store):
-    details = store_info(store)
+    details = Workspace(Settings.resolve(store=store)).info()
     assert {t.name: t.rows for t in details.tables}["datasets"] == 3
     assert details.size_bytes == store.stat().st_size
 

@@ -19,7 +19,6 @@ import pytest
 
 from cli.main import main
 from metabase.imports import REGISTRY
-from metabase.imports.api import run_import
 from metabase.settings import Settings
 from metabase.store import open_reader
 from metabase.workspace import Workspace
@@ -74,7 +73,7 @@ def full_store(tmp_path_factory, openml_data):
             continue
         started = time.monotonic()
         try:
-            result = run_import(workspace, name, openml_data / rel)
+            result = workspace.import_(name, openml_data / rel)
         except Exception as exc:  # reported by the test of that source; the others still run
             log["failed"][name] = f"{type(exc).__name__}: {exc}"
             continue

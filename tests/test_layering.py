@@ -95,6 +95,14 @@ def test_pipelines_depend_only_on_ml_libraries():
                        and "pipelines may use metabase.errors only") == []
 
 
+def test_the_cli_reaches_the_store_only_through_the_workspace():
+    behind = ("metabase.store", "metabase.services", "metabase.imports.api", "metabase.sync.engine",
+              "metabase.exports")
+    parsing = {"metabase.services.evaluate", "metabase.services.evaluate.parse_ks"}  # --k text
+    assert _violations(lambda m, i: _is(m, "cli") and _is(i, *behind) and i not in parsing
+                       and "a command calls one Workspace method") == []
+
+
 def test_nothing_imports_the_cli():
     assert _violations(lambda m, i: _is(i, "cli") and not _is(m, "cli") and "nothing imports cli") == []
 

@@ -15,12 +15,11 @@ RF = "sklearn.random_forest"
 
 @pytest.fixture(scope="module")
 def pimp_store(openml_data, tmp_path_factory):
-    from metabase.imports.api import run_import
     from metabase.settings import Settings
     from metabase.workspace import Workspace
 
     path = tmp_path_factory.mktemp("pimp") / "store.duckdb"
-    run_import(Workspace(Settings.resolve(store=path, offline=True)), "openml-pimp", openml_data / PIMP)
+    Workspace(Settings.resolve(store=path, offline=True)).import_("openml-pimp", openml_data / PIMP)
     return path
 
 
@@ -305,7 +304,7 @@ def test_a_store_with_one_task_says_more_tasks_are_needed(store_path, capsys):
 
 
 def test_only_runnable_pipelines_are_recommended_by_default():
-    from metabase.services.recommend import _candidates
+    from metabase.recommend.candidates import candidates as _candidates
 
     class _Prepared:
         runs = pd.DataFrame({

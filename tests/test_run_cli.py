@@ -150,13 +150,12 @@ def test_ray_executor_without_ray_names_the_extra(cli, existing_store, monkeypat
 @pytest.mark.slow
 def test_recommended_configurations_are_run(replay_server, folder, openml_data, capsys):
     """The top 2 of ``recommend`` for credit-g, from a store holding openml-pimp's runs."""
-    from metabase.imports.api import run_import
     from metabase.settings import Settings
     from metabase.workspace import Workspace
 
     store = folder / "pimp.duckdb"
-    run_import(Workspace(Settings.resolve(store=store, offline=True)), "openml-pimp",
-               openml_data / "openml-pimp/KDD2018/data/arff/random_forest.arff")
+    Workspace(Settings.resolve(store=store, offline=True)).import_(
+        "openml-pimp", openml_data / "openml-pimp/KDD2018/data/arff/random_forest.arff")
     base = ["--store", str(store), "--openml-server", replay_server.url, "--apikey", "k"]
     assert main([*base, "recommend", "--task", str(CREDIT_G), "--k", "2", "--format", "json"]) == 0
     expected = [r["config"] for r in json.loads(capsys.readouterr().out)["recommendations"]]

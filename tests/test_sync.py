@@ -25,7 +25,7 @@ from metabase.errors import OpenMLError
 from metabase.openml import Gateway, RetryPolicy
 from metabase.settings import Settings
 from metabase.store import open_reader
-from metabase.sync import SyncRequest, run_sync
+from metabase.sync import SyncRequest
 from metabase.workspace import Workspace
 
 pytestmark = pytest.mark.realdata
@@ -60,7 +60,7 @@ def sync(store: Path, url: str, **request) -> object:
     settings = Settings(store_path=store, openml_server=url, apikey="sync-test-key",
                         cache_dir=store.parent / "cache")
     gateway = Gateway.from_settings(settings, policy=FAST)
-    return run_sync(Workspace(settings), SyncRequest(**request), gateway=gateway)
+    return Workspace(settings).sync(SyncRequest(**request), gateway=gateway)
 
 
 def metabase_cmd() -> list[str]:
@@ -408,7 +408,7 @@ def test_malformed_evaluation_rows_are_counted_and_never_stored(replay_server, t
     gateway = Gateway.from_settings(settings, policy=FAST)
     gateway._client = _Tampering(gateway.client)
     with caplog.at_level("WARNING", logger="metabase.sync.engine"):
-        result = run_sync(Workspace(settings), SyncRequest(**request), gateway=gateway)
+        result = Workspace(settings).sync(SyncRequest(**request), gateway=gateway)
     got = dump(settings.store_path)
     clean_runs = sorted(r[0] for r in expected["runs"])  # run keys in id order, as the page lists them
     negative = clean_runs[4]

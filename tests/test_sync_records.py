@@ -13,8 +13,8 @@ from metabase.errors import InputError
 from metabase.openml.listparse import SPECS
 from metabase.testing.listpages import parse_page
 from metabase.sync import SyncRequest
-from metabase.sync.engine import setup_windows
 from metabase.sync import records
+from metabase.sync.phases import setup_windows
 from metabase.sync.records import runs_and_evaluations, setup_page_records, setups_rows, typed_parameters, unique_evaluations
 
 NS = 'xmlns:oml="http://openml.org/openml"'

@@ -30,10 +30,7 @@ def register(group: click.Group) -> None:
         """
         if pipeline is not None and flow is not None:
             raise click.UsageError("give --pipeline or --flow, not both")
-        from metabase.exports import export_meta_dataset
-
-        with workspace().reader() as con:
-            result = export_meta_dataset(con, directory, pipeline=pipeline, flow=flow, measure=measure)
+        result = workspace().export(directory, pipeline=pipeline, flow=flow, measure=measure)
         emit([{"directory": str(result.directory), "runs": result.runs, "tasks": result.tasks,
                "pipelines": ", ".join(result.pipelines), "measure": result.measure,
                "negated": result.negated}], fmt, title="exported meta-dataset")

@@ -37,15 +37,13 @@ def register(group: click.Group) -> None:
 
         Example: metabase features ../shared/openml-data/datasets/credit-g/credit-g.arff --target class --no-landmarkers
         """
-        from metabase.services.features import features as run
-
         chosen = [g.strip() for item in groups for g in item.split(",") if g.strip()] or None
-        out = run(workspace(), path=path, target=target, dataset=dataset, task=task_id, dataset_id=dataset_id,
-                  groups=chosen, skip=("landmarking",) if no_landmarkers else (), budget_s=budget_s, seed=seed,
-                  task_type=task_type, store_result=store_result)
+        out = workspace().features(path=path, target=target, dataset=dataset, task=task_id, dataset_id=dataset_id,
+                                   groups=chosen, skip=("landmarking",) if no_landmarkers else (),
+                                   budget_s=budget_s, seed=seed, task_type=task_type, store_result=store_result)
         for note in out.notes:
             click.echo(note, err=True)
         click.echo("timings: " + ", ".join(f"{g} {s:.2f}s" for g, s in out.result.timings.items()), err=True)
-        if store_result:
+        if out.stored:
             click.echo(f"stored computed qualities for dataset {out.dataset_id}", err=True)
         emit(out.result.to_frame(), fmt)

@@ -25,9 +25,7 @@ def register(group: click.Group) -> None:
 
         Example: metabase import qualities-csv qualities.csv --wait 300
         """
-        from metabase.imports.api import run_import
-
         seed_new_store(seed)
-        result = run_import(workspace(), source, path, wait_s=wait_s)
+        result = workspace().import_(source, path, wait_s=wait_s)
         emit([{"table": t, "rows": n} for t, n in result.row_counts.items()], fmt,
              title=f"imported {result.source} from {result.path}")

@@ -59,10 +59,8 @@ def register(group: click.Group) -> None:
 
         Example: metabase recommend --task 9983 --k 5 --format json
         """
-        from metabase.services.recommend import recommend as run
-
-        result = run(workspace(), task_id=task_id, dataset=dataset, target=target, k=k,
-                     pipelines=list(pipelines) or None, strategy=strategy)
+        result = workspace().recommend(task_id=task_id, dataset=dataset, target=target, k=k,
+                                       pipelines=list(pipelines) or None, strategy=strategy)
         if export:
             from metabase.recommend.warmstart import write_export
 
@@ -89,13 +87,14 @@ def register(group: click.Group) -> None:
 
         Example: metabase evaluate out/rf --strategies knn,portfolio --k 1,5,10 --plot regret.png
         """
-        from metabase.services.evaluate import evaluate as run, parse_ks
+        from metabase.services.evaluate import parse_ks
 
         names = [s.strip() for s in strategies.split(",") if s.strip()] if strategies else None
         with _progress() as bar:
             job = bar.add_task("held-out tasks", total=None)
-            summary = run(directory, strategies=names, ks=parse_ks(ks), max_tasks=max_tasks, plot=plot,
-                          progress=lambda done, total: bar.update(job, completed=done, total=total))
+            summary = workspace().evaluate(
+                directory, strategies=names, ks=parse_ks(ks), max_tasks=max_tasks, plot=plot,
+                progress=lambda done, total: bar.update(job, completed=done, total=total))
         if fmt == "json":
             print_json(summary)
             return

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from cli.context import settings
+from cli.context import workspace
 from cli.output import emit, format_option, print_json, print_table
 
 WAIT_HELP = "Seconds to wait for a running import or sync to finish before giving up."
@@ -41,9 +41,7 @@ def _emit_rows(df, fmt: str, max_rows: int) -> None:
 
 
 def _list_queries(fmt: str) -> None:
-    from metabase.analyst import named_queries
-
-    queries = named_queries()
+    queries = workspace().named_queries()
     if fmt == "json":  # structured parameters for programs
         print_json([{"name": q.name, "description": q.description,
                      "parameters": [{"name": p.name, "type": p.type, "required": p.required,
@@ -90,8 +88,6 @@ def register(group: click.Group) -> None:
 
         Example: metabase sql "SELECT * FROM read_csv('/data/mine/ids.csv')" --allow-files /data/mine
         """
-        from metabase import analyst
-
         chosen = sum(bool(x) for x in (query, named, list_))
         if chosen != 1:
             raise click.UsageError("give exactly one of QUERY, --named NAME or --list")
@@ -101,17 +97,13 @@ def register(group: click.Group) -> None:
         if show:
             if not named:
                 raise click.UsageError("--show goes with --named NAME")
-            sys.stdout.write(analyst.named_query(named).sql)
+            sys.stdout.write(workspace().named_query(named).sql)
             return
         if allow_files and not query:
             raise click.UsageError("--allow-files goes with QUERY (named queries read only the store)")
-        where = settings()
-        if named:
-            df = analyst.run_named(where, named, _parse_params(params), wait_s=wait_s)
-        else:
-            text = sys.stdin.read() if query == "-" else query
-            df = analyst.run_sql(where, text, _parse_params(params), wait_s=wait_s,
-                                 allow_files=allow_files)
+        text = None if named else (sys.stdin.read() if query == "-" else query)
+        df = workspace().sql(text, named=named or None, params=_parse_params(params), wait_s=wait_s,
+                             allow_files=allow_files)
         _emit_rows(df, fmt, max_rows)
 
     @group.command("info")
@@ -124,9 +116,7 @@ def register(group: click.Group) -> None:
 
         Example: metabase info --format json
         """
-        from metabase.analyst import store_info
-
-        details = store_info(settings(), wait_s=wait_s)
+        details = workspace().info(wait_s=wait_s)
         if fmt == "json":
             print_json(details.to_dict())
             return

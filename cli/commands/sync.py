@@ -64,8 +64,8 @@ def register(group: click.Group) -> None:
         Example: metabase sync --suite OpenML100 --flows 6969
         """
 
-        from metabase.sync import SyncRequest, run_sync
         from cli.progress import progress_bar
+        from metabase.sync import SyncRequest
         from metabase.sync.progress import RichProgress
 
         request = SyncRequest(
@@ -75,7 +75,7 @@ def register(group: click.Group) -> None:
         if not dry_run:
             seed_new_store(seed)
         bar = progress_bar(*RichProgress.columns(), show=False if dry_run else progress, transient=False)
-        result = run_sync(workspace(), request, progress=RichProgress(progress=bar))
+        result = workspace().sync(request, progress=RichProgress(progress=bar))
         if fmt == "json":
             print_json(result.as_dict())
         elif dry_run:

@@ -15,14 +15,8 @@ a random forest and k nearest neighbours. :func:`ceiling_envelope` takes, for ea
 lowest regret any of them reached: an optimistic bound that no single model attains, since which
 model wins is only known after the task's scores are seen.
 
-On the openml-pimp random forest runs (92 tasks, 10 folds; ``tests/benchmarks/bench_recommend.py``
-records them), regret at k = 1 / 10: LightGBM 0.072 / 0.017, Gaussian process 0.069 / 0.017,
-random forest 0.076 / 0.022, extra trees 0.078 / 0.023, kNN 0.109 / 0.032; envelope 0.043 / 0.011.
-No kind of model does much better than another. Noise alone explains about half of that: a
-perfect model (one ranking by the landscape a GP fitted on all of a task's runs infers, scored
-against fresh single evaluations with the GP's fitted noise) would still get ~0.040 / 0.008 (23 of
-the tasks). The envelope's gain is hindsight, not modelling: the per-task best of five runs of
-LightGBM alone (five fold splits and seeds, each 0.064-0.077 / 0.017-0.022) is 0.043 / 0.014.
+The figures (``tests/benchmarks/bench_recommend.py`` records them) are in the README's
+Performance section.
 """
 
 from __future__ import annotations

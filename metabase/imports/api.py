@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from metabase.errors import InputError, as_import_errors
-from metabase.imports import get_importer
+from metabase.errors import InputError
 from metabase.imports.base import ImportBatch, TableLoad
 from metabase.store import Writer, utcnow
 
@@ -75,16 +74,3 @@ def apply_batch(writer: Writer, batch: ImportBatch) -> dict[str, int]:
         writer.record_import(batch.source, batch.path, started, counts)
         writer.refresh_views()
     return counts
-
-
-def run_import(workspace, source: str, path: str | Path, wait_s: float | None = None) -> ImportResult:
-    """``metabase import SOURCE PATH``: read (pure, may fail before the store is touched), then apply.
-
-    ``wait_s``: how long to wait for a running import, sync or reader to release the store."""
-    importer = get_importer(source)
-    path = check_path(Path(path), importer.expects)
-    with as_import_errors():  # the shared readers' errors are import errors here
-        batch = importer.read(path)
-    with workspace.writer(wait_s) as writer:
-        counts = apply_batch(writer, batch)
-    return ImportResult(source=batch.source, path=str(path), row_counts=counts)

@@ -1,7 +1,7 @@
 """What an importer is: a pure reader that turns files into table loads.
 
 An importer never opens the store. ``read(path)`` parses and validates the input and returns an
-:class:`ImportBatch`; :func:`metabase.imports.api.run_import` applies the batch through the one
+:class:`ImportBatch`; :func:`metabase.services.imports.import_` applies the batch through the one
 writer in a single transaction, so a malformed file or a kill leaves the store as it was.
 """
 

@@ -100,12 +100,6 @@ class TargetCodes(Intermediate):
         return Target(codes, counts, labels)
 
 
-def nominal_column_stats(ctx: Context) -> list[np.ndarray]:
-    """Per nominal attribute, the counts of its *observed* values."""
-    codes = ctx.get("NominalMatrix")
-    return [np.bincount(c[c >= 0], minlength=k) for c, k in zip(codes.codes, codes.n_declared)]
-
-
 def summary(values, how: str) -> float:
     """min/max/mean/std/quartiles of a vector, ignoring NaN; NaN (with a reason) when it is empty."""
     arr = np.asarray(values, dtype=float)

@@ -45,17 +45,12 @@ class TaskInfo:
         return self.target
 
 
-def policy_from_env() -> RetryPolicy:
-    import os
-
-    from metabase.errors import ConfigError
-
+def retry_policy(settings) -> RetryPolicy:
+    """The default policy, with the settings' tuning (``METABASE_OPENML_RETRIES`` attempts,
+    ``METABASE_OPENML_BACKOFF_S`` base back-off in seconds) where given."""
     policy = RetryPolicy()
-    try:
-        attempts = int(os.environ.get("METABASE_OPENML_RETRIES", policy.attempts))
-        base = float(os.environ.get("METABASE_OPENML_BACKOFF_S", policy.base_delay_s))
-    except ValueError:
-        raise ConfigError("METABASE_OPENML_RETRIES must be an integer and METABASE_OPENML_BACKOFF_S a number") from None
+    attempts = policy.attempts if settings.openml_retries is None else settings.openml_retries
+    base = policy.base_delay_s if settings.openml_backoff_s is None else settings.openml_backoff_s
     return RetryPolicy(attempts=max(1, attempts), base_delay_s=max(0.0, base))
 
 
@@ -76,10 +71,9 @@ class Gateway:
 
     @classmethod
     def from_settings(cls, settings, **kwargs) -> "Gateway":
-        """The gateway for ``settings``; ``METABASE_OPENML_RETRIES`` / ``METABASE_OPENML_BACKOFF_S``
-        tune the retry budget (attempts, base back-off in seconds)."""
+        """The gateway for ``settings``, with its retry tuning (:func:`retry_policy`)."""
         if "policy" not in kwargs:
-            kwargs["policy"] = policy_from_env()
+            kwargs["policy"] = retry_policy(settings)
         return cls(settings.openml_server, settings.apikey, settings.cache_dir,
                    offline=settings.offline, **kwargs)
 
@@ -258,28 +252,36 @@ class Gateway:
         raise NotFoundError(f"unknown study or suite {text!r} on {mask_url(self.server)}: {last}")
 
 
+# OpenML's codes for an unknown id or an empty result (task, dataset, flow, run, setup, study)
+_NOT_FOUND_CODES = frozenset({110, 111, 151, 152, 180, 181, 220, 221, 236, 280, 281})
 # openml-python's message for a file download answered by a status it cannot parse
 _MISSING_FILE = re.compile(r"when calling (?P<url>\S+?)\.? Please contact the developers!\s*Status code: 404\b")
 
 
 def _translate(exc: Exception, server: str) -> Exception:
+    """One of metabase's errors for what the openml package, or the transport under it, raised."""
+    import requests
+    import urllib3
+    from openml import exceptions as oe
+
     from metabase.errors import MetabaseError
 
     if isinstance(exc, MetabaseError):
         return exc
     name = type(exc).__name__
     message = reason(mask_url(str(exc))) if str(exc).strip() else name
-    code = getattr(exc, "code", None)
-    if name in ("OpenMLServerNoResult",) or (name == "OpenMLServerException" and (
-            code in (110, 111, 151, 152, 180, 181, 220, 221, 236, 280, 281) or "unknown" in message.lower())):
+    if isinstance(exc, oe.OpenMLServerNoResult) or (isinstance(exc, oe.OpenMLServerException) and (
+            exc.code in _NOT_FOUND_CODES or "unknown" in message.lower())):
         return NotFoundError(f"not found on OpenML ({mask_url(server)}): {message}")
-    missing = _MISSING_FILE.search(str(exc)) if name == "OpenMLServerError" else None
+    missing = _MISSING_FILE.search(str(exc)) if type(exc) is oe.OpenMLServerError else None
     if missing:  # openml-python's "unexpected server error ... contact the developers" for a 404
         return NotFoundError(f"the file {mask_url(missing['url'])} is missing on the OpenML server "
                              f"({mask_url(server)}: HTTP 404); the dataset cannot be downloaded from there")
-    if name in ("ConnectionError", "Timeout", "ReadTimeout", "ConnectTimeout", "OpenMLServerError",
-                "MaxRetryError", "NewConnectionError") or "Connection" in name:
+    unreachable = (ConnectionError, requests.exceptions.ConnectionError, requests.exceptions.Timeout,
+                   urllib3.exceptions.MaxRetryError, urllib3.exceptions.NewConnectionError)
+    # the bare OpenMLServerError is "no usable answer"; its subclasses are answers (below)
+    if isinstance(exc, unreachable) or type(exc) is oe.OpenMLServerError:
         return OpenMLError(f"cannot reach OpenML at {mask_url(server)}: {message}")
-    if name.startswith("OpenML") or "openml" in type(exc).__module__:
+    if isinstance(exc, oe.PyOpenMLError):
         return OpenMLError(f"OpenML error ({mask_url(server)}): {message}")
     return exc

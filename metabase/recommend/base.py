@@ -1,19 +1,24 @@
-"""What every strategy is: ``fit(training)`` then ``predict(query)``, and the helpers they share.
+"""What every strategy is (:class:`Strategy`, its contract), and the helpers strategies share.
 
 A strategy learns from a :class:`~metabase.recommend.data.Training` (runs plus meta-features of
 the tasks it may see) and scores the candidates of a :class:`~metabase.recommend.data.Query`. It
-never touches the store: the facade builds both.
+never touches the store: the facade builds both. :mod:`metabase.testing.strategy_contract` checks
+the contract; every strategy in :func:`metabase.recommend.names` runs it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from scipy.spatial.distance import cdist
 
 from metabase.recommend.data import Query, Training
+
+if TYPE_CHECKING:
+    from metabase.surrogate import LGBMSurrogate
 
 
 @dataclass(frozen=True)
@@ -30,10 +35,40 @@ class Scores:
     support: tuple | None = None
 
 
+@dataclass(frozen=True)
+class Models:
+    """Trained models a strategy uses, handed in and out explicitly: the facade passes the models
+    it cached for exactly this training to :meth:`Strategy.fit`, and saves a strategy's
+    ``models_`` after fitting. ``None``: no such model (to be trained, or not used)."""
+
+    surrogate: LGBMSurrogate | None = None
+
+
 class Strategy:
+    """A recommender: learns from the runs of some tasks, then ranks candidate configurations for
+    another task. Subclasses follow scikit-learn's estimator conventions:
+
+    - ``__init__`` only stores its keyword parameters (:meth:`get_params` returns them); ``name``
+      is the key under which :func:`metabase.recommend.create` builds it.
+    - ``fit(training, models=None)`` learns from ``training`` alone (the held-out task is not in
+      it) and returns ``self``. Learned state lives in attributes ending in ``_``, set by ``fit``
+      only; ``training`` and its prepared meta-dataset are read, never changed.
+    - ``models`` are trained models to use instead of training them (see :class:`Models`); a
+      strategy ignores those it has no use for. After ``fit``, ``models_`` holds the models the
+      strategy trained or was given, so that the facade can save them; it is ``Models()`` for a
+      strategy that trains none.
+    - ``predict(query)`` returns :class:`Scores` with one value per candidate of ``query``, finite
+      ``rank_value`` (higher ranks first), and the same answer for the same fit and query: any
+      randomness is seeded by a parameter.
+    - Caching: a strategy may keep what it derives from the prepared data in the typed
+      :class:`~metabase.recommend.data.PreparedCache` (``training.prepared.cache``), keyed so that
+      a different training or different parameters never read another's entry. A cached value
+      may only make a fit cheaper, never change its result.
+    """
+
     name = "strategy"
 
-    def fit(self, training: Training) -> "Strategy":
+    def fit(self, training: Training, models: Models | None = None) -> "Strategy":
         raise NotImplementedError
 
     def predict(self, query: Query) -> Scores:
@@ -52,27 +87,27 @@ def task_distances(training: Training, query: Query) -> np.ndarray:
 def similarity(distances: np.ndarray, training: Training) -> np.ndarray:
     """exp(-d / typical distance between training tasks): 1 for an identical task, about 0.37
     for a typically distant one. The scale comes from the data, so no constant is tuned."""
-    cache = training.prepared.cache
-    key = ("task_scale", len(training.task_ids), int(training.task_ids.sum()))
-    if key not in cache:
+    scales = training.prepared.cache.task_scales
+    key = (len(training.task_ids), int(training.task_ids.sum()))
+    if key not in scales:
         z = training.scaled
         if len(z) > 300:  # the median of a sample is as good a scale, and memory stays small
             z = z[np.random.default_rng(0).choice(len(z), 300, replace=False)]
         pair = np.abs(z[:, None, :] - z[None, :, :]).mean(axis=2)
         upper = pair[np.triu_indices(len(z), 1)]
-        cache[key] = float(np.median(upper)) if len(upper) and np.median(upper) > 0 else 1.0
-    return np.exp(-distances / cache[key])
+        scales[key] = float(np.median(upper)) if len(upper) and np.median(upper) > 0 else 1.0
+    return np.exp(-distances / scales[key])
 
 
 def task_rows(training: Training) -> dict[int, np.ndarray]:
     """Run rows of each task in the whole prepared meta-dataset (cached)."""
     cache = training.prepared.cache
-    if "task_rows" not in cache:
+    if cache.task_rows is None:
         tasks = training.prepared.runs["task_id"].to_numpy()
         order = np.argsort(tasks, kind="stable")
         bounds = np.flatnonzero(np.diff(tasks[order])) + 1
-        cache["task_rows"] = {int(tasks[g[0]]): g for g in np.split(order, bounds)}
-    return cache["task_rows"]
+        cache.task_rows = {int(tasks[g[0]]): g for g in np.split(order, bounds)}
+    return cache.task_rows
 
 
 def nearest_runs(prepared, rows: np.ndarray, dist: np.ndarray, pipelines: np.ndarray) -> np.ndarray:
@@ -107,8 +142,8 @@ def pool_matrix(training: Training, per_task: int):
     configuration. Computed once on the whole meta-dataset; folds slice it. Returns (pool rows,
     G, the task ids of G's columns): with more than MAX_POOL_TASKS tasks, a sample of them."""
     prepared = training.prepared
-    key = ("pool", per_task)
-    if key not in prepared.cache:
+    pools, key = prepared.cache.pools, per_task
+    if key not in pools:
         runs = prepared.runs
         ranked = runs.assign(_r=np.arange(len(runs))).sort_values(["task_id", "norm"], ascending=[True, False])
         all_tasks = prepared.task_ids
@@ -125,8 +160,8 @@ def pool_matrix(training: Training, per_task: int):
         pipes = prepared.run_pipeline_codes[pool]
         for j, t in enumerate(all_tasks):
             g[:, j], _ = lookup_scores(prepared, groups[t], prepared.dist[pool], pipes)
-        prepared.cache[key] = (pool, np.asarray(all_tasks), g)
-    pool, all_tasks, g = prepared.cache[key]
+        pools[key] = (pool, np.asarray(all_tasks), g)
+    pool, all_tasks, g = pools[key]
     task_of_pool = prepared.runs["task_id"].to_numpy()[pool]
     keep_rows = np.isin(task_of_pool, training.task_ids)
     # the same configuration may top several tasks: keep its first copy among the training tasks

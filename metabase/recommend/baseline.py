@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from metabase.recommend.base import Scores, Strategy
+from metabase.recommend.base import Models, Scores, Strategy
 
 
 class RandomStrategy(Strategy):
@@ -13,9 +13,10 @@ class RandomStrategy(Strategy):
     def __init__(self, seed: int = 0) -> None:
         self.seed = seed
 
-    def fit(self, training) -> "RandomStrategy":
+    def fit(self, training, models: Models | None = None) -> "RandomStrategy":
         self.mean_ = float(training.runs["norm"].mean())
         self.std_ = float(training.runs["norm"].std())
+        self.models_ = Models()  # trains no shared model
         return self
 
     def predict(self, query) -> Scores:

@@ -1,6 +1,6 @@
 """A meta-dataset prepared once for every strategy: encoded configurations, scaled meta-features,
 normalised scores. Leave-one-task-out folds are cheap views (:meth:`Prepared.training`) that share
-the encodings and a cache of costly cross-task lookups.
+the encodings and a cache of costly cross-task lookups (:class:`PreparedCache`).
 """
 
 from __future__ import annotations
@@ -24,6 +24,22 @@ def usable_tasks(runs: pd.DataFrame) -> list[int]:
 
 
 @dataclass
+class PreparedCache:
+    """What strategies compute from a prepared meta-dataset once and share across folds and
+    strategies. Everything here is derived from the prepared data alone (or, for ``surrogate``,
+    from one training of it), so it never changes an answer, only its cost."""
+
+    pipeline_codes: tuple[np.ndarray, dict[str, int]] | None = None  # per run, and name -> code
+    task_rows: dict[int, np.ndarray] | None = None                  # task -> its run rows
+    design: np.ndarray | None = None                                # surrogate inputs of every run
+    task_scales: dict[tuple, float] = field(default_factory=dict)   # training tasks -> distance scale
+    pools: dict[int, tuple] = field(default_factory=dict)           # per_task -> (pool, tasks, G)
+    # the surrogate model of the latest training it was fitted on, as (training key, model): the
+    # strategies fitted on one backtest fold (``default`` and ``surrogate``) train it once
+    surrogate: tuple[tuple, object] | None = None
+
+
+@dataclass
 class Prepared:
     runs: pd.DataFrame            # task_id, pipeline, config (text), score, norm, key; optional run_key, runtime
     configs: list                 # parsed dicts, aligned with runs
@@ -33,7 +49,7 @@ class Prepared:
     features: pd.DataFrame        # raw meta-features, index task_id (every task in runs or tasks)
     scaler: MetaFeatureScaler
     scaled: pd.DataFrame          # scaled meta-features, same index
-    cache: dict = field(default_factory=dict)
+    cache: PreparedCache = field(default_factory=PreparedCache)
 
     @classmethod
     def build(cls, runs: pd.DataFrame, tasks: pd.DataFrame, extra_configs=()) -> "Prepared":
@@ -63,15 +79,15 @@ class Prepared:
     @property
     def run_pipeline_codes(self) -> np.ndarray:
         """Integer code of each run's pipeline (comparing ints, not strings, in hot loops)."""
-        if "pipeline_codes" not in self.cache:
+        if self.cache.pipeline_codes is None:
             codes, names = pd.factorize(self.runs["pipeline"].astype(str))
-            self.cache["pipeline_codes"] = (codes, {n: i for i, n in enumerate(names)})
-        return self.cache["pipeline_codes"][0]
+            self.cache.pipeline_codes = (codes, {n: i for i, n in enumerate(names)})
+        return self.cache.pipeline_codes[0]
 
     def pipeline_codes(self, pipelines) -> np.ndarray:
         """Codes of the given pipeline names (-1: a pipeline without runs)."""
         self.run_pipeline_codes
-        index = self.cache["pipeline_codes"][1]
+        index = self.cache.pipeline_codes[1]
         return np.array([index.get(str(p), -1) for p in pipelines])
 
     @property

@@ -1,24 +1,12 @@
 """default: the strategy ``recommend`` uses unless told otherwise, chosen by evaluation.
 
 An equal-weight blend of the ranks of ``surrogate`` (task-aware: meta-features in, normalised
-score out) and ``portfolio`` (task-blind: the configurations that are good across tasks). In the
-leave-one-task-out backtest on the openml-pimp random forest meta-dataset (92 tasks) every blend
-of two or more strategies beat its parts at small k; of the 11 blends this pair had the lowest
-mean regret at k = 3, 5, 10 and 25 and within 0.01 of the lowest at k = 1 (README, Performance).
-On a second, different meta-dataset (the OpenML study exports: 593 tasks, 138 flows, no
-hyperparameters; 60 held-out tasks) it is the best at k = 10 and within 0.015 of the best
-strategy at k = 1, 3 and 5. Ranks, not raw values, are blended,
-because the parts score on different scales (a normalised score, a portfolio position); equal
-weights are fitted to no meta-dataset.
-
-Alternatives measured and not taken (pimp, 92 tasks, two seeds, paired per task): the
-surrogate's own first pick before the blend, per-task weights from the similarity of the nearest
-tasks, similarity-weighted mixtures of per-task models (better at k = 10 on pimp by about 0.007,
-much worse on the study export, whose configurations cannot be smoothed within a task) and
-learned task metrics all stayed within seed noise. The meta-features say little about which
-configurations win on a task (a model that has seen 90% of the held-out task's own runs reaches
-regret 0.072 at k = 1, :mod:`metabase.evaluate.ceiling`), which bounds what any zero-shot
-strategy here can do.
+score out) and ``portfolio`` (task-blind: the configurations that are good across tasks): of all
+blends of two or more strategies, the one with the lowest regret in the leave-one-task-out
+backtests on two different meta-datasets (the figures, and the alternatives measured and not
+taken, are in the README's Performance section). Ranks, not raw values, are blended, because the
+parts score on different scales (a normalised score, a portfolio position); equal weights are
+fitted to no meta-dataset.
 
 The predicted score, its uncertainty (ensemble spread), the similar tasks and the supporting runs
 are the surrogate's.
@@ -26,9 +14,7 @@ are the surrogate's.
 
 from __future__ import annotations
 
-import numpy as np
-
-from metabase.recommend.base import Scores, Strategy, rank_normalise
+from metabase.recommend.base import Models, Scores, Strategy, rank_normalise
 from metabase.recommend.knn import KNNStrategy
 from metabase.recommend.lowrank import LowRankStrategy
 from metabase.recommend.portfolio import PortfolioStrategy
@@ -49,13 +35,12 @@ class DefaultStrategy(Strategy):
                      "knn": KNNStrategy, "portfolio": PortfolioStrategy, "lowrank": LowRankStrategy}
         return {name: factories[name]() for name in self.parts}
 
-    def fit(self, training, models=None) -> "DefaultStrategy":
+    def fit(self, training, models: Models | None = None) -> "DefaultStrategy":
         self.parts_ = self._make()
-        for name, part in self.parts_.items():
-            if name == "surrogate":
-                part.fit(training, models=models)
-            else:
-                part.fit(training)
+        for part in self.parts_.values():
+            part.fit(training, models)
+        surrogate = self.parts_.get("surrogate")
+        self.models_ = surrogate.models_ if surrogate is not None else Models()
         return self
 
     def predict(self, query) -> Scores:

@@ -180,8 +180,3 @@ def normalise_scores(scores: pd.Series, tasks: pd.Series) -> np.ndarray:
     low, high = grouped.transform("min"), grouped.transform("max")
     span = (high - low).to_numpy()
     return np.where(span > 0, (frame["s"] - low).to_numpy() / np.where(span > 0, span, 1.0), 0.5)
-
-
-def config_key(pipeline: str, config: dict) -> str:
-    """Identity of a configuration across tasks and sources."""
-    return pipeline + "|" + json.dumps(config, sort_keys=True, default=str)

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from metabase.recommend.base import Scores, Strategy, lookup_scores, similarity, task_distances, task_rows
+from metabase.recommend.base import Models, Scores, Strategy, lookup_scores, similarity, task_distances, task_rows
 
 
 class KNNStrategy(Strategy):
@@ -22,8 +22,9 @@ class KNNStrategy(Strategy):
     def __init__(self, n_neighbors: int | None = None) -> None:
         self.n_neighbors = n_neighbors  # None: sqrt(number of training tasks)
 
-    def fit(self, training) -> "KNNStrategy":
+    def fit(self, training, models: Models | None = None) -> "KNNStrategy":
         self.training_ = training
+        self.models_ = Models()  # trains no shared model
         return self
 
     def predict(self, query) -> Scores:

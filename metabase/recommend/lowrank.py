@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial.distance import cdist
 
-from metabase.recommend.base import Scores, Strategy, pool_matrix
+from metabase.recommend.base import Models, Scores, Strategy, pool_matrix
 
 
 class LowRankStrategy(Strategy):
@@ -23,7 +23,7 @@ class LowRankStrategy(Strategy):
         self.per_task = per_task
         self.variance = variance
 
-    def fit(self, training) -> "LowRankStrategy":
+    def fit(self, training, models: Models | None = None) -> "LowRankStrategy":
         pool, g, columns = pool_matrix(training, self.per_task)
         m = g.T                                                     # tasks x pool
         col_mean = np.nanmean(m, axis=0)
@@ -48,6 +48,7 @@ class LowRankStrategy(Strategy):
         self.residual_ = float(np.sqrt(((xc @ self.coef_ - latent) @ self.components_) ** 2).mean())
         self.training_ = training
         self.pool_ = pool
+        self.models_ = Models()  # trains no shared model
         return self
 
     def predict(self, query) -> Scores:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial.distance import cdist
 
-from metabase.recommend.base import Scores, Strategy, pool_matrix
+from metabase.recommend.base import Models, Scores, Strategy, pool_matrix
 
 
 def greedy_portfolio(g: np.ndarray, size: int) -> list[int]:
@@ -63,13 +63,14 @@ class PortfolioStrategy(Strategy):
         self.per_task = per_task
         self.size = size
 
-    def fit(self, training) -> "PortfolioStrategy":
+    def fit(self, training, models: Models | None = None) -> "PortfolioStrategy":
         pool, g, _ = pool_matrix(training, self.per_task)
         chosen = greedy_portfolio(g, self.size)
         self.training_ = training
         self.members_ = pool[chosen]
         self.member_scores_ = np.nanmean(g[chosen], axis=1)
         self.member_std_ = np.nanstd(g[chosen], axis=1)
+        self.models_ = Models()  # trains no shared model
         return self
 
     def predict(self, query) -> Scores:

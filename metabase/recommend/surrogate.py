@@ -13,16 +13,18 @@ import hashlib
 
 import numpy as np
 
-from metabase.recommend.base import Scores, Strategy, lookup_scores, similarity, task_distances, task_rows
+from metabase.recommend.base import (
+    Models, Scores, Strategy, lookup_scores, similarity, task_distances, task_rows,
+)
 
 
 def design_matrix(prepared) -> np.ndarray:
     """[task meta-features | configuration] for every run (cached: folds slice it)."""
-    if "design" not in prepared.cache:
+    if prepared.cache.design is None:
         runs_tasks = prepared.runs["task_id"].to_numpy()
         features = prepared.features.loc[runs_tasks].to_numpy(float)
-        prepared.cache["design"] = np.hstack([features, prepared.tree])
-    return prepared.cache["design"]
+        prepared.cache.design = np.hstack([features, prepared.tree])
+    return prepared.cache.design
 
 
 class SurrogateStrategy(Strategy):
@@ -52,25 +54,31 @@ class SurrogateStrategy(Strategy):
                         else rng.choice(group, self.max_runs_per_task, replace=False))
         return np.sort(np.concatenate(keep))
 
-    def fit(self, training, models=None) -> "SurrogateStrategy":
-        from metabase.surrogate import LGBMSurrogate
-
+    def fit(self, training, models: Models | None = None) -> "SurrogateStrategy":
         prepared = training.prepared
         self.training_ = training
         n_meta = prepared.features.shape[1]
         self.categorical_ = tuple(n_meta + i for i in prepared.encoder.categorical_indices)
-        if models:  # a cached model trained on exactly this training data
-            self.model_ = models[0]
-            return self
-        # strategies fitted on the same fold (``default`` and ``surrogate`` in a backtest) share
-        # one model; only the latest is kept, so a backtest holds one fold's model at a time
+        if models is not None and models.surrogate is not None:  # trained on exactly this training
+            self.model_ = models.surrogate
+        else:
+            self.model_ = self._shared_or_trained(training)
+        self.models_ = Models(surrogate=self.model_)
+        return self
+
+    def _shared_or_trained(self, training):
+        """The model of this training and these parameters: the one another strategy fitted on
+        the same fold trained (``default`` and ``surrogate`` in a backtest), else a new one. Only
+        the latest is kept, so a backtest holds one fold's model at a time."""
+        from metabase.surrogate import LGBMSurrogate
+
+        prepared = training.prepared
         key = (hashlib.blake2b(training.rows.tobytes(), digest_size=16).hexdigest(),
                self.n_models, self.n_estimators, self.num_leaves, self.max_runs_per_task,
                self.random_state, self.n_jobs)
-        shared = prepared.cache.get("surrogate_model")
+        shared = prepared.cache.surrogate
         if shared is not None and shared[0] == key:
-            self.model_ = shared[1]
-            return self
+            return shared[1]
         rows = self._rows(training)
         x = design_matrix(prepared)[rows]
         y = prepared.runs["norm"].to_numpy()[rows]
@@ -78,13 +86,13 @@ class SurrogateStrategy(Strategy):
         # a leaf needs support from a few tasks, not a fixed row count: small meta-datasets must
         # still be able to single out a configuration that is best on all of their tasks
         min_child = int(np.clip(len(training.task_ids) // 2, 2, 20))
-        self.model_ = LGBMSurrogate(
+        model = LGBMSurrogate(
             n_models=self.n_models, n_estimators=self.n_estimators, num_leaves=self.num_leaves,
             min_child_samples=min_child,
             categorical_features=self.categorical_, random_state=self.random_state, n_jobs=self.n_jobs,
         ).fit(x, y, groups)
-        prepared.cache["surrogate_model"] = (key, self.model_)
-        return self
+        prepared.cache.surrogate = (key, model)
+        return model
 
     def predict(self, query) -> Scores:
         training = self.training_

@@ -123,3 +123,22 @@ def _from_openml(ws, dataset: int | None, task: int | None, target: str | None, 
         shown = ", ".join(map(str, list(frame.columns)[:12])) + (", ..." if frame.shape[1] > 12 else "")
         raise InputError(f"{where} {target!r} is not a column of dataset {dataset} (its columns: {shown})")
     return frame.drop(columns=[target]), frame[target], dataset
+
+
+def openml_table(ws, dataset_id: int | None = None, task_id: int | None = None):
+    """(X, y, dataset_id) of an OpenML dataset (its default target) or task (its target), through
+    the workspace's gateway; the gateway's errors pass through."""
+    import pandas as pd
+
+    target = None
+    gateway = ws.gateway()
+    if task_id is not None:
+        task = gateway.get_task(int(task_id))
+        dataset_id, target = int(task.dataset_id), task.target
+    X, y = gateway.get_dataset_frame(dataset_id, target) if target else gateway.get_dataset_frame(dataset_id)
+    if task_id is not None and target and (y is None or y.name != target):
+        frame = X if y is None else pd.concat([X, y], axis=1)
+        if target not in frame.columns:
+            raise InputError(f"task {task_id}: target {target!r} is not a column of dataset {dataset_id}")
+        X, y = frame.drop(columns=[target]), frame[target]
+    return X, y, dataset_id

@@ -37,7 +37,7 @@ def importance(ws, pipeline: str, *, tasks: list[int] | None = None, measure: st
     writes the across-task figure, or with ``tasks`` the per-task bars and marginal curves."""
     import pipelines as catalogue
 
-    from metabase.exports.meta_dataset import higher_is_better
+    from metabase.store.measures import higher_is_better
     from metabase.store import run_scores
 
     if min_runs < 2:

@@ -1,18 +1,15 @@
-"""The recommend facade: store -> meta-dataset -> strategy -> recommendations.
+"""The recommend service: store -> meta-dataset -> strategy -> recommendations.
 
-- The runs come from the ``run_configs`` view (each run's main evaluation; lower-is-better
-  measures negated). Per task and pipeline at most ``MAX_RUNS_PER_TASK`` runs are used (a
-  deterministic sample) plus its ``BEST_RUNS_KEPT`` best runs, which bounds the cost for stores
+- The runs come from the store (:func:`metabase.store.run_queries.sampled_runs`: each run's main
+  evaluation, higher-is-better). Per task and pipeline at most ``MAX_RUNS_PER_TASK`` runs are used
+  (a deterministic sample) plus its ``BEST_RUNS_KEPT`` best runs, which bounds the cost for stores
   with millions of runs. The sample does not depend on the task asked about, so the prepared data
   (parsed and encoded configurations, scaled meta-features) is cached beside the models, keyed on
   the store's state: a warm ``recommend`` for any task skips reading and encoding the runs.
 - The target task's meta-features come from the store, else from OpenML through the gateway
   (dataset fetched, qualities computed), or from a local file.
-- Candidates: the best few configurations of every task (evaluated elsewhere) plus fresh samples
-  of each catalogue pipeline's space; the chosen ones are canonicalised in their pipeline's space.
-- Trained surrogates are cached in ``settings.model_dir`` as LightGBM text models with JSON
-  metadata, keyed on the store's state (last import id and row counts), so a changed store
-  retrains.
+- Candidates and records: :mod:`metabase.recommend.candidates`. Caches of prepared data and
+  trained models: :mod:`metabase.services.caches`.
 """
 
 from __future__ import annotations
@@ -20,36 +17,22 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
-from metabase.errors import ConfigError, InputError, MetabaseError, NotFoundError
-from metabase.services import prepared_cache
+from metabase.errors import InputError, MetabaseError, NotFoundError
+from metabase.recommend.candidates import BEST_RUNS_KEPT, candidates, fresh_pairs, top_recommendations
+from metabase.services import caches
+from metabase.store import catalog, run_queries
+from metabase.store.keys import is_flow_key
 
 log = logging.getLogger(__name__)
 
 MAX_RUNS_PER_TASK = 200
-BEST_RUNS_KEPT = 10
 FRESH_SAMPLES = 200
-POOL_PER_TASK = 3
 MODEL_VERSION = 2
-
-_RUNS_SQL = """
-SELECT * FROM (
-    SELECT run_key, openml_run_id, task_id,
-           coalesce(pipeline, 'flow-' || CAST(flow_id AS VARCHAR), 'unknown') AS pipeline,
-           coalesce(CAST(config AS VARCHAR), '{{}}') AS config,
-           CASE WHEN measure IN (SELECT unnest(?::VARCHAR[])) THEN -score ELSE score END AS score
-    FROM run_configs
-    WHERE score IS NOT NULL AND task_id IS NOT NULL AND coalesce(status, 'ok') = 'ok' {where})
--- a deterministic pseudo-random sample per task and pipeline, and always its best runs (the
--- strongest evidence when that task is the one asked about)
-QUALIFY row_number() OVER (PARTITION BY task_id, pipeline ORDER BY hash(run_key)) <= {cap}
-     OR row_number() OVER (PARTITION BY task_id, pipeline ORDER BY score DESC, run_key) <= {best}
-"""
 
 
 @dataclass(frozen=True)
@@ -59,57 +42,26 @@ class StoreData:
     state: str             # store state key (cache key part)
 
 
-def store_state(con) -> str:
-    """Changes whenever an import, sync or run changes what a model would learn from."""
-    parts = [con.scalar("SELECT coalesce(max(import_id), 0) FROM imports")]
-    for table in ("runs", "evaluations", "task_qualities", "dataset_qualities"):
-        if table in con.tables():
-            parts.append(con.scalar(f"SELECT count(*) FROM {table}"))
-    return "-".join(str(p) for p in parts)
-
-
 def load_store_data(con, pipelines: list[str] | None = None) -> StoreData:
     """The runs (sampled per task and pipeline, scores higher-is-better) and their tasks' features."""
-    from metabase.exports.meta_dataset import higher_is_better
-
-    measures = [m for (m,) in con.execute("SELECT DISTINCT measure FROM run_configs WHERE measure IS NOT NULL")
-                .fetchall()]
-    where, params = "", [[m for m in measures if not higher_is_better(con, m)]]
-    if pipelines:
-        where = "AND coalesce(pipeline, 'flow-' || CAST(flow_id AS VARCHAR)) IN (SELECT unnest(?::VARCHAR[]))"
-        params.append(list(pipelines))
-    runs = con.df(_RUNS_SQL.format(where=where, cap=MAX_RUNS_PER_TASK, best=BEST_RUNS_KEPT), params)
+    runs = run_queries.sampled_runs(con, pipelines, cap=MAX_RUNS_PER_TASK, best=BEST_RUNS_KEPT)
     runs = runs.sort_values(["task_id", "pipeline", "run_key"], ignore_index=True)
-    tasks = _task_features(con, sorted(int(t) for t in runs["task_id"].unique()))
-    return StoreData(runs, tasks, store_state(con))
-
-
-def _has_view(con, name: str) -> bool:
-    return bool(con.scalar("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]))
-
-
-def _task_features(con, task_ids: list[int]) -> pd.DataFrame:
-    if not task_ids or not _has_view(con, "task_qualities_wide"):
-        return pd.DataFrame({"task_id": pd.Series(task_ids, dtype="int64")})
-    return con.df("SELECT * FROM task_qualities_wide WHERE task_id IN (SELECT unnest(?::BIGINT[])) "
-                  "ORDER BY task_id", [task_ids])
+    tasks = run_queries.task_features(con, sorted(int(t) for t in runs["task_id"].unique()))
+    return StoreData(runs, tasks, catalog.store_state(con))
 
 
 def task_meta_features(ws, con, task_id: int) -> tuple[dict, str]:
     """(qualities, where they came from): the store, else OpenML (fetch the dataset, compute)."""
-    if _has_view(con, "task_qualities_wide"):
-        row = con.df("SELECT * FROM task_qualities_wide WHERE task_id = ?", [int(task_id)])
-        if len(row):
-            values = {k: v for k, v in row.iloc[0].drop("task_id").items() if pd.notna(v)}
-            if values:
-                return values, "store"
+    values = run_queries.task_qualities(con, task_id)
+    if values:
+        return values, "store"
     if ws.settings.offline:
         raise NotFoundError(f"task {task_id} has no meta-features in the store and --offline forbids "
                             f"fetching it: run `metabase sync --tasks {task_id}` first")
+    from metabase.services.features import openml_table
+
     try:
-        gateway = ws.gateway()
-        task = gateway.get_task(int(task_id))
-        X, y = gateway.get_dataset_frame(task.dataset_id, target=task.target)
+        X, y, _ = openml_table(ws, task_id=task_id)
     except (ImportError, AttributeError) as exc:
         raise NotFoundError(f"task {task_id} is not in the store and cannot be fetched here ({exc}); "
                             f"run `metabase sync --tasks {task_id}`") from None
@@ -152,91 +104,23 @@ def check_pipelines(requested: list[str] | None, runs: pd.DataFrame) -> None:
                             "`metabase sync --flows ...` or `metabase import ...` for it first")
 
 
-def _candidates(prepared, pipeline_objs: dict, fresh: int, seed: int, target_task: int | None,
-                runnable_only: bool = False):
-    """(pipelines, configs, source rows): the best runs of every task (evaluated elsewhere), all
-    distinct, plus fresh samples of each catalogue pipeline's space (rows -1). With
-    ``runnable_only`` (and some catalogue pipeline in the data), only catalogue pipelines: flows
-    known only by name and score (e.g. the study exports' Weka flows) still teach the models but
-    are not recommended, since they have no configuration to run."""
-    runs = prepared.runs
-    if runnable_only and pipeline_objs:
-        runs = runs.assign(_keep=runs["pipeline"].isin(list(pipeline_objs)))
-    else:
-        runs = runs.assign(_keep=True)
-    ranked = runs.assign(_row=np.arange(len(runs)))
-    ranked = ranked[ranked["_keep"]].sort_values(["task_id", "norm"], ascending=[True, False])
-    top = ranked.groupby(["task_id", "pipeline"]).head(POOL_PER_TASK)
-    if target_task is not None:  # the task's own good runs are the strongest evidence of all
-        top = pd.concat([top, ranked[ranked["task_id"] == target_task].head(BEST_RUNS_KEPT)])
-    top = top.drop_duplicates("key")
-    pipes = list(top["pipeline"])
-    configs = [prepared.configs[i] for i in top["_row"]]
-    rows = list(top["_row"])
-    for name, pipeline in pipeline_objs.items():
-        for config in pipeline.sample(fresh, seed=seed):
-            pipes.append(name)
-            configs.append(config)
-            rows.append(-1)
-    return pipes, configs, rows
+def _check_request(task_id, dataset, k: int, pipelines, strategy: str) -> None:
+    """Refuse a malformed request before the store is opened."""
+    from metabase.recommend import names as strategy_names
 
+    if (task_id is None) == (dataset is None):
+        raise InputError("give either --task ID or --dataset PATH (with --target COL)")
+    if strategy not in strategy_names():
+        raise InputError(f"unknown strategy {strategy!r}; choose from {', '.join(strategy_names())}")
+    if k < 1:
+        raise InputError("--k must be at least 1")
+    if pipelines:
+        import pipelines as catalogue
 
-def _fresh_pairs(pipeline_objs: dict, fresh: int, seed: int) -> list:
-    return [(name, c) for name, p in pipeline_objs.items() for c in p.sample(fresh, seed=seed)]
-
-
-def _uses_surrogate(strategy) -> bool:
-    from metabase.recommend.surrogate import SurrogateStrategy
-
-    return isinstance(strategy, SurrogateStrategy) or "surrogate" in getattr(strategy, "parts", ())
-
-
-def _surrogate_model(strategy):
-    parts = getattr(strategy, "parts_", None)
-    return (parts["surrogate"] if parts else strategy).model_
-
-
-def fit_cached(strategy, training, model_dir, key: str):
-    """Fit ``strategy``. Its surrogate loads from, or is saved to, ``model_dir/<key>`` (LightGBM
-    text + JSON); caches of older store states of the same strategy are removed."""
-    from metabase.surrogate import LGBMSurrogate
-
-    if not _uses_surrogate(strategy):
-        return strategy.fit(training)
-    directory = model_dir / key / "surrogate"
-    names = list(training.prepared.encoder.feature_names) + list(training.prepared.features.columns)
-    if directory.is_dir():
-        try:
-            model, meta = LGBMSurrogate.load(directory)
-            if meta.get("features") != names:
-                raise ValueError("the encoding changed")
-            return strategy.fit(training, models=[model])
-        except (OSError, ValueError, KeyError) as exc:
-            log.info("model cache %s unusable (%s): retraining", directory, exc)
-    strategy.fit(training)
-    try:
-        model_dir.mkdir(parents=True, exist_ok=True)
-        prefix = key.rsplit("-", 1)[0] + "-"
-        for old in model_dir.glob(prefix + "*"):
-            if old.name != key:
-                shutil.rmtree(old, ignore_errors=True)
-        _surrogate_model(strategy).save(directory, metadata={"features": names, "key": key})
-    except OSError as exc:  # a read-only place: recommend is a read, so it answers uncached
-        log.debug("cannot cache the model in %s (%s)", model_dir, exc)
-    return strategy
-
-
-def _code_version() -> str:
-    """A digest of the code that shapes the prepared data, so that an upgrade never unpickles a
-    cache written by other code."""
-    from pathlib import Path
-
-    import metabase.recommend as package
-
-    digest = hashlib.sha1()
-    for path in sorted([*Path(package.__file__).parent.glob("*.py"), Path(__file__)]):
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:12]
+        missing = [p for p in pipelines if p not in catalogue.names() and not is_flow_key(p)]
+        if missing:
+            raise NotFoundError(f"pipeline {', '.join(missing)} is not in the catalogue: "
+                                "`metabase pipelines list` shows the catalogue")
 
 
 def _prepared(ws, con, pipelines, fresh: int, seed: int):
@@ -245,13 +129,14 @@ def _prepared(ws, con, pipelines, fresh: int, seed: int):
     when any of them changes."""
     from metabase.recommend.data import Prepared, usable_tasks
 
-    key = json.dumps([MODEL_VERSION, _code_version(), store_state(con), sorted(pipelines or []), fresh, seed])
+    key = json.dumps([MODEL_VERSION, caches.code_version(), catalog.store_state(con),
+                      sorted(pipelines or []), fresh, seed])
     digest = hashlib.sha1(key.encode()).hexdigest()[:16]
     model_dir = ws.settings.model_dir
     path = model_dir / f"data-{digest}.pkl"
     try:
-        return prepared_cache.load(path), digest
-    except prepared_cache.CacheMiss as exc:
+        return caches.load(path), digest
+    except caches.CacheMiss as exc:
         if path.exists():
             log.info("prepared-data cache %s unusable (%s): rebuilding", path, exc)
     data = load_store_data(con, pipelines)
@@ -266,9 +151,9 @@ def _prepared(ws, con, pipelines, fresh: int, seed: int):
         raise InputError("the store's runs cover fewer than 2 tasks with varying scores: import or "
                          "sync runs of more tasks before asking for recommendations")
     pipeline_objs = catalogue_pipelines(sorted(data.runs["pipeline"].unique()))
-    prepared = Prepared.build(data.runs, data.tasks, extra_configs=_fresh_pairs(pipeline_objs, fresh, seed))
+    prepared = Prepared.build(data.runs, data.tasks, extra_configs=fresh_pairs(pipeline_objs, fresh, seed))
     try:
-        prepared_cache.save(path, prepared, keep="data-")
+        caches.save(path, prepared, keep="data-")
     except OSError as exc:  # a read-only place: recommend all the same, uncached
         log.info("cannot cache the prepared data in %s (%s)", model_dir, exc)
     return prepared, digest
@@ -277,42 +162,18 @@ def _prepared(ws, con, pipelines, fresh: int, seed: int):
 def _task_scale(con, task_id: int, pipelines) -> tuple[float, float]:
     """(worst, best - worst) of the task's scores, higher is better: predictions are normalised
     within the task, and shown on its scale."""
-    from metabase.exports.meta_dataset import higher_is_better
-
-    where, params = "", [int(task_id)]
-    if pipelines:
-        where = " AND coalesce(pipeline, 'flow-' || CAST(flow_id AS VARCHAR)) IN (SELECT unnest(?::VARCHAR[]))"
-        params.append(list(pipelines))
-    lo, hi = float("inf"), float("-inf")
-    for measure, low, high in con.execute(
-            "SELECT measure, min(score), max(score) FROM run_configs WHERE task_id = ? AND score IS NOT NULL "
-            f"AND coalesce(status, 'ok') = 'ok'{where} GROUP BY measure", params).fetchall():
-        if not higher_is_better(con, measure):
-            low, high = -high, -low
-        lo, hi = min(lo, low), max(hi, high)
-    return (lo, hi - lo) if hi >= lo else (0.0, 1.0)
+    found = run_queries.task_score_range(con, task_id, pipelines)
+    return (found[0], found[1] - found[0]) if found else (0.0, 1.0)
 
 
 def recommend(ws, *, task_id: int | None = None, dataset: str | None = None, target: str | None = None,
               k: int = 10, pipelines: list[str] | None = None, strategy: str = "default",
               fresh: int = FRESH_SAMPLES, seed: int = 0):
     """Recommendations for a stored/OpenML task (``task_id``) or a local data file (``dataset``)."""
-    from metabase.recommend import create, names as strategy_names
+    from metabase.recommend import create
     from metabase.recommend.records import RecommendationSet
 
-    if (task_id is None) == (dataset is None):
-        raise InputError("give either --task ID or --dataset PATH (with --target COL)")
-    if strategy not in strategy_names():
-        raise InputError(f"unknown strategy {strategy!r}; choose from {', '.join(strategy_names())}")
-    if k < 1:
-        raise InputError("--k must be at least 1")
-    if pipelines:
-        import pipelines as catalogue
-
-        missing = [p for p in pipelines if p not in catalogue.names() and not p.startswith("flow-")]
-        if missing:
-            raise NotFoundError(f"pipeline {', '.join(missing)} is not in the catalogue: "
-                                "`metabase pipelines list` shows the catalogue")
+    _check_request(task_id, dataset, k, pipelines, strategy)
     with ws.reader() as con:
         prepared, digest = _prepared(ws, con, pipelines, fresh, seed)
         in_store = task_id is not None and int(task_id) in set(prepared.task_ids)
@@ -327,74 +188,26 @@ def recommend(ws, *, task_id: int | None = None, dataset: str | None = None, tar
         else:
             features, source = task_meta_features(ws, con, task_id)
     pipeline_objs = catalogue_pipelines(sorted(prepared.runs["pipeline"].unique()))
-    chosen = fit_cached(create(strategy), prepared.training(), ws.settings.model_dir, f"{strategy}-{digest}")
-    pipes, configs, rows = _candidates(prepared, pipeline_objs, fresh, seed, int(task_id) if in_store else None,
-                                       runnable_only=not pipelines)
-    query = prepared.query(features, pipes, configs)
-    scores = chosen.predict(query)
-    recs = _top(prepared, scale, scores, pipes, configs, rows, pipeline_objs, k)
+    chosen = caches.fit_cached(create(strategy), prepared.training(), ws.settings.model_dir,
+                               f"{strategy}-{digest}")
+    pipes, configs, rows = candidates(prepared, pipeline_objs, fresh, seed,
+                                      int(task_id) if in_store else None, runnable_only=not pipelines)
+    scores = chosen.predict(prepared.query(features, pipes, configs))
+    recs = top_recommendations(prepared, scale, scores, pipes, configs, rows, pipeline_objs, k)
     recs = _with_runtimes(ws, recs)
     return RecommendationSet(task_id=None if task_id is None else int(task_id), strategy=strategy,
                              recommendations=tuple(recs), source=source)
 
 
-def _top(prepared, scale, scores, pipes, configs, rows, pipeline_objs, k):
-    """The k best candidates as records: canonical configs, scores on the task's ``scale``
-    (offset, range), evidence (similar tasks, supporting runs)."""
-    from metabase.evaluate.regret import ranking
-    from metabase.recommend.records import Recommendation
-
-    neighbours = [{"task_id": t, "similarity": round(s, 4)} for t, s in scores.neighbours[:5]]
-    prepared_runs = prepared.runs
-    out, seen = [], set()
-    for index in ranking(scores.rank_value):
-        pipeline, config = pipes[index], configs[index]
-        if pipeline in pipeline_objs:
-            try:
-                config = pipeline_objs[pipeline].canonicalize(config)
-            except ConfigError as exc:  # a stored config outside today's space: skip it
-                log.info("skipping a candidate of %s: %s", pipeline, exc)
-                continue
-        key = pipeline + json.dumps(config, sort_keys=True, default=str)
-        if key in seen:
-            continue
-        seen.add(key)
-        support = list(scores.support[index]) if scores.support is not None else []
-        if rows[index] >= 0:
-            support = [rows[index]] + [r for r in support if r != rows[index]]
-        evidence = list(neighbours)
-        for r in support[:5]:
-            run = prepared_runs.iloc[int(r)]
-            evidence.append({"run_key": run.get("run_key"),
-                             "openml_run_id": None if pd.isna(run.get("openml_run_id")) else int(run["openml_run_id"]),
-                             "task_id": int(run["task_id"]), "score": float(run["score"])})
-        predicted = scores.predicted[index]
-        std = scores.std[index] if scores.std is not None else np.nan
-        out.append(Recommendation(
-            rank=len(out) + 1, pipeline=pipeline, config=config,
-            predicted_score=None if np.isnan(predicted) else round(scale[0] + scale[1] * float(predicted), 6),
-            uncertainty=None if np.isnan(std) else round(scale[1] * float(std), 6),
-            expected_runtime=None, evidence=tuple(evidence)))
-        if len(out) == k:
-            break
-    return out
-
-
 def _with_runtimes(ws, recs):
     """Mean run time (seconds) of each recommendation's supporting runs, where the store has it."""
-    from dataclasses import replace
-
     keys = sorted({e["run_key"] for r in recs for e in r.evidence if e.get("run_key")})
     if not keys:
         return recs
     with ws.reader() as con:
-        times = con.df("SELECT run_key, avg(value) / 1000.0 AS seconds FROM evaluations "
-                       "WHERE fold IS NULL AND measure IN ('usercpu_time_millis', 'wall_clock_time_millis', "
-                       "'run_cpu_time_millis') AND run_key IN (SELECT unnest(?::VARCHAR[])) GROUP BY run_key",
-                       [keys])
-    if times.empty:
+        seconds = run_queries.mean_runtimes(con, keys)
+    if not seconds:
         return recs
-    seconds = dict(zip(times["run_key"], times["seconds"]))
     out = []
     for rec in recs:
         values = [seconds[e["run_key"]] for e in rec.evidence if e.get("run_key") in seconds]

@@ -105,14 +105,14 @@ def open_starter(data: Path | None = None):
     return memory_reader(_memory_store(_dir(data)))
 
 
-def store_or_starter(store_path: Path, data: Path | None = None):
+def store_or_starter(store_path: Path, data: Path | None = None, wait_s: float | None = None):
     """A read-only connection to the store at ``store_path``; the starter instead when that store
     does not exist or holds no runs (and the starter is installed)."""
     from metabase.store import open_reader
     from metabase.store.snapshot import has_runs
 
     try:
-        con = open_reader(store_path)
+        con = open_reader(store_path) if wait_s is None else open_reader(store_path, wait_s=wait_s)
     except StoreNotFoundError:
         if not available(data):
             raise

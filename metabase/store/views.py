@@ -35,10 +35,6 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _ident(text: str) -> str:
-    return '"' + text.replace('"', '""') + '"'
-
-
 def _pivot(key: str, long_sql: str, qualities: list[str]) -> str:
     if not qualities:
         return f"SELECT {key} FROM ({long_sql}) WHERE false"

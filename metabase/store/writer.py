@@ -19,6 +19,7 @@ import duckdb
 import pyarrow as pa
 
 from metabase.errors import StoreError
+from metabase.store.catalog import quote_identifier as _quote
 from metabase.store.connection import Connection, connect
 from metabase.store.schema_guard import check_store
 
@@ -61,10 +62,6 @@ def _as_arrow(data) -> pa.Table:
     if isinstance(data, pa.RecordBatch):
         return pa.Table.from_batches([data])
     return pa.Table.from_pandas(data, preserve_index=False)
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _first_line(exc: BaseException) -> str:

@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from metabase.store.keys import flow_key
 from metabase.sync.setup_json import json_string, lean_rows, lean_unmapped, matches_catalogue
 
 SOURCE = "openml"
@@ -338,7 +339,7 @@ def _general(flow_id, flow_name, params: list[dict], matches: bool):
         pipeline, config = mapped  # canonical already: hash it as config_hash would
         return pipeline, config, pipelines.hash_text(pipeline, config)
     config = typed_parameters(params, flow_id)  # typed as config_hash would type it
-    return None, config, pipelines.hash_text(f"flow-{flow_id}", config)
+    return None, config, pipelines.hash_text(flow_key(flow_id), config)
 
 
 def typed_parameters(params: list[dict], flow_id: int | None) -> dict:

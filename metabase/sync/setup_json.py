@@ -18,6 +18,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from metabase.store.keys import FLOW_KEY_PREFIX, flow_key
+
 _MATCHES: dict[tuple, bool] = {}
 
 
@@ -104,7 +106,7 @@ def _shape(flow_id, names: list, pflows: list):
     order = sorted(range(len(names)), key=lambda i: names[i])
     keys = [_encode_str(n) for n in names]
     return (order, [keys[i] + ": " for i in order], [keys[i] + ":" for i in order],
-            ['{"name": ' + keys[i] + ', "value": ' for i in range(len(names))], f"flow-{flow_id}\n")
+            ['{"name": ' + keys[i] + ', "value": ' for i in range(len(names))], flow_key(flow_id) + "\n")
 
 
 def lean_unmapped(flow_id, names, values, pflows) -> tuple[str, str, str, None] | None:
@@ -210,7 +212,7 @@ def lean_rows(batch: pa.RecordBatch, flow_names: dict[int, str], matches: dict):
         config = canonical = parameters = pa.ListArray.from_arrays(list_offsets, pa.array([], pa.string()))
     config = pc.binary_join_element_wise("{", pc.binary_join(config, ", "), "}", "")
     parameters = pc.binary_join_element_wise("[", pc.binary_join(parameters, ", "), "]", "")
-    canonical = pc.binary_join_element_wise("flow-", pc.cast(flows, pa.string()), "\n{",
+    canonical = pc.binary_join_element_wise(FLOW_KEY_PREFIX, pc.cast(flows, pa.string()), "\n{",
                                             pc.binary_join(canonical, ","), "}", "")
     rows = np.flatnonzero(~bad)
     if len(rows) < n:

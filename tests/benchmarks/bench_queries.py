@@ -13,7 +13,7 @@ each call opening and closing its own read-only connection, as an analyst's comm
 - ``metabase sql --named ... --format csv`` in-process (reader open with lock back-off, statement
   guard, parameter binding, DataFrame, CSV to stdout, here /dev/null);
 - ``metabase sql "<the same SQL>" --format csv`` (ad-hoc);
-- ``metabase.analyst.run_named`` (the library, no output formatting);
+- ``Workspace.sql(named=...)`` (the library, no output formatting);
 - peer: ``duckdb.connect(path, read_only=True).execute(sql, params).fetchall()``;
 - the ``metabase`` console script as a new process (adds interpreter start-up and imports).
 
@@ -37,9 +37,7 @@ import duckdb
 import pytest
 
 from cli.main import main
-from metabase import analyst
 from metabase.imports import REGISTRY
-from metabase.imports.api import run_import
 from metabase.settings import Settings
 from metabase.store import named_queries as nq
 from metabase.workspace import Workspace
@@ -67,7 +65,7 @@ def _build(path: Path, data: Path) -> list[str]:
     done = []
     for name, rel in SOURCES:
         if name in REGISTRY:
-            run_import(workspace, name, data / rel)
+            workspace.import_(name, data / rel)
             done.append(f"{name}:{rel}")
     return done
 
@@ -100,7 +98,8 @@ def test_analyst_queries_against_raw_duckdb(tmp_path, openml_data):
         start = time.perf_counter()
         imported = _build(store, openml_data)
         build_s = time.perf_counter() - start
-    with analyst.reading(store) as con:
+    workspace = Workspace(Settings.resolve(store=store))
+    with workspace.reader() as con:
         runs = con.scalar("SELECT count(*) FROM runs")
         evaluations = con.scalar("SELECT count(*) FROM evaluations")
     script = Path(sys.executable).with_name("metabase")
@@ -131,7 +130,7 @@ def test_analyst_queries_against_raw_duckdb(tmp_path, openml_data):
             assert done.returncode == 0, done.stderr
             return done.returncode
 
-        timed = _medians({"raw": raw, "library": lambda: analyst.run_named(store, name, params),
+        timed = _medians({"raw": raw, "library": lambda: workspace.sql(named=name, params=params),
                           "named": lambda: _cli(named_args), "adhoc": lambda: _cli(adhoc_args),
                           "process": process})
         (raw_s, raw_rows), (lib_s, df) = timed["raw"], timed["library"]

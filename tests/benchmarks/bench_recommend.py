@@ -79,13 +79,12 @@ def _synthetic_runs(rng, qualities: pd.DataFrame) -> tuple[pd.DataFrame, pd.Data
 
 @pytest.fixture(scope="module")
 def big_store(openml_data, tmp_path_factory):
-    from metabase.imports.api import run_import
     from metabase.settings import Settings
     from metabase.store import open_writer
     from metabase.workspace import Workspace
 
     path = tmp_path_factory.mktemp("bench") / "store.duckdb"
-    run_import(Workspace(Settings.resolve(store=path, offline=True)), "openml-pimp", openml_data / PIMP)
+    Workspace(Settings.resolve(store=path, offline=True)).import_("openml-pimp", openml_data / PIMP)
     with open_writer(path) as con:
         qualities = con.df("SELECT task_id, quality, value FROM task_qualities")
         runs, evaluations, task_q = _synthetic_runs(np.random.default_rng(0), qualities)
@@ -134,12 +133,11 @@ def test_bench_recommend(big_store, openml_data, tmp_path):
 
     # evaluate on the openml-pimp export (from the store with only the real runs)
     from cli.main import main
-    from metabase.imports.api import run_import
     from metabase.settings import Settings
     from metabase.workspace import Workspace
 
     small = tmp_path / "pimp.duckdb"
-    run_import(Workspace(Settings.resolve(store=small, offline=True)), "openml-pimp", openml_data / PIMP)
+    Workspace(Settings.resolve(store=small, offline=True)).import_("openml-pimp", openml_data / PIMP)
     assert main(["--store", str(small), "export", "meta-dataset", str(tmp_path / "rf"), "--flow", "6969"]) == 0
     start = time.perf_counter()
     _, proc = _timed([exe, "evaluate", str(tmp_path / "rf"), "--strategies", "default", "--format", "json"])

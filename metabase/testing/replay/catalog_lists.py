@@ -93,13 +93,6 @@ def task_list(state, segments: list[str], cap: int) -> ListResult:
     return ListResult(200, f"<oml:tasks {NS}>\n" + "".join(body) + "</oml:tasks>\n")
 
 
-def _study(state, sid):
-    if sid == 14 and state.openml100_tasks:
-        return state.openml100_tasks
-    st = state.studies.get(sid)
-    return st["tasks"] if st else set()
-
-
 DATA_FILTERS = {"tag": "str", "status": "str", "data_id": "ids", "data_name": "str", "data_version": "str",
                 "uploader": "ids", **{q: "str" for q in _QUALITY_FILTERS}}
 

@@ -182,14 +182,6 @@ def setup_xml_state(state, setup_id: int) -> str | None:
     return f"<oml:setup_parameters {NS}>\n{setup_body(state, setup_id, params, fid)}</oml:setup_parameters>\n"
 
 
-def setup_xml(cat: Catalog, setup_id: int) -> str | None:
-    found = setup_parameters(cat, setup_id)
-    if found is None:
-        return None
-    fid, params = found
-    return f"<oml:setup_parameters {NS}>\n{setup_body(cat, setup_id, params, fid)}</oml:setup_parameters>\n"
-
-
 def run_xml(cat: Catalog, run_id: int, root: str) -> str | None:
     r = cat.runs
     i = r.index_of(run_id)

@@ -33,8 +33,3 @@ def simple(root: str, **fields) -> str:
 
 def elements(items: list[tuple[str, object]], indent: str = "    ") -> str:
     return "".join(f"{indent}<oml:{k}>{e(v)}</oml:{k}>\n" for k, v in items)
-
-
-def wrap_list(root: str, item: str, bodies: list[str]) -> str:
-    inner = "".join(f"  <oml:{item}>\n{b}  </oml:{item}>\n" for b in bodies)
-    return f"<oml:{root} {NS}>\n{inner}</oml:{root}>\n"

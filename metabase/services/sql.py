@@ -1,4 +1,5 @@
-"""The analysts' facade: ``metabase sql`` and ``metabase info`` (and notebooks) go through here.
+"""The analysts' service: ``Workspace.sql`` and ``Workspace.info`` (so ``metabase sql``, ``metabase
+info`` and notebooks) go through here.
 
 Every function opens the store read-only for the duration of one call and closes it again, so an
 analyst never holds the file longer than a query (DuckDB lets one process write *or* many read;
@@ -10,16 +11,13 @@ reader that gets in sees the store as of the last finished import: never half of
 
 from __future__ import annotations
 
-import json
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
-from metabase.store import open_reader
+from metabase.store import catalog
 from metabase.store import named_queries as nq
-from metabase.store.connection import DEFAULT_READER_WAIT_S
 
 NamedQuery = nq.NamedQuery
 
@@ -65,23 +63,6 @@ class StoreInfo:
         }
 
 
-def _store_path(where) -> Path:
-    """Accept a Workspace, Settings or a path."""
-    return Path(getattr(where, "store_path", where))
-
-
-@contextmanager
-def reading(where, wait_s: float = DEFAULT_READER_WAIT_S,
-            allow_files: Sequence[str | Path] = ()) -> Iterator[Any]:
-    """A read-only connection for one unit of work, closed afterwards. It reads the store only,
-    plus the files inside the folders ``allow_files``."""
-    con = open_reader(_store_path(where), wait_s=wait_s, allow_files=allow_files)
-    try:
-        yield con
-    finally:
-        con.close()
-
-
 def named_queries() -> list[NamedQuery]:
     return nq.list_queries()
 
@@ -90,8 +71,8 @@ def named_query(name: str) -> NamedQuery:
     return nq.get_query(name)
 
 
-def run_sql(where, sql: str, params: Mapping[str, Any] | None = None,
-            wait_s: float = DEFAULT_READER_WAIT_S, allow_files: Sequence[str | Path] = ()):
+def run_sql(ws, sql: str, params: Mapping[str, Any] | None = None,
+            wait_s: float | None = None, allow_files: Sequence[str | Path] = ()):
     """Run one read-only statement; ``params`` bind ``$name`` placeholders. A pandas DataFrame.
 
     String values are typed by their text (``3`` is an int, ``0.5`` a float, ``'3'`` the string).
@@ -101,42 +82,27 @@ def run_sql(where, sql: str, params: Mapping[str, Any] | None = None,
     typed = {k: nq.guess(v) if isinstance(v, str) else v for k, v in (params or {}).items()}
     files = bool(allow_files)
     nq.check_read_only(sql, files)  # refuse before waiting for a lock
-    with reading(where, wait_s, allow_files) as con:
+    with ws.reader(wait_s, allow_files=allow_files, starter=False) as con:
         return nq.run(con, sql, typed, files)
 
 
-def run_named(where, name: str, params: Mapping[str, Any] | None = None,
-              wait_s: float = DEFAULT_READER_WAIT_S):
+def run_named(ws, name: str, params: Mapping[str, Any] | None = None,
+              wait_s: float | None = None):
     """Run a named query (``metabase sql --list``); string parameters take the declared types."""
     query = nq.get_query(name)
     bound = nq.bind(query, params or {})
-    with reading(where, wait_s) as con:
+    with ws.reader(wait_s, starter=False) as con:
         return nq.run(con, query.sql, bound)
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def store_info(where, wait_s: float = DEFAULT_READER_WAIT_S) -> StoreInfo:
+def store_info(ws, wait_s: float | None = None) -> StoreInfo:
     """Row count per table, imports with their times, schema version and path."""
-    path = _store_path(where)
-    with reading(path, wait_s) as con:
-        tables = tuple(
-            TableCount(name, int(con.scalar(f"SELECT count(*) FROM {_quote(name)}")))
-            for name in con.tables()
-        )
-        views = tuple(r[0] for r in con.execute(
-            "SELECT table_name FROM information_schema.tables "
-            "WHERE table_schema = 'main' AND table_type = 'VIEW' ORDER BY table_name").fetchall())
-        migrations = con.execute(
-            "SELECT version, name FROM schema_migrations ORDER BY version").fetchall()
-        imports = tuple(
-            ImportRecord(source, p, started, finished, json.loads(counts) if counts else {})
-            for source, p, started, finished, counts in con.execute(
-                "SELECT source, path, started_at, finished_at, row_counts FROM imports "
-                "ORDER BY finished_at, import_id").fetchall()
-        )
+    path = Path(ws.store_path)
+    with ws.reader(wait_s, starter=False) as con:
+        tables = tuple(TableCount(name, rows) for name, rows in catalog.table_counts(con))
+        views = tuple(catalog.view_names(con))
+        migrations = catalog.migrations(con)
+        imports = tuple(ImportRecord(*row) for row in catalog.imports(con))
     return StoreInfo(
         path=path,
         size_bytes=path.stat().st_size,
@@ -150,5 +116,5 @@ def store_info(where, wait_s: float = DEFAULT_READER_WAIT_S) -> StoreInfo:
 
 __all__ = [
     "ImportRecord", "NamedQuery", "StoreInfo", "TableCount", "named_queries", "named_query",
-    "reading", "run_named", "run_sql", "store_info",
+    "run_named", "run_sql", "store_info",
 ]

@@ -1,0 +1,142 @@
+"""The caches of ``recommend``, beside the store (``settings.model_dir``), keyed on the store's state.
+
+- Prepared data: parsed, encoded and scaled runs, written once per store state so that a warm
+  ``recommend`` skips reading and encoding a million runs (:func:`load`, :func:`save`). It is a
+  pickle (the prepared data holds pandas frames, numpy arrays and the fitted encoders), loaded
+  with a restricted unpickler: only the classes a prepared meta-dataset is made of may be named in
+  it, so a cache file from elsewhere (a store directory copied from someone else, say) cannot run
+  code. Anything the unpickler refuses, or a file from another version of the libraries, is
+  reported as :class:`CacheMiss`, and the caller rebuilds.
+- Trained models: a strategy's ``models_`` (:class:`metabase.recommend.base.Models`) saved as
+  LightGBM text with JSON metadata, and handed back to ``fit`` for the same training
+  (:func:`fit_cached`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import os
+import pickle
+import shutil
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+# (module, name) pairs a prepared meta-dataset needs, besides metabase.recommend's own classes
+_ALLOWED = frozenset({
+    ("builtins", "slice"), ("builtins", "dict"), ("builtins", "list"), ("builtins", "set"),
+    ("builtins", "frozenset"), ("builtins", "tuple"), ("builtins", "complex"),
+    ("numpy", "dtype"), ("numpy", "ndarray"),
+    ("numpy._core.numeric", "_frombuffer"), ("numpy.core.numeric", "_frombuffer"),
+    ("numpy._core.multiarray", "_reconstruct"), ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "scalar"), ("numpy.core.multiarray", "scalar"),
+    ("pandas", "DataFrame"), ("pandas", "Series"), ("pandas", "Index"), ("pandas", "RangeIndex"),
+    ("pandas", "Int64Dtype"), ("pandas", "Float64Dtype"), ("pandas", "BooleanDtype"),
+    ("pandas", "StringDtype"), ("pandas", "CategoricalDtype"), ("pandas", "Categorical"),
+    ("pandas.arrays", "ArrowStringArray"), ("pandas.arrays", "IntegerArray"),
+    ("pandas.arrays", "FloatingArray"), ("pandas.arrays", "BooleanArray"),
+    ("pandas.arrays", "ArrowExtensionArray"), ("pandas", "ArrowDtype"),
+    ("pandas._libs.internals", "_unpickle_block"),
+    ("pandas.core.indexes.base", "_new_Index"),
+    ("pandas.core.internals.managers", "BlockManager"),
+    ("pyarrow.lib", "_restore_array"), ("pyarrow.lib", "py_buffer"), ("pyarrow.lib", "type_for_alias"),
+})
+_OWN = "metabase.recommend."
+
+
+class CacheMiss(Exception):
+    """No usable cache: absent, unreadable, written by other code, or naming a forbidden global."""
+
+
+class _RestrictedUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str):
+        if (module, name) in _ALLOWED:
+            return super().find_class(module, name)
+        if module.startswith(_OWN):
+            found = super().find_class(module, name)
+            if isinstance(found, type):  # our classes, never our functions
+                return found
+        raise pickle.UnpicklingError(f"{module}.{name} may not appear in a prepared-data cache")
+
+
+def load(path: Path):
+    """The object cached at ``path``; :class:`CacheMiss` when there is none that can be used."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CacheMiss(str(exc)) from None
+    try:
+        return _RestrictedUnpickler(io.BytesIO(data)).load()
+    except Exception as exc:  # any failure to rebuild the object is a miss, never an error
+        raise CacheMiss(f"{type(exc).__name__}: {exc}") from None
+
+
+def save(path: Path, obj, keep: str = "") -> None:
+    """Write ``obj`` to ``path`` atomically (readers never see half a file) and remove the other
+    caches in its directory whose names start with ``keep``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + f".{os.getpid()}.tmp")
+    try:
+        with partial.open("wb") as fh:
+            pickle.dump(obj, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    if keep:
+        for old in path.parent.glob(keep + "*"):
+            if old != path and old.suffix == path.suffix:
+                old.unlink(missing_ok=True)
+
+
+def code_version() -> str:
+    """A digest of the code that shapes the prepared data, so that an upgrade never unpickles a
+    cache written by other code."""
+    root = Path(__file__).resolve().parents[1]  # the metabase package
+    shaping = [*(root / "recommend").glob("*.py"), root / "services" / "recommend.py",
+               root / "store" / "run_queries.py"]
+    digest = hashlib.sha1()
+    for path in sorted(shaping):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def _cached_models(directory: Path, features: list[str]):
+    """The models saved in ``directory`` for a design of these feature columns, else None."""
+    from metabase.recommend.base import Models
+    from metabase.surrogate import LGBMSurrogate
+
+    if not directory.is_dir():
+        return None
+    try:
+        model, meta = LGBMSurrogate.load(directory)
+        if meta.get("features") != features:
+            raise ValueError("the encoding changed")
+        return Models(surrogate=model)
+    except (OSError, ValueError, KeyError) as exc:
+        log.info("model cache %s unusable (%s): retraining", directory, exc)
+        return None
+
+
+def fit_cached(strategy, training, model_dir: Path, key: str):
+    """Fit ``strategy`` on ``training``, with the models cached under ``model_dir/<key>`` when
+    there are any; the models it trains are saved there, and the caches of older store states of
+    the same strategy (``<name>-*``) are removed."""
+    directory = model_dir / key / "surrogate"
+    features = list(training.prepared.encoder.feature_names) + list(training.prepared.features.columns)
+    cached = _cached_models(directory, features)
+    strategy.fit(training, cached)
+    trained = strategy.models_.surrogate
+    if cached is not None or trained is None:
+        return strategy
+    try:
+        model_dir.mkdir(parents=True, exist_ok=True)
+        prefix = key.rsplit("-", 1)[0] + "-"
+        for old in model_dir.glob(prefix + "*"):
+            if old.name != key:
+                shutil.rmtree(old, ignore_errors=True)
+        trained.save(directory, metadata={"features": features, "key": key})
+    except OSError as exc:  # a read-only place: recommend is a read, so it answers uncached
+        log.debug("cannot cache the model in %s (%s)", model_dir, exc)
+    return strategy

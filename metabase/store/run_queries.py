@@ -1,0 +1,139 @@
+"""The queries that turn the store's runs into meta-datasets: for ``recommend`` (a sample of the
+``run_configs`` view) and for ``export meta-dataset`` (any aggregate measure). Named functions over
+a connection (read-only ones suffice); they return pandas frames.
+
+A run's pipeline is its key (``run_pipeline_key``) and a score is higher-is-better
+(``measure_higher_is_better``): both are defined once, in migration 005.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from metabase.store.catalog import has_relation, require_schema
+
+MACROS = 5  # the migration that defines run_pipeline_key and measure_higher_is_better
+
+# ok, or unknown (a source that does not say): crashed and failed runs teach nothing
+_FINISHED = "coalesce(status, 'ok') = 'ok'"
+
+_SAMPLED_RUNS = f"""
+SELECT * FROM (
+    SELECT run_key, openml_run_id, task_id, pipeline_key AS pipeline,
+           coalesce(CAST(config AS VARCHAR), '{{{{}}}}') AS config, signed_score AS score
+    FROM run_configs
+    WHERE score IS NOT NULL AND task_id IS NOT NULL AND {_FINISHED} {{where}})
+-- a deterministic pseudo-random sample per task and pipeline, and always its best runs (the
+-- strongest evidence when that task is the one asked about)
+QUALIFY row_number() OVER (PARTITION BY task_id, pipeline ORDER BY hash(run_key)) <= {{cap}}
+     OR row_number() OVER (PARTITION BY task_id, pipeline ORDER BY score DESC, run_key) <= {{best}}
+"""
+
+
+def _pipeline_filter(pipelines: list[str] | None, column: str = "pipeline_key") -> tuple[str, list]:
+    if not pipelines:
+        return "", []
+    return f" AND {column} IN (SELECT unnest(?::VARCHAR[]))", [list(pipelines)]
+
+
+def sampled_runs(con, pipelines: list[str] | None, cap: int, best: int) -> pd.DataFrame:
+    """Finished runs with a main evaluation (run_key, openml_run_id, task_id, pipeline, config,
+    score higher-is-better): per task and pipeline a deterministic sample of ``cap`` runs plus
+    its ``best`` best runs; only the given pipelines (keys) when some are given."""
+    require_schema(con, MACROS)
+    where, params = _pipeline_filter(pipelines)
+    sql = _SAMPLED_RUNS.format(where=where, cap=int(cap), best=int(best))
+    return con.df(sql, params or None)
+
+
+def task_features(con, task_ids: list[int]) -> pd.DataFrame:
+    """task_id and one column per quality of each task (``task_qualities_wide``), by task id;
+    only task_id when the store has no qualities view yet."""
+    if not task_ids or not has_relation(con, "task_qualities_wide"):
+        return pd.DataFrame({"task_id": pd.Series(task_ids, dtype="int64")})
+    return con.df("SELECT * FROM task_qualities_wide WHERE task_id IN (SELECT unnest(?::BIGINT[])) "
+                  "ORDER BY task_id", [list(task_ids)])
+
+
+def task_qualities(con, task_id: int) -> dict:
+    """The stored qualities of one task (quality name -> value), without missing values."""
+    if not has_relation(con, "task_qualities_wide"):
+        return {}
+    row = con.df("SELECT * FROM task_qualities_wide WHERE task_id = ?", [int(task_id)])
+    if not len(row):
+        return {}
+    return {k: v for k, v in row.iloc[0].drop("task_id").items() if pd.notna(v)}
+
+
+def task_score_range(con, task_id: int, pipelines: list[str] | None) -> tuple[float, float] | None:
+    """(lowest, highest) higher-is-better score of the task's finished runs (of the given
+    pipelines), or None when it has none."""
+    where, params = _pipeline_filter(pipelines)
+    low, high = con.execute(
+        "SELECT min(signed_score), max(signed_score) FROM run_configs "
+        f"WHERE task_id = ? AND score IS NOT NULL AND {_FINISHED}{where}", [int(task_id), *params]).fetchone()
+    return None if low is None else (float(low), float(high))
+
+
+def mean_runtimes(con, run_keys: list[str]) -> dict[str, float]:
+    """Mean recorded run time in seconds (CPU or wall clock) of each of the given runs that has one."""
+    times = con.execute(
+        "SELECT run_key, avg(value) / 1000.0 AS seconds FROM evaluations "
+        "WHERE fold IS NULL AND measure IN ('usercpu_time_millis', 'wall_clock_time_millis', "
+        "'run_cpu_time_millis') AND run_key IN (SELECT unnest(?::VARCHAR[])) GROUP BY run_key",
+        [list(run_keys)]).fetchall()
+    return {key: float(seconds) for key, seconds in times if seconds is not None}
+
+
+# -- export meta-dataset -----------------------------------------------------------------------
+_EXPORT = """
+WITH candidates AS (
+    SELECT r.run_key, r.task_id, r.flow_id,
+           run_pipeline_key(r.pipeline, f.pipeline, r.flow_id) AS pipeline,
+           coalesce(CAST(r.config AS VARCHAR), '{{}}') AS config
+    FROM runs r LEFT JOIN flows f ON f.flow_id = r.flow_id
+    WHERE r.task_id IS NOT NULL AND coalesce(r.status, 'ok') = 'ok'
+)
+SELECT {select}
+FROM candidates c JOIN evaluations e ON e.run_key = c.run_key
+WHERE e.fold IS NULL AND e."repeat" IS NULL AND e.value IS NOT NULL {where}
+"""
+
+
+def _export_filters(pipeline: str | None, flow: int | None) -> tuple[str, list]:
+    where, params = "", []
+    if pipeline is not None:
+        where += " AND c.pipeline = ?"
+        params.append(pipeline)
+    if flow is not None:
+        where += " AND c.flow_id = ?"
+        params.append(int(flow))
+    return where, params
+
+
+def export_runs(con, pipeline: str | None, flow: int | None, measure: str) -> pd.DataFrame:
+    """task_id, pipeline, config and the aggregate value of ``measure`` (as stored, not signed)
+    of every finished run (of the pipeline or flow), sorted."""
+    require_schema(con, MACROS)
+    where, params = _export_filters(pipeline, flow)
+    sql = _EXPORT.format(select="c.task_id, c.pipeline, c.config, e.value AS score",
+                         where=where + " AND e.measure = ?")
+    return con.df(sql + " ORDER BY task_id, pipeline, config, score", [*params, measure])
+
+
+def export_measures(con, pipeline: str | None, flow: int | None) -> list[str]:
+    """The aggregate measures the finished runs (of the pipeline or flow) have, by name."""
+    where, params = _export_filters(pipeline, flow)
+    sql = _EXPORT.format(select="DISTINCT e.measure", where=where) + " ORDER BY 1"
+    return [m for (m,) in con.execute(sql, params).fetchall()]
+
+
+def export_tasks(con, task_ids: list[int]) -> pd.DataFrame:
+    """task_id, dataset_id and every quality column (``task_qualities_wide``) of the given tasks."""
+    base = ("SELECT t.task_id, k.dataset_id FROM (SELECT unnest(?::BIGINT[]) AS task_id) t "
+            "LEFT JOIN tasks k USING (task_id)")
+    if has_relation(con, "task_qualities_wide"):
+        base = ("SELECT t.task_id, k.dataset_id, q.* EXCLUDE (task_id) "
+                "FROM (SELECT unnest(?::BIGINT[]) AS task_id) t LEFT JOIN tasks k USING (task_id) "
+                "LEFT JOIN task_qualities_wide q USING (task_id)")
+    return con.df(base + " ORDER BY task_id", [list(task_ids)])
