@@ -20,6 +20,7 @@ from typing import Mapping
 import duckdb
 import pyarrow as pa
 
+from metabase.errors import ReadOnlyError
 from metabase.store.connection import Connection
 from metabase.store.writer import TABLE_KEYS, Writer, utcnow
 
@@ -85,11 +86,23 @@ def open_memory_writer(label: str | Path = ":memory:") -> Writer:
     return writer
 
 
+class _MemoryReader(Connection):
+    """A read-only connection to an in-memory store. DuckDB cannot open an in-memory database
+    read-only, so this connection refuses every statement that is not a read, as a read-only
+    file store would (:class:`ReadOnlyError`)."""
+
+    READS = frozenset({duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN})
+
+    def execute(self, sql: str, params: object = None):
+        if any(s.type not in self.READS for s in self.con.extract_statements(sql)):
+            raise ReadOnlyError("the starter knowledge base is read-only; this statement writes. "
+                                "Use `metabase init`, then `metabase import`/`sync`, for a store of your own")
+        return super().execute(sql, params)
+
+
 def memory_reader(writer: Writer) -> Connection:
-    """A read-only connection to ``writer``'s in-memory store. DuckDB cannot open an in-memory
-    database read-only, so the guard is the connection's: it refuses transactions, and every
-    caller that writes goes through a writer."""
-    return Connection(writer.con.cursor(), writer.path, read_only=True)
+    """A read-only connection to ``writer``'s in-memory store."""
+    return _MemoryReader(writer.con.cursor(), writer.path, read_only=True)
 
 
 def knowledge_summary(con: Connection) -> dict:
