@@ -17,6 +17,11 @@ import pyarrow as pa
 TableData = Union[pa.Table, Callable[[], Iterable[pa.RecordBatch]]]
 
 
+def frame_table(frame) -> pa.Table:
+    """A pandas frame as the Arrow table a load carries (without pandas' index)."""
+    return pa.Table.from_pandas(frame, preserve_index=False)
+
+
 @dataclass(frozen=True)
 class TableLoad:
     """Rows for one store table and how they merge with what is there.

@@ -19,12 +19,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from metabase import metadataset
 from metabase.errors import ImportFormatError
 from metabase.imports._configs import canonical_json, hash_config, invalid_known_values
-from metabase.imports.base import ImportBatch, Importer, TableLoad
+from metabase.imports.base import ImportBatch, Importer, TableLoad, frame_table
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +36,6 @@ def content_digest(runs: pd.DataFrame) -> str:
     row_hashes = pd.util.hash_pandas_object(runs[list(metadataset.RUN_COLUMNS)], index=False)
     return hashlib.sha256(row_hashes.to_numpy().tobytes()).hexdigest()[:12]
 
-
-def _arrow(frame: pd.DataFrame) -> pa.Table:
-    return pa.Table.from_pandas(frame, preserve_index=False)
 
 
 def _check_catalogue_configs(path: Path, pipelines: list, texts: list, parsed: list[dict]) -> None:
@@ -95,10 +91,10 @@ class MetaDatasetImporter(Importer):
                      .melt(id_vars="task_id", var_name="quality", value_name="value")
                      .dropna(subset=["value"]).assign(source=SOURCE).astype({"quality": "string"}))
         loads = (
-            TableLoad("tasks", _arrow(tasks)),
-            TableLoad("runs", _arrow(run_rows)),
-            TableLoad("evaluations", _arrow(evaluations), mode="replace", by=("run_key", "measure")),
+            TableLoad("tasks", frame_table(tasks)),
+            TableLoad("runs", frame_table(run_rows)),
+            TableLoad("evaluations", frame_table(evaluations), mode="replace", by=("run_key", "measure")),
             # replace: the tasks' meta-features mirror this directory exactly
-            TableLoad("task_qualities", _arrow(qualities), mode="replace", by=("task_id", "source")),
+            TableLoad("task_qualities", frame_table(qualities), mode="replace", by=("task_id", "source")),
         )
         return ImportBatch(source=SOURCE, loads=loads, path=path)

@@ -21,13 +21,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from metabase.errors import ImportFormatError
 from metabase.imports._arff import ArffHeader, read_data, read_header
 from metabase.imports._configs import map_configs, typed_token
 from metabase.formats.numbers import check_finite, positive_id, positive_ids
-from metabase.imports.base import ImportBatch, Importer, TableLoad
+from metabase.imports.base import ImportBatch, Importer, TableLoad, frame_table
 
 log = logging.getLogger(__name__)
 
@@ -96,9 +95,6 @@ def read_task_qualities(path: Path) -> pd.DataFrame:
     return long.assign(source=SOURCE).astype({"task_id": "int64", "quality": "string", "value": "float64"})
 
 
-def _arrow(frame: pd.DataFrame) -> pa.Table:
-    return pa.Table.from_pandas(frame, preserve_index=False)
-
 
 def _refuse_repeated_configs(path: Path, task_ids, hashes) -> None:
     """One configuration twice on one task would be two runs of which a reader keeps either."""
@@ -145,7 +141,7 @@ class OpenmlPimpImporter(Importer):
         flows = pd.DataFrame({"flow_id": [flow_id], "source": [SOURCE],
                               "pipeline": pd.array([known.pop() if len(known) == 1 else None], dtype="string")})
         loads = [TableLoad("flows", flows), TableLoad("runs", runs),
-                 TableLoad("evaluations", _arrow(evaluations), mode="replace", by=("run_key",))]
+                 TableLoad("evaluations", frame_table(evaluations), mode="replace", by=("run_key",))]
 
         task_set = set(task_ids.tolist())
         qualities_path = path.parent.parent / QUALITIES_FILE

@@ -24,13 +24,12 @@ import re
 from pathlib import Path
 
 import pandas as pd
-import pyarrow as pa
 
 from metabase.errors import ImportFormatError
 from metabase.imports._arff import ArffHeader, read_arff
 from metabase.imports._configs import flow_pipeline
 from metabase.formats.numbers import check_finite, positive_ids
-from metabase.imports.base import ImportBatch, Importer, TableLoad
+from metabase.imports.base import ImportBatch, Importer, TableLoad, frame_table
 
 log = logging.getLogger(__name__)
 
@@ -137,9 +136,6 @@ def _files(path: Path) -> list[Path]:
     return files
 
 
-def _arrow(frame: pd.DataFrame) -> pa.Table:
-    return pa.Table.from_pandas(frame, preserve_index=False)
-
 
 class StudyArffImporter(Importer):
     name = SOURCE
@@ -163,15 +159,15 @@ class StudyArffImporter(Importer):
             flows = flows.rename(columns={"flow_name": "name"}).assign(source=SOURCE)
             flows["pipeline"] = pd.array(
                 [flow_pipeline(int(f), n) for f, n in zip(flows["flow_id"], flows["name"])], dtype="string")
-            loads += [TableLoad("flows", _arrow(flows)),
-                      TableLoad("runs", _arrow(all_runs.drop(columns="flow_name"))),
-                      TableLoad("evaluations", _arrow(pd.concat(evaluations, ignore_index=True)),
+            loads += [TableLoad("flows", frame_table(flows)),
+                      TableLoad("runs", frame_table(all_runs.drop(columns="flow_name"))),
+                      TableLoad("evaluations", frame_table(pd.concat(evaluations, ignore_index=True)),
                                 mode="replace", by=("run_key", "measure"))]
             task_ids |= set(all_runs["task_id"].tolist())
         if qualities:
             long = pd.concat(qualities, ignore_index=True).drop_duplicates(["task_id", "quality"], keep="last")
-            loads.append(TableLoad("task_qualities", _arrow(long)))
+            loads.append(TableLoad("task_qualities", frame_table(long)))
             task_ids |= set(long["task_id"].tolist())
         tasks = pd.DataFrame({"task_id": sorted(task_ids), "source": SOURCE})
-        loads.insert(0, TableLoad("tasks", _arrow(tasks)))
+        loads.insert(0, TableLoad("tasks", frame_table(tasks)))
         return ImportBatch(source=SOURCE, loads=tuple(loads), path=path)

@@ -14,8 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from metabase.metafeatures.engine import Context, Intermediate, MetaFeature
-from metabase.metafeatures.landmarkers import (CVOutcome, LandmarkData, _tree_design, error_rate, kappa,
-                                               node_counts, weighted_auc)
+from metabase.metafeatures.landmark_measures import error_rate, kappa, weighted_auc
+from metabase.metafeatures.landmarkers import CVOutcome, LandmarkData, _tree_design, node_counts
 from metabase.metafeatures.weka_like import pessimistic_prune
 
 N_BINS = 10
