@@ -101,3 +101,8 @@ def snapshot(con) -> tuple:
     """A cheap fingerprint of what publish may change (tests: bad input leaves the store unchanged)."""
     return (con.execute("SELECT count(*), count(openml_run_id) FROM runs").fetchall()[0],
             con.execute("SELECT count(*), list(state ORDER BY run_key) FROM publish_outbox").fetchall()[0])
+
+
+def prediction_counts(con, keys: Sequence[str]) -> dict[str, int]:
+    return dict(con.execute("SELECT run_key, count(*) FROM predictions WHERE run_key IN "
+                            "(SELECT unnest(?::VARCHAR[])) GROUP BY run_key", [list(keys)]).fetchall())
