@@ -126,6 +126,9 @@ def make_handler(server: ReplayServer):
                 resp = self._route(method, path, body)
             except Exception as exc:  # an answer, never a dead connection, on a server bug
                 resp = routes.xml(500, error(999, "Internal replay-server error", repr(exc)))
+            if fault == "drop":  # carried out (an upload is stored), then the answer is lost
+                self.close_connection = True
+                return
             if fault == "malformed" and resp.status == 200:
                 resp.body = resp.body[: len(resp.body) // 2]  # framed correctly, XML cut short
             self._send(resp, truncate=fault == "truncate")
