@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from contextlib import contextmanager
 
 import click
@@ -47,4 +46,4 @@ def register(group: click.Group) -> None:
             raise click.ClickException(report.stopped)
         if report.failed:
             click.echo(f"{report.failed} of {len(report.rows)} runs failed to publish", err=True)
-            sys.exit(1)
+            raise click.exceptions.Exit(1)
