@@ -54,6 +54,8 @@ def publish(ws, *, run_keys=(), task_ids=(), everything: bool = False, tags=(), 
             except (ServerDownError, KeyboardInterrupt):
                 raise
             except MetabaseError as exc:
+                if isinstance(exc, OpenMLError) and "cannot reach OpenML" in str(exc):  # down: stop, keep the rest
+                    raise ServerDownError(f"{exc}; the runs stay in the outbox for the next `metabase publish`") from None
                 rows.append(_row(run, "failed", reason=str(exc)))
             if progress is not None:
                 progress(n + 1, len(chosen))
