@@ -165,3 +165,37 @@ def test_the_api_key_is_nowhere(server, cli, folder, tmp_path, monkeypatch):
     assert any(p.name == store for p in written)
     for path in written:
         assert KEY.encode() not in path.read_bytes(), path
+
+
+@pytest.mark.parametrize("pipeline, fidelity", [("lightgbm", "n_estimators=4"), ("torch.mlp", "epochs=1")])
+def test_catalogue_flows_for_lightgbm_and_torch(server, cli, folder, tmp_path, pipeline, fidelity):
+    store = f"{pipeline}.duckdb"
+    code, out, err = cli(server, store, "run", "--task", str(CREDIT_G), "--pipeline", pipeline,
+                         "--fidelity", fidelity, "--format", "json")
+    assert code == 0, err
+    (ran,) = json.loads(out)
+    assert ran["status"] == "ok", ran
+    code, out, err = cli(server, store, "publish", "--run-key", ran["run_key"], "--format", "json")
+    assert code == 0, err
+    (row,) = json.loads(out)
+    openml = _openml(server)
+    openml.config.set_root_cache_directory(str(tmp_path / "cache"))
+    run = openml.runs.get_run(row["openml_run_id"], ignore_cache=True)
+    flow = openml.flows.get_flow(run.flow_id)
+    import pipelines
+
+    defaults = pipelines.get(pipeline).default_config()
+    assert flow.name == f"metabase.{pipeline}"
+    assert set(flow.parameters) == set(defaults)
+    assert {k: json.loads(v) for k, v in flow.parameters.items()} == defaults
+    library = "lightgbm" if pipeline == "lightgbm" else "torch"
+    from importlib import metadata
+
+    assert f"{library}=={metadata.version(library)}" in flow.dependencies
+    assert "metabase run --pipeline" in flow.description
+    setup = openml.setups.get_setup(run.setup_id)
+    config = json.loads(_stored(folder, store, "SELECT config FROM runs WHERE run_key = ?", [ran["run_key"]])[0][0])
+    assert {p.parameter_name: json.loads(p.value) for p in setup.parameters.values()} == config
+    aggregate = dict(_stored(folder, store, "SELECT measure, value FROM evaluations WHERE run_key = ? "
+                             "AND fold IS NULL", [ran["run_key"]]))
+    assert run.evaluations["predictive_accuracy"] == pytest.approx(aggregate["predictive_accuracy"], abs=1e-9)
