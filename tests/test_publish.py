@@ -199,3 +199,38 @@ def test_catalogue_flows_for_lightgbm_and_torch(server, cli, folder, tmp_path, p
     aggregate = dict(_stored(folder, store, "SELECT measure, value FROM evaluations WHERE run_key = ? "
                              "AND fold IS NULL", [ran["run_key"]]))
     assert run.evaluations["predictive_accuracy"] == pytest.approx(aggregate["predictive_accuracy"], abs=1e-9)
+
+
+def test_run_publish_then_dry_run_and_include_failed(server, cli, folder, tmp_path, monkeypatch):
+    store = "flags.duckdb"
+    code, out, err = cli(server, store, "run", "--task", str(CREDIT_G), "--pipeline", RF, "--fidelity",
+                         "n_estimators=2", "--publish", "--format", "json")
+    (row,) = json.loads(out)
+    assert code == 0 and row["openml_run_id"] in server.state.uploaded_runs
+    # a crashed run: an impossible memory limit
+    code, out, _ = cli(server, store, "run", "--task", str(CREDIT_G), "--pipeline", RF, "--seed", "9",
+                       "--memory-limit", "1M", "--format", "json")
+    (crashed,) = json.loads(out)
+    assert crashed["status"] != "ok"
+    # --dry-run: files written and valid, nothing sent
+    sent = len(server.state.uploaded_runs)
+    monkeypatch.setenv("METABASE_OPENML_XSD", "/work/shared/openml-data/openml-server/xsd")
+    code, out, err = cli(server, store, "publish", "--run-key", crashed["run_key"], "--include-failed", "--dry-run",
+                         "--out", str(tmp_path / "dry"), "--format", "json")
+    assert code == 0, err
+    folder_ = tmp_path / "dry" / crashed["run_key"].replace(":", "_")
+    assert (folder_ / "description.xml").exists() and (folder_ / "flow.xml").exists()
+    assert not (folder_ / "predictions.arff").exists() and len(server.state.uploaded_runs) == sent
+    import xmlschema
+
+    xmlschema.XMLSchema("/work/shared/openml-data/openml-server/xsd/openml.run.upload.xsd").validate(
+        str(folder_ / "description.xml"))
+    # without --include-failed the failed run is refused by name; with it, it is published with its error
+    code, _, err = cli(server, store, "publish", "--run-key", crashed["run_key"])
+    assert code == 1 and "--include-failed" in err
+    code, out, err = cli(server, store, "publish", "--all", "--include-failed", "--format", "json")
+    rows = {r["run_key"]: r for r in json.loads(out)}
+    assert code == 0, err
+    assert rows[crashed["run_key"]]["state"] == "published"
+    text = server.state.uploaded_runs[rows[crashed["run_key"]]["openml_run_id"]]
+    assert "<oml:name>predictions</oml:name>" not in text
