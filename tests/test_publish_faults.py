@@ -63,6 +63,8 @@ def test_each_run_once_on_the_server_under_faults_and_kills(replay_factory, tmp_
         on_server = server.state.tagged("run", publish_tag(key))
         assert on_server == {run_id}, key
     assert len(server.state.uploaded_runs) == RUNS  # nothing else was stored either
+    faulted = server.server.faulted
+    assert faulted[("drop", "POST")] >= 1 and faulted[("reset", "POST")] + faulted[("5xx", "POST")] >= 1, faulted
 
 
 def test_a_server_that_is_down_keeps_the_runs_in_the_outbox(replay_factory, tmp_path, capsys):

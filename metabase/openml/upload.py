@@ -79,6 +79,13 @@ class Uploader:
             _copy_server_fields(server, flow)
             return int(fid)
 
+    @staticmethod
+    def copy_ids(known, flow) -> None:
+        """Give ``flow`` the server ids of ``known``, a flow of the same structure."""
+        from openml.flows.flow import _copy_server_fields
+
+        _copy_server_fields(known, flow)
+
     # -- runs -------------------------------------------------------------------------------------
     def runs_with_tag(self, tag: str) -> list[int]:
         """Ids of the server's runs carrying ``tag`` (an empty list when none)."""

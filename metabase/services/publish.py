@@ -215,7 +215,7 @@ class _Session:
                 outbox.remember_flow(con, fid, plan.flow.name, plan.flow.version, plan.flow.external_version, pipeline)
             self.flows[ident] = plan.flow
         else:  # the same structure: reuse the ids already copied from the server
-            plan.flow = _with_ids(plan.flow, self.flows[ident])
+            self._uploader().copy_ids(self.flows[ident], plan.flow)
         return plan, plan.flow.flow_id
 
     def _write_dry(self, run, plan, xml, arff) -> dict:
@@ -231,13 +231,6 @@ class _Session:
         if self.con is not None:
             self.con.close()
         self.gateway.close()
-
-
-def _with_ids(flow, known):
-    from openml.flows.flow import _copy_server_fields
-
-    _copy_server_fields(known, flow)
-    return flow
 
 
 def _row(run: dict, state: str, run_id=None, server: str | None = None, reason: str | None = None) -> dict:
