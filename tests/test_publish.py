@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 
 import pytest
 
@@ -234,3 +235,15 @@ def test_run_publish_then_dry_run_and_include_failed(server, cli, folder, tmp_pa
     assert rows[crashed["run_key"]]["state"] == "published"
     text = server.state.uploaded_runs[rows[crashed["run_key"]]["openml_run_id"]]
     assert "<oml:name>predictions</oml:name>" not in text
+
+
+def test_a_sync_after_publishing_keeps_the_local_run_as_the_one_row(server, cli, folder):
+    store = "sync.duckdb"
+    code, out, _ = cli(server, store, "run", "--task", str(CREDIT_G), "--pipeline", RF, "--fidelity",
+                       "n_estimators=2", "--publish", "--format", "json")
+    (row,) = json.loads(out)
+    assert code == 0 and row["openml_run_id"]
+    code, _, err = cli(server, store, "sync", "--tasks", str(CREDIT_G), "--since", time.strftime("%Y-%m-%d"))
+    assert code == 0, err
+    rows = _stored(folder, store, "SELECT run_key, source FROM runs WHERE openml_run_id = ?", [row["openml_run_id"]])
+    assert rows == [(row["run_key"], "local")]

@@ -106,3 +106,14 @@ def snapshot(con) -> tuple:
 def prediction_counts(con, keys: Sequence[str]) -> dict[str, int]:
     return dict(con.execute("SELECT run_key, count(*) FROM predictions WHERE run_key IN "
                             "(SELECT unnest(?::VARCHAR[])) GROUP BY run_key", [list(keys)]).fetchall())
+
+
+def published_ids(con, run_ids) -> set[int]:
+    """The OpenML ids among ``run_ids`` that are local runs published from this store: a sync
+    that meets them keeps the local run as the one row of that OpenML run."""
+    ids = [int(i) for i in run_ids]
+    if not ids:
+        return set()
+    rows = con.execute("SELECT openml_run_id FROM runs WHERE source = 'local' AND openml_run_id IN "
+                       "(SELECT unnest(?::BIGINT[]))", [ids]).fetchall()
+    return {int(r[0]) for r in rows}

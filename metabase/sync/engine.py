@@ -297,6 +297,7 @@ def _evaluations(gateway, store, scope: Scope, request: SyncRequest, marks, prog
             state[mark["filter_key"]] = mark  # the last mark of each window
         writer = store.get()
         with writer.transaction():  # the pages and their marks, all or nothing
+            runs, evaluations = _without_published(writer, runs, evaluations)
             if runs:
                 writer.upsert_new("runs", pa.concat_tables(runs))  # new on a fresh or incremental sync
             if evaluations:
@@ -478,3 +479,20 @@ def _link_runs(store) -> None:
             "pipeline = coalesce(s.pipeline, runs.pipeline) FROM setups s "
             "WHERE runs.source = 'openml' AND runs.config IS NULL AND runs.setup_id = s.setup_id")
         _crash_point("link", 1, "before")
+
+
+def _without_published(writer, runs: list, evaluations: list) -> tuple[list, list]:
+    """Drop the OpenML runs that are local runs published from this store (and their
+    evaluations): the local run is that run's one row, its ``openml_run_id`` set."""
+    import pyarrow.compute as pc
+
+    from metabase.store.outbox import published_ids
+
+    ids = {i for t in runs for i in t.column("openml_run_id").to_pylist() if i is not None}
+    mine = published_ids(writer, ids)
+    if not mine:
+        return runs, evaluations
+    keys = pa.array([f"openml:{i}" for i in sorted(mine)])
+    runs = [t.filter(pc.invert(pc.is_in(t.column("run_key"), keys))) for t in runs]
+    evaluations = [t.filter(pc.invert(pc.is_in(t.column("run_key"), keys))) for t in evaluations]
+    return [t for t in runs if t.num_rows], [t for t in evaluations if t.num_rows]
