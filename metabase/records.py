@@ -93,6 +93,12 @@ def run_key(task_id: int, pipeline: str, config_hash: str, seed: int, fidelity: 
     return "local:" + hashlib.sha256(payload.encode()).hexdigest()[:32]
 
 
+def publish_tag(key: str) -> str:
+    """The OpenML tag unique to a local run (OpenML's tag alphabet, well under 128 characters):
+    a retried upload finds the run on the server by it."""
+    return "metabase-run-" + hashlib.sha256(key.encode()).hexdigest()[:24]
+
+
 @dataclass(frozen=True)
 class RunRequest:
     """Run ``config`` (canonical, in ``pipeline``'s space) on ``task_id``'s splits.

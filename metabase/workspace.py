@@ -97,6 +97,15 @@ class Workspace:
                    ray_address=ray_address, workers=workers, time_limit=time_limit, memory_limit=memory_limit,
                    force=force, fidelity=fidelity, catalogue=catalogue, progress=progress)
 
+    def publish(self, *, run_keys=(), task_ids=(), everything: bool = False, tags=(), include_failed: bool = False,
+                dry_run: bool = False, out_dir=None, progress=None):
+        """Publish stored local runs to OpenML exactly once (:func:`metabase.services.publish.publish`);
+        returns a :class:`~metabase.services.publish.PublishReport`."""
+        from metabase.services.publish import publish
+
+        return publish(self, run_keys=run_keys, task_ids=task_ids, everything=everything, tags=tags,
+                       include_failed=include_failed, dry_run=dry_run, out_dir=out_dir, progress=progress)
+
     def gateway(self):
         """The OpenML gateway configured from the settings (see :mod:`metabase.openml`)."""
         from metabase.openml import Gateway

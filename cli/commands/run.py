@@ -77,9 +77,11 @@ def register(group: click.Group) -> None:
     @click.option("--memory-limit", default=None, help="Memory per run's process tree: MB, or 512M, 2G.")
     @click.option("--fidelity", default=None, help="Lower the cost: n_estimators=N,epochs=N,data_fraction=F.")
     @click.option("--force", is_flag=True, help="Run again, under a new seed, what the store already holds.")
+    @click.option("--publish", "publish_runs", is_flag=True,
+                  help="Publish the finished runs to OpenML afterwards (as `metabase publish` does).")
     @format_option()
     def run(task_id, pipeline, config, recommended, strategy, sample, seed, configs_file, executor, ray_address,
-            workers, time_limit, memory_limit, fidelity, force, fmt) -> None:
+            workers, time_limit, memory_limit, fidelity, force, publish_runs, fmt) -> None:
         """Run configurations on a task's OpenML splits and store every outcome (crashes included).
 
         Example: metabase run --task 31 --pipeline sklearn.random_forest --config '{"max_features": 0.3}'
@@ -90,4 +92,11 @@ def register(group: click.Group) -> None:
                 sample=sample, seed=seed, configs_file=configs_file, executor=executor, ray_address=ray_address,
                 workers=workers, time_limit=time_limit, memory_limit=memory_limit, force=force,
                 fidelity=fidelity, progress=progress)
-        emit(_rows(report, fmt), fmt, title=f"runs on task {report.task_id} ({report.measure} over folds)")
+        rows = _rows(report, fmt)
+        if publish_runs:  # through the outbox the runs were staged in when they were stored
+            keys = [r["run_key"] for r in report.rows if r["status"] == "ok"]
+            published = workspace().publish(run_keys=keys).rows if keys else ()
+            ids = {p["run_key"]: p["openml_run_id"] for p in published}
+            for row in rows:
+                row["openml_run_id"] = ids.get(row["run_key"])
+        emit(rows, fmt, title=f"runs on task {report.task_id} ({report.measure} over folds)")

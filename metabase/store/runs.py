@@ -13,7 +13,8 @@ from typing import Iterable, Sequence
 
 import pyarrow as pa
 
-from metabase.records import RunResult, TaskData
+from metabase.records import RunResult, TaskData, publish_tag
+from metabase.store.outbox import stage
 
 LOCAL = "local"
 
@@ -74,6 +75,8 @@ def write_results(con, results: Iterable[RunResult], executor: str) -> int:
         for table, data in tables.items():
             if data.num_rows:
                 _insert(con, table, data)
+        # staged with the run itself: a kill or an outage between running and publishing loses nothing
+        stage(con, [(r.run_key, publish_tag(r.run_key)) for r in results])
     return len(results)
 
 

@@ -76,12 +76,30 @@ def _write_evaluation_pages(writer, items: list, skipped: Counter) -> None:
     runs = [r for r, _, _ in items if r.num_rows]
     evaluations = [e for _, e, _ in items if e.num_rows]
     state = {mark["filter_key"]: mark for _, _, mark in items}  # the last mark of each window
+    runs, evaluations = _without_published(writer, runs, evaluations)
     if runs:
         writer.upsert_new("runs", pa.concat_tables(runs))  # new on a fresh or incremental sync
     if evaluations:
         unique = records.unique_evaluations(pa.concat_tables(evaluations), skipped)
         writer.replace("evaluations", unique, by=["run_key", "measure"])
     writer.upsert("sync_state", pa.Table.from_pylist(list(state.values()), schema=_STATE_SCHEMA), merge=False)
+
+
+def _without_published(writer, runs: list, evaluations: list) -> tuple[list, list]:
+    """Drop the OpenML runs that are local runs published from this store (and their
+    evaluations): the local run is that run's one row, its ``openml_run_id`` set."""
+    import pyarrow.compute as pc
+
+    from metabase.store.outbox import published_ids
+
+    ids = {i for t in runs for i in t.column("openml_run_id").to_pylist() if i is not None}
+    mine = published_ids(writer, ids)
+    if not mine:
+        return runs, evaluations
+    keys = pa.array([f"openml:{i}" for i in sorted(mine)])
+    runs = [t.filter(pc.invert(pc.is_in(t.column("run_key"), keys))) for t in runs]
+    evaluations = [t.filter(pc.invert(pc.is_in(t.column("run_key"), keys))) for t in evaluations]
+    return [t for t in runs if t.num_rows], [t for t in evaluations if t.num_rows]
 
 
 def evaluations(ctx: SyncContext, scope: Scope, marks, skipped: Counter) -> dict[str, int]:

@@ -6,6 +6,8 @@
 * ``latency``: seconds added to every API response;
 * ``truncate``: share of responses whose body is cut in half (the connection then closes);
 * ``reset``: share of requests whose connection is closed without any answer;
+* ``drop``: share of requests that the server carries out (an upload is stored) and then closes the
+  connection without answering: the lost answer that makes a naive client upload twice;
 * ``malformed``: share of successful answers whose XML is cut short but correctly framed (the
   HTTP layer sees a complete response; only the XML parser fails);
 * ``html``: share of API requests answered with an HTML maintenance page, with status 200 and
@@ -28,7 +30,7 @@ from metabase.errors import InputError
 _KEYS = {"5xx": "error_rate", "429": "throttle_rate", "latency": "latency", "truncate": "truncate_rate",
          "reset": "reset_rate", "cap": "cap", "seed": "seed", "retry_after": "retry_after",
          "malformed": "malformed_rate", "html": "html_rate", "match": "match",
-         "max_offset": "max_offset"}
+         "max_offset": "max_offset", "drop": "drop_rate"}
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class Faults:
     html_rate: float = 0.0
     match: str = ""
     max_offset: int = 0  # 0: no limit
+    drop_rate: float = 0.0
 
     @classmethod
     def parse(cls, spec: "str | dict | Faults | None") -> "Faults":
@@ -96,7 +99,7 @@ class FaultDice:
             u = self._rng.random()
         for name, rate in (("reset", f.reset_rate), ("5xx", f.error_rate), ("429", f.throttle_rate),
                            ("truncate", f.truncate_rate), ("malformed", f.malformed_rate),
-                           ("html", f.html_rate)):
+                           ("html", f.html_rate), ("drop", f.drop_rate)):
             if u < rate:
                 return name
             u -= rate

@@ -70,6 +70,7 @@ class ReplayServer:
         self.root = ""  # set once the port is known
         self.uploads = None  # created lazily (xmlschema is slow to import)
         self.requests = 0
+        self.faulted: Counter[tuple[str, str]] = Counter()  # (fault, method) of the requests it hit
         self.served: Counter[str] = Counter()  # API GETs answered, by path (tests count re-fetches)
         self._served_lock = threading.Lock()
 
@@ -126,6 +127,11 @@ def make_handler(server: ReplayServer):
                 resp = self._route(method, path, body)
             except Exception as exc:  # an answer, never a dead connection, on a server bug
                 resp = routes.xml(500, error(999, "Internal replay-server error", repr(exc)))
+            if fault:
+                server.faulted[(fault, method)] += 1
+            if fault == "drop":  # carried out (an upload is stored), then the answer is lost
+                self.close_connection = True
+                return
             if fault == "malformed" and resp.status == 200:
                 resp.body = resp.body[: len(resp.body) // 2]  # framed correctly, XML cut short
             self._send(resp, truncate=fault == "truncate")
@@ -138,6 +144,8 @@ def make_handler(server: ReplayServer):
                 self._send(routes.xml(504, error(107, "Gateway Timeout (offset too deep, injected fault)")))
                 return "done"
             fault = server.dice.draw(self.path)
+            if fault in ("reset", "5xx", "429", "html"):
+                server.faulted[(fault, self.command)] += 1
             if fault == "reset":
                 try:
                     self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")

@@ -165,6 +165,12 @@ class Uploads:
             return xml(412, error(204, "Unknown flow", f"flow {fid}"))
         if "predictions" not in fields and not _text(root, "error_message"):
             return xml(412, error(206, "Predictions file is required"))
+        evals = _evaluations(root)
+        if "predictions" in fields:
+            try:
+                evals = {**evals, **self._computed(tid, fields["predictions"])}
+            except Exception as exc:  # noqa: BLE001 - a bad file is the uploader's error, as on OpenML
+                return xml(412, error(216, "Error processing output data", str(exc).splitlines()[0][:300]))
         settings = _settings(root)
         sid = self._find_setup(fid, settings)
         if sid is None:
@@ -176,7 +182,6 @@ class Uploads:
                 params.append((sid * 100 + k, cf, fl.name if fl else "", name, "", "", value))
             self.state.uploaded_setups[sid] = (fid, params)
         run_id = self.state.new_id()
-        evals = _evaluations(root)
         now = int(time.time())
         files = {}
         for name in ("predictions", "trace"):
@@ -189,6 +194,19 @@ class Uploads:
             self.state.tags.setdefault(("run", run_id), []).append(t.text or "")
         self.state.add_run(run_id, tid, fid, sid, now, {m: v for m, (v, _) in evals.items()})
         return xml(200, f"<oml:upload_run {NS}>\n  <oml:run_id>{run_id}</oml:run_id>\n</oml:upload_run>\n")
+
+
+    def _computed(self, tid: int, predictions: bytes) -> dict:
+        """The measures OpenML's engine computes from predictions, from the task's splits."""
+        from . import datafiles
+        from .evaluate import evaluate
+
+        extra, task = self.server.extra, self.state.tasks[tid]
+        ds = self.state.datasets.get(task.data_id)
+        truth = None
+        if ds is not None and ds.raw is not None:
+            truth = datafiles.target_values(ds.raw, task.target, extra.nominal_target(self.state, ds.data_id))
+        return evaluate(predictions, extra.splits(self.state, tid), truth)
 
 
 def _text(el, tag: str) -> str:
