@@ -136,3 +136,12 @@ def test_sequential_cli_refuses_an_unknown_strategy(tmp_path, capsys):
                "--strategies", "nope"])
     assert rc == 1
     assert "unknown sequential strategy nope" in capsys.readouterr().err
+
+
+def test_selected_chooses_a_task_aware_part_when_the_optimum_moves_with_the_meta_features(synthetic):
+    from metabase.recommend.default import CANDIDATES, SelectedStrategy
+
+    strategy = SelectedStrategy().fit(synthetic.training())
+    assert strategy.chosen_ in CANDIDATES
+    # the best configuration depends on the meta-feature f: a task-blind portfolio cannot follow it
+    assert strategy.chosen_ != ("portfolio",)

@@ -76,6 +76,15 @@ class ZeroShot(SequentialStrategy):
         return int(pending[np.argmax(self.value_[pending])])
 
 
+class SelectedZeroShot(ZeroShot):
+    """The zero-shot ``selected`` ranking (parts chosen by an inner leave-tasks-out), in order."""
+
+    name = "selected"
+
+    def __init__(self) -> None:
+        super().__init__("selected")
+
+
 def _pick(pending, mean, std, best, rng) -> int:
     """Expected improvement over ``pending``; where it is zero everywhere (no uncertainty left),
     the highest mean."""
@@ -232,7 +241,7 @@ class RGPE(SequentialStrategy):
         return _pick(pending, mean, std, best, self.rng_)
 
 
-SEQUENTIAL = {"random": RandomSearch, "default": ZeroShot, "gp": GPSearch, "rgpe": RGPE,
+SEQUENTIAL = {"random": RandomSearch, "default": ZeroShot, "selected": SelectedZeroShot, "gp": GPSearch, "rgpe": RGPE,
               "residual": ResidualSearch}
 
 
