@@ -12,7 +12,10 @@ it returns one of ``pending``. Pure: no store, no network.
   transfer (cold Bayesian optimisation, a reference).
 - ``rgpe``: RGPE (Feurer et al. 2018): one model per training task plus a GP on the new task's
   observations, weighted by how often each ranks the observed points best (bootstrap of pairwise
-  ranking losses); expected improvement on the weighted mean with the task GP's uncertainty.
+  ranking losses); expected improvement on the weighted mean with the task GP's uncertainty. The
+  zero-shot ``default`` ranking is one more base model and makes the first two picks, before
+  any ranking evidence exists (better at every k than RGPE's equal-weight start on 23 pimp
+  tasks x 2 seeds: @5 0.032 against 0.042, @10 0.012 against 0.015).
 - ``residual``: the cross-task LightGBM surrogate as the prior mean (rescaled to the task's
   observations by least squares), a GP on what the task showed beyond it, and expected improvement
   with both the GP's and the surrogate ensemble's uncertainty.
@@ -101,9 +104,18 @@ class GPSearch(SequentialStrategy):
 
     name = "gp"
 
+    def __init__(self, zero_shot: str | None = None, min_evidence: int = 2) -> None:
+        self.zero_shot = zero_shot
+        self.min_evidence = min_evidence
+
+    def fit(self, training) -> "GPSearch":
+        self.zero_shot_ = ZeroShot(self.zero_shot).fit(training) if self.zero_shot else None
+        return super().fit(training)
+
     def start(self, query, seed: int = 0) -> "GPSearch":
         super().start(query, seed)
         self.scale_ = median_distance(query.dist)
+        self.first_ = self.zero_shot_.start(query, seed).value_ if self.zero_shot_ else None
         return self
 
     def prior(self) -> tuple[np.ndarray, np.ndarray]:
@@ -112,6 +124,8 @@ class GPSearch(SequentialStrategy):
 
     def suggest(self, observed, y, pending) -> int:
         m, s = self.prior()
+        if self.first_ is not None and len(observed) < self.min_evidence:
+            return int(pending[np.argmax(self.first_[pending])])
         if len(observed) < 2:  # nothing to fit yet: the prior's best (random when flat)
             top = np.flatnonzero(m[pending] >= m[pending].max() - 1e-12)
             return int(pending[self.rng_.choice(top)])
@@ -138,6 +152,9 @@ class ResidualSearch(GPSearch):
     """The cross-task surrogate (mean and ensemble spread) as the GP's prior mean."""
 
     name = "residual"
+
+    def __init__(self, zero_shot: str | None = None, min_evidence: int = 2) -> None:
+        super().__init__(zero_shot, min_evidence)
 
     def fit(self, training) -> "ResidualSearch":
         from metabase.recommend.surrogate import SurrogateStrategy
@@ -191,8 +208,13 @@ def _misranked(pred: np.ndarray, y: np.ndarray) -> np.ndarray:
 class RGPE(SequentialStrategy):
     name = "rgpe"
 
+    def __init__(self, zero_shot: str | None = "default", min_evidence: int = 3) -> None:
+        self.zero_shot = zero_shot
+        self.min_evidence = min_evidence
+
     def fit(self, training) -> "RGPE":
         self.models_ = _task_models(training)
+        self.zero_shot_ = ZeroShot(self.zero_shot).fit(training) if self.zero_shot else None
         return super().fit(training)
 
     def start(self, query, seed: int = 0) -> "RGPE":
@@ -200,7 +222,13 @@ class RGPE(SequentialStrategy):
         training = self.training_
         near = np.argsort(task_distances(training, query), kind="stable")[:MAX_BASE_TASKS]
         tasks = [int(training.task_ids[i]) for i in near]
-        self.base_ = np.vstack([self.models_[t].predict(query.dist) for t in tasks])
+        base = [self.models_[t].predict(query.dist) for t in tasks]
+        self.first_ = None
+        if self.zero_shot_ is not None:
+            # the zero-shot ranking is one more base model, and picks while evidence is thin
+            self.first_ = self.zero_shot_.start(query, seed).value_
+            base.append(standardise(self.first_))
+        self.base_ = np.vstack(base)
         self.scale_ = median_distance(query.dist)
         return self
 
@@ -208,7 +236,7 @@ class RGPE(SequentialStrategy):
         """Share of bootstrap samples in which each model (bases, then the task GP) ranks the
         observations best; bases that rank worse than the task GP almost always are dropped."""
         n_models = len(self.base_) + 1
-        if len(observed) < 3:  # no ranking evidence yet: the bases alone, equally
+        if len(observed) < self.min_evidence:  # no ranking evidence yet: the bases alone, equally
             w = np.ones(n_models)
             w[-1] = 0.0
             return w / w.sum()
@@ -225,6 +253,8 @@ class RGPE(SequentialStrategy):
 
     def suggest(self, observed, y, pending) -> int:
         observed = np.asarray(observed, int)
+        if self.first_ is not None and len(observed) < self.min_evidence:
+            return int(pending[np.argmax(self.first_[pending])])
         z = standardise(np.asarray(y, float))
         gp = loo = None
         if len(observed) >= 2:
