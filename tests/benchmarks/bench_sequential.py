@@ -57,8 +57,9 @@ def test_bench_sequential(openml_data, tmp_path):
     tasks = [tasks[int(i * len(tasks) / n_tasks)] for i in range(min(n_tasks, len(tasks)))]
     factories = {name: (lambda name=name: create_sequential(name))
                  for name in ("random", "default", "gp", "rgpe", "residual")}
-    factories.update({"smac-warm": lambda: SMACPeer(warm=True), "optuna-warm": lambda: OptunaPeer(warm=True),
-                      "smac-cold": lambda: SMACPeer(warm=False), "optuna-cold": lambda: OptunaPeer(warm=False)})
+    factories.update({
+        "smac-warm": lambda: SMACPeer(warm=True, budget=budget), "optuna-warm": lambda: OptunaPeer(warm=True),
+        "smac-cold": lambda: SMACPeer(warm=False, budget=budget), "optuna-cold": lambda: OptunaPeer(warm=False)})
     began = time.perf_counter()
     result = run_sequential(prepared, factories, tasks=tasks, seeds=seeds, start=start, budget=budget)
     summary = result.summary()

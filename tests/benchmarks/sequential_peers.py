@@ -26,8 +26,9 @@ def _nearest(x: np.ndarray, candidates: np.ndarray, pending: np.ndarray) -> int:
 
 
 class _Peer(SequentialStrategy):
-    def __init__(self, warm: bool = True) -> None:
+    def __init__(self, warm: bool = True, budget: int = 100) -> None:
         self.warm = warm
+        self.budget = budget  # SMAC sizes its own initial design from it (a quarter at most)
 
     def fit(self, training):
         self.zero_shot_ = ZeroShot().fit(training) if self.warm else None
@@ -81,7 +82,7 @@ class SMACPeer(_Peer):
                 order = np.argsort(-values, kind="stable")[:n_points]
                 return [(float(values[i]), configs[i]) for i in order]
 
-        scenario = Scenario(space, deterministic=True, n_trials=10_000, seed=self.seed_,
+        scenario = Scenario(space, deterministic=True, n_trials=self.budget, seed=self.seed_,
                             output_directory=tempfile.mkdtemp(prefix="smac-"))
         warm = [Configuration(space, values=self.params(i)) for i in self.warm_]
         initial = (DefaultInitialDesign(scenario, n_configs=0, additional_configs=warm) if warm
