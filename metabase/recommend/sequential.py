@@ -285,3 +285,8 @@ def create_sequential(name: str, **params) -> SequentialStrategy:
     if name not in SEQUENTIAL:
         raise InputError(f"unknown sequential strategy {name!r}; choose from {', '.join(SEQUENTIAL)}")
     return SEQUENTIAL[name](**params)
+
+
+# chosen by `metabase evaluate --sequential` on the openml-pimp random forest runs and the OpenML
+# study exports (README, Sequential); what `metabase tune` will use
+SEQUENTIAL_DEFAULT = "rgpe"
