@@ -81,15 +81,25 @@ def register(group: click.Group) -> None:
                   help="Hold out only this many tasks (evenly spread): a quicker estimate.")
     @click.option("--plot", type=click.Path(dir_okay=False), default=None,
                   help="Write regret against k as an image (.png, .pdf, .svg, ...), checked before the run.")
+    @click.option("--sequential", is_flag=True,
+                  help="Sequential protocol: strategies see each trial's score before the next.")
+    @click.option("--seeds", type=int, default=5, show_default=True, help="Seeds per task (--sequential).")
+    @click.option("--start", type=click.Choice(["zero-shot", "random5"]), default="zero-shot",
+                  show_default=True, help="First trials (--sequential): the strategy's, or 5 random.")
     @format_option(choices=("table", "json"))
-    def evaluate(directory, strategies, ks, max_tasks, plot, fmt) -> None:
+    def evaluate(directory, strategies, ks, max_tasks, plot, sequential, seeds, start, fmt) -> None:
         """Leave-one-task-out backtest of the strategies on a meta-dataset directory (mean normalised regret@k).
 
         Example: metabase evaluate out/rf --strategies knn,portfolio --k 1,5,10 --plot regret.png
+
+        Example: metabase evaluate out/rf --sequential --seeds 5 --start random5 --format json
         """
         from metabase.services.evaluate import parse_ks
 
         names = [s.strip() for s in strategies.split(",") if s.strip()] if strategies else None
+        if sequential:
+            _sequential(directory, names, seeds, start, max_tasks, plot, fmt)
+            return
         with _progress() as bar:
             job = bar.add_task("held-out tasks", total=None)
             summary = workspace().evaluate(
@@ -100,3 +110,22 @@ def register(group: click.Group) -> None:
             return
         rows = [{"strategy": name, **values} for name, values in summary["strategies"].items()]
         emit(rows, fmt, title=f"mean normalised regret over {summary['tasks']} held-out tasks")
+
+
+def _sequential(directory, names, seeds, start, max_tasks, plot, fmt) -> None:
+    from metabase.services.evaluate import evaluate_sequential
+
+    with _progress() as bar:
+        job = bar.add_task("held-out tasks", total=None)
+        summary = evaluate_sequential(directory, strategies=names, seeds=seeds, start=start,
+                                      max_tasks=max_tasks, plot=plot,
+                                      progress=lambda done, total: bar.update(job, completed=done, total=total))
+    if fmt == "json":
+        print_json(summary)
+        return
+    keys = ("regret@1", "regret@5", "regret@10", "regret@25", "regret@100", "sem@10", "rank@10",
+            "found_best", "trials_to_random@100", "ms_per_proposal")
+    rows = [{"strategy": name, **{k: v.get(k) for k in keys if k in v}}
+            for name, v in summary["strategies"].items()]
+    emit(rows, fmt, title=f"sequential ({summary['start']} start), mean normalised regret over "
+                          f"{summary['tasks']} held-out tasks x {summary['seeds']} seeds")

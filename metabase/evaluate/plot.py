@@ -48,3 +48,30 @@ def plot_regret(result, path: str | Path, max_k: int = 100) -> Path:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def plot_sequential(result, path: str | Path) -> Path:
+    """Mean regret against trials (log scale), with a band of one standard error."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    t = np.arange(1, result.budget + 1)
+    for name in result.curves:
+        mean, sem = result.mean_curve(name), result.sem_curve(name)
+        line, = ax.plot(t, mean, label=name, linestyle="--" if name == "random" else "-")
+        ax.fill_between(t, np.maximum(mean - sem, 0), mean + sem, color=line.get_color(), alpha=0.15)
+    ax.set_xscale("log")
+    ax.set_xlabel("trials")
+    ax.set_ylabel("mean normalised regret")
+    ax.set_title(f"sequential, {result.start} start, {len(result.tasks)} tasks x {result.seeds} seeds")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -68,3 +68,55 @@ def evaluate(directory: str | Path, strategies: list[str] | None = None, ks: lis
 
         plot_regret(result, plot)
     return summary
+
+
+DEFAULT_SEQUENTIAL = ("random", "default", "gp", "rgpe", "residual")
+
+
+def evaluate_sequential(directory: str | Path, strategies: list[str] | None = None, seeds: int = 5,
+                        start: str = "zero-shot", budget: int = 100, max_tasks: int | None = None,
+                        plot: str | Path | None = None,
+                        progress: Callable[[int, int], None] | None = None) -> dict:
+    """The sequential backtest (:mod:`metabase.evaluate.sequential`) of sequential strategies:
+    ``{"tasks": N, "protocol": "sequential", "start": ..., "seeds": S, "strategies": {...}}``."""
+    from metabase.evaluate.sequential import STARTS, run_sequential
+    from metabase.recommend.sequential import create_sequential, sequential_names
+
+    chosen = list(strategies or DEFAULT_SEQUENTIAL)
+    unknown = [s for s in chosen if s not in sequential_names()]
+    if unknown:
+        raise InputError(f"unknown sequential strategy {', '.join(unknown)}; "
+                         f"choose from {', '.join(sequential_names())}")
+    if start not in STARTS:
+        raise InputError(f"--start {start!r}: choose from {', '.join(STARTS)}")
+    if seeds < 1 or budget < 1:
+        raise InputError("--seeds and the budget must be positive")
+    for name in ("default", "random"):
+        if name not in chosen:
+            chosen.insert(0, name)
+    prepared, tasks = _prepare(directory, max_tasks)
+    factories = {name: (lambda name=name: create_sequential(name)) for name in chosen}
+    result = run_sequential(prepared, factories, tasks=tasks, seeds=seeds, start=start, budget=budget,
+                            progress=progress)
+    if plot:
+        from metabase.evaluate.plot import plot_sequential
+
+        plot_sequential(result, plot)
+    return result.summary()
+
+
+def _prepare(directory, max_tasks):
+    from metabase import metadataset
+    from metabase.recommend.data import Prepared
+
+    meta = metadataset.read(directory)
+    if meta.runs.empty:
+        raise InputError(f"{directory}: the meta-dataset has no runs")
+    if meta.runs["score"].nunique() <= 1:
+        raise InputError(f"{directory}: every run has the same score, so no ranking can be evaluated")
+    prepared = Prepared.build(meta.runs, meta.tasks)
+    tasks = prepared.task_ids
+    if max_tasks and max_tasks < len(tasks):
+        step = len(tasks) / max_tasks
+        tasks = [tasks[int(i * step)] for i in range(max_tasks)]
+    return prepared, tasks
