@@ -186,6 +186,18 @@ class Workspace:
         return evaluate(directory, strategies=list(strategies) if strategies else None,
                         ks=list(ks) if ks else None, max_tasks=max_tasks, plot=plot, progress=progress)
 
+    def evaluate_sequential(self, directory: str | Path, *, strategies: Sequence[str] | None = None,
+                            seeds: int = 5, start: str = "zero-shot", max_tasks: int | None = None,
+                            plot: str | Path | None = None,
+                            progress: Callable[[int, int], None] | None = None) -> dict:
+        """The sequential backtest (HPO-B's observe-and-suggest) of the sequential strategies on a
+        meta-dataset directory (``metabase evaluate DIR --sequential``)."""
+        from metabase.services.evaluate import evaluate_sequential
+
+        return evaluate_sequential(directory, strategies=list(strategies) if strategies else None,
+                                   seeds=seeds, start=start, max_tasks=max_tasks, plot=plot,
+                                   progress=progress)
+
     def features(self, *, path: str | Path | None = None, target: str | None = None,
                  dataset: int | None = None, task: int | None = None, dataset_id: int | None = None,
                  groups: Sequence[str] | None = None, skip: Sequence[str] = (),

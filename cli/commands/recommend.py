@@ -113,13 +113,11 @@ def register(group: click.Group) -> None:
 
 
 def _sequential(directory, names, seeds, start, max_tasks, plot, fmt) -> None:
-    from metabase.services.evaluate import evaluate_sequential
-
     with _progress() as bar:
         job = bar.add_task("held-out tasks", total=None)
-        summary = evaluate_sequential(directory, strategies=names, seeds=seeds, start=start,
-                                      max_tasks=max_tasks, plot=plot,
-                                      progress=lambda done, total: bar.update(job, completed=done, total=total))
+        summary = workspace().evaluate_sequential(
+            directory, strategies=names, seeds=seeds, start=start, max_tasks=max_tasks, plot=plot,
+            progress=lambda done, total: bar.update(job, completed=done, total=total))
     if fmt == "json":
         print_json(summary)
         return

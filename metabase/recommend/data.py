@@ -37,6 +37,7 @@ class PreparedCache:
     # the surrogate model of the latest training it was fitted on, as (training key, model): the
     # strategies fitted on one backtest fold (``default`` and ``surrogate``) train it once
     surrogate: tuple[tuple, object] | None = None
+    rgpe_models: dict[int, object] = field(default_factory=dict)      # training task -> its RGPE model
 
 
 @dataclass

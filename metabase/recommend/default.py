@@ -14,6 +14,8 @@ are the surrogate's.
 
 from __future__ import annotations
 
+import numpy as np
+
 from metabase.recommend.base import Models, Scores, Strategy, rank_normalise
 from metabase.recommend.knn import KNNStrategy
 from metabase.recommend.lowrank import LowRankStrategy

@@ -184,7 +184,7 @@ def _task_models(training) -> dict:
     from sklearn.ensemble import RandomForestRegressor
 
     prepared = training.prepared
-    cache = prepared.cache.setdefault("rgpe_models", {})
+    cache = prepared.cache.rgpe_models
     groups = task_rows(training)
     norm = prepared.runs["norm"].to_numpy()
     for t in training.task_ids:
