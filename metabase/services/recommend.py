@@ -23,7 +23,10 @@ import numpy as np
 import pandas as pd
 
 from metabase.errors import InputError, MetabaseError, NotFoundError
-from metabase.recommend.candidates import BEST_RUNS_KEPT, candidates, fresh_pairs, top_recommendations
+from metabase.recommend.candidates import (
+    BEST_RUNS_KEPT, candidates, fresh_pairs, merged, neighbour_evidence, observed_recommendations,
+    tie_notes, top_recommendations,
+)
 from metabase.services import caches
 from metabase.store import catalog, run_queries
 from metabase.store.keys import is_flow_key
@@ -33,6 +36,7 @@ log = logging.getLogger(__name__)
 MAX_RUNS_PER_TASK = 200
 FRESH_SAMPLES = 200
 MODEL_VERSION = 2
+OBSERVED_RUNS = 50  # the task's best runs read as observed evidence (their configs deduplicated)
 
 
 @dataclass(frozen=True)
@@ -178,6 +182,9 @@ def recommend(ws, *, task_id: int | None = None, dataset: str | None = None, tar
         prepared, digest = _prepared(ws, con, pipelines, fresh, seed)
         in_store = task_id is not None and int(task_id) in set(prepared.task_ids)
         scale = _task_scale(con, int(task_id), pipelines) if in_store else (0.0, 1.0)
+        # what ran on the task itself outranks any model: its best runs come first
+        best_runs = run_queries.best_task_runs(con, int(task_id), pipelines, OBSERVED_RUNS) \
+            if task_id is not None else None
         if dataset is not None:
             from metabase.metafeatures import load_table
 
@@ -192,11 +199,19 @@ def recommend(ws, *, task_id: int | None = None, dataset: str | None = None, tar
                                f"{strategy}-{digest}")
     pipes, configs, rows = candidates(prepared, pipeline_objs, fresh, seed,
                                       int(task_id) if in_store else None, runnable_only=not pipelines)
-    scores = chosen.predict(prepared.query(features, pipes, configs))
-    recs = top_recommendations(prepared, scale, scores, pipes, configs, rows, pipeline_objs, k)
-    recs = _with_runtimes(ws, recs)
+    query = prepared.query(features, pipes, configs)
+    scores = chosen.predict(query)
+    observed = [] if best_runs is None or best_runs.empty else observed_recommendations(
+        best_runs, int(task_id), pipeline_objs, -(-k // 2), neighbour_evidence(prepared, scores))
+    predicted = top_recommendations(prepared, scale, scores, pipes, configs, rows, pipeline_objs,
+                                    k + len(observed), query_scaled=query.scaled)
+    recs = _with_runtimes(ws, merged(observed, predicted, pipeline_objs, k))
+    notes = tie_notes(recs, strategy)
+    if observed:
+        notes.insert(0, f"ranks 1-{len(observed)} ran on task {task_id}: their scores are observed "
+                        "(± the spread over folds or runs, where known); the rest are predicted")
     return RecommendationSet(task_id=None if task_id is None else int(task_id), strategy=strategy,
-                             recommendations=tuple(recs), source=source)
+                             recommendations=tuple(recs), source=source, notes=tuple(notes))
 
 
 def _with_runtimes(ws, recs):
