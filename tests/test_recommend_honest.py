@@ -37,7 +37,7 @@ def test_observed_configurations_rank_by_their_best_run_with_fold_spread():
 def test_predictions_fill_the_rest_without_repeating_an_observed_configuration():
     obs = [Recommendation(1, "p", {"x": 1}, 0.9, None, basis="observed")]
     pred = [Recommendation(i + 1, "p", {"x": x}, 0.5, 0.1) for i, x in enumerate([1, 3, 4])]
-    out = merged(obs, pred, {}, k=3)
+    out = merged(obs, pred, k=3)
     assert [(r.rank, r.config["x"], r.basis) for r in out] == \
         [(1, 1, "observed"), (2, 3, "predicted"), (3, 4, "predicted")]
 

@@ -62,6 +62,26 @@ def candidates(prepared, pipeline_objs: dict, fresh: int, seed: int, target_task
     return pipes, configs, rows
 
 
+def canonical_pool(prepared, pipeline_objs: dict, fresh: int, seed: int, runnable_only: bool):
+    """(pipelines, configs, rows, canonical) of the candidates that do not depend on the task
+    asked about; ``canonical[i]`` is (canonical config, identity key), or None outside today's
+    space."""
+    pipes, configs, rows = candidates(prepared, pipeline_objs, fresh, seed, None, runnable_only)
+    return pipes, configs, rows, [_canonical(pipeline_objs, p, c) for p, c in zip(pipes, configs)]
+
+
+def task_pool(prepared, pipeline_objs: dict, task_id: int, runnable_only: bool):
+    """(pipelines, configs, rows, canonical) of the task's own best runs in the prepared data."""
+    runs = prepared.runs
+    mine = runs.assign(_row=np.arange(len(runs)))[runs["task_id"].to_numpy() == task_id]
+    if runnable_only and pipeline_objs:
+        mine = mine[mine["pipeline"].isin(list(pipeline_objs))]
+    mine = mine.sort_values("norm", ascending=False).head(BEST_RUNS_KEPT)
+    pipes, rows = list(mine["pipeline"]), [int(r) for r in mine["_row"]]
+    configs = [prepared.configs[r] for r in rows]
+    return pipes, configs, rows, [_canonical(pipeline_objs, p, c) for p, c in zip(pipes, configs)]
+
+
 def _canonical(pipeline_objs: dict, pipeline: str, config: dict):
     """(config in its pipeline's canonical form, identity key), or None when it lies outside
     today's space."""
@@ -113,19 +133,19 @@ def _order(scores) -> np.ndarray:
     return np.lexsort((position, -predicted, std, -value))
 
 
-def top_recommendations(prepared, scale, scores, pipes, configs, rows, pipeline_objs, k,
+def top_recommendations(prepared, scale, scores, pipes, canonical, rows, k,
                         query_scaled=None) -> list:
-    """The k best candidates as records: canonical configs, scores on the task's ``scale``
-    (offset, range), evidence (similar tasks and their closest meta-features, supporting runs)."""
+    """The k best candidates as records: canonical configs (``canonical``, see
+    :func:`canonical_pool`), scores on the task's ``scale`` (offset, range), evidence (similar
+    tasks and their closest meta-features, supporting runs)."""
     neighbours = neighbour_evidence(prepared, scores, query_scaled)
     prepared_runs = prepared.runs
     out, seen = [], set()
     for index in _order(scores):
         pipeline = pipes[index]
-        canonical = _canonical(pipeline_objs, pipeline, configs[index])
-        if canonical is None or canonical[1] in seen:
+        if canonical[index] is None or canonical[index][1] in seen:
             continue
-        config, key = canonical
+        config, key = canonical[index]
         seen.add(key)
         support = list(scores.support[index]) if scores.support is not None else []
         if rows[index] >= 0:
@@ -189,7 +209,7 @@ def observed_recommendations(best_runs: pd.DataFrame, task_id: int, pipeline_obj
     return out
 
 
-def merged(observed: list, predicted: list, pipeline_objs: dict, k: int) -> list:
+def merged(observed: list, predicted: list, k: int) -> list:
     """Observed configurations first, then the predictions that are not among them, ranked 1..k."""
     seen = set()
     for rec in observed:

@@ -37,6 +37,10 @@ class PreparedCache:
     # the surrogate model of the latest training it was fitted on, as (training key, model): the
     # strategies fitted on one backtest fold (``default`` and ``surrogate``) train it once
     surrogate: tuple[tuple, object] | None = None
+    # recommend's query-independent candidates, canonicalised: (fresh, seed, runnable_only) ->
+    # (pipelines, configs, rows, canonical); kept in the prepared-data cache so that a warm
+    # recommend needs neither the catalogue's spaces nor ConfigSpace
+    candidates: dict[tuple, tuple] = field(default_factory=dict)
 
 
 @dataclass

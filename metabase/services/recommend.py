@@ -24,8 +24,8 @@ import pandas as pd
 
 from metabase.errors import InputError, MetabaseError, NotFoundError
 from metabase.recommend.candidates import (
-    BEST_RUNS_KEPT, candidates, fresh_pairs, merged, neighbour_evidence, observed_recommendations,
-    tie_notes, top_recommendations,
+    BEST_RUNS_KEPT, canonical_pool, fresh_pairs, merged, neighbour_evidence,
+    observed_recommendations, task_pool, tie_notes, top_recommendations,
 )
 from metabase.services import caches
 from metabase.store import catalog, run_queries
@@ -139,7 +139,7 @@ def _prepared(ws, con, pipelines, fresh: int, seed: int):
     model_dir = ws.settings.model_dir
     path = model_dir / f"data-{digest}.pkl"
     try:
-        return caches.load(path), digest
+        return caches.load(path), path
     except caches.CacheMiss as exc:
         if path.exists():
             log.info("prepared-data cache %s unusable (%s): rebuilding", path, exc)
@@ -156,11 +156,36 @@ def _prepared(ws, con, pipelines, fresh: int, seed: int):
                          "sync runs of more tasks before asking for recommendations")
     pipeline_objs = catalogue_pipelines(sorted(data.runs["pipeline"].unique()))
     prepared = Prepared.build(data.runs, data.tasks, extra_configs=fresh_pairs(pipeline_objs, fresh, seed))
+    _save_prepared(path, prepared)
+    return prepared, path
+
+
+def _save_prepared(path, prepared) -> None:
+    """Cache the prepared data with what was derived from it alone (candidates, the portfolio's
+    pool), never a trained model (saved apart, as LightGBM text) or the design matrix (cheap to
+    rebuild, large to store)."""
+    cache = replace(prepared.cache, surrogate=None, design=None)
     try:
-        caches.save(path, prepared, keep="data-")
+        caches.save(path, replace(prepared, cache=cache), keep="data-")
     except OSError as exc:  # a read-only place: recommend all the same, uncached
-        log.info("cannot cache the prepared data in %s (%s)", model_dir, exc)
-    return prepared, digest
+        log.info("cannot cache the prepared data in %s (%s)", path.parent, exc)
+
+
+def _candidates(prepared, pipelines, fresh: int, seed: int, task_id: int | None):
+    """(pipelines, configs, rows, canonical, catalogue pipelines or None): the cached candidates
+    that do not depend on the task, plus the task's own best runs when it has any. Only a cache
+    miss or a task with runs loads the catalogue (and ConfigSpace with it)."""
+    key = (fresh, seed, not pipelines)
+    objs = None
+    if key not in prepared.cache.candidates:
+        objs = catalogue_pipelines(sorted(prepared.runs["pipeline"].unique()))
+        prepared.cache.candidates[key] = canonical_pool(prepared, objs, fresh, seed, not pipelines)
+    pool = prepared.cache.candidates[key]
+    if task_id is None:
+        return (*pool, objs)
+    objs = objs if objs is not None else catalogue_pipelines(sorted(prepared.runs["pipeline"].unique()))
+    extra = task_pool(prepared, objs, task_id, not pipelines)
+    return (*(a + b for a, b in zip(pool, extra)), objs)
 
 
 def _task_scale(con, task_id: int, pipelines) -> tuple[float, float]:
@@ -179,7 +204,7 @@ def recommend(ws, *, task_id: int | None = None, dataset: str | None = None, tar
 
     _check_request(task_id, dataset, k, pipelines, strategy)
     with ws.reader() as con:
-        prepared, digest = _prepared(ws, con, pipelines, fresh, seed)
+        prepared, path = _prepared(ws, con, pipelines, fresh, seed)
         in_store = task_id is not None and int(task_id) in set(prepared.task_ids)
         scale = _task_scale(con, int(task_id), pipelines) if in_store else (0.0, 1.0)
         # what ran on the task itself outranks any model: its best runs come first
@@ -194,18 +219,23 @@ def recommend(ws, *, task_id: int | None = None, dataset: str | None = None, tar
             features, source = file_meta_features(X, y), "file"
         else:
             features, source = task_meta_features(ws, con, task_id)
-    pipeline_objs = catalogue_pipelines(sorted(prepared.runs["pipeline"].unique()))
+    digest = path.stem.removeprefix("data-")
+    derived = (len(prepared.cache.candidates), len(prepared.cache.pools))
     chosen = caches.fit_cached(create(strategy), prepared.training(), ws.settings.model_dir,
                                f"{strategy}-{digest}")
-    pipes, configs, rows = candidates(prepared, pipeline_objs, fresh, seed,
-                                      int(task_id) if in_store else None, runnable_only=not pipelines)
+    pipes, configs, rows, canonical, pipeline_objs = _candidates(
+        prepared, pipelines, fresh, seed, int(task_id) if in_store else None)
     query = prepared.query(features, pipes, configs)
     scores = chosen.predict(query)
+    if best_runs is not None and not best_runs.empty and pipeline_objs is None:
+        pipeline_objs = catalogue_pipelines(sorted(set(best_runs["pipeline"])))
     observed = [] if best_runs is None or best_runs.empty else observed_recommendations(
         best_runs, int(task_id), pipeline_objs, -(-k // 2), neighbour_evidence(prepared, scores))
-    predicted = top_recommendations(prepared, scale, scores, pipes, configs, rows, pipeline_objs,
+    predicted = top_recommendations(prepared, scale, scores, pipes, canonical, rows,
                                     k + len(observed), query_scaled=query.scaled)
-    recs = _with_runtimes(ws, merged(observed, predicted, pipeline_objs, k))
+    if (len(prepared.cache.candidates), len(prepared.cache.pools)) != derived:
+        _save_prepared(path, prepared)  # the next call skips the catalogue and the pool
+    recs = _with_runtimes(ws, merged(observed, predicted, k))
     notes = tie_notes(recs, strategy)
     if observed:
         notes.insert(0, f"ranks 1-{len(observed)} ran on task {task_id}: their scores are observed "
