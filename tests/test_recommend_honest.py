@@ -25,7 +25,10 @@ def test_observed_configurations_rank_by_their_best_run_with_fold_spread():
         "run_key": ["a", "b", "c"], "openml_run_id": [1, 2, None], "pipeline": ["p", "p", "p"],
         "config": [json.dumps({"x": 1}), json.dumps({"x": 2}), json.dumps({"x": 1})],
         "score": [0.9, 0.8, 0.7], "fold_std": [0.02, np.nan, np.nan], "folds": [10, 0, 0]})
-    recs = observed_recommendations(runs, 7, {}, limit=5)
+    def canon(pipeline, config, key):  # every config is valid and already canonical
+        return config, pipeline + json.dumps(config, sort_keys=True)
+
+    recs = observed_recommendations(runs, 7, canon, limit=5)
     assert [r.config for r in recs] == [{"x": 1}, {"x": 2}]
     assert [r.predicted_score for r in recs] == [0.9, 0.8]
     assert recs[0].uncertainty == pytest.approx(0.02)   # its best run's spread over 10 folds

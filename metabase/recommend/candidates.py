@@ -67,22 +67,35 @@ def canonical_pool(prepared, pipeline_objs: dict, fresh: int, seed: int, runnabl
     asked about; ``canonical[i]`` is (canonical config, identity key), or None outside today's
     space."""
     pipes, configs, rows = candidates(prepared, pipeline_objs, fresh, seed, None, runnable_only)
-    return pipes, configs, rows, [_canonical(pipeline_objs, p, c) for p, c in zip(pipes, configs)]
+    return pipes, configs, rows, [canonical_of(pipeline_objs, p, c) for p, c in zip(pipes, configs)]
 
 
-def task_pool(prepared, pipeline_objs: dict, task_id: int, runnable_only: bool):
-    """(pipelines, configs, rows, canonical) of the task's own best runs in the prepared data."""
+def task_pool(prepared, runnable: set, task_id: int, runnable_only: bool, canon):
+    """(pipelines, configs, rows, canonical) of the task's own best runs in the prepared data;
+    ``runnable``: the catalogue's pipelines; ``canon(pipeline, config, run key)`` canonicalises."""
     runs = prepared.runs
     mine = runs.assign(_row=np.arange(len(runs)))[runs["task_id"].to_numpy() == task_id]
-    if runnable_only and pipeline_objs:
-        mine = mine[mine["pipeline"].isin(list(pipeline_objs))]
+    if runnable_only and runnable:
+        mine = mine[mine["pipeline"].isin(sorted(runnable))]
     mine = mine.sort_values("norm", ascending=False).head(BEST_RUNS_KEPT)
     pipes, rows = list(mine["pipeline"]), [int(r) for r in mine["_row"]]
     configs = [prepared.configs[r] for r in rows]
-    return pipes, configs, rows, [_canonical(pipeline_objs, p, c) for p, c in zip(pipes, configs)]
+    keys = list(mine["key"])
+    return pipes, configs, rows, [canon(p, c, k) for p, c, k in zip(pipes, configs, keys)]
 
 
-def _canonical(pipeline_objs: dict, pipeline: str, config: dict):
+def best_canonical(prepared, pipeline_objs: dict) -> dict:
+    """Run key -> (canonical config, identity key) of every task's best runs of each pipeline:
+    what a task with runs of its own shows, canonicalised once so that a warm call needs no
+    catalogue."""
+    runs = prepared.runs
+    ranked = runs.assign(_row=np.arange(len(runs))).sort_values(["task_id", "norm"], ascending=[True, False])
+    top = ranked.groupby(["task_id", "pipeline"]).head(BEST_RUNS_KEPT).drop_duplicates("key")
+    return {k: canonical_of(pipeline_objs, p, prepared.configs[r])
+            for k, p, r in zip(top["key"], top["pipeline"], top["_row"])}
+
+
+def canonical_of(pipeline_objs: dict, pipeline: str, config: dict):
     """(config in its pipeline's canonical form, identity key), or None when it lies outside
     today's space."""
     if pipeline in pipeline_objs:
@@ -168,17 +181,18 @@ def top_recommendations(prepared, scale, scores, pipes, canonical, rows, k,
     return out
 
 
-def observed_recommendations(best_runs: pd.DataFrame, task_id: int, pipeline_objs: dict,
-                             limit: int, neighbours=()) -> list:
+def observed_recommendations(best_runs: pd.DataFrame, task_id: int, canon, limit: int,
+                             neighbours=()) -> list:
     """The task's best observed configurations as records (``basis="observed"``), best first by
     the score of their best run. The uncertainty is that run's spread over its folds, else the
     spread over the configuration's runs (at least two), else unknown; every run of the
-    configuration among ``best_runs`` is evidence."""
+    configuration among ``best_runs`` is evidence. ``canon(pipeline, config, run key)`` gives
+    (canonical config, identity key), or None for a config outside today's space."""
     groups: dict[str, list] = {}
     order: list[str] = []
     for run in best_runs.itertuples(index=False):
         config = json.loads(run.config) if isinstance(run.config, str) else dict(run.config)
-        canonical = _canonical(pipeline_objs, run.pipeline, config)
+        canonical = canon(run.pipeline, config, f"{run.pipeline}|{run.config}")
         if canonical is None:
             continue
         if canonical[1] not in groups:

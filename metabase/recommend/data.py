@@ -41,6 +41,9 @@ class PreparedCache:
     # (pipelines, configs, rows, canonical); kept in the prepared-data cache so that a warm
     # recommend needs neither the catalogue's spaces nor ConfigSpace
     candidates: dict[tuple, tuple] = field(default_factory=dict)
+    # run key -> canonical config of every task's best runs, and the catalogue's pipeline names
+    canonical: dict[str, tuple | None] = field(default_factory=dict)
+    runnable: set[str] | None = None
 
 
 @dataclass

@@ -24,8 +24,8 @@ import pandas as pd
 
 from metabase.errors import InputError, MetabaseError, NotFoundError
 from metabase.recommend.candidates import (
-    BEST_RUNS_KEPT, canonical_pool, fresh_pairs, merged, neighbour_evidence,
-    observed_recommendations, task_pool, tie_notes, top_recommendations,
+    BEST_RUNS_KEPT, best_canonical, canonical_of, canonical_pool, fresh_pairs, merged,
+    neighbour_evidence, observed_recommendations, task_pool, tie_notes, top_recommendations,
 )
 from metabase.services import caches
 from metabase.store import catalog, run_queries
@@ -36,7 +36,8 @@ log = logging.getLogger(__name__)
 MAX_RUNS_PER_TASK = 200
 FRESH_SAMPLES = 200
 MODEL_VERSION = 2
-OBSERVED_RUNS = 50  # the task's best runs read as observed evidence (their configs deduplicated)
+OBSERVED_RUNS = BEST_RUNS_KEPT  # the task's best runs read as observed evidence (the cache has
+# their canonical configs: each task's best runs are in the prepared sample)
 
 
 @dataclass(frozen=True)
@@ -172,20 +173,33 @@ def _save_prepared(path, prepared) -> None:
 
 
 def _candidates(prepared, pipelines, fresh: int, seed: int, task_id: int | None):
-    """(pipelines, configs, rows, canonical, catalogue pipelines or None): the cached candidates
-    that do not depend on the task, plus the task's own best runs when it has any. Only a cache
-    miss or a task with runs loads the catalogue (and ConfigSpace with it)."""
-    key = (fresh, seed, not pipelines)
-    objs = None
-    if key not in prepared.cache.candidates:
-        objs = catalogue_pipelines(sorted(prepared.runs["pipeline"].unique()))
-        prepared.cache.candidates[key] = canonical_pool(prepared, objs, fresh, seed, not pipelines)
-    pool = prepared.cache.candidates[key]
+    """(pipelines, configs, rows, canonical, canon): the cached candidates that do not depend on
+    the task, plus the task's own best runs when it has any; ``canon(pipeline, config, run key)``
+    canonicalises a configuration, from the cache where it can. Only a cache miss loads the
+    catalogue (and ConfigSpace with it)."""
+    cache, key = prepared.cache, (fresh, seed, not pipelines)
+    loaded: dict = {}
+
+    def objs() -> dict:
+        if not loaded:
+            loaded.update(catalogue_pipelines(sorted(prepared.runs["pipeline"].unique())))
+        return loaded
+
+    if key not in cache.candidates or cache.runnable is None:
+        cache.candidates[key] = canonical_pool(prepared, objs(), fresh, seed, not pipelines)
+        cache.canonical.update(best_canonical(prepared, objs()))
+        cache.runnable = set(objs())
+
+    def canon(pipeline: str, config: dict, run_key: str):
+        if run_key in cache.canonical:
+            return cache.canonical[run_key]
+        return canonical_of(objs(), pipeline, config)
+
+    pool = cache.candidates[key]
     if task_id is None:
-        return (*pool, objs)
-    objs = objs if objs is not None else catalogue_pipelines(sorted(prepared.runs["pipeline"].unique()))
-    extra = task_pool(prepared, objs, task_id, not pipelines)
-    return (*(a + b for a, b in zip(pool, extra)), objs)
+        return (*pool, canon)
+    extra = task_pool(prepared, cache.runnable, task_id, not pipelines, canon)
+    return (*(a + b for a, b in zip(pool, extra)), canon)
 
 
 def _task_scale(con, task_id: int, pipelines) -> tuple[float, float]:
@@ -220,20 +234,18 @@ def recommend(ws, *, task_id: int | None = None, dataset: str | None = None, tar
         else:
             features, source = task_meta_features(ws, con, task_id)
     digest = path.stem.removeprefix("data-")
-    derived = (len(prepared.cache.candidates), len(prepared.cache.pools))
+    derived = (len(prepared.cache.candidates), len(prepared.cache.pools), len(prepared.cache.canonical))
     chosen = caches.fit_cached(create(strategy), prepared.training(), ws.settings.model_dir,
                                f"{strategy}-{digest}")
-    pipes, configs, rows, canonical, pipeline_objs = _candidates(
+    pipes, configs, rows, canonical, canon = _candidates(
         prepared, pipelines, fresh, seed, int(task_id) if in_store else None)
     query = prepared.query(features, pipes, configs)
     scores = chosen.predict(query)
-    if best_runs is not None and not best_runs.empty and pipeline_objs is None:
-        pipeline_objs = catalogue_pipelines(sorted(set(best_runs["pipeline"])))
     observed = [] if best_runs is None or best_runs.empty else observed_recommendations(
-        best_runs, int(task_id), pipeline_objs, -(-k // 2), neighbour_evidence(prepared, scores))
+        best_runs, int(task_id), canon, -(-k // 2), neighbour_evidence(prepared, scores))
     predicted = top_recommendations(prepared, scale, scores, pipes, canonical, rows,
                                     k + len(observed), query_scaled=query.scaled)
-    if (len(prepared.cache.candidates), len(prepared.cache.pools)) != derived:
+    if (len(prepared.cache.candidates), len(prepared.cache.pools), len(prepared.cache.canonical)) != derived:
         _save_prepared(path, prepared)  # the next call skips the catalogue and the pool
     recs = _with_runtimes(ws, merged(observed, predicted, k))
     notes = tie_notes(recs, strategy)
