@@ -58,19 +58,19 @@ def recommended(pimp_store):
 def test_recommend_task_9983_json_shape(recommended, task_9983_scores):
     import pipelines
 
-    assert set(recommended) == {"task_id", "strategy", "recommendations"}
+    assert set(recommended) == {"task_id", "strategy", "recommendations", "notes"}
     assert recommended["task_id"] == 9983 and recommended["strategy"] == "default"
     recs = recommended["recommendations"]
     assert [r["rank"] for r in recs] == list(range(1, 11))
     space = pipelines.get(RF)
     for rec in recs:
         assert set(rec) == {"rank", "pipeline", "config", "predicted_score", "uncertainty",
-                            "expected_runtime", "evidence"}
+                            "expected_runtime", "evidence", "basis"}
         assert rec["pipeline"] == RF
         assert space.canonicalize(rec["config"]) == rec["config"]
         # the task is in the store, so predictions are on its accuracy scale
         assert min(task_9983_scores) - 0.05 <= rec["predicted_score"] <= max(task_9983_scores) + 0.05
-        assert rec["uncertainty"] >= 0
+        assert rec["uncertainty"] is None or rec["uncertainty"] >= 0
         similar = [e for e in rec["evidence"] if "similarity" in e]
         runs = [e for e in rec["evidence"] if "run_key" in e]
         assert similar and runs
@@ -78,6 +78,24 @@ def test_recommend_task_9983_json_shape(recommended, task_9983_scores):
         assert all(e["run_key"].startswith("openml-pimp:6969:") for e in runs)
     configs = [json.dumps(r["config"], sort_keys=True) for r in recs]
     assert len(set(configs)) == len(configs)
+
+
+@pytest.mark.realdata
+def test_a_task_with_runs_gets_its_best_observed_configuration_first(recommended, task_9983_scores):
+    """Task 9983 has 500 runs in the store: the best of them (read from the ARFF, not the store)
+    ranks first with its observed score, and the observed ones come before any prediction."""
+    recs = recommended["recommendations"]
+    first = recs[0]
+    assert first["basis"] == "observed"
+    assert first["predicted_score"] == pytest.approx(max(task_9983_scores), abs=1e-6)
+    own = [e for e in first["evidence"] if e.get("task_id") == 9983 and "run_key" in e]
+    assert own and own[0]["score"] == pytest.approx(max(task_9983_scores), abs=1e-6)
+    bases = [r["basis"] for r in recs]
+    assert bases == sorted(bases)  # "observed" < "predicted": no observed after a prediction
+    observed = [r["predicted_score"] for r in recs if r["basis"] == "observed"]
+    assert observed == sorted(observed, reverse=True)
+    assert all(any(abs(o - s) < 1e-6 for s in task_9983_scores) for o in observed)
+    assert any("observed" in note for note in recommended["notes"])
 
 
 @pytest.mark.realdata

@@ -21,23 +21,26 @@ def _compact(config: dict) -> str:
     return ", ".join(f"{key}={fmt(value)}" for key, value in config.items())
 
 
-def _table(recommendations) -> tuple[list[dict], str | None]:
+def _table(recommendations, notes=()) -> tuple[list[dict], str | None]:
     """Rows narrow enough for a terminal: the similar tasks are a caption when every
-    recommendation shares them, and the runtime column appears only when some runtime is known."""
+    recommendation shares them, and the runtime column appears only when some runtime is known.
+    The notes (observed scores, ties) follow in the caption."""
     similar = [", ".join(f"{e['task_id']} ({e['similarity']:.2f})" for e in r.evidence if "similarity" in e)
                for r in recommendations]
     shared = len(set(similar)) == 1 and similar[0]
     timed = any(r.expected_runtime is not None for r in recommendations)
     rows = []
     for r, tasks in zip(recommendations, similar):
-        row = {"rank": r.rank, "pipeline": r.pipeline, "score": r.predicted_score, "±": r.uncertainty}
+        row = {"rank": r.rank, "pipeline": r.pipeline, "basis": r.basis, "score": r.predicted_score,
+               "±": r.uncertainty}
         if timed:
             row["runtime_s"] = r.expected_runtime
         if not shared:
             row["similar tasks"] = tasks
         rows.append({**row, "config": _compact(r.config)})
-    return rows, (f"similar tasks (similarity): {similar[0]}; score: predicted, ± its uncertainty"
-                  if shared else None)
+    lines = [f"similar tasks (similarity): {similar[0]}"] if shared else []
+    lines += ["score: observed on the task or predicted (basis), ± its uncertainty", *notes]
+    return rows, "; ".join(lines)
 
 
 def register(group: click.Group) -> None:
@@ -68,7 +71,7 @@ def register(group: click.Group) -> None:
         if fmt == "json":
             print_json(result.to_dict())
             return
-        rows, caption = _table(result.recommendations)
+        rows, caption = _table(result.recommendations, result.notes)
         title = f"task {result.task_id}" if result.task_id is not None else str(dataset)
         emit(rows, fmt, title=f"{strategy} recommendations for {title}", caption=caption)
 

@@ -7,7 +7,6 @@ the top k contain the task's best configuration, 1 when the only one tried was i
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import gammaln
 
 
 def regret_curve(scores: np.ndarray, order: np.ndarray) -> np.ndarray:
@@ -22,6 +21,8 @@ def expected_random_regret(scores: np.ndarray) -> np.ndarray:
     """Exact expected regret@k of random search (drawing without replacement), k = 1..n.
 
     The best of k draws is the i-th smallest score with probability C(i-1, k-1) / C(n, k)."""
+    from scipy.special import gammaln  # here: ``ranking`` is on recommend's fast path, this is not
+
     s = np.sort(np.asarray(scores, float))
     n = len(s)
     best, worst = s[-1], s[0]

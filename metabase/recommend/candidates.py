@@ -3,12 +3,17 @@
 Candidates are the best few configurations of every task (evaluated elsewhere) plus fresh samples
 of each catalogue pipeline's space; the chosen ones are canonicalised in their pipeline's space
 and carry their evidence (similar tasks, supporting runs).
+
+When the task itself has runs, what was observed on it outranks any model: its best observed
+configurations come first, by their observed scores (:func:`observed_recommendations`), and
+predictions fill the rest (:func:`merged`).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -57,23 +62,103 @@ def candidates(prepared, pipeline_objs: dict, fresh: int, seed: int, target_task
     return pipes, configs, rows
 
 
-def top_recommendations(prepared, scale, scores, pipes, configs, rows, pipeline_objs, k) -> list:
-    """The k best candidates as records: canonical configs, scores on the task's ``scale``
-    (offset, range), evidence (similar tasks, supporting runs)."""
-    neighbours = [{"task_id": t, "similarity": round(s, 4)} for t, s in scores.neighbours[:5]]
+def canonical_pool(prepared, pipeline_objs: dict, fresh: int, seed: int, runnable_only: bool):
+    """(pipelines, configs, rows, canonical) of the candidates that do not depend on the task
+    asked about; ``canonical[i]`` is (canonical config, identity key), or None outside today's
+    space."""
+    pipes, configs, rows = candidates(prepared, pipeline_objs, fresh, seed, None, runnable_only)
+    return pipes, configs, rows, [canonical_of(pipeline_objs, p, c) for p, c in zip(pipes, configs)]
+
+
+def task_pool(prepared, runnable: set, task_id: int, runnable_only: bool, canon):
+    """(pipelines, configs, rows, canonical) of the task's own best runs in the prepared data;
+    ``runnable``: the catalogue's pipelines; ``canon(pipeline, config, run key)`` canonicalises."""
+    runs = prepared.runs
+    mine = runs.assign(_row=np.arange(len(runs)))[runs["task_id"].to_numpy() == task_id]
+    if runnable_only and runnable:
+        mine = mine[mine["pipeline"].isin(sorted(runnable))]
+    mine = mine.sort_values("norm", ascending=False).head(BEST_RUNS_KEPT)
+    pipes, rows = list(mine["pipeline"]), [int(r) for r in mine["_row"]]
+    configs = [prepared.configs[r] for r in rows]
+    keys = list(mine["key"])
+    return pipes, configs, rows, [canon(p, c, k) for p, c, k in zip(pipes, configs, keys)]
+
+
+def best_canonical(prepared, pipeline_objs: dict) -> dict:
+    """Run key -> (canonical config, identity key) of every task's best runs of each pipeline:
+    what a task with runs of its own shows, canonicalised once so that a warm call needs no
+    catalogue."""
+    runs = prepared.runs
+    ranked = runs.assign(_row=np.arange(len(runs))).sort_values(["task_id", "norm"], ascending=[True, False])
+    top = ranked.groupby(["task_id", "pipeline"]).head(BEST_RUNS_KEPT).drop_duplicates("key")
+    return {k: canonical_of(pipeline_objs, p, prepared.configs[r])
+            for k, p, r in zip(top["key"], top["pipeline"], top["_row"])}
+
+
+def canonical_of(pipeline_objs: dict, pipeline: str, config: dict):
+    """(config in its pipeline's canonical form, identity key), or None when it lies outside
+    today's space."""
+    if pipeline in pipeline_objs:
+        try:
+            config = pipeline_objs[pipeline].canonicalize(config)
+        except ConfigError as exc:  # a stored config outside today's space: skip it
+            log.info("skipping a candidate of %s: %s", pipeline, exc)
+            return None
+    return config, pipeline + json.dumps(config, sort_keys=True, default=str)
+
+
+def closest_features(prepared, query_scaled: np.ndarray, task_id: int, n: int = 3) -> list[str]:
+    """The ``n`` meta-features on which ``task_id`` is nearest to the query (scaled units, the
+    ones task similarity is measured in): why the two tasks count as similar."""
+    theirs = prepared.scaled.loc[task_id].to_numpy(float)
+    gap = np.abs(theirs - query_scaled)
+    known = np.flatnonzero(np.isfinite(gap))
+    if not len(known) or not gap[known].any():  # the task itself: every feature is identical
+        return []
+    order = known[np.argsort(gap[known], kind="stable")][:n]
+    return [str(prepared.features.columns[i]) for i in order]
+
+
+def neighbour_evidence(prepared, scores, query_scaled=None, n: int = 5) -> list[dict]:
+    """The similar tasks as evidence records, with their closest meta-features when the query's
+    scaled meta-features are given."""
+    out = []
+    for task, sim in scores.neighbours[:n]:
+        entry = {"task_id": int(task), "similarity": round(float(sim), 4)}
+        if query_scaled is not None and task in prepared.scaled.index:
+            closest = closest_features(prepared, query_scaled, task)
+            if closest:
+                entry["closest_features"] = closest
+        out.append(entry)
+    return out
+
+
+def _order(scores) -> np.ndarray:
+    """Candidate order, best first: exact ties of the ranking value go to the smaller
+    uncertainty, then to the higher prediction, then at random (data order must not help)."""
+    base = ranking(scores.rank_value)
+    value = np.nan_to_num(np.asarray(scores.rank_value, float), nan=-np.inf)
+    std = np.nan_to_num(np.asarray(scores.std, float), nan=np.inf) if scores.std is not None \
+        else np.zeros(len(value))
+    predicted = np.nan_to_num(np.asarray(scores.predicted, float), nan=-np.inf)
+    position = np.empty(len(base), int)
+    position[base] = np.arange(len(base))
+    return np.lexsort((position, -predicted, std, -value))
+
+
+def top_recommendations(prepared, scale, scores, pipes, canonical, rows, k,
+                        query_scaled=None) -> list:
+    """The k best candidates as records: canonical configs (``canonical``, see
+    :func:`canonical_pool`), scores on the task's ``scale`` (offset, range), evidence (similar
+    tasks and their closest meta-features, supporting runs)."""
+    neighbours = neighbour_evidence(prepared, scores, query_scaled)
     prepared_runs = prepared.runs
     out, seen = [], set()
-    for index in ranking(scores.rank_value):
-        pipeline, config = pipes[index], configs[index]
-        if pipeline in pipeline_objs:
-            try:
-                config = pipeline_objs[pipeline].canonicalize(config)
-            except ConfigError as exc:  # a stored config outside today's space: skip it
-                log.info("skipping a candidate of %s: %s", pipeline, exc)
-                continue
-        key = pipeline + json.dumps(config, sort_keys=True, default=str)
-        if key in seen:
+    for index in _order(scores):
+        pipeline = pipes[index]
+        if canonical[index] is None or canonical[index][1] in seen:
             continue
+        config, key = canonical[index]
         seen.add(key)
         support = list(scores.support[index]) if scores.support is not None else []
         if rows[index] >= 0:
@@ -94,3 +179,74 @@ def top_recommendations(prepared, scale, scores, pipes, configs, rows, pipeline_
         if len(out) == k:
             break
     return out
+
+
+def observed_recommendations(best_runs: pd.DataFrame, task_id: int, canon, limit: int,
+                             neighbours=()) -> list:
+    """The task's best observed configurations as records (``basis="observed"``), best first by
+    the score of their best run. The uncertainty is that run's spread over its folds, else the
+    spread over the configuration's runs (at least two), else unknown; every run of the
+    configuration among ``best_runs`` is evidence. ``canon(pipeline, config, run key)`` gives
+    (canonical config, identity key), or None for a config outside today's space."""
+    groups: dict[str, list] = {}
+    order: list[str] = []
+    for run in best_runs.itertuples(index=False):
+        config = json.loads(run.config) if isinstance(run.config, str) else dict(run.config)
+        canonical = canon(run.pipeline, config, f"{run.pipeline}|{run.config}")
+        if canonical is None:
+            continue
+        if canonical[1] not in groups:
+            groups[canonical[1]] = []
+            order.append(canonical[1])
+        groups[canonical[1]].append((canonical[0], run))
+    out = []
+    for key in order[:limit]:
+        config, best = groups[key][0]
+        scores = [float(r.score) for _, r in groups[key]]
+        if best.folds is not None and best.folds >= 2 and not pd.isna(best.fold_std):
+            spread = float(best.fold_std)
+        elif len(scores) >= 2:
+            spread = float(np.std(scores, ddof=1))
+        else:
+            spread = None
+        runs = [{"run_key": r.run_key,
+                 "openml_run_id": None if pd.isna(r.openml_run_id) else int(r.openml_run_id),
+                 "task_id": int(task_id), "score": float(r.score),
+                 **({"fold_std": round(float(r.fold_std), 6), "folds": int(r.folds)}
+                    if r.folds and r.folds >= 2 and not pd.isna(r.fold_std) else {})}
+                for _, r in groups[key][:5]]
+        out.append(Recommendation(
+            rank=len(out) + 1, pipeline=best.pipeline, config=config,
+            predicted_score=round(float(best.score), 6),
+            uncertainty=None if spread is None else round(spread, 6),
+            evidence=tuple([*neighbours, *runs]), basis="observed"))
+    return out
+
+
+def merged(observed: list, predicted: list, k: int) -> list:
+    """Observed configurations first, then the predictions that are not among them, ranked 1..k."""
+    seen = set()
+    for rec in observed:
+        seen.add(rec.pipeline + json.dumps(rec.config, sort_keys=True, default=str))
+    rest = [r for r in predicted
+            if r.pipeline + json.dumps(r.config, sort_keys=True, default=str) not in seen]
+    return [replace(r, rank=i + 1) for i, r in enumerate([*observed, *rest][:k])]
+
+
+def tie_notes(recs: list, strategy: str) -> list[str]:
+    """One sentence per group of predictions that share a predicted score and uncertainty (a
+    tree surrogate saturates at its top leaf): says why they tie and what orders them."""
+    groups: dict[tuple, list[int]] = {}
+    for r in recs:
+        if r.basis == "predicted" and r.predicted_score is not None:
+            groups.setdefault((r.predicted_score, r.uncertainty), []).append(r.rank)
+    notes = []
+    for (score, std), ranks in groups.items():
+        if len(ranks) < 2:
+            continue
+        why = ("the surrogate cannot tell them apart (they fall in the same leaves); the "
+               "portfolio orders them (how well each did across the training tasks)"
+               if strategy == "default" else f"the {strategy} strategy's ranking orders them")
+        shown = f"{score} ± {std}" if std is not None else f"{score}"
+        notes.append(f"ranks {', '.join(map(str, ranks))} share one prediction ({shown}): {why}")
+    return notes

@@ -38,6 +38,13 @@ class PreparedCache:
     # strategies fitted on one backtest fold (``default`` and ``surrogate``) train it once
     surrogate: tuple[tuple, object] | None = None
     rgpe_models: dict[int, object] = field(default_factory=dict)      # training task -> its RGPE model
+    # recommend's query-independent candidates, canonicalised: (fresh, seed, runnable_only) ->
+    # (pipelines, configs, rows, canonical); kept in the prepared-data cache so that a warm
+    # recommend needs neither the catalogue's spaces nor ConfigSpace
+    candidates: dict[tuple, tuple] = field(default_factory=dict)
+    # run key -> canonical config of every task's best runs, and the catalogue's pipeline names
+    canonical: dict[str, tuple | None] = field(default_factory=dict)
+    runnable: set[str] | None = None
 
 
 @dataclass

@@ -11,9 +11,8 @@ keeps 90% of the matrix's variance, so it adapts to each meta-dataset.
 from __future__ import annotations
 
 import numpy as np
-from scipy.spatial.distance import cdist
 
-from metabase.recommend.base import Models, Scores, Strategy, pool_matrix
+from metabase.recommend.base import Models, Scores, Strategy, cityblock, pool_matrix
 
 
 class LowRankStrategy(Strategy):
@@ -55,7 +54,7 @@ class LowRankStrategy(Strategy):
         prepared = self.training_.prepared
         latent = (query.scaled - self.x_mean_) @ self.coef_
         pool_pred = self.mean_ + latent @ self.components_
-        d = cdist(query.dist, prepared.dist[self.pool_], metric="cityblock")
+        d = cityblock(query.dist, prepared.dist[self.pool_])
         same = query.pipelines[:, None] == prepared.runs["pipeline"].to_numpy()[self.pool_][None, :]
         d = np.where(same, d, np.inf)
         nearest = d.argmin(axis=1)

@@ -13,9 +13,8 @@ on; candidates left over follow by their mean score across tasks.
 from __future__ import annotations
 
 import numpy as np
-from scipy.spatial.distance import cdist
 
-from metabase.recommend.base import Models, Scores, Strategy, pool_matrix
+from metabase.recommend.base import Models, Scores, Strategy, cityblock, pool_matrix
 
 
 def greedy_portfolio(g: np.ndarray, size: int) -> list[int]:
@@ -39,7 +38,7 @@ def greedy_portfolio(g: np.ndarray, size: int) -> list[int]:
 def order_by_members(prepared, member_rows: np.ndarray, query) -> np.ndarray:
     """Position (0 = first) of each candidate when members claim their nearest free candidate in
     turn; unclaimed candidates get len(members) and later."""
-    d = cdist(prepared.dist[member_rows], query.dist, metric="cityblock")
+    d = cityblock(prepared.dist[member_rows], query.dist)
     same = prepared.runs["pipeline"].to_numpy()[member_rows][:, None] == query.pipelines[None, :]
     d = np.where(same, d, np.inf)
     position = np.full(len(query), len(member_rows), float)
@@ -78,7 +77,7 @@ class PortfolioStrategy(Strategy):
         position = order_by_members(prepared, self.members_, query)
         claimed = position < len(self.members_)
         # predicted score: the claiming member's mean score across tasks, else the nearest member's
-        d = cdist(query.dist, prepared.dist[self.members_], metric="cityblock")
+        d = cityblock(query.dist, prepared.dist[self.members_])
         nearest = d.argmin(axis=1)
         idx = np.where(claimed, position, nearest).astype(int)
         predicted = self.member_scores_[idx]

@@ -9,7 +9,9 @@
   reported as :class:`CacheMiss`, and the caller rebuilds.
 - Trained models: a strategy's ``models_`` (:class:`metabase.recommend.base.Models`) saved as
   LightGBM text with JSON metadata, and handed back to ``fit`` for the same training
-  (:func:`fit_cached`).
+  (:func:`fit_cached`), read by :mod:`metabase.surrogate.textmodel` (numpy only).
+- Derived from the prepared data alone, and cached with it: the candidates (canonicalised, so a
+  warm call loads neither the catalogue nor ConfigSpace) and the portfolio's pool.
 """
 
 from __future__ import annotations
@@ -105,16 +107,17 @@ def code_version() -> str:
 def _cached_models(directory: Path, features: list[str]):
     """The models saved in ``directory`` for a design of these feature columns, else None."""
     from metabase.recommend.base import Models
-    from metabase.surrogate import LGBMSurrogate
+    from metabase.surrogate.textmodel import load_text_surrogate
 
     if not directory.is_dir():
         return None
     try:
-        model, meta = LGBMSurrogate.load(directory)
+        # read without lightgbm (which imports scikit-learn and scipy.stats: a second of start-up)
+        model, meta = load_text_surrogate(directory)
         if meta.get("features") != features:
             raise ValueError("the encoding changed")
         return Models(surrogate=model)
-    except (OSError, ValueError, KeyError) as exc:
+    except (OSError, ValueError, KeyError, IndexError) as exc:
         log.info("model cache %s unusable (%s): retraining", directory, exc)
         return None
 

@@ -23,7 +23,10 @@ import numpy as np
 import pandas as pd
 
 from metabase.errors import InputError, MetabaseError, NotFoundError
-from metabase.recommend.candidates import BEST_RUNS_KEPT, candidates, fresh_pairs, top_recommendations
+from metabase.recommend.candidates import (
+    BEST_RUNS_KEPT, best_canonical, canonical_of, canonical_pool, fresh_pairs, merged,
+    neighbour_evidence, observed_recommendations, task_pool, tie_notes, top_recommendations,
+)
 from metabase.services import caches
 from metabase.store import catalog, run_queries
 from metabase.store.keys import is_flow_key
@@ -33,6 +36,8 @@ log = logging.getLogger(__name__)
 MAX_RUNS_PER_TASK = 200
 FRESH_SAMPLES = 200
 MODEL_VERSION = 2
+OBSERVED_RUNS = BEST_RUNS_KEPT  # the task's best runs read as observed evidence (the cache has
+# their canonical configs: each task's best runs are in the prepared sample)
 
 
 @dataclass(frozen=True)
@@ -135,7 +140,7 @@ def _prepared(ws, con, pipelines, fresh: int, seed: int):
     model_dir = ws.settings.model_dir
     path = model_dir / f"data-{digest}.pkl"
     try:
-        return caches.load(path), digest
+        return caches.load(path), path
     except caches.CacheMiss as exc:
         if path.exists():
             log.info("prepared-data cache %s unusable (%s): rebuilding", path, exc)
@@ -152,11 +157,49 @@ def _prepared(ws, con, pipelines, fresh: int, seed: int):
                          "sync runs of more tasks before asking for recommendations")
     pipeline_objs = catalogue_pipelines(sorted(data.runs["pipeline"].unique()))
     prepared = Prepared.build(data.runs, data.tasks, extra_configs=fresh_pairs(pipeline_objs, fresh, seed))
+    _save_prepared(path, prepared)
+    return prepared, path
+
+
+def _save_prepared(path, prepared) -> None:
+    """Cache the prepared data with what was derived from it alone (candidates, the portfolio's
+    pool), never a trained model (saved apart, as LightGBM text) or the design matrix (cheap to
+    rebuild, large to store)."""
+    cache = replace(prepared.cache, surrogate=None, design=None)
     try:
-        caches.save(path, prepared, keep="data-")
+        caches.save(path, replace(prepared, cache=cache), keep="data-")
     except OSError as exc:  # a read-only place: recommend all the same, uncached
-        log.info("cannot cache the prepared data in %s (%s)", model_dir, exc)
-    return prepared, digest
+        log.info("cannot cache the prepared data in %s (%s)", path.parent, exc)
+
+
+def _candidates(prepared, pipelines, fresh: int, seed: int, task_id: int | None):
+    """(pipelines, configs, rows, canonical, canon): the cached candidates that do not depend on
+    the task, plus the task's own best runs when it has any; ``canon(pipeline, config, run key)``
+    canonicalises a configuration, from the cache where it can. Only a cache miss loads the
+    catalogue (and ConfigSpace with it)."""
+    cache, key = prepared.cache, (fresh, seed, not pipelines)
+    loaded: dict = {}
+
+    def objs() -> dict:
+        if not loaded:
+            loaded.update(catalogue_pipelines(sorted(prepared.runs["pipeline"].unique())))
+        return loaded
+
+    if key not in cache.candidates or cache.runnable is None:
+        cache.candidates[key] = canonical_pool(prepared, objs(), fresh, seed, not pipelines)
+        cache.canonical.update(best_canonical(prepared, objs()))
+        cache.runnable = set(objs())
+
+    def canon(pipeline: str, config: dict, run_key: str):
+        if run_key in cache.canonical:
+            return cache.canonical[run_key]
+        return canonical_of(objs(), pipeline, config)
+
+    pool = cache.candidates[key]
+    if task_id is None:
+        return (*pool, canon)
+    extra = task_pool(prepared, cache.runnable, task_id, not pipelines, canon)
+    return (*(a + b for a, b in zip(pool, extra)), canon)
 
 
 def _task_scale(con, task_id: int, pipelines) -> tuple[float, float]:
@@ -175,9 +218,12 @@ def recommend(ws, *, task_id: int | None = None, dataset: str | None = None, tar
 
     _check_request(task_id, dataset, k, pipelines, strategy)
     with ws.reader() as con:
-        prepared, digest = _prepared(ws, con, pipelines, fresh, seed)
+        prepared, path = _prepared(ws, con, pipelines, fresh, seed)
         in_store = task_id is not None and int(task_id) in set(prepared.task_ids)
         scale = _task_scale(con, int(task_id), pipelines) if in_store else (0.0, 1.0)
+        # what ran on the task itself outranks any model: its best runs come first
+        best_runs = run_queries.best_task_runs(con, int(task_id), pipelines, OBSERVED_RUNS) \
+            if task_id is not None else None
         if dataset is not None:
             from metabase.metafeatures import load_table
 
@@ -187,16 +233,27 @@ def recommend(ws, *, task_id: int | None = None, dataset: str | None = None, tar
             features, source = file_meta_features(X, y), "file"
         else:
             features, source = task_meta_features(ws, con, task_id)
-    pipeline_objs = catalogue_pipelines(sorted(prepared.runs["pipeline"].unique()))
+    digest = path.stem.removeprefix("data-")
+    derived = (len(prepared.cache.candidates), len(prepared.cache.pools), len(prepared.cache.canonical))
     chosen = caches.fit_cached(create(strategy), prepared.training(), ws.settings.model_dir,
                                f"{strategy}-{digest}")
-    pipes, configs, rows = candidates(prepared, pipeline_objs, fresh, seed,
-                                      int(task_id) if in_store else None, runnable_only=not pipelines)
-    scores = chosen.predict(prepared.query(features, pipes, configs))
-    recs = top_recommendations(prepared, scale, scores, pipes, configs, rows, pipeline_objs, k)
-    recs = _with_runtimes(ws, recs)
+    pipes, configs, rows, canonical, canon = _candidates(
+        prepared, pipelines, fresh, seed, int(task_id) if in_store else None)
+    query = prepared.query(features, pipes, configs)
+    scores = chosen.predict(query)
+    observed = [] if best_runs is None or best_runs.empty else observed_recommendations(
+        best_runs, int(task_id), canon, -(-k // 2), neighbour_evidence(prepared, scores))
+    predicted = top_recommendations(prepared, scale, scores, pipes, canonical, rows,
+                                    k + len(observed), query_scaled=query.scaled)
+    if (len(prepared.cache.candidates), len(prepared.cache.pools), len(prepared.cache.canonical)) != derived:
+        _save_prepared(path, prepared)  # the next call skips the catalogue and the pool
+    recs = _with_runtimes(ws, merged(observed, predicted, k))
+    notes = tie_notes(recs, strategy)
+    if observed:
+        notes.insert(0, f"ranks 1-{len(observed)} ran on task {task_id}: their scores are observed "
+                        "(± the spread over folds or runs, where known); the rest are predicted")
     return RecommendationSet(task_id=None if task_id is None else int(task_id), strategy=strategy,
-                             recommendations=tuple(recs), source=source)
+                             recommendations=tuple(recs), source=source, notes=tuple(notes))
 
 
 def _with_runtimes(ws, recs):

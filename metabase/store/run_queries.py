@@ -75,6 +75,31 @@ def task_score_range(con, task_id: int, pipelines: list[str] | None) -> tuple[fl
     return None if low is None else (float(low), float(high))
 
 
+_BEST_OF_TASK = f"""
+WITH best AS (
+    SELECT run_key, openml_run_id, pipeline_key AS pipeline, measure,
+           coalesce(CAST(config AS VARCHAR), '{{{{}}}}') AS config, signed_score AS score
+    FROM run_configs
+    WHERE task_id = ? AND score IS NOT NULL AND {_FINISHED} {{where}}
+    ORDER BY signed_score DESC, run_key LIMIT ?)
+SELECT b.run_key, b.openml_run_id, b.pipeline, b.config, b.score,
+       stddev_samp(e.value) AS fold_std, count(e.value) AS folds
+FROM best b LEFT JOIN evaluations e
+    ON e.run_key = b.run_key AND e.measure = b.measure AND e.fold IS NOT NULL
+GROUP BY ALL
+ORDER BY b.score DESC, b.run_key
+"""
+
+
+def best_task_runs(con, task_id: int, pipelines: list[str] | None, limit: int) -> pd.DataFrame:
+    """The task's ``limit`` best finished runs (run_key, openml_run_id, pipeline, config, score
+    higher-is-better), each with the spread of its per-fold values of the same measure
+    (``fold_std``, NaN when the store has fewer than two) and their number (``folds``)."""
+    require_schema(con, MACROS)
+    where, params = _pipeline_filter(pipelines)
+    return con.df(_BEST_OF_TASK.format(where=where), [int(task_id), *params, int(limit)])
+
+
 def mean_runtimes(con, run_keys: list[str]) -> dict[str, float]:
     """Mean recorded run time in seconds (CPU or wall clock) of each of the given runs that has one."""
     times = con.execute(

@@ -10,6 +10,10 @@
   ``BENCH_CEILING_MODELS=all`` every in-task model and their per-task envelope, with each model's
   wall time (~20 minutes more: the Gaussian process alone takes ~8).
 
+- ``metabase recommend --task 14951`` on the starter knowledge base (no store, offline, a fresh
+  home directory), cold and warm, against ``python -c "import metabase"``
+  (:func:`test_bench_recommend_starter`; no data needed, about a minute).
+
 Run with:
 
     pytest -m benchmark tests/benchmarks/bench_recommend.py -s
@@ -30,6 +34,7 @@ import pandas as pd
 import pytest
 
 RESULTS = Path(__file__).parent / "results" / "recommend.json"
+STARTER_RESULTS = Path(__file__).parent / "results" / "recommend_starter.json"
 PIMP = "openml-pimp/KDD2018/data/arff/random_forest.arff"
 SYN_TASKS, SYN_RUNS = 1_000, 1_000
 
@@ -97,6 +102,35 @@ def big_store(openml_data, tmp_path_factory):
         total = con.scalar("SELECT count(*) FROM runs")
     assert total >= 1_000_000
     return path, total
+
+
+@pytest.mark.benchmark
+def test_bench_recommend_starter(tmp_path):
+    """The headline command as a new user runs it: no store, so the starter knowledge base."""
+    exe = str(Path(sys.executable).parent / "metabase")
+    env = {**os.environ, "HOME": str(tmp_path), "METABASE_STORE": str(tmp_path / "none.duckdb")}
+    env.pop("XDG_DATA_HOME", None)
+
+    def timed(cmd, repeats):
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmp_path)
+            times.append(time.perf_counter() - start)
+            assert proc.returncode == 0, proc.stderr
+        return statistics.median(times), proc
+
+    floor, _ = timed([sys.executable, "-c", "import metabase"], 5)
+    cmd = [exe, "--offline", "recommend", "--task", "14951", "--format", "json"]
+    cold, proc = timed(cmd, 1)
+    assert len(json.loads(proc.stdout)["recommendations"]) == 10
+    warm, _ = timed(cmd, 5)
+    results = {"import_floor_s": round(floor, 3), "recommend_cold_s": round(cold, 2),
+               "recommend_warm_s": round(warm, 2), "cold_ratio": round(cold / floor, 1),
+               "warm_ratio": round(warm / floor, 1)}
+    STARTER_RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    STARTER_RESULTS.write_text(json.dumps(results, indent=2))
+    print(json.dumps(results, indent=1))
 
 
 @pytest.mark.benchmark
