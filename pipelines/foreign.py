@@ -76,8 +76,6 @@ def randomforest_to_random_forest(
     }
 
 
-
-
 def weka_random_forest_to_random_forest(
     parameters: Mapping[str, Any], n_features: int | None = None
 ) -> dict[str, Any] | None:
@@ -112,4 +110,6 @@ FOREIGN_RANDOM_FOREST = {
     "mlr.classif.randomForest": randomforest_to_random_forest,
     "weka.RandomForest": weka_random_forest_to_random_forest,
 }
-FOREIGN = {"sklearn.random_forest": FOREIGN_RANDOM_FOREST}  # catalogue pipeline -> its foreign flows
+FOREIGN = {
+    "sklearn.random_forest": FOREIGN_RANDOM_FOREST
+}  # catalogue pipeline -> its foreign flows

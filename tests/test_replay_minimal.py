@@ -8,8 +8,10 @@ import urllib.request
 
 import pytest
 
-SUPPLEMENT = ("tid,did,name,task_type,estimation_procedure,target_feature,evaluation_measures,note\n"
-              "{tid},1471,eeg-eye-state,Supervised Classification,10-fold Crossvalidation,Class,predictive_accuracy,x\n")
+SUPPLEMENT = (
+    "tid,did,name,task_type,estimation_procedure,target_feature,evaluation_measures,note\n"
+    "{tid},1471,eeg-eye-state,Supervised Classification,10-fold Crossvalidation,Class,predictive_accuracy,x\n"
+)
 
 
 @pytest.fixture

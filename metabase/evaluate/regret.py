@@ -21,7 +21,8 @@ def regret_curve(scores: np.ndarray, order: np.ndarray) -> np.ndarray:
 def expected_random_regret(scores: np.ndarray) -> np.ndarray:
     """Exact expected regret@k of random search (drawing without replacement), k = 1..n.
 
-    The best of k draws is the i-th smallest score with probability C(i-1, k-1) / C(n, k)."""
+    The best of k draws is the i-th smallest score with probability C(i-1, k-1) / C(n, k).
+    """
     s = np.sort(np.asarray(scores, float))
     n = len(s)
     best, worst = s[-1], s[0]
@@ -30,8 +31,12 @@ def expected_random_regret(scores: np.ndarray) -> np.ndarray:
     for k in range(1, n + 1):
         valid = i >= k
         logp = np.full(n, -np.inf)
-        logp[valid] = (gammaln(i[valid]) - gammaln(k) - gammaln(i[valid] - k + 1)
-                       - (gammaln(n + 1) - gammaln(k + 1) - gammaln(n - k + 1)))
+        logp[valid] = (
+            gammaln(i[valid])
+            - gammaln(k)
+            - gammaln(i[valid] - k + 1)
+            - (gammaln(n + 1) - gammaln(k + 1) - gammaln(n - k + 1))
+        )
         out[k - 1] = (best - (np.exp(logp) * s).sum()) / (best - worst)
     return out
 

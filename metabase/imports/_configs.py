@@ -82,7 +82,8 @@ def flow_pipeline(flow_id: int | None, flow_name: str | None) -> str | None:
 def _canonical_hasher(config_hash):
     """``config_hash`` re-canonicalizes its input (~0.4 ms a call). The configs map_openml returns
     are canonical already, so hashing their canonical JSON directly (``pipelines.values.hash_text``)
-    gives the same hash at a fraction of the cost; checked on the first config, else not used."""
+    gives the same hash at a fraction of the cost; checked on the first config, else not used.
+    """
     from pipelines.values import hash_text
 
     state: dict[str, bool] = {}

@@ -53,7 +53,9 @@ class PageSpool:
         self.enabled = True
         self.reused = 0  # pages served from disk instead of the server
         self._lock = threading.Lock()
-        self._index: dict[str, tuple[Path, int, int]] = {}  # key -> (segment, data offset, data bytes)
+        self._index: dict[
+            str, tuple[Path, int, int]
+        ] = {}  # key -> (segment, data offset, data bytes)
         self._live: dict[Path, set[str]] = {}  # segment -> keys not yet committed
         self._current: tuple[Path, int] | None = None  # (segment, fd)
         self._next = 0
@@ -139,7 +141,9 @@ class PageSpool:
                     self._live[segment] = set()
                 segment, fd = self._current
                 offset = os.fstat(fd).st_size
-                os.write(fd, _HEAD.pack(MAGIC, len(raw_key), data.size) + raw_key + data.to_pybytes())
+                os.write(
+                    fd, _HEAD.pack(MAGIC, len(raw_key), data.size) + raw_key + data.to_pybytes()
+                )
             except OSError as exc:
                 self._disable(exc)
                 return
@@ -160,7 +164,8 @@ class PageSpool:
 
     def committed(self, keys: Iterable[str]) -> None:
         """These pages' rows are in the store: forget them, start a new segment, and delete the
-        segments with nothing left to give."""
+        segments with nothing left to give.
+        """
         with self._lock:
             dropped = [key for key in keys if self._drop(key)]
             self._close_current()

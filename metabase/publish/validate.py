@@ -1,7 +1,8 @@
 """``--dry-run``: write what would be uploaded, checked against OpenML's XSDs.
 
 The XSDs are OpenML's server files (``openml.run.upload.xsd``, ``openml.implementation.upload.xsd``),
-looked for under ``$METABASE_OPENML_XSD`` or ``$METABASE_OPENML_DATA/openml-server/xsd``."""
+looked for under ``$METABASE_OPENML_XSD`` or ``$METABASE_OPENML_DATA/openml-server/xsd``.
+"""
 
 from __future__ import annotations
 
@@ -13,12 +14,17 @@ from metabase.errors import ConfigError, InputError
 
 
 def xsd_dir() -> Path:
-    for folder in (os.environ.get("METABASE_OPENML_XSD"),
-                   os.environ.get("METABASE_OPENML_DATA") and Path(os.environ["METABASE_OPENML_DATA"]) / "openml-server/xsd"):
+    for folder in (
+        os.environ.get("METABASE_OPENML_XSD"),
+        os.environ.get("METABASE_OPENML_DATA")
+        and Path(os.environ["METABASE_OPENML_DATA"]) / "openml-server/xsd",
+    ):
         if folder and (Path(folder) / "openml.run.upload.xsd").exists():
             return Path(folder)
-    raise ConfigError("--dry-run validates against OpenML's XSDs: set METABASE_OPENML_XSD to a folder holding "
-                      "openml.run.upload.xsd (from github.com/openml/OpenML, openml_OS/views/pages/api_new/v1/xsd)")
+    raise ConfigError(
+        "--dry-run validates against OpenML's XSDs: set METABASE_OPENML_XSD to a folder holding "
+        "openml.run.upload.xsd (from github.com/openml/OpenML, openml_OS/views/pages/api_new/v1/xsd)"
+    )
 
 
 @lru_cache(maxsize=4)
@@ -32,7 +38,9 @@ def _validate(text: str, name: str, what: str) -> None:
     try:
         _schema(name).validate(text)
     except Exception as exc:  # noqa: BLE001 - xmlschema's errors span many lines; one is enough
-        raise InputError(f"the {what} is not valid against {name}: {str(exc).splitlines()[0][:300]}") from None
+        raise InputError(
+            f"the {what} is not valid against {name}: {str(exc).splitlines()[0][:300]}"
+        ) from None
 
 
 def validate_run(xml: str) -> None:

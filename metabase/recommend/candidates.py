@@ -19,7 +19,7 @@ from metabase.recommend.records import Recommendation
 
 log = logging.getLogger(__name__)
 
-POOL_PER_TASK = 3   # best configurations of every task and pipeline that become candidates
+POOL_PER_TASK = 3  # best configurations of every task and pipeline that become candidates
 BEST_RUNS_KEPT = 10  # best runs of the target task itself, the strongest evidence of all
 
 
@@ -28,13 +28,20 @@ def fresh_pairs(pipeline_objs: dict, fresh: int, seed: int) -> list:
     return [(name, c) for name, p in pipeline_objs.items() for c in p.sample(fresh, seed=seed)]
 
 
-def candidates(prepared, pipeline_objs: dict, fresh: int, seed: int, target_task: int | None,
-               runnable_only: bool = False):
+def candidates(
+    prepared,
+    pipeline_objs: dict,
+    fresh: int,
+    seed: int,
+    target_task: int | None,
+    runnable_only: bool = False,
+):
     """(pipelines, configs, source rows): the best runs of every task (evaluated elsewhere), all
     distinct, plus fresh samples of each catalogue pipeline's space (rows -1). With
     ``runnable_only`` (and some catalogue pipeline in the data), only catalogue pipelines: flows
     known only by name and score (e.g. the study exports' Weka flows) still teach the models but
-    are not recommended, since they have no configuration to run."""
+    are not recommended, since they have no configuration to run.
+    """
     runs = prepared.runs
     if runnable_only and pipeline_objs:
         runs = runs.assign(_keep=runs["pipeline"].isin(list(pipeline_objs)))
@@ -59,7 +66,8 @@ def candidates(prepared, pipeline_objs: dict, fresh: int, seed: int, target_task
 
 def top_recommendations(prepared, scale, scores, pipes, configs, rows, pipeline_objs, k) -> list:
     """The k best candidates as records: canonical configs, scores on the task's ``scale``
-    (offset, range), evidence (similar tasks, supporting runs)."""
+    (offset, range), evidence (similar tasks, supporting runs).
+    """
     neighbours = [{"task_id": t, "similarity": round(s, 4)} for t, s in scores.neighbours[:5]]
     prepared_runs = prepared.runs
     out, seen = [], set()
@@ -81,16 +89,31 @@ def top_recommendations(prepared, scale, scores, pipes, configs, rows, pipeline_
         evidence = list(neighbours)
         for r in support[:5]:
             run = prepared_runs.iloc[int(r)]
-            evidence.append({"run_key": run.get("run_key"),
-                             "openml_run_id": None if pd.isna(run.get("openml_run_id")) else int(run["openml_run_id"]),
-                             "task_id": int(run["task_id"]), "score": float(run["score"])})
+            evidence.append(
+                {
+                    "run_key": run.get("run_key"),
+                    "openml_run_id": None
+                    if pd.isna(run.get("openml_run_id"))
+                    else int(run["openml_run_id"]),
+                    "task_id": int(run["task_id"]),
+                    "score": float(run["score"]),
+                }
+            )
         predicted = scores.predicted[index]
         std = scores.std[index] if scores.std is not None else np.nan
-        out.append(Recommendation(
-            rank=len(out) + 1, pipeline=pipeline, config=config,
-            predicted_score=None if np.isnan(predicted) else round(scale[0] + scale[1] * float(predicted), 6),
-            uncertainty=None if np.isnan(std) else round(scale[1] * float(std), 6),
-            expected_runtime=None, evidence=tuple(evidence)))
+        out.append(
+            Recommendation(
+                rank=len(out) + 1,
+                pipeline=pipeline,
+                config=config,
+                predicted_score=None
+                if np.isnan(predicted)
+                else round(scale[0] + scale[1] * float(predicted), 6),
+                uncertainty=None if np.isnan(std) else round(scale[1] * float(std), 6),
+                expected_runtime=None,
+                evidence=tuple(evidence),
+            )
+        )
         if len(out) == k:
             break
     return out

@@ -38,5 +38,8 @@ class RecommendationSet:
     source: str = "store"  # where the task's meta-features came from: store, openml, file
 
     def to_dict(self) -> dict:
-        return {"task_id": self.task_id, "strategy": self.strategy,
-                "recommendations": [r.to_dict() for r in self.recommendations]}
+        return {
+            "task_id": self.task_id,
+            "strategy": self.strategy,
+            "recommendations": [r.to_dict() for r in self.recommendations],
+        }

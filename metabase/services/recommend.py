@@ -23,7 +23,12 @@ import numpy as np
 import pandas as pd
 
 from metabase.errors import InputError, MetabaseError, NotFoundError
-from metabase.recommend.candidates import BEST_RUNS_KEPT, candidates, fresh_pairs, top_recommendations
+from metabase.recommend.candidates import (
+    BEST_RUNS_KEPT,
+    candidates,
+    fresh_pairs,
+    top_recommendations,
+)
 from metabase.services import caches
 from metabase.store import catalog, run_queries
 from metabase.store.keys import is_flow_key
@@ -37,9 +42,9 @@ MODEL_VERSION = 2
 
 @dataclass(frozen=True)
 class StoreData:
-    runs: pd.DataFrame     # run_key, openml_run_id, task_id, pipeline, config, score
-    tasks: pd.DataFrame    # task_id, meta-feature columns
-    state: str             # store state key (cache key part)
+    runs: pd.DataFrame  # run_key, openml_run_id, task_id, pipeline, config, score
+    tasks: pd.DataFrame  # task_id, meta-feature columns
+    state: str  # store state key (cache key part)
 
 
 def load_store_data(con, pipelines: list[str] | None = None) -> StoreData:
@@ -56,20 +61,28 @@ def task_meta_features(ws, con, task_id: int) -> tuple[dict, str]:
     if values:
         return values, "store"
     if ws.settings.offline:
-        raise NotFoundError(f"task {task_id} has no meta-features in the store and --offline forbids "
-                            f"fetching it: run `metabase sync --tasks {task_id}` first")
+        raise NotFoundError(
+            f"task {task_id} has no meta-features in the store and --offline forbids "
+            f"fetching it: run `metabase sync --tasks {task_id}` first"
+        )
     from metabase.services.features import openml_table
 
     try:
         X, y, _ = openml_table(ws, task_id=task_id)
     except (ImportError, AttributeError) as exc:
-        raise NotFoundError(f"task {task_id} is not in the store and cannot be fetched here ({exc}); "
-                            f"run `metabase sync --tasks {task_id}`") from None
+        raise NotFoundError(
+            f"task {task_id} is not in the store and cannot be fetched here ({exc}); "
+            f"run `metabase sync --tasks {task_id}`"
+        ) from None
     except NotFoundError:
-        raise NotFoundError(f"unknown task {task_id}: it is neither in the store nor on OpenML") from None
+        raise NotFoundError(
+            f"unknown task {task_id}: it is neither in the store nor on OpenML"
+        ) from None
     except MetabaseError as exc:
-        raise NotFoundError(f"task {task_id} is not in the store and fetching it failed ({exc}); "
-                            f"run `metabase sync --tasks {task_id}` when OpenML is reachable") from None
+        raise NotFoundError(
+            f"task {task_id} is not in the store and fetching it failed ({exc}); "
+            f"run `metabase sync --tasks {task_id}` when OpenML is reachable"
+        ) from None
     return file_meta_features(X, y), "openml"
 
 
@@ -96,12 +109,16 @@ def check_pipelines(requested: list[str] | None, runs: pd.DataFrame) -> None:
     known = set(catalogue.names()) | set(runs["pipeline"].unique())
     unknown = [p for p in requested if p not in known]
     if unknown:
-        raise NotFoundError(f"pipeline {', '.join(unknown)} is not in the catalogue: "
-                            "`metabase pipelines list` shows the catalogue")
+        raise NotFoundError(
+            f"pipeline {', '.join(unknown)} is not in the catalogue: "
+            "`metabase pipelines list` shows the catalogue"
+        )
     lacking = [p for p in requested if p not in set(runs["pipeline"])]
     if lacking:
-        raise NotFoundError(f"no usable runs for pipeline {', '.join(lacking)}: run "
-                            "`metabase sync --flows ...` or `metabase import ...` for it first")
+        raise NotFoundError(
+            f"no usable runs for pipeline {', '.join(lacking)}: run "
+            "`metabase sync --flows ...` or `metabase import ...` for it first"
+        )
 
 
 def _check_request(task_id, dataset, k: int, pipelines, strategy: str) -> None:
@@ -111,7 +128,9 @@ def _check_request(task_id, dataset, k: int, pipelines, strategy: str) -> None:
     if (task_id is None) == (dataset is None):
         raise InputError("give either --task ID or --dataset PATH (with --target COL)")
     if strategy not in strategy_names():
-        raise InputError(f"unknown strategy {strategy!r}; choose from {', '.join(strategy_names())}")
+        raise InputError(
+            f"unknown strategy {strategy!r}; choose from {', '.join(strategy_names())}"
+        )
     if k < 1:
         raise InputError("--k must be at least 1")
     if pipelines:
@@ -119,18 +138,29 @@ def _check_request(task_id, dataset, k: int, pipelines, strategy: str) -> None:
 
         missing = [p for p in pipelines if p not in catalogue.names() and not is_flow_key(p)]
         if missing:
-            raise NotFoundError(f"pipeline {', '.join(missing)} is not in the catalogue: "
-                                "`metabase pipelines list` shows the catalogue")
+            raise NotFoundError(
+                f"pipeline {', '.join(missing)} is not in the catalogue: "
+                "`metabase pipelines list` shows the catalogue"
+            )
 
 
 def _prepared(ws, con, pipelines, fresh: int, seed: int):
     """(prepared meta-dataset, cache key) for the store as it is now. The prepared data is cached
     in the model directory under a key of the store's state, the code and the options, and rebuilt
-    when any of them changes."""
+    when any of them changes.
+    """
     from metabase.recommend.data import Prepared, usable_tasks
 
-    key = json.dumps([MODEL_VERSION, caches.code_version(), catalog.store_state(con),
-                      sorted(pipelines or []), fresh, seed])
+    key = json.dumps(
+        [
+            MODEL_VERSION,
+            caches.code_version(),
+            catalog.store_state(con),
+            sorted(pipelines or []),
+            fresh,
+            seed,
+        ]
+    )
     digest = hashlib.sha1(key.encode()).hexdigest()[:16]
     model_dir = ws.settings.model_dir
     path = model_dir / f"data-{digest}.pkl"
@@ -141,17 +171,25 @@ def _prepared(ws, con, pipelines, fresh: int, seed: int):
             log.info("prepared-data cache %s unusable (%s): rebuilding", path, exc)
     data = load_store_data(con, pipelines)
     if data.runs.empty and pipelines:
-        raise NotFoundError(f"no usable runs for pipeline {', '.join(pipelines)}: run "
-                            "`metabase sync --flows ...` or `metabase import ...` for it first")
+        raise NotFoundError(
+            f"no usable runs for pipeline {', '.join(pipelines)}: run "
+            "`metabase sync --flows ...` or `metabase import ...` for it first"
+        )
     if data.runs.empty:
-        raise NotFoundError("the store has no runs with evaluations: run "
-                            "`metabase import openml-pimp ...` or `metabase sync --flows ...` first")
+        raise NotFoundError(
+            "the store has no runs with evaluations: run "
+            "`metabase import openml-pimp ...` or `metabase sync --flows ...` first"
+        )
     check_pipelines(pipelines, data.runs)
     if len(usable_tasks(data.runs)) < 2:
-        raise InputError("the store's runs cover fewer than 2 tasks with varying scores: import or "
-                         "sync runs of more tasks before asking for recommendations")
+        raise InputError(
+            "the store's runs cover fewer than 2 tasks with varying scores: import or "
+            "sync runs of more tasks before asking for recommendations"
+        )
     pipeline_objs = catalogue_pipelines(sorted(data.runs["pipeline"].unique()))
-    prepared = Prepared.build(data.runs, data.tasks, extra_configs=fresh_pairs(pipeline_objs, fresh, seed))
+    prepared = Prepared.build(
+        data.runs, data.tasks, extra_configs=fresh_pairs(pipeline_objs, fresh, seed)
+    )
     try:
         caches.save(path, prepared, keep="data-")
     except OSError as exc:  # a read-only place: recommend all the same, uncached
@@ -161,14 +199,24 @@ def _prepared(ws, con, pipelines, fresh: int, seed: int):
 
 def _task_scale(con, task_id: int, pipelines) -> tuple[float, float]:
     """(worst, best - worst) of the task's scores, higher is better: predictions are normalised
-    within the task, and shown on its scale."""
+    within the task, and shown on its scale.
+    """
     found = run_queries.task_score_range(con, task_id, pipelines)
     return (found[0], found[1] - found[0]) if found else (0.0, 1.0)
 
 
-def recommend(ws, *, task_id: int | None = None, dataset: str | None = None, target: str | None = None,
-              k: int = 10, pipelines: list[str] | None = None, strategy: str = "default",
-              fresh: int = FRESH_SAMPLES, seed: int = 0):
+def recommend(
+    ws,
+    *,
+    task_id: int | None = None,
+    dataset: str | None = None,
+    target: str | None = None,
+    k: int = 10,
+    pipelines: list[str] | None = None,
+    strategy: str = "default",
+    fresh: int = FRESH_SAMPLES,
+    seed: int = 0,
+):
     """Recommendations for a stored/OpenML task (``task_id``) or a local data file (``dataset``)."""
     from metabase.recommend import create
     from metabase.recommend.records import RecommendationSet
@@ -188,15 +236,26 @@ def recommend(ws, *, task_id: int | None = None, dataset: str | None = None, tar
         else:
             features, source = task_meta_features(ws, con, task_id)
     pipeline_objs = catalogue_pipelines(sorted(prepared.runs["pipeline"].unique()))
-    chosen = caches.fit_cached(create(strategy), prepared.training(), ws.settings.model_dir,
-                               f"{strategy}-{digest}")
-    pipes, configs, rows = candidates(prepared, pipeline_objs, fresh, seed,
-                                      int(task_id) if in_store else None, runnable_only=not pipelines)
+    chosen = caches.fit_cached(
+        create(strategy), prepared.training(), ws.settings.model_dir, f"{strategy}-{digest}"
+    )
+    pipes, configs, rows = candidates(
+        prepared,
+        pipeline_objs,
+        fresh,
+        seed,
+        int(task_id) if in_store else None,
+        runnable_only=not pipelines,
+    )
     scores = chosen.predict(prepared.query(features, pipes, configs))
     recs = top_recommendations(prepared, scale, scores, pipes, configs, rows, pipeline_objs, k)
     recs = _with_runtimes(ws, recs)
-    return RecommendationSet(task_id=None if task_id is None else int(task_id), strategy=strategy,
-                             recommendations=tuple(recs), source=source)
+    return RecommendationSet(
+        task_id=None if task_id is None else int(task_id),
+        strategy=strategy,
+        recommendations=tuple(recs),
+        source=source,
+    )
 
 
 def _with_runtimes(ws, recs):
@@ -211,5 +270,7 @@ def _with_runtimes(ws, recs):
     out = []
     for rec in recs:
         values = [seconds[e["run_key"]] for e in rec.evidence if e.get("run_key") in seconds]
-        out.append(replace(rec, expected_runtime=round(float(np.mean(values)), 3)) if values else rec)
+        out.append(
+            replace(rec, expected_runtime=round(float(np.mean(values)), 3)) if values else rec
+        )
     return out

@@ -18,8 +18,15 @@ from __future__ import annotations
 # OpenML's own values first, then exports of OpenML's values, then other imports, then values
 # computed here; auto-sklearn's meta-features last (computed on its training split, so e.g. its
 # NumberOfInstances is two thirds of OpenML's).
-OPENML_EXPORTS = ("qualities-csv", "openml-sql", "openml-pimp", "openml-study-arff", "openml-task-list", "tabrepo",
-                  "lcdb")
+OPENML_EXPORTS = (
+    "qualities-csv",
+    "openml-sql",
+    "openml-pimp",
+    "openml-study-arff",
+    "openml-task-list",
+    "tabrepo",
+    "lcdb",
+)
 
 
 def source_rank(column: str = "source") -> str:
@@ -49,7 +56,8 @@ def _pivot(key: str, long_sql: str, qualities: list[str]) -> str:
 def _sibling_sql() -> str:
     """Task-keyed values that an OpenML export publishes for another task on the same dataset (the
     lowest such task id, so the choice is deterministic); auto-sklearn's are left out, being
-    computed on one task's training split."""
+    computed on one task's training split.
+    """
     exports = ", ".join(_literal(s) for s in OPENML_EXPORTS)
     return (
         f"SELECT task_id, quality, value, source, 20 + {source_rank()} AS rank FROM ("
@@ -62,11 +70,19 @@ def _sibling_sql() -> str:
 
 
 def wide_view_sql(con) -> list[str]:
-    dataset_q = [r[0] for r in con.execute(
-        "SELECT DISTINCT quality FROM dataset_qualities ORDER BY quality").fetchall()]
-    task_q = [r[0] for r in con.execute(
-        "SELECT DISTINCT quality FROM (SELECT quality FROM dataset_qualities "
-        "UNION SELECT quality FROM task_qualities) ORDER BY quality").fetchall()]
+    dataset_q = [
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT quality FROM dataset_qualities ORDER BY quality"
+        ).fetchall()
+    ]
+    task_q = [
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT quality FROM (SELECT quality FROM dataset_qualities "
+            "UNION SELECT quality FROM task_qualities) ORDER BY quality"
+        ).fetchall()
+    ]
     dataset_long = f"SELECT dataset_id, quality, value, source, {source_rank()} AS rank FROM dataset_qualities"
     task_long = (
         f"SELECT t.task_id, q.quality, q.value, q.source, {source_rank('q.source')} AS rank "

@@ -4,4 +4,12 @@ from metabase.sync.context import NullProgress
 from metabase.sync.engine import SyncResult, run_sync
 from metabase.sync.plan import DEFAULT_MEASURES, Scope, SyncRequest, resolve_scope
 
-__all__ = ["DEFAULT_MEASURES", "NullProgress", "Scope", "SyncRequest", "SyncResult", "resolve_scope", "run_sync"]
+__all__ = [
+    "DEFAULT_MEASURES",
+    "NullProgress",
+    "Scope",
+    "SyncRequest",
+    "SyncResult",
+    "resolve_scope",
+    "run_sync",
+]

@@ -7,8 +7,8 @@ from functools import lru_cache
 import numpy as np
 
 from . import ids
-from .ids import PREDICTIONS_FILE
 from .catalog import TASK_TYPES, Catalog, json_value
+from .ids import PREDICTIONS_FILE
 from .xmlgen import NS, e, elements, fmt_float
 
 # Production estimation procedures (ids as on openml.org and in the seed SQL).
@@ -30,7 +30,9 @@ def task_xml(cat: Catalog, tid: int, root: str) -> str | None:
     ttype = TASK_TYPES.get(t.ttid, "Supervised Classification")
     measures = "predictive_accuracy" if t.ttid == 1 else "mean_absolute_error"
     tags = "".join(f"    <oml:tag>{e(x)}</oml:tag>\n" for x in t.tags)
-    confidence = '      <oml:feature name="confidence.classname" type="numeric"/>\n' if t.ttid == 1 else ""
+    confidence = (
+        '      <oml:feature name="confidence.classname" type="numeric"/>\n' if t.ttid == 1 else ""
+    )
     return f"""<oml:task {NS}>
   <oml:task_id>{tid}</oml:task_id>
   <oml:task_type_id>{t.ttid}</oml:task_type_id>
@@ -79,7 +81,11 @@ def dataset_xml(cat: Catalog, did: int, root: str) -> str | None:
         return None
     url = f"{root}/data/download/{d.file_id}/{e(d.name)}.arff"
     tags = "".join(f"<oml:tag>{e(x)}</oml:tag>" for x in d.tags)
-    target = f"<oml:default_target_attribute>{e(d.target)}</oml:default_target_attribute>" if d.target else ""
+    target = (
+        f"<oml:default_target_attribute>{e(d.target)}</oml:default_target_attribute>"
+        if d.target
+        else ""
+    )
     return f"""<oml:data_set_description {NS}>
   <oml:id>{did}</oml:id>
   <oml:name>{e(d.name)}</oml:name>
@@ -147,7 +153,17 @@ def setup_parameters(cat: Catalog, setup_id: int) -> tuple[int, list[tuple]] | N
         flow = cat.flows[fid]
         out = []
         for k, (name, dtype, default) in enumerate(flow.parameters):
-            out.append((fid * 1000 + k, fid, flow.name, name, dtype, default, json_value(cat.pimp_values[i][k])))
+            out.append(
+                (
+                    fid * 1000 + k,
+                    fid,
+                    flow.name,
+                    name,
+                    dtype,
+                    default,
+                    json_value(cat.pimp_values[i][k]),
+                )
+            )
         return fid, out
     fid = setup_id - ids.STUDY_SETUP
     if fid in cat.flows and 0 < fid < ids.PIMP_SETUP - ids.STUDY_SETUP:
@@ -159,17 +175,33 @@ def setup_parameters(cat: Catalog, setup_id: int) -> tuple[int, list[tuple]] | N
 @lru_cache(maxsize=4096)
 def _param_head(pid, pfid, fname, name, dtype, default, indent) -> str:
     """Everything of a setup parameter but its value (the same for every setup of a flow)."""
-    return (f"{indent}  <oml:parameter>\n"
-            + elements([("id", pid), ("flow_id", pfid), ("flow_name", fname), ("full_name", f"{fname}(1)_{name}"),
-                        ("parameter_name", name), ("data_type", dtype), ("default_value", default)], indent + "    ")
-            + f"{indent}    <oml:value>")
+    return (
+        f"{indent}  <oml:parameter>\n"
+        + elements(
+            [
+                ("id", pid),
+                ("flow_id", pfid),
+                ("flow_name", fname),
+                ("full_name", f"{fname}(1)_{name}"),
+                ("parameter_name", name),
+                ("data_type", dtype),
+                ("default_value", default),
+            ],
+            indent + "    ",
+        )
+        + f"{indent}    <oml:value>"
+    )
 
 
 def setup_body(cat, setup_id: int, params: list[tuple], fid: int, indent: str = "") -> str:
-    out = [f"{indent}  <oml:setup_id>{setup_id}</oml:setup_id>\n{indent}  <oml:flow_id>{fid}</oml:flow_id>\n"]
+    out = [
+        f"{indent}  <oml:setup_id>{setup_id}</oml:setup_id>\n{indent}  <oml:flow_id>{fid}</oml:flow_id>\n"
+    ]
     for pid, pfid, fname, name, dtype, default, value in params:
-        out.append(f"{_param_head(pid, pfid, fname, name, dtype, default, indent)}{e(value)}</oml:value>\n"
-                   f"{indent}  </oml:parameter>\n")
+        out.append(
+            f"{_param_head(pid, pfid, fname, name, dtype, default, indent)}{e(value)}</oml:value>\n"
+            f"{indent}  </oml:parameter>\n"
+        )
     return "".join(out)
 
 
@@ -201,12 +233,15 @@ def run_xml(cat: Catalog, run_id: int, root: str) -> str | None:
         )
     evals = "".join(
         f"      <oml:evaluation>\n        <oml:name>{m}</oml:name>\n        <oml:value>{fmt_float(v[i])}</oml:value>\n      </oml:evaluation>\n"
-        for m, v in sorted(r.evals.items()) if not np.isnan(v[i])
+        for m, v in sorted(r.evals.items())
+        if not np.isnan(v[i])
     )
     dataset = ""
     if ds is not None:
-        dataset = (f"      <oml:dataset>\n        <oml:did>{ds.data_id}</oml:did>\n        <oml:name>{e(ds.name)}</oml:name>\n"
-                   f"        <oml:url>{root}/data/download/{ds.file_id}/{e(ds.name)}.arff</oml:url>\n      </oml:dataset>\n")
+        dataset = (
+            f"      <oml:dataset>\n        <oml:did>{ds.data_id}</oml:did>\n        <oml:name>{e(ds.name)}</oml:name>\n"
+            f"        <oml:url>{root}/data/download/{ds.file_id}/{e(ds.name)}.arff</oml:url>\n      </oml:dataset>\n"
+        )
     return f"""<oml:run {NS}>
   <oml:run_id>{run_id}</oml:run_id>
   <oml:uploader>{int(r.uploader[i])}</oml:uploader>
@@ -266,9 +301,9 @@ def study_xml(cat: Catalog, study_id: int) -> str | None:
 
 STUDY_SOURCES = {
     14: "OpenML100: the 100 tasks of openml-pimp's task_qualities.json (its runs, 47,000 of flow 6969, "
-        "cover 94 of them). The openml-aslib study 14 export's runs belong to this study too.",
+    "cover 94 of them). The openml-aslib study 14 export's runs belong to this study too.",
     99: "OpenML-CC18, partial: the tasks tabular-benchmark's suite table assigns to 'OpenML-CC18 Curated "
-        "Classification benchmark', plus task 14951 from extra/tasks_supplement.csv.",
+    "Classification benchmark', plus task 14951 from extra/tasks_supplement.csv.",
 }
 
 

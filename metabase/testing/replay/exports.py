@@ -129,7 +129,9 @@ def dataset_qualities(data_dir: Path) -> tuple[list[str], dict[int, dict]]:
 def tabrepo_tasks(data_dir: Path) -> dict[int, dict]:
     """{task id: row} from TabRepo's task metadata; newer snapshots override older ones."""
     out: dict[int, dict] = {}
-    files = sorted(glob.glob(str(data_dir / "tabrepo" / "**" / "task_metadata*.csv"), recursive=True))
+    files = sorted(
+        glob.glob(str(data_dir / "tabrepo" / "**" / "task_metadata*.csv"), recursive=True)
+    )
     for f in files:
         with open(f, newline="") as fh:
             for r in csv.DictReader(fh):
@@ -159,7 +161,10 @@ def raw_datasets(data_dir: Path) -> dict[int, dict]:
             files = list(d.glob("*.tsv.gz"))
             if m and files:
                 out[int(m.group(1))] = {
-                    "name": m.group(2), "path": files[0], "format": "pmlb", "target": "target",
+                    "name": m.group(2),
+                    "path": files[0],
+                    "format": "pmlb",
+                    "target": "target",
                 }
     root = data_dir / "datasets"
     if root.is_dir():
@@ -176,7 +181,12 @@ def raw_datasets(data_dir: Path) -> dict[int, dict]:
             if fj.exists():
                 feats = json.loads(fj.read_text())
                 target = next((k for k, v in feats.items() if v == "target"), None)
-            out[int(m.group(1))] = {"name": d.name, "path": arff, "format": "arff", "target": target}
+            out[int(m.group(1))] = {
+                "name": d.name,
+                "path": arff,
+                "format": "arff",
+                "target": target,
+            }
     return out
 
 
@@ -192,6 +202,11 @@ def benchmark_suites(data_dir: Path) -> list[dict]:
     with open(path, newline="") as fh:
         for r in csv.DictReader(fh):
             if r.get("task_id"):
-                out.append({"task_id": int(float(r["task_id"])), "dataset_name": r["dataset_name"],
-                            "suite": r["suite_name"]})
+                out.append(
+                    {
+                        "task_id": int(float(r["task_id"])),
+                        "dataset_name": r["dataset_name"],
+                        "suite": r["suite_name"],
+                    }
+                )
     return out
