@@ -1,7 +1,8 @@
 """Entry point of the ``metabase`` command (click).
 
 Global options resolve into :class:`metabase.settings.Settings`; the root context's ``obj`` is
-the :class:`metabase.workspace.Workspace` over them, the one facade every command calls. Commands live one module per area in ``cli/commands/``; each module has
+the :class:`metabase.workspace.Workspace` over them, the one facade every command calls.
+Commands live one module per area in ``cli/commands/``; each module has
 ``register(group)``. Errors: a :class:`MetabaseError` or a usage error becomes one line on stderr
 and exit code 1; ``--debug`` shows the traceback instead.
 """
@@ -26,7 +27,8 @@ from metabase.workspace import Workspace
     envvar="METABASE_STORE",
     show_envvar=True,
     default=None,
-    help="Path of the DuckDB store (default: data/metabase.duckdb in a checkout, else the per-user data dir).",
+    help="Path of the DuckDB store (default: data/metabase.duckdb in a checkout, "
+    "else the per-user data dir).",
 )
 @click.option(
     "--openml-server",

@@ -83,7 +83,9 @@ def emit(
     title: str | None = None,
     caption: str | None = None,
 ) -> None:
-    """Print a DataFrame or a list of dicts in the requested format (title and caption: tables only)."""
+    """Print a DataFrame or a list of dicts in the requested format (title and caption: tables
+    only).
+    """
     fmt = Format(fmt)
     columns, rows = _records(data)
     if fmt is Format.json:
@@ -119,9 +121,9 @@ MIN_CELL = 24  # a column is never squeezed below its longest cell, or this many
 
 
 def _literal(text: str):
-    """Cell text as a Rich Text, shown as it is: markup such as ``[/oops]`` or ``[link=...]`` is
+    r"""Cell text as a Rich Text, shown as it is: markup such as ``[/oops]`` or ``[link=...]`` is
     not interpreted (a dataset name on OpenML is anyone's to choose), and control characters (an
-    ANSI escape would restyle the terminal) are written out as ``\\x1b``.
+    ANSI escape would restyle the terminal) are written out as ``\x1b``.
     """
     from rich.text import Text
 

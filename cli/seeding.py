@@ -1,4 +1,6 @@
-"""``--seed-starter/--empty`` for the commands that create a store by writing to it (import, sync)."""
+"""``--seed-starter/--empty`` for the commands that create a store by writing to it
+(import, sync).
+"""
 
 from __future__ import annotations
 
@@ -14,15 +16,15 @@ def seed_option(command):
         "--seed-starter/--empty",
         "seed",
         default=None,
-        help="When the store does not exist yet: seed it with the starter knowledge base first, or "
-        "start it empty (default: ask when run at a terminal, else --empty).",
+        help="When the store does not exist yet: seed it with the starter knowledge base first, "
+        "or start it empty (default: ask when run at a terminal, else --empty).",
     )(command)
 
 
 def seed_new_store(seed: bool | None) -> None:
-    """Create and seed the store when it does not exist yet and seeding is chosen, or confirmed at a
-    terminal. Only a person can answer, so the question needs stdin and stderr (where it is asked)
-    to be a terminal: scripts and tests that capture the output never wait for an answer.
+    """Create and seed the store when it does not exist yet and seeding is chosen, or confirmed at
+    a terminal. Only a person can answer, so the question needs stdin and stderr (where it is
+    asked) to be a terminal: scripts and tests that capture the output never wait for an answer.
     """
     from metabase import starter
 

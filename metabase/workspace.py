@@ -2,8 +2,8 @@
 
 A :class:`Workspace` owns the settings and hands out store connections. Each area is one method,
 a few lines that call its service in ``metabase/services/`` (``import_``, ``sync``, ``sql``,
-``info``, ``export``, ``recommend``, ``evaluate``, ``features``), so algorithms never open the store
-themselves and callers never assemble the parts.
+``info``, ``export``, ``recommend``, ``evaluate``, ``features``), so algorithms never open the
+store themselves and callers never assemble the parts.
 
     >>> ws = Workspace(Settings.resolve(store="data/metabase.duckdb"))
     >>> ws.import_("openml-pimp", "random_forest.arff")
@@ -68,9 +68,9 @@ class Workspace:
         starter: bool = True,
     ) -> Iterator[Connection]:
         """A read-only connection; waits up to ``wait_s`` (default: the store's) for a running
-        writer to finish. With ``starter``, the starter knowledge base stands in when the store does
-        not exist or holds no runs (see :mod:`metabase.starter`); ``allow_files`` opens the files in
-        those folders to the connection's queries (``metabase sql --allow-files``).
+        writer to finish. With ``starter``, the starter knowledge base stands in when the store
+        does not exist or holds no runs (see :mod:`metabase.starter`); ``allow_files`` opens the
+        files in those folders to the connection's queries (``metabase sql --allow-files``).
         """
         from metabase.starter import store_or_starter
         from metabase.store import open_reader
@@ -153,7 +153,8 @@ class Workspace:
         out_dir=None,
         progress=None,
     ):
-        """Publish stored local runs to OpenML exactly once (:func:`metabase.services.publish.publish`);
+        """Publish stored local runs to OpenML exactly once
+        (:func:`metabase.services.publish.publish`);
         returns a :class:`~metabase.services.publish.PublishReport`.
         """
         from metabase.services.publish import publish
@@ -203,7 +204,8 @@ class Workspace:
         allow_files: Sequence[str | Path] = (),
     ) -> pd.DataFrame:
         """One read-only statement, or the named query ``named``; ``params`` bind ``$name``;
-        ``allow_files``: folders whose files the statement may read (``metabase sql --allow-files``).
+        ``allow_files``: folders whose files the statement may read
+        (``metabase sql --allow-files``).
         """
         from metabase.services import sql
 

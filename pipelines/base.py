@@ -200,8 +200,8 @@ class Pipeline:
         return typed
 
     def _active(self, name: str, values: Mapping[str, Any]) -> bool:
-        for condition, parents in self._conditions[name]:
-            if any(p not in values for p in parents):
+        for condition, cond_parents in self._conditions[name]:
+            if any(p not in values for p in cond_parents):
                 return False
             if not condition.satisfied_by_value(values):
                 return False
@@ -218,7 +218,8 @@ class Pipeline:
 
         if schema.task_type not in self.task_types:
             raise ConfigError(
-                f"{self.name} does not support {schema.task_type}; it supports {', '.join(self.task_types)}"
+                f"{self.name} does not support {schema.task_type}; "
+                f"it supports {', '.join(self.task_types)}"
             )
         options = options or BuildOptions()
         canonical = self.canonicalize(config)
@@ -229,7 +230,9 @@ class Pipeline:
         return SkPipeline([("columntransformer", pre), (self.openml.step, model)])
 
     def describe(self) -> dict[str, Any]:
-        """A JSON-ready description of the pipeline and its space (for `metabase pipelines show`)."""
+        """A JSON-ready description of the pipeline and its space (for `metabase pipelines
+        show`).
+        """
         from pipelines.describe import describe
 
         return describe(self)

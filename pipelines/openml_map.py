@@ -126,7 +126,9 @@ def match_flow(flow_name: str | None, flow_id: int | None = None):
 
 
 def _by_architecture(pipeline: Pipeline, parameters: Mapping[str, Any]) -> Pipeline | None:
-    """Among pipelines sharing one estimator class (torch), the one the setup's architecture names."""
+    """Among pipelines sharing one estimator class (torch), the one the setup's architecture
+    names.
+    """
     if pipeline.openml.architecture is None:
         return pipeline
     from pipelines.registry import catalogue

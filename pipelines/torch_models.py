@@ -79,7 +79,9 @@ class ResNetBlock(nn.Module):
 
 
 class TabularResNet(nn.Module):
-    """Gorishniy et al. (2021): Linear stem, pre-norm residual blocks, norm-activation-Linear head."""
+    """Gorishniy et al. (2021): Linear stem, pre-norm residual blocks,
+    norm-activation-Linear head.
+    """
 
     def __init__(
         self,
@@ -121,7 +123,9 @@ def mlp_widths(config: Mapping[str, Any]) -> list[int]:
 
 
 def make_module(architecture: str, config: Mapping[str, Any], d_in: int, d_out: int) -> nn.Module:
-    """The network for a canonical ``torch.mlp`` / ``torch.resnet`` config (optimiser keys ignored)."""
+    """The network for a canonical ``torch.mlp`` / ``torch.resnet`` config (optimiser keys
+    ignored).
+    """
     if architecture == "mlp":
         return MLP(
             d_in,

@@ -93,5 +93,7 @@ def _canonicaliser(architecture: str):
 
 
 def canonical_config(architecture: str, config: dict[str, Any]) -> dict[str, Any]:
-    """``config`` of the ``torch.<architecture>`` space in canonical form (ConfigError if invalid)."""
+    """``config`` of the ``torch.<architecture>`` space in canonical form (ConfigError
+    if invalid).
+    """
     return _canonicaliser(architecture).canonicalize(config)

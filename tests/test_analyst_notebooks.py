@@ -205,7 +205,8 @@ def test_hyperparameter_importance_notebook(store, monkeypatch):
         summary["ranking"][0] == "min_samples_leaf"
     )  # its median share is about 0.9 by construction
     assert set(summary["marginal_tasks"]) <= set(RF_TASKS) and len(summary["marginal_tasks"]) >= 3
-    # min_samples_leaf matters less the more instances a task has: a perfect negative rank correlation
+    # min_samples_leaf matters less the more instances a task has: a perfect negative rank
+    # correlation
     assert summary["spearman"]["min_samples_leaf"]["NumberOfInstances"] == pytest.approx(-1.0)
     assert summary["spearman"]["max_features"]["NumberOfInstances"] == pytest.approx(1.0)
     # the data-driven default keeps the leaves as small as the runs allow
@@ -217,9 +218,9 @@ def test_learning_curves_notebook(store, monkeypatch):
     assert summary["datasets"] == 3 and summary["learners"] == 3
     assert summary["winner_first"] == "A" and summary["winner_final"] == "B"
     assert summary["crossing_pairs"] == 3 and summary["last_crossings_at"] == {"91": 3}
-    # before the crossing the order is A, B, C against the final B, A, C: rho = 1 - 6 * 2 / (3 * 8) = 0.5,
-    # and picking A loses B(256) - A = 0.95 - 0.35 / 4 - 0.80 = 0.0625; from 91 on the order is final.
-    # The final anchor, 256, is not compared with itself.
+    # before the crossing the order is A, B, C against the final B, A, C: rho = 1 - 6 * 2 / (3 * 8)
+    # = 0.5, and picking A loses B(256) - A = 0.95 - 0.35 / 4 - 0.80 = 0.0625; from 91 on the order
+    # is final. The final anchor, 256, is not compared with itself.
     assert set(summary["spearman"]) == {str(a) for a in ANCHORS[:-1]}
     for size in ANCHORS[:-1]:
         expected = (0.5, 0.0625) if size < 91 else (1.0, 0.0)

@@ -85,7 +85,10 @@ def _study(data: Path) -> tuple[str, str, dict]:
     )
 
 
-AUTOSKLEARN = "auto-sklearn/_history/830822b23/autosklearn/metalearning/files/accuracy_binary.classification_dense"
+AUTOSKLEARN = (
+    "auto-sklearn/_history/830822b23/autosklearn/metalearning/files/"
+    "accuracy_binary.classification_dense"
+)
 
 
 def _autosklearn(name: str, columns: dict):
@@ -281,7 +284,8 @@ def _counted(store: Path, folder: Path, n_runs: int, capsys, caplog) -> list[str
         or counts["evaluations"] != n_runs - 1
     ):
         return [
-            f"runs-score-nan: neither refused nor counted: exit {code}, {counts}, {err.strip()[:200]!r}"
+            "runs-score-nan: neither refused nor counted: "
+            f"exit {code}, {counts}, {err.strip()[:200]!r}"
         ]
     return []
 

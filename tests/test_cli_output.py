@@ -63,16 +63,20 @@ def test_an_error_of_several_lines_is_one_whole_line(monkeypatch, tmp_path, caps
 
 def test_urllib3s_wrapping_gives_way_to_the_whole_reason():
     refused = (
-        "HTTPConnectionPool(host='127.0.0.1', port=9): Max retries exceeded with url: /api/v1/xml/task/7 "
-        "(Caused by NewConnectionError(\"HTTPConnection(host='127.0.0.1', port=9): Failed to establish a "
+        "HTTPConnectionPool(host='127.0.0.1', port=9): Max retries exceeded with url: "
+        "/api/v1/xml/task/7 "
+        "(Caused by NewConnectionError(\"HTTPConnection(host='127.0.0.1', port=9): "
+        "Failed to establish a "
         'new connection: [Errno 111] Connection refused"))'
     )
     assert (
         reason(refused) == "Failed to establish a new connection: [Errno 111] Connection refused"
     )
     dns = (
-        "HTTPSConnectionPool(host='www.openml.org', port=443): Max retries exceeded with url: /x (Caused by "
-        'NameResolutionError("<urllib3.connection.HTTPSConnection object at 0x7f>: Failed to resolve '
+        "HTTPSConnectionPool(host='www.openml.org', port=443): Max retries exceeded with url: "
+        "/x (Caused by "
+        'NameResolutionError("<urllib3.connection.HTTPSConnection object at 0x7f>: '
+        "Failed to resolve "
         "'www.openml.org' ([Errno -3] Temporary failure in name resolution)\"))"
     )
     assert (

@@ -76,7 +76,7 @@ def _small_csv(tmp_path) -> Path:
     return path
 
 
-# -- features: bad files ---------------------------------------------------------------------------
+# -- features: bad files --------------------------------------------------------------------------
 def _credit_variant(openml_data, tmp_path, name: str, change) -> tuple[Path, int]:
     lines = (openml_data / CREDIT / name).read_bytes().split(b"\n")
     start = next((i for i, line in enumerate(lines) if line.strip().lower() == b"@data"), 0) + 1
@@ -140,9 +140,9 @@ def test_features_refuses_a_file_without_line_breaks_at_once(tmp_path, store, ca
     assert "line 2" in message and "longer than" in message
 
 
-# -- features: the shared bad-input contract (metabase.testing.bad_input) --------------------------
-# Not for a data file: a repeated row (data may repeat rows), "NaN" in a number (a missing value, as
-# Weka reads an ARFF and pandas a CSV) and, in CSV, text in a numeric column (a CSV declares no
+# -- features: the shared bad-input contract (metabase.testing.bad_input) -------------------------
+# Not for a data file: a repeated row (data may repeat rows), "NaN" in a number (a missing value,
+# as Weka reads an ARFF and pandas a CSV) and, in CSV, text in a numeric column (a CSV declares no
 # types: the column holds text).
 NOT_FOR_DATA = ("repeated-row", "non-finite-NaN")
 NOT_FOR_CSV = ("text-in-numeric",)
@@ -202,7 +202,7 @@ def test_features_keeps_the_bad_input_contract(openml_data, tmp_path, store, cap
     assert broken == []
 
 
-# -- features: options -----------------------------------------------------------------------------
+# -- features: options ----------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "args, says",
     [
@@ -336,7 +336,7 @@ def test_compute_refuses_a_negative_budget():
     )
 
 
-# -- recommend and evaluate ------------------------------------------------------------------------
+# -- recommend and evaluate -----------------------------------------------------------------------
 def test_recommend_export_into_a_directory_is_one_line(tmp_path, store, capsys):
     message = _fails(
         capsys,

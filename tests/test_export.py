@@ -35,7 +35,8 @@ def _fingerprint(store: Path) -> dict[str, tuple]:
         return {
             t: tuple(
                 con.execute(
-                    f"SELECT count(*), coalesce(md5(string_agg(CAST(x AS VARCHAR), '|' ORDER BY CAST(x AS VARCHAR))), '') "
+                    "SELECT count(*), coalesce(md5(string_agg(CAST(x AS VARCHAR), '|' "
+                    "ORDER BY CAST(x AS VARCHAR))), '') "
                     f"FROM {t} x"
                 ).fetchone()
             )

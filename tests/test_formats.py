@@ -220,7 +220,7 @@ def test_types_follow_pandas(tmp_path):
     )
 
 
-# -- real data: clean files read as an independent reader has them, bad variants are refused ---------
+# -- real data: clean files read as an independent reader has them, bad variants are refused --
 @pytest.mark.realdata
 def test_credit_g_arff_reads_as_liac_arff_has_it(openml_data):
     import arff as liac

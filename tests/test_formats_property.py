@@ -1,7 +1,8 @@
-"""Property tests of the strict readers on corruptions of real files (credit-g as ARFF, with quotes,
-and as CSV; electricity as ARFF without quotes, which takes the chunk-wide path, and as sparse ARFF):
-a corrupted file is either refused with one DataFormatError line, or read as exactly the clean rows.
-Never another exception, never a shifted column, never a NaN that the clean file does not have.
+"""Property tests of the strict readers on corruptions of real files (credit-g as ARFF, with
+quotes, and as CSV; electricity as ARFF without quotes, which takes the chunk-wide path, and as
+sparse ARFF): a corrupted file is either refused with one DataFormatError line, or read as exactly
+the clean rows. Never another exception, never a shifted column, never a NaN that the clean file
+does not have.
 """
 
 from __future__ import annotations
@@ -74,7 +75,9 @@ def _arff_base(folder: Path, source: Path) -> Base:
 
 
 def _sparse_base(folder: Path, dense: Base) -> Base:
-    """The dense base's rows written as sparse ARFF rows (zeros and first nominal values left out)."""
+    """The dense base's rows written as sparse ARFF rows (zeros and first nominal values left
+    out).
+    """
     header = arff.read_header(dense.path)
     defaults = [b"0" if a.kind == "numeric" else a.values[0].encode() for a in header.attributes]
     rows = []
@@ -116,7 +119,7 @@ def _outcome(base: Base, content: bytes):
         return error
 
 
-# -- corruptions: each makes the file invalid, or leaves its rows as they were --------------------------
+# -- corruptions: each makes the file invalid, or leaves its rows as they were -----------------
 def _fields(line: bytes) -> list[bytes]:
     return line.split(b",")  # the values of these files hold no commas
 
@@ -214,8 +217,8 @@ def _same_value(a, b) -> bool:
 @SETTINGS
 @given(data=st.data())
 def test_a_truncated_file_is_refused_or_reads_as_a_prefix_of_the_rows(bases, which, data):
-    """A cut inside the last value can leave a different valid value there (``1169`` -> ``11``); every
-    row before it must be exactly the clean one.
+    """A cut inside the last value can leave a different valid value there (``1169`` -> ``11``);
+    every row before it must be exactly the clean one.
     """
     base = bases[which]
     text = b"\n".join(base.lines) + b"\n"

@@ -30,7 +30,9 @@ from metabase.testing.listpages import parse_page
 
 FAST = RetryPolicy(attempts=4, base_delay_s=0.001, max_delay_s=0.01)
 NS = 'xmlns:oml="http://openml.org/openml"'
-NO_RESULTS = f"<oml:error {NS}><oml:code>542</oml:code><oml:message>No results</oml:message></oml:error>".encode()
+NO_RESULTS = (
+    f"<oml:error {NS}><oml:code>542</oml:code><oml:message>No results</oml:message></oml:error>"
+).encode()
 
 
 def _evals_xml(rows) -> bytes:

@@ -53,7 +53,8 @@ def test_current_layout_folder(openml_data, store_path):
     with open_reader(store_path) as con:
         n_runs = con.scalar("SELECT count(*) FROM runs WHERE source='autosklearn'")
         twonorm = con.execute(
-            "SELECT r.config, r.pipeline, r.status, r.task_id, e.value FROM runs r JOIN evaluations e USING (run_key) "
+            "SELECT r.config, r.pipeline, r.status, r.task_id, e.value "
+            "FROM runs r JOIN evaluations e USING (run_key) "
             f"WHERE run_key='autosklearn:{ACC}:twonorm:1' AND e.measure='predictive_accuracy'"
         ).fetchone()
         raw = con.scalar(
@@ -101,7 +102,8 @@ def test_2020_layout_keyed_by_task_id(openml_data, store_path):
     with open_reader(store_path) as con:
         task_id, acc = con.execute(
             "SELECT r.task_id, e.value FROM runs r JOIN evaluations e USING (run_key) "
-            f"WHERE run_key='autosklearn:{ACC}:{first[0]}:{first[2]}' AND measure='predictive_accuracy'"
+            f"WHERE run_key='autosklearn:{ACC}:{first[0]}:{first[2]}' "
+            "AND measure='predictive_accuracy'"
         ).fetchone()
         tasks = con.scalar(
             "SELECT count(DISTINCT task_id) FROM task_qualities WHERE source='autosklearn'"
@@ -236,7 +238,8 @@ def test_all_folders_both_layouts(openml_data, store_path):
     with open_reader(store_path) as con:
         by_layout = dict(
             con.execute(
-                "SELECT task_id IS NOT NULL, count(*) FROM runs WHERE source='autosklearn' GROUP BY 1"
+                "SELECT task_id IS NOT NULL, count(*) FROM runs "
+                "WHERE source='autosklearn' GROUP BY 1"
             ).fetchall()
         )
         datasets = con.scalar(

@@ -29,7 +29,8 @@ def fingerprint(store: Path) -> dict[str, tuple]:
         return {
             t: tuple(
                 con.execute(
-                    f"SELECT count(*), coalesce(md5(string_agg(CAST(x AS VARCHAR), '|' ORDER BY CAST(x AS VARCHAR))), '') "
+                    f"SELECT count(*), coalesce(md5(string_agg(CAST(x AS VARCHAR), '|' "
+                    "ORDER BY CAST(x AS VARCHAR))), '') "
                     f"FROM {t} x"
                 ).fetchone()
             )
@@ -39,7 +40,9 @@ def fingerprint(store: Path) -> dict[str, tuple]:
 
 @pytest.fixture
 def filled_store(openml_data, tmp_path) -> Path:
-    """A store with something in it (50 datasets' qualities), so that 'unchanged' means something."""
+    """A store with something in it (50 datasets' qualities), so that 'unchanged' means
+    something.
+    """
     lines = (openml_data / QUALITIES).read_text().splitlines()
     small = tmp_path / "small.csv"
     small.write_text("\n".join(lines[:51]) + "\n")

@@ -92,10 +92,12 @@ def test_datasets_csv_qualities(openml_data, store_path):
     assert run(store_path, src) == 0
     with open_reader(store_path) as con:
         n, datasets = con.execute(
-            "SELECT count(*), count(DISTINCT dataset_id) FROM dataset_qualities WHERE source='lcdb'"
+            "SELECT count(*), count(DISTINCT dataset_id) FROM dataset_qualities "
+            "WHERE source='lcdb'"
         ).fetchone()
         kr = con.scalar(
-            "SELECT value FROM dataset_qualities WHERE dataset_id=3 AND quality='NumberOfInstances'"
+            "SELECT value FROM dataset_qualities "
+            "WHERE dataset_id=3 AND quality='NumberOfInstances'"
         )
     assert len(body) == 219 and len(header) == 66
     assert n == expected

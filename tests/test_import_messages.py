@@ -100,11 +100,13 @@ def test_store_in_a_read_only_folder_is_one_line(tmp_path):
         main(["--store", str(writable / "s.duckdb"), "import", "qualities-csv", str(source)]) == 0
     )
     (folder / "s.duckdb").touch()
-    # the folder read-only, the store file in it writable: DuckDB opens it, then cannot write its WAL
+    # the folder read-only, the store file in it writable: DuckDB opens it, then cannot write its
+    # WAL
     script = (
         f"mount --bind {folder} {folder} && mount -o remount,ro,bind {folder} && "
         f"mount --bind {writable / 's.duckdb'} {folder / 's.duckdb'} && "
-        f"{sys.executable} -m cli.main --store {folder / 's.duckdb'} import qualities-csv {source}; "
+        f"{sys.executable} -m cli.main --store {folder / 's.duckdb'} "
+        f"import qualities-csv {source}; "
         f"echo rc=$?; {sys.executable} -m cli.main --store {folder / 'sub' / 'new.duckdb'} "
         f"import qualities-csv {source}; echo rc=$?"
     )

@@ -1,4 +1,6 @@
-"""meta-dataset importer: a directory in the interchange format -> runs, evaluations, task qualities."""
+"""meta-dataset importer: a directory in the interchange format -> runs, evaluations, task
+qualities.
+"""
 
 from __future__ import annotations
 

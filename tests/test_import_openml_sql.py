@@ -55,7 +55,7 @@ INSERT INTO t (a, b) VALUES
 line'),
 ( 7 , 0x414243 ),(8,_binary 'bin');
 UNLOCK TABLES;
-"""
+"""  # noqa: E501
 TRICKY_ROWS = [
     (1, "it's 'ok' \\ \n; (x), y"),
     (2, None),
@@ -137,7 +137,8 @@ def test_import_seed_database(openml_data, store_path):
         )
         no_dataset = con.scalar("SELECT count(*) FROM tasks WHERE dataset_id IS NULL")
     assert counts == DOCUMENTED
-    # task_inputs.sql: (1, 'estimation_procedure', '1'), (1, 'source_data', '1'), (1, 'target_feature', 'class')
+    # task_inputs.sql: (1, 'estimation_procedure', '1'), (1, 'source_data', '1'),
+    # (1, 'target_feature', 'class')
     assert task1 == (1, "Supervised Classification", "class", 1, "10-fold Crossvalidation")
     assert anneal == ("anneal", 1, "ARFF", "class", "active")
     assert described == 131 and acc is True and no_dataset == 0
@@ -176,7 +177,8 @@ def _data_quality_dump(n_datasets: int, qualities: list[str]) -> str:
     """A mysqldump-style snapshot: CREATE TABLE, then column-less extended INSERTs."""
     head = (
         "CREATE TABLE `data_quality` (\n  `data` int(10) unsigned NOT NULL DEFAULT '0',\n"
-        "  `quality` varchar(128) NOT NULL DEFAULT '',\n  `evaluation_engine_id` int(16) NOT NULL,\n"
+        "  `quality` varchar(128) NOT NULL DEFAULT '',\n"
+        "  `evaluation_engine_id` int(16) NOT NULL,\n"
         "  `value` varchar(128) DEFAULT NULL,\n  `description` text\n);\n"
     )
     statements = []

@@ -38,7 +38,9 @@ def _data_lines(arff: Path) -> tuple[list[str], list[str]]:
 
 
 def pimp_slice(openml_data: Path, tmp: Path, n_tasks: int, with_qualities: bool = True) -> Path:
-    """A copy of the export holding the rows of its first ``n_tasks`` tasks (same folder layout)."""
+    """A copy of the export holding the rows of its first ``n_tasks`` tasks (same folder
+    layout).
+    """
     source = openml_data / PIMP / "arff" / "random_forest.arff"
     header, rows = _data_lines(source)
     keep, tasks = [], []
@@ -195,7 +197,8 @@ def _fingerprint(store: Path) -> dict[str, tuple]:
         return {
             t: tuple(
                 con.execute(
-                    f"SELECT count(*), coalesce(md5(string_agg(CAST(x AS VARCHAR), '|' ORDER BY CAST(x AS VARCHAR))), '') "
+                    "SELECT count(*), coalesce(md5(string_agg(CAST(x AS VARCHAR), '|' "
+                    "ORDER BY CAST(x AS VARCHAR))), '') "
                     f"FROM {t} x"
                 ).fetchone()
             )

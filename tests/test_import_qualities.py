@@ -53,7 +53,8 @@ def test_whole_file(openml_data, tmp_path):
         row = next(r for r in rows if r[0] == "31")
         column = header.index("NumberOfInstances")
         assert con.scalar(
-            "SELECT value FROM dataset_qualities WHERE dataset_id = 31 AND quality = 'NumberOfInstances'"
+            "SELECT value FROM dataset_qualities "
+            "WHERE dataset_id = 31 AND quality = 'NumberOfInstances'"
         ) == pytest.approx(float(row[column]))
         name, version = con.execute(
             "SELECT name, version FROM datasets WHERE dataset_id = 31"

@@ -45,7 +45,8 @@ def test_one_csv(openml_data, store_path):
             "FROM tasks WHERE task_id=2073"
         ).fetchone()
         n_inst = con.scalar(
-            "SELECT value FROM dataset_qualities WHERE dataset_id=181 AND quality='NumberOfInstances'"
+            "SELECT value FROM dataset_qualities "
+            "WHERE dataset_id=181 AND quality='NumberOfInstances'"
         )
         qualities = con.scalar("SELECT count(*) FROM dataset_qualities WHERE source='tabrepo'")
     assert n_tasks == len({r["tid"] for r in rows}) == 104

@@ -1,5 +1,5 @@
-"""fANOVA, tunability and data-driven defaults (metabase.importance), on landscapes whose answers are
-known by hand, and against Optuna's independent tree walk on the very same trees.
+"""fANOVA, tunability and data-driven defaults (metabase.importance), on landscapes whose answers
+are known by hand, and against Optuna's independent tree walk on the very same trees.
 """
 
 from __future__ import annotations
@@ -65,8 +65,8 @@ def test_marginal_and_pair_fractions_match_the_analytic_decomposition(
 
 
 def test_variances_equal_optunas_tree_walk_on_the_same_trees():
-    """Optuna's fANOVA walks each tree once per cell in Python; on the same sklearn trees and bounds
-    it must give the same total, single and pairwise marginal variances.
+    """Optuna's fANOVA walks each tree once per cell in Python; on the same sklearn trees and
+    bounds it must give the same total, single and pairwise marginal variances.
     """
     tree_module = pytest.importorskip("optuna.importance._fanova._tree")
     X, y = _landscape(60, seed=3, smooth=True)
@@ -176,7 +176,8 @@ def test_encoding_follows_the_space():
     assert (x.lower, x.upper) == (0.2, 0.8)
     ranged = encode(configs, dims, ranges={"x": (0.0, 1.0)})  # all the pipeline's runs cover more
     assert (ranged.dims[names.index("x")].lower, ranged.dims[names.index("x")].upper) == (0.0, 1.0)
-    # a choice matches its own value in another spelling, never a different type that compares equal
+    # a choice matches its own value in another spelling, never a different type that compares
+    # equal
     kernel, bools = (
         by_name["kernel"],
         Dimension("b", "categorical", -0.5, 1.5, True, choices=(True, False)),

@@ -16,7 +16,9 @@ ARFF = Path("openml-pimp/KDD2018/data/arff/random_forest.arff")
 
 
 def _read_arff(path: Path) -> tuple[list[str], dict[str, set], dict[int, list[float]]]:
-    """(parameter columns, distinct values per column, accuracies per task), by plain text splitting."""
+    """(parameter columns, distinct values per column, accuracies per task), by plain text
+    splitting.
+    """
     lines = path.read_text().splitlines()
     meta = json.loads(lines[0].lstrip("% "))
     names = [line.split()[1] for line in lines if line.upper().startswith("@ATTRIBUTE")]

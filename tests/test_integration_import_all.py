@@ -1,4 +1,5 @@
-"""Import everything in openml-data into one fresh store, through the registry, and check the counts.
+"""Import everything in openml-data into one fresh store, through the registry, and check the
+counts.
 
 The expected numbers are documented facts about the files (openml-data/README.md and issue 2), or
 are counted here from the files themselves. Sources not registered yet are skipped with a reason,

@@ -1,4 +1,6 @@
-"""Unit tests of metabase.metafeatures on small hand-made frames; expected values worked out by hand."""
+"""Unit tests of metabase.metafeatures on small hand-made frames; expected values worked out by
+hand.
+"""
 
 from __future__ import annotations
 

@@ -44,7 +44,10 @@ def _eval(run, flow_name="weka.J48", value="0.5", extra="", time="2017-11-01T00:
 
 
 def _page(root: str, rows: list[str]) -> bytes:
-    return f'<?xml version="1.0" encoding="utf-8"?>\n<oml:{root} {NS}>\n{"".join(rows)}</oml:{root}>\n'.encode()
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?>\n<oml:{root} {NS}>\n'
+        f"{''.join(rows)}</oml:{root}>\n"
+    ).encode()
 
 
 CASES = {
@@ -133,7 +136,10 @@ def _param(i, name, value, flow=60, flow_name="weka.J48"):
 
 
 def _setup(sid, *params, flow=60):
-    return f"<oml:setup><oml:setup_id>{sid}</oml:setup_id><oml:flow_id>{flow}</oml:flow_id>{''.join(params)}</oml:setup>\n"
+    return (
+        f"<oml:setup><oml:setup_id>{sid}</oml:setup_id><oml:flow_id>{flow}</oml:flow_id>"
+        f"{''.join(params)}</oml:setup>\n"
+    )
 
 
 SETUPS = [
@@ -198,7 +204,8 @@ def test_truncated_and_error_bodies_behave_as_before():
         _fast("evaluation", body[: len(body) // 2])
     with pytest.raises(RetryableError):
         _fast("evaluation", b"")
-    # framed as a whole list but a row lost its end: not cut column-wise, and the XML parser refuses it
+    # framed as a whole list but a row lost its end: not cut column-wise, and the XML parser
+    # refuses it
     broken = body.replace(b"</oml:evaluation>", b"", 1)
     assert extract(SPECS["evaluation"], broken) is None
     with pytest.raises(RetryableError):
@@ -217,7 +224,10 @@ def test_truncated_and_error_bodies_behave_as_before():
 @pytest.mark.parametrize(
     "body",
     [
-        b'<!DOCTYPE html>\n<html><head><meta charset="utf-8"/><title>Maintenance</title></head><body/></html>',
+        (
+            b'<!DOCTYPE html>\n<html><head><meta charset="utf-8"/>'
+            b"<title>Maintenance</title></head><body/></html>"
+        ),
         _page("runs", []),
         _page("evaluation", CASES["plain"]),
         b"   \n",
@@ -243,7 +253,9 @@ def test_ids_that_are_not_decimal_int64_integers_are_null_in_both_parsers(text):
 
 
 def test_a_raw_greater_than_in_a_text_still_takes_the_columnar_path():
-    """'>' is legal in XML text: a tag ends at the first '>' after its '<', the text may hold more."""
+    """'>' is legal in XML text: a tag ends at the first '>' after its '<', the text
+    may hold more.
+    """
     body = _page("evaluations", [_eval(1, flow_name="a > b >> c"), _eval(2, value="0.75")])
     fast = extract(SPECS["evaluation"], body)
     assert fast is not None

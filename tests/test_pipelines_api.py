@@ -96,7 +96,11 @@ def test_flow_qualified_keys():
 
 def test_non_catalogue_flows_map_to_none():
     assert pipelines.map_openml("weka.J48(1)", {"C": "0.9", "M": "2"}) is None
-    grid = "sklearn.model_selection._search.GridSearchCV(estimator=sklearn.pipeline.Pipeline(imputer=sklearn.impute._base.SimpleImputer,classifier=sklearn.tree._classes.DecisionTreeClassifier))(1)"
+    grid = (
+        "sklearn.model_selection._search.GridSearchCV(estimator=sklearn.pipeline.Pipeline("
+        "imputer=sklearn.impute._base.SimpleImputer,"
+        "classifier=sklearn.tree._classes.DecisionTreeClassifier))(1)"
+    )
     assert pipelines.map_openml(grid, {}) is None
 
 
@@ -178,8 +182,9 @@ def test_already_typed_numpy_and_missing_values_map_like_strings():
 
 
 def test_values_json_has_no_numbers_for_hash_and_store_as_text():
-    """OpenML setups can hold "1e400" or "NaN"; Python's json reads them as inf/nan, which canonical
-    JSON cannot write: they must not stop a sync, and the same text must give the same hash.
+    """OpenML setups can hold "1e400" or "NaN"; Python's json reads them as inf/nan, which
+    canonical JSON cannot write: they must not stop a sync, and the same text must give the same
+    hash.
     """
     import json
 
@@ -221,7 +226,10 @@ def test_the_quick_catalogue_check_never_rules_out_a_catalogue_flow():
                 could_be_catalogue(f"{prefix}(4)", 1)
                 and pipelines.match_flow(f"{prefix}(4)", 1) is not None
             )
-        flow = f"sklearn.pipeline.Pipeline(imputer=sklearn.impute.SimpleImputer,model={pipeline.openml.publish_class})"
+        flow = (
+            "sklearn.pipeline.Pipeline(imputer=sklearn.impute.SimpleImputer,"
+            f"model={pipeline.openml.publish_class})"
+        )
         assert could_be_catalogue(flow, 1)
     for name, flow_id in [
         ("synthetic.replay.flow_1", 90_000_002),

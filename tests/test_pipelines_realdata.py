@@ -201,7 +201,10 @@ def test_recorded_sklearn_flow_names_map_by_their_model(openml_data):
     for path in (
         folder / "evaluations/evaluation_list_run12.xml",
         folder
-        / "studies/publish_study/get_evaluation_list_function_predictive_accuracy_limit_10000_offset_0_study_157.xml",
+        / (
+            "studies/publish_study/"
+            "get_evaluation_list_function_predictive_accuracy_limit_10000_offset_0_study_157.xml"
+        ),
         folder / "flows/flow_list.xml",
     ):
         root = ET.parse(path).getroot()

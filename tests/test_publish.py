@@ -371,7 +371,8 @@ def test_run_publish_then_dry_run_and_include_failed(server, cli, folder, tmp_pa
     xmlschema.XMLSchema(
         "/work/shared/openml-data/openml-server/xsd/openml.run.upload.xsd"
     ).validate(str(folder_ / "description.xml"))
-    # without --include-failed the failed run is refused by name; with it, it is published with its error
+    # without --include-failed the failed run is refused by name; with it, it is published with its
+    # error
     code, _, err = cli(server, store, "publish", "--run-key", crashed["run_key"])
     assert code == 1 and "--include-failed" in err
     code, out, err = cli(server, store, "publish", "--all", "--include-failed", "--format", "json")

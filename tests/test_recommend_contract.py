@@ -186,7 +186,8 @@ def test_a_meta_dataset_with_one_usable_task_is_refused():
 def test_zero_shot_strategies_sample_tasks_when_there_are_many(name, monkeypatch):
     """Above MAX_POOL_TASKS tasks the pool is scored on a sample of them (bounded work); the
     strategies must still fit and rank (lowrank once paired the sample's scores with every task's
-    meta-features and failed on the 593-task study export). The cap is lowered so the test is small.
+    meta-features and failed on the 593-task study export). The cap is lowered so the test is
+    small.
     """
     from metabase.recommend import base
 

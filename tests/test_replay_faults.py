@@ -84,7 +84,10 @@ def _post(url: str, fields: dict[str, bytes]) -> tuple[int, ET.Element]:
     boundary = "replayboundary"
     body = (
         b"".join(
-            f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"; filename="{k}.xml"\r\n\r\n'.encode()
+            (
+                f"--{boundary}\r\n"
+                f'Content-Disposition: form-data; name="{k}"; filename="{k}.xml"\r\n\r\n'
+            ).encode()
             + v
             + b"\r\n"
             for k, v in fields.items()

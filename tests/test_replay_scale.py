@@ -1,4 +1,6 @@
-"""Scale mode: deterministic synthetic runs/evaluations, generated on the fly, labelled synthetic."""
+"""Scale mode: deterministic synthetic runs/evaluations, generated on the fly, labelled
+synthetic.
+"""
 
 from __future__ import annotations
 
@@ -38,7 +40,8 @@ def test_ten_million_evaluations_without_materialising(replay_factory):
     last = FIRST + 10_000_000 - 1
     t = time.perf_counter()
     status, root = fetch(
-        f"{h.url}/evaluation/list/function/predictive_accuracy/run/{last - 499}../limit/1000/offset/0"
+        f"{h.url}/evaluation/list/function/predictive_accuracy/run/{last - 499}.."
+        "/limit/1000/offset/0"
     )
     assert time.perf_counter() - t < 5
     rows = evaluations(root)

@@ -159,8 +159,8 @@ def test_study_export_runs_are_served(replay_server, openml_data):
     """Study 34's accuracy and AUC exports describe the same runs: one run, two evaluations."""
     lines = (
         (
-            openml_data
-            / "openml-aslib/openmlmetadata/output/study_34_run_evaluations_area_under_roc_curve.arff"
+            openml_data / "openml-aslib/openmlmetadata/output/"
+            "study_34_run_evaluations_area_under_roc_curve.arff"
         )
         .read_text()
         .splitlines()

@@ -157,7 +157,8 @@ def test_a_regression_task_on_two_workers(cli, folder):
     with open_reader(folder / "reg.duckdb") as con:
         for row in rows:  # the mean over folds, recomputed from the stored predictions
             per_fold = con.df(
-                "SELECT fold, avg(abs(CAST(prediction AS DOUBLE) - CAST(correct AS DOUBLE))) AS mae "
+                "SELECT fold, avg(abs(CAST(prediction AS DOUBLE) - CAST(correct AS DOUBLE))) "
+                "AS mae "
                 "FROM predictions WHERE run_key = ? GROUP BY fold",
                 [row["run_key"]],
             )
@@ -194,7 +195,7 @@ def test_configs_file_of_json_lines_and_an_optuna_export(cli, folder):
     assert code == 0 and row["config"]["max_depth"] == 4 and row["status"] == "ok"
 
 
-# ---------------------------------------------------------------- bad input: one line, store unchanged
+# ------------------------------------------------------------ bad input: one line, store unchanged
 BAD = [
     (["--task", "999999999", "--pipeline", RF], "unknown task 999999999"),
     (["--task", str(CREDIT_G), "--pipeline", "sklearn.no_such"], "no pipeline 'sklearn.no_such'"),

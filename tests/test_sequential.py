@@ -1,4 +1,6 @@
-"""The sequential protocol on pools whose answer is known, and the contract of sequential strategies."""
+"""The sequential protocol on pools whose answer is known, and the contract of sequential
+strategies.
+"""
 
 from __future__ import annotations
 

@@ -232,7 +232,8 @@ def test_allow_files_reads_inside_the_folder(capsys, store, folders):
         store,
         "--allow-files",
         str(inside),
-        f"SELECT count(*) AS n FROM tasks WHERE task_id IN (SELECT task_id FROM read_csv('{inside}/ids.csv'))",
+        "SELECT count(*) AS n FROM tasks WHERE task_id IN "
+        f"(SELECT task_id FROM read_csv('{inside}/ids.csv'))",
     )
     assert got["n"].item() == 2  # tasks 101 and 102 exist
     got = sql_json(
@@ -288,7 +289,7 @@ def test_allow_files_goes_with_an_adhoc_query(capsys, store, tmp_path):
 
 # -- cell text is shown literally -----------------------------------------------------------------
 def _shown(name: str) -> str:
-    """How a cell shows ``name``: as typed, control characters written out (ESC as \\x1b)."""
+    r"""How a cell shows ``name``: as typed, control characters written out (ESC as \x1b)."""
     return "".join(repr(c)[1:-1] if ord(c) < 32 else c for c in name)
 
 

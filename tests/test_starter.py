@@ -1,8 +1,9 @@
 """The starter knowledge base: what ships, that it is what the build makes, and where it stands in.
 
 Expected figures are facts about the exports (openml-data/README.md): openml-pimp holds 47,000 runs
-of flow 6969 on 94 tasks with the qualities of the 100 OpenML100 tasks; task 14951 is the 10-fold CV
-task on eeg-eye-state (dataset 1471, target Class, 14,980 instances), as is OpenML100's task 9983.
+of flow 6969 on 94 tasks with the qualities of the 100 OpenML100 tasks; task 14951 is the 10-fold
+CV task on eeg-eye-state (dataset 1471, target Class, 14,980 instances), as is OpenML100's task
+9983.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ def con():
 
 def test_the_starter_holds_openml_pimp_runs_with_typed_configs(con):
     runs, tasks, flows, pipelines = con.execute(
-        "SELECT count(*), count(DISTINCT task_id), list(DISTINCT flow_id), list(DISTINCT pipeline) FROM runs"
+        "SELECT count(*), count(DISTINCT task_id), list(DISTINCT flow_id), "
+        "list(DISTINCT pipeline) FROM runs"
     ).fetchone()
     assert (runs, tasks, flows, pipelines) == (47_000, 94, [6969], ["sklearn.random_forest"])
     assert (
@@ -129,7 +131,8 @@ def test_the_wheel_carries_the_starter_within_15_mb(tmp_path):
 
     if int(setuptools.__version__.split(".")[0]) < 77:
         pytest.skip(
-            f"building the wheel needs setuptools>=77 (the test extra); here {setuptools.__version__}"
+            f"building the wheel needs setuptools>=77 (the test extra); "
+            f"here {setuptools.__version__}"
         )
     source = tmp_path / "src"  # a copy, so that the build leaves nothing in the checkout
     source.mkdir()
@@ -306,7 +309,9 @@ def _meta_dataset(directory: Path) -> Path:
 def test_import_into_a_new_store_seeds_it_when_asked(
     tmp_path, store_path, capsys, flag, expected_runs
 ):
-    """Without a flag and without a terminal on stdin (as under pytest) the new store starts empty."""
+    """Without a flag and without a terminal on stdin (as under pytest) the new store
+    starts empty.
+    """
     directory = _meta_dataset(tmp_path / "md")
     args = ["--store", str(store_path), "import", "meta-dataset", str(directory)] + (
         [flag] if flag else []

@@ -494,8 +494,8 @@ def test_a_server_that_only_answers_html_fails_the_sync_in_one_line(
 
 
 class _Tampering:
-    """Damages evaluation pages as they arrive, before they are parsed: a non-numeric value, ``inf``
-    and ``NaN``, a negative run id, and one row twice.
+    """Damages evaluation pages as they arrive, before they are parsed: a non-numeric value,
+    ``inf`` and ``NaN``, a negative run id, and one row twice.
     """
 
     def __init__(self, client) -> None:

@@ -1,4 +1,5 @@
-"""The sync's column-wise fast paths write exactly what the general, one-value-at-a-time paths write.
+"""The sync's column-wise fast paths write exactly what the general, one-value-at-a-time paths
+write.
 
 Setup pages are typed per page with Arrow kernels (``setup_json.lean_rows``); here random pages
 mixing plain numbers, numbers that are not their own JSON text, strings, JSON, nulls, components
@@ -214,12 +215,16 @@ def _random_evaluations(seed: int, rows: int = 60) -> bytes:
     out = []
     for r in range(rows):
         leaves = "".join(
-            f"<oml:{c}>{r + 1 if k is None else html.escape(rng.choice(EVAL_VALUES[k]), quote=False)}"
+            f"<oml:{c}>"
+            f"{r + 1 if k is None else html.escape(rng.choice(EVAL_VALUES[k]), quote=False)}"
             f"</oml:{c}>\n    "
             for c, k in kinds.items()
         )
         out.append(f"  <oml:evaluation>\n    {leaves}</oml:evaluation>\n")
-    return f'<?xml version="1.0" encoding="utf-8"?>\n<oml:evaluations {NS}>\n{"".join(out)}</oml:evaluations>\n'.encode()
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?>\n<oml:evaluations {NS}>\n'
+        f"{''.join(out)}</oml:evaluations>\n"
+    ).encode()
 
 
 @pytest.mark.parametrize("seed", range(4))

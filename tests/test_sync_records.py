@@ -27,7 +27,8 @@ NS = 'xmlns:oml="http://openml.org/openml"'
 
 def _evaluations(*rows):
     body = "".join(
-        f"<oml:evaluation><oml:run_id>{r}</oml:run_id><oml:task_id>3</oml:task_id><oml:setup_id>{r + 7 if isinstance(r, int) else 99}"
+        f"<oml:evaluation><oml:run_id>{r}</oml:run_id><oml:task_id>3</oml:task_id>"
+        f"<oml:setup_id>{r + 7 if isinstance(r, int) else 99}"
         f"</oml:setup_id><oml:flow_id>6969</oml:flow_id><oml:function>predictive_accuracy</oml:function>"
         f"<oml:upload_time>{t}</oml:upload_time><oml:uploader>1</oml:uploader><oml:value>{v}</oml:value>"
         f"</oml:evaluation>"
@@ -141,8 +142,8 @@ def test_setups_with_ids_that_are_not_positive_are_never_kept():
 def test_the_skipped_summary_is_one_line_with_counts():
     line = records.skipped_summary({records.BAD_VALUE: 2, records.REPEATED: 1})
     assert (
-        line
-        == "skipped 3 evaluation rows OpenML sent malformed (1 repeated evaluation, 2 value not a finite number)"
+        line == "skipped 3 evaluation rows OpenML sent malformed "
+        "(1 repeated evaluation, 2 value not a finite number)"
     )
 
 
@@ -171,7 +172,8 @@ def test_unmapped_setups_keep_typed_parameters():
 
 def test_setup_rows_of_an_unmapped_flow():
     xml = (
-        f"<oml:setups {NS}><oml:setup><oml:setup_id>100</oml:setup_id><oml:flow_id>60</oml:flow_id>"
+        f"<oml:setups {NS}><oml:setup><oml:setup_id>100</oml:setup_id>"
+        "<oml:flow_id>60</oml:flow_id>"
         "<oml:parameter><oml:id>1</oml:id><oml:flow_id>60</oml:flow_id><oml:flow_name>weka.J48</oml:flow_name>"
         "<oml:full_name>weka.J48(1)_C</oml:full_name><oml:parameter_name>C</oml:parameter_name>"
         "<oml:data_type>option</oml:data_type><oml:default_value>0.25</oml:default_value>"

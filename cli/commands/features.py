@@ -56,7 +56,10 @@ def register(group: click.Group) -> None:
     @click.option(
         "--store-result",
         is_flag=True,
-        help="Write the values into dataset_qualities with source='computed' (OpenML's rows untouched).",
+        help=(
+            "Write the values into dataset_qualities with source='computed' "
+            "(OpenML's rows untouched)."
+        ),
     )
     @format_option()
     def features(
@@ -75,7 +78,8 @@ def register(group: click.Group) -> None:
     ):
         """Compute OpenML qualities (and auto-sklearn's meta-features) of a table.
 
-        Example: metabase features ../shared/openml-data/datasets/credit-g/credit-g.arff --target class --no-landmarkers
+        Example: metabase features ../shared/openml-data/datasets/credit-g/credit-g.arff
+        --target class --no-landmarkers
         """
         chosen = [g.strip() for item in groups for g in item.split(",") if g.strip()] or None
         out = workspace().features(

@@ -1,4 +1,6 @@
-"""``metabase importance``: which hyperparameters of a pipeline matter, on which tasks, how much."""
+"""``metabase importance``: which hyperparameters of a pipeline matter, on which tasks, how
+much.
+"""
 
 from __future__ import annotations
 

@@ -20,14 +20,18 @@ def register(group: click.Group) -> None:
         default=60.0,
         show_default=True,
         envvar="METABASE_WRITER_WAIT",
-        help="Seconds to wait for a running import, sync or reader to release the store before giving up.",
+        help=(
+            "Seconds to wait for a running import, sync or reader to release the store before "
+            "giving up."
+        ),
     )
     @seed_option
     @format_option()
     def import_(source: str, path: str, wait_s: float, seed: bool | None, fmt: str) -> None:
         """Import a real OpenML export (SOURCE) from PATH into the store, in one transaction.
 
-        Example: metabase import openml-pimp ../shared/openml-data/openml-pimp/KDD2018/data/arff/random_forest.arff
+        Example: metabase import openml-pimp
+        ../shared/openml-data/openml-pimp/KDD2018/data/arff/random_forest.arff
 
         Example: metabase import qualities-csv qualities.csv --wait 300
         """

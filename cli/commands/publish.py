@@ -78,7 +78,8 @@ def register(group: click.Group) -> None:
     ) -> None:
         """Publish local runs to OpenML as flows and runs, each run exactly once.
 
-        Example: metabase --openml-server https://test.openml.org/api/v1/xml publish --all --tag my-study
+        Example: metabase --openml-server https://test.openml.org/api/v1/xml publish --all
+        --tag my-study
         """
         with _progress_bar() as progress:
             report = workspace().publish(

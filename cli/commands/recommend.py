@@ -154,7 +154,8 @@ def register(group: click.Group) -> None:
     def evaluate(
         directory, strategies, ks, max_tasks, plot, sequential, seeds, start, fmt
     ) -> None:
-        """Leave-one-task-out backtest of the strategies on a meta-dataset directory (mean normalised regret@k).
+        """Leave-one-task-out backtest of the strategies on a meta-dataset directory
+        (mean normalised regret@k).
 
         Example: metabase evaluate out/rf --strategies knn,portfolio --k 1,5,10 --plot regret.png
 

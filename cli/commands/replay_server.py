@@ -19,7 +19,10 @@ def register(group: click.Group) -> None:
     @click.option(
         "--faults",
         default=None,
-        help="Injected faults, e.g. 5xx=0.1,429=0.05,latency=0.02,truncate=0.01,reset=0.01,cap=500,seed=1.",
+        help=(
+            "Injected faults, e.g. "
+            "5xx=0.1,429=0.05,latency=0.02,truncate=0.01,reset=0.01,cap=500,seed=1."
+        ),
     )
     @click.option(
         "--scale",

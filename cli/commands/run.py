@@ -122,7 +122,8 @@ def register(group: click.Group) -> None:
         "configs_file",
         type=click.Path(dir_okay=False),
         default=None,
-        help='JSON lines of {"pipeline", "config"}, or a `recommend --export`/`--format json` file.',
+        help='JSON lines of {"pipeline", "config"}, or a '
+        "`recommend --export`/`--format json` file.",
     )
     @click.option(
         "--executor",
@@ -177,7 +178,8 @@ def register(group: click.Group) -> None:
     ) -> None:
         """Run configurations on a task's OpenML splits and store every outcome (crashes included).
 
-        Example: metabase run --task 31 --pipeline sklearn.random_forest --config '{"max_features": 0.3}'
+        Example: metabase run --task 31 --pipeline sklearn.random_forest
+        --config '{"max_features": 0.3}'
         """
         with _sigterm_interrupts(), _progress_bar() as progress:
             report = workspace().run(

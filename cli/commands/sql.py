@@ -136,7 +136,8 @@ def register(group: click.Group) -> None:
 
         Example: metabase sql --named best-configs --param task_id=3 --param k=5
 
-        Example: metabase sql "SELECT * FROM read_csv('/data/mine/ids.csv')" --allow-files /data/mine
+        Example: metabase sql "SELECT * FROM read_csv('/data/mine/ids.csv')"
+        --allow-files /data/mine
         """
         chosen = sum(bool(x) for x in (query, named, list_))
         if chosen != 1:

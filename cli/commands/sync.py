@@ -97,7 +97,8 @@ def register(group: click.Group) -> None:
         seed,
         fmt,
     ) -> None:
-        """Sync OpenML tasks, datasets, qualities, flows, setups, runs and evaluations into the store.
+        """Sync OpenML tasks, datasets, qualities, flows, setups, runs and evaluations into the
+        store.
 
         Incremental (a second sync fetches only what is new) and resumable (kill it, run it again).
 
@@ -131,8 +132,10 @@ def register(group: click.Group) -> None:
                 result.plan["phases"],
                 fmt,
                 title=(
-                    f"sync plan: {result.plan['tasks']} tasks, flows {result.plan['flows'] or 'all'}, "
-                    f"measures {', '.join(result.plan['measures'])}; at least {result.plan['estimated_calls']} calls"
+                    f"sync plan: {result.plan['tasks']} tasks, "
+                    f"flows {result.plan['flows'] or 'all'}, "
+                    f"measures {', '.join(result.plan['measures'])}; "
+                    f"at least {result.plan['estimated_calls']} calls"
                 ),
             )
         else:

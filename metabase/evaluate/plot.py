@@ -1,4 +1,6 @@
-"""Regret against the number of picks, one line per strategy (PNG, or any format matplotlib writes)."""
+"""Regret against the number of picks, one line per strategy (PNG, or any format matplotlib
+writes).
+"""
 
 from __future__ import annotations
 

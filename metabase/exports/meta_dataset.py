@@ -76,7 +76,9 @@ def export_meta_dataset(
     flow: int | None = None,
     measure: str = DEFAULT_MEASURE,
 ) -> ExportResult:
-    """Write ``runs.parquet`` and ``tasks.parquet`` for the selected runs; ``con`` may be read-only."""
+    """Write ``runs.parquet`` and ``tasks.parquet`` for the selected runs; ``con`` may be
+    read-only.
+    """
     runs = run_queries.export_runs(con, pipeline, flow, measure)
     if runs.empty:
         raise _no_runs(con, pipeline, flow, measure)

@@ -70,7 +70,9 @@ class ArffHeader:
         raise KeyError(name)
 
     def comment_json(self) -> dict:
-        """The first comment line that holds a JSON object (openml-pimp puts its metadata there)."""
+        """The first comment line that holds a JSON object (openml-pimp puts its
+        metadata there).
+        """
         for line in self.comments:
             text = line.strip()
             if text.startswith("{"):

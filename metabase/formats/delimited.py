@@ -54,7 +54,9 @@ NA_VALUES = frozenset(
 
 @dataclass(frozen=True)
 class CsvRows:
-    """A table's header and data rows, all text; ``lines[i]`` is the file line row ``i`` ends on."""
+    """A table's header and data rows, all text; ``lines[i]`` is the file line row ``i`` ends
+    on.
+    """
 
     path: Path
     header: tuple[str, ...]

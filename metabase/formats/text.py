@@ -31,7 +31,9 @@ _BLOCK_BYTES = 1 << 20
 
 
 def open_binary(path: Path) -> BinaryIO:
-    """The file's bytes; a ``.gz`` file decompressed. A directory or an unreadable file is one line."""
+    """The file's bytes; a ``.gz`` file decompressed. A directory or an unreadable file is one
+    line.
+    """
     path = Path(path)
     if path.is_dir():
         raise DataFormatError(path, "is a directory; expected a file")
@@ -57,7 +59,7 @@ def lines_of(path: Path, max_line_bytes: int = MAX_LINE_BYTES) -> Iterator[str]:
 
 
 def numbered_lines(path: Path, max_line_bytes: int = MAX_LINE_BYTES) -> Iterator[tuple[int, str]]:
-    """``(line number, text)`` of every line, 1-based, each ending with its line break (``\\n``)
+    r"""``(line number, text)`` of every line, 1-based, each ending with its line break (``\n``)
     except perhaps the last. The file is read and checked a block of lines at a time.
     """
     path = Path(path)

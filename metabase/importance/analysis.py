@@ -43,8 +43,9 @@ def analyse(
     ranges: Mapping[str, tuple[float, float]] | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> ImportanceResult:
-    """Importance of the hyperparameters ``dims`` over ``runs`` (columns ``task_id``, ``config``
-    (a dict or its JSON) and ``score`` as stored; errors and losses get ``higher_is_better=False``).
+    """Importance of the hyperparameters ``dims`` over ``runs`` (columns ``task_id``,
+    ``config`` (a dict or its JSON) and ``score`` as stored; errors and losses get
+    ``higher_is_better=False``).
 
     Tasks with fewer than ``min_runs`` usable runs are skipped (listed in ``skipped``);
     ``curves`` asks for the marginal curves of each task's that-many most important

@@ -49,8 +49,8 @@ def one_blas_thread():
 
 class _Tree:
     """One fitted tree as leaf boxes: ``lo``/``hi`` (leaves x dims), ``value`` (leaves,),
-    ``share`` (leaves x dims: each box's width over the bounds' width), ``weight`` (each box's share
-    of the volume), ``cuts`` per dim (the sorted distinct split points on that dim).
+    ``share`` (leaves x dims: each box's width over the bounds' width), ``weight`` (each box's
+    share of the volume), ``cuts`` per dim (the sorted distinct split points on that dim).
     """
 
     def __init__(self, tree, lower: np.ndarray, upper: np.ndarray) -> None:
@@ -86,7 +86,9 @@ class _Tree:
         return self._cells[dim]
 
     def inside(self, dim: int, points: np.ndarray) -> np.ndarray:
-        """(points x leaves) indicator, as floats: which leaf intervals on ``dim`` hold each point."""
+        """(points x leaves) indicator, as floats: which leaf intervals on ``dim`` hold
+        each point.
+        """
         return ((self.lo[:, dim] <= points[:, None]) & (points[:, None] < self.hi[:, dim])).astype(
             float
         )

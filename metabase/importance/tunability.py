@@ -32,7 +32,9 @@ SURROGATE = {"n_trees": 32, "max_features": 1.0, "min_samples_leaf": 3}
 def tunability(
     model, default: np.ndarray, X_task: np.ndarray
 ) -> tuple[float, dict[int, float], float]:
-    """(the default's surrogate score, {column: gain from tuning it alone}, gain from tuning all)."""
+    """(the default's surrogate score, {column: gain from tuning it alone}, gain from tuning
+    all).
+    """
     base = float(model.predict(default[None, :])[0])
     gains, best = {}, base
     for dim in range(len(default)):
@@ -62,7 +64,9 @@ def candidate_rows(
 
 
 def normalised(predictions: np.ndarray, worst: float, best: float) -> np.ndarray | None:
-    """Predictions on the task's [worst, best] scale; None for a task whose runs all score alike."""
+    """Predictions on the task's [worst, best] scale; None for a task whose runs all score
+    alike.
+    """
     if not best > worst:
         return None
     return (predictions - worst) / (best - worst)

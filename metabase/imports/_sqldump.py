@@ -303,7 +303,8 @@ class DumpReader:
                     break
             if len(values) != width:
                 raise DumpError(
-                    f"{self._where()}: INSERT INTO `{table}` has a row of {len(values)} values for {width} columns"
+                    f"{self._where()}: INSERT INTO `{table}` has a row of {len(values)} values "
+                    f"for {width} columns"
                 )
             rows.append(tuple(values))
             if len(rows) >= batch_rows:

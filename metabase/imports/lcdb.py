@@ -6,9 +6,10 @@ PATH is the ``lcdb/lcdb/`` folder (all four ``database-<metric>.csv.gz`` files, 
 The curve files are large (6.2M rows together), so they are streamed: pyarrow's incremental CSV
 reader yields record batches of a few MB, each is reshaped to the store's columns and appended.
 Parsing memory stays bounded by the block size, not by the file (DuckDB itself holds the
-uncommitted rows of the one transaction until it commits: about 1 GB for all of LCDB). Because a stream can only be validated
-while it is written, any parse error (a truncated gzip, a short row, a non-number) is raised as
-:class:`ImportFormatError` from inside the stream; the import's single transaction then rolls back.
+uncommitted rows of the one transaction until it commits: about 1 GB for all of LCDB). Because a
+stream can only be validated while it is written, any parse error (a truncated gzip, a short row, a
+non-number) is raised as :class:`ImportFormatError` from inside the stream; the import's single
+transaction then rolls back.
 
 Measure names: LCDB's ``accuracy`` is OpenML's ``predictive_accuracy``. Its ``auc`` is computed
 for binary datasets only (every AUC dataset that ``datasets.csv`` describes has 2 classes), where

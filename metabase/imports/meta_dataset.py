@@ -73,7 +73,8 @@ class MetaDatasetImporter(Importer):
         configs = [canonical_json(c) for c in parsed]
         pipelines = runs["pipeline"].fillna("unknown").tolist()
         hashes = [hash_config(p, c, t) for p, c, t in zip(pipelines, parsed, configs)]
-        # ``flow-<id>`` is how an export names runs of a flow outside the catalogue: keep the flow id
+        # ``flow-<id>`` is how an export names runs of a flow outside the catalogue: keep the
+        # flow id
         flow_ids = pd.to_numeric(pd.Series(pipelines).str.extract(r"^flow-(\d+)$")[0]).astype(
             "Int64"
         )

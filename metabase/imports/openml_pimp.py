@@ -1,7 +1,9 @@
-"""``metabase import openml-pimp FILE``: random-search runs of one OpenML flow (openml-pimp's ARFF).
+"""``metabase import openml-pimp FILE``: random-search runs of one OpenML flow (openml-pimp's
+ARFF).
 
-The file's first comment line is a JSON object naming the flow (``flow_id``), the parameter columns
-(``col_parameters``, scikit-learn ``step__param`` names) and the measure columns (``col_measures``);
+The file's first comment line is a JSON object naming the flow (``flow_id``), the parameter
+columns (``col_parameters``, scikit-learn ``step__param`` names) and the measure columns
+(``col_measures``);
 ``task_id`` is an OpenML **task** id. Nothing about the one file we have is hard-coded: another
 flow's export from the same tool imports the same way.
 
@@ -70,7 +72,9 @@ def _metadata(path: Path, header: ArffHeader) -> tuple[int, list[str], list[str]
 
 
 def _typed_column(column: pd.Series) -> list:
-    """Typed Python values of one parameter column; nominal tokens are typed once per distinct value."""
+    """Typed Python values of one parameter column; nominal tokens are typed once per distinct
+    value.
+    """
     if column.dtype == "float64":
         return [None if math.isnan(v) else v for v in column.tolist()]
     lookup = {v: typed_token(v) for v in column.dropna().unique()}

@@ -95,7 +95,8 @@ class QualitiesCsvImporter(Importer):
         frame = _read(path)
         loads = (
             TableLoad("datasets", pa.Table.from_pandas(_datasets(frame), preserve_index=False)),
-            # replace, not upsert: a re-import mirrors the file exactly, also where a cell became empty
+            # replace, not upsert: a re-import mirrors the file exactly, also where a cell became
+            # empty
             TableLoad(
                 "dataset_qualities",
                 pa.Table.from_pandas(_long_qualities(frame), preserve_index=False),

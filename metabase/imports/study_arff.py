@@ -1,4 +1,5 @@
-"""``metabase import openml-study-arff PATH``: OpenML study exports (joaquinvanschoren/openml-aslib).
+"""``metabase import openml-study-arff PATH``: OpenML study exports
+(joaquinvanschoren/openml-aslib).
 
 PATH is one file or the ``openmlmetadata/output/`` folder. Files, by name:
 

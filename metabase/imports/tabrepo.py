@@ -1,4 +1,5 @@
-"""``metabase import tabrepo-metadata PATH``: TabRepo's task metadata into tasks, datasets, qualities.
+"""``metabase import tabrepo-metadata PATH``: TabRepo's task metadata into tasks, datasets,
+qualities.
 
 TabRepo (autogluon/tabrepo) ships ``task_metadata*.csv``: one row per OpenML task, a copy of
 OpenML's task list (``tid`` task id, ``did`` dataset id, ``name``, ``task_type``,

@@ -30,7 +30,8 @@ from metabase.metafeatures.autosklearn import AUTOSKLEARN_NAMES
 from metabase.metafeatures.engine import metafeatures
 from metabase.metafeatures.loading import load_table, read_arff
 
-#: OpenML dataset ids of the raw datasets in ``openml-data/datasets`` (from their README/features.json).
+#: OpenML dataset ids of the raw datasets in ``openml-data/datasets``
+#: (from their README/features.json).
 RAW_DATASETS: dict[str, int] = {
     "eeg-eye-state": 1471,
     "credit-g": 31,
@@ -218,7 +219,9 @@ def openml_cases(openml_data: Path) -> list[Case]:
 
 
 def autosklearn_cases(openml_data: Path) -> list[Case]:
-    """auto-sklearn's ``feature_values.arff`` rows for datasets whose raw data is here (by name)."""
+    """auto-sklearn's ``feature_values.arff`` rows for datasets whose raw data is here (by
+    name).
+    """
     openml_data = Path(openml_data)
     files = openml_data / "auto-sklearn" / "autosklearn" / "metalearning" / "files"
     reference: dict[str, dict[str, float]] = {}

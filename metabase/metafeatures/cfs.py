@@ -6,7 +6,8 @@ all three names (see the note above ``_LEARNERS``).
 Approximation (documented per quality): numeric attributes are discretised into 10 equal-frequency
 bins (Weka uses supervised MDL discretisation), a missing value is its own bin, and the search is
 greedy forward selection that stops at the first step without improvement (Weka's best-first
-search tolerates 5 such steps). Merit = k * mean(SU(attr, class)) / sqrt(k + k(k-1) mean(SU(attr, attr))).
+search tolerates 5 such steps).
+Merit = k * mean(SU(attr, class)) / sqrt(k + k(k-1) mean(SU(attr, attr))).
 """
 
 from __future__ import annotations
@@ -134,7 +135,9 @@ class _CfsCV(Intermediate):
 
 
 class CV_Cfs_J48(_CfsCV):
-    """J48 (C4.5, confidence 0.25, as approximated in landmarkers.py) on the CFS-selected attributes."""
+    """J48 (C4.5, confidence 0.25, as approximated in landmarkers.py) on the CFS-selected
+    attributes.
+    """
 
     def fit_predict(self, ctx, sub, train, test):
         from sklearn.tree import DecisionTreeClassifier
@@ -168,7 +171,8 @@ for _learner in _LEARNERS:
             _name,
             (_CfsLandmarker,),
             {
-                "__doc__": f"{_measure} of Weka's AttributeSelectedClassifier (CfsSubsetEval, named for {_learner}, "
+                "__doc__": f"{_measure} of Weka's AttributeSelectedClassifier "
+                f"(CfsSubsetEval, named for {_learner}, "
                 "but J48 on OpenML), approximated: greedy CFS then a C4.5-pruned tree.",
                 "requires": ("CV_Cfs_J48",),
                 "__module__": __name__,

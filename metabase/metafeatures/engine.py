@@ -1,9 +1,9 @@
 """The small engine: meta-feature classes, a registry, and a caching dependency resolver.
 
 A :class:`MetaFeature` subclass declares its OpenML ``name``, its ``group``, the names it
-``requires`` (other meta-features or :class:`Intermediate` results) and a one-line docstring. Shared
-intermediates (the numeric matrix, per-column moments, a landmarker's cross-validated predictions)
-are computed once per :func:`compute` call and cached in the :class:`Context`.
+``requires`` (other meta-features or :class:`Intermediate` results) and a one-line docstring.
+Shared intermediates (the numeric matrix, per-column moments, a landmarker's cross-validated
+predictions) are computed once per :func:`compute` call and cached in the :class:`Context`.
 """
 
 from __future__ import annotations

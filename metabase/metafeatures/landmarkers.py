@@ -15,7 +15,8 @@ README.md). Per learner:
   missing values, chosen by conditional class entropy.
 * ``REPTreeDepth{1,2,3}``: Weka REPTree -L d: an entropy tree (min leaf 2) grown on 2/3 of the
   training fold and reduced-error pruned on the other 1/3. On OpenML the depth limit did not take
-  effect (depths 1, 2 and 3 give identical values on 98.8% of 648 datasets), so neither does it here.
+  effect (depths 1, 2 and 3 give identical values on 98.8% of 648 datasets), so neither does it
+  here.
 * ``RandomTreeDepth{1,2,3}``: Weka RandomTree (best split among log2(M)+1 random attributes per
   node) approximated by a scikit-learn tree with that ``max_features``, full depth for the same
   reason as REPTree (identical values on 97.8%); the random draws differ from Weka's, so these
@@ -107,7 +108,9 @@ class TreeDesign(Intermediate):
 
 
 def knn_design(X: np.ndarray, n_numeric: int) -> np.ndarray:
-    """Min-max-normalised attributes, one-hot nominal scaled so a mismatch costs 1, mean-imputed."""
+    """Min-max-normalised attributes, one-hot nominal scaled so a mismatch costs 1,
+    mean-imputed.
+    """
     X = X.copy()
     if X.shape[1] == 0:
         return X
@@ -376,18 +379,45 @@ class _Landmarker(MetaFeature):
 
 _MEASURES = {"ErrRate": error_rate, "AUC": weighted_auc, "Kappa": kappa}
 _WEKA = {
-    "DecisionStump": "weka.classifiers.trees.DecisionStump (re-implemented, with its missing-value branch)",
+    "DecisionStump": (
+        "weka.classifiers.trees.DecisionStump (re-implemented, with its missing-value branch)"
+    ),
     "NaiveBayes": "weka.classifiers.bayes.NaiveBayes (re-implemented)",
     "kNN1N": "weka.classifiers.lazy.IBk -K 1 (approximated: scikit-learn 1-NN, normalised)",
-    "REPTreeDepth1": "weka.classifiers.trees.REPTree -L 1 (approximated: reduced-error-pruned tree, full depth as on OpenML)",
-    "REPTreeDepth2": "weka.classifiers.trees.REPTree -L 2 (approximated: reduced-error-pruned tree, full depth as on OpenML)",
-    "REPTreeDepth3": "weka.classifiers.trees.REPTree -L 3 (approximated: reduced-error-pruned tree, full depth as on OpenML)",
-    "RandomTreeDepth1": "weka.classifiers.trees.RandomTree -depth 1 (approximated, full depth as on OpenML; random draws differ)",
-    "RandomTreeDepth2": "weka.classifiers.trees.RandomTree -depth 2 (approximated, full depth as on OpenML; random draws differ)",
-    "RandomTreeDepth3": "weka.classifiers.trees.RandomTree -depth 3 (approximated, full depth as on OpenML; random draws differ)",
-    "J48.001": "weka.classifiers.trees.J48 -C .001 (approximated: binary tree, C4.5 pessimistic pruning)",
-    "J48.0001": "weka.classifiers.trees.J48 -C .0001 (approximated: binary tree, C4.5 pessimistic pruning)",
-    "J48.00001": "weka.classifiers.trees.J48 -C .00001 (approximated: binary tree, C4.5 pessimistic pruning)",
+    "REPTreeDepth1": (
+        "weka.classifiers.trees.REPTree -L 1 (approximated: reduced-error-pruned tree, full depth "
+        "as on OpenML)"
+    ),
+    "REPTreeDepth2": (
+        "weka.classifiers.trees.REPTree -L 2 (approximated: reduced-error-pruned tree, full depth "
+        "as on OpenML)"
+    ),
+    "REPTreeDepth3": (
+        "weka.classifiers.trees.REPTree -L 3 (approximated: reduced-error-pruned tree, full depth "
+        "as on OpenML)"
+    ),
+    "RandomTreeDepth1": (
+        "weka.classifiers.trees.RandomTree -depth 1 (approximated, full depth as on OpenML; "
+        "random draws differ)"
+    ),
+    "RandomTreeDepth2": (
+        "weka.classifiers.trees.RandomTree -depth 2 (approximated, full depth as on OpenML; "
+        "random draws differ)"
+    ),
+    "RandomTreeDepth3": (
+        "weka.classifiers.trees.RandomTree -depth 3 (approximated, full depth as on OpenML; "
+        "random draws differ)"
+    ),
+    "J48.001": (
+        "weka.classifiers.trees.J48 -C .001 (approximated: binary tree, C4.5 pessimistic pruning)"
+    ),
+    "J48.0001": (
+        "weka.classifiers.trees.J48 -C .0001 (approximated: binary tree, C4.5 pessimistic pruning)"
+    ),
+    "J48.00001": (
+        "weka.classifiers.trees.J48 -C .00001 (approximated: binary tree, C4.5 pessimistic "
+        "pruning)"
+    ),
 }
 _SEP = {"J48.001": ".", "J48.0001": ".", "J48.00001": "."}
 

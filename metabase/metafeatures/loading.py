@@ -1,4 +1,5 @@
-"""Read a table from disk into ``(X, y)``: ARFF (dense and sparse), CSV, TSV (optionally gzipped), Parquet.
+"""Read a table from disk into ``(X, y)``: ARFF (dense and sparse), CSV, TSV (optionally gzipped),
+Parquet.
 
 Text files go through the strict shared readers of :mod:`metabase.formats`: a malformed row, a
 value that does not fit its column, text that is not UTF-8 or an over-long line is refused with the
@@ -45,7 +46,8 @@ def load_table(path, target: str | None) -> tuple[pd.DataFrame, pd.Series | None
     if target not in frame.columns:
         shown = ", ".join(map(str, list(frame.columns)[:8]))
         raise InputError(
-            f"{path}: no column named {target!r} (columns: {shown}{', ...' if frame.shape[1] > 8 else ''})"
+            f"{path}: no column named {target!r} "
+            f"(columns: {shown}{', ...' if frame.shape[1] > 8 else ''})"
         )
     return frame.drop(columns=[target]), frame[target]
 

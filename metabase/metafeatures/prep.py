@@ -105,7 +105,9 @@ class TargetCodes(Intermediate):
 
 
 def summary(values, how: str) -> float:
-    """min/max/mean/std/quartiles of a vector, ignoring NaN; NaN (with a reason) when it is empty."""
+    """min/max/mean/std/quartiles of a vector, ignoring NaN; NaN (with a reason) when it is
+    empty.
+    """
     arr = np.asarray(values, dtype=float)
     arr = arr[np.isfinite(arr)]
     if arr.size == 0:

@@ -40,11 +40,13 @@ class NumericMoments(Intermediate):
             std = np.sqrt(var)
             # commons-math Skewness: n / ((n-1)(n-2)) * sum((x-mean)^3) / s^3
             skew = n / ((n - 1) * (n - 2)) * m3 / std**3
-            # commons-math Kurtosis: n(n+1)/((n-1)(n-2)(n-3)) * sum((x-mean)^4)/s^4 - 3(n-1)^2/((n-2)(n-3))
+            # commons-math Kurtosis:
+            # n(n+1)/((n-1)(n-2)(n-3)) * sum((x-mean)^4)/s^4 - 3(n-1)^2/((n-2)(n-3))
             kurt = n * (n + 1) / ((n - 1) * (n - 2) * (n - 3)) * m4 / var**2 - 3 * (n - 1) ** 2 / (
                 (n - 2) * (n - 3)
             )
-            # A constant column has an undefined skewness and kurtosis (0/0); commons-math yields NaN.
+            # A constant column has an undefined skewness and kurtosis (0/0); commons-math yields
+            # NaN.
             skew = np.where(m2 > 0, skew, np.nan)
             kurt = np.where(m2 > 0, kurt, np.nan)
         return {"n": n, "mean": mean, "std": std, "skew": skew, "kurt": kurt}

@@ -221,7 +221,9 @@ def pessimistic_prune(tree, counts: np.ndarray, cf: float) -> np.ndarray:
 
 
 def _conditional_entropy(rows: np.ndarray) -> np.ndarray:
-    """Weka's ``ContingencyTables.entropyConditionedOnRows`` for a stack of tables (..., rows, classes)."""
+    """Weka's ``ContingencyTables.entropyConditionedOnRows`` for a stack of tables (..., rows,
+    classes).
+    """
     with np.errstate(divide="ignore", invalid="ignore"):
         row_tot = rows.sum(axis=-1)
         plogp = np.where(rows > 0, rows * np.log2(np.where(rows > 0, rows, 1.0)), 0.0).sum(axis=-1)
@@ -232,10 +234,10 @@ def _conditional_entropy(rows: np.ndarray) -> np.ndarray:
 
 class WekaDecisionStump:
     """Weka's DecisionStump for a nominal class: one attribute, three branches (``= v`` / ``!= v``
-    for a nominal attribute, ``<= t`` / ``> t`` for a numeric one, and a branch for missing values),
-    chosen by the lowest class entropy conditioned on the branches; ties keep the first attribute.
-    Each branch predicts its class distribution; an empty missing branch predicts the distribution
-    of all training instances.
+    for a nominal attribute, ``<= t`` / ``> t`` for a numeric one, and a branch for missing
+    values), chosen by the lowest class entropy conditioned on the branches; ties keep the first
+    attribute. Each branch predicts its class distribution; an empty missing branch predicts the
+    distribution of all training instances.
     """
 
     def fit(

@@ -79,7 +79,9 @@ _LT, _GT = ord("<"), ord(">")
 
 
 class _Tokens:
-    """A body as tokens: tag ``i`` (``<...>``, codes[i] its dictionary code) and the text after it."""
+    """A body as tokens: tag ``i`` (``<...>``, codes[i] its dictionary code) and the text after
+    it.
+    """
 
     def __init__(self, body: bytes, lt: np.ndarray, end: np.ndarray) -> None:
         m = len(lt)
@@ -108,7 +110,9 @@ class _Tokens:
             return None
         if len(lt) == len(gt) and bool(np.all(lt < gt)) and bool(np.all(gt[:-1] < lt[1:])):
             end = gt  # the usual page: no '>' in any text
-        else:  # each tag ends at the first '>' after its '<', before the next '<' ('>' is legal in text)
+        else:
+            # each tag ends at the first '>' after its '<', before the next '<'
+            # ('>' is legal in text)
             at = np.searchsorted(gt, lt)
             if at[-1] >= len(gt):
                 return None
@@ -140,7 +144,9 @@ class _Tokens:
         return self.parts.take(pa.array(2 * tokens.astype(np.int64) + 1))
 
     def only_whitespace_besides(self, values: np.ndarray, first: int, last: int) -> bool:
-        """Are the texts after tags ``first..last-1`` blank, except after the ``values`` tags?"""
+        """Whether the texts after tags ``first..last-1`` are blank, except after the ``values``
+        tags.
+        """
         others = np.ones(self.m, dtype=bool)
         others[values] = False
         others[:first] = others[last:] = False

@@ -209,7 +209,9 @@ class Gateway:
         return X, y
 
     def get_task_data(self, task_id: int):
-        """The task's X, y and its own split file, for the runner (:class:`~metabase.records.TaskData`)."""
+        """The task's X, y and its own split file, for the runner
+        (:class:`~metabase.records.TaskData`).
+        """
         from metabase.openml.taskdata import fetch_task_data
 
         return fetch_task_data(self, task_id)
@@ -281,7 +283,9 @@ class Gateway:
             return list(pool.map(one, calls))
 
     def study(self, id_or_alias: str | int) -> dict:
-        """A study or suite: ``{"id", "name", "alias", "tasks", "data", "flows", "setups", "runs"}``."""
+        """A study or suite:
+        ``{"id", "name", "alias", "tasks", "data", "flows", "setups", "runs"}``.
+        """
         from metabase.openml.entities import parse_study
 
         text = str(id_or_alias).strip()

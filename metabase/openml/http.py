@@ -193,7 +193,8 @@ class HttpClient:
             return self.policy.delay(attempt, retry_after, self._rng)
 
     def request(self, call: str, consume: Callable[[bytes, str], T], *, sleep=time.sleep) -> T:
-        """GET ``call`` and hand its whole (decoded) body and URL to ``consume`` (retried as a whole).
+        """GET ``call`` and hand its whole (decoded) body and URL to ``consume`` (retried as a
+        whole).
 
         ``consume(body, url)`` returns the parsed result; it raises :class:`RetryableError` for
         truncated or malformed bodies. The URL it gets holds no API key.
@@ -255,7 +256,8 @@ class HttpClient:
                 log.debug("retrying %s in %.2fs after %s", mask_url(url), delay, last)
                 sleep(delay)
         raise OpenMLError(
-            f"OpenML request failed after {self.policy.attempts} attempts ({last}): {mask_url(url)}"
+            f"OpenML request failed after {self.policy.attempts} attempts ({last}): "
+            f"{mask_url(url)}"
         )
 
     def get_bytes(self, call: str) -> bytes:
@@ -275,7 +277,9 @@ class HttpClient:
 
 
 def _environ_proxy(server: str) -> str | None:
-    """The proxy the environment sets for ``server`` (``*_proxy``, ``no_proxy``), as requests reads it."""
+    """The proxy the environment sets for ``server`` (``*_proxy``, ``no_proxy``), as requests reads
+    it.
+    """
     import urllib.request
 
     parts = urlsplit(server)

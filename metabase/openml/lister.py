@@ -85,7 +85,9 @@ class Window:
         return position + batch.num_rows
 
     def passed(self, position: int) -> bool:
-        """Has a keyset window asked for all of its ids (the next one is above ``high``)?"""
+        """Whether a keyset window has asked for all of its ids (the next one is above
+        ``high``).
+        """
         return self.key_filter is not None and self.high is not None and position > self.high
 
 
@@ -188,8 +190,8 @@ class Lister:
     def fetch(
         self, window: Window, position: int, limit: int, spool=None
     ) -> tuple[pa.RecordBatch, str]:
-        """One page; with a ``spool`` (``get``/``put`` by call, see ``metabase.openml.spool``) a page
-        received before is read from it, and a page received now is put there at once.
+        """One page; with a ``spool`` (``get``/``put`` by call, see ``metabase.openml.spool``) a
+        page received before is read from it, and a page received now is put there at once.
         """
         call = window.call(position, limit)
         if spool is not None:

@@ -8,14 +8,15 @@ the killed run had received but not committed and uses them instead of asking th
 so a kill costs at most the one page whose write it interrupted (plus requests still in flight,
 whose answers had not arrived).
 
-Layout: ``<store file name>.sync-spool/<phase>/`` holds an ``ORIGIN`` file (the server the pages came
-from: pages of another server are thrown away) and append-only segment files of frames
+Layout: ``<store file name>.sync-spool/<phase>/`` holds an ``ORIGIN`` file (the server the pages
+came from: pages of another server are thrown away) and append-only segment files of frames
 ``MAGIC | key length | data length | key | Arrow IPC stream of the page``. A torn frame at the end
 of a segment (the kill hit the write) is ignored. Writes go straight to the OS (no user-space
 buffer), which is all SIGKILL needs; a power cut may lose pages, which are then fetched again.
 Each commit starts a new segment, and a segment whose pages are all committed is deleted, so the
 spool holds about one commit group; the keys of committed pages still in a segment are appended
-to ``committed.log`` (whole lines only count), so a re-run does not take them for pending ones. Keys are list calls without the API key (it travels as a
+to ``committed.log`` (whole lines only count), so a re-run does not take them for pending ones.
+Keys are list calls without the API key (it travels as a
 query parameter, never in the call), so no secret is written.
 
 The spool never fails a sync: if the disk refuses a write, it switches itself off and the sync

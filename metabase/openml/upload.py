@@ -144,7 +144,8 @@ class Uploader:
                 refused += 1
                 if refused >= policy.connect_attempts:
                     raise ServerDown(
-                        f"cannot reach OpenML at {mask_url(self.gateway.server)}: connection refused; "
+                        f"cannot reach OpenML at {mask_url(self.gateway.server)}: "
+                        "connection refused; "
                         "the runs stay in the outbox for the next `metabase publish`"
                     )
             elif status != 429:  # a 429 is answered before the upload is read

@@ -12,7 +12,9 @@ from typing import Any
 
 @dataclass
 class FlowPlan:
-    """A flow to find or publish, and how to get a run's parameter settings from it once it has ids."""
+    """A flow to find or publish, and how to get a run's parameter settings from it once it has
+    ids.
+    """
 
     flow: Any  # openml.flows.OpenMLFlow
     sklearn: bool

@@ -1,7 +1,8 @@
 """``--dry-run``: write what would be uploaded, checked against OpenML's XSDs.
 
-The XSDs are OpenML's server files (``openml.run.upload.xsd``, ``openml.implementation.upload.xsd``),
-looked for under ``$METABASE_OPENML_XSD`` or ``$METABASE_OPENML_DATA/openml-server/xsd``.
+The XSDs are OpenML's server files (``openml.run.upload.xsd``,
+``openml.implementation.upload.xsd``), looked for under ``$METABASE_OPENML_XSD`` or
+``$METABASE_OPENML_DATA/openml-server/xsd``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ def xsd_dir() -> Path:
             return Path(folder)
     raise ConfigError(
         "--dry-run validates against OpenML's XSDs: set METABASE_OPENML_XSD to a folder holding "
-        "openml.run.upload.xsd (from github.com/openml/OpenML, openml_OS/views/pages/api_new/v1/xsd)"
+        "openml.run.upload.xsd "
+        "(from github.com/openml/OpenML, openml_OS/views/pages/api_new/v1/xsd)"
     )
 
 
@@ -48,7 +50,9 @@ def validate_run(xml: str) -> None:
 
 
 def write_dry(out_dir: Path, run_key: str, flow, xml: str, arff: str | None) -> Path:
-    """Write ``<out>/<run key>/{flow.xml, description.xml, predictions.arff}``; both XMLs validated."""
+    """Write ``<out>/<run key>/{flow.xml, description.xml, predictions.arff}``; both XMLs
+    validated.
+    """
     folder = Path(out_dir) / run_key.replace(":", "_")
     folder.mkdir(parents=True, exist_ok=True)
     flow_xml = flow._to_xml()

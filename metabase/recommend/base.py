@@ -48,7 +48,7 @@ class Models:
 
 class Strategy:
     """A recommender: learns from the runs of some tasks, then ranks candidate configurations for
-    another task. Subclasses follow scikit-learn's estimator conventions:
+    another task. Subclasses follow scikit-learn's estimator conventions.
 
     - ``__init__`` only stores its keyword parameters (:meth:`get_params` returns them); ``name``
       is the key under which :func:`metabase.recommend.create` builds it.

@@ -67,7 +67,8 @@ class Prepared:
         keep = usable_tasks(runs)
         if len(keep) < 2:
             raise InputError(
-                f"the meta-dataset has {len(keep)} usable task(s) (a usable task has at least two runs "
+                f"the meta-dataset has {len(keep)} usable task(s) "
+                "(a usable task has at least two runs "
                 "with different scores); at least 2 are needed to learn across tasks"
             )
         runs = runs[runs["task_id"].isin(keep)].reset_index(drop=True).copy()

@@ -38,11 +38,11 @@ MIN_INNER_TASKS = 6
 
 
 class DefaultStrategy(Strategy):
-    """``parts="auto"`` (the ``selected`` strategy) chooses its parts on the meta-dataset at hand, from the
-    training tasks alone: an inner leave-tasks-out (``INNER_FOLDS`` folds of the training tasks)
-    scores each of ``CANDIDATES`` by its mean regret over the first ``INNER_PICKS`` picks, as
-    auto-sklearn 2.0 selects its policy. A fixed blend chosen on one meta-dataset behaved badly on
-    another (worse than random at k = 10 on a LightGBM zoo).
+    """``parts="auto"`` (the ``selected`` strategy) chooses its parts on the meta-dataset at hand,
+    from the training tasks alone: an inner leave-tasks-out (``INNER_FOLDS`` folds of the training
+    tasks) scores each of ``CANDIDATES`` by its mean regret over the first ``INNER_PICKS`` picks,
+    as auto-sklearn 2.0 selects its policy. A fixed blend chosen on one meta-dataset behaved badly
+    on another (worse than random at k = 10 on a LightGBM zoo).
     """
 
     name = "default"

@@ -32,7 +32,9 @@ def median_distance(x: np.ndarray, sample: int = 300) -> float:
 
 
 class TaskGP:
-    """Posterior of standardised ``y`` (zero prior mean, unit signal variance) given observations."""
+    """Posterior of standardised ``y`` (zero prior mean, unit signal variance) given
+    observations.
+    """
 
     def __init__(self, scale: float) -> None:
         self.scale = scale

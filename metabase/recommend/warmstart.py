@@ -59,7 +59,9 @@ def write_export(result, kind: str, path: str | Path) -> Path:
 
 
 def check_export_path(path: str | Path) -> Path:
-    """The export file, refused up front when it names a directory (the recommendation takes a while)."""
+    """The export file, refused up front when it names a directory (the recommendation takes a
+    while).
+    """
     path = Path(path)
     if path.is_dir():
         raise InputError(f"--export {path}: is a directory; give a file name such as trials.json")

@@ -10,8 +10,8 @@ The kernel's request covers the child only, not the processes the pipeline start
 executor also forks a :class:`Guardian`: an idle process, in a group of its own and no child of
 the coordinator's, that the coordinator tells which run groups are alive through a pipe. When
 the coordinator dies however it dies (SIGKILL, its Ray worker force-cancelled), the pipe's write
-end closes, and the guardian kills every run group it was told of. A finished run's group is killed by the
-coordinator itself when it reaps the run.
+end closes, and the guardian kills every run group it was told of. A finished run's group is
+killed by the coordinator itself when it reaps the run.
 
 The child writes its :class:`RunResult` as a pickle beside its log and exits; a child that exits
 without one was lost (killed from outside, a segfault, the kernel's OOM killer).

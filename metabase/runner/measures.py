@@ -87,7 +87,8 @@ def _codes(values: Sequence, labels: list) -> np.ndarray:
     )
     if (codes < 0).any():
         raise ValueError(
-            f"values outside the task's class labels: {sorted(set(np.asarray(values)[codes < 0]))[:5]}"
+            "values outside the task's class labels: "
+            f"{sorted(set(np.asarray(values)[codes < 0]))[:5]}"
         )
     return codes
 

@@ -1,4 +1,5 @@
-"""The caches of ``recommend``, beside the store (``settings.model_dir``), keyed on the store's state.
+"""The caches of ``recommend``, beside the store (``settings.model_dir``), keyed on the store's
+state.
 
 - Prepared data: parsed, encoded and scaled runs, written once per store state so that a warm
   ``recommend`` skips reading and encoding a million runs (:func:`load`, :func:`save`). It is a

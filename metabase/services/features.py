@@ -105,7 +105,8 @@ def _check_options(ws, path, dataset, task, dataset_id, budget_s, store_result) 
     if path is not None and store_result:
         if dataset_id is None:
             raise InputError(
-                "--store-result for a PATH needs --dataset-id N: a file carries no OpenML dataset id"
+                "--store-result for a PATH needs --dataset-id N: "
+                "a file carries no OpenML dataset id"
             )
         _require_known_dataset(ws, dataset_id)
 
@@ -129,7 +130,9 @@ def _require_known_dataset(ws, dataset_id: int) -> None:
 def _from_openml(
     ws, dataset: int | None, task: int | None, target: str | None, dataset_id: int | None
 ):
-    """(X, y, dataset id) through the OpenML gateway; ``target`` picks another column of a dataset."""
+    """(X, y, dataset id) through the OpenML gateway; ``target`` picks another column of a
+    dataset.
+    """
     try:
         gateway = ws.gateway()
         if task is not None:
@@ -149,12 +152,14 @@ def _from_openml(
         )
     except (ImportError, AttributeError) as exc:
         raise MetabaseError(
-            f"--dataset and --task need the OpenML gateway (metabase.openml.Gateway), which is not "
+            f"--dataset and --task need the OpenML gateway (metabase.openml.Gateway), "
+            f"which is not "
             f"available here ({type(exc).__name__}: {exc}); use PATH --target COL instead"
         ) from exc
     if dataset_id is not None and dataset_id != dataset:
         raise InputError(
-            f"--dataset-id {dataset_id} differs from task {task}'s dataset {dataset}: drop --dataset-id"
+            f"--dataset-id {dataset_id} differs from task {task}'s dataset {dataset}: "
+            "drop --dataset-id"
         )
     if target is None or (y is not None and y.name == target):
         return X, y, dataset

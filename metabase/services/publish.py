@@ -23,7 +23,9 @@ FAILED = ("crashed", "timeout", "memout", "error", "failed")
 
 @dataclass(frozen=True)
 class PublishReport:
-    """Per run: run_key, state (published, already on the server, failed, dry run), run id, url, reason."""
+    """Per run: run_key, state (published, already on the server, failed, dry run), run id, url,
+    reason.
+    """
 
     rows: tuple = field(default_factory=tuple)
     stopped: str | None = None  # why publishing stopped early (the server is down)
@@ -114,7 +116,8 @@ def _choose(ws, run_keys, task_ids, everything, include_failed) -> list[dict]:
         if failed and not include_failed:
             if named:
                 raise InputError(
-                    f"run {run['run_key']} {run['status']}; publish failed runs with --include-failed"
+                    f"run {run['run_key']} {run['status']}; "
+                    "publish failed runs with --include-failed"
                 )
             continue
         if not failed and not counts.get(run["run_key"]):

@@ -48,7 +48,9 @@ class StoreData:
 
 
 def load_store_data(con, pipelines: list[str] | None = None) -> StoreData:
-    """The runs (sampled per task and pipeline, scores higher-is-better) and their tasks' features."""
+    """The runs (sampled per task and pipeline, scores higher-is-better) and their
+    tasks' features.
+    """
     runs = run_queries.sampled_runs(con, pipelines, cap=MAX_RUNS_PER_TASK, best=BEST_RUNS_KEPT)
     runs = runs.sort_values(["task_id", "pipeline", "run_key"], ignore_index=True)
     tasks = run_queries.task_features(con, sorted(int(t) for t in runs["task_id"].unique()))
@@ -217,7 +219,9 @@ def recommend(
     fresh: int = FRESH_SAMPLES,
     seed: int = 0,
 ):
-    """Recommendations for a stored/OpenML task (``task_id``) or a local data file (``dataset``)."""
+    """Recommendations for a stored/OpenML task (``task_id``) or a local data file
+    (``dataset``).
+    """
     from metabase.recommend import create
     from metabase.recommend.records import RecommendationSet
 

@@ -1,4 +1,5 @@
-"""``metabase run``: check the request, fetch the task once, run what is missing, store each result.
+"""``metabase run``: check the request, fetch the task once, run what is missing, store each
+result.
 
 Order matters for "bad input leaves the store unchanged": every option, pipeline and
 configuration is checked, and the task's data fetched, before the store is opened for writing.
@@ -116,7 +117,8 @@ def _candidates(
     ]
     if len(chosen) > 1:
         raise InputError(
-            f"give one of --config, --sample, --recommended or --configs, not {' and '.join(chosen)}"
+            "give one of --config, --sample, --recommended or --configs, "
+            f"not {' and '.join(chosen)}"
         )
     for name, value in (("--recommended", recommended), ("--sample", sample)):
         if value is not None and value < 1:

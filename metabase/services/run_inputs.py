@@ -74,7 +74,8 @@ def parse_fidelity(text: str | None) -> Fidelity:
             ok = False
         if not ok:
             raise InputError(
-                f"--fidelity {key} must be a positive integer (data_fraction: in (0, 1]), not {raw!r}"
+                f"--fidelity {key} must be a positive integer (data_fraction: in (0, 1]), "
+                f"not {raw!r}"
             )
     return Fidelity(**values)
 

@@ -56,7 +56,8 @@ def describe(data: Path | None = None) -> str:
     sources = ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
     return (
         f"{s['runs']:,} runs of {', '.join(s['pipelines'])} on {s['tasks_with_runs']} tasks, "
-        f"{s['tasks_with_qualities']} tasks with their qualities; built {info['built']} from {sources}"
+        f"{s['tasks_with_qualities']} tasks with their qualities; "
+        f"built {info['built']} from {sources}"
     )
 
 
@@ -85,7 +86,9 @@ def starter_batch(data: Path | None = None):
 
 
 def _seed(writer, data: Path, fresh: bool) -> dict[str, int]:
-    """Fill ``writer``'s store with the starter: appended when the store is new, merged otherwise."""
+    """Fill ``writer``'s store with the starter: appended when the store is new, merged
+    otherwise.
+    """
     from metabase.imports.api import apply_batch
     from metabase.store.snapshot import load_tables
 

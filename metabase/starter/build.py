@@ -52,8 +52,10 @@ SOURCES = (
         "BSD-3-Clause",
         "openml-pimp/LICENSE",
         "github.com/janvanrijn/openml-pimp, commit 349043fb",
-        "J. N. van Rijn and F. Hutter, Hyperparameter Importance Across Datasets, KDD 2018: 47,000 "
-        "OpenML runs of flow 6969 (random forest) and the OpenML qualities of the 100 OpenML100 tasks",
+        "J. N. van Rijn and F. Hutter, Hyperparameter Importance Across Datasets, "
+        "KDD 2018: 47,000 "
+        "OpenML runs of flow 6969 (random forest) and the OpenML qualities of the "
+        "100 OpenML100 tasks",
     ),
     Source(
         "TabRepo",
@@ -62,7 +64,8 @@ SOURCES = (
         "Apache-2.0",
         "tabrepo/LICENSE",
         "github.com/autogluon/tabrepo (task_metadata*.csv of several commits)",
-        "D. Salinas and N. Erickson, TabRepo: A Large Scale Repository of Tabular Model Evaluations "
+        "D. Salinas and N. Erickson, TabRepo: A Large Scale Repository of Tabular Model "
+        "Evaluations "
         "and its AutoML Applications, AutoML 2024: OpenML's task list (task, dataset, procedure, "
         "target) with basic qualities",
     ),
@@ -73,7 +76,8 @@ SOURCES = (
         "MIT",
         "lcdb/LICENSE.txt",
         "the lcdb 0.1.0 package (Felix Mohr)",
-        "F. Mohr, T. J. Viering, M. Loog and J. N. van Rijn, LCDB 1.0: An Extensive Learning Curves "
+        "F. Mohr, T. J. Viering, M. Loog and J. N. van Rijn, LCDB 1.0: An Extensive "
+        "Learning Curves "
         "Database for Classification Tasks, ECML PKDD 2022: OpenML qualities of 219 datasets",
     ),
     Source(
@@ -83,7 +87,8 @@ SOURCES = (
         "no licence stated: one row of facts from OpenML's public task list",
         None,
         "openml-data/extra/tasks_supplement.csv",
-        "OpenML task 14951 (OpenML-CC18): 10-fold cross-validation on eeg-eye-state (dataset 1471), "
+        "OpenML task 14951 (OpenML-CC18): 10-fold cross-validation on eeg-eye-state "
+        "(dataset 1471), "
         "target Class",
     ),
 )
@@ -144,10 +149,14 @@ def _write_notices(data: Path, out: Path) -> None:
     lines = [
         "# The starter knowledge base's sources",
         "",
-        "Converted by `python -m metabase.starter.build` from the exports below into Parquet tables of "
-        "the metabase store (imported, typed and reshaped as `metabase import` does; no values changed). "
-        "The values themselves are OpenML's (openml.org; J. Vanschoren, J. N. van Rijn, B. Bischl and "
-        "L. Torgo, OpenML: networked science in machine learning, SIGKDD Explorations 15(2), 2013).",
+        "Converted by `python -m metabase.starter.build` from the exports below into "
+        "Parquet tables of "
+        "the metabase store (imported, typed and reshaped as `metabase import` does; "
+        "no values changed). "
+        "The values themselves are OpenML's (openml.org; J. Vanschoren, J. N. van Rijn, "
+        "B. Bischl and "
+        "L. Torgo, OpenML: networked science in machine learning, SIGKDD Explorations "
+        "15(2), 2013).",
         "",
     ]
     for source in SOURCES:

@@ -16,8 +16,8 @@ def quote_identifier(name: str) -> str:
 
 
 def has_relation(con, name: str) -> bool:
-    """Does a table or view of that name exist (e.g. ``task_qualities_wide``, which the first
-    refresh of the views creates)?
+    """Whether a table or view of that name exists (e.g. ``task_qualities_wide``, which the
+    first refresh of the views creates).
     """
     return bool(
         con.scalar("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name])
@@ -66,7 +66,9 @@ def require_schema(con, version: int) -> None:
 
 
 def imports(con) -> list[tuple[str, str | None, datetime, datetime, dict]]:
-    """(source, path, started_at, finished_at, row counts) of each import and sync, oldest first."""
+    """(source, path, started_at, finished_at, row counts) of each import and sync, oldest
+    first.
+    """
     return [
         (source, path, started, finished, json.loads(counts) if counts else {})
         for source, path, started, finished, counts in con.execute(

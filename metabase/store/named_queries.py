@@ -207,7 +207,9 @@ _REFUSALS = {
     "EXTENSION": "extensions are not managed here",
     "PREPARE": "bind values with --param NAME=VALUE instead of PREPARE/EXECUTE",
     "EXECUTE": "bind values with --param NAME=VALUE instead of PREPARE/EXECUTE",
-    "TRANSACTION": "each query runs on its own read-only connection; transactions have no use here",
+    "TRANSACTION": (
+        "each query runs on its own read-only connection; transactions have no use here"
+    ),
     "ATTACH": "ATTACH opens other databases; open the store with the DuckDB CLI for that",
     "DETACH": "DETACH changes the session's databases",
     "LOAD": "INSTALL/LOAD of extensions is not allowed here",

@@ -30,9 +30,11 @@ def local_runs(
     """Local runs chosen by key, task or all, with their outbox entry (NULLs when unstaged)."""
     rows = con.execute(
         """
-        SELECT r.run_key, r.task_id, r.pipeline, r.config, r.status, r.error_message, r.openml_run_id,
+        SELECT r.run_key, r.task_id, r.pipeline, r.config, r.status, r.error_message,
+               r.openml_run_id,
                d.seed, d.fidelity, d.class_labels, d.environment, o.tag, o.state, o.attempts
-        FROM runs r LEFT JOIN run_details d USING (run_key) LEFT JOIN publish_outbox o USING (run_key)
+        FROM runs r LEFT JOIN run_details d USING (run_key)
+             LEFT JOIN publish_outbox o USING (run_key)
         WHERE r.source = 'local' AND (? OR r.run_key IN (SELECT unnest(?::VARCHAR[]))
                                       OR r.task_id IN (SELECT unnest(?::BIGINT[])))
         ORDER BY r.created_at, r.run_key""",
@@ -101,7 +103,8 @@ def predictions(con, run_key: str):
 def mark_sending(con, run_key: str, when) -> None:
     """Before an upload: from now on the server may hold the run."""
     con.execute(
-        "UPDATE publish_outbox SET state = 'sending', attempts = attempts + 1, last_attempt_at = ? "
+        "UPDATE publish_outbox SET state = 'sending', attempts = attempts + 1, "
+        "last_attempt_at = ? "
         "WHERE run_key = ?",
         [when, run_key],
     )
@@ -132,7 +135,8 @@ def remember_flow(
     con, flow_id: int, name: str, version: str | None, external_version: str | None, pipeline: str
 ) -> None:
     con.execute(
-        "INSERT INTO flows (flow_id, name, version, external_version, full_name, pipeline, source) "
+        "INSERT INTO flows (flow_id, name, version, external_version, full_name, pipeline, "
+        "source) "
         "VALUES (?, ?, ?, ?, ?, ?, 'published') ON CONFLICT DO NOTHING",
         [int(flow_id), name, version, external_version, name, pipeline],
     )
@@ -147,7 +151,9 @@ def known_flow(con, name: str, external_version: str) -> int | None:
 
 
 def snapshot(con) -> tuple:
-    """A cheap fingerprint of what publish may change (tests: bad input leaves the store unchanged)."""
+    """A cheap fingerprint of what publish may change (tests: bad input leaves the store
+    unchanged).
+    """
     return (
         con.execute("SELECT count(*), count(openml_run_id) FROM runs").fetchall()[0],
         con.execute(

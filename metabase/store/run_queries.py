@@ -86,7 +86,9 @@ def task_score_range(con, task_id: int, pipelines: list[str] | None) -> tuple[fl
 
 
 def mean_runtimes(con, run_keys: list[str]) -> dict[str, float]:
-    """Mean recorded run time in seconds (CPU or wall clock) of each of the given runs that has one."""
+    """Mean recorded run time in seconds (CPU or wall clock) of each of the given runs that has
+    one.
+    """
     times = con.execute(
         "SELECT run_key, avg(value) / 1000.0 AS seconds FROM evaluations "
         "WHERE fold IS NULL AND measure IN ('usercpu_time_millis', 'wall_clock_time_millis', "
@@ -143,7 +145,9 @@ def export_measures(con, pipeline: str | None, flow: int | None) -> list[str]:
 
 
 def export_tasks(con, task_ids: list[int]) -> pd.DataFrame:
-    """task_id, dataset_id and every quality column (``task_qualities_wide``) of the given tasks."""
+    """task_id, dataset_id and every quality column (``task_qualities_wide``) of the
+    given tasks.
+    """
     base = (
         "SELECT t.task_id, k.dataset_id FROM (SELECT unnest(?::BIGINT[]) AS task_id) t "
         "LEFT JOIN tasks k USING (task_id)"

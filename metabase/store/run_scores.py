@@ -74,7 +74,9 @@ def runs_digest(con, pipeline: str, measure: str) -> str:
 
 
 def task_qualities(con, task_ids: list[int]):
-    """One row per task with its meta-features (``task_qualities_wide``); empty without the view."""
+    """One row per task with its meta-features (``task_qualities_wide``); empty without the
+    view.
+    """
     exists = con.scalar(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = 'task_qualities_wide'"
     )

@@ -52,7 +52,8 @@ def ensure_task(con, data: TaskData) -> None:
     with con.transaction():
         con.execute(
             "INSERT INTO tasks (task_id, dataset_id, task_type, target, estimation_procedure, "
-            "evaluation_measure, source) VALUES (?, ?, ?, ?, ?, ?, 'openml') ON CONFLICT DO NOTHING",
+            "evaluation_measure, source) VALUES (?, ?, ?, ?, ?, ?, 'openml') "
+            "ON CONFLICT DO NOTHING",
             [
                 data.task_id,
                 data.dataset_id,
@@ -103,7 +104,8 @@ def write_results(con, results: Iterable[RunResult], executor: str) -> int:
         for table, data in tables.items():
             if data.num_rows:
                 _insert(con, table, data)
-        # staged with the run itself: a kill or an outage between running and publishing loses nothing
+        # staged with the run itself: a kill or an outage between running and publishing loses
+        # nothing
         stage(con, [(r.run_key, publish_tag(r.run_key)) for r in results])
     return len(results)
 
@@ -263,7 +265,8 @@ def run_table(con, keys: Sequence[str], measure_of: dict[str, str]) -> list[dict
             FROM _wanted_runs w
             JOIN runs r USING (run_key)
             LEFT JOIN run_details d USING (run_key)
-            LEFT JOIN evaluations e ON e.run_key = w.run_key AND e.measure = w.measure AND e.fold IS NOT NULL
+            LEFT JOIN evaluations e
+                ON e.run_key = w.run_key AND e.measure = w.measure AND e.fold IS NOT NULL
             GROUP BY ALL ORDER BY any_value(w.position)""").fetchall()
     finally:
         con.con.unregister("_wanted_runs")

@@ -31,7 +31,8 @@ def _user_objects(con) -> int:
     """Tables and views of the opened database itself (not DuckDB's catalogue, not temporary)."""
     return int(
         con.execute(
-            "SELECT (SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+            "SELECT (SELECT count(*) FROM duckdb_tables() "
+            "WHERE database_name = current_database() "
             "        AND NOT internal AND NOT temporary) "
             "     + (SELECT count(*) FROM duckdb_views() WHERE database_name = current_database() "
             "        AND NOT internal AND NOT temporary)"
@@ -58,13 +59,15 @@ def check_store(con, path: Path, *, writer: bool) -> None:
             return  # a new, empty file: the writer creates the schema
         what = "holds tables but no" if _user_objects(con) else "has no"
         raise StoreError(
-            f"{path} is a DuckDB database that {what} metabase schema history; it is not a metabase "
-            f"store, so it is left untouched: give --store a metabase store or a new file"
+            f"{path} is a DuckDB database that {what} metabase schema history; "
+            "it is not a metabase store, so it is left untouched: "
+            "give --store a metabase store or a new file"
         )
     stored = con.execute(f"SELECT coalesce(max(version), 0) FROM {HISTORY_TABLE}").fetchall()[0][0]
     known = latest_known_version()
     if int(stored) > known:
         raise StoreError(
-            f"the store {path} has schema version {stored}, newer than this metabase knows ({known}): "
+            f"the store {path} has schema version {stored}, "
+            f"newer than this metabase knows ({known}): "
             "upgrade metabase to use it"
         )

@@ -47,7 +47,9 @@ def _quote(name: str) -> str:
 
 
 def snapshot_tables(con: Connection) -> list[str]:
-    """The knowledge tables of ``con`` that hold at least one row, in :data:`KNOWLEDGE_TABLES` order."""
+    """The knowledge tables of ``con`` that hold at least one row, in :data:`KNOWLEDGE_TABLES`
+    order.
+    """
     present = set(con.tables())
     return [
         t
@@ -64,7 +66,8 @@ def table_rows(con: Connection, table: str) -> pa.Table:
     columns = [
         c
         for (c,) in con.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'main' AND table_name = ? "
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = 'main' AND table_name = ? "
             "ORDER BY ordinal_position",
             [table],
         ).fetchall()
@@ -99,7 +102,7 @@ def load_tables(
 
 
 def has_runs(con: Connection) -> bool:
-    """Does the store hold at least one run?"""
+    """Whether the store holds at least one run."""
     return bool(con.execute("SELECT EXISTS (SELECT 1 FROM runs)").fetchall()[0][0])
 
 
@@ -142,7 +145,8 @@ def knowledge_summary(con: Connection) -> dict:
     pipelines = [
         p
         for (p,) in con.execute(
-            "SELECT DISTINCT coalesce(pipeline, 'flow-' || CAST(flow_id AS VARCHAR)) AS p FROM runs ORDER BY p"
+            "SELECT DISTINCT coalesce(pipeline, 'flow-' || CAST(flow_id AS VARCHAR)) AS p "
+            "FROM runs ORDER BY p"
         ).fetchall()
     ]
     tasks = con.execute("SELECT count(*) FROM tasks").fetchall()[0][0]

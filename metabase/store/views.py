@@ -65,7 +65,8 @@ def _sibling_sql() -> str:
         "JOIN tasks s ON s.dataset_id = t.dataset_id AND s.task_id <> t.task_id "
         "JOIN task_qualities q ON q.task_id = s.task_id "
         f"WHERE q.source IN ({exports}) "
-        "QUALIFY row_number() OVER (PARTITION BY t.task_id, q.quality, q.source ORDER BY s.task_id) = 1)"
+        "QUALIFY row_number() OVER "
+        "(PARTITION BY t.task_id, q.quality, q.source ORDER BY s.task_id) = 1)"
     )
 
 
@@ -83,11 +84,15 @@ def wide_view_sql(con) -> list[str]:
             "UNION SELECT quality FROM task_qualities) ORDER BY quality"
         ).fetchall()
     ]
-    dataset_long = f"SELECT dataset_id, quality, value, source, {source_rank()} AS rank FROM dataset_qualities"
+    dataset_long = (
+        f"SELECT dataset_id, quality, value, source, {source_rank()} AS rank "
+        "FROM dataset_qualities"
+    )
     task_long = (
         f"SELECT t.task_id, q.quality, q.value, q.source, {source_rank('q.source')} AS rank "
         "FROM tasks t JOIN dataset_qualities q ON q.dataset_id = t.dataset_id "
-        f"UNION ALL SELECT task_id, quality, value, source, 10 + {source_rank()} AS rank FROM task_qualities "
+        f"UNION ALL SELECT task_id, quality, value, source, 10 + {source_rank()} AS rank "
+        "FROM task_qualities "
         f"UNION ALL {_sibling_sql()}"
     )
     best_task = (
@@ -95,7 +100,8 @@ def wide_view_sql(con) -> list[str]:
         "QUALIFY row_number() OVER (PARTITION BY task_id, quality ORDER BY rank, source) = 1"
     )
     return [
-        f"CREATE OR REPLACE VIEW dataset_qualities_wide AS {_pivot('dataset_id', dataset_long, dataset_q)}",
+        "CREATE OR REPLACE VIEW dataset_qualities_wide AS "
+        f"{_pivot('dataset_id', dataset_long, dataset_q)}",
         # one value per task and quality, chosen as the wide view chooses (the long form is what
         # similarity queries want; pivoting 150 columns and back costs seconds)
         f"CREATE OR REPLACE VIEW task_qualities_long AS {best_task}",

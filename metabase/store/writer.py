@@ -87,7 +87,9 @@ class Writer(Connection):
 
     @contextmanager
     def transaction(self) -> Iterator["Writer"]:
-        """:meth:`Connection.transaction`; a DuckDB error (a failed COMMIT, too) is one StoreError."""
+        """:meth:`Connection.transaction`; a DuckDB error (a failed COMMIT, too) is one
+        StoreError.
+        """
         try:
             with super().transaction() as con:
                 yield con
@@ -249,7 +251,8 @@ class Writer(Connection):
         columns = ", ".join(_quote(c) for c in key)
         return int(
             self.con.execute(
-                f"SELECT count(*) - count(DISTINCT ({columns})) FROM {_quote(table)} WHERE {where}",
+                f"SELECT count(*) - count(DISTINCT ({columns})) "
+                f"FROM {_quote(table)} WHERE {where}",
                 list(owner.values()),
             ).fetchall()[0][0]
         )

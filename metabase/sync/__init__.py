@@ -1,4 +1,6 @@
-"""OpenML -> the store: ``Workspace.sync(SyncRequest(...))`` runs :func:`metabase.sync.engine.run_sync`."""
+"""OpenML -> the store: ``Workspace.sync(SyncRequest(...))`` runs
+:func:`metabase.sync.engine.run_sync`.
+"""
 
 from metabase.sync.context import NullProgress
 from metabase.sync.engine import SyncResult, run_sync

@@ -2,8 +2,9 @@
 
 Phases (:mod:`metabase.sync.phases`): tasks, datasets and qualities (one transaction) ->
 evaluations and their runs (windowed keyset lists) -> flows the runs use -> setups of the runs
-(typed configs; optionally parsed and typed in a worker process, see ``metabase.openml.procpages``),
-then one UPDATE gives runs their setup's pipeline, config and config_hash -> provenance.
+(typed configs; optionally parsed and typed in a worker process, see
+``metabase.openml.procpages``), then one UPDATE gives runs their setup's pipeline, config and
+config_hash -> provenance.
 
 Resumable: evaluation pages are written together with their windows' high-water marks in
 ``sync_state`` (the next run id to ask for, and the rows had so far), in ONE transaction per group

@@ -38,7 +38,8 @@ class SyncRequest:
     def __post_init__(self) -> None:
         if not (self.suite or self.tasks or self.flows):
             raise InputError(
-                "nothing to sync: give --suite, --tasks or --flows (e.g. `metabase sync --suite OpenML100`)"
+                "nothing to sync: give --suite, --tasks or --flows "
+                "(e.g. `metabase sync --suite OpenML100`)"
             )
         if self.max_runs is not None and self.max_runs < 1:
             raise InputError("--max-runs must be a positive number")
@@ -195,8 +196,9 @@ def estimate(
             "phase": "evaluations",
             "items": len(windows),
             "calls": len(windows),
-            "note": f"one window per measure and {'task' if scope.task_ids else 'flow'}, at least one "
-            f"page each ({resumed} resume from an earlier sync); +1 page per 1,000 runs",
+            "note": f"one window per measure and {'task' if scope.task_ids else 'flow'}, "
+            f"at least one page each ({resumed} resume from an earlier sync); "
+            "+1 page per 1,000 runs",
         },
         {
             "phase": "setups",

@@ -7,7 +7,9 @@ import time
 
 
 class RichProgress:
-    """Implements the sync's ``Progress`` protocol; the CLI creates it (the library never prints)."""
+    """Implements the sync's ``Progress`` protocol; the CLI creates it (the library never
+    prints).
+    """
 
     def __init__(self, disable: bool = False, progress=None) -> None:
         """``progress``: the Rich ``Progress`` to draw on, made with :meth:`columns` (the CLI makes

@@ -1,8 +1,9 @@
-"""OpenML list pages and entity bodies -> rows of the store's tables (pure: Arrow/dicts in and out).
+"""OpenML list pages and entity bodies -> rows of the store's tables (pure: Arrow/dicts in and
+out).
 
 Setups get typed values: a flow that maps onto a catalogue pipeline gets the pipeline's canonical
-config (``pipelines.map_openml``) and its ``config_hash``; any other flow keeps its parameters typed
-generically (numbers as numbers, JSON decoded), keyed by parameter name (prefixed with the
+config (``pipelines.map_openml``) and its ``config_hash``; any other flow keeps its parameters
+typed generically (numbers as numbers, JSON decoded), keyed by parameter name (prefixed with the
 component's class name when a sub-flow's parameter would clash).
 """
 
@@ -419,7 +420,9 @@ def _general(flow_id, flow_name, params: list[dict], matches: bool):
 
 
 def typed_parameters(params: list[dict], flow_id: int | None) -> dict:
-    """Typed values of an unmapped setup, keyed by parameter name (component-qualified on clashes)."""
+    """Typed values of an unmapped setup, keyed by parameter name (component-qualified
+    on clashes).
+    """
     from pipelines import parse_value
 
     names = [p.get("parameter_name") for p in params]

@@ -27,7 +27,8 @@ LONG_LINE_BYTES = 32 * 1024 * 1024
 @dataclass(frozen=True)
 class Variant:
     """A damaged copy of a clean input: its name and its bytes; ``file`` names which file of a
-    multi-file input (a meta-dataset's ``runs.parquet``) the bytes replace, ``""`` for the only one.
+    multi-file input (a meta-dataset's ``runs.parquet``) the bytes replace, ``""`` for the only
+    one.
     """
 
     name: str
@@ -53,7 +54,9 @@ class Layout:
 def csv_layout(
     text: str, *, numeric: Sequence[str] = (), ids: Sequence[str] = (), delimiter: str = ","
 ) -> Layout:
-    """The layout of a CSV file with one header line; columns are named as the header names them."""
+    """The layout of a CSV file with one header line; columns are named as the header
+    names them.
+    """
     lines = text.splitlines()
     names = next(csv.reader([lines[0]], delimiter=delimiter))
     return Layout(
@@ -262,13 +265,19 @@ def check_variant(variant: Variant, outcome: Outcome) -> str | None:
             or errors[0].startswith("error: unexpected ")
             or "Traceback" in outcome.stderr
         ):
-            return f"{variant.name}: refused without one clear error line: {outcome.stderr.strip()[:300]!r}"
+            return (
+                f"{variant.name}: refused without one clear error line: "
+                f"{outcome.stderr.strip()[:300]!r}"
+            )
         return None
     if outcome.exit_code == 0:
         if outcome.digest_after != outcome.clean_digest:
             return f"{variant.name}: accepted, and the store differs from the clean input's"
         return None
-    return f"{variant.name}: exit code {outcome.exit_code} (want 0 or 1): {outcome.stderr.strip()[:300]!r}"
+    return (
+        f"{variant.name}: exit code {outcome.exit_code} (want 0 or 1): "
+        f"{outcome.stderr.strip()[:300]!r}"
+    )
 
 
 def sample_text(text: str, rows: int) -> str:

@@ -66,7 +66,10 @@ class _Faulty(BaseEstimator):
         time.sleep(self.seconds)
 
     def _child_memory(self) -> None:
-        code = f"import time; b = bytearray(b'\\x01') * ({self.megabytes} * 2**20); time.sleep({self.seconds})"
+        code = (
+            f"import time; b = bytearray(b'\\x01') * ({self.megabytes} * 2**20); "
+            f"time.sleep({self.seconds})"
+        )
         subprocess.run([sys.executable, "-c", code], check=False)
 
     def _die(self) -> None:

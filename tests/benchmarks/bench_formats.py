@@ -1,5 +1,5 @@
-"""Benchmark: the strict readers (metabase.formats) against the lenient readers they replace, side by
-side in one run, on the real data files: pandas' C parser for CSV/TSV and ARFF data (what the
+"""Benchmark: the strict readers (metabase.formats) against the lenient readers they replace, side
+by side in one run, on the real data files: pandas' C parser for CSV/TSV and ARFF data (what the
 features loader and the importers' ARFF reader used before), best of ``REPEATS``.
 
     pytest -m benchmark tests/benchmarks/bench_formats.py -s

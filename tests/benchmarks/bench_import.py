@@ -117,7 +117,8 @@ def test_lcdb_import_against_duckdb_read_csv(tmp_path, openml_data):
         r = table[key]
         print(f"{name:<34}{r['wall_s']:>9.1f}{r['rows_per_s']:>13,.0f}{r['peak_mb']:>10.0f}")
     print(
-        f"{'ratio metabase / duckdb':<34}{table['time_ratio']:>9.2f}{'':>13}{table['memory_ratio']:>10.2f}"
+        f"{'ratio metabase / duckdb':<34}{table['time_ratio']:>9.2f}{'':>13}"
+        f"{table['memory_ratio']:>10.2f}"
     )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(table, indent=2))

@@ -46,7 +46,8 @@ PYMFE = {
     "landmarking-basic": ["landmarking"],
     "landmarking-all": ["landmarking"],
 }
-# "basic": only our landmarkers whose models pymfe also has (decision stump ~ best_node, naive Bayes, 1-NN)
+# "basic": only our landmarkers whose models pymfe also has (decision stump ~ best_node,
+# naive Bayes, 1-NN)
 BASIC = ("DecisionStump", "NaiveBayes", "kNN1N")
 
 

@@ -1,4 +1,5 @@
-"""Benchmark: ``metabase publish`` against openml-python's ``run.publish()``, same runs, same server.
+"""Benchmark: ``metabase publish`` against openml-python's ``run.publish()``, same runs, same
+server.
 
 ``N`` local ``sklearn.random_forest`` runs on credit-g's task 31 (2 trees each, made once, not
 timed) are published to one replay server that loses the answer of a share ``DROP`` of the run

@@ -189,11 +189,15 @@ def test_analyst_queries_against_raw_duckdb(tmp_path, openml_data):
         f"\nstore: {store} ({store.stat().st_size / 1e6:.0f} MB, {runs:,} runs, "
         f"{evaluations:,} evaluations; built in {build_s:.0f} s from {len(imported)} imports)"
     )
-    header = f"{'query':42} {'rows':>6} {'raw s':>7} {'lib s':>7} {'sql -n':>7} {'sql adhoc':>9} {'process':>8} {'ratio':>6}"
+    header = (
+        f"{'query':42} {'rows':>6} {'raw s':>7} {'lib s':>7} {'sql -n':>7} {'sql adhoc':>9} "
+        f"{'process':>8} {'ratio':>6}"
+    )
     print(header)
     for r in rows:
         print(
-            f"{r['query']:42} {r['result_rows']:>6} {r['raw_duckdb_s']:>7.3f} {r['analyst_run_named_s']:>7.3f} "
+            f"{r['query']:42} {r['result_rows']:>6} {r['raw_duckdb_s']:>7.3f} "
+            f"{r['analyst_run_named_s']:>7.3f} "
             f"{r['metabase_sql_named_s']:>7.3f} {r['metabase_sql_adhoc_s']:>9.3f} "
             f"{r['metabase_process_s']:>8.2f} {r['ratio_named_vs_raw']:>6.2f}"
         )

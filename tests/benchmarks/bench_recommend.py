@@ -59,9 +59,9 @@ def _synthetic_runs(
     score = 0.9 - (mf - optimum) ** 2 - 0.004 * leaf - 0.01 * boot + rng.normal(0, 0.01, n)
     configs = [
         f'{{"bootstrap":{"true" if b else "false"},"criterion":"{c}","imputation_strategy":"{i}",'
-        f'"max_depth":null,"max_features":{m!r},"max_leaf_nodes":null,"min_samples_leaf":{l},'
+        f'"max_depth":null,"max_features":{m!r},"max_leaf_nodes":null,"min_samples_leaf":{lf},'
         f'"min_samples_split":{s},"min_weight_fraction_leaf":0.0,"n_estimators":100}}'
-        for b, c, i, m, l, s in zip(boot, crit, imp, mf.tolist(), leaf.tolist(), split.tolist())
+        for b, c, i, m, lf, s in zip(boot, crit, imp, mf.tolist(), leaf.tolist(), split.tolist())
     ]
     keys = [f"bench:{t}:{j}" for t, j in zip(task_ids, np.tile(np.arange(SYN_RUNS), SYN_TASKS))]
     runs = pd.DataFrame(

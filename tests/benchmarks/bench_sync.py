@@ -192,7 +192,9 @@ def test_sync_vs_openml_python(openml_data, tmp_path):
         assert len(frame) > 0 and frame["parameters"].notna().all()
         peers.append(
             {
-                "client": f"openml-python list_evaluations_setups ({len(part)} of {len(tasks)} tasks)",
+                "client": (
+                    f"openml-python list_evaluations_setups ({len(part)} of {len(tasks)} tasks)"
+                ),
                 "rows": len(frame),
                 "seconds": took,
                 "rows_per_s": len(frame) / took,
@@ -271,7 +273,8 @@ def test_sync_vs_openml_python(openml_data, tmp_path):
     first = results[0]
     print(
         f"metabase sync: walls {first['all_walls_s']} s (median compared); peak memory "
-        f"{first['peak_rss_mb']:.0f} MB; calls: {first['calls']}; phases (s): {first['phase_seconds']}; "
+        f"{first['peak_rss_mb']:.0f} MB; calls: {first['calls']}; "
+        f"phases (s): {first['phase_seconds']}; "
         f"CPU s: sync {first['client_cpu_s']}, server {first['server_cpu_s']}"
     )
     print(f"python loop seconds (machine speed): {speed}")
@@ -310,14 +313,16 @@ def test_client_parse_throughput_without_the_server(openml_data):
     pages = {
         "evaluation": [
             body(
-                f"evaluation/list/function/predictive_accuracy/uploader/999/run/{100_000_001 + 1000 * j}.."
+                "evaluation/list/function/predictive_accuracy/uploader/999/run/"
+                f"{100_000_001 + 1000 * j}.."
                 "/limit/1000/offset/0"
             )
             for j in range(20)
         ],
         "setup": [
             body(
-                f"setup/list/setup/{200_000_001 + 1000 * j}..{200_000_001 + 1000 * j + 999}/limit/1000/offset/0"
+                f"setup/list/setup/{200_000_001 + 1000 * j}..{200_000_001 + 1000 * j + 999}"
+                "/limit/1000/offset/0"
             )
             for j in range(20)
         ],

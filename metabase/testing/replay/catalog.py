@@ -233,7 +233,9 @@ class Catalog:
         self._load_seed_tasks()
 
     def _load_benchmark_suites(self) -> None:
-        """Tasks of tabular-benchmark's suite table; its dataset names are matched to dataset ids."""
+        """Tasks of tabular-benchmark's suite table; its dataset names are matched to dataset
+        ids.
+        """
         by_name: dict[str, int] = {}
         for did in sorted(self.datasets, reverse=True):
             if self.datasets[did].source != "seed-sql":  # seed ids are the test server's

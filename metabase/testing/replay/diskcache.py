@@ -42,7 +42,8 @@ def _fingerprint(data_dir: Path) -> str:
             for f in sorted(filenames):
                 st = os.stat(os.path.join(dirpath, f))
                 h.update(
-                    f"{os.path.relpath(os.path.join(dirpath, f), data_dir)}:{st.st_size}:{st.st_mtime_ns}".encode()
+                    f"{os.path.relpath(os.path.join(dirpath, f), data_dir)}:"
+                    f"{st.st_size}:{st.st_mtime_ns}".encode()
                 )
     return h.hexdigest()[:32]
 

@@ -86,11 +86,14 @@ def dataset_xml(cat: Catalog, did: int, root: str) -> str | None:
         if d.target
         else ""
     )
+    description = e(
+        d.description or f"{d.name}, served by the metabase replay server ({d.source})."
+    )
     return f"""<oml:data_set_description {NS}>
   <oml:id>{did}</oml:id>
   <oml:name>{e(d.name)}</oml:name>
   <oml:version>{d.version}</oml:version>
-  <oml:description>{e(d.description or f"{d.name}, served by the metabase replay server ({d.source}).")}</oml:description>
+  <oml:description>{description}</oml:description>
   <oml:format>ARFF</oml:format>
   <oml:upload_date>{d.upload_date.replace(" ", "T")}</oml:upload_date>
   <oml:licence>Public</oml:licence>
@@ -110,7 +113,8 @@ def qualities_xml(cat: Catalog, did: int) -> str | None:
     if d is None or not d.qualities:
         return None
     body = "".join(
-        f"  <oml:quality>\n    <oml:name>{e(k)}</oml:name>\n    <oml:value>{fmt_float(v)}</oml:value>\n  </oml:quality>\n"
+        f"  <oml:quality>\n    <oml:name>{e(k)}</oml:name>\n"
+        f"    <oml:value>{fmt_float(v)}</oml:value>\n  </oml:quality>\n"
         for k, v in sorted(d.qualities.items())
     )
     return f"<oml:data_qualities {NS}>\n{body}</oml:data_qualities>\n"
@@ -123,8 +127,10 @@ def flow_xml(cat: Catalog, fid: int) -> str | None:
     if getattr(f, "xml", None):
         return f.xml + "\n"
     params = "".join(
-        f"  <oml:parameter>\n    <oml:name>{e(n)}</oml:name>\n    <oml:data_type>{e(t)}</oml:data_type>\n"
-        f"    <oml:default_value>{e(dv)}</oml:default_value>\n    <oml:description></oml:description>\n  </oml:parameter>\n"
+        f"  <oml:parameter>\n    <oml:name>{e(n)}</oml:name>\n"
+        f"    <oml:data_type>{e(t)}</oml:data_type>\n"
+        f"    <oml:default_value>{e(dv)}</oml:default_value>\n"
+        "    <oml:description></oml:description>\n  </oml:parameter>\n"
         for n, t, dv in f.parameters
     )
     tags = "".join(f"  <oml:tag>{e(x)}</oml:tag>\n" for x in f.tags)
@@ -195,11 +201,13 @@ def _param_head(pid, pfid, fname, name, dtype, default, indent) -> str:
 
 def setup_body(cat, setup_id: int, params: list[tuple], fid: int, indent: str = "") -> str:
     out = [
-        f"{indent}  <oml:setup_id>{setup_id}</oml:setup_id>\n{indent}  <oml:flow_id>{fid}</oml:flow_id>\n"
+        f"{indent}  <oml:setup_id>{setup_id}</oml:setup_id>\n"
+        f"{indent}  <oml:flow_id>{fid}</oml:flow_id>\n"
     ]
     for pid, pfid, fname, name, dtype, default, value in params:
         out.append(
-            f"{_param_head(pid, pfid, fname, name, dtype, default, indent)}{e(value)}</oml:value>\n"
+            f"{_param_head(pid, pfid, fname, name, dtype, default, indent)}"
+            f"{e(value)}</oml:value>\n"
             f"{indent}  </oml:parameter>\n"
         )
     return "".join(out)
@@ -211,7 +219,10 @@ def setup_xml_state(state, setup_id: int) -> str | None:
     if found is None:
         return None
     fid, params = found
-    return f"<oml:setup_parameters {NS}>\n{setup_body(state, setup_id, params, fid)}</oml:setup_parameters>\n"
+    return (
+        f"<oml:setup_parameters {NS}>\n"
+        f"{setup_body(state, setup_id, params, fid)}</oml:setup_parameters>\n"
+    )
 
 
 def run_xml(cat: Catalog, run_id: int, root: str) -> str | None:
@@ -227,20 +238,24 @@ def run_xml(cat: Catalog, run_id: int, root: str) -> str | None:
     found = setup_parameters(cat, sid)
     if found:
         settings = "".join(
-            f"  <oml:parameter_setting>\n    <oml:name>{e(p[3])}</oml:name>\n    <oml:value>{e(p[6])}</oml:value>\n"
+            f"  <oml:parameter_setting>\n    <oml:name>{e(p[3])}</oml:name>\n"
+            f"    <oml:value>{e(p[6])}</oml:value>\n"
             f"    <oml:component>{p[1]}</oml:component>\n  </oml:parameter_setting>\n"
             for p in found[1]
         )
     evals = "".join(
-        f"      <oml:evaluation>\n        <oml:name>{m}</oml:name>\n        <oml:value>{fmt_float(v[i])}</oml:value>\n      </oml:evaluation>\n"
+        f"      <oml:evaluation>\n        <oml:name>{m}</oml:name>\n"
+        f"        <oml:value>{fmt_float(v[i])}</oml:value>\n      </oml:evaluation>\n"
         for m, v in sorted(r.evals.items())
         if not np.isnan(v[i])
     )
     dataset = ""
     if ds is not None:
         dataset = (
-            f"      <oml:dataset>\n        <oml:did>{ds.data_id}</oml:did>\n        <oml:name>{e(ds.name)}</oml:name>\n"
-            f"        <oml:url>{root}/data/download/{ds.file_id}/{e(ds.name)}.arff</oml:url>\n      </oml:dataset>\n"
+            f"      <oml:dataset>\n        <oml:did>{ds.data_id}</oml:did>\n"
+            f"        <oml:name>{e(ds.name)}</oml:name>\n"
+            f"        <oml:url>{root}/data/download/{ds.file_id}/{e(ds.name)}.arff</oml:url>\n"
+            "      </oml:dataset>\n"
         )
     return f"""<oml:run {NS}>
   <oml:run_id>{run_id}</oml:run_id>
@@ -281,12 +296,13 @@ def study_xml(cat: Catalog, study_id: int) -> str | None:
     data_ids = sorted({cat.tasks[t].data_id for t in tasks if t in cat.tasks})
     data = "".join(f"    <oml:data_id>{d}</oml:data_id>\n" for d in data_ids)
     task = "".join(f"    <oml:task_id>{t}</oml:task_id>\n" for t in tasks)
+    description = e(STUDY_SOURCES.get(study_id, "Tasks of the study exports."))
     return f"""<oml:study {NS}>
   <oml:id>{study_id}</oml:id>
   <oml:alias>{alias}</oml:alias>
   <oml:main_entity_type>task</oml:main_entity_type>
   <oml:name>{alias}</oml:name>
-  <oml:description>{e(STUDY_SOURCES.get(study_id, "Tasks of the study exports."))}</oml:description>
+  <oml:description>{description}</oml:description>
   <oml:visibility>public</oml:visibility>
   <oml:status>active</oml:status>
   <oml:creation_date>2017-03-24T00:00:00</oml:creation_date>
@@ -300,9 +316,11 @@ def study_xml(cat: Catalog, study_id: int) -> str | None:
 
 
 STUDY_SOURCES = {
-    14: "OpenML100: the 100 tasks of openml-pimp's task_qualities.json (its runs, 47,000 of flow 6969, "
+    14: "OpenML100: the 100 tasks of openml-pimp's task_qualities.json "
+    "(its runs, 47,000 of flow 6969, "
     "cover 94 of them). The openml-aslib study 14 export's runs belong to this study too.",
-    99: "OpenML-CC18, partial: the tasks tabular-benchmark's suite table assigns to 'OpenML-CC18 Curated "
+    99: "OpenML-CC18, partial: the tasks tabular-benchmark's suite table assigns to "
+    "'OpenML-CC18 Curated "
     "Classification benchmark', plus task 14951 from extra/tasks_supplement.csv.",
 }
 

@@ -51,7 +51,8 @@ def read_arff_rows(path: Path) -> tuple[list[str], list[list[str]], list[str]]:
 def pimp_runs(data_dir: Path) -> tuple[int, list[str], list[dict]]:
     """(flow id, parameter names, rows) of the openml-pimp random-forest export, in file order.
 
-    Each row has the parameter values (strings as written), ``predictive_accuracy`` and ``task_id``.
+    Each row has the parameter values (strings as written), ``predictive_accuracy`` and
+    ``task_id``.
     """
     path = data_dir / PIMP_ARFF
     names, rows, comments = read_arff_rows(path)
@@ -102,7 +103,9 @@ def study_evaluations(data_dir: Path) -> list[tuple[int, str, list[dict]]]:
 
 
 def dataset_qualities(data_dir: Path) -> tuple[list[str], dict[int, dict]]:
-    """(quality names, {dataset id: {"name":, "qualities": {name: float}}}) from the 2019 export."""
+    """(quality names, {dataset id: {"name":, "qualities": {name: float}}}) from the 2019
+    export.
+    """
     path = data_dir / QUALITIES_CSV
     if not path.exists():
         return [], {}
@@ -194,7 +197,9 @@ BENCHMARK_SUITES = "tabular-benchmark/src/benchmark_suites_numerical_benchmark.c
 
 
 def benchmark_suites(data_dir: Path) -> list[dict]:
-    """[{task_id, dataset_name, suite}] from tabular-benchmark's suite table (Grinsztajn et al.)."""
+    """[{task_id, dataset_name, suite}] from tabular-benchmark's suite table (Grinsztajn et
+    al.).
+    """
     path = data_dir / BENCHMARK_SUITES
     if not path.exists():
         return []

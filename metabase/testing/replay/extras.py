@@ -29,7 +29,10 @@ class Extras:
             if r["functionType"] == "EvaluationFunction"
         )
         body = "".join(f"    <oml:measure>{e(n)}</oml:measure>\n" for n in names)
-        return f"<oml:evaluation_measures {NS}>\n  <oml:measures>\n{body}  </oml:measures>\n</oml:evaluation_measures>\n"
+        return (
+            f"<oml:evaluation_measures {NS}>\n  <oml:measures>\n{body}  </oml:measures>\n"
+            "</oml:evaluation_measures>\n"
+        )
 
     def quality_names_xml(self) -> str:
         names = sorted(
@@ -139,10 +142,12 @@ def _synthetic_run_xml(state, k: int, root: str) -> str:
     fid, sid = int(c["flow_id"][0]), int(c["setup_id"][0])
     fid2, params = state.scale.setup(sid)
     settings = "".join(
-        f"  <oml:parameter_setting>\n    <oml:name>{p[3]}</oml:name>\n    <oml:value>{p[6]}</oml:value>\n"
+        f"  <oml:parameter_setting>\n    <oml:name>{p[3]}</oml:name>\n"
+        f"    <oml:value>{p[6]}</oml:value>\n"
         f"    <oml:component>{fid}</oml:component>\n  </oml:parameter_setting>\n"
         for p in params
     )
+    pred_file = PREDICTIONS_FILE + int(c["run_id"][0])
     return f"""<oml:run {NS}>
   <oml:run_id>{int(c["run_id"][0])}</oml:run_id>
   <oml:uploader>{int(c["uploader"][0])}</oml:uploader>
@@ -165,9 +170,9 @@ def _synthetic_run_xml(state, k: int, root: str) -> str:
     </oml:file>
     <oml:file>
       <oml:did>-1</oml:did>
-      <oml:file_id>{PREDICTIONS_FILE + int(c["run_id"][0])}</oml:file_id>
+      <oml:file_id>{pred_file}</oml:file_id>
       <oml:name>predictions</oml:name>
-      <oml:url>{root}/data/download/{PREDICTIONS_FILE + int(c["run_id"][0])}/predictions.arff</oml:url>
+      <oml:url>{root}/data/download/{pred_file}/predictions.arff</oml:url>
     </oml:file>
       <oml:evaluation>
         <oml:name>predictive_accuracy</oml:name>

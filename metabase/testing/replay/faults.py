@@ -1,4 +1,5 @@
-"""Injected faults, from a spec string such as ``5xx=0.1,429=0.05,latency=0.02,truncate=0.01,reset=0.01,seed=1``.
+"""Injected faults, from a spec string such as
+``5xx=0.1,429=0.05,latency=0.02,truncate=0.01,reset=0.01,seed=1``.
 
 * ``5xx``: share of API requests answered 503 (with an OpenML-like error body);
 * ``429``: share answered 429 Too Many Requests with ``Retry-After`` (``retry_after``, seconds,

@@ -249,11 +249,16 @@ def _eval_rows(state, cols, idx, m) -> list[str]:
         fname, dname = names[key]
         value = fmt_float(cols["evals"][measures[k]][idx[k]])
         out.append(
-            f"  <oml:evaluation>\n    <oml:run_id>{run[k]}</oml:run_id>\n    <oml:task_id>{task[k]}</oml:task_id>\n"
-            f"    <oml:setup_id>{setup[k]}</oml:setup_id>\n    <oml:flow_id>{flow[k]}</oml:flow_id>\n"
-            f"    <oml:flow_name>{fname}</oml:flow_name>\n    <oml:data_id>{data[k]}</oml:data_id>\n"
-            f"    <oml:data_name>{dname}</oml:data_name>\n    <oml:function>{measures[k]}</oml:function>\n"
-            f"    <oml:upload_time>{times[k]}</oml:upload_time>\n    <oml:uploader>{upl[k]}</oml:uploader>\n"
+            f"  <oml:evaluation>\n    <oml:run_id>{run[k]}</oml:run_id>\n"
+            f"    <oml:task_id>{task[k]}</oml:task_id>\n"
+            f"    <oml:setup_id>{setup[k]}</oml:setup_id>\n"
+            f"    <oml:flow_id>{flow[k]}</oml:flow_id>\n"
+            f"    <oml:flow_name>{fname}</oml:flow_name>\n"
+            f"    <oml:data_id>{data[k]}</oml:data_id>\n"
+            f"    <oml:data_name>{dname}</oml:data_name>\n"
+            f"    <oml:function>{measures[k]}</oml:function>\n"
+            f"    <oml:upload_time>{times[k]}</oml:upload_time>\n"
+            f"    <oml:uploader>{upl[k]}</oml:uploader>\n"
             f"    <oml:value>{value}</oml:value>\n  </oml:evaluation>\n"
         )
     return out
@@ -305,10 +310,14 @@ def run_list(state, segments: list[str], cap: int) -> ListResult:
         times = _times(cols["upload_time"][idx])
         ttid = [state.tasks[t].ttid if t in state.tasks else 1 for t in task]
         rows.extend(
-            f"  <oml:run>\n    <oml:run_id>{run[k]}</oml:run_id>\n    <oml:task_id>{task[k]}</oml:task_id>\n"
-            f"    <oml:task_type_id>{ttid[k]}</oml:task_type_id>\n    <oml:setup_id>{setup[k]}</oml:setup_id>\n"
-            f"    <oml:flow_id>{flow[k]}</oml:flow_id>\n    <oml:uploader>{upl[k]}</oml:uploader>\n"
-            f"    <oml:upload_time>{times[k]}</oml:upload_time>\n    <oml:error_message></oml:error_message>\n"
+            f"  <oml:run>\n    <oml:run_id>{run[k]}</oml:run_id>\n"
+            f"    <oml:task_id>{task[k]}</oml:task_id>\n"
+            f"    <oml:task_type_id>{ttid[k]}</oml:task_type_id>\n"
+            f"    <oml:setup_id>{setup[k]}</oml:setup_id>\n"
+            f"    <oml:flow_id>{flow[k]}</oml:flow_id>\n"
+            f"    <oml:uploader>{upl[k]}</oml:uploader>\n"
+            f"    <oml:upload_time>{times[k]}</oml:upload_time>\n"
+            "    <oml:error_message></oml:error_message>\n"
             "    <oml:run_details></oml:run_details>\n  </oml:run>\n"
             for k in range(len(idx))
         )

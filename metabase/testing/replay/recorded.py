@@ -1,10 +1,10 @@
 """The recorded REST responses in ``openml-python/``, indexed by the API call they answer.
 
-openml-python's test cache is laid out by entity (``tasks/3/task.xml``, ``datasets/2/features.xml``,
-``runs/1/description.xml``, ``api/v1/xml/setup/1/body.xml``) and its older mock responses by name
-(``flows/flow_100.xml``, ``datasets/data_description_20.xml``). Newer files win over
-``_history``. Bodies are served as recorded except that ``oml:url``, ``oml:minio_url`` and
-``oml:data_splits_url`` are rewritten to point at the replay server.
+openml-python's test cache is laid out by entity (``tasks/3/task.xml``,
+``datasets/2/features.xml``, ``runs/1/description.xml``, ``api/v1/xml/setup/1/body.xml``) and its
+older mock responses by name (``flows/flow_100.xml``, ``datasets/data_description_20.xml``). Newer
+files win over ``_history``. Bodies are served as recorded except that ``oml:url``,
+``oml:minio_url`` and ``oml:data_splits_url`` are rewritten to point at the replay server.
 """
 
 from __future__ import annotations

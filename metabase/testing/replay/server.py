@@ -284,7 +284,9 @@ def _strip(obj):
 
 
 class ReplayHandle:
-    """A running replay server. ``url`` is the API base (``.../api/v1/xml``); ``stop()`` ends it."""
+    """A running replay server. ``url`` is the API base (``.../api/v1/xml``);
+    ``stop()`` ends it.
+    """
 
     def __init__(self, httpd: _Server, thread: threading.Thread, server: ReplayServer):
         self._httpd, self._thread, self.server = httpd, thread, server

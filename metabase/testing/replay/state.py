@@ -63,9 +63,9 @@ class ServerState:
         self.uploaded_setups: dict[int, tuple] = {}
         self.uploaded_runs: dict[int, str] = {}
         self.uploaded_files: dict[int, bytes] = {}
-        self.tags: dict[
-            tuple[str, int], list[str]
-        ] = {}  # (entity, id) -> tags added here  # file id -> bytes (uploaded predictions)  # run id -> description XML as uploaded
+        # (entity, id) -> tags added here  # file id -> bytes (uploaded predictions)
+        # run id -> description XML as uploaded
+        self.tags: dict[tuple[str, int], list[str]] = {}
         self.next_id = ids.UPLOAD
         self.runs = catalog.runs
         self.scale = None

@@ -116,7 +116,8 @@ class Uploads:
             body = "".join(f"  <oml:tag>{e(t)}</oml:tag>\n" for t in tags)
         return xml(
             200,
-            f"<oml:{entity}_{action} {NS}>\n  <oml:id>{ident}</oml:id>\n{body}</oml:{entity}_{action}>\n",
+            f"<oml:{entity}_{action} {NS}>\n  <oml:id>{ident}</oml:id>\n"
+            f"{body}</oml:{entity}_{action}>\n",
         )
 
     # ------------------------------------------------------------------ flows
@@ -321,7 +322,8 @@ def _run_xml(server, root, run_id: int, sid: int, files: dict, evals: dict) -> s
     task = state.tasks[tid]
     ds = state.datasets.get(task.data_id)
     settings = "".join(
-        f"  <oml:parameter_setting>\n    <oml:name>{e(n)}</oml:name>\n    <oml:value>{e(v)}</oml:value>\n"
+        f"  <oml:parameter_setting>\n    <oml:name>{e(n)}</oml:name>\n"
+        f"    <oml:value>{e(v)}</oml:value>\n"
         + (f"    <oml:component>{c}</oml:component>\n" if c else "")
         + "  </oml:parameter_setting>\n"
         for n, v, c in _settings(root)
@@ -345,17 +347,23 @@ def _run_xml(server, root, run_id: int, sid: int, files: dict, evals: dict) -> s
     )
     ev_xml = ""
     for name, (value, folds) in sorted(evals.items()):
-        ev_xml += f"    <oml:evaluation>\n      <oml:name>{e(name)}</oml:name>\n      <oml:value>{fmt_float(value)}</oml:value>\n    </oml:evaluation>\n"
+        ev_xml += (
+            f"    <oml:evaluation>\n      <oml:name>{e(name)}</oml:name>\n"
+            f"      <oml:value>{fmt_float(value)}</oml:value>\n    </oml:evaluation>\n"
+        )
         for rep, fold, v in folds:
             ev_xml += (
-                f'    <oml:evaluation repeat="{rep}" fold="{fold}">\n      <oml:name>{e(name)}</oml:name>\n'
+                f'    <oml:evaluation repeat="{rep}" fold="{fold}">\n'
+                f"      <oml:name>{e(name)}</oml:name>\n"
                 f"      <oml:value>{fmt_float(v)}</oml:value>\n    </oml:evaluation>\n"
             )
     dataset = ""
     if ds is not None:
         dataset = (
-            f"    <oml:dataset>\n      <oml:did>{ds.data_id}</oml:did>\n      <oml:name>{e(ds.name)}</oml:name>\n"
-            f"      <oml:url>{base}/data/download/{ds.file_id}/{e(ds.name)}.arff</oml:url>\n    </oml:dataset>\n"
+            f"    <oml:dataset>\n      <oml:did>{ds.data_id}</oml:did>\n"
+            f"      <oml:name>{e(ds.name)}</oml:name>\n"
+            f"      <oml:url>{base}/data/download/{ds.file_id}/{e(ds.name)}.arff</oml:url>\n"
+            "    </oml:dataset>\n"
         )
     flow = state.flows.get(fid)
     return f"""<oml:run {NS}>
