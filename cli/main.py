@@ -1,7 +1,8 @@
 """Entry point of the ``metabase`` command (click).
 
 Global options resolve into :class:`metabase.settings.Settings`; the root context's ``obj`` is
-the :class:`metabase.workspace.Workspace` over them, the one facade every command calls. Commands live one module per area in ``cli/commands/``; each module has
+the :class:`metabase.workspace.Workspace` over them, the one facade every command calls.
+Commands live one module per area in ``cli/commands/``; each module has
 ``register(group)``. Errors: a :class:`MetabaseError` or a usage error becomes one line on stderr
 and exit code 1; ``--debug`` shows the traceback instead.
 """
@@ -21,12 +22,27 @@ from metabase.workspace import Workspace
 
 
 @click.group(name="metabase", context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--store", envvar="METABASE_STORE", show_envvar=True, default=None,
-              help="Path of the DuckDB store (default: data/metabase.duckdb in a checkout, else the per-user data dir).")
-@click.option("--openml-server", envvar="METABASE_OPENML_SERVER", show_envvar=True, default=None,
-              help="OpenML REST API base URL (default: the live OpenML).")
-@click.option("--apikey", envvar="METABASE_OPENML_APIKEY", default=None,
-              help="OpenML API key (env METABASE_OPENML_APIKEY, else openml's config file). Never logged.")
+@click.option(
+    "--store",
+    envvar="METABASE_STORE",
+    show_envvar=True,
+    default=None,
+    help="Path of the DuckDB store (default: data/metabase.duckdb in a checkout, "
+    "else the per-user data dir).",
+)
+@click.option(
+    "--openml-server",
+    envvar="METABASE_OPENML_SERVER",
+    show_envvar=True,
+    default=None,
+    help="OpenML REST API base URL (default: the live OpenML).",
+)
+@click.option(
+    "--apikey",
+    envvar="METABASE_OPENML_APIKEY",
+    default=None,
+    help="OpenML API key (env METABASE_OPENML_APIKEY, else openml's config file). Never logged.",
+)
 @click.option("--offline", is_flag=True, help="Never contact OpenML.")
 @click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
 @click.version_option(package_name="metabase")
@@ -36,10 +52,16 @@ def cli(ctx: click.Context, store, openml_server, apikey, offline, debug) -> Non
 
     Example: metabase recommend --task 14951
     """
-    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, stream=sys.stderr,
-                        format="%(levelname)s %(name)s: %(message)s")
-    ctx.obj = Workspace(Settings.resolve(store=store, openml_server=openml_server, apikey=apikey,
-                                         offline=offline or None))
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING,
+        stream=sys.stderr,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    ctx.obj = Workspace(
+        Settings.resolve(
+            store=store, openml_server=openml_server, apikey=apikey, offline=offline or None
+        )
+    )
 
 
 def _register_commands() -> None:
@@ -88,7 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a bug: still one line, with a hint
         if debug:
             raise
-        code = _fail(f"unexpected {type(exc).__name__}: {exc} (rerun with --debug for the traceback)")
+        code = _fail(
+            f"unexpected {type(exc).__name__}: {exc} (rerun with --debug for the traceback)"
+        )
     if argv is None:
         sys.exit(code)
     return code

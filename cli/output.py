@@ -23,8 +23,15 @@ class Format(str, enum.Enum):
 
 def format_option(default: str = "table", choices: tuple[str, ...] = ("table", "csv", "json")):
     """The shared ``--format`` option; the value reaches the command as ``fmt``."""
-    return click.option("--format", "-f", "fmt", type=click.Choice(list(choices), case_sensitive=False),
-                        default=default, show_default=True, help="Output format.")
+    return click.option(
+        "--format",
+        "-f",
+        "fmt",
+        type=click.Choice(list(choices), case_sensitive=False),
+        default=default,
+        show_default=True,
+        help="Output format.",
+    )
 
 
 def _clean(value: Any) -> Any:
@@ -58,7 +65,9 @@ def print_json(payload: Any) -> None:
 def _records(data) -> tuple[list[str], list[Mapping[str, Any]]]:
     if hasattr(data, "to_dict") and hasattr(data, "columns"):  # a pandas DataFrame
         columns = [str(c) for c in data.columns]
-        return columns, [dict(zip(columns, row)) for row in data.itertuples(index=False, name=None)]
+        return columns, [
+            dict(zip(columns, row)) for row in data.itertuples(index=False, name=None)
+        ]
     rows = list(data)
     columns: list[str] = []
     for row in rows:
@@ -68,9 +77,15 @@ def _records(data) -> tuple[list[str], list[Mapping[str, Any]]]:
     return columns, rows
 
 
-def emit(data: Any, fmt: Format | str = Format.table, title: str | None = None,
-         caption: str | None = None) -> None:
-    """Print a DataFrame or a list of dicts in the requested format (title and caption: tables only)."""
+def emit(
+    data: Any,
+    fmt: Format | str = Format.table,
+    title: str | None = None,
+    caption: str | None = None,
+) -> None:
+    """Print a DataFrame or a list of dicts in the requested format (title and caption: tables
+    only).
+    """
     fmt = Format(fmt)
     columns, rows = _records(data)
     if fmt is Format.json:
@@ -81,7 +96,9 @@ def emit(data: Any, fmt: Format | str = Format.table, title: str | None = None,
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(columns)
         for row in rows:
-            writer.writerow(["" if _clean(row.get(c)) is None else _clean(row.get(c)) for c in columns])
+            writer.writerow(
+                ["" if _clean(row.get(c)) is None else _clean(row.get(c)) for c in columns]
+            )
     else:
         print_table(columns, rows, title=title, caption=caption)
 
@@ -104,21 +121,27 @@ MIN_CELL = 24  # a column is never squeezed below its longest cell, or this many
 
 
 def _literal(text: str):
-    """Cell text as a Rich Text, shown as it is: markup such as ``[/oops]`` or ``[link=...]`` is
+    r"""Cell text as a Rich Text, shown as it is: markup such as ``[/oops]`` or ``[link=...]`` is
     not interpreted (a dataset name on OpenML is anyone's to choose), and control characters (an
-    ANSI escape would restyle the terminal) are written out as ``\\x1b``."""
+    ANSI escape would restyle the terminal) are written out as ``\x1b``.
+    """
     from rich.text import Text
 
     return Text(_CONTROL.sub(lambda m: repr(m.group())[1:-1], text))
 
 
-def print_table(columns: Iterable[str], rows: Iterable[Mapping[str, Any]], title: str | None = None,
-                caption: str | None = None) -> None:
+def print_table(
+    columns: Iterable[str],
+    rows: Iterable[Mapping[str, Any]],
+    title: str | None = None,
+    caption: str | None = None,
+) -> None:
     """A table that fits the terminal (``TABLE_WIDTH`` columns when not one): columns keep their
     cells whole up to ``MIN_CELL`` characters, and longer cells and headers wrap. The title is one
     line above the table (not wrapped to the table's own width); a title longer than the terminal
     is wide joins the caption, which is printed below the table, wrapped at words. Cell text is
-    shown literally."""
+    shown literally.
+    """
     from rich.console import Console
     from rich.table import Table
 

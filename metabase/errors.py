@@ -50,10 +50,12 @@ class InputError(MetabaseError):
 
 class DataFormatError(InputError):
     """A data file (ARFF, CSV, ...) is malformed; names the file and, where known, the line and
-    the column (a name, or a 1-based position)."""
+    the column (a name, or a 1-based position).
+    """
 
-    def __init__(self, path: object, reason: str, line: int | None = None,
-                 column: str | int | None = None) -> None:
+    def __init__(
+        self, path: object, reason: str, line: int | None = None, column: str | int | None = None
+    ) -> None:
         self.path, self.reason, self.line, self.column = path, reason, line, column
         where = [f"line {line}"] if line is not None else []
         if column is not None:
@@ -68,7 +70,8 @@ class ImportFormatError(DataFormatError):
 @contextmanager
 def as_import_errors() -> Iterator[None]:
     """Report the shared data readers' :class:`DataFormatError` as an :class:`ImportFormatError`
-    (same message), so that a caller can tell a bad import file from other bad input."""
+    (same message), so that a caller can tell a bad import file from other bad input.
+    """
     try:
         yield
     except ImportFormatError:

@@ -27,7 +27,7 @@ RUN_COLUMNS = ("task_id", "pipeline", "config", "score")
 
 @dataclass(frozen=True)
 class MetaDataset:
-    runs: pd.DataFrame   # task_id, pipeline, config (JSON text), score; optional extra columns
+    runs: pd.DataFrame  # task_id, pipeline, config (JSON text), score; optional extra columns
     tasks: pd.DataFrame  # task_id, dataset_id, meta-feature columns
 
     @property
@@ -40,7 +40,9 @@ class MetaDataset:
 
     def configs(self) -> pd.Series:
         """The parsed configurations (dicts), aligned with ``runs``."""
-        return pd.Series([json.loads(c) for c in self.runs["config"]], index=self.runs.index, dtype=object)
+        return pd.Series(
+            [json.loads(c) for c in self.runs["config"]], index=self.runs.index, dtype=object
+        )
 
 
 def _typed_runs(runs: pd.DataFrame) -> pd.DataFrame:
@@ -69,7 +71,10 @@ def write(meta: MetaDataset, directory: str | Path) -> Path:
     """Write ``runs.parquet`` and ``tasks.parquet`` (each atomically, through a temp file)."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    for name, frame in ((RUNS_FILE, _typed_runs(meta.runs)), (TASKS_FILE, _typed_tasks(meta.tasks))):
+    for name, frame in (
+        (RUNS_FILE, _typed_runs(meta.runs)),
+        (TASKS_FILE, _typed_tasks(meta.tasks)),
+    ):
         tmp = directory / (name + ".tmp")
         frame.to_parquet(tmp, index=False)
         tmp.replace(directory / name)
@@ -80,7 +85,9 @@ def read(directory: str | Path) -> MetaDataset:
     """Read and validate a meta-dataset directory."""
     directory = Path(directory)
     if not directory.is_dir():
-        raise InputError(f"{directory}: not a meta-dataset directory (expected {RUNS_FILE} and {TASKS_FILE})")
+        raise InputError(
+            f"{directory}: not a meta-dataset directory (expected {RUNS_FILE} and {TASKS_FILE})"
+        )
     frames = {}
     for name in (RUNS_FILE, TASKS_FILE):
         path = directory / name
@@ -110,8 +117,10 @@ def read(directory: str | Path) -> MetaDataset:
     bad = [i for i, text in enumerate(runs["config"]) if _not_a_json_object(text)]
     if bad:
         row = bad[0]
-        raise ImportFormatError(directory / RUNS_FILE, f"row {row}: config is not a JSON object "
-                                                       "(NaN and Infinity are not JSON values)")
+        raise ImportFormatError(
+            directory / RUNS_FILE,
+            f"row {row}: config is not a JSON object (NaN and Infinity are not JSON values)",
+        )
     if tasks["task_id"].duplicated().any():
         raise ImportFormatError(directory / TASKS_FILE, "duplicate task_id")
     return MetaDataset(runs=runs.reset_index(drop=True), tasks=tasks.reset_index(drop=True))
@@ -134,18 +143,30 @@ def _row(i: int) -> str:
 
 def _check_values(directory: Path, runs: pd.DataFrame, tasks: pd.DataFrame) -> None:
     """Ids are positive integers (never 3.5 -> 3), and a meta-feature column holds numbers: text
-    would silently become missing."""
+    would silently become missing.
+    """
     runs_path, tasks_path = directory / RUNS_FILE, directory / TASKS_FILE
     positive_ids(runs_path, "task_id", runs["task_id"], _row)
     positive_ids(tasks_path, "task_id", tasks["task_id"], _row)
     if "dataset_id" in tasks:
         known = tasks["dataset_id"].notna().to_numpy()
-        positive_ids(tasks_path, "dataset_id", tasks["dataset_id"][known], lambda i: _row(int(known.nonzero()[0][i])))
+        positive_ids(
+            tasks_path,
+            "dataset_id",
+            tasks["dataset_id"][known],
+            lambda i: _row(int(known.nonzero()[0][i])),
+        )
     for column in tasks.columns:
         values = tasks[column]
-        if column not in ("task_id", "dataset_id") and values.dtype.kind not in "fiub" and values.notna().any():
-            raise ImportFormatError(tasks_path, f"meta-feature column {column!r} holds "
-                                                f"{values.dtype} values, not numbers")
+        if (
+            column not in ("task_id", "dataset_id")
+            and values.dtype.kind not in "fiub"
+            and values.notna().any()
+        ):
+            raise ImportFormatError(
+                tasks_path,
+                f"meta-feature column {column!r} holds {values.dtype} values, not numbers",
+            )
 
 
 def _check_finite(directory: Path, runs: pd.DataFrame, tasks: pd.DataFrame) -> None:
@@ -153,4 +174,6 @@ def _check_finite(directory: Path, runs: pd.DataFrame, tasks: pd.DataFrame) -> N
     check_finite(directory / RUNS_FILE, "score", runs["score"].to_numpy(dtype="float64"), _row)
     for column in tasks.columns:
         if column not in ("task_id", "dataset_id"):
-            check_finite(directory / TASKS_FILE, column, tasks[column].to_numpy(dtype="float64"), _row)
+            check_finite(
+                directory / TASKS_FILE, column, tasks[column].to_numpy(dtype="float64"), _row
+            )

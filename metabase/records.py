@@ -40,7 +40,12 @@ class Splits:
 
     def keys(self) -> list[tuple[int, int, int]]:
         """(repeat, fold, sample) in OpenML's order: repeats, then folds, then samples."""
-        return [(r, f, s) for r in range(self.repeats) for f in range(self.folds) for s in range(self.samples)]
+        return [
+            (r, f, s)
+            for r in range(self.repeats)
+            for f in range(self.folds)
+            for s in range(self.samples)
+        ]
 
 
 @dataclass(frozen=True)
@@ -77,8 +82,15 @@ class Fidelity:
     data_fraction: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in (("n_estimators", self.n_estimators), ("epochs", self.epochs),
-                                  ("data_fraction", self.data_fraction)) if v is not None}
+        return {
+            k: v
+            for k, v in (
+                ("n_estimators", self.n_estimators),
+                ("epochs", self.epochs),
+                ("data_fraction", self.data_fraction),
+            )
+            if v is not None
+        }
 
     @property
     def full(self) -> bool:
@@ -87,15 +99,20 @@ class Fidelity:
 
 def run_key(task_id: int, pipeline: str, config_hash: str, seed: int, fidelity: Fidelity) -> str:
     """The key of a local run: the same task, pipeline, configuration, seed and fidelity always
-    give the same key, so that asking for a run again finds it instead of running it twice."""
-    payload = json.dumps([int(task_id), pipeline, config_hash, int(seed), fidelity.to_dict()],
-                         sort_keys=True, separators=(",", ":"))
+    give the same key, so that asking for a run again finds it instead of running it twice.
+    """
+    payload = json.dumps(
+        [int(task_id), pipeline, config_hash, int(seed), fidelity.to_dict()],
+        sort_keys=True,
+        separators=(",", ":"),
+    )
     return "local:" + hashlib.sha256(payload.encode()).hexdigest()[:32]
 
 
 def publish_tag(key: str) -> str:
     """The OpenML tag unique to a local run (OpenML's tag alphabet, well under 128 characters):
-    a retried upload finds the run on the server by it."""
+    a retried upload finds the run on the server by it.
+    """
     return "metabase-run-" + hashlib.sha256(key.encode()).hexdigest()[:24]
 
 

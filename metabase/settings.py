@@ -98,7 +98,8 @@ class Settings:
     @property
     def model_dir(self) -> Path:
         """Trained models are cached beside the store, in ``<store file name>.models/`` (named
-        after the whole file name, so ``kb.duckdb`` and ``kb.db`` in one folder keep apart)."""
+        after the whole file name, so ``kb.duckdb`` and ``kb.db`` in one folder keep apart).
+        """
         return self.store_path.with_name(self.store_path.name + ".models")
 
     @classmethod
@@ -134,6 +135,9 @@ def _retry_tuning() -> tuple[int | None, float | None]:
     try:
         retries = os.environ.get(ENV_RETRIES)
         backoff = os.environ.get(ENV_BACKOFF)
-        return (None if retries is None else int(retries), None if backoff is None else float(backoff))
+        return (
+            None if retries is None else int(retries),
+            None if backoff is None else float(backoff),
+        )
     except ValueError:
         raise ConfigError(f"{ENV_RETRIES} must be an integer and {ENV_BACKOFF} a number") from None

@@ -2,8 +2,8 @@
 
 A :class:`Workspace` owns the settings and hands out store connections. Each area is one method,
 a few lines that call its service in ``metabase/services/`` (``import_``, ``sync``, ``sql``,
-``info``, ``export``, ``recommend``, ``evaluate``, ``features``), so algorithms never open the store
-themselves and callers never assemble the parts.
+``info``, ``export``, ``recommend``, ``evaluate``, ``features``), so algorithms never open the
+store themselves and callers never assemble the parts.
 
     >>> ws = Workspace(Settings.resolve(store="data/metabase.duckdb"))
     >>> ws.import_("openml-pimp", "random_forest.arff")
@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # the facade stays cheap to import: each method imports its s
     from metabase.sync import SyncRequest, SyncResult
     from metabase.sync.context import Progress
 
+
 class Workspace:
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings.resolve()
@@ -44,23 +45,33 @@ class Workspace:
         """The single read-write connection; held only for the duration of one write job.
 
         ``wait_s``: how long to wait for another process to release the store (default: the
-        writer's own, 60 s)."""
+        writer's own, 60 s).
+        """
         from metabase.store import open_writer
 
-        con = open_writer(self.settings.store_path) if wait_s is None else \
-            open_writer(self.settings.store_path, wait_s=wait_s)
+        con = (
+            open_writer(self.settings.store_path)
+            if wait_s is None
+            else open_writer(self.settings.store_path, wait_s=wait_s)
+        )
         try:
             yield con
         finally:
             con.close()
 
     @contextmanager
-    def reader(self, wait_s: float | None = None, *, allow_files: Sequence[str | Path] = (),
-               starter: bool = True) -> Iterator[Connection]:
+    def reader(
+        self,
+        wait_s: float | None = None,
+        *,
+        allow_files: Sequence[str | Path] = (),
+        starter: bool = True,
+    ) -> Iterator[Connection]:
         """A read-only connection; waits up to ``wait_s`` (default: the store's) for a running
-        writer to finish. With ``starter``, the starter knowledge base stands in when the store does
-        not exist or holds no runs (see :mod:`metabase.starter`); ``allow_files`` opens the files in
-        those folders to the connection's queries (``metabase sql --allow-files``)."""
+        writer to finish. With ``starter``, the starter knowledge base stands in when the store
+        does not exist or holds no runs (see :mod:`metabase.starter`); ``allow_files`` opens the
+        files in those folders to the connection's queries (``metabase sql --allow-files``).
+        """
         from metabase.starter import store_or_starter
         from metabase.store import open_reader
 
@@ -77,34 +88,88 @@ class Workspace:
 
     def importance(self, pipeline: str, **options):
         """Hyperparameter importance (fANOVA) of ``pipeline`` per task and across tasks, with
-        tunability and data-driven defaults on request; see :mod:`metabase.services.importance`."""
+        tunability and data-driven defaults on request; see :mod:`metabase.services.importance`.
+        """
         from metabase.services.importance import importance
 
         return importance(self, pipeline, **options)
 
-    def run(self, task_id: int, *, pipeline: str | None = None, config: str | dict | None = None,
-            recommended: int | None = None, strategy: str = "default", sample: int | None = None,
-            seed: int = 0, configs_file: str | None = None, executor: str = "local",
-            ray_address: str | None = None, workers: int | None = None, time_limit: float | None = None,
-            memory_limit: float | str | None = None, force: bool = False, fidelity=None,
-            catalogue=None, progress=None):
+    def run(
+        self,
+        task_id: int,
+        *,
+        pipeline: str | None = None,
+        config: str | dict | None = None,
+        recommended: int | None = None,
+        strategy: str = "default",
+        sample: int | None = None,
+        seed: int = 0,
+        configs_file: str | None = None,
+        executor: str = "local",
+        ray_address: str | None = None,
+        workers: int | None = None,
+        time_limit: float | None = None,
+        memory_limit: float | str | None = None,
+        force: bool = False,
+        fidelity=None,
+        catalogue=None,
+        progress=None,
+    ):
         """Run configurations on the task's OpenML splits and store every outcome
-        (:func:`metabase.services.run.run`); returns a :class:`~metabase.services.run.RunReport`."""
+        (:func:`metabase.services.run.run`); returns a :class:`~metabase.services.run.RunReport`.
+        """
         from metabase.services.run import run
 
-        return run(self, task_id=task_id, pipeline=pipeline, config=config, recommended=recommended,
-                   strategy=strategy, sample=sample, seed=seed, configs_file=configs_file, executor=executor,
-                   ray_address=ray_address, workers=workers, time_limit=time_limit, memory_limit=memory_limit,
-                   force=force, fidelity=fidelity, catalogue=catalogue, progress=progress)
+        return run(
+            self,
+            task_id=task_id,
+            pipeline=pipeline,
+            config=config,
+            recommended=recommended,
+            strategy=strategy,
+            sample=sample,
+            seed=seed,
+            configs_file=configs_file,
+            executor=executor,
+            ray_address=ray_address,
+            workers=workers,
+            time_limit=time_limit,
+            memory_limit=memory_limit,
+            force=force,
+            fidelity=fidelity,
+            catalogue=catalogue,
+            progress=progress,
+        )
 
-    def publish(self, *, run_keys=(), task_ids=(), everything: bool = False, tags=(), include_failed: bool = False,
-                dry_run: bool = False, out_dir=None, progress=None):
-        """Publish stored local runs to OpenML exactly once (:func:`metabase.services.publish.publish`);
-        returns a :class:`~metabase.services.publish.PublishReport`."""
+    def publish(
+        self,
+        *,
+        run_keys=(),
+        task_ids=(),
+        everything: bool = False,
+        tags=(),
+        include_failed: bool = False,
+        dry_run: bool = False,
+        out_dir=None,
+        progress=None,
+    ):
+        """Publish stored local runs to OpenML exactly once
+        (:func:`metabase.services.publish.publish`);
+        returns a :class:`~metabase.services.publish.PublishReport`.
+        """
         from metabase.services.publish import publish
 
-        return publish(self, run_keys=run_keys, task_ids=task_ids, everything=everything, tags=tags,
-                       include_failed=include_failed, dry_run=dry_run, out_dir=out_dir, progress=progress)
+        return publish(
+            self,
+            run_keys=run_keys,
+            task_ids=task_ids,
+            everything=everything,
+            tags=tags,
+            include_failed=include_failed,
+            dry_run=dry_run,
+            out_dir=out_dir,
+            progress=progress,
+        )
 
     def gateway(self):
         """The OpenML gateway configured from the settings (see :mod:`metabase.openml`)."""
@@ -115,22 +180,33 @@ class Workspace:
     # -- the areas -------------------------------------------------------------------------------
     def import_(self, source: str, path: str | Path, wait_s: float | None = None) -> ImportResult:
         """Import a real OpenML export (``metabase import SOURCE PATH``) in one transaction;
-        ``wait_s``: how long to wait for another process to release the store."""
+        ``wait_s``: how long to wait for another process to release the store.
+        """
         from metabase.services.imports import import_
 
         return import_(self, source, path, wait_s=wait_s)
 
-    def sync(self, request: SyncRequest, progress: Progress | None = None, gateway=None) -> SyncResult:
+    def sync(
+        self, request: SyncRequest, progress: Progress | None = None, gateway=None
+    ) -> SyncResult:
         """Sync from OpenML what ``request`` asks for (``metabase sync``)."""
         from metabase.services.sync import sync
 
         return sync(self, request, progress=progress, gateway=gateway)
 
-    def sql(self, query: str | None = None, *, named: str | None = None,
-            params: Mapping[str, Any] | None = None, wait_s: float | None = None,
-            allow_files: Sequence[str | Path] = ()) -> pd.DataFrame:
+    def sql(
+        self,
+        query: str | None = None,
+        *,
+        named: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        wait_s: float | None = None,
+        allow_files: Sequence[str | Path] = (),
+    ) -> pd.DataFrame:
         """One read-only statement, or the named query ``named``; ``params`` bind ``$name``;
-        ``allow_files``: folders whose files the statement may read (``metabase sql --allow-files``)."""
+        ``allow_files``: folders whose files the statement may read
+        (``metabase sql --allow-files``).
+        """
         from metabase.services import sql
 
         if (query is None) == (named is None):
@@ -159,54 +235,125 @@ class Workspace:
 
         return store_info(self, wait_s=wait_s)
 
-    def export(self, directory: str | Path, *, pipeline: str | None = None, flow: int | None = None,
-               measure: str = "predictive_accuracy") -> ExportResult:
+    def export(
+        self,
+        directory: str | Path,
+        *,
+        pipeline: str | None = None,
+        flow: int | None = None,
+        measure: str = "predictive_accuracy",
+    ) -> ExportResult:
         """Write the runs (of a pipeline or flow) as a meta-dataset directory."""
         from metabase.services.export import export
 
         return export(self, directory, pipeline=pipeline, flow=flow, measure=measure)
 
-    def recommend(self, *, task_id: int | None = None, dataset: str | Path | None = None,
-                  target: str | None = None, k: int = 10, pipelines: Sequence[str] | None = None,
-                  strategy: str = "default", fresh: int | None = None, seed: int = 0) -> RecommendationSet:
+    def recommend(
+        self,
+        *,
+        task_id: int | None = None,
+        dataset: str | Path | None = None,
+        target: str | None = None,
+        k: int = 10,
+        pipelines: Sequence[str] | None = None,
+        strategy: str = "default",
+        fresh: int | None = None,
+        seed: int = 0,
+    ) -> RecommendationSet:
         """Recommended configurations for a task (stored or on OpenML) or a local data file."""
         from metabase.services.recommend import FRESH_SAMPLES, recommend
 
-        return recommend(self, task_id=task_id, dataset=None if dataset is None else str(dataset),
-                         target=target, k=k, pipelines=list(pipelines) if pipelines else None,
-                         strategy=strategy, fresh=FRESH_SAMPLES if fresh is None else fresh, seed=seed)
+        return recommend(
+            self,
+            task_id=task_id,
+            dataset=None if dataset is None else str(dataset),
+            target=target,
+            k=k,
+            pipelines=list(pipelines) if pipelines else None,
+            strategy=strategy,
+            fresh=FRESH_SAMPLES if fresh is None else fresh,
+            seed=seed,
+        )
 
-    def evaluate(self, directory: str | Path, *, strategies: Sequence[str] | None = None,
-                 ks: Sequence[int] | None = None, max_tasks: int | None = None,
-                 plot: str | Path | None = None,
-                 progress: Callable[[int, int], None] | None = None) -> dict:
+    def evaluate(
+        self,
+        directory: str | Path,
+        *,
+        strategies: Sequence[str] | None = None,
+        ks: Sequence[int] | None = None,
+        max_tasks: int | None = None,
+        plot: str | Path | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> dict:
         """Leave-one-task-out regret of the strategies on a meta-dataset directory."""
         from metabase.services.evaluate import evaluate
 
-        return evaluate(directory, strategies=list(strategies) if strategies else None,
-                        ks=list(ks) if ks else None, max_tasks=max_tasks, plot=plot, progress=progress)
+        return evaluate(
+            directory,
+            strategies=list(strategies) if strategies else None,
+            ks=list(ks) if ks else None,
+            max_tasks=max_tasks,
+            plot=plot,
+            progress=progress,
+        )
 
-    def evaluate_sequential(self, directory: str | Path, *, strategies: Sequence[str] | None = None,
-                            seeds: int = 5, start: str = "zero-shot", max_tasks: int | None = None,
-                            plot: str | Path | None = None,
-                            progress: Callable[[int, int], None] | None = None) -> dict:
+    def evaluate_sequential(
+        self,
+        directory: str | Path,
+        *,
+        strategies: Sequence[str] | None = None,
+        seeds: int = 5,
+        start: str = "zero-shot",
+        max_tasks: int | None = None,
+        plot: str | Path | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> dict:
         """The sequential backtest (HPO-B's observe-and-suggest) of the sequential strategies on a
-        meta-dataset directory (``metabase evaluate DIR --sequential``)."""
+        meta-dataset directory (``metabase evaluate DIR --sequential``).
+        """
         from metabase.services.evaluate import evaluate_sequential
 
-        return evaluate_sequential(directory, strategies=list(strategies) if strategies else None,
-                                   seeds=seeds, start=start, max_tasks=max_tasks, plot=plot,
-                                   progress=progress)
+        return evaluate_sequential(
+            directory,
+            strategies=list(strategies) if strategies else None,
+            seeds=seeds,
+            start=start,
+            max_tasks=max_tasks,
+            plot=plot,
+            progress=progress,
+        )
 
-    def features(self, *, path: str | Path | None = None, target: str | None = None,
-                 dataset: int | None = None, task: int | None = None, dataset_id: int | None = None,
-                 groups: Sequence[str] | None = None, skip: Sequence[str] = (),
-                 budget_s: float | None = None, seed: int = 0, task_type: str | None = None,
-                 store_result: bool = False) -> FeaturesResult:
+    def features(
+        self,
+        *,
+        path: str | Path | None = None,
+        target: str | None = None,
+        dataset: int | None = None,
+        task: int | None = None,
+        dataset_id: int | None = None,
+        groups: Sequence[str] | None = None,
+        skip: Sequence[str] = (),
+        budget_s: float | None = None,
+        seed: int = 0,
+        task_type: str | None = None,
+        store_result: bool = False,
+    ) -> FeaturesResult:
         """Meta-features of a file, an OpenML dataset or task; with ``store_result``, kept in the
-        store under ``dataset_id`` (a file's must name a stored dataset) or the fetched dataset's."""
+        store under ``dataset_id`` (a file's must name a stored dataset) or the fetched dataset's.
+        """
         from metabase.services.features import features
 
-        return features(self, path=path, target=target, dataset=dataset, task=task, dataset_id=dataset_id,
-                        groups=groups, skip=skip, budget_s=budget_s, seed=seed, task_type=task_type,
-                        store_result=store_result)
+        return features(
+            self,
+            path=path,
+            target=target,
+            dataset=dataset,
+            task=task,
+            dataset_id=dataset_id,
+            groups=groups,
+            skip=skip,
+            budget_s=budget_s,
+            seed=seed,
+            task_type=task_type,
+            store_result=store_result,
+        )

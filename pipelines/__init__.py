@@ -23,9 +23,15 @@ from pipelines.values import generic_config, hash_text, parse_value
 
 # Loaded on first use: the spaces need ConfigSpace (and so scipy), ~1.4 s to import, which code
 # that only types values or asks whether a flow is a catalogue pipeline should not pay.
-_LAZY = {"flow_coverage": "pipelines.coverage", "pipeline_for_flow": "pipelines.coverage",
-         "BuildOptions": "pipelines.base", "DataSchema": "pipelines.base", "Pipeline": "pipelines.base",
-         "get": "pipelines.registry", "names": "pipelines.registry"}
+_LAZY = {
+    "flow_coverage": "pipelines.coverage",
+    "pipeline_for_flow": "pipelines.coverage",
+    "BuildOptions": "pipelines.base",
+    "DataSchema": "pipelines.base",
+    "Pipeline": "pipelines.base",
+    "get": "pipelines.registry",
+    "names": "pipelines.registry",
+}
 
 
 def __getattr__(name: str):

@@ -40,7 +40,9 @@ class DataSchema:
 
     def __post_init__(self) -> None:
         if self.task_type not in TASK_TYPES:
-            raise ConfigError(f"task_type must be one of {list(TASK_TYPES)}, not {self.task_type!r}")
+            raise ConfigError(
+                f"task_type must be one of {list(TASK_TYPES)}, not {self.task_type!r}"
+            )
 
 
 @dataclass(frozen=True)
@@ -84,9 +86,7 @@ class OpenMLNames:
     classes: tuple[str, ...]
     step: str
     flow_ids: tuple[int, ...] = ()
-    foreign: Mapping[str, Callable[..., dict[str, Any] | None]] = field(
-        default_factory=dict
-    )
+    foreign: Mapping[str, Callable[..., dict[str, Any] | None]] = field(default_factory=dict)
     # Our hyperparameter -> its path below the estimator step in OpenML parameter names, where
     # it is not the plain name (AdaBoost's tree depth is "estimator__max_depth").
     paths: Mapping[str, str] = field(default_factory=dict)
@@ -141,7 +141,9 @@ class Pipeline:
     @cached_property
     def _conditions(self) -> dict[str, list]:
         return {
-            name: [(c, [p.name for p in parents(c)]) for c in self.space.parent_conditions_of[name]]
+            name: [
+                (c, [p.name for p in parents(c)]) for c in self.space.parent_conditions_of[name]
+            ]
             for name in self._hps
         }
 
@@ -164,7 +166,9 @@ class Pipeline:
         Raises ConfigError naming the parameter and what it allows.
         """
         if not isinstance(config, Mapping):
-            raise ConfigError(f"{self.name}: a configuration is a mapping, not {type(config).__name__}")
+            raise ConfigError(
+                f"{self.name}: a configuration is a mapping, not {type(config).__name__}"
+            )
         hps = self._hps
         unknown = sorted(str(k) for k in config if k not in hps)
         if unknown:
@@ -196,15 +200,17 @@ class Pipeline:
         return typed
 
     def _active(self, name: str, values: Mapping[str, Any]) -> bool:
-        for condition, parents in self._conditions[name]:
-            if any(p not in values for p in parents):
+        for condition, cond_parents in self._conditions[name]:
+            if any(p not in values for p in cond_parents):
                 return False
             if not condition.satisfied_by_value(values):
                 return False
         return True
 
     # -- building --------------------------------------------------------------------------
-    def build(self, config: Mapping[str, Any], schema: DataSchema, options: BuildOptions | None = None):
+    def build(
+        self, config: Mapping[str, Any], schema: DataSchema, options: BuildOptions | None = None
+    ):
         """A scikit-learn estimator: preprocessing (impute, encode, scale) then the model."""
         from sklearn.pipeline import Pipeline as SkPipeline
 
@@ -212,16 +218,21 @@ class Pipeline:
 
         if schema.task_type not in self.task_types:
             raise ConfigError(
-                f"{self.name} does not support {schema.task_type}; it supports {', '.join(self.task_types)}"
+                f"{self.name} does not support {schema.task_type}; "
+                f"it supports {', '.join(self.task_types)}"
             )
         options = options or BuildOptions()
         canonical = self.canonicalize(config)
-        pre = make_preprocessor(schema, canonical.get("imputation_strategy", "median"), self.preprocessing)
+        pre = make_preprocessor(
+            schema, canonical.get("imputation_strategy", "median"), self.preprocessing
+        )
         model = self._make_estimator(canonical, schema, options)
         return SkPipeline([("columntransformer", pre), (self.openml.step, model)])
 
     def describe(self) -> dict[str, Any]:
-        """A JSON-ready description of the pipeline and its space (for `metabase pipelines show`)."""
+        """A JSON-ready description of the pipeline and its space (for `metabase pipelines
+        show`).
+        """
         from pipelines.describe import describe
 
         return describe(self)

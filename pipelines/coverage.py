@@ -33,9 +33,12 @@ def flow_coverage(runs: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
         row = flows.get(key)
         if row is None:
             row = flows[key] = {
-                "flow_id": key[0], "flow_name": key[1],
+                "flow_id": key[0],
+                "flow_name": key[1],
                 "pipeline": pipeline_for_flow(key[1], key[0]),
-                "runs": 0, "mapped_runs": 0, "config_known": True,
+                "runs": 0,
+                "mapped_runs": 0,
+                "config_known": True,
             }
         row["runs"] += 1
         if row["pipeline"] is None:

@@ -24,9 +24,15 @@ def hyperparameters(pipeline: Pipeline) -> list[dict[str, Any]]:
     space = pipeline.space
     rows = []
     for name, hp in space.items():
-        row: dict[str, Any] = {"name": name, "type": _kind(hp), "range": None, "choices": None,
-                               "log": bool(getattr(hp, "log", False)), "default": None,
-                               "condition": None}
+        row: dict[str, Any] = {
+            "name": name,
+            "type": _kind(hp),
+            "range": None,
+            "choices": None,
+            "log": bool(getattr(hp, "log", False)),
+            "default": None,
+            "condition": None,
+        }
         if isinstance(hp, (UniformIntegerHyperparameter, UniformFloatHyperparameter)):
             cast = int if isinstance(hp, UniformIntegerHyperparameter) else float
             row["range"] = [cast(hp.lower), cast(hp.upper)]

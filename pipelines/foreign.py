@@ -76,15 +76,14 @@ def randomforest_to_random_forest(
     }
 
 
-
-
 def weka_random_forest_to_random_forest(
     parameters: Mapping[str, Any], n_features: int | None = None
 ) -> dict[str, Any] | None:
     """sklearn.random_forest values for a weka.RandomForest setup, or None where they differ.
 
     Weka's trees split on information gain (our "entropy") on bootstrap samples. -I is the number
-    of trees, -K the features per split (0: log2(p) + 1), -M the minimum leaf size, -depth 0 no limit.
+    of trees, -K the features per split (0: log2(p) + 1), -M the minimum leaf size, -depth 0 no
+    limit.
     """
     p = _plain_keys(parameters)
     if "I" not in p or n_features is None or n_features <= 0:
@@ -112,4 +111,6 @@ FOREIGN_RANDOM_FOREST = {
     "mlr.classif.randomForest": randomforest_to_random_forest,
     "weka.RandomForest": weka_random_forest_to_random_forest,
 }
-FOREIGN = {"sklearn.random_forest": FOREIGN_RANDOM_FOREST}  # catalogue pipeline -> its foreign flows
+FOREIGN = {
+    "sklearn.random_forest": FOREIGN_RANDOM_FOREST
+}  # catalogue pipeline -> its foreign flows

@@ -31,7 +31,9 @@ def _factory(config: dict, schema: DataSchema, options: BuildOptions):
     try:
         import lightgbm
     except ImportError as exc:  # pragma: no cover - lightgbm is a core dependency
-        raise ImportError("lightgbm is needed for the 'lightgbm' pipeline: pip install lightgbm") from exc
+        raise ImportError(
+            "lightgbm is needed for the 'lightgbm' pipeline: pip install lightgbm"
+        ) from exc
     params = {k: v for k, v in config.items() if k != "imputation_strategy"}
     params["n_estimators"] = options.cap(params["n_estimators"], options.max_estimators)
     # subsample only acts with bagging switched on (subsample_freq > 0).

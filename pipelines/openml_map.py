@@ -28,14 +28,30 @@ if TYPE_CHECKING:
 # Components that may sit in front of the model without changing what the model is.
 PREPROCESSING = frozenset(
     {
-        "Pipeline", "ColumnTransformer", "FeatureUnion", "SimpleImputer", "Imputer",
-        "ConditionalImputer", "IterativeImputer", "MissingIndicator", "OneHotEncoder",
-        "OrdinalEncoder", "StandardScaler", "MinMaxScaler", "RobustScaler", "MaxAbsScaler",
-        "VarianceThreshold", "FunctionTransformer", "Normalizer",
+        "Pipeline",
+        "ColumnTransformer",
+        "FeatureUnion",
+        "SimpleImputer",
+        "Imputer",
+        "ConditionalImputer",
+        "IterativeImputer",
+        "MissingIndicator",
+        "OneHotEncoder",
+        "OrdinalEncoder",
+        "StandardScaler",
+        "MinMaxScaler",
+        "RobustScaler",
+        "MaxAbsScaler",
+        "VarianceThreshold",
+        "FunctionTransformer",
+        "Normalizer",
     }
 )
 # Base estimators that a meta-estimator in the catalogue is allowed to wrap.
-WRAPPED = {"AdaBoostClassifier": "DecisionTreeClassifier", "AdaBoostRegressor": "DecisionTreeRegressor"}
+WRAPPED = {
+    "AdaBoostClassifier": "DecisionTreeClassifier",
+    "AdaBoostRegressor": "DecisionTreeRegressor",
+}
 _CLASS = re.compile(r"(?:[A-Za-z_]\w*\.)+([A-Z]\w*)")
 _QUALIFIED = re.compile(r"^(?P<flow>.*)\((?P<version>\d+)\)_(?P<param>[^()]+)$")
 _IMPUTER = re.compile(r"imput", re.IGNORECASE)
@@ -64,7 +80,8 @@ def could_be_catalogue(flow_name: str | None, flow_id: int | None = None) -> boo
     """False when a flow cannot be a catalogue pipeline, decided without building the catalogue
     (ConfigSpace and scipy cost ~1.4 s to import: a sync of other flows need not pay it). True
     means "ask :func:`match_flow`". It applies match_flow's own rules: a known id, another
-    toolkit's known prefix, or a scikit-learn flow name."""
+    toolkit's known prefix, or a scikit-learn flow name.
+    """
     from pipelines.foreign import FOREIGN
 
     if flow_id is not None and int(flow_id) in KNOWN_FLOW_IDS:
@@ -109,13 +126,22 @@ def match_flow(flow_name: str | None, flow_id: int | None = None):
 
 
 def _by_architecture(pipeline: Pipeline, parameters: Mapping[str, Any]) -> Pipeline | None:
-    """Among pipelines sharing one estimator class (torch), the one the setup's architecture names."""
+    """Among pipelines sharing one estimator class (torch), the one the setup's architecture
+    names.
+    """
     if pipeline.openml.architecture is None:
         return pipeline
     from pipelines.registry import catalogue
     from pipelines.values import parse_value
 
-    wanted = next((parse_value(v) for k, v in parameters.items() if str(k).split("__")[-1].rsplit(")_", 1)[-1] == "architecture"), None)
+    wanted = next(
+        (
+            parse_value(v)
+            for k, v in parameters.items()
+            if str(k).split("__")[-1].rsplit(")_", 1)[-1] == "architecture"
+        ),
+        None,
+    )
     for p in catalogue().values():
         if p.openml.classes == pipeline.openml.classes and p.openml.architecture == wanted:
             return p
@@ -130,7 +156,8 @@ def map_openml(
     n_features: int | None = None,
 ) -> tuple[str, dict[str, Any]] | None:
     """(pipeline name, canonical config) for an OpenML setup, or None when it is no catalogue
-    pipeline or its values lie outside the pipeline's space."""
+    pipeline or its values lie outside the pipeline's space.
+    """
     pipeline = match_flow(flow_name, flow_id)
     if pipeline is None:
         return None
@@ -202,17 +229,27 @@ def from_openml(
 
 def _resolve(pipeline: Pipeline, key: str) -> str | None:
     """Our hyperparameter for an OpenML parameter key, or None to ignore it (memoised: imports
-    resolve the same few keys for every setup of a flow)."""
+    resolve the same few keys for every setup of a flow).
+    """
     cache = pipeline.__dict__.setdefault("_openml_keys", {})
     if key in cache:
         return cache[key]
     names = set(pipeline.space.keys())
     by_path = {path: ours for ours, path in pipeline.openml.paths.items()}
-    model_components = {pipeline.openml.step, "classifier", "regressor", "estimator", "clf", "model"}
+    model_components = {
+        pipeline.openml.step,
+        "classifier",
+        "regressor",
+        "estimator",
+        "clf",
+        "model",
+    }
     model_components |= {c.lower() for c in pipeline.openml.classes} | set(pipeline.openml.classes)
     component, param = _split_key(key)
     ours = _match_path(component, param, by_path)
-    imputer = any(_IMPUTER.search(c) for c in component) or (not component and "strategy" not in names)
+    imputer = any(_IMPUTER.search(c) for c in component) or (
+        not component and "strategy" not in names
+    )
     if ours is None and param == "strategy" and imputer:
         # A bare "strategy" (OpenML's parameter_name without its component) can only be the
         # imputer's in a pipeline whose model has no parameter of that name.
@@ -235,7 +272,8 @@ def _match_path(component: list[str], param: str, by_path: Mapping[str, str]) ->
 # -- config -> OpenML -------------------------------------------------------------------------
 def sklearn_flow_name(model: Any) -> str:
     """The flow name openml-python's scikit-learn extension gives ``model``: each component's
-    module path, with its sub-components in parentheses."""
+    module path, with its sub-components in parentheses.
+    """
     from sklearn.base import BaseEstimator
     from sklearn.compose import ColumnTransformer
     from sklearn.pipeline import Pipeline as SkPipeline
@@ -246,20 +284,29 @@ def sklearn_flow_name(model: Any) -> str:
     elif isinstance(model, ColumnTransformer):
         parts = [(name, t) for name, t, _ in model.transformers if not isinstance(t, str)]
     else:
-        parts = [(k, v) for k, v in model.get_params(deep=False).items() if isinstance(v, BaseEstimator)]
+        parts = [
+            (k, v) for k, v in model.get_params(deep=False).items() if isinstance(v, BaseEstimator)
+        ]
     inner = ",".join(f"{name}={sklearn_flow_name(part)}" for name, part in parts)
     return f"{cls.__module__}.{cls.__qualname__}" + (f"({inner})" if inner else "")
 
 
-def to_openml(pipeline: Pipeline, config: Mapping[str, Any], task_type: str | None = None) -> OpenMLSetup:
+def to_openml(
+    pipeline: Pipeline, config: Mapping[str, Any], task_type: str | None = None
+) -> OpenMLSetup:
     """The flow name and parameter settings (JSON text) to publish ``config`` on OpenML."""
     from pipelines.base import DataSchema
 
     config = pipeline.canonicalize(config)
     task_type = task_type or pipeline.task_types[0]
     # The flow's structure does not depend on the data beyond having both column kinds.
-    schema = DataSchema(["numeric"], ["nominal"], classes=[0, 1] if task_type == "classification" else None,
-                        task_type=task_type, columns=["numeric", "nominal"])
+    schema = DataSchema(
+        ["numeric"],
+        ["nominal"],
+        classes=[0, 1] if task_type == "classification" else None,
+        task_type=task_type,
+        columns=["numeric", "nominal"],
+    )
     model = pipeline.build(config, schema)
     step = pipeline.openml.step
     parameters: dict[str, str] = {}
@@ -275,4 +322,6 @@ def to_openml(pipeline: Pipeline, config: Mapping[str, Any], task_type: str | No
             key = f"{step}__{pipeline.openml.paths.get(name, name)}"
         parameters[key] = to_openml_value(value)
     final = type(model.steps[-1][1])
-    return OpenMLSetup(sklearn_flow_name(model), f"{final.__module__}.{final.__qualname__}", parameters)
+    return OpenMLSetup(
+        sklearn_flow_name(model), f"{final.__module__}.{final.__qualname__}", parameters
+    )

@@ -46,4 +46,6 @@ def make_preprocessor(schema: DataSchema, imputation_strategy: str, spec: Prepro
             sparse_output=not spec.dense,
         )
         transformers.append(("nominal", encoder, categorical_cols))
-    return ColumnTransformer(transformers, remainder="drop", sparse_threshold=0.0 if spec.dense else 0.3)
+    return ColumnTransformer(
+        transformers, remainder="drop", sparse_threshold=0.0 if spec.dense else 0.3
+    )

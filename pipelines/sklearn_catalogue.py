@@ -36,7 +36,11 @@ def _space(*hps, conditions=()) -> ConfigurationSpace:
 
 def _choice(name: str, choices: tuple):
     """A categorical, or a constant where there is only one choice (nothing to search)."""
-    return Categorical(name, choices, default=choices[0]) if len(choices) > 1 else Constant(name, choices[0])
+    return (
+        Categorical(name, choices, default=choices[0])
+        if len(choices) > 1
+        else Constant(name, choices[0])
+    )
 
 
 def _model_params(config: dict[str, Any]) -> dict[str, Any]:
@@ -75,7 +79,11 @@ def _forest_factory(cls_path: str):
 # -- boosting -----------------------------------------------------------------------------------
 def _adaboost_space(regression: bool):
     def make() -> ConfigurationSpace:
-        extra = [Categorical("loss", ("linear", "square", "exponential"), default="linear")] if regression else []
+        extra = (
+            [Categorical("loss", ("linear", "square", "exponential"), default="linear")]
+            if regression
+            else []
+        )
         return _space(
             Integer("n_estimators", (16, 512), log=True, default=50),
             Float("learning_rate", (0.01, 2.0), log=True, default=1.0),
@@ -188,7 +196,9 @@ def _svm_factory(regression: bool):
         if regression:
             return SVR(**params, max_iter=max_iter)
         # Probabilities make AUC and log-loss measurable; the Platt fit is seeded.
-        return SVC(**params, probability=True, max_iter=max_iter, random_state=options.random_state)
+        return SVC(
+            **params, probability=True, max_iter=max_iter, random_state=options.random_state
+        )
 
     return make
 
@@ -267,70 +277,189 @@ def _names(publish: str, flow_ids=(), foreign=None, paths=None) -> OpenMLNames:
 
 
 def sklearn_pipelines() -> list[Pipeline]:
-    from pipelines.foreign import FOREIGN
     from pipelines.flow_ids import KNOWN_FLOW_IDS
+    from pipelines.foreign import FOREIGN
 
     def known(name: str) -> dict:
-        return {"flow_ids": tuple(f for f, p in KNOWN_FLOW_IDS.items() if p == name), "foreign": FOREIGN.get(name)}
+        return {
+            "flow_ids": tuple(f for f, p in KNOWN_FLOW_IDS.items() if p == name),
+            "foreign": FOREIGN.get(name),
+        }
 
     trees = Preprocessing(scale=False, dense=True)
     scaled = Preprocessing(scale=True, dense=True)
     spec = [
         # name, task types, summary, space, factory, publish class, preprocessing, extra naming
-        ("sklearn.random_forest", CLS, "Random forest classifier",
-         _forest_space(("gini", "entropy"), True, 0.5),
-         _forest_factory("sklearn.ensemble.RandomForestClassifier"),
-         "sklearn.ensemble.RandomForestClassifier", trees,
-         known("sklearn.random_forest")),
-        ("sklearn.random_forest_regressor", REG, "Random forest regressor",
-         _forest_space(("squared_error",), True, 1.0),
-         _forest_factory("sklearn.ensemble.RandomForestRegressor"),
-         "sklearn.ensemble.RandomForestRegressor", trees, {}),
-        ("sklearn.extra_trees", CLS, "Extremely randomised trees classifier",
-         _forest_space(("gini", "entropy"), False, 0.5),
-         _forest_factory("sklearn.ensemble.ExtraTreesClassifier"),
-         "sklearn.ensemble.ExtraTreesClassifier", trees, {}),
-        ("sklearn.extra_trees_regressor", REG, "Extremely randomised trees regressor",
-         _forest_space(("squared_error",), False, 1.0),
-         _forest_factory("sklearn.ensemble.ExtraTreesRegressor"),
-         "sklearn.ensemble.ExtraTreesRegressor", trees, {}),
-        ("sklearn.adaboost", CLS, "AdaBoost over decision trees",
-         _adaboost_space(False), _adaboost_factory(False),
-         "sklearn.ensemble.AdaBoostClassifier", trees, {"paths": {"max_depth": "estimator__max_depth"}}),
-        ("sklearn.adaboost_regressor", REG, "AdaBoost.R2 over regression trees",
-         _adaboost_space(True), _adaboost_factory(True),
-         "sklearn.ensemble.AdaBoostRegressor", trees, {"paths": {"max_depth": "estimator__max_depth"}}),
-        ("sklearn.gradient_boosting", CLS, "Gradient boosting classifier",
-         _gb_space(False), _gb_factory("sklearn.ensemble.GradientBoostingClassifier"),
-         "sklearn.ensemble.GradientBoostingClassifier", trees, {}),
-        ("sklearn.gradient_boosting_regressor", REG, "Gradient boosting regressor",
-         _gb_space(True), _gb_factory("sklearn.ensemble.GradientBoostingRegressor"),
-         "sklearn.ensemble.GradientBoostingRegressor", trees, {}),
-        ("sklearn.hist_gradient_boosting", CLS, "Histogram gradient boosting classifier",
-         _hgb_space(False), _hgb_factory("sklearn.ensemble.HistGradientBoostingClassifier"),
-         "sklearn.ensemble.HistGradientBoostingClassifier", trees, {}),
-        ("sklearn.hist_gradient_boosting_regressor", REG, "Histogram gradient boosting regressor",
-         _hgb_space(True), _hgb_factory("sklearn.ensemble.HistGradientBoostingRegressor"),
-         "sklearn.ensemble.HistGradientBoostingRegressor", trees, {}),
-        ("sklearn.svc", CLS, "Support vector classifier (libsvm)",
-         _svm_space(False), _svm_factory(False), "sklearn.svm.SVC", scaled, {}),
-        ("sklearn.svr", REG, "Support vector regressor (libsvm)",
-         _svm_space(True), _svm_factory(True), "sklearn.svm.SVR", scaled, {}),
-        ("sklearn.logistic_regression", CLS, "L2-regularised logistic regression",
-         _logreg_space, _logreg_factory, "sklearn.linear_model.LogisticRegression", scaled, {}),
-        ("sklearn.knn", CLS, "k-nearest neighbours classifier",
-         _knn_space, _knn_factory("sklearn.neighbors.KNeighborsClassifier"),
-         "sklearn.neighbors.KNeighborsClassifier", scaled, {}),
-        ("sklearn.knn_regressor", REG, "k-nearest neighbours regressor",
-         _knn_space, _knn_factory("sklearn.neighbors.KNeighborsRegressor"),
-         "sklearn.neighbors.KNeighborsRegressor", scaled, {}),
-        ("sklearn.decision_tree", CLS, "CART decision tree classifier",
-         _tree_space(("gini", "entropy")), _tree_factory("sklearn.tree.DecisionTreeClassifier"),
-         "sklearn.tree.DecisionTreeClassifier", trees, {}),
-        ("sklearn.decision_tree_regressor", REG, "CART decision tree regressor",
-         _tree_space(("squared_error", "absolute_error")),
-         _tree_factory("sklearn.tree.DecisionTreeRegressor"),
-         "sklearn.tree.DecisionTreeRegressor", trees, {}),
+        (
+            "sklearn.random_forest",
+            CLS,
+            "Random forest classifier",
+            _forest_space(("gini", "entropy"), True, 0.5),
+            _forest_factory("sklearn.ensemble.RandomForestClassifier"),
+            "sklearn.ensemble.RandomForestClassifier",
+            trees,
+            known("sklearn.random_forest"),
+        ),
+        (
+            "sklearn.random_forest_regressor",
+            REG,
+            "Random forest regressor",
+            _forest_space(("squared_error",), True, 1.0),
+            _forest_factory("sklearn.ensemble.RandomForestRegressor"),
+            "sklearn.ensemble.RandomForestRegressor",
+            trees,
+            {},
+        ),
+        (
+            "sklearn.extra_trees",
+            CLS,
+            "Extremely randomised trees classifier",
+            _forest_space(("gini", "entropy"), False, 0.5),
+            _forest_factory("sklearn.ensemble.ExtraTreesClassifier"),
+            "sklearn.ensemble.ExtraTreesClassifier",
+            trees,
+            {},
+        ),
+        (
+            "sklearn.extra_trees_regressor",
+            REG,
+            "Extremely randomised trees regressor",
+            _forest_space(("squared_error",), False, 1.0),
+            _forest_factory("sklearn.ensemble.ExtraTreesRegressor"),
+            "sklearn.ensemble.ExtraTreesRegressor",
+            trees,
+            {},
+        ),
+        (
+            "sklearn.adaboost",
+            CLS,
+            "AdaBoost over decision trees",
+            _adaboost_space(False),
+            _adaboost_factory(False),
+            "sklearn.ensemble.AdaBoostClassifier",
+            trees,
+            {"paths": {"max_depth": "estimator__max_depth"}},
+        ),
+        (
+            "sklearn.adaboost_regressor",
+            REG,
+            "AdaBoost.R2 over regression trees",
+            _adaboost_space(True),
+            _adaboost_factory(True),
+            "sklearn.ensemble.AdaBoostRegressor",
+            trees,
+            {"paths": {"max_depth": "estimator__max_depth"}},
+        ),
+        (
+            "sklearn.gradient_boosting",
+            CLS,
+            "Gradient boosting classifier",
+            _gb_space(False),
+            _gb_factory("sklearn.ensemble.GradientBoostingClassifier"),
+            "sklearn.ensemble.GradientBoostingClassifier",
+            trees,
+            {},
+        ),
+        (
+            "sklearn.gradient_boosting_regressor",
+            REG,
+            "Gradient boosting regressor",
+            _gb_space(True),
+            _gb_factory("sklearn.ensemble.GradientBoostingRegressor"),
+            "sklearn.ensemble.GradientBoostingRegressor",
+            trees,
+            {},
+        ),
+        (
+            "sklearn.hist_gradient_boosting",
+            CLS,
+            "Histogram gradient boosting classifier",
+            _hgb_space(False),
+            _hgb_factory("sklearn.ensemble.HistGradientBoostingClassifier"),
+            "sklearn.ensemble.HistGradientBoostingClassifier",
+            trees,
+            {},
+        ),
+        (
+            "sklearn.hist_gradient_boosting_regressor",
+            REG,
+            "Histogram gradient boosting regressor",
+            _hgb_space(True),
+            _hgb_factory("sklearn.ensemble.HistGradientBoostingRegressor"),
+            "sklearn.ensemble.HistGradientBoostingRegressor",
+            trees,
+            {},
+        ),
+        (
+            "sklearn.svc",
+            CLS,
+            "Support vector classifier (libsvm)",
+            _svm_space(False),
+            _svm_factory(False),
+            "sklearn.svm.SVC",
+            scaled,
+            {},
+        ),
+        (
+            "sklearn.svr",
+            REG,
+            "Support vector regressor (libsvm)",
+            _svm_space(True),
+            _svm_factory(True),
+            "sklearn.svm.SVR",
+            scaled,
+            {},
+        ),
+        (
+            "sklearn.logistic_regression",
+            CLS,
+            "L2-regularised logistic regression",
+            _logreg_space,
+            _logreg_factory,
+            "sklearn.linear_model.LogisticRegression",
+            scaled,
+            {},
+        ),
+        (
+            "sklearn.knn",
+            CLS,
+            "k-nearest neighbours classifier",
+            _knn_space,
+            _knn_factory("sklearn.neighbors.KNeighborsClassifier"),
+            "sklearn.neighbors.KNeighborsClassifier",
+            scaled,
+            {},
+        ),
+        (
+            "sklearn.knn_regressor",
+            REG,
+            "k-nearest neighbours regressor",
+            _knn_space,
+            _knn_factory("sklearn.neighbors.KNeighborsRegressor"),
+            "sklearn.neighbors.KNeighborsRegressor",
+            scaled,
+            {},
+        ),
+        (
+            "sklearn.decision_tree",
+            CLS,
+            "CART decision tree classifier",
+            _tree_space(("gini", "entropy")),
+            _tree_factory("sklearn.tree.DecisionTreeClassifier"),
+            "sklearn.tree.DecisionTreeClassifier",
+            trees,
+            {},
+        ),
+        (
+            "sklearn.decision_tree_regressor",
+            REG,
+            "CART decision tree regressor",
+            _tree_space(("squared_error", "absolute_error")),
+            _tree_factory("sklearn.tree.DecisionTreeRegressor"),
+            "sklearn.tree.DecisionTreeRegressor",
+            trees,
+            {},
+        ),
     ]
     out = []
     for name, task_types, summary, space, factory, publish, pre, extra in spec:

@@ -21,6 +21,7 @@ from ConfigSpace import (
 from metabase.errors import ConfigError
 from pipelines.values import parse_value
 
+
 def parents(condition) -> list:
     if hasattr(condition, "parent"):
         return [condition.parent]
@@ -50,7 +51,9 @@ def coerce(pipeline: str, hp, value: Any) -> Any:
     v = parse_value(value)
 
     def fail() -> ConfigError:
-        return ConfigError(f"{pipeline}: {hp.name} = {value!r} is not valid; it must be {allowed(hp)}")
+        return ConfigError(
+            f"{pipeline}: {hp.name} = {value!r} is not valid; it must be {allowed(hp)}"
+        )
 
     if isinstance(hp, UniformIntegerHyperparameter):
         if isinstance(v, bool) or not isinstance(v, (int, float)):

@@ -32,7 +32,11 @@ def _factory(architecture: str):
 def torch_pipelines() -> list[Pipeline]:
     out = []
     for arch, space, summary in (
-        ("mlp", mlp_space, "MLP, NAS chain-style (depth, widths, activation, dropout, batch norm, skips)"),
+        (
+            "mlp",
+            mlp_space,
+            "MLP, NAS chain-style (depth, widths, activation, dropout, batch norm, skips)",
+        ),
         ("resnet", resnet_space, "Tabular ResNet (Gorishniy et al. 2021)"),
     ):
         out.append(

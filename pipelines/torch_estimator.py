@@ -64,12 +64,19 @@ class _TabularNet(BaseEstimator):
         Seeds the validation split, the initial weights and the batch order.
     device : str or None
         "cpu" or "cuda"; None picks CUDA when it exists.
+
     """
 
     _task = "classification"
 
-    def __init__(self, architecture: str = "mlp", config: dict | None = None, max_epochs: int | None = None,
-                 random_state: int = 0, device: str | None = None) -> None:
+    def __init__(
+        self,
+        architecture: str = "mlp",
+        config: dict | None = None,
+        max_epochs: int | None = None,
+        random_state: int = 0,
+        device: str | None = None,
+    ) -> None:
         self.architecture = architecture
         self.config = config
         self.max_epochs = max_epochs
@@ -103,18 +110,29 @@ class _TabularNet(BaseEstimator):
         stratify = targets if self._task == "classification" and _can_stratify(targets) else None
         if len(X) >= 20:
             X_tr, X_va, y_tr, y_va = train_test_split(
-                X, targets, test_size=VALIDATION_FRACTION, random_state=self.random_state, stratify=stratify
+                X,
+                targets,
+                test_size=VALIDATION_FRACTION,
+                random_state=self.random_state,
+                stratify=stratify,
             )
         else:  # too small to hold data out: early stopping watches the training loss
             X_tr, X_va, y_tr, y_va = X, X, targets, targets
         self.n_features_in_ = X.shape[1]
         self.module_ = make_module(self.architecture, config, X.shape[1], self._d_out()).to(device)
-        optimiser = torch.optim.AdamW(self.module_.parameters(), lr=config["learning_rate"],
-                                      weight_decay=config["weight_decay"])
+        optimiser = torch.optim.AdamW(
+            self.module_.parameters(),
+            lr=config["learning_rate"],
+            weight_decay=config["weight_decay"],
+        )
         loss_fn = self._loss()
         X_tr, y_tr = torch.from_numpy(X_tr).to(device), torch.from_numpy(y_tr).to(device)
         X_va, y_va = torch.from_numpy(X_va).to(device), torch.from_numpy(y_va).to(device)
-        epochs = config["max_epochs"] if self.max_epochs is None else min(config["max_epochs"], self.max_epochs)
+        epochs = (
+            config["max_epochs"]
+            if self.max_epochs is None
+            else min(config["max_epochs"], self.max_epochs)
+        )
         batch = min(int(config["batch_size"]), len(X_tr))
         best, best_state, since_best = float("inf"), None, 0
         self.history_: list[dict[str, float]] = []
@@ -140,7 +158,7 @@ class _TabularNet(BaseEstimator):
         order = torch.randperm(len(X), generator=generator).to(X.device)
         total, seen = 0.0, 0
         for start in range(0, len(X), batch):
-            idx = order[start:start + batch]
+            idx = order[start : start + batch]
             if len(idx) < 2 and seen:  # BatchNorm cannot train on a batch of one
                 continue
             optimiser.zero_grad(set_to_none=True)
@@ -158,7 +176,7 @@ class _TabularNet(BaseEstimator):
 
     @torch.no_grad()
     def _forward_batched(self, X: torch.Tensor, size: int = 8192) -> torch.Tensor:
-        return torch.cat([self.module_(X[i:i + size]) for i in range(0, len(X), size)])
+        return torch.cat([self.module_(X[i : i + size]) for i in range(0, len(X), size)])
 
     def _raw_predict(self, X) -> torch.Tensor:
         self.module_.eval()
@@ -190,7 +208,9 @@ class _TabularNet(BaseEstimator):
 
 
 class TabularNetClassifier(ClassifierMixin, _TabularNet):
-    __doc__ = "Classifier: cross-entropy on the label-encoded classes.\n" + (_TabularNet.__doc__ or "")
+    __doc__ = "Classifier: cross-entropy on the label-encoded classes.\n" + (
+        _TabularNet.__doc__ or ""
+    )
 
     _task = "classification"
 
@@ -219,7 +239,9 @@ class TabularNetClassifier(ClassifierMixin, _TabularNet):
 
 
 class TabularNetRegressor(RegressorMixin, _TabularNet):
-    __doc__ = "Regressor: mean squared error on the standardised target.\n" + (_TabularNet.__doc__ or "")
+    __doc__ = "Regressor: mean squared error on the standardised target.\n" + (
+        _TabularNet.__doc__ or ""
+    )
 
     _task = "regression"
 
@@ -238,7 +260,11 @@ class TabularNetRegressor(RegressorMixin, _TabularNet):
         return self._raw_predict(X).numpy().ravel() * self.y_scale_ + self.y_mean_
 
     def _meta(self) -> dict:
-        return {"n_features_in": self.n_features_in_, "y_mean": self.y_mean_, "y_scale": self.y_scale_}
+        return {
+            "n_features_in": self.n_features_in_,
+            "y_mean": self.y_mean_,
+            "y_scale": self.y_scale_,
+        }
 
     def _restore_meta(self, meta: dict) -> None:
         self.n_features_in_ = meta["n_features_in"]

@@ -55,8 +55,15 @@ class MLP(nn.Module):
 
 
 class ResNetBlock(nn.Module):
-    def __init__(self, d_main: int, d_hidden: int, norm: str, activation: str, hidden_dropout: float,
-                 residual_dropout: float) -> None:
+    def __init__(
+        self,
+        d_main: int,
+        d_hidden: int,
+        norm: str,
+        activation: str,
+        hidden_dropout: float,
+        residual_dropout: float,
+    ) -> None:
         super().__init__()
         self.body = nn.Sequential(
             _norm(norm, d_main),
@@ -72,20 +79,36 @@ class ResNetBlock(nn.Module):
 
 
 class TabularResNet(nn.Module):
-    """Gorishniy et al. (2021): Linear stem, pre-norm residual blocks, norm-activation-Linear head."""
+    """Gorishniy et al. (2021): Linear stem, pre-norm residual blocks,
+    norm-activation-Linear head.
+    """
 
-    def __init__(self, d_in: int, d_out: int, n_blocks: int, d_main: int, d_hidden_factor: float,
-                 hidden_dropout: float, residual_dropout: float, normalization: str = "batch_norm",
-                 activation: str = "relu") -> None:
+    def __init__(
+        self,
+        d_in: int,
+        d_out: int,
+        n_blocks: int,
+        d_main: int,
+        d_hidden_factor: float,
+        hidden_dropout: float,
+        residual_dropout: float,
+        normalization: str = "batch_norm",
+        activation: str = "relu",
+    ) -> None:
         super().__init__()
         d_hidden = int(d_main * d_hidden_factor)
         self.stem = nn.Linear(d_in, d_main)
         self.blocks = nn.Sequential(
-            *[ResNetBlock(d_main, d_hidden, normalization, activation, hidden_dropout, residual_dropout)
-              for _ in range(n_blocks)]
+            *[
+                ResNetBlock(
+                    d_main, d_hidden, normalization, activation, hidden_dropout, residual_dropout
+                )
+                for _ in range(n_blocks)
+            ]
         )
-        self.head = nn.Sequential(_norm(normalization, d_main), ACTIVATIONS[activation](),
-                                  nn.Linear(d_main, d_out))
+        self.head = nn.Sequential(
+            _norm(normalization, d_main), ACTIVATIONS[activation](), nn.Linear(d_main, d_out)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.blocks(self.stem(x)))
@@ -100,13 +123,29 @@ def mlp_widths(config: Mapping[str, Any]) -> list[int]:
 
 
 def make_module(architecture: str, config: Mapping[str, Any], d_in: int, d_out: int) -> nn.Module:
-    """The network for a canonical ``torch.mlp`` / ``torch.resnet`` config (optimiser keys ignored)."""
+    """The network for a canonical ``torch.mlp`` / ``torch.resnet`` config (optimiser keys
+    ignored).
+    """
     if architecture == "mlp":
-        return MLP(d_in, d_out, mlp_widths(config), config["activation"], float(config["dropout"]),
-                   bool(config["batch_norm"]), bool(config["skip_connections"]))
+        return MLP(
+            d_in,
+            d_out,
+            mlp_widths(config),
+            config["activation"],
+            float(config["dropout"]),
+            bool(config["batch_norm"]),
+            bool(config["skip_connections"]),
+        )
     if architecture == "resnet":
-        return TabularResNet(d_in, d_out, int(config["n_blocks"]), int(config["d_main"]),
-                             float(config["d_hidden_factor"]), float(config["hidden_dropout"]),
-                             float(config["residual_dropout"]), config["normalization"],
-                             config["activation"])
+        return TabularResNet(
+            d_in,
+            d_out,
+            int(config["n_blocks"]),
+            int(config["d_main"]),
+            float(config["d_hidden_factor"]),
+            float(config["hidden_dropout"]),
+            float(config["residual_dropout"]),
+            config["normalization"],
+            config["activation"],
+        )
     raise ValueError(f"unknown architecture {architecture!r}")

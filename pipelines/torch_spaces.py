@@ -31,7 +31,9 @@ def _optimiser_hps() -> list:
 def mlp_space() -> ConfigurationSpace:
     space = ConfigurationSpace()
     depth = Integer("n_layers", (1, MAX_LAYERS), default=2)
-    widths = [Integer(f"units_{i}", (16, 1024), log=True, default=128) for i in range(1, MAX_LAYERS + 1)]
+    widths = [
+        Integer(f"units_{i}", (16, 1024), log=True, default=128) for i in range(1, MAX_LAYERS + 1)
+    ]
     space.add(
         [
             depth,
@@ -45,7 +47,11 @@ def mlp_space() -> ConfigurationSpace:
     )
     # units_i exists only in chains of depth >= i.
     space.add(
-        [InCondition(w, depth, list(range(i, MAX_LAYERS + 1))) for i, w in enumerate(widths, 1) if i > 1]
+        [
+            InCondition(w, depth, list(range(i, MAX_LAYERS + 1)))
+            for i, w in enumerate(widths, 1)
+            if i > 1
+        ]
     )
     return space
 
@@ -75,12 +81,19 @@ def _canonicaliser(architecture: str):
     def no_estimator(config, schema, options: BuildOptions):
         raise NotImplementedError("a space-only pipeline builds nothing")
 
-    return Pipeline(f"torch.{architecture}", task_types=("classification", "regression"),
-                    device="gpu-if-available", summary="", make_space=SPACES[architecture],
-                    make_estimator=no_estimator,
-                    openml=OpenMLNames(publish_class="", classes=(), step="network"))
+    return Pipeline(
+        f"torch.{architecture}",
+        task_types=("classification", "regression"),
+        device="gpu-if-available",
+        summary="",
+        make_space=SPACES[architecture],
+        make_estimator=no_estimator,
+        openml=OpenMLNames(publish_class="", classes=(), step="network"),
+    )
 
 
 def canonical_config(architecture: str, config: dict[str, Any]) -> dict[str, Any]:
-    """``config`` of the ``torch.<architecture>`` space in canonical form (ConfigError if invalid)."""
+    """``config`` of the ``torch.<architecture>`` space in canonical form (ConfigError
+    if invalid).
+    """
     return _canonicaliser(architecture).canonicalize(config)

@@ -1,9 +1,9 @@
-"""Typing of hyperparameter values as OpenML stores them, and the stable hash of a configuration.
+r"""Typing of hyperparameter values as OpenML stores them, and the stable hash of a configuration.
 
 OpenML returns every parameter value as a string. scikit-learn flows JSON-encode them
-(``"0.8"``, ``"\\"median\\""``, ``"null"``, ``"true"``); exports such as the openml-pimp ARFF write
-Python reprs (``None``, ``True``). Both must land on the same typed value, or the same configuration
-from two sources would hash differently.
+(``"0.8"``, ``"\"median\""``, ``"null"``, ``"true"``); exports such as the openml-pimp ARFF
+write Python reprs (``None``, ``True``). Both must land on the same typed value, or the same
+configuration from two sources would hash differently.
 """
 
 from __future__ import annotations

@@ -50,11 +50,17 @@ def _pimp(data: Path) -> tuple[str, str, dict]:
 def _lcdb(data: Path) -> tuple[str, str, dict]:
     with gzip.open(data / "lcdb/lcdb/database-accuracy.csv.gz", "rt") as f:
         lines = [next(f) for _ in range(31)]
-    return "".join(lines), "database-accuracy.csv", {"numeric": ["score_test"], "ids": ["openmlid"]}
+    return (
+        "".join(lines),
+        "database-accuracy.csv",
+        {"numeric": ["score_test"], "ids": ["openmlid"]},
+    )
 
 
 def _tabrepo(data: Path) -> tuple[str, str, dict]:
-    text = sample_text((data / "tabrepo/_history/c027dbd43d/data/metadata/task_metadata.csv").read_text(), 30)
+    text = sample_text(
+        (data / "tabrepo/_history/c027dbd43d/data/metadata/task_metadata.csv").read_text(), 30
+    )
     return text, "task_metadata.csv", {"numeric": ["NumberOfInstances"], "ids": ["tid", "did"]}
 
 
@@ -65,27 +71,37 @@ def _task_list(data: Path) -> tuple[str, str, dict]:
 
 
 def _study(data: Path) -> tuple[str, str, dict]:
-    text = (data / "openml-aslib/openmlmetadata/output/study_14_run_evaluations_predictive_accuracy.arff").read_text()
+    text = (
+        data
+        / "openml-aslib/openmlmetadata/output/study_14_run_evaluations_predictive_accuracy.arff"
+    ).read_text()
     head, _, body = text.partition("@DATA\n")
     rows = [line for line in body.splitlines() if line.strip()]
     text = head + "@DATA\n" + "\n".join(rows[:60]) + "\n"
-    return (text, "study_14_run_evaluations_predictive_accuracy.arff",
-            {"numeric": ["predictive_accuracy"], "ids": ["openml_data_id"]})
+    return (
+        text,
+        "study_14_run_evaluations_predictive_accuracy.arff",
+        {"numeric": ["predictive_accuracy"], "ids": ["openml_data_id"]},
+    )
 
 
-AUTOSKLEARN = "auto-sklearn/_history/830822b23/autosklearn/metalearning/files/accuracy_binary.classification_dense"
+AUTOSKLEARN = (
+    "auto-sklearn/_history/830822b23/autosklearn/metalearning/files/"
+    "accuracy_binary.classification_dense"
+)
 
 
 def _autosklearn(name: str, columns: dict):
     def make(data: Path) -> tuple[str, str, dict]:
         return (data / AUTOSKLEARN / name).read_text(), name, columns
+
     return make
 
 
 def _sql(data: Path) -> tuple[str, str, dict]:
     lines = (data / "openml-server/data/sql/dataset.sql").read_text().splitlines()
     at = next(i for i, line in enumerate(lines) if line.startswith("INSERT INTO"))
-    rows = lines[at + 1: at + 31]
+    rows = lines[at + 1 : at + 31]
     rows[-1] = rows[-1].rstrip(",") + ";"
     return "\n".join(lines[: at + 1] + rows) + "\n", "dataset.sql", {}
 
@@ -102,14 +118,17 @@ def _sql_ids(layout: Layout) -> list[Variant]:
     for text in ("-5", "0", "3.5", "99999999999999999999", "1e999"):
         rows = list(layout.rows)
         rows[middle] = re.sub(r"^\(\d+,", f"({text},", rows[middle])
-        out.append(Variant(f"bad-id-{text}-in-did", ("\n".join(layout.header + rows) + "\n").encode()))
+        out.append(
+            Variant(f"bad-id-{text}-in-did", ("\n".join(layout.header + rows) + "\n").encode())
+        )
     return out
 
 
 @dataclass(frozen=True)
 class Reader:
     """How to run one importer on one file: the source name, the slice maker, the layout of the
-    file, and the folder to place it in (with the real files it needs beside it), if any."""
+    file, and the folder to place it in (with the real files it needs beside it), if any.
+    """
 
     source: str
     make: Callable
@@ -127,14 +146,25 @@ READERS = {
     "openml-task-list": Reader("openml-task-list", _task_list),
     "openml-study-arff": Reader("openml-study-arff", _study, arff_layout),
     "autosklearn/algorithm_runs.arff": Reader(
-        "autosklearn", _autosklearn("algorithm_runs.arff", {"numeric": ["accuracy"], "ids": ["instance_id"]}),
-        arff_layout, folder=AUTOSKLEARN.rsplit("/", 1)[1], companions=("configurations.csv", "feature_values.arff")),
+        "autosklearn",
+        _autosklearn("algorithm_runs.arff", {"numeric": ["accuracy"], "ids": ["instance_id"]}),
+        arff_layout,
+        folder=AUTOSKLEARN.rsplit("/", 1)[1],
+        companions=("configurations.csv", "feature_values.arff"),
+    ),
     "autosklearn/configurations.csv": Reader(
-        "autosklearn", _autosklearn("configurations.csv", {}), folder=AUTOSKLEARN.rsplit("/", 1)[1],
-        companions=("algorithm_runs.arff", "feature_values.arff")),
+        "autosklearn",
+        _autosklearn("configurations.csv", {}),
+        folder=AUTOSKLEARN.rsplit("/", 1)[1],
+        companions=("algorithm_runs.arff", "feature_values.arff"),
+    ),
     "autosklearn/feature_values.arff": Reader(
-        "autosklearn", _autosklearn("feature_values.arff", {"numeric": ["ClassEntropy"], "ids": ["instance_id"]}),
-        arff_layout, folder=AUTOSKLEARN.rsplit("/", 1)[1], companions=("algorithm_runs.arff", "configurations.csv")),
+        "autosklearn",
+        _autosklearn("feature_values.arff", {"numeric": ["ClassEntropy"], "ids": ["instance_id"]}),
+        arff_layout,
+        folder=AUTOSKLEARN.rsplit("/", 1)[1],
+        companions=("algorithm_runs.arff", "configurations.csv"),
+    ),
     "openml-sql": Reader("openml-sql", _sql, _sql_layout, extra=_sql_ids),
 }
 
@@ -161,8 +191,9 @@ def _place(tmp: Path, name: str, data: bytes, reader: Reader, openml_data: Path)
     return folder if reader.folder else folder / name
 
 
-def _refused_or_clean(reader: Reader, variants, name: str, store: Path, clean, tmp_path: Path, openml_data,
-                      capsys) -> list[str]:
+def _refused_or_clean(
+    reader: Reader, variants, name: str, store: Path, clean, tmp_path: Path, openml_data, capsys
+) -> list[str]:
     broken = []
     for variant in variants:
         before = _digest(store)
@@ -175,12 +206,18 @@ def _refused_or_clean(reader: Reader, variants, name: str, store: Path, clean, t
 
 
 @pytest.mark.parametrize("which", sorted(READERS))
-def test_every_damaged_variant_is_refused_or_gives_the_clean_rows(which, openml_data, tmp_path, capsys):
+def test_every_damaged_variant_is_refused_or_gives_the_clean_rows(
+    which, openml_data, tmp_path, capsys
+):
     reader = READERS[which]
     text, name, columns = reader.make(openml_data)
     store = tmp_path / "store.duckdb"
-    code, err = _import(store, reader.source, _place(tmp_path / "clean", name, text.encode(), reader, openml_data),
-                        capsys)
+    code, err = _import(
+        store,
+        reader.source,
+        _place(tmp_path / "clean", name, text.encode(), reader, openml_data),
+        capsys,
+    )
     assert code == 0, err
     clean = _digest(store)
     assert any(rows for rows, _ in clean.values()), "the clean slice imported nothing"
@@ -193,7 +230,8 @@ def test_every_damaged_variant_is_refused_or_gives_the_clean_rows(which, openml_
 # -- meta-dataset: Parquet, so the variants are the ones a Parquet file can hold ------------------
 def _meta_dataset(data: Path):
     """A meta-dataset from two tasks of the openml-pimp random-forest export (its hyperparameters
-    as the config, its accuracy as the score) and their qualities."""
+    as the config, its accuracy as the score) and their qualities.
+    """
     import json
 
     import numpy as np
@@ -203,19 +241,33 @@ def _meta_dataset(data: Path):
 
     header, frame = arff.read_arff(data / "openml-pimp/KDD2018/data/arff/random_forest.arff")
     frame = pd.concat([frame.iloc[:40], frame.iloc[-40:]])
-    params = [name for name in header.names if name.startswith(("randomforest", "columntransformer"))]
+    params = [
+        name for name in header.names if name.startswith(("randomforest", "columntransformer"))
+    ]
 
     def config(row) -> str:
-        return json.dumps({p: (v.item() if hasattr(v, "item") else v) for p, v in row.items() if not pd.isna(v)})
+        return json.dumps(
+            {p: (v.item() if hasattr(v, "item") else v) for p, v in row.items() if not pd.isna(v)}
+        )
 
-    runs = pd.DataFrame({"task_id": frame["task_id"].astype("int64").to_numpy(), "pipeline": "openml-pimp.random_forest",
-                         "config": [config(row) for _, row in frame[params].iterrows()],
-                         "score": frame["predictive_accuracy"].to_numpy(dtype="float64")})
+    runs = pd.DataFrame(
+        {
+            "task_id": frame["task_id"].astype("int64").to_numpy(),
+            "pipeline": "openml-pimp.random_forest",
+            "config": [config(row) for _, row in frame[params].iterrows()],
+            "score": frame["predictive_accuracy"].to_numpy(dtype="float64"),
+        }
+    )
     qualities = json.loads((data / "openml-pimp/KDD2018/data/task_qualities.json").read_text())
     ids = sorted(runs["task_id"].unique())
-    tasks = pd.DataFrame({"task_id": np.array(ids, dtype="int64"), "dataset_id": pd.array([None] * len(ids), "Int64"),
-                          "NumberOfInstances": [qualities[str(t)]["NumberOfInstances"] for t in ids],
-                          "NumberOfFeatures": [qualities[str(t)]["NumberOfFeatures"] for t in ids]})
+    tasks = pd.DataFrame(
+        {
+            "task_id": np.array(ids, dtype="int64"),
+            "dataset_id": pd.array([None] * len(ids), "Int64"),
+            "NumberOfInstances": [qualities[str(t)]["NumberOfInstances"] for t in ids],
+            "NumberOfFeatures": [qualities[str(t)]["NumberOfFeatures"] for t in ids],
+        }
+    )
     return runs, tasks
 
 
@@ -225,9 +277,16 @@ def _counted(store: Path, folder: Path, n_runs: int, capsys, caplog) -> list[str
     code, err = _import(store, "meta-dataset", folder, capsys)
     err += caplog.text  # the CLI's warnings go to stderr; in-process, pytest captures the log
     counts = {table: rows for table, (rows, _) in _digest(store).items()} if code == 0 else {}
-    if code != 0 or f"1 of {n_runs} runs have no score" not in err or counts["runs"] != n_runs \
-            or counts["evaluations"] != n_runs - 1:
-        return [f"runs-score-nan: neither refused nor counted: exit {code}, {counts}, {err.strip()[:200]!r}"]
+    if (
+        code != 0
+        or f"1 of {n_runs} runs have no score" not in err
+        or counts["runs"] != n_runs
+        or counts["evaluations"] != n_runs - 1
+    ):
+        return [
+            "runs-score-nan: neither refused nor counted: "
+            f"exit {code}, {counts}, {err.strip()[:200]!r}"
+        ]
     return []
 
 
@@ -261,7 +320,9 @@ def test_meta_dataset_keeps_the_bad_input_contract(openml_data, tmp_path, capsys
         before = _digest(store)
         caplog.clear()
         code, err = _import(store, "meta-dataset", folder, capsys)
-        if variant.name == "runs-score-nan":  # the third outcome the issue allows: counted, stored as missing
+        if (
+            variant.name == "runs-score-nan"
+        ):  # the third outcome the issue allows: counted, stored as missing
             broken.extend(_counted(tmp_path / "counted.duckdb", folder, len(runs), capsys, caplog))
             continue
         problem = check_variant(variant, Outcome(code, err, before, _digest(store), clean))

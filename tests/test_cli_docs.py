@@ -23,15 +23,21 @@ def test_the_walk_finds_the_analyst_commands():
     assert {"sql", "info", "import"} <= names
 
 
-@pytest.mark.parametrize("path, command", COMMANDS, ids=lambda x: " ".join(x) if isinstance(x, tuple) else "")
+@pytest.mark.parametrize(
+    "path, command", COMMANDS, ids=lambda x: " ".join(x) if isinstance(x, tuple) else ""
+)
 def test_command_has_a_docstring_with_an_example(path, command):
     doc = command.callback.__doc__ if command.callback else command.help
-    assert doc and "Example:" in doc, f"`metabase {' '.join(path)}` needs a docstring with 'Example:'"
+    assert doc and "Example:" in doc, (
+        f"`metabase {' '.join(path)}` needs a docstring with 'Example:'"
+    )
     example = doc.split("Example:", 1)[1].strip().splitlines()[0]
     assert example.startswith("metabase"), f"the example should be a command line: {example!r}"
 
 
-@pytest.mark.parametrize("path, command", COMMANDS, ids=lambda x: " ".join(x) if isinstance(x, tuple) else "")
+@pytest.mark.parametrize(
+    "path, command", COMMANDS, ids=lambda x: " ".join(x) if isinstance(x, tuple) else ""
+)
 def test_help_works(capsys, path, command):
     rc = main([*path, "--help"])
     out = capsys.readouterr().out

@@ -15,15 +15,24 @@ def _lines(capsys) -> list[str]:
 
 
 def test_a_long_cell_wraps_inside_its_column_and_short_ones_stay_whole(capsys):
-    emit([{"rank": 1, "score": 0.912345, "config": CONFIG}, {"rank": 2, "score": 0.9, "config": "a=1"}])
+    emit(
+        [
+            {"rank": 1, "score": 0.912345, "config": CONFIG},
+            {"rank": 2, "score": 0.9, "config": "a=1"},
+        ]
+    )
     lines = _lines(capsys)
     assert TABLE_WIDTH == 100 and max(len(line) for line in lines) <= 100
     assert any("0.912345" in line for line in lines)  # the number is not folded
-    assert "".join(line.strip("│ ") for line in lines).count("parameter_19") == 1  # nothing cut away
+    assert (
+        "".join(line.strip("│ ") for line in lines).count("parameter_19") == 1
+    )  # nothing cut away
 
 
 def test_a_title_stays_on_one_line(capsys):
-    title = "imported openml-study-arff from ../shared/openml-data/openml-aslib/openmlmetadata/output"
+    title = (
+        "imported openml-study-arff from ../shared/openml-data/openml-aslib/openmlmetadata/output"
+    )
     emit([{"table": "runs", "rows": 44676}], title=title)
     lines = _lines(capsys)
     assert lines[0] == title
@@ -53,14 +62,27 @@ def test_an_error_of_several_lines_is_one_whole_line(monkeypatch, tmp_path, caps
 
 
 def test_urllib3s_wrapping_gives_way_to_the_whole_reason():
-    refused = ("HTTPConnectionPool(host='127.0.0.1', port=9): Max retries exceeded with url: /api/v1/xml/task/7 "
-               "(Caused by NewConnectionError(\"HTTPConnection(host='127.0.0.1', port=9): Failed to establish a "
-               "new connection: [Errno 111] Connection refused\"))")
-    assert reason(refused) == "Failed to establish a new connection: [Errno 111] Connection refused"
-    dns = ("HTTPSConnectionPool(host='www.openml.org', port=443): Max retries exceeded with url: /x (Caused by "
-           "NameResolutionError(\"<urllib3.connection.HTTPSConnection object at 0x7f>: Failed to resolve "
-           "'www.openml.org' ([Errno -3] Temporary failure in name resolution)\"))")
-    assert reason(dns) == "Failed to resolve 'www.openml.org' ([Errno -3] Temporary failure in name resolution)"
+    refused = (
+        "HTTPConnectionPool(host='127.0.0.1', port=9): Max retries exceeded with url: "
+        "/api/v1/xml/task/7 "
+        "(Caused by NewConnectionError(\"HTTPConnection(host='127.0.0.1', port=9): "
+        "Failed to establish a "
+        'new connection: [Errno 111] Connection refused"))'
+    )
+    assert (
+        reason(refused) == "Failed to establish a new connection: [Errno 111] Connection refused"
+    )
+    dns = (
+        "HTTPSConnectionPool(host='www.openml.org', port=443): Max retries exceeded with url: "
+        "/x (Caused by "
+        'NameResolutionError("<urllib3.connection.HTTPSConnection object at 0x7f>: '
+        "Failed to resolve "
+        "'www.openml.org' ([Errno -3] Temporary failure in name resolution)\"))"
+    )
+    assert (
+        reason(dns)
+        == "Failed to resolve 'www.openml.org' ([Errno -3] Temporary failure in name resolution)"
+    )
     assert reason("two\nlines") == "two lines"
     page = "word " * 300
     short = reason(page)

@@ -1,5 +1,6 @@
 """The CLI's progress bars (cli.progress): off a terminal they print nothing, not even the blank
-line a transient Rich bar leaves, so an error is the first and only line on stderr."""
+line a transient Rich bar leaves, so an error is the first and only line on stderr.
+"""
 
 from __future__ import annotations
 
@@ -24,8 +25,13 @@ print("error: x", file=sys.stderr)
 
 
 def _stderr(show: str) -> str:
-    done = subprocess.run([sys.executable, "-c", BAR.format(show=show)], capture_output=True, text=True, cwd=REPO,
-                          timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", BAR.format(show=show)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     return done.stderr
 
@@ -41,8 +47,23 @@ def test_a_bar_asked_for_off_a_terminal_leaves_its_last_state_not_a_blank_line()
 
 
 def test_sync_failing_off_a_terminal_prints_one_line(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "cli.main", "--store", str(tmp_path / "s.duckdb"),
-                           "--openml-server", "http://127.0.0.1:9/api/v1/xml", "sync", "--tasks", "3"],
-                          capture_output=True, text=True, cwd=REPO, timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cli.main",
+            "--store",
+            str(tmp_path / "s.duckdb"),
+            "--openml-server",
+            "http://127.0.0.1:9/api/v1/xml",
+            "sync",
+            "--tasks",
+            "3",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+    )
     assert done.returncode == 1 and done.stderr.startswith("error: cannot reach OpenML")
     assert done.stderr.count("\n") == 1, repr(done.stderr)

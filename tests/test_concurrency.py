@@ -70,14 +70,20 @@ def _metabase() -> list[str]:
 @pytest.fixture
 def store(store_path):
     w = open_writer(store_path)
-    w.upsert("datasets", pd.DataFrame({"dataset_id": range(1, INITIAL + 1), "name": "x", "source": "t"}))
+    w.upsert(
+        "datasets", pd.DataFrame({"dataset_id": range(1, INITIAL + 1), "name": "x", "source": "t"})
+    )
     w.close()
     return store_path
 
 
 def _spawn(code: str, *args) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", code, *map(str, args)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", code, *map(str, args)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _wait_for(proc: subprocess.Popen, word: str, timeout: float = 60) -> None:
@@ -96,9 +102,22 @@ def _wait_for(proc: subprocess.Popen, word: str, timeout: float = 60) -> None:
 
 def _count(path, wait="30") -> tuple[int, float, subprocess.CompletedProcess]:
     started = time.monotonic()
-    proc = subprocess.run([*_metabase(), "--store", str(path), "sql", "--wait", wait, "--format", "json",
-                           "SELECT count(*) AS n, count(*) FILTER (WHERE source = 'proc') AS added FROM datasets"],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [
+            *_metabase(),
+            "--store",
+            str(path),
+            "sql",
+            "--wait",
+            wait,
+            "--format",
+            "json",
+            "SELECT count(*) AS n, count(*) FILTER (WHERE source = 'proc') AS added FROM datasets",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     elapsed = time.monotonic() - started
     n = json.loads(proc.stdout)[0]["n"] if proc.returncode == 0 else -1
     return n, elapsed, proc
@@ -177,8 +196,12 @@ def test_info_waits_too(store):
     writer = _spawn(WRITER, store, 2, INITIAL, ADDED)
     try:
         _wait_for(writer, "half")
-        proc = subprocess.run([*_metabase(), "--store", str(store), "info", "--format", "json"],
-                              capture_output=True, text=True, timeout=120)
+        proc = subprocess.run(
+            [*_metabase(), "--store", str(store), "info", "--format", "json"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert proc.returncode == 0, proc.stderr
         got = json.loads(proc.stdout)
         assert got["tables"]["datasets"] == INITIAL + ADDED

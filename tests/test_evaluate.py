@@ -56,15 +56,31 @@ def test_evaluate_cli_json_shape_and_plot(toy_dir, tmp_path, capsys):
     from cli.main import main
 
     plot = tmp_path / "regret.png"
-    rc = main(["--store", str(tmp_path / "s.duckdb"), "evaluate", str(toy_dir), "--strategies", "knn,portfolio",
-               "--k", "1,5,30", "--format", "json", "--plot", str(plot)])
+    rc = main(
+        [
+            "--store",
+            str(tmp_path / "s.duckdb"),
+            "evaluate",
+            str(toy_dir),
+            "--strategies",
+            "knn,portfolio",
+            "--k",
+            "1,5,30",
+            "--format",
+            "json",
+            "--plot",
+            str(plot),
+        ]
+    )
     out = json.loads(capsys.readouterr().out)
     assert rc == 0
     assert out["tasks"] == 8
     assert list(out["strategies"]) == ["random", "default", "knn", "portfolio"]
     for values in out["strategies"].values():
         assert set(values) >= {"regret@1", "regret@5", "regret@30", "picks_to_random@100"}
-        assert values["regret@30"] == pytest.approx(0.0)  # all 30 candidates tried: the best among them
+        assert values["regret@30"] == pytest.approx(
+            0.0
+        )  # all 30 candidates tried: the best among them
     # with 30 candidates, random's regret@100 is its regret after trying all of them: 0
     assert out["strategies"]["random"]["picks_to_random@100"] == 30
     assert out["strategies"]["knn"]["regret@1"] < out["strategies"]["random"]["regret@1"]
@@ -74,22 +90,41 @@ def test_evaluate_cli_json_shape_and_plot(toy_dir, tmp_path, capsys):
 def test_evaluate_cli_table(toy_dir, tmp_path, capsys):
     from cli.main import main
 
-    rc = main(["--store", str(tmp_path / "s.duckdb"), "evaluate", str(toy_dir), "--strategies", "knn", "--k", "1"])
+    rc = main(
+        [
+            "--store",
+            str(tmp_path / "s.duckdb"),
+            "evaluate",
+            str(toy_dir),
+            "--strategies",
+            "knn",
+            "--k",
+            "1",
+        ]
+    )
     out = capsys.readouterr().out
     assert rc == 0 and "knn" in out and "random" in out and "regret@1" in out
 
 
-@pytest.mark.parametrize("case, message", [
-    ("one_task", "usable task"),
-    ("constant", "same score"),
-    ("missing", "not a meta-dataset directory"),
-])
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ("one_task", "usable task"),
+        ("constant", "same score"),
+        ("missing", "not a meta-dataset directory"),
+    ],
+)
 def test_evaluate_bad_input_is_one_line(case, message, tmp_path, capsys):
     from cli.main import main
 
-    runs = pd.DataFrame({"task_id": [1, 1, 1, 2, 2], "pipeline": "p",
-                         "config": [json.dumps({"a": i}) for i in range(5)],
-                         "score": [0.1, 0.5, 0.9, 0.3, 0.3]})
+    runs = pd.DataFrame(
+        {
+            "task_id": [1, 1, 1, 2, 2],
+            "pipeline": "p",
+            "config": [json.dumps({"a": i}) for i in range(5)],
+            "score": [0.1, 0.5, 0.9, 0.3, 0.3],
+        }
+    )
     tasks = pd.DataFrame({"task_id": [1, 2], "q": [1.0, 2.0]})
     if case == "constant":
         runs["score"] = 0.7
@@ -103,16 +138,31 @@ def test_evaluate_bad_input_is_one_line(case, message, tmp_path, capsys):
 def test_evaluate_unknown_strategy_and_bad_k(toy_dir, tmp_path, capsys):
     from cli.main import main
 
-    assert main(["--store", str(tmp_path / "s.duckdb"), "evaluate", str(toy_dir), "--strategies", "oracle"]) == 1
+    assert (
+        main(
+            [
+                "--store",
+                str(tmp_path / "s.duckdb"),
+                "evaluate",
+                str(toy_dir),
+                "--strategies",
+                "oracle",
+            ]
+        )
+        == 1
+    )
     assert "unknown strategy" in capsys.readouterr().err
-    assert main(["--store", str(tmp_path / "s.duckdb"), "evaluate", str(toy_dir), "--k", "1,x"]) == 1
+    assert (
+        main(["--store", str(tmp_path / "s.duckdb"), "evaluate", str(toy_dir), "--k", "1,x"]) == 1
+    )
     assert "comma-separated integers" in capsys.readouterr().err
 
 
 def test_in_task_ceiling_ranks_a_task_it_has_seen_almost_perfectly():
     """The reference model sees most of each task's own runs: on a smooth, barely noisy surface
     (score = -(x - c_t)^2, optimum moving with the task) its first pick must be near the best,
-    far better than random's; on pure noise it can do no better than random on average."""
+    far better than random's; on pure noise it can do no better than random on average.
+    """
     from metabase.evaluate.ceiling import in_task_ceiling
     from metabase.recommend.data import Prepared
 
@@ -121,15 +171,26 @@ def test_in_task_ceiling_ranks_a_task_it_has_seen_almost_perfectly():
     for t in range(6):
         centre = 0.1 + 0.15 * t
         for x in rng.random(60):
-            rows.append((t + 1, "toy", json.dumps({"x": float(x)}), -(x - centre) ** 2 + rng.normal(0, 1e-4)))
+            rows.append(
+                (
+                    t + 1,
+                    "toy",
+                    json.dumps({"x": float(x)}),
+                    -((x - centre) ** 2) + rng.normal(0, 1e-4),
+                )
+            )
             noise_rows.append((t + 1, "toy", json.dumps({"x": float(x)}), rng.normal()))
     tasks = pd.DataFrame({"task_id": range(1, 7), "q": range(6)})
     columns = ["task_id", "pipeline", "config", "score"]
     smooth = Prepared.build(pd.DataFrame(rows, columns=columns), tasks)
     curves = in_task_ceiling(smooth, folds=5)
     assert curves.shape == (6, 60)
-    random_at_1 = np.mean([expected_random_regret(g.to_numpy())[0]
-                           for _, g in smooth.runs.groupby("task_id")["score"]])
+    random_at_1 = np.mean(
+        [
+            expected_random_regret(g.to_numpy())[0]
+            for _, g in smooth.runs.groupby("task_id")["score"]
+        ]
+    )
     assert curves[:, 0].mean() < 0.05 < random_at_1
     assert (curves[:, -1] == 0).all()  # every configuration tried: the best was found
     noise = Prepared.build(pd.DataFrame(noise_rows, columns=columns), tasks)
@@ -139,7 +200,8 @@ def test_in_task_ceiling_ranks_a_task_it_has_seen_almost_perfectly():
 def _smooth_landscape(tasks: int = 4, runs: int = 80, seed: int = 1):
     """Three hyperparameters, one of them categorical, and an optimum that moves with the task:
     a landscape an in-task model can learn from 80% of the runs, but that no single configuration
-    (and no order that ignores the scores) solves."""
+    (and no order that ignores the scores) solves.
+    """
     from metabase.recommend.data import Prepared
 
     rng = np.random.default_rng(seed)
@@ -148,16 +210,24 @@ def _smooth_landscape(tasks: int = 4, runs: int = 80, seed: int = 1):
         centre = 0.15 + 0.7 * t / max(1, tasks - 1)
         for _ in range(runs):
             x, z, kind = rng.random(), rng.random(), str(rng.choice(["a", "b", "c"]))
-            score = -(x - centre) ** 2 - 0.3 * (z - 0.5) ** 2 - 0.1 * (kind == "c") + rng.normal(0, 1e-3)
+            score = (
+                -((x - centre) ** 2)
+                - 0.3 * (z - 0.5) ** 2
+                - 0.1 * (kind == "c")
+                + rng.normal(0, 1e-3)
+            )
             rows.append((t + 1, "toy", json.dumps({"kind": kind, "x": x, "z": z}), score))
     runs_frame = pd.DataFrame(rows, columns=["task_id", "pipeline", "config", "score"])
-    return Prepared.build(runs_frame, pd.DataFrame({"task_id": range(1, tasks + 1), "q": range(tasks)}))
+    return Prepared.build(
+        runs_frame, pd.DataFrame({"task_id": range(1, tasks + 1), "q": range(tasks)})
+    )
 
 
 @pytest.mark.parametrize("model", ["lightgbm", "gp", "extra_trees", "random_forest", "knn"])
 def test_every_in_task_model_finds_a_smooth_landscape(model):
     """Each in-task model ranks each task's held-out fifth far better than random search's exact
-    expectation, and its regrets are regrets (in [0, 1], non-increasing, 0 once all are tried)."""
+    expectation, and its regrets are regrets (in [0, 1], non-increasing, 0 once all are tried).
+    """
     from metabase.evaluate.ceiling import CEILING_MODELS, in_task_ceiling
 
     assert model in CEILING_MODELS
@@ -166,7 +236,9 @@ def test_every_in_task_model_finds_a_smooth_landscape(model):
     assert curves.shape == (4, 80)
     assert ((curves >= 0) & (curves <= 1)).all()
     assert (np.diff(curves, axis=1) <= 0).all() and (curves[:, -1] == 0).all()
-    random = np.vstack([expected_random_regret(g.to_numpy()) for _, g in smooth.runs.groupby("task_id")["score"]])
+    random = np.vstack(
+        [expected_random_regret(g.to_numpy()) for _, g in smooth.runs.groupby("task_id")["score"]]
+    )
     for k in (1, 5):
         assert curves[:, k - 1].mean() < 0.5 * random[:, k - 1].mean(), k
     assert curves[:, 0].mean() < 0.1  # random's first pick: ~0.3 on these tasks
@@ -176,8 +248,9 @@ def test_in_task_ceiling_default_model_is_lightgbm_and_max_train_subsamples():
     from metabase.evaluate.ceiling import in_task_ceiling
 
     smooth = _smooth_landscape(tasks=2, runs=40)
-    np.testing.assert_array_equal(in_task_ceiling(smooth, folds=4),
-                                  in_task_ceiling(smooth, folds=4, model="lightgbm"))
+    np.testing.assert_array_equal(
+        in_task_ceiling(smooth, folds=4), in_task_ceiling(smooth, folds=4, model="lightgbm")
+    )
     capped = in_task_ceiling(smooth, folds=4, model="knn", max_train=10)
     assert capped.shape == (2, 40) and ((capped >= 0) & (capped <= 1)).all()
 
@@ -187,10 +260,14 @@ def test_in_task_ceiling_envelope_is_the_per_task_minimum():
 
     a = np.array([[0.5, 0.2, 0.0], [0.1, 0.1, 0.0]])
     b = np.array([[0.3, 0.3, 0.1], [0.4, 0.0, 0.0]])
-    np.testing.assert_array_equal(ceiling_envelope({"a": a, "b": b}), [[0.3, 0.2, 0.0], [0.1, 0.0, 0.0]])
+    np.testing.assert_array_equal(
+        ceiling_envelope({"a": a, "b": b}), [[0.3, 0.2, 0.0], [0.1, 0.0, 0.0]]
+    )
     # curves of different widths: the shorter keeps its final regret
-    np.testing.assert_array_equal(ceiling_envelope({"a": a, "c": np.array([[0.0], [0.2]])}),
-                                  [[0.0, 0.0, 0.0], [0.1, 0.1, 0.0]])
+    np.testing.assert_array_equal(
+        ceiling_envelope({"a": a, "c": np.array([[0.0], [0.2]])}),
+        [[0.0, 0.0, 0.0], [0.1, 0.1, 0.0]],
+    )
 
 
 @pytest.mark.parametrize("kwargs", [{"model": "oracle"}, {"model": "knn", "max_train": 1}])

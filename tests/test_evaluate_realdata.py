@@ -1,5 +1,6 @@
 """``metabase evaluate`` on the openml-pimp random forest runs, imported and exported through the
-store (flow 6969: 47,000 runs, 94 tasks of which 92 have scores that are not all equal)."""
+store (flow 6969: 47,000 runs, 94 tasks of which 92 have scores that are not all equal).
+"""
 
 from __future__ import annotations
 
@@ -23,15 +24,21 @@ def pimp_export(openml_data, tmp_path_factory):
 
     root = tmp_path_factory.mktemp("pimp-eval")
     store = root / "store.duckdb"
-    Workspace(Settings.resolve(store=store, offline=True)).import_("openml-pimp", openml_data / PIMP)
-    assert main(["--store", str(store), "export", "meta-dataset", str(root / "rf"), "--flow", "6969"]) == 0
+    Workspace(Settings.resolve(store=store, offline=True)).import_(
+        "openml-pimp", openml_data / PIMP
+    )
+    assert (
+        main(["--store", str(store), "export", "meta-dataset", str(root / "rf"), "--flow", "6969"])
+        == 0
+    )
     return root / "rf"
 
 
 @pytest.mark.realdata
 def test_random_baseline_reproduces_the_published_protocol(pimp_export):
     """The issue's random-search baseline on '92 usable tasks' (0.362 / 0.172 / 0.127 at k = 1, 5,
-    10): our exact expectation must agree, which checks the task filter and the regret formula."""
+    10): our exact expectation must agree, which checks the task filter and the regret formula.
+    """
     from metabase import metadataset
     from metabase.evaluate import backtest
     from metabase.recommend.data import Prepared
@@ -50,9 +57,22 @@ def test_random_baseline_reproduces_the_published_protocol(pimp_export):
 def test_default_strategy_regret_on_held_out_tasks(pimp_export, capsys):
     """20 held-out tasks (evenly spread), each ranked by a model trained on the 91 others.
     Thresholds: what the strategy reached when this test was written, plus a margin for noise, so
-    a regression fails; and a clear win over random search and over the issue's naive baselines."""
-    rc = main(["evaluate", str(pimp_export), "--strategies", "default", "--max-tasks", "20",
-               "--k", "1,5,10,100", "--format", "json"])
+    a regression fails; and a clear win over random search and over the issue's naive baselines.
+    """
+    rc = main(
+        [
+            "evaluate",
+            str(pimp_export),
+            "--strategies",
+            "default",
+            "--max-tasks",
+            "20",
+            "--k",
+            "1,5,10,100",
+            "--format",
+            "json",
+        ]
+    )
     out = json.loads(capsys.readouterr().out)
     assert rc == 0 and out["tasks"] == 20
     default, random = out["strategies"]["default"], out["strategies"]["random"]
@@ -66,7 +86,8 @@ def test_default_strategy_regret_on_held_out_tasks(pimp_export, capsys):
 @pytest.mark.realdata
 def test_every_in_task_ceiling_model_beats_random_on_real_tasks(pimp_export):
     """Two real tasks, 5-fold: every in-task model (and so their envelope) ranks the task's own
-    held-out runs far better than random search's exact expectation, with regrets in [0, 1]."""
+    held-out runs far better than random search's exact expectation, with regrets in [0, 1].
+    """
     from metabase import metadataset
     from metabase.evaluate.ceiling import CEILING_MODELS, ceiling_envelope, in_task_ceiling
     from metabase.evaluate.regret import expected_random_regret
@@ -75,8 +96,14 @@ def test_every_in_task_ceiling_model_beats_random_on_real_tasks(pimp_export):
     meta = metadataset.read(pimp_export)
     prepared = Prepared.build(meta.runs, meta.tasks)
     tasks = prepared.task_ids[::46]
-    random = np.vstack([expected_random_regret(prepared.runs.loc[prepared.runs["task_id"] == t, "score"].to_numpy())
-                        for t in tasks])
+    random = np.vstack(
+        [
+            expected_random_regret(
+                prepared.runs.loc[prepared.runs["task_id"] == t, "score"].to_numpy()
+            )
+            for t in tasks
+        ]
+    )
     curves = {m: in_task_ceiling(prepared, tasks, folds=5, model=m) for m in CEILING_MODELS}
     curves["envelope"] = ceiling_envelope(curves)
     for name, c in curves.items():

@@ -1,5 +1,6 @@
 """The strict data-file readers (metabase.formats): every malformed input is refused with one line
-that names the file, line and column; a clean input reads exactly as an independent reader has it."""
+that names the file, line and column; a clean input reads exactly as an independent reader has it.
+"""
 
 from __future__ import annotations
 
@@ -49,36 +50,46 @@ def _refused(read, path, *, line=None, column=None, says=""):
 def test_a_clean_arff_is_typed_by_its_declarations(tmp_path):
     path = _arff(tmp_path, "1.5,red,'a, b'\n% a comment\n\n?,'dark blue',x\n-2e3 , green , ?\n")
     header, data = arff.read_arff(path)
-    assert header.names == ["n", "c", "s"] and header.attribute("c").values == ("red", "dark blue", "green")
+    assert header.names == ["n", "c", "s"] and header.attribute("c").values == (
+        "red",
+        "dark blue",
+        "green",
+    )
     assert data["n"].dtype == np.float64 and data["n"].isna().tolist() == [False, True, False]
     assert data["n"].iloc[2] == -2000.0
     assert data["c"].tolist() == ["red", "dark blue", "green"]
     assert data["s"].iloc[0] == "a, b" and pd.isna(data["s"].iloc[2])
 
 
-@pytest.mark.parametrize("rows, line, column, says", [
-    ("1.5,red,x\nabc,red,x\n", 7, "n", "not a number"),               # text in a numeric column
-    ("1.5,red\n", 6, "s", "expected 3 values, found 2"),                 # a short row
-    ("1.5,red,x,extra\n", 6, 4, "expected 3 values, found 4"),           # a row with too many values
-    ("1.5,purple,x\n", 6, "c", "not declared"),                         # outside the nominal set
-    ("1.5,,x\n", 6, None, "empty value"),                              # an empty value is not '?'
-    ("1.5,'red,x\n", 6, None, "unterminated quote"),
-    ("1e999,red,x\n", 6, "n", "not a finite number"),
-    ("inf,red,x\n", 6, "n", "not a finite number"),
-    ("1_000,red,x\n", 6, "n", "not a number"),                          # float() would take it
-])
+@pytest.mark.parametrize(
+    "rows, line, column, says",
+    [
+        ("1.5,red,x\nabc,red,x\n", 7, "n", "not a number"),  # text in a numeric column
+        ("1.5,red\n", 6, "s", "expected 3 values, found 2"),  # a short row
+        ("1.5,red,x,extra\n", 6, 4, "expected 3 values, found 4"),  # a row with too many values
+        ("1.5,purple,x\n", 6, "c", "not declared"),  # outside the nominal set
+        ("1.5,,x\n", 6, None, "empty value"),  # an empty value is not '?'
+        ("1.5,'red,x\n", 6, None, "unterminated quote"),
+        ("1e999,red,x\n", 6, "n", "not a finite number"),
+        ("inf,red,x\n", 6, "n", "not a finite number"),
+        ("1_000,red,x\n", 6, "n", "not a number"),  # float() would take it
+    ],
+)
 def test_malformed_arff_rows_are_refused_where_they_are(tmp_path, rows, line, column, says):
     _refused(arff.read_arff, _arff(tmp_path, rows), line=line, column=column, says=says)
 
 
-@pytest.mark.parametrize("header, line, says", [
-    ("@relation t\n@attribute a numeric\n@attribute a numeric\n@data\n", 3, "declared twice"),
-    ("@relation t\n@attribute a {x, y, x}\n@data\n", 2, "'x' is declared twice"),
-    ("@relation t\n@attribute a relational\n@data\n", 2, "relational"),
-    ("@relation t\n@attribute a {x, y\n@data\n", 2, "unterminated nominal"),
-    ("@relation t\nhello\n@data\n", 2, "not an ARFF header line"),
-    ("@relation t\n@attribute a numeric\n", None, "no @DATA"),
-])
+@pytest.mark.parametrize(
+    "header, line, says",
+    [
+        ("@relation t\n@attribute a numeric\n@attribute a numeric\n@data\n", 3, "declared twice"),
+        ("@relation t\n@attribute a {x, y, x}\n@data\n", 2, "'x' is declared twice"),
+        ("@relation t\n@attribute a relational\n@data\n", 2, "relational"),
+        ("@relation t\n@attribute a {x, y\n@data\n", 2, "unterminated nominal"),
+        ("@relation t\nhello\n@data\n", 2, "not an ARFF header line"),
+        ("@relation t\n@attribute a numeric\n", None, "no @DATA"),
+    ],
+)
 def test_malformed_arff_headers_are_refused(tmp_path, header, line, says):
     _refused(arff.read_arff, _arff(tmp_path, "", header=header), line=line, says=says)
 
@@ -87,7 +98,9 @@ def test_latin1_text_is_refused_not_merged(tmp_path):
     # 'café' and 'cafè' in latin-1: decoding "with replacement" made them one category
     path = tmp_path / "t.arff"
     path.write_bytes(b"@relation t\n@attribute c {caf\xe9, caf\xe8}\n@data\ncaf\xe9\ncaf\xe8\n")
-    _refused(arff.read_arff, path, line=2, column=18, says="not valid UTF-8 (byte 0xe9)")  # the é of café
+    _refused(
+        arff.read_arff, path, line=2, column=18, says="not valid UTF-8 (byte 0xe9)"
+    )  # the é of café
 
 
 def test_utf8_with_a_byte_order_mark_and_crlf_reads_as_plain(tmp_path):
@@ -108,9 +121,14 @@ def test_sparse_rows(tmp_path):
     _, data = arff.read_arff(_arff(tmp_path, "{0 1.5, 2 y}\n{}\n{1 ?}\n", header=header))
     assert data["a"].tolist() == [1.5, 0.0, 0.0] and data["c"].tolist() == ["y", "x", "x"]
     assert np.isnan(data["b"].iloc[2])
-    for rows, says in [("{3 1}\n", "not an attribute index"), ("{1 1, 0 2}\n", "does not increase"),
-                       ("{0 1, 0 2}\n", "does not increase"), ("{0 1\n", "must end with '}'"),
-                       ("{2 z}\n", "not declared"), ("{\u00b2 1}\n", "not an attribute index")]:
+    for rows, says in [
+        ("{3 1}\n", "not an attribute index"),
+        ("{1 1, 0 2}\n", "does not increase"),
+        ("{0 1, 0 2}\n", "does not increase"),
+        ("{0 1\n", "must end with '}'"),
+        ("{2 z}\n", "not declared"),
+        ("{\u00b2 1}\n", "not an attribute index"),
+    ]:
         _refused(arff.read_arff, _arff(tmp_path, rows, header=header), line=6, says=says)
     with pytest.raises(DataFormatError, match="sparse ARFF rows are not supported"):
         arff.read_arff(_arff(tmp_path, "{0 1}\n", header=header), sparse=False)
@@ -123,7 +141,9 @@ def test_non_finite_numbers_can_be_let_through(tmp_path):
 
 def test_a_file_without_line_breaks_is_refused_at_once(tmp_path):
     path = tmp_path / "long.csv"
-    path.write_bytes(b"a,b\n" + b"1," * (MAX_LINE_BYTES // 2 + 1000))  # one line just over the limit
+    path.write_bytes(
+        b"a,b\n" + b"1," * (MAX_LINE_BYTES // 2 + 1000)
+    )  # one line just over the limit
     start = time.perf_counter()
     _refused(read_delimited, path, line=2, says=f"longer than {MAX_LINE_BYTES:,} bytes")
     assert time.perf_counter() - start < 5
@@ -140,18 +160,30 @@ def test_a_clean_csv(tmp_path):
     frame = read_delimited(path)
     assert frame["a"].dtype == np.int64 and frame["a"].tolist() == [1, 2, 3]
     assert frame["b"].tolist() == ["x", "y, z", "multi\nline"]
-    assert frame["c"].dtype == np.float64 and frame["c"].iloc[0] == 2.5 and frame["c"].iloc[1:].isna().all()
+    assert (
+        frame["c"].dtype == np.float64
+        and frame["c"].iloc[0] == 2.5
+        and frame["c"].iloc[1:].isna().all()
+    )
 
 
-@pytest.mark.parametrize("text, line, column, says", [
-    ("a,b,c\n1,2,3,4\n5,6,7\n", 2, 4, "expected 3 values as in the header, found 4"),  # the first row longer
-    ("a,b,c\n1,2,3\n5,6\n", 3, "c", "found 2"),
-    ("a,b,a\n1,2,3\n", 1, 3, "names 'a' twice"),
-    ("a,,c\n1,2,3\n", 1, 2, "empty column name"),
-    ('a,b\n1,"x"y\n', 2, None, "malformed CSV"),
-    ("a,b\n1,inf\n2,3\n", 2, "b", "not a finite number"),
-    ("", None, None, "empty"),
-])
+@pytest.mark.parametrize(
+    "text, line, column, says",
+    [
+        (
+            "a,b,c\n1,2,3,4\n5,6,7\n",
+            2,
+            4,
+            "expected 3 values as in the header, found 4",
+        ),  # the first row longer
+        ("a,b,c\n1,2,3\n5,6\n", 3, "c", "found 2"),
+        ("a,b,a\n1,2,3\n", 1, 3, "names 'a' twice"),
+        ("a,,c\n1,2,3\n", 1, 2, "empty column name"),
+        ('a,b\n1,"x"y\n', 2, None, "malformed CSV"),
+        ("a,b\n1,inf\n2,3\n", 2, "b", "not a finite number"),
+        ("", None, None, "empty"),
+    ],
+)
 def test_malformed_csv_is_refused(tmp_path, text, line, column, says):
     path = tmp_path / "t.csv"
     path.write_text(text)
@@ -178,11 +210,17 @@ def test_types_follow_pandas(tmp_path):
     path.write_text("i,f,t,m,e\n1,1.5,x,NA,\n2,2,3,?,\n")
     frame = read_delimited(path)
     expected = pd.read_csv(path, na_values=["?"])
-    assert [frame[c].dtype.kind for c in frame] == [expected[c].dtype.kind for c in expected] == list("ifOff")
-    assert frame["t"].tolist() == ["x", "3"] and frame["m"].isna().all() and frame["e"].isna().all()
+    assert (
+        [frame[c].dtype.kind for c in frame]
+        == [expected[c].dtype.kind for c in expected]
+        == list("ifOff")
+    )
+    assert (
+        frame["t"].tolist() == ["x", "3"] and frame["m"].isna().all() and frame["e"].isna().all()
+    )
 
 
-# -- real data: clean files read as an independent reader has them, bad variants are refused ---------
+# -- real data: clean files read as an independent reader has them, bad variants are refused --
 @pytest.mark.realdata
 def test_credit_g_arff_reads_as_liac_arff_has_it(openml_data):
     import arff as liac
@@ -213,8 +251,11 @@ def test_credit_g_csv_reads_as_pandas_has_it(openml_data):
 def _variant(openml_data, tmp_path, source: Path, change) -> tuple[Path, int]:
     """A copy of a real file with one data line changed; (path, the changed line's number)."""
     lines = (openml_data / source).read_bytes().split(b"\n")
-    first = next(i for i, line in enumerate(lines) if line.strip().lower() == b"@data") + 1 \
-        if source.suffix == ".arff" else 1
+    first = (
+        next(i for i, line in enumerate(lines) if line.strip().lower() == b"@data") + 1
+        if source.suffix == ".arff"
+        else 1
+    )
     index = first + 500  # a line in the middle of the data
     lines[index] = change(lines[index])
     path = tmp_path / source.name
@@ -224,28 +265,39 @@ def _variant(openml_data, tmp_path, source: Path, change) -> tuple[Path, int]:
 
 def _field(index: int, value: bytes):
     """Replace one comma-separated field (credit-g's values hold no commas)."""
+
     def change(line: bytes) -> bytes:
         parts = line.split(b",")
         assert len(parts) == 21, line
         parts[index] = value
         return b",".join(parts)
+
     return change
 
 
 @pytest.mark.realdata
-@pytest.mark.parametrize("source, change, column, says", [
-    (CREDIT_ARFF, _field(0, b"'<1000'"), "checking_status", "not declared"),
-    (CREDIT_ARFF, _field(1, b"twelve"), "duration", "not a number"),
-    (CREDIT_ARFF, lambda line: line + b",good", 22, "expected 21 values, found 22"),
-    (CREDIT_ARFF, lambda line: line.rsplit(b",", 1)[0], "class", "expected 21 values, found 20"),
-    (CREDIT_ARFF, _field(20, b"g\xf6\xf6d"), None, "not valid UTF-8"),  # latin-1
-    (CREDIT_CSV, lambda line: line + b",extra", 22, "found 22"),
-    (CREDIT_CSV, lambda line: line.rsplit(b",", 1)[0], "class", "found 20"),
-    (CREDIT_CSV, _field(20, b"g\xf6\xf6d"), None, "not valid UTF-8"),
-    (CREDIT_CSV, _field(1, b"1e999"), "duration", "not a finite number"),
-])
-def test_bad_variants_of_real_files_are_refused_at_the_changed_line(openml_data, tmp_path, source, change,
-                                                                     column, says):
+@pytest.mark.parametrize(
+    "source, change, column, says",
+    [
+        (CREDIT_ARFF, _field(0, b"'<1000'"), "checking_status", "not declared"),
+        (CREDIT_ARFF, _field(1, b"twelve"), "duration", "not a number"),
+        (CREDIT_ARFF, lambda line: line + b",good", 22, "expected 21 values, found 22"),
+        (
+            CREDIT_ARFF,
+            lambda line: line.rsplit(b",", 1)[0],
+            "class",
+            "expected 21 values, found 20",
+        ),
+        (CREDIT_ARFF, _field(20, b"g\xf6\xf6d"), None, "not valid UTF-8"),  # latin-1
+        (CREDIT_CSV, lambda line: line + b",extra", 22, "found 22"),
+        (CREDIT_CSV, lambda line: line.rsplit(b",", 1)[0], "class", "found 20"),
+        (CREDIT_CSV, _field(20, b"g\xf6\xf6d"), None, "not valid UTF-8"),
+        (CREDIT_CSV, _field(1, b"1e999"), "duration", "not a finite number"),
+    ],
+)
+def test_bad_variants_of_real_files_are_refused_at_the_changed_line(
+    openml_data, tmp_path, source, change, column, says
+):
     path, line = _variant(openml_data, tmp_path, source, change)
     read = (lambda p: arff.read_arff(p)) if source.suffix == ".arff" else read_delimited
     _refused(read, path, line=line, column=column, says=says)

@@ -1,7 +1,9 @@
-"""Property tests of the strict readers on corruptions of real files (credit-g as ARFF, with quotes,
-and as CSV; electricity as ARFF without quotes, which takes the chunk-wide path, and as sparse ARFF):
-a corrupted file is either refused with one DataFormatError line, or read as exactly the clean rows.
-Never another exception, never a shifted column, never a NaN that the clean file does not have."""
+"""Property tests of the strict readers on corruptions of real files (credit-g as ARFF, with
+quotes, and as CSV; electricity as ARFF without quotes, which takes the chunk-wide path, and as
+sparse ARFF): a corrupted file is either refused with one DataFormatError line, or read as exactly
+the clean rows. Never another exception, never a shifted column, never a NaN that the clean file
+does not have.
+"""
 
 from __future__ import annotations
 
@@ -22,9 +24,19 @@ pytestmark = pytest.mark.realdata
 
 ROWS = 40  # data rows kept from each real file: small enough for hundreds of examples in seconds
 LIMIT = 4096  # the line limit the readers get here, so that an over-long line is cheap to make
-INVALID_UTF8 = [b"\xff", b"\xfe", b"\xc3", b"\x80", b"\xe9", b"\xed\xa0\x80", b"\xf8\x88\x80\x80\x80", b"\xc0\xaf"]
-SETTINGS = settings(max_examples=150, deadline=None, database=None,
-                    suppress_health_check=[HealthCheck.too_slow])
+INVALID_UTF8 = [
+    b"\xff",
+    b"\xfe",
+    b"\xc3",
+    b"\x80",
+    b"\xe9",
+    b"\xed\xa0\x80",
+    b"\xf8\x88\x80\x80\x80",
+    b"\xc0\xaf",
+]
+SETTINGS = settings(
+    max_examples=150, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 class Base:
@@ -59,19 +71,26 @@ def _read_csv(path):
 def _arff_base(folder: Path, source: Path) -> Base:
     lines = source.read_bytes().split(b"\n")
     data = next(i for i, line in enumerate(lines) if line.strip().lower() == b"@data") + 1
-    return Base(folder, source.name, lines[:data + ROWS], data, _read_arff)
+    return Base(folder, source.name, lines[: data + ROWS], data, _read_arff)
 
 
 def _sparse_base(folder: Path, dense: Base) -> Base:
-    """The dense base's rows written as sparse ARFF rows (zeros and first nominal values left out)."""
+    """The dense base's rows written as sparse ARFF rows (zeros and first nominal values left
+    out).
+    """
     header = arff.read_header(dense.path)
     defaults = [b"0" if a.kind == "numeric" else a.values[0].encode() for a in header.attributes]
     rows = []
-    for line in dense.lines[dense.first_data:]:
-        kept = [b"%d %s" % (j, value) for j, value in enumerate(line.split(b","))
-                if value != defaults[j] and not (defaults[j] == b"0" and float(value) == 0)]
+    for line in dense.lines[dense.first_data :]:
+        kept = [
+            b"%d %s" % (j, value)
+            for j, value in enumerate(line.split(b","))
+            if value != defaults[j] and not (defaults[j] == b"0" and float(value) == 0)
+        ]
         rows.append(b"{" + b", ".join(kept) + b"}")
-    return Base(folder, "sparse.arff", dense.lines[:dense.first_data] + rows, dense.first_data, _read_arff)
+    return Base(
+        folder, "sparse.arff", dense.lines[: dense.first_data] + rows, dense.first_data, _read_arff
+    )
 
 
 @pytest.fixture(scope="module")
@@ -82,8 +101,12 @@ def bases(openml_data) -> list[Base]:
         plain = _arff_base(Path(folder), source / "electricity" / "electricity.arff")
         sparse = _sparse_base(Path(folder), plain)
         pd.testing.assert_frame_equal(sparse.clean, plain.clean)  # the same rows, written sparsely
-        yield [_arff_base(Path(folder), source / "credit-g" / "credit-g.arff"),
-               Base(Path(folder), "credit-g.csv", csv_lines[:1 + ROWS], 1, _read_csv), plain, sparse]
+        yield [
+            _arff_base(Path(folder), source / "credit-g" / "credit-g.arff"),
+            Base(Path(folder), "credit-g.csv", csv_lines[: 1 + ROWS], 1, _read_csv),
+            plain,
+            sparse,
+        ]
 
 
 def _outcome(base: Base, content: bytes):
@@ -96,7 +119,7 @@ def _outcome(base: Base, content: bytes):
         return error
 
 
-# -- corruptions: each makes the file invalid, or leaves its rows as they were --------------------------
+# -- corruptions: each makes the file invalid, or leaves its rows as they were -----------------
 def _fields(line: bytes) -> list[bytes]:
     return line.split(b",")  # the values of these files hold no commas
 
@@ -106,8 +129,18 @@ def corruption(draw, base: Base) -> bytes:
     lines = list(base.lines)
     row = draw(st.integers(base.first_data, len(lines) - 1))
     fields = _fields(lines[row])
-    kinds = ["extra_field", "drop_field", "split_line", "bad_bytes", "nul", "long_line", "blank_lines", "crlf",
-             "bom", "no_final_newline"]
+    kinds = [
+        "extra_field",
+        "drop_field",
+        "split_line",
+        "bad_bytes",
+        "nul",
+        "long_line",
+        "blank_lines",
+        "crlf",
+        "bom",
+        "no_final_newline",
+    ]
     if base.arff:
         kinds += ["undeclared", "text_in_numeric", "comment_lines", "spaces"]
     kind = draw(st.sampled_from(kinds))
@@ -129,7 +162,9 @@ def corruption(draw, base: Base) -> bytes:
     elif kind == "long_line":
         lines[row] = lines[row] + b" " * LIMIT
     elif kind == "blank_lines":
-        for at in sorted(draw(st.lists(st.integers(base.first_data, len(lines)), max_size=4)), reverse=True):
+        for at in sorted(
+            draw(st.lists(st.integers(base.first_data, len(lines)), max_size=4)), reverse=True
+        ):
             lines.insert(at, draw(st.sampled_from([b"", b"   ", b"\t"])) if base.arff else b"")
     elif kind == "crlf":
         return b"\r\n".join(lines) + b"\r\n"
@@ -138,8 +173,9 @@ def corruption(draw, base: Base) -> bytes:
     elif kind == "no_final_newline":
         return b"\n".join(lines)
     elif kind == "undeclared":
-        fields[draw(st.sampled_from(base.nominal))] = draw(st.sampled_from([b"'<1000'", b"maybe", b"'new car '",
-                                                                          b"Good", b"8", b"up"]))
+        fields[draw(st.sampled_from(base.nominal))] = draw(
+            st.sampled_from([b"'<1000'", b"maybe", b"'new car '", b"Good", b"8", b"up"])
+        )
         lines[row] = b",".join(fields)
     elif kind == "text_in_numeric":
         word = draw(st.text("abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=6)).encode()
@@ -147,7 +183,10 @@ def corruption(draw, base: Base) -> bytes:
         fields[draw(st.sampled_from(base.numeric))] = word
         lines[row] = b",".join(fields)
     elif kind == "comment_lines":
-        lines.insert(draw(st.integers(base.first_data, len(lines))), b"% " + draw(st.binary(max_size=20)).hex().encode())
+        lines.insert(
+            draw(st.integers(base.first_data, len(lines))),
+            b"% " + draw(st.binary(max_size=20)).hex().encode(),
+        )
     elif kind == "spaces":
         lines[row] = b" , ".join(fields) + b"  "
     return b"\n".join(lines) + b"\n"
@@ -172,15 +211,18 @@ def _same_value(a, b) -> bool:
         return a == b
 
 
-@pytest.mark.parametrize("which", [0, 1, 2, 3], ids=["arff-quoted", "csv", "arff-plain", "arff-sparse"])
+@pytest.mark.parametrize(
+    "which", [0, 1, 2, 3], ids=["arff-quoted", "csv", "arff-plain", "arff-sparse"]
+)
 @SETTINGS
 @given(data=st.data())
 def test_a_truncated_file_is_refused_or_reads_as_a_prefix_of_the_rows(bases, which, data):
-    """A cut inside the last value can leave a different valid value there (``1169`` -> ``11``); every
-    row before it must be exactly the clean one."""
+    """A cut inside the last value can leave a different valid value there (``1169`` -> ``11``);
+    every row before it must be exactly the clean one.
+    """
     base = bases[which]
     text = b"\n".join(base.lines) + b"\n"
-    outcome = _outcome(base, text[:data.draw(st.integers(0, len(text)))])
+    outcome = _outcome(base, text[: data.draw(st.integers(0, len(text)))])
     if isinstance(outcome, DataFormatError) or len(outcome) == 0:  # a cut in a CSV header: no rows
         return  # (and the data loaders refuse a table without rows)
     assert list(outcome.columns) == list(base.clean.columns) and len(outcome) <= len(base.clean)
@@ -188,7 +230,9 @@ def test_a_truncated_file_is_refused_or_reads_as_a_prefix_of_the_rows(bases, whi
         assert all(_same_value(a, b) for a, b in zip(outcome.iloc[i], base.clean.iloc[i])), i
 
 
-@pytest.mark.parametrize("which", [0, 1, 2, 3], ids=["arff-quoted", "csv", "arff-plain", "arff-sparse"])
+@pytest.mark.parametrize(
+    "which", [0, 1, 2, 3], ids=["arff-quoted", "csv", "arff-plain", "arff-sparse"]
+)
 @SETTINGS
 @given(data=st.data())
 def test_random_byte_edits_never_raise_anything_but_a_format_error(bases, which, data):
@@ -201,11 +245,13 @@ def test_random_byte_edits_never_raise_anything_but_a_format_error(bases, which,
         if action == "insert":
             text[at:at] = piece
         elif action == "delete":
-            del text[at:at + len(piece)]
+            del text[at : at + len(piece)]
         else:
-            text[at:at + len(piece)] = piece
+            text[at : at + len(piece)] = piece
     outcome = _outcome(base, bytes(text))
     assert isinstance(outcome, (DataFormatError, pd.DataFrame))
-    if isinstance(outcome, pd.DataFrame):  # whatever was read has no infinities and no shifted width
+    if isinstance(
+        outcome, pd.DataFrame
+    ):  # whatever was read has no infinities and no shifted width
         numeric = outcome.select_dtypes("number").to_numpy(dtype=float)
         assert not np.isinf(numeric).any()

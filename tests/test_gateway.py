@@ -15,13 +15,24 @@ import pyarrow as pa
 import pytest
 
 from metabase.errors import NotFoundError, OpenMLError
-from metabase.openml import HttpClient, Lister, NoResults, RetryPolicy, Window, id_chunks, id_windows, mask_url
+from metabase.openml import (
+    HttpClient,
+    Lister,
+    NoResults,
+    RetryPolicy,
+    Window,
+    id_chunks,
+    id_windows,
+    mask_url,
+)
 from metabase.openml.listparse import SPECS
 from metabase.testing.listpages import parse_page
 
 FAST = RetryPolicy(attempts=4, base_delay_s=0.001, max_delay_s=0.01)
 NS = 'xmlns:oml="http://openml.org/openml"'
-NO_RESULTS = f'<oml:error {NS}><oml:code>542</oml:code><oml:message>No results</oml:message></oml:error>'.encode()
+NO_RESULTS = (
+    f"<oml:error {NS}><oml:code>542</oml:code><oml:message>No results</oml:message></oml:error>"
+).encode()
 
 
 def _evals_xml(rows) -> bytes:
@@ -29,14 +40,17 @@ def _evals_xml(rows) -> bytes:
         f"<oml:evaluation><oml:run_id>{r}</oml:run_id><oml:task_id>{r % 3 + 1}</oml:task_id>"
         f"<oml:setup_id>{r}</oml:setup_id><oml:flow_id>7</oml:flow_id><oml:function>predictive_accuracy"
         f"</oml:function><oml:upload_time>2020-01-01T00:00:00</oml:upload_time>"
-        f"<oml:value>{r / 10000}</oml:value></oml:evaluation>" for r in rows)
+        f"<oml:value>{r / 10000}</oml:value></oml:evaluation>"
+        for r in rows
+    )
     return f"<oml:evaluations {NS}>{body}</oml:evaluations>".encode()
 
 
 class FakeOpenML:
     """evaluation/list over run ids 1..n (task = id % 3 + 1) with filters task, run (list or
     range), limit/offset and an optional page cap; ``script`` is a list of faults for the next
-    requests: an HTTP status, 'truncate', 'malformed', 'html' or 'reset'."""
+    requests: an HTTP status, 'truncate', 'malformed', 'html' or 'reset'.
+    """
 
     def __init__(self, n: int = 2500, cap: int | None = None) -> None:
         self.n, self.cap, self.script, self.paths = n, cap, [], []
@@ -60,13 +74,20 @@ class FakeOpenML:
                 fake.paths.append(self.path)
                 fault = fake.script.pop(0) if fake.script else None
                 if isinstance(fault, int):
-                    return self._send(fault, b"busy", [("Retry-After", "1")] if fault == 429 else [])
+                    return self._send(
+                        fault, b"busy", [("Retry-After", "1")] if fault == 429 else []
+                    )
                 if fault == "reset":
                     self.close_connection = True
                     return self.connection.shutdown(2)
-                if fault == "html":  # a maintenance page with status 200: well-formed, not the list
-                    return self._send(200, b"<html><head><title>Maintenance</title></head><body/></html>",
-                                      [("Content-Type", "text/html")])
+                if (
+                    fault == "html"
+                ):  # a maintenance page with status 200: well-formed, not the list
+                    return self._send(
+                        200,
+                        b"<html><head><title>Maintenance</title></head><body/></html>",
+                        [("Content-Type", "text/html")],
+                    )
                 f = dict(zip(*[iter(self.path.split("?")[0].split("/")[6:])] * 2))
                 rows = list(range(1, fake.n + 1))
                 if "task" in f:
@@ -78,7 +99,7 @@ class FakeOpenML:
                     wanted = {int(x) for x in f["run"].split(",")}
                     rows = [r for r in rows if r in wanted]
                 limit = min(int(f.get("limit", 1000)), fake.cap or 1000)
-                page = rows[int(f.get("offset", 0)):][:limit]
+                page = rows[int(f.get("offset", 0)) :][:limit]
                 if not page:
                     return self._send(412, NO_RESULTS)
                 body = _evals_xml(page)
@@ -110,8 +131,14 @@ def fake():
 
 
 def _windows(key_filter=None):
-    return [Window("evaluation", (("function", "predictive_accuracy"), ("task", str(t))), key_filter=key_filter)
-            for t in (1, 2, 3)]
+    return [
+        Window(
+            "evaluation",
+            (("function", "predictive_accuracy"), ("task", str(t))),
+            key_filter=key_filter,
+        )
+        for t in (1, 2, 3)
+    ]
 
 
 def _run_ids(pages) -> list[int]:
@@ -120,7 +147,10 @@ def _run_ids(pages) -> list[int]:
 
 # -- key masking and error bodies ------------------------------------------------------------
 def test_mask_url_hides_the_key_in_query_and_path():
-    assert mask_url("http://x/api/v1/xml/task/1?api_key=abc123&x=1") == "http://x/api/v1/xml/task/1?api_key=***&x=1"
+    assert (
+        mask_url("http://x/api/v1/xml/task/1?api_key=abc123&x=1")
+        == "http://x/api/v1/xml/task/1?api_key=***&x=1"
+    )
     assert "s3cret" not in mask_url("http://x/api/v1/xml/run/list/api_key/s3cret/limit/5")
 
 
@@ -176,8 +206,16 @@ def test_the_key_travels_in_the_query_and_gzip_is_asked_for(fake):
 def test_proxies_come_from_the_environment_as_requests_reads_them(monkeypatch):
     from metabase.openml.http import _environ_proxy
 
-    for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY",
-                 "no_proxy", "NO_PROXY"):
+    for name in (
+        "http_proxy",
+        "HTTP_PROXY",
+        "https_proxy",
+        "HTTPS_PROXY",
+        "all_proxy",
+        "ALL_PROXY",
+        "no_proxy",
+        "NO_PROXY",
+    ):
         monkeypatch.delenv(name, raising=False)
     assert _environ_proxy("https://www.openml.org/api/v1/xml") is None
     monkeypatch.setenv("HTTPS_PROXY", "proxy.example:3128")
@@ -196,11 +234,21 @@ def test_lister_returns_every_row_once_in_window_order(key_filter, cap):
         lister = Lister(HttpClient(server.url, policy=FAST), in_flight=4)
         pages = list(lister.pages(_windows(key_filter)))
         for t in (1, 2, 3):
-            mine = [p for p in pages if p.window.key.endswith(f"task/{t}") or f"task/{t}/" in p.window.key]
+            mine = [
+                p
+                for p in pages
+                if p.window.key.endswith(f"task/{t}") or f"task/{t}/" in p.window.key
+            ]
             ids = _run_ids(mine)
-            assert ids == [r for r in range(1, 2501) if r % 3 + 1 == t]  # complete, ordered, no repeats
+            assert ids == [
+                r for r in range(1, 2501) if r % 3 + 1 == t
+            ]  # complete, ordered, no repeats
             assert mine[-1].last and not any(p.last for p in mine[:-1])
-        assert all(int(m.group(1)) <= 1000 for m in (re.search(r"/limit/(\d+)", p) for p in server.paths) if m)
+        assert all(
+            int(m.group(1)) <= 1000
+            for m in (re.search(r"/limit/(\d+)", p) for p in server.paths)
+            if m
+        )
         if key_filter:
             assert all("/offset/0" in p for p in server.paths)  # id ranges, never deeper offsets
     finally:
@@ -214,17 +262,23 @@ def test_a_server_cap_below_the_page_size_never_ends_a_list(key_filter, cap):
     n = 2500 if cap > 100 else 150  # the fake answers a call in ~40 ms (Nagle): few pages of 7
     server = FakeOpenML(n=n, cap=cap)
     try:
-        window = Window("evaluation", (("function", "predictive_accuracy"),), key_filter=key_filter)
+        window = Window(
+            "evaluation", (("function", "predictive_accuracy"),), key_filter=key_filter
+        )
         pages = list(Lister(HttpClient(server.url, policy=FAST), in_flight=4).pages([window]))
         assert _run_ids(pages) == list(range(1, n + 1))
-        assert pages[-1].last and pages[-1].batch.num_rows == 0  # it ended on the server's "no results"
+        assert (
+            pages[-1].last and pages[-1].batch.num_rows == 0
+        )  # it ended on the server's "no results"
         assert not any(p.last for p in pages[:-1])
     finally:
         server.stop()
 
 
 def test_a_keyset_window_ends_at_its_highest_id_without_asking_past_it(fake):
-    window = Window("evaluation", (("function", "predictive_accuracy"),), key_filter="run", high=2000)
+    window = Window(
+        "evaluation", (("function", "predictive_accuracy"),), key_filter="run", high=2000
+    )
     pages = list(Lister(HttpClient(fake.url, policy=FAST), in_flight=2).pages([window]))
     assert _run_ids(pages) == list(range(1, 2001))
     assert len(fake.paths) == 2 and pages[-1].last  # two full pages; nothing asked above 2000
@@ -277,28 +331,46 @@ def test_lister_resumes_from_marks_and_caps_rows(fake):
 
 def test_id_windows_fit_one_page_and_url():
     chunks = id_chunks(range(10_000_000, 10_003_000))
-    assert sum(len(c) for c in chunks) == 3000 and all(len(",".join(map(str, c))) <= 1800 for c in chunks)
+    assert sum(len(c) for c in chunks) == 3000 and all(
+        len(",".join(map(str, c))) <= 1800 for c in chunks
+    )
     windows = id_windows("evaluation", "run", [5, 1, 3, 3], (("function", "predictive_accuracy"),))
-    assert len(windows) == 1 and windows[0].filters[-1] == ("run", "1,3,5") and windows[0].max_rows == 3
+    assert (
+        len(windows) == 1
+        and windows[0].filters[-1] == ("run", "1,3,5")
+        and windows[0].max_rows == 3
+    )
 
 
 # -- recorded OpenML responses ----------------------------------------------------------------
 @pytest.mark.realdata
-@pytest.mark.parametrize("entity,relpath,row", [
-    ("evaluation", "evaluations/evaluation_list_run12.xml", "evaluation"),
-    ("setup", "setups/setup_list_flow5873.xml", "setup"),
-    ("task", "tasks/task_list_type_learning_curve.xml", "task"),
-    ("flow", "flows/flow_list.xml", "flow"),
-    ("run", "studies/publish_study/get_run_list_limit_10000_offset_0_study_157.xml", "run"),
-    ("evaluation", "studies/publish_study/get_evaluation_list_function_predictive_accuracy_limit_10000_offset_0_study_157.xml", "evaluation"),
-])
+@pytest.mark.parametrize(
+    "entity,relpath,row",
+    [
+        ("evaluation", "evaluations/evaluation_list_run12.xml", "evaluation"),
+        ("setup", "setups/setup_list_flow5873.xml", "setup"),
+        ("task", "tasks/task_list_type_learning_curve.xml", "task"),
+        ("flow", "flows/flow_list.xml", "flow"),
+        ("run", "studies/publish_study/get_run_list_limit_10000_offset_0_study_157.xml", "run"),
+        (
+            "evaluation",
+            "studies/publish_study/get_evaluation_list_function_predictive_accuracy_limit_10000_offset_0_study_157.xml",
+            "evaluation",
+        ),
+    ],
+)
 def test_recorded_lists_parse_into_arrow(openml_data, entity, relpath, row):
     path = openml_data / "openml-python/_history/tests/files/mock_responses" / relpath
     text = path.read_text()
     batch = parse_page(SPECS[entity], path.read_bytes())
     assert batch.num_rows == len(re.findall(rf"<oml:{row}>", text))
     id_col = SPECS[entity].id_column
-    expected_ids = [int(x) for x in re.findall(rf"<oml:{row}>\s*<oml:{'id' if entity == 'flow' else id_col}>(\d+)", text)]
+    expected_ids = [
+        int(x)
+        for x in re.findall(
+            rf"<oml:{row}>\s*<oml:{'id' if entity == 'flow' else id_col}>(\d+)", text
+        )
+    ]
     assert batch.column(id_col).to_pylist() == expected_ids
     if relpath.endswith("run12.xml"):
         assert batch.column("value").to_pylist() == [0.9876]
@@ -313,7 +385,9 @@ def test_gateway_entities_through_openml(replay_server, tmp_path):
     from metabase.openml import Gateway
 
     gateway = Gateway(replay_server.url, "key", tmp_path / "cache", policy=FAST)
-    task = gateway.get_task(14951)  # README: 10-fold CV task on eeg-eye-state (d/1471), target Class
+    task = gateway.get_task(
+        14951
+    )  # README: 10-fold CV task on eeg-eye-state (d/1471), target Class
     assert (task.dataset_id, task.target, task.target_name) == (1471, "Class", "Class")
     assert task.task_type == "Supervised Classification"
     X, y = gateway.get_dataset_frame(task.dataset_id)
@@ -332,12 +406,18 @@ def test_a_dataset_file_answering_404_is_missing_on_the_server_not_unreachable()
 
     url = "https://www.openml.org/data/v1/download/61/iris.arff"
     # the message openml-python raises when a file download answers with a page it cannot parse
-    raised = OpenMLServerError(f"Unexpected server error when calling {url}. Please contact the developers!\n"
-                               "Status code: 404\n<html>Not Found</html>")
+    raised = OpenMLServerError(
+        f"Unexpected server error when calling {url}. Please contact the developers!\n"
+        "Status code: 404\n<html>Not Found</html>"
+    )
     error = _translate(raised, "https://www.openml.org/api/v1/xml")
     assert isinstance(error, NotFoundError)
     assert f"the file {url} is missing on the OpenML server" in str(error)
     assert "contact the developers" not in str(error) and "cannot reach" not in str(error)
-    server_fault = OpenMLServerError(f"Unexpected server error when calling {url}. Please contact the developers!\n"
-                                     "Status code: 500\n")
-    assert "cannot reach OpenML" in str(_translate(server_fault, "https://www.openml.org/api/v1/xml"))
+    server_fault = OpenMLServerError(
+        f"Unexpected server error when calling {url}. Please contact the developers!\n"
+        "Status code: 500\n"
+    )
+    assert "cannot reach OpenML" in str(
+        _translate(server_fault, "https://www.openml.org/api/v1/xml")
+    )

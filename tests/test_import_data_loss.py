@@ -28,8 +28,12 @@ SEED_DATASETS = Path("openml-server/data/sql/dataset.sql")
 def fingerprint(store: Path) -> dict[str, tuple]:
     """Row count and an order-independent digest of every table: equal means unchanged."""
     with open_reader(store) as con:
-        return {t: con.execute(f"SELECT count(*), coalesce(sum(hash(x::VARCHAR)), 0) FROM {t} x").fetchone()
-                for t in con.tables()}
+        return {
+            t: con.execute(
+                f"SELECT count(*), coalesce(sum(hash(x::VARCHAR)), 0) FROM {t} x"
+            ).fetchone()
+            for t in con.tables()
+        }
 
 
 def file_digest(path: Path) -> str:
@@ -75,7 +79,9 @@ def test_lcdb_header_only_file_keeps_the_curves(openml_data, tmp_path, curves_st
     assert fingerprint(curves_store) == before
 
 
-def test_lcdb_csv_and_csv_gz_of_one_metric_are_refused(openml_data, tmp_path, curves_store, capsys):
+def test_lcdb_csv_and_csv_gz_of_one_metric_are_refused(
+    openml_data, tmp_path, curves_store, capsys
+):
     folder = tmp_path / "lcdb-twice"
     folder.mkdir()
     lines = _head(openml_data, 3000)
@@ -107,8 +113,10 @@ def test_qualities_csv_short_last_row_is_refused(tmp_path, qualities_store, caps
     before = fingerprint(store)
     line = refused(store, capsys, "import", "qualities-csv", str(bad))
     header = lines[0].split(",")
-    assert (f"line 51, column {header[n_fields - 5]!r}: expected {n_fields} values as in the header, "
-            f"found {n_fields - 5}") in line
+    assert (
+        f"line 51, column {header[n_fields - 5]!r}: expected {n_fields} values as in the header, "
+        f"found {n_fields - 5}"
+    ) in line
     assert fingerprint(store) == before
 
 
@@ -169,19 +177,26 @@ def foreign_db(tmp_path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("command", [
-    ["import", "qualities-csv", "{good}"],
-    ["info"],
-    ["sql", "SELECT 1"],
-])
-def test_unrelated_duckdb_store_is_refused_untouched(tmp_path, foreign_db, qualities_store, capsys, command):
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["import", "qualities-csv", "{good}"],
+        ["info"],
+        ["sql", "SELECT 1"],
+    ],
+)
+def test_unrelated_duckdb_store_is_refused_untouched(
+    tmp_path, foreign_db, qualities_store, capsys, command
+):
     good = tmp_path / "good.csv"
     digest = file_digest(foreign_db)
     line = refused(foreign_db, capsys, *[c.format(good=good) for c in command])
     assert "not a metabase store" in line and str(foreign_db) in line
     assert file_digest(foreign_db) == digest
     con = duckdb.connect(str(foreign_db), read_only=True)
-    assert [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()] == ["measurements"]
+    assert [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()] == [
+        "measurements"
+    ]
     con.close()
 
 

@@ -18,20 +18,31 @@ realdata = pytest.mark.realdata
 
 PIMP = Path("openml-pimp/KDD2018/data/arff/random_forest.arff")
 QUALITIES = Path("qualities/openml_dataset_qualities_2872.csv")
-STUDY = Path("openml-aslib/openmlmetadata/output/study_14_run_evaluations_predictive_accuracy.arff")
+STUDY = Path(
+    "openml-aslib/openmlmetadata/output/study_14_run_evaluations_predictive_accuracy.arff"
+)
 
 
 def fingerprint(store: Path) -> dict[str, tuple]:
     """Row count and an order-independent checksum of every table's content."""
     with open_reader(store) as con:
-        return {t: tuple(con.execute(
-            f"SELECT count(*), coalesce(md5(string_agg(CAST(x AS VARCHAR), '|' ORDER BY CAST(x AS VARCHAR))), '') "
-            f"FROM {t} x").fetchone()) for t in con.tables()}
+        return {
+            t: tuple(
+                con.execute(
+                    f"SELECT count(*), coalesce(md5(string_agg(CAST(x AS VARCHAR), '|' "
+                    "ORDER BY CAST(x AS VARCHAR))), '') "
+                    f"FROM {t} x"
+                ).fetchone()
+            )
+            for t in con.tables()
+        }
 
 
 @pytest.fixture
 def filled_store(openml_data, tmp_path) -> Path:
-    """A store with something in it (50 datasets' qualities), so that 'unchanged' means something."""
+    """A store with something in it (50 datasets' qualities), so that 'unchanged' means
+    something.
+    """
     lines = (openml_data / QUALITIES).read_text().splitlines()
     small = tmp_path / "small.csv"
     small.write_text("\n".join(lines[:51]) + "\n")
@@ -93,7 +104,9 @@ def test_arff_with_a_bad_value(openml_data, tmp_path, filled_store, capsys):
 def test_csv_with_a_wrong_header(openml_data, tmp_path, filled_store, capsys):
     lines = (openml_data / QUALITIES).read_text().splitlines()
     path = tmp_path / "q.csv"
-    path.write_text("\n".join(["did,dataset_name," + lines[0].split(",", 2)[2]] + lines[1:20]) + "\n")
+    path.write_text(
+        "\n".join(["did,dataset_name," + lines[0].split(",", 2)[2]] + lines[1:20]) + "\n"
+    )
     assert "header" in _fails_cleanly(filled_store, capsys, "qualities-csv", str(path))
 
 
@@ -118,19 +131,25 @@ def test_directory_where_a_file_is_expected(openml_data, filled_store, capsys, s
 
 @realdata
 def test_file_where_a_directory_is_expected(openml_data, filled_store, capsys):
-    assert "directory" in _fails_cleanly(filled_store, capsys, "meta-dataset", str(openml_data / QUALITIES))
+    assert "directory" in _fails_cleanly(
+        filled_store, capsys, "meta-dataset", str(openml_data / QUALITIES)
+    )
 
 
 @realdata
 def test_wrong_kind_of_file_for_the_source(openml_data, filled_store, capsys):
     # a CSV given to an ARFF importer
-    assert "ARFF" in _fails_cleanly(filled_store, capsys, "openml-pimp", str(openml_data / QUALITIES))
+    assert "ARFF" in _fails_cleanly(
+        filled_store, capsys, "openml-pimp", str(openml_data / QUALITIES)
+    )
 
 
 @realdata
 def test_failure_while_applying_rolls_back(filled_store):
     before = fingerprint(filled_store)
-    good = TableLoad("datasets", pd.DataFrame({"dataset_id": [999_999], "name": ["x"], "source": ["t"]}))
+    good = TableLoad(
+        "datasets", pd.DataFrame({"dataset_id": [999_999], "name": ["x"], "source": ["t"]})
+    )
     bad = TableLoad("no_such_table", pa.table({"a": [1]}), mode="append")
     with open_writer(filled_store) as writer, pytest.raises(StoreError):
         apply_batch(writer, ImportBatch(source="t", loads=(good, bad)))
@@ -164,12 +183,15 @@ def test_arff_reader_quotes_missing_values_and_comments(tmp_path):
     assert data["c"].isna().tolist() == [False, False, True]
 
 
-@pytest.mark.parametrize("row, reason", [
-    ("plain,1", "expected 3 values"),
-    ("plain,1,w", "not declared"),
-    ("plain,one,z", "not a number"),
-    ("{0 plain, 1 2}", "sparse"),
-])
+@pytest.mark.parametrize(
+    "row, reason",
+    [
+        ("plain,1", "expected 3 values"),
+        ("plain,1,w", "not declared"),
+        ("plain,one,z", "not a number"),
+        ("{0 plain, 1 2}", "sparse"),
+    ],
+)
 def test_arff_reader_refuses_bad_rows(tmp_path, row, reason):
     from metabase.errors import ImportFormatError
     from metabase.imports._arff import read_arff

@@ -15,15 +15,23 @@ pytestmark = pytest.mark.realdata
 
 LCDB = "lcdb/lcdb"
 # Documented in openml-data/README.md.
-FULL_ROWS = {"predictive_accuracy": 1_953_371, "log_loss": 1_953_371,
-             "area_under_roc_curve": 1_151_985, "f1": 1_151_985}
+FULL_ROWS = {
+    "predictive_accuracy": 1_953_371,
+    "log_loss": 1_953_371,
+    "area_under_roc_curve": 1_151_985,
+    "f1": 1_151_985,
+}
 
 
 def snapshot(store) -> dict:
     """Row count and an order-independent checksum of every table: equal means unchanged."""
     with open_reader(store) as con:
-        return {t: con.execute(f"SELECT count(*), coalesce(sum(hash(x::VARCHAR)), 0) FROM {t} x").fetchone()
-                for t in con.tables()}
+        return {
+            t: con.execute(
+                f"SELECT count(*), coalesce(sum(hash(x::VARCHAR)), 0) FROM {t} x"
+            ).fetchone()
+            for t in con.tables()
+        }
 
 
 def head_lines(src, n: int) -> list[str]:
@@ -54,7 +62,8 @@ def test_slice_maps_columns_and_measure(tmp_path, store_path, acc_lines):
     with open_reader(store_path) as con:
         got = con.execute(
             "SELECT count(*), count(DISTINCT dataset_id), sum(score_valid), sum(size_train), "
-            "min(measure), max(measure), min(source) FROM learning_curves").fetchone()
+            "min(measure), max(measure), min(source) FROM learning_curves"
+        ).fetchone()
     assert got[0] == len(rows) == 3000
     assert got[1] == len({r["openmlid"] for r in rows})
     assert got[2] == pytest.approx(sum(float(r["score_valid"]) for r in rows))
@@ -83,8 +92,13 @@ def test_datasets_csv_qualities(openml_data, store_path):
     assert run(store_path, src) == 0
     with open_reader(store_path) as con:
         n, datasets = con.execute(
-            "SELECT count(*), count(DISTINCT dataset_id) FROM dataset_qualities WHERE source='lcdb'").fetchone()
-        kr = con.scalar("SELECT value FROM dataset_qualities WHERE dataset_id=3 AND quality='NumberOfInstances'")
+            "SELECT count(*), count(DISTINCT dataset_id) FROM dataset_qualities "
+            "WHERE source='lcdb'"
+        ).fetchone()
+        kr = con.scalar(
+            "SELECT value FROM dataset_qualities "
+            "WHERE dataset_id=3 AND quality='NumberOfInstances'"
+        )
     assert len(body) == 219 and len(header) == 66
     assert n == expected
     assert datasets == len({r[0] for r in body if any(v != "" for v in r[2:])})
@@ -127,12 +141,15 @@ def test_bad_value_mid_stream_rolls_back(tmp_path, store_path, acc_lines, monkey
     assert not store_path.exists() or snapshot(store_path)["learning_curves"][0] == 0
 
 
-@pytest.mark.parametrize("name, content, message", [
-    ("database-accuracy.csv.gz", "a,b,c\n1,2,3\n", "unexpected header"),
-    ("database-accuracy.csv.gz", "not gzip at all", "not a readable"),
-    ("database-precision.csv.gz", None, "unknown LCDB metric"),
-    ("curves.csv", "x\n", "not an LCDB file"),
-])
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        ("database-accuracy.csv.gz", "a,b,c\n1,2,3\n", "unexpected header"),
+        ("database-accuracy.csv.gz", "not gzip at all", "not a readable"),
+        ("database-precision.csv.gz", None, "unknown LCDB metric"),
+        ("curves.csv", "x\n", "not an LCDB file"),
+    ],
+)
 def test_bad_input_one_line_error(tmp_path, store_path, acc_lines, capsys, name, content, message):
     f = tmp_path / name
     if content is None:
@@ -156,8 +173,14 @@ def test_folder_without_lcdb_files(tmp_path, store_path, capsys):
 def test_full_import_documented_counts(openml_data, store_path):
     assert run(store_path, openml_data / LCDB) == 0
     with open_reader(store_path) as con:
-        got = dict(con.execute("SELECT measure, count(*) FROM learning_curves GROUP BY measure").fetchall())
-        nulls = con.scalar("SELECT count(*) FROM learning_curves WHERE dataset_id IS NULL OR learner IS NULL")
+        got = dict(
+            con.execute(
+                "SELECT measure, count(*) FROM learning_curves GROUP BY measure"
+            ).fetchall()
+        )
+        nulls = con.scalar(
+            "SELECT count(*) FROM learning_curves WHERE dataset_id IS NULL OR learner IS NULL"
+        )
         learners = con.scalar("SELECT count(DISTINCT learner) FROM learning_curves")
     assert got == FULL_ROWS
     assert nulls == 0 and learners == 20

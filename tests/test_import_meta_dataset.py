@@ -1,4 +1,6 @@
-"""meta-dataset importer: a directory in the interchange format -> runs, evaluations, task qualities."""
+"""meta-dataset importer: a directory in the interchange format -> runs, evaluations, task
+qualities.
+"""
 
 from __future__ import annotations
 
@@ -24,21 +26,39 @@ def _ws(store: Path) -> Workspace:
 def _meta(n_tasks: int = 3, per_task: int = 4, seed: int = 0) -> metadataset.MetaDataset:
     rng = np.random.default_rng(seed)
     task_ids = np.repeat(np.arange(1, n_tasks + 1) * 10, per_task)
-    configs = [json.dumps({"lr": float(x), "depth": int(d), "kind": k})
-               for x, d, k in zip(rng.random(len(task_ids)), rng.integers(1, 9, len(task_ids)),
-                                  rng.choice(["a", "b"], len(task_ids)))]
-    runs = pd.DataFrame({"task_id": task_ids, "pipeline": "toy.pipeline", "config": configs,
-                         "score": rng.random(len(task_ids))})
-    tasks = pd.DataFrame({"task_id": np.arange(1, n_tasks + 1) * 10,
-                          "dataset_id": pd.array([100 + i for i in range(n_tasks - 1)] + [None], dtype="Int64"),
-                          "NumberOfInstances": rng.integers(100, 1000, n_tasks).astype(float),
-                          "ClassEntropy": [np.nan] + list(rng.random(n_tasks - 1))})
+    configs = [
+        json.dumps({"lr": float(x), "depth": int(d), "kind": k})
+        for x, d, k in zip(
+            rng.random(len(task_ids)),
+            rng.integers(1, 9, len(task_ids)),
+            rng.choice(["a", "b"], len(task_ids)),
+        )
+    ]
+    runs = pd.DataFrame(
+        {
+            "task_id": task_ids,
+            "pipeline": "toy.pipeline",
+            "config": configs,
+            "score": rng.random(len(task_ids)),
+        }
+    )
+    tasks = pd.DataFrame(
+        {
+            "task_id": np.arange(1, n_tasks + 1) * 10,
+            "dataset_id": pd.array([100 + i for i in range(n_tasks - 1)] + [None], dtype="Int64"),
+            "NumberOfInstances": rng.integers(100, 1000, n_tasks).astype(float),
+            "ClassEntropy": [np.nan] + list(rng.random(n_tasks - 1)),
+        }
+    )
     return metadataset.MetaDataset(runs=runs, tasks=tasks)
 
 
 def _counts(store: Path) -> dict[str, int]:
     with open_reader(store) as con:
-        return {t: con.scalar(f"SELECT count(*) FROM {t}") for t in ("runs", "evaluations", "tasks", "task_qualities")}
+        return {
+            t: con.scalar(f"SELECT count(*) FROM {t}")
+            for t in ("runs", "evaluations", "tasks", "task_qualities")
+        }
 
 
 def test_rows_land_in_runs_evaluations_and_qualities(tmp_path):
@@ -49,10 +69,14 @@ def test_rows_land_in_runs_evaluations_and_qualities(tmp_path):
     counts = _counts(store)
     assert counts["runs"] == counts["evaluations"] == len(meta.runs)
     assert counts["tasks"] == len(meta.tasks)
-    assert counts["task_qualities"] == int(meta.tasks[["NumberOfInstances", "ClassEntropy"]].notna().sum().sum())
+    assert counts["task_qualities"] == int(
+        meta.tasks[["NumberOfInstances", "ClassEntropy"]].notna().sum().sum()
+    )
     with open_reader(store) as con:
         assert con.scalar("SELECT DISTINCT measure FROM evaluations") == "score"
-        assert con.scalar("SELECT sum(value) FROM evaluations") == pytest.approx(meta.runs["score"].sum())
+        assert con.scalar("SELECT sum(value) FROM evaluations") == pytest.approx(
+            meta.runs["score"].sum()
+        )
         stored = sorted(json.loads(c)["lr"] for c in con.df("SELECT config FROM runs")["config"])
         assert stored == sorted(json.loads(c)["lr"] for c in meta.runs["config"])
         assert con.scalar("SELECT dataset_id FROM tasks WHERE task_id = 10") == 100

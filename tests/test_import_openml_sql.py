@@ -13,14 +13,25 @@ from metabase.store import open_reader
 
 SQL = "openml-server/data/sql"
 # Documented in openml-data/README.md.
-DOCUMENTED = {"datasets": 131, "tasks": 1305, "task_inputs": 3917, "quality_definitions": 171,
-              "estimation_procedures": 35, "evaluation_measures": 74, "flows": 15}
+DOCUMENTED = {
+    "datasets": 131,
+    "tasks": 1305,
+    "task_inputs": 3917,
+    "quality_definitions": 171,
+    "estimation_procedures": 35,
+    "evaluation_measures": 74,
+    "flows": 15,
+}
 
 
 def snapshot(store) -> dict:
     with open_reader(store) as con:
-        return {t: con.execute(f"SELECT count(*), coalesce(sum(hash(x::VARCHAR)), 0) FROM {t} x").fetchone()
-                for t in con.tables()}
+        return {
+            t: con.execute(
+                f"SELECT count(*), coalesce(sum(hash(x::VARCHAR)), 0) FROM {t} x"
+            ).fetchone()
+            for t in con.tables()
+        }
 
 
 def run(store, path) -> int:
@@ -44,9 +55,17 @@ INSERT INTO t (a, b) VALUES
 line'),
 ( 7 , 0x414243 ),(8,_binary 'bin');
 UNLOCK TABLES;
-"""
-TRICKY_ROWS = [(1, "it's 'ok' \\ \n; (x), y"), (2, None), (-350.0, 'dq"x'), (4, "NOW()"), (5, "TRUE"),
-               (6, "multi\nline"), (7, "ABC"), (8, "bin")]
+"""  # noqa: E501
+TRICKY_ROWS = [
+    (1, "it's 'ok' \\ \n; (x), y"),
+    (2, None),
+    (-350.0, 'dq"x'),
+    (4, "NOW()"),
+    (5, "TRUE"),
+    (6, "multi\nline"),
+    (7, "ABC"),
+    (8, "bin"),
+]
 
 
 @pytest.mark.parametrize("chunk_size", [1, 2, 3, 7, 64, 1 << 20])
@@ -68,13 +87,19 @@ def test_reader_batches_and_gzip(tmp_path):
     assert sizes == [1000, 1000, 500]
 
 
-@pytest.mark.parametrize("text, message", [
-    ("INSERT INTO `t` (`a`, `b`) VALUES (1, 'x'), (2, 'unterminated", "unexpected end of file"),
-    ("INSERT INTO `t` (`a`, `b`) VALUES (1, 'x'), (2);", "1 values for 2 columns"),
-    ("INSERT INTO `t` VALUES (1);", "without a column list"),
-    ("INSERT INTO `t` (`a`) VALUES (1) garbage;", "expected ',' or ';'"),
-    ("hello world", "no closing ';'"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (
+            "INSERT INTO `t` (`a`, `b`) VALUES (1, 'x'), (2, 'unterminated",
+            "unexpected end of file",
+        ),
+        ("INSERT INTO `t` (`a`, `b`) VALUES (1, 'x'), (2);", "1 values for 2 columns"),
+        ("INSERT INTO `t` VALUES (1);", "without a column list"),
+        ("INSERT INTO `t` (`a`) VALUES (1) garbage;", "expected ',' or ';'"),
+        ("hello world", "no closing ';'"),
+    ],
+)
 def test_reader_rejects_malformed_dumps(tmp_path, text, message):
     path = tmp_path / "bad.sql"
     path.write_text(text)
@@ -95,16 +120,25 @@ def test_reader_counts_match_a_separate_count(openml_data):
 def test_import_seed_database(openml_data, store_path):
     assert run(store_path, openml_data / SQL) == 0
     with open_reader(store_path) as con:
-        counts = {t: con.scalar(f"SELECT count(*) FROM {t} WHERE source='openml-sql'") for t in DOCUMENTED}
-        task1 = con.execute("SELECT dataset_id, task_type, target, estimation_procedure_id, estimation_procedure "
-                            "FROM tasks WHERE task_id=1").fetchone()
-        anneal = con.execute("SELECT name, version, format, default_target, status FROM datasets "
-                             "WHERE dataset_id=1").fetchone()
+        counts = {
+            t: con.scalar(f"SELECT count(*) FROM {t} WHERE source='openml-sql'")
+            for t in DOCUMENTED
+        }
+        task1 = con.execute(
+            "SELECT dataset_id, task_type, target, estimation_procedure_id, estimation_procedure "
+            "FROM tasks WHERE task_id=1"
+        ).fetchone()
+        anneal = con.execute(
+            "SELECT name, version, format, default_target, status FROM datasets WHERE dataset_id=1"
+        ).fetchone()
         described = con.scalar("SELECT count(*) FROM datasets WHERE description IS NOT NULL")
-        acc = con.scalar("SELECT higher_is_better FROM evaluation_measures WHERE measure='predictive_accuracy'")
+        acc = con.scalar(
+            "SELECT higher_is_better FROM evaluation_measures WHERE measure='predictive_accuracy'"
+        )
         no_dataset = con.scalar("SELECT count(*) FROM tasks WHERE dataset_id IS NULL")
     assert counts == DOCUMENTED
-    # task_inputs.sql: (1, 'estimation_procedure', '1'), (1, 'source_data', '1'), (1, 'target_feature', 'class')
+    # task_inputs.sql: (1, 'estimation_procedure', '1'), (1, 'source_data', '1'),
+    # (1, 'target_feature', 'class')
     assert task1 == (1, "Supervised Classification", "class", 1, "10-fold Crossvalidation")
     assert anneal == ("anneal", 1, "ARFF", "class", "active")
     assert described == 131 and acc is True and no_dataset == 0
@@ -120,7 +154,9 @@ def test_import_twice_same_counts_and_single_file(openml_data, store_path):
     first = snapshot(store_path)
     assert run(store_path, openml_data / SQL) == 0
     second = snapshot(store_path)
-    assert {t: v for t, v in first.items() if t != "imports"} == {t: v for t, v in second.items() if t != "imports"}
+    assert {t: v for t, v in first.items() if t != "imports"} == {
+        t: v for t, v in second.items() if t != "imports"
+    }
 
 
 @pytest.mark.realdata
@@ -139,9 +175,12 @@ def test_truncated_dump_in_folder_rolls_back(openml_data, tmp_path, store_path, 
 
 def _data_quality_dump(n_datasets: int, qualities: list[str]) -> str:
     """A mysqldump-style snapshot: CREATE TABLE, then column-less extended INSERTs."""
-    head = ("CREATE TABLE `data_quality` (\n  `data` int(10) unsigned NOT NULL DEFAULT '0',\n"
-            "  `quality` varchar(128) NOT NULL DEFAULT '',\n  `evaluation_engine_id` int(16) NOT NULL,\n"
-            "  `value` varchar(128) DEFAULT NULL,\n  `description` text\n);\n")
+    head = (
+        "CREATE TABLE `data_quality` (\n  `data` int(10) unsigned NOT NULL DEFAULT '0',\n"
+        "  `quality` varchar(128) NOT NULL DEFAULT '',\n"
+        "  `evaluation_engine_id` int(16) NOT NULL,\n"
+        "  `value` varchar(128) DEFAULT NULL,\n  `description` text\n);\n"
+    )
     statements = []
     for d in range(1, n_datasets + 1):
         rows = ",".join(f"({d},'{q}',1,'{d * 10 + i}',NULL)" for i, q in enumerate(qualities))
@@ -160,7 +199,9 @@ def test_data_quality_streams_and_rolls_back(tmp_path, store_path, monkeypatch, 
         f.write(_data_quality_dump(200, qualities))
     assert run(store_path, good) == 0
     with open_reader(store_path) as con:
-        n, mx = con.execute("SELECT count(*), max(value) FROM dataset_qualities WHERE source='openml-sql'").fetchone()
+        n, mx = con.execute(
+            "SELECT count(*), max(value) FROM dataset_qualities WHERE source='openml-sql'"
+        ).fetchone()
     assert (n, mx) == (200 * 3, 200 * 10 + 2)
     before = snapshot(store_path)
 
@@ -172,11 +213,14 @@ def test_data_quality_streams_and_rolls_back(tmp_path, store_path, monkeypatch, 
     assert snapshot(store_path) == before
 
 
-@pytest.mark.parametrize("text, message", [
-    ("INSERT INTO `dataset` (`x`, `y`) VALUES (1, 2);", "lacks columns did, name"),
-    ("INSERT INTO `users` (`id`) VALUES (1);", "no OpenML tables"),
-    ("not a dump", "no closing ';'"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("INSERT INTO `dataset` (`x`, `y`) VALUES (1, 2);", "lacks columns did, name"),
+        ("INSERT INTO `users` (`id`) VALUES (1);", "no OpenML tables"),
+        ("not a dump", "no closing ';'"),
+    ],
+)
 def test_bad_input_one_line_error(tmp_path, store_path, capsys, text, message):
     path = tmp_path / "x.sql"
     path.write_text(text)

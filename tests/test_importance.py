@@ -1,5 +1,6 @@
-"""fANOVA, tunability and data-driven defaults (metabase.importance), on landscapes whose answers are
-known by hand, and against Optuna's independent tree walk on the very same trees."""
+"""fANOVA, tunability and data-driven defaults (metabase.importance), on landscapes whose answers
+are known by hand, and against Optuna's independent tree walk on the very same trees.
+"""
 
 from __future__ import annotations
 
@@ -41,9 +42,14 @@ STEP = {"x1": 6 / 13, "x2": 3 / 26, "x3": 0.0, "c": 4 / 13, "pair": 3 / 26}
 SMOOTH = {"x1": 12 / 43, "x2": 3 / 43, "x3": 0.0, "c": 24 / 43, "pair": 4 / 43}
 
 
-@pytest.mark.parametrize("smooth, n, expected, tolerance", [(False, 1000, STEP, 0.04), (True, 2000, SMOOTH, 0.03)],
-                         ids=["step", "smooth"])
-def test_marginal_and_pair_fractions_match_the_analytic_decomposition(smooth, n, expected, tolerance):
+@pytest.mark.parametrize(
+    "smooth, n, expected, tolerance",
+    [(False, 1000, STEP, 0.04), (True, 2000, SMOOTH, 0.03)],
+    ids=["step", "smooth"],
+)
+def test_marginal_and_pair_fractions_match_the_analytic_decomposition(
+    smooth, n, expected, tolerance
+):
     X, y = _landscape(n, seed=7, smooth=smooth)
     model = FunctionalAnova(seed=7).fit(X, y, *BOUNDS)
     pairs = model.pair_importance()
@@ -51,14 +57,17 @@ def test_marginal_and_pair_fractions_match_the_analytic_decomposition(smooth, n,
     for name in ("x1", "x2", "x3", "c"):
         assert got[name] == pytest.approx(expected[name], abs=tolerance), name
     assert pairs[(0, 1)] == pytest.approx(expected["pair"], abs=tolerance)
-    assert max(v for k, v in pairs.items() if k != (0, 1)) < tolerance  # no other interaction exists
+    assert (
+        max(v for k, v in pairs.items() if k != (0, 1)) < tolerance
+    )  # no other interaction exists
     total = sum(got.values()) + sum(pairs.values())
     assert total <= 1 + 1e-9
 
 
 def test_variances_equal_optunas_tree_walk_on_the_same_trees():
-    """Optuna's fANOVA walks each tree once per cell in Python; on the same sklearn trees and bounds
-    it must give the same total, single and pairwise marginal variances."""
+    """Optuna's fANOVA walks each tree once per cell in Python; on the same sklearn trees and
+    bounds it must give the same total, single and pairwise marginal variances.
+    """
     tree_module = pytest.importorskip("optuna.importance._fanova._tree")
     X, y = _landscape(60, seed=3, smooth=True)
     model = FunctionalAnova(n_trees=3, seed=3).fit(X, y, *BOUNDS)
@@ -68,7 +77,8 @@ def test_variances_equal_optunas_tree_walk_on_the_same_trees():
         assert ours.variance == pytest.approx(theirs.variance, rel=1e-9)
         for dims in [(0,), (1,), (2,), (3,), (0, 1), (1, 3), (2, 3)]:
             assert model._marginal_variance(ours, dims) == pytest.approx(
-                theirs.get_marginal_variance(np.array(dims)), rel=1e-9, abs=1e-15), dims
+                theirs.get_marginal_variance(np.array(dims)), rel=1e-9, abs=1e-15
+            ), dims
 
 
 def test_marginal_curve_follows_the_step_and_prediction_matches_the_forest():
@@ -78,54 +88,86 @@ def test_marginal_curve_follows_the_step_and_prediction_matches_the_forest():
     # averaged over x2 and c, f = 2 s(x1) (the other terms have mean 0): -1 below 1/2, +1 above
     assert mean == pytest.approx([-1.0, 1.0, 1.0], abs=0.1)
     assert np.all(std >= 0)
-    np.testing.assert_allclose(model.predict(X[:50]), np.mean([e.predict(X[:50].astype(np.float32))
-                                                               for e in model.estimators_], axis=0))
+    np.testing.assert_allclose(
+        model.predict(X[:50]),
+        np.mean([e.predict(X[:50].astype(np.float32)) for e in model.estimators_], axis=0),
+    )
 
 
 def _space():
-    from ConfigSpace import Categorical, ConfigurationSpace, Constant, EqualsCondition, Float, Integer
+    from ConfigSpace import (
+        Categorical,
+        ConfigurationSpace,
+        Constant,
+        EqualsCondition,
+        Float,
+        Integer,
+    )
 
     space = ConfigurationSpace()
     kernel = Categorical("kernel", ["rbf", "poly"], default="rbf")
     degree = Integer("degree", (2, 5), default=3)
-    space.add([kernel, degree, Float("C", (0.01, 100.0), log=True, default=1.0),
-               Float("x", (0.0, 1.0), default=0.5), Float("unused", (0.0, 1.0), default=0.5),
-               Constant("n", 100)])
+    space.add(
+        [
+            kernel,
+            degree,
+            Float("C", (0.01, 100.0), log=True, default=1.0),
+            Float("x", (0.0, 1.0), default=0.5),
+            Float("unused", (0.0, 1.0), default=0.5),
+            Constant("n", 100),
+        ]
+    )
     space.add(EqualsCondition(degree, kernel, "poly"))
     return space
 
 
 def _runs(n_tasks=3, n=120, seed=0):
     """Runs of a space where log10(C) matters most, x a little, degree only under kernel=poly,
-    and ``unused`` is stored but always 0.5."""
+    and ``unused`` is stored but always 0.5.
+    """
     rng = np.random.default_rng(seed)
     rows = []
     for task in range(1, n_tasks + 1):
         for _ in range(n):
-            config = {"kernel": str(rng.choice(["rbf", "poly"])), "C": float(10 ** rng.uniform(-2, 2)),
-                      "x": float(rng.random()), "unused": 0.5, "n": 100}
+            config = {
+                "kernel": str(rng.choice(["rbf", "poly"])),
+                "C": float(10 ** rng.uniform(-2, 2)),
+                "x": float(rng.random()),
+                "unused": 0.5,
+                "n": 100,
+            }
             score = 0.5 + 0.1 * np.log10(config["C"]) + 0.02 * config["x"]
             if config["kernel"] == "poly":
                 config["degree"] = int(rng.integers(2, 6))
                 score += 0.01 * config["degree"]
-            rows.append({"task_id": task * 10, "config": json.dumps(config), "score": score / task})
+            rows.append(
+                {"task_id": task * 10, "config": json.dumps(config), "score": score / task}
+            )
     return pd.DataFrame(rows)
 
 
 def test_encoding_follows_the_space():
     dims = dimensions_from_space(_space())
     by_name = {d.name: d for d in dims}
-    assert by_name["kernel"].kind == "categorical" and (by_name["kernel"].lower, by_name["kernel"].upper) == (-0.5, 1.5)
+    assert by_name["kernel"].kind == "categorical" and (
+        by_name["kernel"].lower,
+        by_name["kernel"].upper,
+    ) == (-0.5, 1.5)
     assert by_name["C"].log and by_name["C"].lower == pytest.approx(np.log(0.01))
     assert by_name["degree"].conditional and by_name["degree"].integer
     assert by_name["n"].kind == "constant"
-    configs = [{"kernel": "rbf", "C": 1.0, "x": 0.2, "unused": 0.5},
-               {"kernel": "poly", "degree": 4, "C": 10.0, "x": 0.8, "unused": 0.5, "stray": 1},
-               {"kernel": "linear", "C": 1.0, "x": 0.5, "unused": 0.5}]  # not a choice: dropped
+    configs = [
+        {"kernel": "rbf", "C": 1.0, "x": 0.2, "unused": 0.5},
+        {"kernel": "poly", "degree": 4, "C": 10.0, "x": 0.8, "unused": 0.5, "stray": 1},
+        {"kernel": "linear", "C": 1.0, "x": 0.5, "unused": 0.5},
+    ]  # not a choice: dropped
     enc = encode(configs, dims)
     assert enc.kept.tolist() == [True, True, False]
     assert enc.unknown_keys == ("stray",)
-    assert enc.constant == {"n": 100, "unused": 0.5}  # a space constant, and one the runs never vary
+    assert enc.constant == {
+        "n": 100,
+        "unused": 0.5,
+    }  # a space constant, and one the runs never vary
     names = [d.name for d in enc.dims]
     # the inactive degree takes the default 3; C is on the log scale; bounds narrow to the runs
     assert enc.X[0, names.index("degree")] == 3 and enc.X[1, names.index("degree")] == 4
@@ -134,8 +176,12 @@ def test_encoding_follows_the_space():
     assert (x.lower, x.upper) == (0.2, 0.8)
     ranged = encode(configs, dims, ranges={"x": (0.0, 1.0)})  # all the pipeline's runs cover more
     assert (ranged.dims[names.index("x")].lower, ranged.dims[names.index("x")].upper) == (0.0, 1.0)
-    # a choice matches its own value in another spelling, never a different type that compares equal
-    kernel, bools = by_name["kernel"], Dimension("b", "categorical", -0.5, 1.5, True, choices=(True, False))
+    # a choice matches its own value in another spelling, never a different type that compares
+    # equal
+    kernel, bools = (
+        by_name["kernel"],
+        Dimension("b", "categorical", -0.5, 1.5, True, choices=(True, False)),
+    )
     assert kernel.encode("poly") == 1 and np.isnan(kernel.encode("linear"))
     assert bools.encode("False") == 1 and np.isnan(bools.encode(1))
     ints = Dimension("n", "categorical", -0.5, 2.5, 1, choices=(1, 2, 3))
@@ -148,8 +194,15 @@ def test_analyse_reports_constants_conditionals_and_a_ranking():
 
     runs = _runs()
     space = _space()
-    result = analyse(runs, dimensions_from_space(space), pipeline="toy", measure="acc", min_runs=100,
-                     default_config=dict(ConfigurationSpace.get_default_configuration(space)), pairs=True)
+    result = analyse(
+        runs,
+        dimensions_from_space(space),
+        pipeline="toy",
+        measure="acc",
+        min_runs=100,
+        default_config=dict(ConfigurationSpace.get_default_configuration(space)),
+        pairs=True,
+    )
     assert result.constant == {"n": 100, "unused": 0.5}
     assert "unused" not in result.summary()
     assert result.ranking()[0] == "C"  # 0.1 per decade over four decades dwarfs the rest
@@ -158,7 +211,9 @@ def test_analyse_reports_constants_conditionals_and_a_ranking():
         assert all(v >= 0 for v in [*task.importance.values(), *task.pairs.values()])
         assert sum(task.importance.values()) + sum(task.pairs.values()) <= 1 + 1e-9
     data = result.to_dict()
-    assert set(data["tasks"]) == {"10", "20", "30"} and set(data["summary"]) == set(result.hyperparameters)
+    assert set(data["tasks"]) == {"10", "20", "30"} and set(data["summary"]) == set(
+        result.hyperparameters
+    )
     assert set(data["summary"]["C"]) == {"median", "q1", "q3", "tasks"}
     assert data["pairs"]["10"] and "C:x" in data["pairs"]["10"] or "x:C" in data["pairs"]["10"]
     again = ImportanceResult.from_cache(json.loads(json.dumps(result.to_cache())))
@@ -169,8 +224,13 @@ def test_too_few_runs_skip_a_task_and_a_constant_score_is_a_note():
     runs = _runs(n_tasks=2, n=120)
     runs = runs[~((runs.task_id == 20) & (runs.index % 2 == 0))]  # task 20 keeps 60 runs
     flat = pd.DataFrame({"task_id": 30, "config": runs.config[:110].tolist(), "score": 0.7})
-    result = analyse(pd.concat([runs, flat]), dimensions_from_space(_space()), pipeline="toy", measure="acc",
-                     min_runs=100)
+    result = analyse(
+        pd.concat([runs, flat]),
+        dimensions_from_space(_space()),
+        pipeline="toy",
+        measure="acc",
+        min_runs=100,
+    )
     assert result.skipped == {20: 60}
     assert [t.task_id for t in result.tasks] == [10, 30]
     assert result.task(30).importance == {} and "same score" in result.task(30).note
@@ -182,19 +242,33 @@ def test_tunability_and_the_data_driven_default_on_the_step_landscape():
     the interaction cancels it); c alone: h = +1 (gain 2); x3 nothing; everything: f = 3 (gain 5).
     Every task has the same best region, so the data-driven default lies in it (normalised 1).
     A single hyperparameter's gain is the surrogate's maximum along a line, which finds its errors
-    too: within 0.2 (the worst of six seeds at n = 1000 was 0.17, x1 at 1.17)."""
+    too: within 0.2 (the worst of six seeds at n = 1000 was 0.17, x1 at 1.17).
+    """
     from ConfigSpace import Categorical, ConfigurationSpace, Float
 
     space = ConfigurationSpace()
-    space.add([Float("x1", (0, 1), default=0.25), Float("x2", (0, 1), default=0.25),
-               Float("x3", (0, 1), default=0.5), Categorical("c", [0, 1, 2], default=0)])
+    space.add(
+        [
+            Float("x1", (0, 1), default=0.25),
+            Float("x2", (0, 1), default=0.25),
+            Float("x3", (0, 1), default=0.5),
+            Categorical("c", [0, 1, 2], default=0),
+        ]
+    )
     frames = []
     for task, scale in ((1, 1.0), (2, 0.5)):
         X, y = _landscape(1000, seed=task, smooth=False)
         configs = [json.dumps({"x1": a, "x2": b, "x3": d, "c": int(c)}) for a, b, d, c in X]
         frames.append(pd.DataFrame({"task_id": task, "config": configs, "score": scale * y}))
-    result = analyse(pd.concat(frames), dimensions_from_space(space), pipeline="toy", measure="acc",
-                     default_config={"x1": 0.25, "x2": 0.25, "x3": 0.5, "c": 0}, tunability=True, min_runs=100)
+    result = analyse(
+        pd.concat(frames),
+        dimensions_from_space(space),
+        pipeline="toy",
+        measure="acc",
+        default_config={"x1": 0.25, "x2": 0.25, "x3": 0.5, "c": 0},
+        tunability=True,
+        min_runs=100,
+    )
     task = result.task(1)
     assert task.default_score == pytest.approx(-2.0, abs=1e-9)
     assert task.tunability == pytest.approx({"x1": 1.0, "x2": 0.0, "x3": 0.0, "c": 2.0}, abs=0.2)
@@ -203,7 +277,9 @@ def test_tunability_and_the_data_driven_default_on_the_step_landscape():
     best = result.data_driven_default
     assert best["mean_normalised_score"] == pytest.approx(1.0, abs=1e-6)
     assert best["config"]["x1"] > 0.5 and best["config"]["x2"] > 0.5 and best["config"]["c"] == 2
-    assert best["default_mean_normalised_score"] == pytest.approx(0.0, abs=1e-6)  # -2 of [-2, 3]: the worst
+    assert best["default_mean_normalised_score"] == pytest.approx(
+        0.0, abs=1e-6
+    )  # -2 of [-2, 3]: the worst
 
 
 def test_lower_is_better_measures_keep_their_sign_in_scores_but_gain_as_improvement():
@@ -214,10 +290,24 @@ def test_lower_is_better_measures_keep_their_sign_in_scores_but_gain_as_improvem
     rng = np.random.default_rng(0)
     x, z = rng.random(300), rng.random(300)
     error = np.where(x > 0.5, 0.1, 0.3)  # an error rate: lower is better; tuning x takes it to 0.1
-    runs = pd.DataFrame({"task_id": 1, "config": [json.dumps({"x": a, "z": b}) for a, b in zip(x, z)],
-                         "score": error})
-    result = analyse(runs, dimensions_from_space(space), pipeline="toy", measure="error", higher_is_better=False,
-                     default_config={"x": 0.25, "z": 0.5}, tunability=True, curves=1, min_runs=100)
+    runs = pd.DataFrame(
+        {
+            "task_id": 1,
+            "config": [json.dumps({"x": a, "z": b}) for a, b in zip(x, z)],
+            "score": error,
+        }
+    )
+    result = analyse(
+        runs,
+        dimensions_from_space(space),
+        pipeline="toy",
+        measure="error",
+        higher_is_better=False,
+        default_config={"x": 0.25, "z": 0.5},
+        tunability=True,
+        curves=1,
+        min_runs=100,
+    )
     task = result.task(1)
     assert task.default_score == pytest.approx(0.3)
     assert task.tunability["x"] == pytest.approx(0.2) and task.tunability["z"] == 0.0

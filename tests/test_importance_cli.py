@@ -1,5 +1,6 @@
 """``metabase importance`` on a small store of random-forest runs whose answer is known, its cache,
-its plots, and its bad input (one line each, exit 1)."""
+its plots, and its bad input (one line each, exit 1).
+"""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ TASKS = {10: 120, 20: 120, 30: 60}  # task -> runs (task 30 has fewer than the d
 def rf_runs(tasks: dict[int, int], seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Runs of the catalogue's random forest whose accuracy falls 0.01 per min_samples_leaf (a
     range of 19) and rises 0.02 over max_features: min_samples_leaf must rank first. n_estimators
-    is fixed at 100, as in openml-pimp, so it is constant in the runs."""
+    is fixed at 100, as in openml-pimp, so it is constant in the runs.
+    """
     import pipelines
 
     pipeline = pipelines.get(PIPELINE)
@@ -30,11 +32,32 @@ def rf_runs(tasks: dict[int, int], seed: int = 0) -> tuple[pd.DataFrame, pd.Data
     for task, n in tasks.items():
         for i, config in enumerate(pipeline.sample(n, seed=seed + task)):
             config["n_estimators"] = 100
-            score = 0.9 - 0.01 * config["min_samples_leaf"] + 0.02 * config["max_features"] + rng.normal(0, 0.001)
+            score = (
+                0.9
+                - 0.01 * config["min_samples_leaf"]
+                + 0.02 * config["max_features"]
+                + rng.normal(0, 0.001)
+            )
             key = f"t:{task}:{i}"
-            runs.append({"run_key": key, "task_id": task, "flow_id": 6969, "pipeline": PIPELINE,
-                         "config": json.dumps(config), "source": "test", "status": "ok"})
-            evals.append({"run_key": key, "measure": "predictive_accuracy", "value": float(score), "source": "test"})
+            runs.append(
+                {
+                    "run_key": key,
+                    "task_id": task,
+                    "flow_id": 6969,
+                    "pipeline": PIPELINE,
+                    "config": json.dumps(config),
+                    "source": "test",
+                    "status": "ok",
+                }
+            )
+            evals.append(
+                {
+                    "run_key": key,
+                    "measure": "predictive_accuracy",
+                    "value": float(score),
+                    "source": "test",
+                }
+            )
     return pd.DataFrame(runs), pd.DataFrame(evals)
 
 
@@ -42,7 +65,12 @@ def build_store(path, tasks=TASKS) -> None:
     runs, evals = rf_runs(tasks)
     w = open_writer(path)
     w.upsert("tasks", pd.DataFrame({"task_id": list(tasks), "source": "test"}))
-    w.upsert("flows", pd.DataFrame({"flow_id": [6969], "name": ["rf"], "pipeline": [PIPELINE], "source": "test"}))
+    w.upsert(
+        "flows",
+        pd.DataFrame(
+            {"flow_id": [6969], "name": ["rf"], "pipeline": [PIPELINE], "source": "test"}
+        ),
+    )
     w.upsert("runs", runs)
     w.append("evaluations", evals)
     w.refresh_views()
@@ -87,7 +115,9 @@ def test_table_csv_and_plots(store, capsys, tmp_path):
     code, out, _ = run(capsys, store, "--format", "csv", "--min-runs", "50")
     rows = pd.read_csv(pd.io.common.StringIO(out))
     assert set(rows["task_id"]) == set(TASKS)
-    assert len(rows) == 3 * 6  # six hyperparameters vary: bootstrap, criterion, imputation, 3 numeric
+    assert (
+        len(rows) == 3 * 6
+    )  # six hyperparameters vary: bootstrap, criterion, imputation, 3 numeric
     across, one = tmp_path / "across.png", tmp_path / "one.png"
     assert run(capsys, store, "--plot", str(across))[0] == 0
     assert run(capsys, store, "--task", "10", "--plot", str(one))[0] == 0
@@ -118,16 +148,42 @@ def test_results_are_cached_until_the_runs_change(store, monkeypatch):
     assert ws.importance(PIPELINE).task(20).runs == 121
 
 
-@pytest.mark.parametrize("args, words", [
-    (["--pipeline", "no.such"], ["no pipeline 'no.such'", "metabase pipelines list"]),
-    (["--pipeline", "sklearn.svc"], ["no scored runs of pipeline sklearn.svc", "import or sync"]),
-    (["--pipeline", PIPELINE, "--min-runs", "500"], ["at most 120 runs per task", "300 runs on 3 tasks",
-                                                     "--min-runs 500", "metabase sync --flows 6969"]),
-    (["--pipeline", PIPELINE, "--task", "30"], ["task 30 has 60", "--min-runs 100"]),
-    (["--pipeline", PIPELINE, "--task", "999"], ["task 999 has no runs of sklearn.random_forest"]),
-    (["--pipeline", PIPELINE, "--measure", "area_under_roc_curve"],
-     ["no measure 'area_under_roc_curve'", "predictive_accuracy (300 runs)"]),
-], ids=["unknown-pipeline", "no-runs", "too-few-runs", "task-too-few", "task-without-runs", "unknown-measure"])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--pipeline", "no.such"], ["no pipeline 'no.such'", "metabase pipelines list"]),
+        (
+            ["--pipeline", "sklearn.svc"],
+            ["no scored runs of pipeline sklearn.svc", "import or sync"],
+        ),
+        (
+            ["--pipeline", PIPELINE, "--min-runs", "500"],
+            [
+                "at most 120 runs per task",
+                "300 runs on 3 tasks",
+                "--min-runs 500",
+                "metabase sync --flows 6969",
+            ],
+        ),
+        (["--pipeline", PIPELINE, "--task", "30"], ["task 30 has 60", "--min-runs 100"]),
+        (
+            ["--pipeline", PIPELINE, "--task", "999"],
+            ["task 999 has no runs of sklearn.random_forest"],
+        ),
+        (
+            ["--pipeline", PIPELINE, "--measure", "area_under_roc_curve"],
+            ["no measure 'area_under_roc_curve'", "predictive_accuracy (300 runs)"],
+        ),
+    ],
+    ids=[
+        "unknown-pipeline",
+        "no-runs",
+        "too-few-runs",
+        "task-too-few",
+        "task-without-runs",
+        "unknown-measure",
+    ],
+)
 def test_bad_input_is_one_line_and_exit_1(store, capsys, args, words):
     code = main(["--store", str(store), "importance", *args])
     err = capsys.readouterr().err.strip()

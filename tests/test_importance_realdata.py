@@ -16,7 +16,9 @@ ARFF = Path("openml-pimp/KDD2018/data/arff/random_forest.arff")
 
 
 def _read_arff(path: Path) -> tuple[list[str], dict[str, set], dict[int, list[float]]]:
-    """(parameter columns, distinct values per column, accuracies per task), by plain text splitting."""
+    """(parameter columns, distinct values per column, accuracies per task), by plain text
+    splitting.
+    """
     lines = path.read_text().splitlines()
     meta = json.loads(lines[0].lstrip("% "))
     names = [line.split()[1] for line in lines if line.upper().startswith("@ATTRIBUTE")]
@@ -32,12 +34,27 @@ def _read_arff(path: Path) -> tuple[list[str], dict[str, set], dict[int, list[fl
     return meta["col_parameters"], values, scores
 
 
-def test_pimp_importance_is_a_fraction_per_task_and_constants_are_reported(openml_data, tmp_path, capsys):
+def test_pimp_importance_is_a_fraction_per_task_and_constants_are_reported(
+    openml_data, tmp_path, capsys
+):
     columns, values, scores = _read_arff(openml_data / ARFF)
     store = ["--store", str(tmp_path / "s.duckdb")]
     assert main([*store, "import", "openml-pimp", str(openml_data / ARFF)]) == 0
     capsys.readouterr()
-    assert main([*store, "importance", "--pipeline", "sklearn.random_forest", "--pairs", "--format", "json"]) == 0
+    assert (
+        main(
+            [
+                *store,
+                "importance",
+                "--pipeline",
+                "sklearn.random_forest",
+                "--pairs",
+                "--format",
+                "json",
+            ]
+        )
+        == 0
+    )
     data = json.loads(capsys.readouterr().out)
 
     # every task of the file with at least 100 runs is analysed; those whose accuracy never varies

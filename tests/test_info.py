@@ -22,7 +22,9 @@ STARTED = datetime(2026, 11, 1, 12, 0, 0)
 @pytest.fixture
 def store(store_path):
     w = open_writer(store_path)
-    w.upsert("datasets", pd.DataFrame({"dataset_id": [1, 2, 3], "name": ["a", "b", "c"], "source": "t"}))
+    w.upsert(
+        "datasets", pd.DataFrame({"dataset_id": [1, 2, 3], "name": ["a", "b", "c"], "source": "t"})
+    )
     w.upsert("tasks", pd.DataFrame({"task_id": [10, 11], "dataset_id": [1, 2], "source": "t"}))
     w.record_import("qualities-csv", "/data/q.csv", STARTED, {"datasets": 3})
     w.record_import("openml-sql", None, STARTED, {"tasks": 2})
@@ -48,9 +50,21 @@ def test_json_has_counts_imports_version_and_path(capsys, store):
     got = json.loads(out)
     assert got["store"] == str(store)
     assert got["schema_version"] == _migration_count()
-    assert got["tables"]["datasets"] == 3 and got["tables"]["tasks"] == 2 and got["tables"]["runs"] == 0
-    assert {"datasets", "dataset_qualities", "tasks", "flows", "setups", "runs", "evaluations",
-            "learning_curves"} <= set(got["tables"])
+    assert (
+        got["tables"]["datasets"] == 3
+        and got["tables"]["tasks"] == 2
+        and got["tables"]["runs"] == 0
+    )
+    assert {
+        "datasets",
+        "dataset_qualities",
+        "tasks",
+        "flows",
+        "setups",
+        "runs",
+        "evaluations",
+        "learning_curves",
+    } <= set(got["tables"])
     assert "run_configs" in got["views"]
     assert [i["source"] for i in got["imports"]] == ["qualities-csv", "openml-sql"]
     first = got["imports"][0]
@@ -62,7 +76,14 @@ def test_json_has_counts_imports_version_and_path(capsys, store):
 def test_table_format_names_everything(capsys, store):
     rc, out, _ = info(capsys, store)
     assert rc == 0
-    for text in (str(store), "schema version", "datasets", "qualities-csv", "openml-sql", "/data/q.csv"):
+    for text in (
+        str(store),
+        "schema version",
+        "datasets",
+        "qualities-csv",
+        "openml-sql",
+        "/data/q.csv",
+    ):
         assert text in out
 
 

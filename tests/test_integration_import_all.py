@@ -1,4 +1,5 @@
-"""Import everything in openml-data into one fresh store, through the registry, and check the counts.
+"""Import everything in openml-data into one fresh store, through the registry, and check the
+counts.
 
 The expected numbers are documented facts about the files (openml-data/README.md and issue 2), or
 are counted here from the files themselves. Sources not registered yet are skipped with a reason,
@@ -39,10 +40,21 @@ STEPS = [
 ]
 
 # openml-data/README.md: the server's seed database
-OPENML_SQL_ROWS = {"datasets": 131, "tasks": 1305, "task_inputs": 3917, "quality_definitions": 171,
-                   "estimation_procedures": 35, "evaluation_measures": 74, "flows": 15}
-LCDB_ROWS = {"predictive_accuracy": 1_953_371, "log_loss": 1_953_371,
-             "area_under_roc_curve": 1_151_985, "f1": 1_151_985}
+OPENML_SQL_ROWS = {
+    "datasets": 131,
+    "tasks": 1305,
+    "task_inputs": 3917,
+    "quality_definitions": 171,
+    "estimation_procedures": 35,
+    "evaluation_measures": 74,
+    "flows": 15,
+}
+LCDB_ROWS = {
+    "predictive_accuracy": 1_953_371,
+    "log_loss": 1_953_371,
+    "area_under_roc_curve": 1_151_985,
+    "f1": 1_151_985,
+}
 
 
 def _unavailable(name: str) -> str | None:
@@ -80,8 +92,13 @@ def full_store(tmp_path_factory, openml_data):
         log["seconds"][rel] = round(time.monotonic() - started, 1)
         log["done"].setdefault(name, []).append(result)
         log["after"].setdefault(name, _table_counts(path))
-    print("\nimport-all:", json.dumps({"seconds": log["seconds"], "skipped": log["skipped"],
-                                       "failed": log["failed"]}, indent=1))
+    print(
+        "\nimport-all:",
+        json.dumps(
+            {"seconds": log["seconds"], "skipped": log["skipped"], "failed": log["failed"]},
+            indent=1,
+        ),
+    )
     return log
 
 
@@ -106,7 +123,9 @@ def test_openml_sql_seed_database(full_store):
     # and the later imports did not lose any of them
     final = _table_counts(full_store["path"])
     assert all(final[t] >= n for t, n in OPENML_SQL_ROWS.items())
-    n, = query(full_store, "SELECT count(*) FROM quality_definitions WHERE source = 'openml-sql'")
+    (n,) = query(
+        full_store, "SELECT count(*) FROM quality_definitions WHERE source = 'openml-sql'"
+    )
     assert n == OPENML_SQL_ROWS["quality_definitions"]
 
 
@@ -116,14 +135,26 @@ def test_qualities_csv_datasets(full_store, openml_data):
         rows = list(csv.DictReader(f))
     ids = {int(r["Id"]) for r in rows}
     # 16 rows have no quality value at all: they add a dataset but no quality rows
-    with_values = {int(r["Id"]) for r in rows
-                   if any(v.strip() for k, v in r.items() if k not in ("Id", "Name", "Runs"))}
+    with_values = {
+        int(r["Id"])
+        for r in rows
+        if any(v.strip() for k, v in r.items() if k not in ("Id", "Name", "Runs"))
+    }
     assert len(ids) == 2872
     with open_reader(full_store["path"]) as con:
-        stored = {r[0] for r in con.execute("SELECT dataset_id FROM datasets WHERE dataset_id IN "
-                                            "(SELECT unnest($ids))", {"ids": sorted(ids)}).fetchall()}
-        with_qualities = {r[0] for r in con.execute(
-            "SELECT DISTINCT dataset_id FROM dataset_qualities WHERE source = 'qualities-csv'").fetchall()}
+        stored = {
+            r[0]
+            for r in con.execute(
+                "SELECT dataset_id FROM datasets WHERE dataset_id IN (SELECT unnest($ids))",
+                {"ids": sorted(ids)},
+            ).fetchall()
+        }
+        with_qualities = {
+            r[0]
+            for r in con.execute(
+                "SELECT DISTINCT dataset_id FROM dataset_qualities WHERE source = 'qualities-csv'"
+            ).fetchall()
+        }
     assert stored == ids
     assert with_qualities == with_values
 
@@ -150,21 +181,32 @@ def test_openml_pimp_runs(full_store, openml_data):
         full_store,
         "SELECT count(*), count(DISTINCT r.flow_id), count(e.value), count(r.config) "
         "FROM runs r LEFT JOIN evaluations e ON e.run_key = r.run_key "
-        "AND e.measure = 'predictive_accuracy' AND e.fold IS NULL WHERE r.source = 'openml-pimp'")
+        "AND e.measure = 'predictive_accuracy' AND e.fold IS NULL WHERE r.source = 'openml-pimp'",
+    )
     assert (runs, flows, scored, configs) == (47_000, 1, 47_000, 47_000)
     with open_reader(full_store["path"]) as con:
-        tasks = {r[0] for r in con.execute(
-            "SELECT DISTINCT task_id FROM runs WHERE source = 'openml-pimp'").fetchall()}
+        tasks = {
+            r[0]
+            for r in con.execute(
+                "SELECT DISTINCT task_id FROM runs WHERE source = 'openml-pimp'"
+            ).fetchall()
+        }
         flow = con.scalar("SELECT any_value(flow_id) FROM runs WHERE source = 'openml-pimp'")
-        with_qualities = {r[0] for r in con.execute(
-            "SELECT DISTINCT task_id FROM task_qualities WHERE source = 'openml-pimp'").fetchall()}
+        with_qualities = {
+            r[0]
+            for r in con.execute(
+                "SELECT DISTINCT task_id FROM task_qualities WHERE source = 'openml-pimp'"
+            ).fetchall()
+        }
     assert tasks == file_tasks and flow == 6969
     assert with_qualities == quality_tasks and len(quality_tasks) == 100
 
 
 def test_study_1_run_evaluations(full_store, openml_data):
     need(full_store, "openml-study-arff")
-    names, rows = _arff_rows(openml_data / STEPS[3][1] / "study_1_run_evaluations_predictive_accuracy.arff")
+    names, rows = _arff_rows(
+        openml_data / STEPS[3][1] / "study_1_run_evaluations_predictive_accuracy.arff"
+    )
     file_tasks = {int(r[names.index("openml_data_id")]) for r in rows}  # holds task ids
     file_flows = {int(r[names.index("algorithm")].split("_", 1)[0]) for r in rows}
     assert (len(rows), len(file_tasks), len(file_flows)) == (44_676, 438, 102)
@@ -172,11 +214,15 @@ def test_study_1_run_evaluations(full_store, openml_data):
         full_store,
         "SELECT count(*), count(DISTINCT flow_id), count(DISTINCT task_id), "
         "count(*) FILTER (WHERE run_key IN (SELECT run_key FROM evaluations)) "
-        "FROM runs WHERE run_key LIKE 'openml-study:1:%'")
+        "FROM runs WHERE run_key LIKE 'openml-study:1:%'",
+    )
     assert (runs, flows, tasks) == (44_676, len(file_flows), len(file_tasks))
     assert evaluated == runs
     file_ok = sum(r[names.index("runstatus")] == "ok" for r in rows)
-    ok, = query(full_store, "SELECT count(*) FROM runs WHERE run_key LIKE 'openml-study:1:%' AND status = 'ok'")
+    (ok,) = query(
+        full_store,
+        "SELECT count(*) FROM runs WHERE run_key LIKE 'openml-study:1:%' AND status = 'ok'",
+    )
     assert ok == file_ok < runs  # the status is kept, failed runs included
 
 
@@ -189,8 +235,12 @@ def test_tabrepo_task_metadata(full_store, openml_data):
                 mapping[int(row["tid"])] = int(float(row["did"]))
     assert mapping
     with open_reader(full_store["path"]) as con:
-        stored = dict(con.execute("SELECT task_id, dataset_id FROM tasks WHERE task_id IN "
-                                  "(SELECT unnest($ids))", {"ids": list(mapping)}).fetchall())
+        stored = dict(
+            con.execute(
+                "SELECT task_id, dataset_id FROM tasks WHERE task_id IN (SELECT unnest($ids))",
+                {"ids": list(mapping)},
+            ).fetchall()
+        )
     assert stored == mapping
 
 
@@ -210,15 +260,19 @@ def test_autosklearn_incumbents(full_store, openml_data):
     for name, rel in STEPS:
         if name == "autosklearn":
             expected |= _aslib_incumbents(openml_data / rel)
-    runs, = query(full_store, "SELECT count(*) FROM runs WHERE source = 'autosklearn'")
+    (runs,) = query(full_store, "SELECT count(*) FROM runs WHERE source = 'autosklearn'")
     assert runs == len(expected) > 0
 
 
 def test_lcdb_curves(full_store):
     need(full_store, "lcdb")
     with open_reader(full_store["path"]) as con:
-        got = dict(con.execute("SELECT measure, count(*) FROM learning_curves WHERE source = 'lcdb' "
-                               "GROUP BY measure").fetchall())
+        got = dict(
+            con.execute(
+                "SELECT measure, count(*) FROM learning_curves WHERE source = 'lcdb' "
+                "GROUP BY measure"
+            ).fetchall()
+        )
     assert got == LCDB_ROWS
 
 
@@ -236,19 +290,45 @@ def test_info_lists_every_import(full_store, capsys):
 
 def test_named_queries_on_the_full_store(full_store, capsys):
     need(full_store, "openml-pimp")
-    task, best = query(full_store,
-                       "SELECT r.task_id, max(e.value) FROM runs r JOIN evaluations e USING (run_key) "
-                       "WHERE r.source = 'openml-pimp' AND e.measure = 'predictive_accuracy' "
-                       "GROUP BY r.task_id ORDER BY r.task_id LIMIT 1")
+    task, best = query(
+        full_store,
+        "SELECT r.task_id, max(e.value) FROM runs r JOIN evaluations e USING (run_key) "
+        "WHERE r.source = 'openml-pimp' AND e.measure = 'predictive_accuracy' "
+        "GROUP BY r.task_id ORDER BY r.task_id LIMIT 1",
+    )
     capsys.readouterr()
-    rc = main(["--store", str(full_store["path"]), "sql", "--named", "best-configs",
-               "--param", f"task_id={task}", "--param", "flow_id=6969", "--format", "json"])
+    rc = main(
+        [
+            "--store",
+            str(full_store["path"]),
+            "sql",
+            "--named",
+            "best-configs",
+            "--param",
+            f"task_id={task}",
+            "--param",
+            "flow_id=6969",
+            "--format",
+            "json",
+        ]
+    )
     out, err = capsys.readouterr()
     assert rc == 0, err
     rows = [r for r in json.loads(out) if r["measure"] == "predictive_accuracy"]
     assert rows and rows[0]["score"] == pytest.approx(best)
-    rc = main(["--store", str(full_store["path"]), "sql", "--named", "run-counts",
-               "--param", "flow_id=6969", "--format", "json"])
+    rc = main(
+        [
+            "--store",
+            str(full_store["path"]),
+            "sql",
+            "--named",
+            "run-counts",
+            "--param",
+            "flow_id=6969",
+            "--format",
+            "json",
+        ]
+    )
     out, err = capsys.readouterr()
     assert rc == 0, err
     assert sum(r["runs"] for r in json.loads(out)) >= 47_000

@@ -70,8 +70,16 @@ def _is(name: str, *prefixes: str) -> bool:
 
 
 def test_only_the_store_imports_duckdb():
-    assert _violations(lambda m, i: _is(i, "duckdb") and not _is(m, "metabase.store")
-                       and "only metabase.store may import duckdb") == []
+    assert (
+        _violations(
+            lambda m, i: (
+                _is(i, "duckdb")
+                and not _is(m, "metabase.store")
+                and "only metabase.store may import duckdb"
+            )
+        )
+        == []
+    )
 
 
 def test_only_the_gateway_talks_to_openml():
@@ -79,32 +87,81 @@ def test_only_the_gateway_talks_to_openml():
         talks = _is(imported, "openml", "requests", "urllib3", "urllib.request", "http.client")
         allowed = _is(module, "metabase.openml", "metabase.testing", "metabase.publish")
         return talks and not allowed and "only metabase.openml talks to OpenML"
+
     assert _violations(rule) == []
 
 
 def test_algorithms_are_pure():
-    pure = ("metabase.metafeatures", "metabase.surrogate", "metabase.recommend", "metabase.evaluate",
-            "metabase.runner", "metabase.records")
-    forbidden = ("duckdb", "metabase.store", "metabase.openml", "metabase.workspace", "requests", "urllib3", "openml")
-    assert _violations(lambda m, i: _is(m, *pure) and _is(i, *forbidden)
-                       and "strategies, surrogates and meta-features never see persistence or the network") == []
+    pure = (
+        "metabase.metafeatures",
+        "metabase.surrogate",
+        "metabase.recommend",
+        "metabase.evaluate",
+        "metabase.runner",
+        "metabase.records",
+    )
+    forbidden = (
+        "duckdb",
+        "metabase.store",
+        "metabase.openml",
+        "metabase.workspace",
+        "requests",
+        "urllib3",
+        "openml",
+    )
+    assert (
+        _violations(
+            lambda m, i: (
+                _is(m, *pure)
+                and _is(i, *forbidden)
+                and "strategies, surrogates and meta-features never see persistence or the network"
+            )
+        )
+        == []
+    )
 
 
 def test_pipelines_depend_only_on_ml_libraries():
-    assert _violations(lambda m, i: _is(m, "pipelines") and _is(i, "metabase") and not _is(i, "metabase.errors")
-                       and "pipelines may use metabase.errors only") == []
+    assert (
+        _violations(
+            lambda m, i: (
+                _is(m, "pipelines")
+                and _is(i, "metabase")
+                and not _is(i, "metabase.errors")
+                and "pipelines may use metabase.errors only"
+            )
+        )
+        == []
+    )
 
 
 def test_the_cli_reaches_the_store_only_through_the_workspace():
-    behind = ("metabase.store", "metabase.services", "metabase.imports.api", "metabase.sync.engine",
-              "metabase.exports")
+    behind = (
+        "metabase.store",
+        "metabase.services",
+        "metabase.imports.api",
+        "metabase.sync.engine",
+        "metabase.exports",
+    )
     parsing = {"metabase.services.evaluate", "metabase.services.evaluate.parse_ks"}  # --k text
-    assert _violations(lambda m, i: _is(m, "cli") and _is(i, *behind) and i not in parsing
-                       and "a command calls one Workspace method") == []
+    assert (
+        _violations(
+            lambda m, i: (
+                _is(m, "cli")
+                and _is(i, *behind)
+                and i not in parsing
+                and "a command calls one Workspace method"
+            )
+        )
+        == []
+    )
 
 
 def test_nothing_imports_the_cli():
-    assert _violations(lambda m, i: _is(i, "cli") and not _is(m, "cli") and "nothing imports cli") == []
+    assert (
+        _violations(lambda m, i: _is(i, "cli") and not _is(m, "cli") and "nothing imports cli")
+        == []
+    )
 
 
 @pytest.mark.parametrize("heavy", ["torch", "lightgbm", "openml", "ray", "duckdb"])
@@ -119,9 +176,13 @@ def test_importing_metabase_is_cheap(heavy):
 
 def test_relative_imports_are_resolved():
     node = ast.parse("from ..store import open_reader").body[0]
-    assert _absolute("metabase.services.x", REPO / "metabase/services/x.py", node) == "metabase.store"
+    assert (
+        _absolute("metabase.services.x", REPO / "metabase/services/x.py", node) == "metabase.store"
+    )
     node = ast.parse("from . import writer").body[0]
-    assert _absolute("metabase.store", REPO / "metabase/store/__init__.py", node) == "metabase.store"
+    assert (
+        _absolute("metabase.store", REPO / "metabase/store/__init__.py", node) == "metabase.store"
+    )
 
 
 def _graph() -> dict[str, set[str]]:
@@ -187,13 +248,16 @@ def test_no_import_cycles():
 
 
 # A statement DuckDB would run: the shapes of a query, a write, DDL or a store command.
-_SQL = re.compile(r"""^\s*(
+_SQL = re.compile(
+    r"""^\s*(
     select\b[\s\S]*\bfrom\b | with\b[\s\S]*\bas\s*\([\s\S]*select\b |
     insert\s+(or\s+\w+\s+)?into\b | delete\s+from\b | update\s+\w+[\s\S]*\bset\b |
     create\s+(or\s+replace\s+)?(temp\w*\s+)?(table|view|index|sequence|schema|macro)\b |
     drop\s+(table|view|index|sequence|schema|macro)\b | alter\s+table\b |
     copy\s+[\s\S]*\b(to|from)\b | attach\b | pragma\b | checkpoint\b
-)""", re.I | re.X)
+)""",
+    re.I | re.X,
+)
 # Modules that read SQL written by others (MySQL dumps), never SQL for the store.
 _READS_FOREIGN_SQL = {"metabase.imports._sqldump"}
 
@@ -201,16 +265,29 @@ _READS_FOREIGN_SQL = {"metabase.imports._sqldump"}
 def _string_literals(path: Path):
     """(line, text) of each string literal that is not a docstring; f-strings with {} holes."""
     tree = ast.parse(path.read_text(), filename=str(path))
-    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
-                  if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
-                  and node.body and isinstance(node.body[0], ast.Expr)
-                  and isinstance(node.body[0].value, ast.Constant)}
-    inner = {id(v) for node in ast.walk(tree) if isinstance(node, ast.JoinedStr) for v in node.values}
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    inner = {
+        id(v) for node in ast.walk(tree) if isinstance(node, ast.JoinedStr) for v in node.values
+    }
     for node in ast.walk(tree):
         if isinstance(node, ast.JoinedStr):
-            yield node.lineno, "".join(v.value if isinstance(v, ast.Constant) else "{}" for v in node.values)
-        elif (isinstance(node, ast.Constant) and isinstance(node.value, str)
-              and id(node) not in docstrings and id(node) not in inner):
+            yield (
+                node.lineno,
+                "".join(v.value if isinstance(v, ast.Constant) else "{}" for v in node.values),
+            )
+        elif (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and id(node) not in docstrings
+            and id(node) not in inner
+        ):
             yield node.lineno, node.value
 
 
@@ -223,8 +300,11 @@ def test_the_sql_finder_knows_sql_from_prose():
 
 
 def test_no_sql_text_outside_the_store():
-    found = [f"{module}:{line}: {text.strip()[:60]!r}"
-             for module, path in _modules()
-             if not _is(module, "metabase.store") and module not in _READS_FOREIGN_SQL
-             for line, text in _string_literals(path) if _SQL.match(text)]
+    found = [
+        f"{module}:{line}: {text.strip()[:60]!r}"
+        for module, path in _modules()
+        if not _is(module, "metabase.store") and module not in _READS_FOREIGN_SQL
+        for line, text in _string_literals(path)
+        if _SQL.match(text)
+    ]
     assert found == []

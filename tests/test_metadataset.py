@@ -10,9 +10,17 @@ from metabase.errors import ImportFormatError, InputError
 
 
 def _sample() -> metadataset.MetaDataset:
-    runs = pd.DataFrame({"task_id": [1, 1, 2], "pipeline": ["p", "p", "q"],
-                         "config": ['{"a": 1}', '{"a": 2.5}', '{"b": "x"}'], "score": [0.5, 0.7, -1.0]})
-    tasks = pd.DataFrame({"task_id": [1, 2], "dataset_id": [10, None], "NumberOfInstances": [100, 200]})
+    runs = pd.DataFrame(
+        {
+            "task_id": [1, 1, 2],
+            "pipeline": ["p", "p", "q"],
+            "config": ['{"a": 1}', '{"a": 2.5}', '{"b": "x"}'],
+            "score": [0.5, 0.7, -1.0],
+        }
+    )
+    tasks = pd.DataFrame(
+        {"task_id": [1, 2], "dataset_id": [10, None], "NumberOfInstances": [100, 200]}
+    )
     return metadataset.MetaDataset(runs, tasks)
 
 

@@ -1,4 +1,6 @@
-"""Unit tests of metabase.metafeatures on small hand-made frames; expected values worked out by hand."""
+"""Unit tests of metabase.metafeatures on small hand-made frames; expected values worked out by
+hand.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +12,14 @@ import pandas as pd
 import pytest
 
 from metabase.errors import InputError
-from metabase.metafeatures import GROUPS, compute, load_table, members, metafeatures, to_store_frame
+from metabase.metafeatures import (
+    GROUPS,
+    compute,
+    load_table,
+    members,
+    metafeatures,
+    to_store_frame,
+)
 
 
 @pytest.fixture
@@ -67,7 +76,9 @@ def test_quartiles_follow_commons_math_positions():
     assert v["Quartile1MeansOfNumericAtts"] == 2 and v["Quartile2MeansOfNumericAtts"] == 4
     assert v["Quartile3MeansOfNumericAtts"] == 6
     X4 = pd.DataFrame({f"c{i}": [float(i), float(i)] for i in range(1, 5)})
-    assert compute(X4, None, groups=["statistical"]).values["Quartile1MeansOfNumericAtts"] == pytest.approx(1.25)
+    assert compute(X4, None, groups=["statistical"]).values[
+        "Quartile1MeansOfNumericAtts"
+    ] == pytest.approx(1.25)
 
 
 def test_information_theory(small):
@@ -84,16 +95,27 @@ def test_information_theory(small):
 def _separable(n=40, seed=0):
     rng = np.random.default_rng(seed)
     half = n // 2
-    X = pd.DataFrame({"x": np.r_[rng.uniform(0, 1, half), rng.uniform(100, 101, half)],
-                      "noise": rng.normal(size=n),
-                      "colour": pd.Categorical(np.r_[["red"] * half, ["blue"] * half])})
+    X = pd.DataFrame(
+        {
+            "x": np.r_[rng.uniform(0, 1, half), rng.uniform(100, 101, half)],
+            "noise": rng.normal(size=n),
+            "colour": pd.Categorical(np.r_[["red"] * half, ["blue"] * half]),
+        }
+    )
     y = pd.Series(np.r_[["a"] * half, ["b"] * half], name="class")
     return X, y
 
 
 def test_landmarkers_are_perfect_on_separable_classes():
     v = compute(*_separable(), groups=["landmarking"]).values
-    for learner in ("DecisionStump", "NaiveBayes", "kNN1N", "REPTreeDepth1", "J48.001.", "CfsSubsetEval_NaiveBayes"):
+    for learner in (
+        "DecisionStump",
+        "NaiveBayes",
+        "kNN1N",
+        "REPTreeDepth1",
+        "J48.001.",
+        "CfsSubsetEval_NaiveBayes",
+    ):
         assert v[f"{learner}ErrRate"] == 0, learner
         assert v[f"{learner}AUC"] == 1, learner
         assert v[f"{learner}Kappa"] == 1, learner
@@ -115,8 +137,13 @@ def test_regression_target_makes_classification_qualities_nan_with_reason():
     y = pd.Series([2.0, 4.0, 6.0, 8.0, 11.0])
     r = compute(X, y)
     assert r.values["NumberOfClasses"] == 0
-    assert math.isnan(r.values["MajorityClassSize"]) and r.reasons["MajorityClassSize"] == "classification only"
-    assert math.isnan(r.values["kNN1NErrRate"]) and r.reasons["kNN1NErrRate"] == "classification only"
+    assert (
+        math.isnan(r.values["MajorityClassSize"])
+        and r.reasons["MajorityClassSize"] == "classification only"
+    )
+    assert (
+        math.isnan(r.values["kNN1NErrRate"]) and r.reasons["kNN1NErrRate"] == "classification only"
+    )
     # a numeric target is one of OpenML's numeric attributes: means are 3 (x) and 6.2 (target)
     assert r.values["NumberOfNumericFeatures"] == 2
     assert r.values["MaxMeansOfNumericAtts"] == pytest.approx(6.2)
@@ -127,8 +154,14 @@ def test_regression_target_makes_classification_qualities_nan_with_reason():
 def test_awkward_columns_constant_all_missing_high_cardinality():
     n = 300
     rng = np.random.default_rng(0)
-    X = pd.DataFrame({"const": 1.0, "allnan": np.nan, "ids": [f"id{i}" for i in range(n)],
-                      "x": rng.normal(size=n)})
+    X = pd.DataFrame(
+        {
+            "const": 1.0,
+            "allnan": np.nan,
+            "ids": [f"id{i}" for i in range(n)],
+            "x": rng.normal(size=n),
+        }
+    )
     y = pd.Series(rng.choice(["u", "v", "w"], size=n))
     r = compute(X, y)
     assert r.values["NumberOfMissingValues"] == n
@@ -166,8 +199,11 @@ def test_shared_intermediates_are_computed_once(monkeypatch, small):
 
     calls = []
     original = statistical.NumericMoments.compute
-    monkeypatch.setattr(statistical.NumericMoments, "compute",
-                        lambda self, ctx, num: calls.append(1) or original(self, ctx, num))
+    monkeypatch.setattr(
+        statistical.NumericMoments,
+        "compute",
+        lambda self, ctx, num: calls.append(1) or original(self, ctx, num),
+    )
     compute(*small, groups=["statistical"])
     assert len(calls) == 1  # 24 qualities, one pass over the data
 
@@ -186,7 +222,9 @@ def test_skip_and_groups_and_to_frame(small):
     assert set(frame["group"]) == {"general", "landmarking"}
     assert r.reasons["Dimensionality"] == "skipped"
     stored = to_store_frame(r, 7)
-    assert "Dimensionality" not in set(stored["quality"]) and (stored["source"] == "computed").all()
+    assert (
+        "Dimensionality" not in set(stored["quality"]) and (stored["source"] == "computed").all()
+    )
 
 
 def test_unknown_group_and_bad_inputs_raise_input_error(small):
@@ -202,7 +240,9 @@ def test_catalogue_has_openml_and_autosklearn_names_with_docstrings():
     registry = metafeatures()
     from metabase.metafeatures.autosklearn import AUTOSKLEARN_NAMES
 
-    assert len(AUTOSKLEARN_NAMES) == 37  # every meta-feature column of auto-sklearn's feature_values.arff
+    assert (
+        len(AUTOSKLEARN_NAMES) == 37
+    )  # every meta-feature column of auto-sklearn's feature_values.arff
     openml = [n for n, c in registry.items() if c.group != "autosklearn"]
     assert len(openml) >= 100
     assert all(c.__doc__ and c.__doc__.strip() for c in registry.values())
@@ -266,10 +306,13 @@ def test_load_csv_tsv_gz_and_parquet_agree(tmp_path):
         assert X.shape == (3, 2) and y.tolist() == ["x", "y", "x"], name
 
 
-@pytest.mark.parametrize("content,match", [
-    (b"", "empty"),
-    (b"\x00\x01\x02garbage\xff" * 10, "cannot read"),
-])
+@pytest.mark.parametrize(
+    "content,match",
+    [
+        (b"", "empty"),
+        (b"\x00\x01\x02garbage\xff" * 10, "cannot read"),
+    ],
+)
 def test_unreadable_or_empty_files(tmp_path, content, match):
     path = tmp_path / "bad.parquet"
     path.write_bytes(content)

@@ -16,8 +16,9 @@ from cli.main import main
 @pytest.fixture
 def table(tmp_path):
     path = tmp_path / "t.csv"
-    pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0], "b": list("xyxyxz"),
-                  "label": list("ppnnpn")}).to_csv(path, index=False)
+    pd.DataFrame(
+        {"a": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0], "b": list("xyxyxz"), "label": list("ppnnpn")}
+    ).to_csv(path, index=False)
     return path
 
 
@@ -26,8 +27,19 @@ def _json(capsys):
 
 
 def test_features_json_for_a_file(table, store_path, capsys):
-    rc = main(["--store", str(store_path), "features", str(table), "--target", "label", "--no-landmarkers",
-               "-f", "json"])
+    rc = main(
+        [
+            "--store",
+            str(store_path),
+            "features",
+            str(table),
+            "--target",
+            "label",
+            "--no-landmarkers",
+            "-f",
+            "json",
+        ]
+    )
     assert rc == 0
     rows = _json(capsys)
     assert rows["NumberOfInstances"]["value"] == 6
@@ -37,8 +49,20 @@ def test_features_json_for_a_file(table, store_path, capsys):
 
 
 def test_groups_option_limits_the_output(table, store_path, capsys):
-    rc = main(["--store", str(store_path), "features", str(table), "--target", "label",
-               "--groups", "general,missing", "-f", "csv"])
+    rc = main(
+        [
+            "--store",
+            str(store_path),
+            "features",
+            str(table),
+            "--target",
+            "label",
+            "--groups",
+            "general,missing",
+            "-f",
+            "csv",
+        ]
+    )
     assert rc == 0
     frame = pd.read_csv(pd.io.common.StringIO(capsys.readouterr().out))
     assert set(frame["group"]) == {"general", "missing"}
@@ -50,10 +74,35 @@ def test_store_result_writes_computed_rows_beside_openml_ones(table, store_path,
     with open_writer(store_path) as w:
         # --dataset-id must name a stored dataset
         w.upsert("datasets", pd.DataFrame([{"dataset_id": 99, "name": "t", "source": "openml"}]))
-        w.upsert("dataset_qualities", pd.DataFrame(
-            [{"dataset_id": 99, "quality": "NumberOfInstances", "value": 12345.0, "source": "openml"}]))
-    rc = main(["--store", str(store_path), "features", str(table), "--target", "label", "--no-landmarkers",
-               "--dataset-id", "99", "--store-result", "-f", "json"])
+        w.upsert(
+            "dataset_qualities",
+            pd.DataFrame(
+                [
+                    {
+                        "dataset_id": 99,
+                        "quality": "NumberOfInstances",
+                        "value": 12345.0,
+                        "source": "openml",
+                    }
+                ]
+            ),
+        )
+    rc = main(
+        [
+            "--store",
+            str(store_path),
+            "features",
+            str(table),
+            "--target",
+            "label",
+            "--no-landmarkers",
+            "--dataset-id",
+            "99",
+            "--store-result",
+            "-f",
+            "json",
+        ]
+    )
     assert rc == 0
     with open_reader(store_path) as r:
         rows = r.df("SELECT quality, value, source FROM dataset_qualities WHERE dataset_id = 99")
@@ -64,11 +113,14 @@ def test_store_result_writes_computed_rows_beside_openml_ones(table, store_path,
     assert theirs["value"].tolist() == [12345.0]  # OpenML's row untouched
 
 
-@pytest.mark.parametrize("args,message", [
-    (["--store-result"], "needs --dataset-id"),
-    (["--target", "nope"], "no column named 'nope'"),
-    (["--groups", "bogus"], "unknown meta-feature group"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--store-result"], "needs --dataset-id"),
+        (["--target", "nope"], "no column named 'nope'"),
+        (["--groups", "bogus"], "unknown meta-feature group"),
+    ],
+)
 def test_bad_input_is_one_line_and_leaves_no_store(table, store_path, capsys, args, message):
     base = ["--store", str(store_path), "features", str(table)]
     if "--target" not in args:
@@ -87,10 +139,27 @@ def test_no_source_or_two_sources_is_an_error(table, store_path, capsys):
 
 def test_empty_and_unreadable_files(tmp_path, store_path, capsys):
     (tmp_path / "empty.csv").write_text("")
-    assert main(["--store", str(store_path), "features", str(tmp_path / "empty.csv"), "--target", "x"]) == 1
+    assert (
+        main(
+            ["--store", str(store_path), "features", str(tmp_path / "empty.csv"), "--target", "x"]
+        )
+        == 1
+    )
     assert "empty" in capsys.readouterr().err
     (tmp_path / "junk.parquet").write_bytes(b"\x00\xff" * 50)
-    assert main(["--store", str(store_path), "features", str(tmp_path / "junk.parquet"), "--target", "x"]) == 1
+    assert (
+        main(
+            [
+                "--store",
+                str(store_path),
+                "features",
+                str(tmp_path / "junk.parquet"),
+                "--target",
+                "x",
+            ]
+        )
+        == 1
+    )
     assert "cannot read" in capsys.readouterr().err
 
 
@@ -98,19 +167,40 @@ def test_console_script_end_to_end(table, store_path):
     script = Path(sys.executable).parent / "metabase"
     if not script.exists():
         pytest.skip("the metabase console script is not installed in this environment")
-    proc = subprocess.run([str(script), "--store", str(store_path), "features", str(table),
-                           "--target", "label", "--groups", "general", "-f", "json"],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [
+            str(script),
+            "--store",
+            str(store_path),
+            "features",
+            str(table),
+            "--target",
+            "label",
+            "--groups",
+            "general",
+            "-f",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     rows = {r["quality"]: r["value"] for r in json.loads(proc.stdout)}
     assert rows["NumberOfInstances"] == 6
-    bad = subprocess.run([str(script), "features", str(table), "--target", "nope"], capture_output=True,
-                         text=True, timeout=120)
+    bad = subprocess.run(
+        [str(script), "features", str(table), "--target", "nope"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode == 1 and bad.stderr.startswith("error: ") and bad.stdout == ""
 
 
 @pytest.mark.realdata
-def test_features_of_an_openml_dataset_and_task_through_the_gateway(replay_server, tmp_path, capsys):
+def test_features_of_an_openml_dataset_and_task_through_the_gateway(
+    replay_server, tmp_path, capsys
+):
     store = tmp_path / "s.duckdb"
     base = ["--store", str(store), "--openml-server", replay_server.url, "features"]
     rc = main(base + ["--dataset", "1471", "--groups", "general,class", "-f", "json"])
@@ -127,8 +217,10 @@ def test_features_of_an_openml_dataset_and_task_through_the_gateway(replay_serve
     from metabase.store import open_reader
 
     with open_reader(store) as r:
-        stored = r.df("SELECT value FROM dataset_qualities WHERE dataset_id = 1471 AND source = 'computed' "
-                      "AND quality = 'MinorityClassSize'")
+        stored = r.df(
+            "SELECT value FROM dataset_qualities WHERE dataset_id = 1471 AND source = 'computed' "
+            "AND quality = 'MinorityClassSize'"
+        )
     assert stored["value"].tolist() == [6723.0]
 
 
@@ -139,10 +231,45 @@ def _json_text(text):
 def test_numeric_class_labels_get_a_hint_and_task_type_overrides(tmp_path, store_path, capsys):
     path = tmp_path / "ints.csv"
     pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0], "y": [0, 1, 0, 1]}).to_csv(path, index=False)
-    assert main(["--store", str(store_path), "features", str(path), "--target", "y", "--groups", "class",
-                 "-f", "json"]) == 0
+    assert (
+        main(
+            [
+                "--store",
+                str(store_path),
+                "features",
+                str(path),
+                "--target",
+                "y",
+                "--groups",
+                "class",
+                "-f",
+                "json",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr()
-    assert "--task-type classification" in out.err and _json_text(out.out)["NumberOfClasses"]["value"] == 0
-    assert main(["--store", str(store_path), "features", str(path), "--target", "y", "--groups", "class",
-                 "--task-type", "classification", "-f", "json"]) == 0
+    assert (
+        "--task-type classification" in out.err
+        and _json_text(out.out)["NumberOfClasses"]["value"] == 0
+    )
+    assert (
+        main(
+            [
+                "--store",
+                str(store_path),
+                "features",
+                str(path),
+                "--target",
+                "y",
+                "--groups",
+                "class",
+                "--task-type",
+                "classification",
+                "-f",
+                "json",
+            ]
+        )
+        == 0
+    )
     assert _json_text(capsys.readouterr().out)["NumberOfClasses"]["value"] == 2

@@ -17,8 +17,13 @@ ALL = pipelines.names()
 
 def _schema(pipeline):
     task = pipeline.task_types[0]
-    return DataSchema(["a", "b"], ["c"], classes=[0, 1] if task == "classification" else None,
-                      task_type=task, columns=["a", "b", "c"])
+    return DataSchema(
+        ["a", "b"],
+        ["c"],
+        classes=[0, 1] if task == "classification" else None,
+        task_type=task,
+        columns=["a", "b", "c"],
+    )
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -53,7 +58,13 @@ def test_published_flow_names_are_what_openml_python_generates():
     from openml.extensions.sklearn import SklearnExtension
 
     extension = SklearnExtension()
-    for name in ("sklearn.random_forest", "sklearn.adaboost", "sklearn.svr", "lightgbm", "torch.mlp"):
+    for name in (
+        "sklearn.random_forest",
+        "sklearn.adaboost",
+        "sklearn.svr",
+        "lightgbm",
+        "torch.mlp",
+    ):
         p = pipelines.get(name)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -67,7 +78,9 @@ def test_each_out_of_range_value_is_named_with_its_allowed_range(name):
     for hp in p.space.values():
         if hasattr(hp, "upper"):
             bad = hp.upper * 2 + 1
-            with pytest.raises(ConfigError, match=rf"{hp.name} = .*\[{hp.lower:g}, {hp.upper:g}\]"):
+            with pytest.raises(
+                ConfigError, match=rf"{hp.name} = .*\[{hp.lower:g}, {hp.upper:g}\]"
+            ):
                 p.canonicalize({hp.name: bad})
             with pytest.raises(ConfigError, match=hp.name):
                 p.canonicalize({hp.name: "not a number"})
@@ -105,7 +118,9 @@ def test_config_hash_ignores_order_spelling_defaults_and_inactive_values():
     assert base != h("sklearn.svc", {"C": 2.5, "kernel": "rbf"})
     assert base != h("sklearn.svr", {"kernel": "rbf", "C": 2.0})
     # Pipelines outside the catalogue hash their typed values.
-    assert h("mlr.classif.xgboost", {"eta": "0.3", "nrounds": 10}) == h("mlr.classif.xgboost", {"nrounds": "10", "eta": 0.3})
+    assert h("mlr.classif.xgboost", {"eta": "0.3", "nrounds": 10}) == h(
+        "mlr.classif.xgboost", {"nrounds": "10", "eta": 0.3}
+    )
     with pytest.raises(ConfigError):
         h("sklearn.svc", {"C": -1})
 
@@ -117,4 +132,9 @@ def test_ranger_maps_when_features_are_known_and_not_otherwise():
     assert name == "sklearn.random_forest"
     assert config["max_features"] == 0.25 and config["n_estimators"] == 500
     assert config["min_samples_leaf"] == 5 and config["bootstrap"] is True
-    assert pipelines.map_openml("mlr.classif.ranger(8)", {**params, "splitrule": "extratrees"}, n_features=16) is None
+    assert (
+        pipelines.map_openml(
+            "mlr.classif.ranger(8)", {**params, "splitrule": "extratrees"}, n_features=16
+        )
+        is None
+    )

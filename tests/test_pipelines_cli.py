@@ -22,12 +22,18 @@ def test_list_json_has_every_catalogue_pipeline(capsys, store_path):
 
 
 def test_show_json_gives_types_ranges_log_defaults_and_conditions(capsys, store_path):
-    assert main(["--store", str(store_path), "pipelines", "show", "sklearn.svc", "--format", "json"]) == 0
+    assert (
+        main(["--store", str(store_path), "pipelines", "show", "sklearn.svc", "--format", "json"])
+        == 0
+    )
     shown = json.loads(capsys.readouterr().out)
     hps = {h["name"]: h for h in shown["hyperparameters"]}
     assert hps["C"]["type"] == "float" and hps["C"]["log"] is True
     assert hps["C"]["range"] == [0.03125, 32768.0]
-    assert hps["kernel"]["choices"] == ["rbf", "poly", "sigmoid"] and hps["kernel"]["default"] == "rbf"
+    assert (
+        hps["kernel"]["choices"] == ["rbf", "poly", "sigmoid"]
+        and hps["kernel"]["default"] == "rbf"
+    )
     assert "kernel" in hps["degree"]["condition"] and "poly" in hps["degree"]["condition"]
     assert shown["default_config"]["kernel"] == "rbf" and "degree" not in shown["default_config"]
 
@@ -47,10 +53,17 @@ def test_show_unknown_pipeline_is_one_line_error_exit_1(capsys, store_path):
 
 def test_console_script_lists_pipelines_as_csv(tmp_path):
     console = Path(sys.executable).parent / "metabase"
-    script = [str(console)] if console.exists() else [
-        sys.executable, "-c", "import sys; from cli.main import main; sys.exit(main())"]
-    done = subprocess.run([*script, "--store", str(tmp_path / "s.duckdb"), "pipelines", "list", "-f", "csv"],
-                          capture_output=True, text=True, timeout=120)
+    script = (
+        [str(console)]
+        if console.exists()
+        else [sys.executable, "-c", "import sys; from cli.main import main; sys.exit(main())"]
+    )
+    done = subprocess.run(
+        [*script, "--store", str(tmp_path / "s.duckdb"), "pipelines", "list", "-f", "csv"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     lines = done.stdout.strip().splitlines()
     assert lines[0].startswith("name,task_types,device")

@@ -44,8 +44,9 @@ def credit_g(openml_data):
 
 @pytest.fixture(scope="module")
 def machine_cpu(openml_data):
-    frame = pd.read_csv(openml_data / "pmlb" / "datasets" / "230_machine_cpu" / "230_machine_cpu.tsv.gz",
-                        sep="\t")
+    frame = pd.read_csv(
+        openml_data / "pmlb" / "datasets" / "230_machine_cpu" / "230_machine_cpu.tsv.gz", sep="\t"
+    )
     y = frame.pop("target").to_numpy(dtype=float)
     return frame, y, DataSchema(list(frame.columns), [], task_type="regression")
 
@@ -82,8 +83,15 @@ REGRESSORS = [n for n in pipelines.names() if "regression" in pipelines.get(n).t
 
 def test_every_sklearn_classifier_has_a_regression_variant_where_sklearn_has_one():
     assert len(CLASSIFIERS) >= 12 and len(REGRESSORS) >= 10
-    for base in ("random_forest", "extra_trees", "adaboost", "gradient_boosting",
-                 "hist_gradient_boosting", "knn", "decision_tree"):
+    for base in (
+        "random_forest",
+        "extra_trees",
+        "adaboost",
+        "gradient_boosting",
+        "hist_gradient_boosting",
+        "knn",
+        "decision_tree",
+    ):
         assert f"sklearn.{base}_regressor" in REGRESSORS
     assert "sklearn.svr" in REGRESSORS
 
@@ -92,7 +100,7 @@ def test_every_sklearn_classifier_has_a_regression_variant_where_sklearn_has_one
 def test_classifier_default_and_sampled_configs_fit_predict_on_credit_g(name, credit_g):
     frame, y, schema = credit_g
     pipeline = pipelines.get(name)
-    test_y = y[int(len(frame) * 0.8):]
+    test_y = y[int(len(frame) * 0.8) :]
     for config in _configs(pipeline):
         model, predicted = _fit_predict(pipeline, config, frame, y, schema)
         assert len(predicted) == len(test_y)
@@ -121,7 +129,9 @@ def test_regression_pipeline_refuses_a_classification_schema(credit_g):
 def test_schema_with_column_order_selects_by_index(credit_g):
     # Publishing needs index lists (openml-python cannot serialise column selectors by name).
     frame, y, schema = credit_g
-    indexed = DataSchema(schema.numeric, schema.categorical, schema.classes, columns=list(frame.columns))
+    indexed = DataSchema(
+        schema.numeric, schema.categorical, schema.classes, columns=list(frame.columns)
+    )
     model = pipelines.get("sklearn.random_forest").build({}, indexed, CAPS)
     selected = [cols for _, _, cols in model.steps[0][1].transformers]
     assert all(isinstance(c, int) for cols in selected for c in cols)

@@ -1,5 +1,6 @@
 """The torch networks are real architectures: module structure, parameter counts worked out by
-hand, training that lowers the validation loss, early stopping, determinism, state_dict files."""
+hand, training that lowers the validation loss, early stopping, determinism, state_dict files.
+"""
 
 from __future__ import annotations
 
@@ -33,7 +34,9 @@ def _count(module) -> int:
 
 
 def test_two_layer_mlp_structure_and_parameter_count():
-    net = make_module("mlp", _mlp(n_layers=2, units_1=64, units_2=32, dropout=0.0), d_in=10, d_out=2)
+    net = make_module(
+        "mlp", _mlp(n_layers=2, units_1=64, units_2=32, dropout=0.0), d_in=10, d_out=2
+    )
     assert isinstance(net, MLP)
     linears = [m for m in net.modules() if isinstance(m, nn.Linear)]
     assert [(m.in_features, m.out_features) for m in linears] == [(10, 64), (64, 32), (32, 2)]
@@ -43,8 +46,16 @@ def test_two_layer_mlp_structure_and_parameter_count():
 
 
 def test_three_layer_mlp_with_batch_norm_skips_and_dropout():
-    config = _mlp(n_layers=3, units_1=32, units_2=32, units_3=16, batch_norm=True,
-                  skip_connections=True, dropout=0.25, activation="gelu")
+    config = _mlp(
+        n_layers=3,
+        units_1=32,
+        units_2=32,
+        units_3=16,
+        batch_norm=True,
+        skip_connections=True,
+        dropout=0.25,
+        activation="gelu",
+    )
     net = make_module("mlp", config, d_in=10, d_out=2)
     assert sum(isinstance(m, nn.BatchNorm1d) for m in net.modules()) == 3
     assert [m.p for m in net.modules() if isinstance(m, nn.Dropout)] == [0.25] * 3
@@ -70,7 +81,8 @@ def test_depth_and_width_follow_the_chain_config():
 
 def test_resnet_structure_and_parameter_count():
     config = pipelines.get("torch.resnet").canonicalize(
-        {"n_blocks": 2, "d_main": 32, "d_hidden_factor": 2.0, "normalization": "batch_norm"})
+        {"n_blocks": 2, "d_main": 32, "d_hidden_factor": 2.0, "normalization": "batch_norm"}
+    )
     net = make_module("resnet", config, d_in=10, d_out=3)
     assert isinstance(net, TabularResNet) and len(net.blocks) == 2
     # stem 10*32+32; per block BN(32) 64 + 32*64+64 + 64*32+32; head BN 64 + 32*3+3
@@ -93,7 +105,9 @@ def eeg(openml_data):
 def test_training_lowers_validation_loss_on_eeg_eye_state(name, eeg):
     frame, y, schema = eeg
     p = pipelines.get(name)
-    config = p.canonicalize({"max_epochs": 12, "patience": 12, "learning_rate": 3e-3, "batch_size": 128})
+    config = p.canonicalize(
+        {"max_epochs": 12, "patience": 12, "learning_rate": 3e-3, "batch_size": 128}
+    )
     model = p.build(config, schema, BuildOptions(random_state=0)).fit(frame, y)
     history = model[-1].history_
     first, best = history[0]["val_loss"], min(h["val_loss"] for h in history)
@@ -120,8 +134,11 @@ def test_same_seed_same_model_other_seed_other_model(eeg):
 def test_early_stopping_stops_on_noise():
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(400, 5)).astype(np.float32), rng.integers(0, 2, 400)
-    config = {k: v for k, v in _mlp(max_epochs=200, patience=3, learning_rate=0.05).items()
-              if k != "imputation_strategy"}
+    config = {
+        k: v
+        for k, v in _mlp(max_epochs=200, patience=3, learning_rate=0.05).items()
+        if k != "imputation_strategy"
+    }
     net = TabularNetClassifier("mlp", config).fit(X, y)
     assert net.n_epochs_ < 200
     best_epoch = int(np.argmin([h["val_loss"] for h in net.history_]))
@@ -167,8 +184,11 @@ def test_built_network_pipeline_clones_and_refits():
     frame["d"] = rng.choice(["x", "y", None], size=120)
     y = rng.integers(0, 3, 120)
     p = pipelines.get("torch.resnet")
-    model = p.build(p.default_config(), DataSchema(["a", "b", "c"], ["d"], classes=[0, 1, 2]),
-                    BuildOptions(max_epochs=2))
+    model = p.build(
+        p.default_config(),
+        DataSchema(["a", "b", "c"], ["d"], classes=[0, 1, 2]),
+        BuildOptions(max_epochs=2),
+    )
     twin = clone(model)
     assert twin.get_params()["network__config"] == model.get_params()["network__config"]
     proba = twin.fit(frame, y).predict_proba(frame)

@@ -1,6 +1,7 @@
 """Exactly once: ``metabase publish`` under injected faults (5xx, resets, 429, answers lost after
 the server stored the run) and SIGKILLs at random points leaves each run on the server once, and
-every local run with its id; a server that is down keeps the runs in the outbox."""
+every local run with its id; a server that is down keeps the runs in the outbox.
+"""
 
 from __future__ import annotations
 
@@ -23,14 +24,33 @@ RUNS, KILLS = 10, 3
 
 
 def _env():
-    return {**os.environ, "PYTHONPATH": str(REPO), "METABASE_OPENML_BACKOFF_S": "0.01",
-            "METABASE_OPENML_RETRIES": "12"}
+    return {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "METABASE_OPENML_BACKOFF_S": "0.01",
+        "METABASE_OPENML_RETRIES": "12",
+    }
 
 
 def _publish(store, server, wait=True):
-    argv = [sys.executable, "-m", "cli.main", "--store", str(store), "--openml-server", server.url,
-            "--apikey", "k", "publish", "--all", "--format", "json"]
-    proc = subprocess.Popen(argv, env=_env(), cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    argv = [
+        sys.executable,
+        "-m",
+        "cli.main",
+        "--store",
+        str(store),
+        "--openml-server",
+        server.url,
+        "--apikey",
+        "k",
+        "publish",
+        "--all",
+        "--format",
+        "json",
+    ]
+    proc = subprocess.Popen(
+        argv, env=_env(), cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     return proc.wait(120) if wait else proc
 
 
@@ -38,7 +58,9 @@ def _local_runs(store):
     from metabase.store import open_reader
 
     with open_reader(store) as con:
-        return con.execute("SELECT run_key, openml_run_id FROM runs WHERE source = 'local'").fetchall()
+        return con.execute(
+            "SELECT run_key, openml_run_id FROM runs WHERE source = 'local'"
+        ).fetchall()
 
 
 def test_each_run_once_on_the_server_under_faults_and_kills(replay_factory, tmp_path, monkeypatch):
@@ -46,8 +68,26 @@ def test_each_run_once_on_the_server_under_faults_and_kills(replay_factory, tmp_
 
     store = tmp_path / "faults.duckdb"
     clean = replay_factory()
-    assert main(["--store", str(store), "--openml-server", clean.url, "run", "--task", "31", "--pipeline",
-                 "sklearn.random_forest", "--sample", str(RUNS), "--fidelity", "n_estimators=2"]) == 0
+    assert (
+        main(
+            [
+                "--store",
+                str(store),
+                "--openml-server",
+                clean.url,
+                "run",
+                "--task",
+                "31",
+                "--pipeline",
+                "sklearn.random_forest",
+                "--sample",
+                str(RUNS),
+                "--fidelity",
+                "n_estimators=2",
+            ]
+        )
+        == 0
+    )
     server = replay_factory(faults=FAULTS)
     rng = random.Random(5)
     for _ in range(KILLS):
@@ -64,25 +104,64 @@ def test_each_run_once_on_the_server_under_faults_and_kills(replay_factory, tmp_
         assert on_server == {run_id}, key
     assert len(server.state.uploaded_runs) == RUNS  # nothing else was stored either
     faulted = server.server.faulted
-    assert faulted[("drop", "POST")] >= 1 and faulted[("reset", "POST")] + faulted[("5xx", "POST")] >= 1, faulted
+    assert (
+        faulted[("drop", "POST")] >= 1
+        and faulted[("reset", "POST")] + faulted[("5xx", "POST")] >= 1
+    ), faulted
 
 
 def test_a_server_that_is_down_keeps_the_runs_in_the_outbox(replay_factory, tmp_path, capsys):
     store = tmp_path / "down.duckdb"
     server = replay_factory()
-    assert main(["--store", str(store), "--openml-server", server.url, "run", "--task", "31", "--pipeline",
-                 "sklearn.random_forest", "--sample", "2", "--fidelity", "n_estimators=2"]) == 0
+    assert (
+        main(
+            [
+                "--store",
+                str(store),
+                "--openml-server",
+                server.url,
+                "run",
+                "--task",
+                "31",
+                "--pipeline",
+                "sklearn.random_forest",
+                "--sample",
+                "2",
+                "--fidelity",
+                "n_estimators=2",
+            ]
+        )
+        == 0
+    )
     down = replay_factory()
     url = down.url
     down.stop()
     capsys.readouterr()
-    code = main(["--store", str(store), "--openml-server", url, "--apikey", "k", "publish", "--all"])
+    code = main(
+        ["--store", str(store), "--openml-server", url, "--apikey", "k", "publish", "--all"]
+    )
     err = capsys.readouterr().err
     assert code == 1 and "cannot reach OpenML" in err
     assert [r[1] for r in _local_runs(store)] == [None, None]
     from metabase.store import open_reader
 
     with open_reader(store) as con:
-        assert con.execute("SELECT count(*) FROM publish_outbox WHERE state != 'done'").fetchone() == (2,)
-    assert main(["--store", str(store), "--openml-server", server.url, "--apikey", "k", "publish", "--all"]) == 0
+        assert con.execute(
+            "SELECT count(*) FROM publish_outbox WHERE state != 'done'"
+        ).fetchone() == (2,)
+    assert (
+        main(
+            [
+                "--store",
+                str(store),
+                "--openml-server",
+                server.url,
+                "--apikey",
+                "k",
+                "publish",
+                "--all",
+            ]
+        )
+        == 0
+    )
     assert all(r[1] is not None for r in _local_runs(store))

@@ -32,7 +32,11 @@ def first_command() -> str:
 
 
 def metabase_parts(command: str) -> list[list[str]]:
-    return [shlex.split(part)[1:] for part in (p.strip() for p in command.split("&&")) if part.startswith("metabase ")]
+    return [
+        shlex.split(part)[1:]
+        for part in (p.strip() for p in command.split("&&"))
+        if part.startswith("metabase ")
+    ]
 
 
 def _refusing_port() -> int:
@@ -52,16 +56,35 @@ def test_the_readme_main_job_runs_on_a_fresh_machine(tmp_path):
     site, home = tmp_path / "site", tmp_path / "home"
     home.mkdir()
     for package in PACKAGES:
-        shutil.copytree(REPO / package, site / package, ignore=shutil.ignore_patterns("__pycache__"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("METABASE_", "XDG_", "OPENML"))}
-    env.update(HOME=str(home), PYTHONPATH=str(site),
-               METABASE_OPENML_SERVER=f"http://127.0.0.1:{_refusing_port()}/api/v1/xml")
-    where = subprocess.run([sys.executable, "-c", "import metabase, cli.main; print(metabase.__file__)"],
-                           env=env, cwd=home, capture_output=True, text=True, check=True).stdout
+        shutil.copytree(
+            REPO / package, site / package, ignore=shutil.ignore_patterns("__pycache__")
+        )
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("METABASE_", "XDG_", "OPENML"))
+    }
+    env.update(
+        HOME=str(home),
+        PYTHONPATH=str(site),
+        METABASE_OPENML_SERVER=f"http://127.0.0.1:{_refusing_port()}/api/v1/xml",
+    )
+    where = subprocess.run(
+        [sys.executable, "-c", "import metabase, cli.main; print(metabase.__file__)"],
+        env=env,
+        cwd=home,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert Path(where.strip()).is_relative_to(site)  # the copy runs, not the checkout
     for args in metabase_parts(first_command()):
-        done = subprocess.run([sys.executable, "-m", "cli.main", *args], env=env, cwd=home,
-                              capture_output=True, text=True, timeout=300)
+        done = subprocess.run(
+            [sys.executable, "-m", "cli.main", *args],
+            env=env,
+            cwd=home,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert done.returncode == 0, done.stderr
     out, err = done.stdout, done.stderr
     assert "task 14951" in out.splitlines()[0]

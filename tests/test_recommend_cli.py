@@ -19,7 +19,9 @@ def pimp_store(openml_data, tmp_path_factory):
     from metabase.workspace import Workspace
 
     path = tmp_path_factory.mktemp("pimp") / "store.duckdb"
-    Workspace(Settings.resolve(store=path, offline=True)).import_("openml-pimp", openml_data / PIMP)
+    Workspace(Settings.resolve(store=path, offline=True)).import_(
+        "openml-pimp", openml_data / PIMP
+    )
     return path
 
 
@@ -49,7 +51,18 @@ def recommended(pimp_store):
 
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        rc = main(["--store", str(pimp_store), "--offline", "recommend", "--task", "9983", "--format", "json"])
+        rc = main(
+            [
+                "--store",
+                str(pimp_store),
+                "--offline",
+                "recommend",
+                "--task",
+                "9983",
+                "--format",
+                "json",
+            ]
+        )
     assert rc == 0
     return json.loads(out.getvalue())
 
@@ -64,12 +77,22 @@ def test_recommend_task_9983_json_shape(recommended, task_9983_scores):
     assert [r["rank"] for r in recs] == list(range(1, 11))
     space = pipelines.get(RF)
     for rec in recs:
-        assert set(rec) == {"rank", "pipeline", "config", "predicted_score", "uncertainty",
-                            "expected_runtime", "evidence", "basis"}
+        assert set(rec) == {
+            "rank",
+            "pipeline",
+            "config",
+            "predicted_score",
+            "uncertainty",
+            "expected_runtime",
+            "evidence",
+            "basis",
+        }
         assert rec["pipeline"] == RF
         assert space.canonicalize(rec["config"]) == rec["config"]
         # the task is in the store, so predictions are on its accuracy scale
-        assert min(task_9983_scores) - 0.05 <= rec["predicted_score"] <= max(task_9983_scores) + 0.05
+        assert (
+            min(task_9983_scores) - 0.05 <= rec["predicted_score"] <= max(task_9983_scores) + 0.05
+        )
         assert rec["uncertainty"] is None or rec["uncertainty"] >= 0
         similar = [e for e in rec["evidence"] if "similarity" in e]
         runs = [e for e in rec["evidence"] if "run_key" in e]
@@ -81,9 +104,12 @@ def test_recommend_task_9983_json_shape(recommended, task_9983_scores):
 
 
 @pytest.mark.realdata
-def test_a_task_with_runs_gets_its_best_observed_configuration_first(recommended, task_9983_scores):
+def test_a_task_with_runs_gets_its_best_observed_configuration_first(
+    recommended, task_9983_scores
+):
     """Task 9983 has 500 runs in the store: the best of them (read from the ARFF, not the store)
-    ranks first with its observed score, and the observed ones come before any prediction."""
+    ranks first with its observed score, and the observed ones come before any prediction.
+    """
     recs = recommended["recommendations"]
     first = recs[0]
     assert first["basis"] == "observed"
@@ -103,8 +129,12 @@ def test_recommendations_favour_what_scored_well_on_the_task(recommended, task_9
     """The runs backing the top recommendations are better than the task's typical run."""
     import numpy as np
 
-    own = [e["score"] for r in recommended["recommendations"] for e in r["evidence"]
-           if e.get("task_id") == 9983 and "run_key" in e]
+    own = [
+        e["score"]
+        for r in recommended["recommendations"]
+        for e in r["evidence"]
+        if e.get("task_id") == 9983 and "run_key" in e
+    ]
     assert own, "the task's own runs are the first evidence for it"
     assert np.mean(own) > np.median(task_9983_scores)
 
@@ -117,8 +147,9 @@ def test_model_cache_is_lightgbm_text_and_follows_the_store(pimp_store, recommen
     files = sorted(p.name for p in model_dir.rglob("*") if p.is_file())
     assert "surrogate.json" in files and any(f.endswith(".txt") for f in files)
     # models are LightGBM text; the one pickle is the prepared-data cache (a restricted unpickler)
-    assert [f for f in files if f.endswith((".pkl", ".pickle", ".joblib"))] == \
-        [p.name for p in model_dir.glob("data-*.pkl")]
+    assert [f for f in files if f.endswith((".pkl", ".pickle", ".joblib"))] == [
+        p.name for p in model_dir.glob("data-*.pkl")
+    ]
     caches = set(model_dir.glob("data-*.pkl"))
     assert len(caches) == 1
     text = next(model_dir.rglob("model_0.txt")).read_text()
@@ -128,24 +159,40 @@ def test_model_cache_is_lightgbm_text_and_follows_the_store(pimp_store, recommen
     assert rc == 0
     assert {p.parent.parent.name for p in model_dir.rglob("surrogate.json")} == before  # reused
 
-    from metabase.store import open_writer
     import pandas as pd
 
+    from metabase.store import open_writer
+
     with open_writer(pimp_store) as con:  # the store changes: one more run
-        con.upsert("runs", pd.DataFrame({"run_key": ["local:extra"], "task_id": [9983], "flow_id": [6969],
-                                         "pipeline": [RF], "config": ['{"bootstrap": true}'],
-                                         "source": ["local"], "status": ["ok"]}), key=["run_key"])
+        con.upsert(
+            "runs",
+            pd.DataFrame(
+                {
+                    "run_key": ["local:extra"],
+                    "task_id": [9983],
+                    "flow_id": [6969],
+                    "pipeline": [RF],
+                    "config": ['{"bootstrap": true}'],
+                    "source": ["local"],
+                    "status": ["ok"],
+                }
+            ),
+            key=["run_key"],
+        )
     rc, _, _ = _run(pimp_store, "--task", "9983", "--k", "2", capsys=capsys)
     assert rc == 0
     after = {p.parent.parent.name for p in model_dir.rglob("surrogate.json")}
     assert after and after != before  # retrained for the new state, the stale model removed
-    assert len(set(model_dir.glob("data-*.pkl"))) == 1 and set(model_dir.glob("data-*.pkl")) != caches
+    assert (
+        len(set(model_dir.glob("data-*.pkl"))) == 1 and set(model_dir.glob("data-*.pkl")) != caches
+    )
 
 
 @pytest.mark.realdata
 def test_warm_and_tampered_caches_answer_as_a_cold_run(pimp_store, capsys):
     """The cached prepared data gives the same answer for any task; a damaged or hostile cache
-    file is ignored (rebuilt), never trusted."""
+    file is ignored (rebuilt), never trusted.
+    """
     import pickle
 
     from metabase.settings import Settings
@@ -162,7 +209,9 @@ def test_warm_and_tampered_caches_answer_as_a_cold_run(pimp_store, capsys):
             elif state == "hostile":
                 marker = model_dir / "pwned"
                 next(model_dir.glob("data-*.pkl")).write_bytes(pickle.dumps(_Hostile(marker)))
-            rc, out, _ = _run(pimp_store, "--task", task, "--k", "5", "--format", "json", capsys=capsys)
+            rc, out, _ = _run(
+                pimp_store, "--task", task, "--k", "5", "--format", "json", capsys=capsys
+            )
             assert rc == 0
             answers.append((task, state, json.loads(out)["recommendations"]))
         assert not (model_dir / "pwned").exists()
@@ -186,20 +235,48 @@ class _Hostile:
 def test_table_format_and_other_strategies(pimp_store, capsys):
     rc, out, _ = _run(pimp_store, "--task", "9983", "--k", "3", "--strategy", "knn", capsys=capsys)
     assert rc == 0 and "sklearn" in out and "9983" in out and "rank" in out
-    rc, out, _ = _run(pimp_store, "--task", "9983", "--k", "3", "--strategy", "portfolio",
-                      "--pipeline", RF, "--format", "json", capsys=capsys)
+    rc, out, _ = _run(
+        pimp_store,
+        "--task",
+        "9983",
+        "--k",
+        "3",
+        "--strategy",
+        "portfolio",
+        "--pipeline",
+        RF,
+        "--format",
+        "json",
+        capsys=capsys,
+    )
     assert rc == 0 and len(json.loads(out)["recommendations"]) == 3
 
 
 @pytest.mark.realdata
 def test_export_optuna_trials_enqueue(pimp_store, tmp_path, capsys):
     import optuna
+    from ConfigSpace import (
+        CategoricalHyperparameter,
+        UniformFloatHyperparameter,
+        UniformIntegerHyperparameter,
+    )
+
     import pipelines
-    from ConfigSpace import CategoricalHyperparameter, UniformFloatHyperparameter, UniformIntegerHyperparameter
 
     path = tmp_path / "trials.json"
-    rc, _, _ = _run(pimp_store, "--task", "9983", "--k", "4", "--strategy", "knn", "--export", "optuna",
-                    str(path), capsys=capsys)
+    rc, _, _ = _run(
+        pimp_store,
+        "--task",
+        "9983",
+        "--k",
+        "4",
+        "--strategy",
+        "knn",
+        "--export",
+        "optuna",
+        str(path),
+        capsys=capsys,
+    )
     assert rc == 0
     trials = json.loads(path.read_text())
     assert len(trials) == 4
@@ -232,8 +309,19 @@ def test_export_smac_initial_design_is_legal_in_the_space(pimp_store, tmp_path, 
     import pipelines
 
     path = tmp_path / "design.json"
-    rc, _, _ = _run(pimp_store, "--task", "9983", "--k", "3", "--strategy", "portfolio", "--export", "smac",
-                    str(path), capsys=capsys)
+    rc, _, _ = _run(
+        pimp_store,
+        "--task",
+        "9983",
+        "--k",
+        "3",
+        "--strategy",
+        "portfolio",
+        "--export",
+        "smac",
+        str(path),
+        capsys=capsys,
+    )
     assert rc == 0
     design = json.loads(path.read_text())
     assert design["task_id"] == 9983
@@ -248,8 +336,20 @@ def test_export_smac_initial_design_is_legal_in_the_space(pimp_store, tmp_path, 
 @pytest.mark.realdata
 def test_recommend_for_a_local_file(pimp_store, openml_data, capsys):
     csv = openml_data / "datasets" / "eeg-eye-state" / "eeg-eye-state.csv"
-    rc, out, err = _run(pimp_store, "--dataset", str(csv), "--target", "Class", "--k", "3",
-                        "--strategy", "knn", "--format", "json", capsys=capsys)
+    rc, out, err = _run(
+        pimp_store,
+        "--dataset",
+        str(csv),
+        "--target",
+        "Class",
+        "--k",
+        "3",
+        "--strategy",
+        "knn",
+        "--format",
+        "json",
+        capsys=capsys,
+    )
     assert rc == 0, err
     answer = json.loads(out)
     assert answer["task_id"] is None and len(answer["recommendations"]) == 3
@@ -260,13 +360,19 @@ def test_recommend_for_a_local_file(pimp_store, openml_data, capsys):
 
 
 @pytest.mark.realdata
-@pytest.mark.parametrize("args, message", [
-    (["--task", "999999999"], "sync --tasks 999999999"),
-    (["--task", "9983", "--pipeline", "no.such.pipeline"], "not in the catalogue"),
-    (["--task", "9983", "--pipeline", "sklearn.svc"], "no usable runs for pipeline sklearn.svc"),
-    (["--task", "9983", "--strategy", "oracle"], "unknown strategy"),
-    (["--dataset", "x.csv", "--task", "9983"], "either --task"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--task", "999999999"], "sync --tasks 999999999"),
+        (["--task", "9983", "--pipeline", "no.such.pipeline"], "not in the catalogue"),
+        (
+            ["--task", "9983", "--pipeline", "sklearn.svc"],
+            "no usable runs for pipeline sklearn.svc",
+        ),
+        (["--task", "9983", "--strategy", "oracle"], "unknown strategy"),
+        (["--dataset", "x.csv", "--task", "9983"], "either --task"),
+    ],
+)
 def test_bad_input_is_one_line(pimp_store, args, message, capsys):
     rc, out, err = _run(pimp_store, *args, capsys=capsys)
     assert rc == 1 and out == ""
@@ -289,13 +395,29 @@ def test_an_empty_store_says_what_to_import(store_path, capsys, monkeypatch):
 def test_recommend_a_task_fetched_from_openml(pimp_store, replay_server, tmp_path, capsys):
     """Task 14951 is not in the store: its dataset (eeg-eye-state) comes through the gateway from
     the replay server and its meta-features are computed. Task 9983 is the same dataset, so it
-    must be among the most similar tasks."""
+    must be among the most similar tasks.
+    """
     import shutil
 
     store = tmp_path / "store.duckdb"
     shutil.copy(pimp_store, store)
-    rc = main(["--store", str(store), "--openml-server", replay_server.url, "recommend", "--task", "14951",
-               "--k", "3", "--strategy", "knn", "--format", "json"])
+    rc = main(
+        [
+            "--store",
+            str(store),
+            "--openml-server",
+            replay_server.url,
+            "recommend",
+            "--task",
+            "14951",
+            "--k",
+            "3",
+            "--strategy",
+            "knn",
+            "--format",
+            "json",
+        ]
+    )
     captured = capsys.readouterr()
     assert rc == 0, captured.err
     answer = json.loads(captured.out)
@@ -311,11 +433,31 @@ def test_a_store_with_one_task_says_more_tasks_are_needed(store_path, capsys):
 
     keys = [f"local:{i}" for i in range(4)]
     with open_writer(store_path) as con:
-        con.append("runs", pd.DataFrame({"run_key": keys, "task_id": 7, "flow_id": 1, "pipeline": "flow-1",
-                                         "config": [f'{{"a": {i}}}' for i in range(4)], "source": "local",
-                                         "status": "ok"}))
-        con.append("evaluations", pd.DataFrame({"run_key": keys, "measure": "predictive_accuracy",
-                                                "value": [0.1, 0.2, 0.3, 0.4], "source": "local"}))
+        con.append(
+            "runs",
+            pd.DataFrame(
+                {
+                    "run_key": keys,
+                    "task_id": 7,
+                    "flow_id": 1,
+                    "pipeline": "flow-1",
+                    "config": [f'{{"a": {i}}}' for i in range(4)],
+                    "source": "local",
+                    "status": "ok",
+                }
+            ),
+        )
+        con.append(
+            "evaluations",
+            pd.DataFrame(
+                {
+                    "run_key": keys,
+                    "measure": "predictive_accuracy",
+                    "value": [0.1, 0.2, 0.3, 0.4],
+                    "source": "local",
+                }
+            ),
+        )
     rc = main(["--store", str(store_path), "--offline", "recommend", "--task", "7"])
     err = capsys.readouterr().err
     assert rc == 1 and "fewer than 2 tasks" in err and len(err.strip().splitlines()) == 1
@@ -325,16 +467,25 @@ def test_only_runnable_pipelines_are_recommended_by_default():
     from metabase.recommend.candidates import candidates as _candidates
 
     class _Prepared:
-        runs = pd.DataFrame({
-            "task_id": [1, 1, 2], "pipeline": ["sklearn.random_forest", "flow-2066", "flow-2066"],
-            "norm": [0.5, 1.0, 1.0], "key": ["a", "b", "c"]})
+        runs = pd.DataFrame(
+            {
+                "task_id": [1, 1, 2],
+                "pipeline": ["sklearn.random_forest", "flow-2066", "flow-2066"],
+                "norm": [0.5, 1.0, 1.0],
+                "key": ["a", "b", "c"],
+            }
+        )
         configs = [{"n_estimators": 100}, {}, {}]
 
     class _Space:
         def sample(self, n, seed):
             return []
 
-    pipes, _, _ = _candidates(_Prepared(), {"sklearn.random_forest": _Space()}, 0, 0, None, runnable_only=True)
+    pipes, _, _ = _candidates(
+        _Prepared(), {"sklearn.random_forest": _Space()}, 0, 0, None, runnable_only=True
+    )
     assert set(pipes) == {"sklearn.random_forest"}
-    pipes, _, _ = _candidates(_Prepared(), {"sklearn.random_forest": _Space()}, 0, 0, None, runnable_only=False)
+    pipes, _, _ = _candidates(
+        _Prepared(), {"sklearn.random_forest": _Space()}, 0, 0, None, runnable_only=False
+    )
     assert set(pipes) == {"sklearn.random_forest", "flow-2066"}

@@ -1,6 +1,7 @@
 """The shipped strategy contract (:mod:`metabase.testing.strategy_contract`) for every registered
 strategy, the contract suite's own power to fail, and what is particular to the strategies here
-(one surrogate shared within a fold, bounded work on many tasks)."""
+(one surrogate shared within a fold, bounded work on many tasks).
+"""
 
 from __future__ import annotations
 
@@ -36,7 +37,9 @@ def shared():
 @pytest.mark.parametrize("name", names())
 def test_fit_returns_self_and_predict_scores_every_candidate(name, shifted):
     prepared, _ = shifted
-    contract.check_fit_returns_self_and_predict_scores_every_candidate(lambda: _small(name), prepared)
+    contract.check_fit_returns_self_and_predict_scores_every_candidate(
+        lambda: _small(name), prepared
+    )
 
 
 @pytest.mark.parametrize("name", names())
@@ -49,7 +52,8 @@ def test_predictions_are_deterministic(name, shifted):
 def test_fit_reads_the_training_and_keeps_learned_state_in_underscored_attributes(name, shifted):
     prepared, _ = shifted
     contract.check_fit_reads_the_training_and_keeps_learned_state_in_underscored_attributes(
-        lambda: _small(name), prepared)
+        lambda: _small(name), prepared
+    )
 
 
 @pytest.mark.parametrize("name", names())
@@ -60,7 +64,8 @@ def test_given_models_answer_as_the_trained_ones(name, shifted):
 
 def test_strategies_fitted_on_one_fold_share_one_surrogate_and_its_answers(shifted):
     """``default`` and ``surrogate`` in one backtest fold train one LightGBM ensemble, not two; a
-    different fold or different settings train their own, and sharing changes no prediction."""
+    different fold or different settings train their own, and sharing changes no prediction.
+    """
     from metabase.recommend.surrogate import SurrogateStrategy
 
     prepared, _ = shifted
@@ -69,13 +74,22 @@ def test_strategies_fitted_on_one_fold_share_one_surrogate_and_its_answers(shift
     alone = create("surrogate").fit(prepared.training(exclude=task))
     blended = create("default").fit(prepared.training(exclude=task))
     assert blended.parts_["surrogate"].model_ is alone.model_
-    assert SurrogateStrategy(num_leaves=7).fit(prepared.training(exclude=task)).model_ is not alone.model_
-    assert create("surrogate").fit(prepared.training(exclude=task)).model_ is not alone.model_  # evicted
+    assert (
+        SurrogateStrategy(num_leaves=7).fit(prepared.training(exclude=task)).model_
+        is not alone.model_
+    )
+    assert (
+        create("surrogate").fit(prepared.training(exclude=task)).model_ is not alone.model_
+    )  # evicted
     again = create("surrogate").fit(prepared.training(exclude=task))
     assert create("surrogate").fit(prepared.training(exclude=other)).model_ is not again.model_
-    shared_answer = create("default").fit(prepared.training(exclude=task)).predict(prepared.task_query(task))
+    shared_answer = (
+        create("default").fit(prepared.training(exclude=task)).predict(prepared.task_query(task))
+    )
     prepared.cache.surrogate = None
-    fresh_answer = create("default").fit(prepared.training(exclude=task)).predict(prepared.task_query(task))
+    fresh_answer = (
+        create("default").fit(prepared.training(exclude=task)).predict(prepared.task_query(task))
+    )
     np.testing.assert_allclose(shared_answer.rank_value, fresh_answer.rank_value)
 
 
@@ -99,7 +113,9 @@ def test_task_aware_strategies_follow_the_meta_feature(name, shifted):
 @pytest.mark.parametrize("name", LEARNERS)
 def test_scores_configurations_given_as_dicts_including_unseen_values(name, shifted):
     prepared, _ = shifted
-    contract.check_scores_configurations_given_as_dicts_including_unseen_values(lambda: _small(name), prepared)
+    contract.check_scores_configurations_given_as_dicts_including_unseen_values(
+        lambda: _small(name), prepared
+    )
 
 
 class _Broken:
@@ -136,11 +152,17 @@ class _Broken:
             return super().fit(training)
 
 
-@pytest.mark.parametrize("broken, check", [
-    (_Broken.WrongLength, contract.check_fit_returns_self_and_predict_scores_every_candidate),
-    (_Broken.Unseeded, contract.check_predictions_are_deterministic),
-    (_Broken.ChangesTheRuns, contract.check_fit_reads_the_training_and_keeps_learned_state_in_underscored_attributes),
-])
+@pytest.mark.parametrize(
+    "broken, check",
+    [
+        (_Broken.WrongLength, contract.check_fit_returns_self_and_predict_scores_every_candidate),
+        (_Broken.Unseeded, contract.check_predictions_are_deterministic),
+        (
+            _Broken.ChangesTheRuns,
+            contract.check_fit_reads_the_training_and_keeps_learned_state_in_underscored_attributes,
+        ),
+    ],
+)
 def test_the_contract_catches_a_strategy_that_breaks_it(broken, check):
     prepared, _ = contract.shifted()  # a copy of its own: a broken strategy may damage it
     with pytest.raises(AssertionError):
@@ -164,7 +186,9 @@ def test_a_meta_dataset_with_one_usable_task_is_refused():
 def test_zero_shot_strategies_sample_tasks_when_there_are_many(name, monkeypatch):
     """Above MAX_POOL_TASKS tasks the pool is scored on a sample of them (bounded work); the
     strategies must still fit and rank (lowrank once paired the sample's scores with every task's
-    meta-features and failed on the 593-task study export). The cap is lowered so the test is small."""
+    meta-features and failed on the 593-task study export). The cap is lowered so the test is
+    small.
+    """
     from metabase.recommend import base
 
     monkeypatch.setattr(base, "MAX_POOL_TASKS", 6)

@@ -47,15 +47,19 @@ def pimp_frames(openml_data: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     columns = [a[0] for a in data["attributes"]]
     frame = pd.DataFrame(data["data"], columns=columns)
     params = header["col_parameters"]
-    configs = [json.dumps({p: _typed(v) for p, v in zip(params, row)}, sort_keys=True)
-               for row in frame[params].itertuples(index=False, name=None)]
-    runs = pd.DataFrame({
-        "task_id": frame["task_id"].astype("int64"),
-        "pipeline": f"flow-{header['flow_id']}",
-        "config": configs,
-        "score": frame[header["col_measures"][0]].astype("float64"),
-        "run_key": [f"openml-pimp:{header['flow_id']}:{i}" for i in range(len(frame))],
-    })
+    configs = [
+        json.dumps({p: _typed(v) for p, v in zip(params, row)}, sort_keys=True)
+        for row in frame[params].itertuples(index=False, name=None)
+    ]
+    runs = pd.DataFrame(
+        {
+            "task_id": frame["task_id"].astype("int64"),
+            "pipeline": f"flow-{header['flow_id']}",
+            "config": configs,
+            "score": frame[header["col_measures"][0]].astype("float64"),
+            "run_key": [f"openml-pimp:{header['flow_id']}:{i}" for i in range(len(frame))],
+        }
+    )
     qualities = json.loads((openml_data / QUALITIES).read_text())
     tasks = pd.DataFrame.from_dict(qualities, orient="index")
     tasks.insert(0, "task_id", tasks.index.astype("int64"))

@@ -1,5 +1,6 @@
 """``recommend`` for a task the store does not know: its data comes from OpenML (the replay server
-here) and its meta-features are computed, the way ``features --task`` gets them."""
+here) and its meta-features are computed, the way ``features --task`` gets them.
+"""
 
 from __future__ import annotations
 
@@ -16,12 +17,20 @@ TASK = 14951  # eeg-eye-state, served by the replay server from openml-data
 
 def _workspace(tmp_path, server_url: str, offline: bool = False) -> Workspace:
     store = tmp_path / "s.duckdb"
-    ws = Workspace(Settings(store_path=store, openml_server=server_url, cache_dir=tmp_path / "cache",
-                            offline=offline))
+    ws = Workspace(
+        Settings(
+            store_path=store,
+            openml_server=server_url,
+            cache_dir=tmp_path / "cache",
+            offline=offline,
+        )
+    )
     if not store.exists():
         runs, tasks, _ = shifted_optimum(n_tasks=6, n_runs=12)
-        ws.import_("meta-dataset", metadataset.write(metadataset.MetaDataset(runs=runs, tasks=tasks),
-                                                     tmp_path / "md"))
+        ws.import_(
+            "meta-dataset",
+            metadataset.write(metadataset.MetaDataset(runs=runs, tasks=tasks), tmp_path / "md"),
+        )
     return ws
 
 

@@ -32,18 +32,48 @@ def template(tmp_path_factory):
     configs = pipelines.get(RF).sample(30, seed=1)
     path = tmp_path_factory.mktemp("template") / "kb.duckdb"
     w = open_writer(path)
-    w.upsert("datasets", pd.DataFrame({"dataset_id": TASKS, "name": [f"d{t}" for t in TASKS], "source": "t"}))
+    w.upsert(
+        "datasets",
+        pd.DataFrame({"dataset_id": TASKS, "name": [f"d{t}" for t in TASKS], "source": "t"}),
+    )
     w.upsert("tasks", pd.DataFrame({"task_id": TASKS, "dataset_id": TASKS, "source": "t"}))
-    w.upsert("dataset_qualities", pd.DataFrame(
-        [(t, q, float(rng.random() * 100), "t") for t in TASKS
-         for q in ("NumberOfInstances", "NumberOfFeatures", "ClassEntropy")],
-        columns=["dataset_id", "quality", "value", "source"]))
+    w.upsert(
+        "dataset_qualities",
+        pd.DataFrame(
+            [
+                (t, q, float(rng.random() * 100), "t")
+                for t in TASKS
+                for q in ("NumberOfInstances", "NumberOfFeatures", "ClassEntropy")
+            ],
+            columns=["dataset_id", "quality", "value", "source"],
+        ),
+    )
     keys = [f"t:{t}:{i}" for t in TASKS for i in range(len(configs))]
-    w.upsert("runs", pd.DataFrame({"run_key": keys, "task_id": [t for t in TASKS for _ in configs],
-                                   "flow_id": 1, "pipeline": RF, "source": "t", "status": "ok",
-                                   "config": [json.dumps(c) for _ in TASKS for c in configs]}))
-    w.append("evaluations", pd.DataFrame({"run_key": keys, "measure": "predictive_accuracy",
-                                          "value": rng.random(len(keys)), "source": "t"}))
+    w.upsert(
+        "runs",
+        pd.DataFrame(
+            {
+                "run_key": keys,
+                "task_id": [t for t in TASKS for _ in configs],
+                "flow_id": 1,
+                "pipeline": RF,
+                "source": "t",
+                "status": "ok",
+                "config": [json.dumps(c) for _ in TASKS for c in configs],
+            }
+        ),
+    )
+    w.append(
+        "evaluations",
+        pd.DataFrame(
+            {
+                "run_key": keys,
+                "measure": "predictive_accuracy",
+                "value": rng.random(len(keys)),
+                "source": "t",
+            }
+        ),
+    )
     w.refresh_views()
     w.close()
     return path
@@ -56,7 +86,20 @@ def _copy(template, folder):
 
 def _recommend(store, capsys):
     capsys.readouterr()
-    rc = main(["--store", str(store), "--offline", "recommend", "--task", "2", "--k", "3", "--format", "json"])
+    rc = main(
+        [
+            "--store",
+            str(store),
+            "--offline",
+            "recommend",
+            "--task",
+            "2",
+            "--k",
+            "3",
+            "--format",
+            "json",
+        ]
+    )
     out, err = capsys.readouterr()
     assert rc == 0, err
     return json.loads(out)
@@ -74,15 +117,32 @@ def cold_answer(template, tmp_path_factory):
     store = shutil.copy(template, folder / template.name)
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        assert main(["--store", str(store), "--offline", "recommend", "--task", "2", "--k", "3",
-                     "--format", "json"]) == 0
+        assert (
+            main(
+                [
+                    "--store",
+                    str(store),
+                    "--offline",
+                    "recommend",
+                    "--task",
+                    "2",
+                    "--k",
+                    "3",
+                    "--format",
+                    "json",
+                ]
+            )
+            == 0
+        )
     models = folder / "kb.duckdb.models"
     assert Settings.resolve(store=store).model_dir == models
     assert list(models.glob("data-*.pkl")) and list(models.rglob("surrogate.json"))
     return json.loads(out.getvalue())
 
 
-def test_recommend_answers_uncached_when_the_cache_name_is_taken(template, cold_answer, tmp_path, capsys):
+def test_recommend_answers_uncached_when_the_cache_name_is_taken(
+    template, cold_answer, tmp_path, capsys
+):
     store = _copy(template, tmp_path / "kb")
     blocker = tmp_path / "kb" / "kb.duckdb.models"
     blocker.write_text("not a folder")  # every cache write fails, as in a read-only folder
@@ -90,8 +150,10 @@ def test_recommend_answers_uncached_when_the_cache_name_is_taken(template, cold_
     assert blocker.read_text() == "not a folder"
 
 
-@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0,
-                    reason="root writes into read-only folders; the taken-name test covers this path")
+@pytest.mark.skipif(
+    hasattr(os, "geteuid") and os.geteuid() == 0,
+    reason="root writes into read-only folders; the taken-name test covers this path",
+)
 def test_recommend_answers_uncached_in_a_read_only_folder(template, cold_answer, tmp_path, capsys):
     store = _copy(template, tmp_path / "kb")
     os.chmod(tmp_path / "kb", 0o555)

@@ -82,11 +82,24 @@ def test_bad_fault_spec_is_an_input_error(replay_factory, spec):
 
 def _post(url: str, fields: dict[str, bytes]) -> tuple[int, ET.Element]:
     boundary = "replayboundary"
-    body = b"".join(
-        f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"; filename="{k}.xml"\r\n\r\n'.encode() + v + b"\r\n"
-        for k, v in fields.items()) + f"--{boundary}--\r\n".encode()
-    req = urllib.request.Request(url, data=body, method="POST",
-                                 headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    body = (
+        b"".join(
+            (
+                f"--{boundary}\r\n"
+                f'Content-Disposition: form-data; name="{k}"; filename="{k}.xml"\r\n\r\n'
+            ).encode()
+            + v
+            + b"\r\n"
+            for k, v in fields.items()
+        )
+        + f"--{boundary}--\r\n".encode()
+    )
+    req = urllib.request.Request(
+        url,
+        data=body,
+        method="POST",
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
     try:
         with urllib.request.urlopen(req) as r:
             return r.status, ET.fromstring(r.read())
@@ -97,7 +110,9 @@ def _post(url: str, fields: dict[str, bytes]) -> tuple[int, ET.Element]:
 def test_invalid_run_upload_is_rejected_and_nothing_changes(replay_factory):
     h = replay_factory()
     before = h.state.runs.run_id.size
-    bad = b'<oml:run xmlns:oml="http://openml.org/openml"><oml:task_id>14951</oml:task_id></oml:run>'
+    bad = (
+        b'<oml:run xmlns:oml="http://openml.org/openml"><oml:task_id>14951</oml:task_id></oml:run>'
+    )
     status, root = _post(h.url + "/run", {"api_key": b"k", "description": bad})
     assert status == 412 and root.tag == f"{OML}error"
     assert h.state.runs.run_id.size == before
@@ -107,8 +122,10 @@ def test_invalid_run_upload_is_rejected_and_nothing_changes(replay_factory):
 
 def test_flow_upload_is_listed_and_found(replay_factory):
     h = replay_factory()
-    flow = (b'<oml:flow xmlns:oml="http://openml.org/openml"><oml:name>replay.test.Flow</oml:name>'
-            b"<oml:external_version>t==1</oml:external_version><oml:description>test</oml:description></oml:flow>")
+    flow = (
+        b'<oml:flow xmlns:oml="http://openml.org/openml"><oml:name>replay.test.Flow</oml:name>'
+        b"<oml:external_version>t==1</oml:external_version><oml:description>test</oml:description></oml:flow>"
+    )
     status, root = _post(h.url + "/flow", {"api_key": b"k", "description": flow})
     assert status == 200
     fid = int(root.find(f"{OML}id").text)
@@ -116,12 +133,18 @@ def test_flow_upload_is_listed_and_found(replay_factory):
         assert int(ET.fromstring(r.read()).find(f"{OML}id").text) == fid
     with urllib.request.urlopen(f"{h.url}/flow/{fid}") as r:
         assert ET.fromstring(r.read()).find(f"{OML}name").text == "replay.test.Flow"
-    assert _post(h.url + "/flow", {"api_key": b"k", "description": flow})[0] == 412  # already exists
+    assert (
+        _post(h.url + "/flow", {"api_key": b"k", "description": flow})[0] == 412
+    )  # already exists
 
 
 def test_cli_prints_url_and_serves(openml_data):
-    proc = subprocess.Popen([sys.executable, "-m", "cli.main", "replay-server", "--data", str(openml_data)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cli.main", "replay-server", "--data", str(openml_data)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         url = proc.stdout.readline().strip()
         assert url.startswith("http://127.0.0.1:") and url.endswith("/api/v1/xml")
@@ -145,7 +168,9 @@ def test_malformed_xml_is_well_framed_but_unparseable(replay_factory):
     h = replay_factory(faults="malformed=1.0,match=evaluation/list")
     with urllib.request.urlopen(h.url + "/task/14951") as r:  # not matched: untouched
         ET.fromstring(r.read())
-    with urllib.request.urlopen(h.url + "/evaluation/list/function/predictive_accuracy/task/9983/limit/10") as r:
+    with urllib.request.urlopen(
+        h.url + "/evaluation/list/function/predictive_accuracy/task/9983/limit/10"
+    ) as r:
         body = r.read()  # complete per Content-Length
     with pytest.raises(ET.ParseError):
         ET.fromstring(body)
@@ -153,7 +178,9 @@ def test_malformed_xml_is_well_framed_but_unparseable(replay_factory):
 
 def test_html_fault_answers_a_maintenance_page_with_status_200(replay_factory):
     h = replay_factory(faults="html=1.0,match=evaluation/list")
-    with urllib.request.urlopen(h.url + "/evaluation/list/function/predictive_accuracy/task/9983/limit/10") as r:
+    with urllib.request.urlopen(
+        h.url + "/evaluation/list/function/predictive_accuracy/task/9983/limit/10"
+    ) as r:
         body = r.read()
         assert r.status == 200 and r.headers["Content-Type"].startswith("text/html")
     assert ET.fromstring(body).tag == "html"  # well-formed: only a check of the root tells

@@ -1,4 +1,6 @@
-"""The replay server on a tiny hand-made data directory (no real data needed), and its disk cache."""
+"""The replay server on a tiny hand-made data directory (no real data needed), and its
+disk cache.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +10,11 @@ import urllib.request
 
 import pytest
 
-SUPPLEMENT = ("tid,did,name,task_type,estimation_procedure,target_feature,evaluation_measures,note\n"
-              "{tid},1471,eeg-eye-state,Supervised Classification,10-fold Crossvalidation,Class,predictive_accuracy,x\n")
+SUPPLEMENT = (
+    "tid,did,name,task_type,estimation_procedure,target_feature,evaluation_measures,note\n"
+    "{tid},1471,eeg-eye-state,Supervised Classification,10-fold Crossvalidation,"
+    "Class,predictive_accuracy,x\n"
+)
 
 
 @pytest.fixture

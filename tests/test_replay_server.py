@@ -24,7 +24,9 @@ def pimp_rows(openml_data):
     """(task id, accuracy) of every data row of the openml-pimp ARFF, read independently."""
     rows = []
     in_data = False
-    for line in (openml_data / "openml-pimp/KDD2018/data/arff/random_forest.arff").read_text().splitlines():
+    for line in (
+        (openml_data / "openml-pimp/KDD2018/data/arff/random_forest.arff").read_text().splitlines()
+    ):
         if in_data and line.strip():
             parts = line.split(",")
             rows.append((int(float(parts[-1])), float(parts[-2])))
@@ -51,8 +53,10 @@ def test_evaluation_list_pages_all_pimp_runs(replay_server, openml_data):
     expected = sorted(v for t, v in rows if t == task)
     got, offset = [], 0
     while True:
-        status, root = get(f"{replay_server.url}/evaluation/list/function/predictive_accuracy/flow/6969/"
-                           f"task/{task}/limit/1000/offset/{offset}")
+        status, root = get(
+            f"{replay_server.url}/evaluation/list/function/predictive_accuracy/flow/6969/"
+            f"task/{task}/limit/1000/offset/{offset}"
+        )
         if status == 412:
             assert root.find(f"{OML}code").text == "542"
             break
@@ -71,7 +75,9 @@ def test_limit_is_capped_at_1000(replay_server):
 def test_id_range_paging_covers_every_pimp_run_once(replay_server):
     seen, low = [], 0
     while True:
-        status, root = get(f"{replay_server.url}/run/list/flow/6969/run/{low}../limit/1000/offset/0")
+        status, root = get(
+            f"{replay_server.url}/run/list/flow/6969/run/{low}../limit/1000/offset/0"
+        )
         if status == 412:
             break
         ids = [int(r.find(f"{OML}run_id").text) for r in root.findall(f"{OML}run")]
@@ -80,14 +86,17 @@ def test_id_range_paging_covers_every_pimp_run_once(replay_server):
     assert len(seen) == len(set(seen)) == 47000
 
 
-@pytest.mark.parametrize("call,code", [
-    ("data/list/data_name/no-such-dataset", "372"),
-    ("task/list/data_name/no-such-dataset", "482"),
-    ("flow/list/tag/no-such-tag", "500"),
-    ("run/list/task/999999999", "512"),
-    ("evaluation/list/function/predictive_accuracy/task/999999999", "542"),
-    ("setup/list/flow/999999999", "674"),
-])
+@pytest.mark.parametrize(
+    "call,code",
+    [
+        ("data/list/data_name/no-such-dataset", "372"),
+        ("task/list/data_name/no-such-dataset", "482"),
+        ("flow/list/tag/no-such-tag", "500"),
+        ("run/list/task/999999999", "512"),
+        ("evaluation/list/function/predictive_accuracy/task/999999999", "542"),
+        ("setup/list/flow/999999999", "674"),
+    ],
+)
 def test_empty_lists_are_412_with_entity_codes(replay_server, call, code):
     status, root = get(f"{replay_server.url}/{call}")
     assert status == 412
@@ -107,11 +116,15 @@ def test_study_aliases(replay_server, openml_data):
 
 
 def test_setup_parameters_match_the_export(replay_server, openml_data):
-    text = (openml_data / "openml-pimp/KDD2018/data/arff/random_forest.arff").read_text().splitlines()
+    text = (
+        (openml_data / "openml-pimp/KDD2018/data/arff/random_forest.arff").read_text().splitlines()
+    )
     first = text[text.index("@DATA") + 1].split(",")
     status, root = get(f"{replay_server.url}/setup/list/flow/6969/limit/1/offset/0")
-    params = {p.find(f"{OML}parameter_name").text: p.find(f"{OML}value").text
-              for p in root.find(f"{OML}setup").findall(f"{OML}parameter")}
+    params = {
+        p.find(f"{OML}parameter_name").text: p.find(f"{OML}value").text
+        for p in root.find(f"{OML}setup").findall(f"{OML}parameter")
+    }
     assert params["randomforestclassifier__criterion"] == f'"{first[1]}"'
     assert float(params["randomforestclassifier__max_features"]) == float(first[3])
 
@@ -125,9 +138,13 @@ def test_task_14951_is_on_dataset_1471(replay_server):
 
 def test_sort_order_sorts_by_value(replay_server, openml_data):
     expected = sorted((v for t, v in pimp_rows(openml_data) if t == 9983), reverse=True)[:5]
-    status, root = get(f"{replay_server.url}/evaluation/list/function/predictive_accuracy/task/9983/flow/6969"
-                       "/sort_order/desc/limit/5/offset/0")
-    assert [float(e.find(f"{OML}value").text) for e in root.findall(f"{OML}evaluation")] == expected
+    status, root = get(
+        f"{replay_server.url}/evaluation/list/function/predictive_accuracy/task/9983/flow/6969"
+        "/sort_order/desc/limit/5/offset/0"
+    )
+    assert [
+        float(e.find(f"{OML}value").text) for e in root.findall(f"{OML}evaluation")
+    ] == expected
 
 
 def test_json_mirrors_xml(replay_server):
@@ -140,29 +157,47 @@ def test_json_mirrors_xml(replay_server):
 
 def test_study_export_runs_are_served(replay_server, openml_data):
     """Study 34's accuracy and AUC exports describe the same runs: one run, two evaluations."""
-    lines = (openml_data / "openml-aslib/openmlmetadata/output/study_34_run_evaluations_area_under_roc_curve.arff").read_text().splitlines()
+    lines = (
+        (
+            openml_data / "openml-aslib/openmlmetadata/output/"
+            "study_34_run_evaluations_area_under_roc_curve.arff"
+        )
+        .read_text()
+        .splitlines()
+    )
     first = lines[lines.index("@DATA") + 1].split(",")
     task, flow = first[0], first[2].split("_", 1)[0]
-    status, root = get(f"{replay_server.url}/evaluation/list/task/{task}/flow/{flow}/limit/1000/offset/0")
+    status, root = get(
+        f"{replay_server.url}/evaluation/list/task/{task}/flow/{flow}/limit/1000/offset/0"
+    )
     functions = {e.find(f"{OML}function").text for e in root.findall(f"{OML}evaluation")}
     assert {"predictive_accuracy", "area_under_roc_curve"} <= functions
-    aucs = [float(e.find(f"{OML}value").text) for e in root.findall(f"{OML}evaluation")
-            if e.find(f"{OML}function").text == "area_under_roc_curve"]
+    aucs = [
+        float(e.find(f"{OML}value").text)
+        for e in root.findall(f"{OML}evaluation")
+        if e.find(f"{OML}function").text == "area_under_roc_curve"
+    ]
     assert float(first[3]) in aucs
 
 
-@pytest.mark.parametrize("call,code", [
-    ("evaluation/list/function/predictive_accuracy/offset/10", "545"),  # codes from the swagger spec
-    ("run/list/task/3/offset/10", "515"),
-    ("setup/list/flow/6969/offset/10", "675"),
-    ("flow/list/offset/10", "503"),
-    ("task/list/offset/10", "483"),
-    ("data/list/offset/10", "373"),
-    ("run/list/colour/blue", "514"),
-    ("evaluation/list/function/predictive_accuracy", "540"),
-    ("run/list", "510"),
-    ("setup/list", "670"),
-])
+@pytest.mark.parametrize(
+    "call,code",
+    [
+        (
+            "evaluation/list/function/predictive_accuracy/offset/10",
+            "545",
+        ),  # codes from the swagger spec
+        ("run/list/task/3/offset/10", "515"),
+        ("setup/list/flow/6969/offset/10", "675"),
+        ("flow/list/offset/10", "503"),
+        ("task/list/offset/10", "483"),
+        ("data/list/offset/10", "373"),
+        ("run/list/colour/blue", "514"),
+        ("evaluation/list/function/predictive_accuracy", "540"),
+        ("run/list", "510"),
+        ("setup/list", "670"),
+    ],
+)
 def test_bad_list_filters_answer_the_swagger_codes(replay_server, call, code):
     status, root = get(f"{replay_server.url}/{call}")
     assert status == 412 and root.find(f"{OML}code").text == code

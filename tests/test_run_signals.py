@@ -28,12 +28,30 @@ def folder(tmp_path_factory):
 
 
 def _command(url: str, store: Path, *args: str) -> list[str]:
-    return [sys.executable, "-m", "cli.main", "--store", str(store), "--openml-server", url, "--apikey", "k",
-            "run", "--task", CREDIT_G, *args, "--format", "json"]
+    return [
+        sys.executable,
+        "-m",
+        "cli.main",
+        "--store",
+        str(store),
+        "--openml-server",
+        url,
+        "--apikey",
+        "k",
+        "run",
+        "--task",
+        CREDIT_G,
+        *args,
+        "--format",
+        "json",
+    ]
 
 
 def _env() -> dict:
-    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    return {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+    }
 
 
 def _stored_runs(store: Path) -> int:
@@ -42,7 +60,11 @@ def _stored_runs(store: Path) -> int:
 
     try:
         with open_reader(store, wait_s=5) as con:
-            return con.scalar("SELECT count(*) FROM runs WHERE source = 'local'") if "runs" in con.tables() else 0
+            return (
+                con.scalar("SELECT count(*) FROM runs WHERE source = 'local'")
+                if "runs" in con.tables()
+                else 0
+            )
     except StoreError:
         return 0
 
@@ -69,11 +91,27 @@ def _forks_of(command: list[str]) -> list:
 
 def test_sigkill_then_the_same_command_runs_only_what_is_missing(replay_server, folder):
     store = folder / "killed.duckdb"
-    command = _command(replay_server.url, store, "--pipeline", "sklearn.random_forest", "--sample", "6", "--seed", "3",
-                       "--workers", "2", "--fidelity", "n_estimators=16")
-    proc = subprocess.Popen(command, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    command = _command(
+        replay_server.url,
+        store,
+        "--pipeline",
+        "sklearn.random_forest",
+        "--sample",
+        "6",
+        "--seed",
+        "3",
+        "--workers",
+        "2",
+        "--fidelity",
+        "n_estimators=16",
+    )
+    proc = subprocess.Popen(
+        command, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
-        _wait(lambda: _stored_runs(store) >= 1 or proc.poll() is not None, 300, "a first stored run")
+        _wait(
+            lambda: _stored_runs(store) >= 1 or proc.poll() is not None, 300, "a first stored run"
+        )
         children = psutil.Process(proc.pid).children(recursive=True)
         proc.send_signal(signal.SIGKILL)
         proc.wait(30)
@@ -93,21 +131,40 @@ def test_sigkill_then_the_same_command_runs_only_what_is_missing(replay_server, 
     from metabase.store import open_reader
 
     with open_reader(store) as con:
-        assert con.scalar("SELECT count(DISTINCT run_key) FROM runs") == 6 == con.scalar("SELECT count(*) FROM runs")
+        assert (
+            con.scalar("SELECT count(DISTINCT run_key) FROM runs")
+            == 6
+            == con.scalar("SELECT count(*) FROM runs")
+        )
         # each run's predictions once: credit-g's 1,000 rows per run
-        assert con.execute("SELECT DISTINCT count(*) FROM predictions GROUP BY run_key").fetchall() == [(1000,)]
+        assert con.execute(
+            "SELECT DISTINCT count(*) FROM predictions GROUP BY run_key"
+        ).fetchall() == [(1000,)]
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "ctrl-c"])
 def test_sigterm_and_ctrl_c_stop_cleanly(replay_server, folder, signum):
     store = folder / f"stopped-{signum}.duckdb"
     configs = folder / "slow.jsonl"
-    configs.write_text("".join(json.dumps({"pipeline": "sklearn.random_forest", "config": {"n_estimators": n}}) + "\n"
-                               for n in (1024, 1000, 999)))
-    proc = subprocess.Popen(_command(replay_server.url, store, "--configs", str(configs), "--workers", "2"),
-                            env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    configs.write_text(
+        "".join(
+            json.dumps({"pipeline": "sklearn.random_forest", "config": {"n_estimators": n}}) + "\n"
+            for n in (1024, 1000, 999)
+        )
+    )
+    proc = subprocess.Popen(
+        _command(replay_server.url, store, "--configs", str(configs), "--workers", "2"),
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
-        _wait(lambda: len(psutil.Process(proc.pid).children()) >= 2 or proc.poll() is not None, 300, "two runs")
+        _wait(
+            lambda: len(psutil.Process(proc.pid).children()) >= 2 or proc.poll() is not None,
+            300,
+            "two runs",
+        )
         children = psutil.Process(proc.pid).children(recursive=True)
         proc.send_signal(signum)
         _, err = proc.communicate(timeout=60)

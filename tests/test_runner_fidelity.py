@@ -20,32 +20,48 @@ pytestmark = [pytest.mark.realdata, pytest.mark.slow]
 logging.getLogger("openml").setLevel(logging.ERROR)
 
 CASES = [
-    (9983, "sklearn.random_forest", {"n_estimators": 16, "max_features": 0.3}),  # eeg-eye-state, labels 1, 2
+    (
+        9983,
+        "sklearn.random_forest",
+        {"n_estimators": 16, "max_features": 0.3},
+    ),  # eeg-eye-state, labels 1, 2
     (31, "sklearn.random_forest", {"n_estimators": 16}),  # credit-g, labels good, bad
     (359934, "sklearn.random_forest_regressor", {"n_estimators": 16}),  # tecator, regression
 ]
 
 
 @pytest.mark.parametrize("task_id,pipeline,config", CASES, ids=[str(c[0]) for c in CASES])
-def test_same_predictions_and_measures_as_run_model_on_task(openml_client, tmp_path, task_id, pipeline, config):
+def test_same_predictions_and_measures_as_run_model_on_task(
+    openml_client, tmp_path, task_id, pipeline, config
+):
     import pipelines
-    from pipelines import BuildOptions
-
     from metabase.openml import Gateway
     from metabase.records import OK, RunRequest
     from metabase.runner import execute
     from metabase.runner.execute import schema_for
+    from pipelines import BuildOptions
 
     openml, handle = openml_client
-    gateway = Gateway(handle.url, "replay-test-key", tmp_path / "openml-cache")  # openml_client's cache
+    gateway = Gateway(
+        handle.url, "replay-test-key", tmp_path / "openml-cache"
+    )  # openml_client's cache
     data = gateway.get_task_data(task_id)
     canonical = pipelines.get(pipeline).canonicalize(config)
-    mine = execute(RunRequest(task_id, pipeline, canonical, pipelines.config_hash(pipeline, canonical), seed=7), data)
+    mine = execute(
+        RunRequest(
+            task_id, pipeline, canonical, pipelines.config_hash(pipeline, canonical), seed=7
+        ),
+        data,
+    )
     assert mine.status == OK
 
-    model = pipelines.get(pipeline).build(canonical, schema_for(data), BuildOptions(random_state=7, n_jobs=1))
+    model = pipelines.get(pipeline).build(
+        canonical, schema_for(data), BuildOptions(random_state=7, n_jobs=1)
+    )
     task = openml.tasks.get_task(task_id, download_splits=True)
-    peer = openml.runs.run_model_on_task(model, task, avoid_duplicate_runs=False, upload_flow=False)
+    peer = openml.runs.run_model_on_task(
+        model, task, avoid_duplicate_runs=False, upload_flow=False
+    )
 
     regression = data.class_labels is None
     theirs = {}
@@ -58,13 +74,22 @@ def test_same_predictions_and_measures_as_run_model_on_task(openml_client, tmp_p
             theirs[(repeat, fold, int(row))] = (prediction, truth, [float(p) for p in proba])
     ours = {}
     for row in mine.predictions.itertuples(index=False):
-        value = (float(row.prediction), float(row.correct)) if regression else (row.prediction, row.correct)
-        ours[(row.repeat, row.fold, row.row_id)] = (*value, None if regression else list(row.confidence))
+        value = (
+            (float(row.prediction), float(row.correct))
+            if regression
+            else (row.prediction, row.correct)
+        )
+        ours[(row.repeat, row.fold, row.row_id)] = (
+            *value,
+            None if regression else list(row.confidence),
+        )
     assert ours.keys() == theirs.keys()
     assert all(ours[k][:2] == theirs[k][:2] for k in ours)
     if not regression:
         labels = list(task.class_labels)
-        peer_order = [labels.index(c) for c in sorted(labels)]  # the model's classes_, which the peer zips
+        peer_order = [
+            labels.index(c) for c in sorted(labels)
+        ]  # the model's classes_, which the peer zips
         assert all(theirs[k][2] == [ours[k][2][j] for j in peer_order] for k in ours)
 
     measure = "mean_absolute_error" if regression else "predictive_accuracy"

@@ -1,4 +1,6 @@
-"""The sequential protocol on pools whose answer is known, and the contract of sequential strategies."""
+"""The sequential protocol on pools whose answer is known, and the contract of sequential
+strategies.
+"""
 
 from __future__ import annotations
 
@@ -37,10 +39,17 @@ class Oracle(SequentialStrategy):
 
 def _pool(scores_per_task):
     """Task t's pool: configurations x = 0..n-1 with the given scores."""
-    runs = [(1 + t, "p", json.dumps({"x": float(i)}), float(s))
-            for t, scores in enumerate(scores_per_task) for i, s in enumerate(scores)]
-    tasks = pd.DataFrame({"task_id": range(1, len(scores_per_task) + 1), "f": range(len(scores_per_task))})
-    return Prepared.build(pd.DataFrame(runs, columns=["task_id", "pipeline", "config", "score"]), tasks)
+    runs = [
+        (1 + t, "p", json.dumps({"x": float(i)}), float(s))
+        for t, scores in enumerate(scores_per_task)
+        for i, s in enumerate(scores)
+    ]
+    tasks = pd.DataFrame(
+        {"task_id": range(1, len(scores_per_task) + 1), "f": range(len(scores_per_task))}
+    )
+    return Prepared.build(
+        pd.DataFrame(runs, columns=["task_id", "pipeline", "config", "score"]), tasks
+    )
 
 
 def test_a_strategy_that_always_picks_the_best_has_zero_regret_from_trial_one():
@@ -57,7 +66,9 @@ def test_random_mean_is_the_exact_expectation_computed_by_hand():
     # scores 0, 0.5, 1: one draw leaves regret 1, 0.5 or 0 (mean 0.5); two draws leave 0.5 only
     # for the pair {0, 0.5}: 1/6; three draws find the best
     prepared = _pool([[0.0, 0.5, 1.0], [1.0, 0.0, 0.5]])
-    result = run_sequential(prepared, {"random": lambda: create_sequential("random")}, seeds=3, budget=3)
+    result = run_sequential(
+        prepared, {"random": lambda: create_sequential("random")}, seeds=3, budget=3
+    )
     summary = result.summary(ks=(1, 2, 3))["strategies"]["random"]
     assert summary["regret@1"] == pytest.approx(0.5, abs=1e-4)
     assert summary["regret@2"] == pytest.approx(1 / 6, abs=1e-4)
@@ -70,22 +81,34 @@ def test_random_search_runs_average_to_the_exact_expectation():
     prepared = _pool([scores, rng.random(30)])
     query = prepared.task_query(1)
     strategy = create_sequential("random").fit(prepared.training(exclude=1))
-    runs = np.array([run_one(strategy, query, scores, 10, np.array([], int), seed)[0] for seed in range(3000)])
-    result = run_sequential(prepared, {"random": lambda: create_sequential("random")}, tasks=[1], seeds=1, budget=10)
+    runs = np.array(
+        [run_one(strategy, query, scores, 10, np.array([], int), seed)[0] for seed in range(3000)]
+    )
+    result = run_sequential(
+        prepared, {"random": lambda: create_sequential("random")}, tasks=[1], seeds=1, budget=10
+    )
     np.testing.assert_allclose(runs.mean(axis=0), result.exact_random[0], atol=0.01)
 
 
 def test_random5_start_tries_the_same_five_first_for_every_strategy():
     pools = [list(np.linspace(0, 1, 12)), list(np.linspace(1, 0, 12))]
     prepared = _pool(pools)
-    result = run_sequential(prepared, {"oracle": lambda: Oracle({12: np.array(pools[0])})}, tasks=[1],
-                            seeds=2, start="random5", budget=12)
+    result = run_sequential(
+        prepared,
+        {"oracle": lambda: Oracle({12: np.array(pools[0])})},
+        tasks=[1],
+        seeds=2,
+        start="random5",
+        budget=12,
+    )
     scores = np.array(pools[0])
     for seed in range(2):
         initial = initial_design(12, 1, seed)
         expected = 1 - np.maximum.accumulate(scores[initial])
         np.testing.assert_allclose(result.curves["oracle"][0, seed, :5], expected)
-        assert result.curves["oracle"][0, seed, 5] == 0.0  # the oracle's first own pick is the best
+        assert (
+            result.curves["oracle"][0, seed, 5] == 0.0
+        )  # the oracle's first own pick is the best
 
 
 @pytest.fixture(scope="module")
@@ -97,8 +120,9 @@ def synthetic():
 @pytest.mark.parametrize("name", [n for n in sequential_names() if n != "random"])
 def test_every_sequential_strategy_proposes_pending_candidates_and_beats_random(name, synthetic):
     held_out = synthetic.task_ids[2:6]
-    result = run_sequential(synthetic, {name: lambda: create_sequential(name)}, tasks=held_out,
-                            seeds=2, budget=15)
+    result = run_sequential(
+        synthetic, {name: lambda: create_sequential(name)}, tasks=held_out, seeds=2, budget=15
+    )
     mean, random = result.mean_curve(name), result.mean_curve("random")
     # run_one raises if a proposal is not pending; on average it must beat random search by @10
     assert mean[:10].mean() < random[:10].mean()
@@ -112,16 +136,40 @@ def test_sequential_cli_json_shape(tmp_path, capsys):
     runs, tasks, _ = shifted_optimum(n_tasks=6, n_runs=25)
     directory = write(MetaDataset(runs=runs, tasks=tasks), tmp_path / "md")
     plot = tmp_path / "seq.png"
-    rc = main(["--store", str(tmp_path / "s.duckdb"), "evaluate", str(directory), "--sequential",
-               "--seeds", "2", "--start", "random5", "--strategies", "gp", "--format", "json",
-               "--plot", str(plot)])
+    rc = main(
+        [
+            "--store",
+            str(tmp_path / "s.duckdb"),
+            "evaluate",
+            str(directory),
+            "--sequential",
+            "--seeds",
+            "2",
+            "--start",
+            "random5",
+            "--strategies",
+            "gp",
+            "--format",
+            "json",
+            "--plot",
+            str(plot),
+        ]
+    )
     assert rc in (0, None)
     out = json.loads(capsys.readouterr().out)
     assert out["protocol"] == "sequential" and out["start"] == "random5" and out["seeds"] == 2
     assert out["tasks"] == 6
     assert set(out["strategies"]) == {"random", "default", "gp"}
     row = out["strategies"]["gp"]
-    for key in ("regret@1", "regret@10", "sem@10", "median@10", "rank@10", "found_best", "ms_per_proposal"):
+    for key in (
+        "regret@1",
+        "regret@10",
+        "sem@10",
+        "median@10",
+        "rank@10",
+        "found_best",
+        "ms_per_proposal",
+    ):
         assert key in row
     assert plot.stat().st_size > 0
 
@@ -132,13 +180,24 @@ def test_sequential_cli_refuses_an_unknown_strategy(tmp_path, capsys):
 
     runs, tasks, _ = shifted_optimum(n_tasks=4, n_runs=10)
     directory = write(MetaDataset(runs=runs, tasks=tasks), tmp_path / "md")
-    rc = main(["--store", str(tmp_path / "s.duckdb"), "evaluate", str(directory), "--sequential",
-               "--strategies", "nope"])
+    rc = main(
+        [
+            "--store",
+            str(tmp_path / "s.duckdb"),
+            "evaluate",
+            str(directory),
+            "--sequential",
+            "--strategies",
+            "nope",
+        ]
+    )
     assert rc == 1
     assert "unknown sequential strategy nope" in capsys.readouterr().err
 
 
-def test_selected_chooses_a_task_aware_part_when_the_optimum_moves_with_the_meta_features(synthetic):
+def test_selected_chooses_a_task_aware_part_when_the_optimum_moves_with_the_meta_features(
+    synthetic,
+):
     from metabase.recommend.default import CANDIDATES, SelectedStrategy
 
     strategy = SelectedStrategy().fit(synthetic.training())

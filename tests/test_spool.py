@@ -1,6 +1,7 @@
 """The page spool: pages survive the process, a torn last write is ignored, committed pages and
 their segments go, another server's pages are thrown away, and a disk that refuses writes
-switches the spool off instead of failing the sync."""
+switches the spool off instead of failing the sync.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import shutil
 import threading
 
 import pyarrow as pa
+
 from metabase.openml.spool import PageSpool, spool_dir
 
 ORIGIN = "http://127.0.0.1:1/api/v1/xml"
@@ -22,7 +24,9 @@ def page(first: int, rows: int = 5) -> pa.RecordBatch:
 def test_pages_survive_a_new_process_and_are_read_back_equal(tmp_path):
     spool = PageSpool(tmp_path / "s", ORIGIN)
     spool.put("evaluation/list/task/3/run/0../limit/1000/offset/0", page(1))
-    spool.put("evaluation/list/task/6/run/0../limit/1000/offset/0", page(100, 0))  # an empty last page
+    spool.put(
+        "evaluation/list/task/6/run/0../limit/1000/offset/0", page(100, 0)
+    )  # an empty last page
     again = PageSpool(tmp_path / "s", ORIGIN)  # what a re-run after a kill opens
     assert len(again) == 2
     assert again.get("evaluation/list/task/3/run/0../limit/1000/offset/0").equals(page(1))
@@ -88,22 +92,30 @@ def test_clear_removes_the_spool_folder_and_its_empty_parent(tmp_path):
 
 def test_concurrent_puts_from_fetch_threads_are_all_kept(tmp_path):
     spool = PageSpool(tmp_path / "s", ORIGIN)
-    threads = [threading.Thread(target=lambda t=t: [spool.put(f"w{t}/p{i}", page(1000 * t + i)) for i in range(25)])
-               for t in range(4)]
+    threads = [
+        threading.Thread(
+            target=lambda t=t: [spool.put(f"w{t}/p{i}", page(1000 * t + i)) for i in range(25)]
+        )
+        for t in range(4)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     again = PageSpool(tmp_path / "s", ORIGIN)
     assert len(again) == 100
-    assert all(again.get(f"w{t}/p{i}").equals(page(1000 * t + i)) for t in range(4) for i in range(25))
+    assert all(
+        again.get(f"w{t}/p{i}").equals(page(1000 * t + i)) for t in range(4) for i in range(25)
+    )
 
 
 def test_a_disk_that_refuses_writes_switches_the_spool_off(tmp_path, monkeypatch):
     import metabase.openml.spool as spool_module
 
     warned = []  # the warning itself, not the log tree (other tests reconfigure logging)
-    monkeypatch.setattr(spool_module.log, "warning", lambda message, *args: warned.append(message % args))
+    monkeypatch.setattr(
+        spool_module.log, "warning", lambda message, *args: warned.append(message % args)
+    )
     folder = tmp_path / "s"
     spool = PageSpool(folder, ORIGIN)
     shutil.rmtree(folder)

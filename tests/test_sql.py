@@ -31,10 +31,12 @@ FLOWS = {5: "rf", 6: "svm"}
 def _qualities() -> pd.DataFrame:
     rows = []
     for d in DATASETS:
-        rows += [(d, "NumberOfInstances", float(RNG.integers(100, 100_000)), "openml"),
-                 (d, "NumberOfFeatures", float(RNG.integers(2, 500)), "openml"),
-                 (d, "ClassEntropy", float(RNG.random()), "openml"),
-                 (d, "ClassEntropy", float(RNG.random()), "computed")]
+        rows += [
+            (d, "NumberOfInstances", float(RNG.integers(100, 100_000)), "openml"),
+            (d, "NumberOfFeatures", float(RNG.integers(2, 500)), "openml"),
+            (d, "ClassEntropy", float(RNG.random()), "openml"),
+            (d, "ClassEntropy", float(RNG.random()), "computed"),
+        ]
     rows.append((1, "Rare", 3.0, "computed"))  # 1 of 7 datasets: too little coverage to compare on
     return pd.DataFrame(rows, columns=["dataset_id", "quality", "value", "source"])
 
@@ -46,14 +48,39 @@ def _runs() -> tuple[pd.DataFrame, pd.DataFrame]:
         for flow in FLOWS:
             for i in range(int(RNG.integers(1, 5))):
                 key = f"test:{task}:{flow}:{i}"
-                runs.append({"run_key": key, "task_id": task, "flow_id": flow, "source": f"src{flow}",
-                             "config": json.dumps({"i": i, "flow": flow})})
+                runs.append(
+                    {
+                        "run_key": key,
+                        "task_id": task,
+                        "flow_id": flow,
+                        "source": f"src{flow}",
+                        "config": json.dumps({"i": i, "flow": flow}),
+                    }
+                )
                 value = float(RNG.random())
-                evals.append({"run_key": key, "measure": measure, "value": value, "fold": None, "source": "t"})
+                evals.append(
+                    {
+                        "run_key": key,
+                        "measure": measure,
+                        "value": value,
+                        "fold": None,
+                        "source": "t",
+                    }
+                )
                 # fold-level rows must not count as the run's score
-                evals.append({"run_key": key, "measure": measure, "value": 2.0, "fold": 0, "source": "t"})
-    runs.append({"run_key": "test:failed", "task_id": 101, "flow_id": 5, "source": "src5",
-                 "status": "error", "config": "{}"})  # no evaluation
+                evals.append(
+                    {"run_key": key, "measure": measure, "value": 2.0, "fold": 0, "source": "t"}
+                )
+    runs.append(
+        {
+            "run_key": "test:failed",
+            "task_id": 101,
+            "flow_id": 5,
+            "source": "src5",
+            "status": "error",
+            "config": "{}",
+        }
+    )  # no evaluation
     return pd.DataFrame(runs), pd.DataFrame(evals).astype({"fold": "Int64"})
 
 
@@ -63,9 +90,19 @@ def _curves() -> pd.DataFrame:
         for size in (16, 32, 64):
             for seed in range(3):
                 for measure in ("predictive_accuracy", "log_loss"):
-                    rows.append({"dataset_id": 3, "learner": learner, "size_train": size, "outer_seed": seed,
-                                 "measure": measure, "score_valid": size / 100 + seed / 10,
-                                 "score_test": size / 200 + seed / 20, "traintime": 0.1 * seed, "source": "lcdb"})
+                    rows.append(
+                        {
+                            "dataset_id": 3,
+                            "learner": learner,
+                            "size_train": size,
+                            "outer_seed": seed,
+                            "measure": measure,
+                            "score_valid": size / 100 + seed / 10,
+                            "score_test": size / 200 + seed / 20,
+                            "traintime": 0.1 * seed,
+                            "source": "lcdb",
+                        }
+                    )
     return pd.DataFrame(rows)
 
 
@@ -75,22 +112,60 @@ def store(tmp_path_factory):
     runs, evals = _runs()
     qualities = _qualities()
     w = open_writer(path)
-    w.upsert("datasets", pd.DataFrame({"dataset_id": DATASETS, "name": [f"d{d}" for d in DATASETS], "source": "t"}))
-    w.upsert("tasks", pd.DataFrame({"task_id": list(TASKS.values()), "dataset_id": list(TASKS),
-                                    "evaluation_measure": [None] * 6 + ["mean_absolute_error"], "source": "t"}))
-    w.upsert("flows", pd.DataFrame({"flow_id": list(FLOWS), "name": list(FLOWS.values()), "source": "t"}))
-    w.upsert("evaluation_measures", pd.DataFrame({"measure": ["predictive_accuracy", "mean_absolute_error"],
-                                                  "higher_is_better": [True, False], "source": "t"}))
+    w.upsert(
+        "datasets",
+        pd.DataFrame({"dataset_id": DATASETS, "name": [f"d{d}" for d in DATASETS], "source": "t"}),
+    )
+    w.upsert(
+        "tasks",
+        pd.DataFrame(
+            {
+                "task_id": list(TASKS.values()),
+                "dataset_id": list(TASKS),
+                "evaluation_measure": [None] * 6 + ["mean_absolute_error"],
+                "source": "t",
+            }
+        ),
+    )
+    w.upsert(
+        "flows",
+        pd.DataFrame({"flow_id": list(FLOWS), "name": list(FLOWS.values()), "source": "t"}),
+    )
+    w.upsert(
+        "evaluation_measures",
+        pd.DataFrame(
+            {
+                "measure": ["predictive_accuracy", "mean_absolute_error"],
+                "higher_is_better": [True, False],
+                "source": "t",
+            }
+        ),
+    )
     w.upsert("dataset_qualities", qualities)
     # task-keyed values: the dataset's ClassEntropy wins over this one; TaskOnly lacks coverage
-    w.upsert("task_qualities", pd.DataFrame({"task_id": [101, 101], "quality": ["ClassEntropy", "TaskOnly"],
-                                             "value": [99.0, 1.0], "source": "openml-pimp"}))
+    w.upsert(
+        "task_qualities",
+        pd.DataFrame(
+            {
+                "task_id": [101, 101],
+                "quality": ["ClassEntropy", "TaskOnly"],
+                "value": [99.0, 1.0],
+                "source": "openml-pimp",
+            }
+        ),
+    )
     w.upsert("runs", runs)
     w.append("evaluations", evals)
     w.append("learning_curves", _curves())
     w.refresh_views()
     w.close()
-    return {"path": path, "runs": runs, "evals": evals, "qualities": qualities, "curves": _curves()}
+    return {
+        "path": path,
+        "runs": runs,
+        "evals": evals,
+        "qualities": qualities,
+        "curves": _curves(),
+    }
 
 
 def sql(capsys, store, *args) -> tuple[int, str, str]:
@@ -115,7 +190,9 @@ def scored_runs(store) -> pd.DataFrame:
 # -- named queries -------------------------------------------------------------------------------
 def test_list_shows_the_required_named_queries(capsys, store):
     listed = sql_json(capsys, store, "--list")
-    assert {"best-configs", "run-counts", "similar-tasks", "quality-coverage"} <= set(listed["name"])
+    assert {"best-configs", "run-counts", "similar-tasks", "quality-coverage"} <= set(
+        listed["name"]
+    )
     assert listed["description"].str.len().min() > 20
     similar = listed.set_index("name").loc["similar-tasks", "parameters"]
     task_id = next(p for p in similar if p["name"] == "task_id")
@@ -177,16 +254,29 @@ def test_quality_coverage_counts_datasets_per_source(capsys, store):
     rows = got[got.source != "*"].set_index(["quality", "source"])["having_value"]
     assert rows.sort_index().to_dict() == per_source.sort_index().to_dict()
     overall = got[got.source == "*"].set_index("quality")
-    assert overall.loc["ClassEntropy", "having_value"] == len(DATASETS)  # counted once across sources
+    assert overall.loc["ClassEntropy", "having_value"] == len(
+        DATASETS
+    )  # counted once across sources
     assert overall.loc["Rare", "share"] == pytest.approx(round(1 / len(DATASETS), 4))
     by_task = everything[(everything.keyed_by == "task") & (everything.source == "openml-pimp")]
-    assert set(by_task["quality"]) == {"ClassEntropy", "TaskOnly"} and set(by_task["having_value"]) == {1}
+    assert set(by_task["quality"]) == {"ClassEntropy", "TaskOnly"} and set(
+        by_task["having_value"]
+    ) == {1}
     entropy = sql_json(capsys, store, "--named", "quality-coverage", "-p", "quality=%entropy%")
     assert set(entropy["quality"]) == {"ClassEntropy"}
 
 
 def test_learning_curve_is_the_mean_over_seeds(capsys, store):
-    got = sql_json(capsys, store, "--named", "learning-curve", "-p", "dataset_id=3", "-p", "learner=SVC_linear")
+    got = sql_json(
+        capsys,
+        store,
+        "--named",
+        "learning-curve",
+        "-p",
+        "dataset_id=3",
+        "-p",
+        "learner=SVC_linear",
+    )
     c = store["curves"]
     c = c[(c.learner == "SVC_linear") & (c.measure == "predictive_accuracy")]
     expected = c.groupby("size_train")[["score_valid", "score_test"]].mean()
@@ -201,7 +291,11 @@ def test_learning_curve_is_the_mean_over_seeds(capsys, store):
 def _expected_similar(store, task: int, k: int) -> pd.Series:
     q = store["qualities"]
     # the views prefer OpenML's value over a computed one
-    q = q.assign(rank=(q.source != "openml").astype(int)).sort_values("rank").drop_duplicates(["dataset_id", "quality"])
+    q = (
+        q.assign(rank=(q.source != "openml").astype(int))
+        .sort_values("rank")
+        .drop_duplicates(["dataset_id", "quality"])
+    )
     wide = q.pivot(index="dataset_id", columns="quality", values="value")
     wide.index = [TASKS[d] for d in wide.index]
     wide = wide.loc[:, wide.notna().mean() >= 0.5]
@@ -223,12 +317,16 @@ def test_similar_tasks_reads_the_cells_of_the_wide_view(store):
     # similar-tasks reads task_qualities_wide in long form (pivoting ~150 columns back and forth is
     # slow); this keeps its preference order in step with the view's.
     text = nq.get_query("similar-tasks").sql
-    long_cte = text[text.index("WITH long AS ("):text.index("),\nvals AS (")] + ")"
+    long_cte = text[text.index("WITH long AS (") : text.index("),\nvals AS (")] + ")"
     con = duckdb.connect(str(store["path"]), read_only=True)
     try:
-        mine = con.execute(f"{long_cte} SELECT task_id, quality, raw FROM long WHERE raw IS NOT NULL").fetchall()
-        view = con.execute("UNPIVOT task_qualities_wide ON COLUMNS(* EXCLUDE (task_id)) "
-                           "INTO NAME quality VALUE raw").fetchall()
+        mine = con.execute(
+            f"{long_cte} SELECT task_id, quality, raw FROM long WHERE raw IS NOT NULL"
+        ).fetchall()
+        view = con.execute(
+            "UNPIVOT task_qualities_wide ON COLUMNS(* EXCLUDE (task_id)) "
+            "INTO NAME quality VALUE raw"
+        ).fetchall()
     finally:
         con.close()
     assert sorted(mine) == sorted(view)
@@ -241,17 +339,20 @@ def test_similar_tasks_for_a_task_without_qualities_says_what_to_do(capsys, stor
     assert err.count("\n") == 1 and "task 999" in err and "metabase import" in err
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--named", "similar-tasks"], "needs --param task_id"),
-    (["--named", "best-configs", "-p", "nope=1"], "no parameter 'nope'"),
-    (["--named", "best-configs", "-p", "k=many"], "not a valid int"),
-    (["--named", "best-configs", "-p", "k"], "NAME=VALUE"),
-    (["--named", "no-such-query"], "metabase sql --list"),
-    (["SELECT * FROM runs WHERE task_id = $t"], "--param t="),
-    (["SELECT * FROM no_such_table"], "no_such_table"),
-    (["SELEC 1"], "does not parse"),
-    ([], "exactly one of"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--named", "similar-tasks"], "needs --param task_id"),
+        (["--named", "best-configs", "-p", "nope=1"], "no parameter 'nope'"),
+        (["--named", "best-configs", "-p", "k=many"], "not a valid int"),
+        (["--named", "best-configs", "-p", "k"], "NAME=VALUE"),
+        (["--named", "no-such-query"], "metabase sql --list"),
+        (["SELECT * FROM runs WHERE task_id = $t"], "--param t="),
+        (["SELECT * FROM no_such_table"], "no_such_table"),
+        (["SELEC 1"], "does not parse"),
+        ([], "exactly one of"),
+    ],
+)
 def test_bad_requests_get_one_line_and_exit_1(capsys, store, args, message):
     rc, out, err = sql(capsys, store, *args)
     assert rc == 1 and out == ""
@@ -260,22 +361,40 @@ def test_bad_requests_get_one_line_and_exit_1(capsys, store, args, message):
 
 # -- ad-hoc SQL, parameters and formats ----------------------------------------------------------
 def test_adhoc_select_with_bound_parameter(capsys, store):
-    got = sql_json(capsys, store, "SELECT run_key FROM runs WHERE task_id = $t AND flow_id = $f", "-p", "t=102", "-p", "f=6")
+    got = sql_json(
+        capsys,
+        store,
+        "SELECT run_key FROM runs WHERE task_id = $t AND flow_id = $f",
+        "-p",
+        "t=102",
+        "-p",
+        "f=6",
+    )
     runs = store["runs"]
-    assert sorted(got["run_key"]) == sorted(runs[(runs.task_id == 102) & (runs.flow_id == 6)]["run_key"])
+    assert sorted(got["run_key"]) == sorted(
+        runs[(runs.task_id == 102) & (runs.flow_id == 6)]["run_key"]
+    )
 
 
 def test_parameters_are_bound_not_pasted(capsys, store):
     hostile = "x' OR '1'='1"
-    got = sql_json(capsys, store, "SELECT count(*) AS n FROM runs WHERE run_key = $k", "-p", f"k={hostile}")
+    got = sql_json(
+        capsys, store, "SELECT count(*) AS n FROM runs WHERE run_key = $k", "-p", f"k={hostile}"
+    )
     assert got["n"].item() == 0
-    got = sql_json(capsys, store, "--named", "flow-performance", "-p", "source=src5'; DROP TABLE runs; --")
+    got = sql_json(
+        capsys, store, "--named", "flow-performance", "-p", "source=src5'; DROP TABLE runs; --"
+    )
     assert got.empty
-    assert sql_json(capsys, store, "SELECT count(*) AS n FROM runs")["n"].item() == len(store["runs"])
+    assert sql_json(capsys, store, "SELECT count(*) AS n FROM runs")["n"].item() == len(
+        store["runs"]
+    )
 
 
 def test_csv_and_table_formats(capsys, store):
-    rc, out, _ = sql(capsys, store, "SELECT task_id, dataset_id FROM tasks ORDER BY task_id", "--format", "csv")
+    rc, out, _ = sql(
+        capsys, store, "SELECT task_id, dataset_id FROM tasks ORDER BY task_id", "--format", "csv"
+    )
     assert rc == 0
     rows = list(csv.DictReader(io.StringIO(out)))
     assert [int(r["task_id"]) for r in rows] == sorted(TASKS.values())
@@ -330,16 +449,28 @@ def test_writes_and_escapes_are_refused_and_change_nothing(capsys, store, tmp_pa
     rc, out, err = sql(capsys, store, statement.format(out=out_file, dir=out_dir))
     assert rc == 1 and out == ""
     assert err.count("\n") == 1 and ("read-only" in err or "one statement" in err)
-    assert not out_file.exists() and not out_dir.exists() and not (tmp_path / "other.duckdb").exists()
+    assert (
+        not out_file.exists() and not out_dir.exists() and not (tmp_path / "other.duckdb").exists()
+    )
     assert store["path"].read_bytes() == before
 
 
-@pytest.mark.parametrize("statement", [
-    "WITH x AS (SELECT 1 AS a) SELECT * FROM x", "FROM tasks", "DESCRIBE runs", "SHOW TABLES",
-    "SUMMARIZE datasets", "EXPLAIN SELECT * FROM runs", "-- a comment\nSELECT 1",
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "WITH x AS (SELECT 1 AS a) SELECT * FROM x",
+        "FROM tasks",
+        "DESCRIBE runs",
+        "SHOW TABLES",
+        "SUMMARIZE datasets",
+        "EXPLAIN SELECT * FROM runs",
+        "-- a comment\nSELECT 1",
+    ],
+)
 def test_read_statements_are_allowed(capsys, store, statement):
-    rc, out, err = sql(capsys, store, "-f", "json", "--", statement)  # "--": the text may start with "-"
+    rc, out, err = sql(
+        capsys, store, "-f", "json", "--", statement
+    )  # "--": the text may start with "-"
     assert rc == 0, err
     assert isinstance(json.loads(out), list)
 
@@ -349,7 +480,9 @@ def test_reading_a_file_needs_allow_files(capsys, store, tmp_path):
     # opened (tests/test_sql_confinement.py covers the rest of that rule).
     src = tmp_path / "ids.csv"
     src.write_text("task_id\n101\n102\n")
-    query = f"SELECT count(*) AS n FROM tasks WHERE task_id IN (SELECT task_id FROM read_csv('{src}'))"
+    query = (
+        f"SELECT count(*) AS n FROM tasks WHERE task_id IN (SELECT task_id FROM read_csv('{src}'))"
+    )
     rc, out, err = sql(capsys, store, query)
     assert rc == 1 and out == "" and "--allow-files" in err
     got = sql_json(capsys, store, "--allow-files", str(tmp_path), query)
@@ -361,7 +494,10 @@ def test_query_from_stdin_through_the_console_script(store):
     command = [str(script)] if script.exists() else [sys.executable, "-m", "cli.main"]
     proc = subprocess.run(
         [*command, "--store", str(store["path"]), "sql", "-", "--format", "json"],
-        input="SELECT count(*) AS n FROM flows", capture_output=True, text=True, timeout=120,
+        input="SELECT count(*) AS n FROM flows",
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout) == [{"n": len(FLOWS)}]

@@ -24,17 +24,26 @@ from cli.main import main
 from metabase.errors import StoreError
 from metabase.store import open_reader, open_writer
 
-HOSTILE = {1: "[/oops]", 2: "[link=https://evil.example]click[/link]", 3: "\x1b[31mred\x1b[0m\x07",
-           4: "[bold]loud[/bold] :smile:", 5: "plain"}
+HOSTILE = {
+    1: "[/oops]",
+    2: "[link=https://evil.example]click[/link]",
+    3: "\x1b[31mred\x1b[0m\x07",
+    4: "[bold]loud[/bold] :smile:",
+    5: "plain",
+}
 
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
     path = tmp_path_factory.mktemp("confined") / "store.duckdb"
     w = open_writer(path)
-    w.upsert("datasets", pd.DataFrame({"dataset_id": list(HOSTILE), "name": list(HOSTILE.values()),
-                                       "source": "t"}))
-    w.upsert("tasks", pd.DataFrame({"task_id": [101, 102, 103], "dataset_id": [1, 2, 3], "source": "t"}))
+    w.upsert(
+        "datasets",
+        pd.DataFrame({"dataset_id": list(HOSTILE), "name": list(HOSTILE.values()), "source": "t"}),
+    )
+    w.upsert(
+        "tasks", pd.DataFrame({"task_id": [101, 102, 103], "dataset_id": [1, 2, 3], "source": "t"})
+    )
     w.upsert("flows", pd.DataFrame({"flow_id": [5], "name": ["[/flow]"], "source": "t"}))
     w.close()
     return {"path": path}
@@ -54,10 +63,12 @@ def sql_json(capsys, store, *args) -> pd.DataFrame:
 
 
 # -- the reader connection ------------------------------------------------------------------------
-SETTINGS = ("SELECT current_setting('autoinstall_known_extensions'), "
-            "current_setting('autoload_known_extensions'), current_setting('enable_external_access'), "
-            "current_setting('lock_configuration'), current_setting('allowed_directories'), "
-            "current_setting('temp_directory')")
+SETTINGS = (
+    "SELECT current_setting('autoinstall_known_extensions'), "
+    "current_setting('autoload_known_extensions'), current_setting('enable_external_access'), "
+    "current_setting('lock_configuration'), current_setting('allowed_directories'), "
+    "current_setting('temp_directory')"
+)
 
 
 def test_reader_connection_installs_nothing_and_reaches_nothing(store):
@@ -107,8 +118,13 @@ def test_no_extension_is_installed_or_downloaded(store, tmp_path):
     with sqlite3.connect(lite) as db:  # a SQLite file given as the store
         db.execute("CREATE TABLE t (x)")
     env = {**os.environ, "HOME": str(home)}
-    proc = subprocess.run([sys.executable, "-c", NO_EXTENSION_PROBES, str(store["path"]), str(lite),
-                           str(tmp_path)], capture_output=True, text=True, timeout=120, env=env)
+    proc = subprocess.run(
+        [sys.executable, "-c", NO_EXTENSION_PROBES, str(store["path"]), str(lite), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout) == [1] * 5
     assert not (home / ".duckdb").exists()  # where DuckDB would install httpfs or sqlite
@@ -124,7 +140,7 @@ SIDE_EFFECTS = [
     "SELECT * FROM truncate_duckdb_logs()",
     "SELECT * FROM query('SELECT 1')",
     "SELECT * FROM json_execute_serialized_sql('{{}}')",
-    "SELECT * FROM \"system\".main.enable_logging()",
+    'SELECT * FROM "system".main.enable_logging()',
     "SELECT * FROM range(2), LATERAL (SELECT * FROM disable_logging())",
     "WITH x AS (SELECT * FROM enable_profiling()) SELECT 1",
     "SELECT (SELECT count(*) FROM checkpoint())",
@@ -137,8 +153,9 @@ SIDE_EFFECTS = [
 
 @pytest.mark.parametrize("opened", [False, True], ids=["plain", "allow-files"])
 @pytest.mark.parametrize("statement", SIDE_EFFECTS)
-def test_table_functions_with_side_effects_are_refused_even_in_a_select(capsys, store, tmp_path,
-                                                                          statement, opened):
+def test_table_functions_with_side_effects_are_refused_even_in_a_select(
+    capsys, store, tmp_path, statement, opened
+):
     before = store["path"].read_bytes()
     extra = ["--allow-files", str(tmp_path)] if opened else []
     rc, out, err = sql(capsys, store, *extra, statement.format(dir=tmp_path))
@@ -155,14 +172,22 @@ def test_call_refusal_does_not_suggest_the_select_form(capsys, store):
 
 def test_read_only_table_functions_are_allowed(capsys, store):
     con = duckdb.connect(str(store["path"]), read_only=True)
-    tables = sorted(r[0] for r in con.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE'").fetchall())
+    tables = sorted(
+        r[0]
+        for r in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE'"
+        ).fetchall()
+    )
     con.close()
     got = sql_json(capsys, store, "SELECT table_name FROM duckdb_tables() ORDER BY table_name")
     assert list(got["table_name"]) == tables
-    got = sql_json(capsys, store, "SELECT * FROM generate_series(2, 8, 3) g(v), unnest([10, 20]) u(w)")
+    got = sql_json(
+        capsys, store, "SELECT * FROM generate_series(2, 8, 3) g(v), unnest([10, 20]) u(w)"
+    )
     assert sorted(zip(got["v"], got["w"])) == [(v, w) for v in (2, 5, 8) for w in (10, 20)]
-    got = sql_json(capsys, store, "SELECT column_name FROM duckdb_columns() WHERE table_name = 'flows'")
+    got = sql_json(
+        capsys, store, "SELECT column_name FROM duckdb_columns() WHERE table_name = 'flows'"
+    )
     assert {"flow_id", "name"} <= set(got["column_name"])
 
 
@@ -180,17 +205,20 @@ def folders(tmp_path):
     return inside, outside
 
 
-@pytest.mark.parametrize("query", [
-    "SELECT * FROM read_csv('{inside}/ids.csv')",
-    "SELECT * FROM '{inside}/ids.csv'",
-    "SELECT * FROM read_text('{inside}/ids.csv')",
-    "SELECT * FROM read_blob('{inside}/ids.csv')",
-    "SELECT * FROM glob('{inside}/*')",
-    "SELECT * FROM read_parquet('{inside}/x.parquet')",
-    "SELECT * FROM read_json('{inside}/x.json')",
-    "DESCRIBE '{inside}/ids.csv'",
-    "SELECT * FROM tasks WHERE task_id IN (SELECT task_id FROM read_csv('{inside}/ids.csv'))",
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT * FROM read_csv('{inside}/ids.csv')",
+        "SELECT * FROM '{inside}/ids.csv'",
+        "SELECT * FROM read_text('{inside}/ids.csv')",
+        "SELECT * FROM read_blob('{inside}/ids.csv')",
+        "SELECT * FROM glob('{inside}/*')",
+        "SELECT * FROM read_parquet('{inside}/x.parquet')",
+        "SELECT * FROM read_json('{inside}/x.json')",
+        "DESCRIBE '{inside}/ids.csv'",
+        "SELECT * FROM tasks WHERE task_id IN (SELECT task_id FROM read_csv('{inside}/ids.csv'))",
+    ],
+)
 def test_files_are_refused_without_allow_files(capsys, store, folders, query):
     rc, out, err = sql(capsys, store, query.format(inside=folders[0]))
     assert rc == 1 and out == ""
@@ -199,35 +227,53 @@ def test_files_are_refused_without_allow_files(capsys, store, folders, query):
 
 def test_allow_files_reads_inside_the_folder(capsys, store, folders):
     inside, _ = folders
-    got = sql_json(capsys, store, "--allow-files", str(inside),
-                   f"SELECT count(*) AS n FROM tasks WHERE task_id IN (SELECT task_id FROM read_csv('{inside}/ids.csv'))")
+    got = sql_json(
+        capsys,
+        store,
+        "--allow-files",
+        str(inside),
+        "SELECT count(*) AS n FROM tasks WHERE task_id IN "
+        f"(SELECT task_id FROM read_csv('{inside}/ids.csv'))",
+    )
     assert got["n"].item() == 2  # tasks 101 and 102 exist
-    got = sql_json(capsys, store, "--allow-files", str(inside), f"SELECT * FROM '{inside}/sub/more.csv'")
+    got = sql_json(
+        capsys, store, "--allow-files", str(inside), f"SELECT * FROM '{inside}/sub/more.csv'"
+    )
     assert list(got["task_id"]) == [104]
-    got = sql_json(capsys, store, "--allow-files", str(inside), f"SELECT file FROM glob('{inside}/*.csv')")
+    got = sql_json(
+        capsys, store, "--allow-files", str(inside), f"SELECT file FROM glob('{inside}/*.csv')"
+    )
     assert sorted(Path(f).name for f in got["file"]) == ["ids.csv", "link.csv"]
 
 
-@pytest.mark.parametrize("target", [
-    "{outside}/secret.csv",         # another folder whose name starts with the allowed one's
-    "{inside}/../inside-private/secret.csv",
-    "{inside}/link.csv",            # a link that leads out of the folder
-    "/etc/hostname",
-])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "{outside}/secret.csv",  # another folder whose name starts with the allowed one's
+        "{inside}/../inside-private/secret.csv",
+        "{inside}/link.csv",  # a link that leads out of the folder
+        "/etc/hostname",
+    ],
+)
 def test_allow_files_reads_nothing_outside_the_folder(capsys, store, folders, target):
     inside, outside = folders
     path = target.format(inside=inside, outside=outside)
-    rc, out, err = sql(capsys, store, "--allow-files", str(inside), f"SELECT * FROM read_csv('{path}')")
+    rc, out, err = sql(
+        capsys, store, "--allow-files", str(inside), f"SELECT * FROM read_csv('{path}')"
+    )
     assert rc == 1 and out == ""
     assert err.count("\n") == 1 and "--allow-files" in err and "cannot read" in err
 
 
 @pytest.mark.parametrize("opened", [False, True], ids=["plain", "allow-files"])
-@pytest.mark.parametrize("query, function", [
-    ("SELECT * FROM 'https://example.com/ids.csv'", False),  # no function: DuckDB refuses it
-    ("SELECT * FROM read_csv('http://example.com/ids.csv')", True),
-    ("SELECT * FROM read_parquet('s3://bucket/x.parquet')", True),
-])
+@pytest.mark.parametrize(
+    "query, function",
+    [
+        ("SELECT * FROM 'https://example.com/ids.csv'", False),  # no function: DuckDB refuses it
+        ("SELECT * FROM read_csv('http://example.com/ids.csv')", True),
+        ("SELECT * FROM read_parquet('s3://bucket/x.parquet')", True),
+    ],
+)
 def test_urls_are_never_read(capsys, store, tmp_path, query, function, opened):
     extra = ["--allow-files", str(tmp_path)] if opened else []
     rc, out, err = sql(capsys, store, *extra, query)
@@ -243,14 +289,18 @@ def test_allow_files_goes_with_an_adhoc_query(capsys, store, tmp_path):
 
 # -- cell text is shown literally -----------------------------------------------------------------
 def _shown(name: str) -> str:
-    """How a cell shows ``name``: as typed, control characters written out (ESC as \\x1b)."""
+    r"""How a cell shows ``name``: as typed, control characters written out (ESC as \x1b)."""
     return "".join(repr(c)[1:-1] if ord(c) < 32 else c for c in name)
 
 
 def test_markup_and_escapes_in_names_are_shown_literally(capsys, store):
-    rc, out, err = sql(capsys, store, "SELECT dataset_id, name AS \"[/h]\" FROM datasets ORDER BY dataset_id")
+    rc, out, err = sql(
+        capsys, store, 'SELECT dataset_id, name AS "[/h]" FROM datasets ORDER BY dataset_id'
+    )
     assert rc == 0, err
-    assert "\x1b" not in out and "\x07" not in out  # nothing reaches the terminal as a control code
+    assert (
+        "\x1b" not in out and "\x07" not in out
+    )  # nothing reaches the terminal as a control code
     for name in HOSTILE.values():
         assert _shown(name) in out
     assert "[/h]" in out and "😄" not in out  # headers too; no emoji codes expanded

@@ -62,13 +62,23 @@ def test_every_damaged_variant_is_refused_or_gives_the_clean_rows(clean_page):
     assert broken == []
 
 
-@pytest.mark.parametrize("name,refused,skipped", [  # fmt: skip
-    ("truncated-mid-row", True, 0), ("binary-garbage", True, 0), ("html-page", True, 0),
-    ("another-list", True, 0), ("byte-order-mark", False, 0), ("value-abc0.96", False, 1),
-    ("value-NaN", False, 1), ("run_id--5", False, 1), ("run_id-99999999999999999999", False, 1),
-    ("task_id-0x8000000000000000", False, 1), ("repeated-row", False, 1),
-    ("another-measure", False, 1),
-])
+@pytest.mark.parametrize(
+    "name,refused,skipped",
+    [  # fmt: skip
+        ("truncated-mid-row", True, 0),
+        ("binary-garbage", True, 0),
+        ("html-page", True, 0),
+        ("another-list", True, 0),
+        ("byte-order-mark", False, 0),
+        ("value-abc0.96", False, 1),
+        ("value-NaN", False, 1),
+        ("run_id--5", False, 1),
+        ("run_id-99999999999999999999", False, 1),
+        ("task_id-0x8000000000000000", False, 1),
+        ("repeated-row", False, 1),
+        ("another-measure", False, 1),
+    ],
+)
 def test_what_each_kind_of_damage_comes_to(clean_page, name, refused, skipped):
     """The contract allows either outcome; these pin down which one the sync takes."""
     variant = next(v for v in page_variants(clean_page) if v.name == name)
@@ -80,16 +90,41 @@ def test_what_each_kind_of_damage_comes_to(clean_page, name, refused, skipped):
 
 # Texts that readers have taken for numbers or ids, besides what Hypothesis makes up.
 TRICKY = [  # fmt: skip
-    "inf", "-inf", "NaN", "nan(1)", "1e999", "-1e999", "abc0.96", "0x10", "0x8000000000000000",
-    "1_000", "-5", "0", "-0", "3.5", "1e3", "99999999999999999999", "9223372036854775808", "+7",
-    " 7 ", "\u20037", "\u0663", "", " ", "2017-13-45 99:99:99", "yesterday",
-    "predictive_accuracy ", "&amp;", "<x/>",
+    "inf",
+    "-inf",
+    "NaN",
+    "nan(1)",
+    "1e999",
+    "-1e999",
+    "abc0.96",
+    "0x10",
+    "0x8000000000000000",
+    "1_000",
+    "-5",
+    "0",
+    "-0",
+    "3.5",
+    "1e3",
+    "99999999999999999999",
+    "9223372036854775808",
+    "+7",
+    " 7 ",
+    "\u20037",
+    "\u0663",
+    "",
+    " ",
+    "2017-13-45 99:99:99",
+    "yesterday",
+    "predictive_accuracy ",
+    "&amp;",
+    "<x/>",
 ]
 
 
 def _texts(controls: bool):
     """Any text (XML's forbidden control characters only with ``controls``), the tricky ones,
-    and numbers as Python writes them."""
+    and numbers as Python writes them.
+    """
     characters = st.characters(exclude_categories=("Cs",) if controls else ("Cs", "Cc"))
     if not controls:
         characters = characters | st.sampled_from("\t\n\r")
@@ -104,7 +139,8 @@ def _texts(controls: bool):
 @st.composite
 def damaged_pages(draw, clean: bytes, controls: bool = True):
     """The clean page with up to three leaves replaced by a text that is not a plausible other
-    value, or left out, and then up to two rows repeated."""
+    value, or left out, and then up to two rows repeated.
+    """
     head, rows, tail = split_page(clean, "evaluation")
     damaged: set[tuple[int, str]] = set()
     for _ in range(draw(st.integers(0, 3))):

@@ -1,5 +1,6 @@
 """The Workspace is the one front door: every store-facing command calls one of its methods, with
-the Workspace the global options built, and the facade itself answers as the services do."""
+the Workspace the global options built, and the facade itself answers as the services do.
+"""
 
 from __future__ import annotations
 
@@ -54,13 +55,17 @@ def test_each_command_calls_one_workspace_method(label, tmp_path, monkeypatch, c
 @pytest.fixture
 def ws(store_path):
     with open_writer(store_path) as w:
-        w.upsert("datasets", pd.DataFrame({"dataset_id": [1, 2], "name": ["a", "b"], "source": "t"}))
+        w.upsert(
+            "datasets", pd.DataFrame({"dataset_id": [1, 2], "name": ["a", "b"], "source": "t"})
+        )
     return Workspace(Settings.resolve(store=store_path))
 
 
 def test_sql_runs_a_statement_or_a_named_query_but_not_both(ws):
     assert ws.sql("SELECT count(*) AS n FROM datasets")["n"].tolist() == [2]
-    assert ws.sql("SELECT name FROM datasets WHERE dataset_id = $id", params={"id": "2"})["name"].tolist() == ["b"]
+    assert ws.sql("SELECT name FROM datasets WHERE dataset_id = $id", params={"id": "2"})[
+        "name"
+    ].tolist() == ["b"]
     assert "run-counts" in {q.name for q in ws.named_queries()}
     assert ws.named_query("run-counts").name == "run-counts"
     assert isinstance(ws.sql(named="run-counts"), pd.DataFrame)

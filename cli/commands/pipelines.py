@@ -44,5 +44,8 @@ def register(group: click.Group) -> None:
             {k: row[k] for k in ("name", "type", "allowed", "default", "condition")}
             for row in description["hyperparameters"]
         ]
-        title = f"{description['name']}: {description['summary']} ({', '.join(description['task_types'])}; {description['device']})"
+        title = (
+            f"{description['name']}: {description['summary']} "
+            f"({', '.join(description['task_types'])}; {description['device']})"
+        )
         emit(rows, fmt, title=title if fmt == "table" else None)

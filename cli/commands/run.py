@@ -15,6 +15,7 @@ from cli.output import emit, format_option
 @contextmanager
 def _sigterm_interrupts():
     """SIGTERM stops the run as Ctrl-C does: finished runs are stored, running ones killed."""
+
     def interrupt(signum, frame):
         raise KeyboardInterrupt
 
@@ -28,16 +29,36 @@ def _sigterm_interrupts():
 @contextmanager
 def _progress_bar():
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
-    columns = (TextColumn("runs"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("running {task.fields[running]}, failed {task.fields[failed]}, "
-                          "stored before {task.fields[reused]}"), TimeElapsedColumn())
+    columns = (
+        TextColumn("runs"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn(
+            "running {task.fields[running]}, failed {task.fields[failed]}, "
+            "stored before {task.fields[reused]}"
+        ),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
         job = bar.add_task("runs", total=None, running=0, failed=0, reused=0)
 
         def update(p) -> None:
-            bar.update(job, total=p.total, completed=p.done, running=p.running, failed=p.failed, reused=p.reused)
+            bar.update(
+                job,
+                total=p.total,
+                completed=p.done,
+                running=p.running,
+                failed=p.failed,
+                reused=p.reused,
+            )
 
         yield update
 
@@ -45,15 +66,28 @@ def _progress_bar():
 def _rows(report, fmt: str) -> list[dict]:
     rows = []
     for r in report.rows:
-        row = {"run_key": r["run_key"], "pipeline": r["pipeline"], "status": r["status"], "measure": r["measure"]}
+        row = {
+            "run_key": r["run_key"],
+            "pipeline": r["pipeline"],
+            "status": r["status"],
+            "measure": r["measure"],
+        }
         if fmt == "table":
-            row["mean ± std"] = "" if r["mean"] is None else f"{r['mean']:.4f} ± {r['std'] or 0:.4f}"
+            row["mean ± std"] = (
+                "" if r["mean"] is None else f"{r['mean']:.4f} ± {r['std'] or 0:.4f}"
+            )
         else:
             row.update(mean=r["mean"], std=r["std"])
-        row.update(runtime_s=None if r["runtime_s"] is None else round(r["runtime_s"], 2),
-                   device=r["device_name"] or r["device"], seed=r["seed"], reused=r["reused"])
+        row.update(
+            runtime_s=None if r["runtime_s"] is None else round(r["runtime_s"], 2),
+            device=r["device_name"] or r["device"],
+            seed=r["seed"],
+            reused=r["reused"],
+        )
         if fmt != "table":
-            row.update(error=r["error_message"], config=json.loads(r["config"]) if r["config"] else None)
+            row.update(
+                error=r["error_message"], config=json.loads(r["config"]) if r["config"] else None
+            )
         rows.append(row)
     return rows
 
@@ -61,37 +95,111 @@ def _rows(report, fmt: str) -> list[dict]:
 def register(group: click.Group) -> None:
     @group.command("run")
     @click.option("--task", "task_id", type=int, required=True, help="OpenML task id.")
-    @click.option("--pipeline", default=None, help="Catalogue pipeline (`metabase pipelines list`).")
-    @click.option("--config", default=None, help="A JSON object of hyperparameters; the rest take defaults.")
-    @click.option("--recommended", type=int, default=None, help="Run the top N of `metabase recommend`.")
-    @click.option("--strategy", default="default", show_default=True, help="The strategy of --recommended.")
-    @click.option("--sample", type=int, default=None, help="Run N random configurations of --pipeline.")
-    @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the runs (and of --sample).")
-    @click.option("--configs", "configs_file", type=click.Path(dir_okay=False), default=None,
-                  help="JSON lines of {\"pipeline\", \"config\"}, or a `recommend --export`/`--format json` file.")
-    @click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
-                  help="A local process pool, or Ray (pip install 'metabase[ray]').")
-    @click.option("--ray-address", default=None, help="A Ray cluster to join (default: start a local Ray).")
-    @click.option("--workers", type=int, default=None, help="Runs at once (default: the machine's cores).")
-    @click.option("--time-limit", type=float, default=None, help="Seconds per run (its whole process tree).")
-    @click.option("--memory-limit", default=None, help="Memory per run's process tree: MB, or 512M, 2G.")
-    @click.option("--fidelity", default=None, help="Lower the cost: n_estimators=N,epochs=N,data_fraction=F.")
-    @click.option("--force", is_flag=True, help="Run again, under a new seed, what the store already holds.")
-    @click.option("--publish", "publish_runs", is_flag=True,
-                  help="Publish the finished runs to OpenML afterwards (as `metabase publish` does).")
+    @click.option(
+        "--pipeline", default=None, help="Catalogue pipeline (`metabase pipelines list`)."
+    )
+    @click.option(
+        "--config", default=None, help="A JSON object of hyperparameters; the rest take defaults."
+    )
+    @click.option(
+        "--recommended", type=int, default=None, help="Run the top N of `metabase recommend`."
+    )
+    @click.option(
+        "--strategy", default="default", show_default=True, help="The strategy of --recommended."
+    )
+    @click.option(
+        "--sample", type=int, default=None, help="Run N random configurations of --pipeline."
+    )
+    @click.option(
+        "--seed",
+        type=int,
+        default=0,
+        show_default=True,
+        help="Seed of the runs (and of --sample).",
+    )
+    @click.option(
+        "--configs",
+        "configs_file",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help='JSON lines of {"pipeline", "config"}, or a '
+        "`recommend --export`/`--format json` file.",
+    )
+    @click.option(
+        "--executor",
+        type=click.Choice(["local", "ray"]),
+        default="local",
+        show_default=True,
+        help="A local process pool, or Ray (pip install 'metabase[ray]').",
+    )
+    @click.option(
+        "--ray-address", default=None, help="A Ray cluster to join (default: start a local Ray)."
+    )
+    @click.option(
+        "--workers", type=int, default=None, help="Runs at once (default: the machine's cores)."
+    )
+    @click.option(
+        "--time-limit", type=float, default=None, help="Seconds per run (its whole process tree)."
+    )
+    @click.option(
+        "--memory-limit", default=None, help="Memory per run's process tree: MB, or 512M, 2G."
+    )
+    @click.option(
+        "--fidelity", default=None, help="Lower the cost: n_estimators=N,epochs=N,data_fraction=F."
+    )
+    @click.option(
+        "--force", is_flag=True, help="Run again, under a new seed, what the store already holds."
+    )
+    @click.option(
+        "--publish",
+        "publish_runs",
+        is_flag=True,
+        help="Publish the finished runs to OpenML afterwards (as `metabase publish` does).",
+    )
     @format_option()
-    def run(task_id, pipeline, config, recommended, strategy, sample, seed, configs_file, executor, ray_address,
-            workers, time_limit, memory_limit, fidelity, force, publish_runs, fmt) -> None:
+    def run(
+        task_id,
+        pipeline,
+        config,
+        recommended,
+        strategy,
+        sample,
+        seed,
+        configs_file,
+        executor,
+        ray_address,
+        workers,
+        time_limit,
+        memory_limit,
+        fidelity,
+        force,
+        publish_runs,
+        fmt,
+    ) -> None:
         """Run configurations on a task's OpenML splits and store every outcome (crashes included).
 
-        Example: metabase run --task 31 --pipeline sklearn.random_forest --config '{"max_features": 0.3}'
+        Example: metabase run --task 31 --pipeline sklearn.random_forest
+        --config '{"max_features": 0.3}'
         """
         with _sigterm_interrupts(), _progress_bar() as progress:
             report = workspace().run(
-                task_id, pipeline=pipeline, config=config, recommended=recommended, strategy=strategy,
-                sample=sample, seed=seed, configs_file=configs_file, executor=executor, ray_address=ray_address,
-                workers=workers, time_limit=time_limit, memory_limit=memory_limit, force=force,
-                fidelity=fidelity, progress=progress)
+                task_id,
+                pipeline=pipeline,
+                config=config,
+                recommended=recommended,
+                strategy=strategy,
+                sample=sample,
+                seed=seed,
+                configs_file=configs_file,
+                executor=executor,
+                ray_address=ray_address,
+                workers=workers,
+                time_limit=time_limit,
+                memory_limit=memory_limit,
+                force=force,
+                fidelity=fidelity,
+                progress=progress,
+            )
         rows = _rows(report, fmt)
         if publish_runs:  # through the outbox the runs were staged in when they were stored
             keys = [r["run_key"] for r in report.rows if r["status"] == "ok"]

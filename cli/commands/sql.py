@@ -13,8 +13,15 @@ WAIT_HELP = "Seconds to wait for a running import or sync to finish before givin
 
 
 def _wait_option():
-    return click.option("--wait", "wait_s", type=click.FloatRange(min=0), default=30.0,
-                        show_default=True, envvar="METABASE_READER_WAIT", help=WAIT_HELP)
+    return click.option(
+        "--wait",
+        "wait_s",
+        type=click.FloatRange(min=0),
+        default=30.0,
+        show_default=True,
+        envvar="METABASE_READER_WAIT",
+        help=WAIT_HELP,
+    )
 
 
 def _parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -30,8 +37,11 @@ def _parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
 def _emit_rows(df, fmt: str, max_rows: int) -> None:
     # A terminal table of a million rows helps nobody; files get every row.
     if fmt == "table" and max_rows and len(df) > max_rows:
-        click.echo(f"showing the first {max_rows} of {len(df)} rows "
-                   "(use --format csv/json, --max-rows 0 or LIMIT)", err=True)
+        click.echo(
+            f"showing the first {max_rows} of {len(df)} rows "
+            "(use --format csv/json, --max-rows 0 or LIMIT)",
+            err=True,
+        )
         df = df.head(max_rows)
     if fmt == "csv":  # streamed by pandas: an export of millions of rows stays fast
         df.to_csv(sys.stdout, index=False, lineterminator="\n")
@@ -43,17 +53,37 @@ def _emit_rows(df, fmt: str, max_rows: int) -> None:
 def _list_queries(fmt: str) -> None:
     queries = workspace().named_queries()
     if fmt == "json":  # structured parameters for programs
-        print_json([{"name": q.name, "description": q.description,
-                     "parameters": [{"name": p.name, "type": p.type, "required": p.required,
-                                     "default": None if p.required else p.default,
-                                     "description": p.description} for p in q.params]}
-                    for q in queries])
+        print_json(
+            [
+                {
+                    "name": q.name,
+                    "description": q.description,
+                    "parameters": [
+                        {
+                            "name": p.name,
+                            "type": p.type,
+                            "required": p.required,
+                            "default": None if p.required else p.default,
+                            "description": p.description,
+                        }
+                        for p in q.params
+                    ],
+                }
+                for q in queries
+            ]
+        )
         return
-    rows = [{"name": q.name,
-             "parameters": ", ".join(
-                 p.name + ("" if p.required else f"={'NULL' if p.default is None else p.default}")
-                 for p in q.params),
-             "description": q.description} for q in queries]
+    rows = [
+        {
+            "name": q.name,
+            "parameters": ", ".join(
+                p.name + ("" if p.required else f"={'NULL' if p.default is None else p.default}")
+                for p in q.params
+            ),
+            "description": q.description,
+        }
+        for q in queries
+    ]
     emit(rows, fmt)
 
 
@@ -61,16 +91,36 @@ def register(group: click.Group) -> None:
     @group.command("sql")
     @click.argument("query", required=False)
     @click.option("--named", "-n", metavar="NAME", help="Run a named query (see --list).")
-    @click.option("--list", "list_", is_flag=True, help="List the named queries and their parameters.")
-    @click.option("--show", is_flag=True, help="With --named: print the query's SQL instead of running it.")
-    @click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE",
-                  help="Bind $NAME in the query (repeatable). NULL means no value.")
-    @click.option("--max-rows", type=click.IntRange(min=0), default=1000, show_default=True,
-                  help="Rows shown in table format (0: all); csv and json get every row.")
-    @click.option("--allow-files", "allow_files", multiple=True, metavar="DIR",
-                  type=click.Path(exists=True, file_okay=False, resolve_path=True),
-                  help="Let QUERY read files inside DIR (read_csv, read_parquet, glob, ...; "
-                       "repeatable). Without it only the store is read.")
+    @click.option(
+        "--list", "list_", is_flag=True, help="List the named queries and their parameters."
+    )
+    @click.option(
+        "--show", is_flag=True, help="With --named: print the query's SQL instead of running it."
+    )
+    @click.option(
+        "--param",
+        "-p",
+        "params",
+        multiple=True,
+        metavar="NAME=VALUE",
+        help="Bind $NAME in the query (repeatable). NULL means no value.",
+    )
+    @click.option(
+        "--max-rows",
+        type=click.IntRange(min=0),
+        default=1000,
+        show_default=True,
+        help="Rows shown in table format (0: all); csv and json get every row.",
+    )
+    @click.option(
+        "--allow-files",
+        "allow_files",
+        multiple=True,
+        metavar="DIR",
+        type=click.Path(exists=True, file_okay=False, resolve_path=True),
+        help="Let QUERY read files inside DIR (read_csv, read_parquet, glob, ...; "
+        "repeatable). Without it only the store is read.",
+    )
     @_wait_option()
     @format_option()
     def sql(query, named, list_, show, params, max_rows, allow_files, wait_s, fmt) -> None:
@@ -86,7 +136,8 @@ def register(group: click.Group) -> None:
 
         Example: metabase sql --named best-configs --param task_id=3 --param k=5
 
-        Example: metabase sql "SELECT * FROM read_csv('/data/mine/ids.csv')" --allow-files /data/mine
+        Example: metabase sql "SELECT * FROM read_csv('/data/mine/ids.csv')"
+        --allow-files /data/mine
         """
         chosen = sum(bool(x) for x in (query, named, list_))
         if chosen != 1:
@@ -100,10 +151,17 @@ def register(group: click.Group) -> None:
             sys.stdout.write(workspace().named_query(named).sql)
             return
         if allow_files and not query:
-            raise click.UsageError("--allow-files goes with QUERY (named queries read only the store)")
+            raise click.UsageError(
+                "--allow-files goes with QUERY (named queries read only the store)"
+            )
         text = None if named else (sys.stdin.read() if query == "-" else query)
-        df = workspace().sql(text, named=named or None, params=_parse_params(params), wait_s=wait_s,
-                             allow_files=allow_files)
+        df = workspace().sql(
+            text,
+            named=named or None,
+            params=_parse_params(params),
+            wait_s=wait_s,
+            allow_files=allow_files,
+        )
         _emit_rows(df, fmt, max_rows)
 
     @group.command("info")
@@ -128,11 +186,19 @@ def register(group: click.Group) -> None:
         click.echo(f"schema version  {details.schema_version} ({', '.join(details.migrations)})")
         click.echo(f"views           {', '.join(details.views)}")
         print_table(["table", "rows"], counts, title="tables")
-        imports = [{"source": i.source, "finished_at": i.finished_at.isoformat(" ", "seconds"),
-                    "seconds": round((i.finished_at - i.started_at).total_seconds(), 1),
-                    "rows": sum(i.row_counts.values()), "path": i.path or ""}
-                   for i in details.imports]
+        imports = [
+            {
+                "source": i.source,
+                "finished_at": i.finished_at.isoformat(" ", "seconds"),
+                "seconds": round((i.finished_at - i.started_at).total_seconds(), 1),
+                "rows": sum(i.row_counts.values()),
+                "path": i.path or "",
+            }
+            for i in details.imports
+        ]
         if imports:
-            print_table(["source", "finished_at", "seconds", "rows", "path"], imports, title="imports")
+            print_table(
+                ["source", "finished_at", "seconds", "rows", "path"], imports, title="imports"
+            )
         else:
             click.echo("no imports yet: run `metabase import SOURCE PATH`")

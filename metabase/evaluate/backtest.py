@@ -21,8 +21,8 @@ RANDOM = "random"
 
 @dataclass(frozen=True)
 class BacktestResult:
-    tasks: tuple                     # held-out task ids
-    curves: dict                     # strategy -> tasks x max_k array of regret (NaN past n)
+    tasks: tuple  # held-out task ids
+    curves: dict  # strategy -> tasks x max_k array of regret (NaN past n)
     seconds: dict = field(default_factory=dict)  # strategy -> total fit + predict time
 
     def mean_curve(self, strategy: str) -> np.ndarray:
@@ -54,15 +54,22 @@ class BacktestResult:
         return {"tasks": len(self.tasks), "strategies": out}
 
 
-def backtest(prepared, strategies: dict[str, Callable], tasks: Iterable[int] | None = None,
-             progress: Callable[[int, int], None] | None = None) -> BacktestResult:
+def backtest(
+    prepared,
+    strategies: dict[str, Callable],
+    tasks: Iterable[int] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> BacktestResult:
     """``strategies``: name -> factory returning an unfitted strategy. ``prepared``: a
-    :class:`~metabase.recommend.data.Prepared` meta-dataset (encodings are shared by all folds)."""
+    :class:`~metabase.recommend.data.Prepared` meta-dataset (encodings are shared by all folds).
+    """
     held_out = list(prepared.task_ids if tasks is None else tasks)
     scores_by_task = {t: g.to_numpy() for t, g in prepared.runs.groupby("task_id")["score"]}
     width = max(len(scores_by_task[t]) for t in held_out)
     curves = {RANDOM: np.full((len(held_out), width), np.nan)}
-    curves.update({name: np.full((len(held_out), width), np.nan) for name in strategies if name != RANDOM})
+    curves.update(
+        {name: np.full((len(held_out), width), np.nan) for name in strategies if name != RANDOM}
+    )
     seconds = {name: 0.0 for name in curves}
     from threadpoolctl import threadpool_limits
 

@@ -29,14 +29,23 @@ from metabase.errors import InputError
 from metabase.evaluate.regret import ranking, regret_curve
 
 
-def in_task_ceiling(prepared, tasks=None, folds: int = 10, random_state: int = 0,
-                    model: str = "lightgbm", max_train: int | None = None) -> np.ndarray:
+def in_task_ceiling(
+    prepared,
+    tasks=None,
+    folds: int = 10,
+    random_state: int = 0,
+    model: str = "lightgbm",
+    max_train: int | None = None,
+) -> np.ndarray:
     """Tasks x max_k regret curves of the cross-fitted in-task ``model`` (one of
     :data:`CEILING_MODELS`; NaN-free: short tasks are padded with their final regret, as in
     :func:`metabase.evaluate.backtest`). ``max_train`` caps the runs each fold's model is fitted
-    on (a random subset; None: all of the other folds), for the models whose cost grows fast."""
+    on (a random subset; None: all of the other folds), for the models whose cost grows fast.
+    """
     if model not in CEILING_MODELS:
-        raise InputError(f"unknown in-task model {model!r}; choose one of {', '.join(CEILING_MODELS)}")
+        raise InputError(
+            f"unknown in-task model {model!r}; choose one of {', '.join(CEILING_MODELS)}"
+        )
     if max_train is not None and max_train < 2:
         raise InputError(f"max_train must be at least 2, got {max_train}")
     from threadpoolctl import threadpool_limits
@@ -59,8 +68,9 @@ def in_task_ceiling(prepared, tasks=None, folds: int = 10, random_state: int = 0
                 if max_train is not None and len(fit) > max_train:
                     fit = np.sort(rng.choice(fit, max_train, replace=False))
                 held = part == k
-                predicted[held] = fit_predict(prepared, rows[fit], norm[rows[fit]], rows[held],
-                                              random_state, state)
+                predicted[held] = fit_predict(
+                    prepared, rows[fit], norm[rows[fit]], rows[held], random_state, state
+                )
             curves.append(regret_curve(score[rows], ranking(predicted, seed=int(task))))
     width = max(len(c) for c in curves)
     return np.vstack([np.pad(c, (0, width - len(c)), mode="edge") for c in curves])
@@ -68,7 +78,8 @@ def in_task_ceiling(prepared, tasks=None, folds: int = 10, random_state: int = 0
 
 def ceiling_envelope(curves: dict) -> np.ndarray:
     """For each task and k, the lowest regret any of the models' curves (name -> tasks x max_k,
-    the same tasks in the same order) reached: the best of the models, chosen with hindsight."""
+    the same tasks in the same order) reached: the best of the models, chosen with hindsight.
+    """
     arrays = list(curves.values())
     if not arrays:
         raise InputError("no in-task model curves to take the envelope of")
@@ -80,14 +91,25 @@ def ceiling_envelope(curves: dict) -> np.ndarray:
 # --- the in-task models: (prepared, fit rows, fit targets, predict rows, seed, per-task state)
 #     -> predictions ---
 
+
 def _lightgbm(prepared, fit, y, predict, seed, state):
     import lightgbm as lgb
 
     categorical = list(prepared.encoder.categorical_indices) or "auto"
-    params = {"objective": "regression", "learning_rate": 0.05, "num_leaves": 7,
-              "min_data_in_leaf": int(min(10, max(1, len(fit) // 4))), "num_threads": 1,
-              "verbose": -1, "deterministic": True, "force_row_wise": True, "seed": seed}
-    booster = lgb.train(params, lgb.Dataset(prepared.tree[fit], y, categorical_feature=categorical), 200)
+    params = {
+        "objective": "regression",
+        "learning_rate": 0.05,
+        "num_leaves": 7,
+        "min_data_in_leaf": int(min(10, max(1, len(fit) // 4))),
+        "num_threads": 1,
+        "verbose": -1,
+        "deterministic": True,
+        "force_row_wise": True,
+        "seed": seed,
+    }
+    booster = lgb.train(
+        params, lgb.Dataset(prepared.tree[fit], y, categorical_feature=categorical), 200
+    )
     return booster.predict(prepared.tree[predict])
 
 
@@ -96,13 +118,16 @@ def _standardised(prepared, fit, predict, columns=None):
     columns constant or duplicating an earlier one (the two one-hot columns of a yes/no key) are
     dropped, the rest standardised, so that one set of length-scale bounds and one neighbour
     metric suit them all. The columns are chosen on the configurations alone (``columns``, from
-    :func:`_columns`, or on the fit and predict rows together): no score is looked at."""
+    :func:`_columns`, or on the fit and predict rows together): no score is looked at.
+    """
     if columns is None:
         columns = _columns(prepared.dist[np.concatenate([fit, predict])])
     keep, mean, std = columns
     if not keep.any():  # nothing varies: every configuration looks the same
         return np.zeros((len(fit), 1)), np.zeros((len(predict), 1))
-    return (prepared.dist[fit][:, keep] - mean) / std, (prepared.dist[predict][:, keep] - mean) / std
+    return (prepared.dist[fit][:, keep] - mean) / std, (
+        prepared.dist[predict][:, keep] - mean
+    ) / std
 
 
 def _columns(x: np.ndarray) -> tuple:
@@ -122,7 +147,8 @@ def _gaussian_process(prepared, fit, y, predict, seed, state):
     the first fold's fit rows and kept for the task's other folds, which only condition on their
     own fit rows: refitting them per fold costs ~10x the time, and the rows they were fitted on
     overlap the other folds' held-out rows, a small advantage that makes this ceiling, if
-    anything, optimistic."""
+    anything, optimistic.
+    """
     import warnings
 
     from sklearn.gaussian_process import GaussianProcessRegressor
@@ -134,14 +160,17 @@ def _gaussian_process(prepared, fit, y, predict, seed, state):
     with warnings.catch_warnings():  # a length scale at its bound: that column does not matter
         warnings.simplefilter("ignore")
         if "kernel" not in state:
-            kernel = (ConstantKernel(1.0, (1e-3, 1e2))
-                      * Matern(np.full(x_fit.shape[1], 2.0), length_scale_bounds=(5e-2, 1e3), nu=2.5)
-                      + WhiteKernel(0.1, (1e-6, 1.0)))
-            gp = GaussianProcessRegressor(kernel, normalize_y=True, n_restarts_optimizer=1,
-                                          random_state=seed).fit(x_fit, y)
+            kernel = ConstantKernel(1.0, (1e-3, 1e2)) * Matern(
+                np.full(x_fit.shape[1], 2.0), length_scale_bounds=(5e-2, 1e3), nu=2.5
+            ) + WhiteKernel(0.1, (1e-6, 1.0))
+            gp = GaussianProcessRegressor(
+                kernel, normalize_y=True, n_restarts_optimizer=1, random_state=seed
+            ).fit(x_fit, y)
             state["kernel"] = gp.kernel_
         else:
-            gp = GaussianProcessRegressor(state["kernel"], normalize_y=True, optimizer=None).fit(x_fit, y)
+            gp = GaussianProcessRegressor(state["kernel"], normalize_y=True, optimizer=None).fit(
+                x_fit, y
+            )
     return gp.predict(x_new)
 
 
@@ -149,8 +178,9 @@ def _extra_trees(prepared, fit, y, predict, seed, state):
     from sklearn.ensemble import ExtraTreesRegressor
 
     x_fit, x_new = _standardised(prepared, fit, predict)
-    trees = ExtraTreesRegressor(n_estimators=300, min_samples_leaf=3, max_features=1.0, n_jobs=1,
-                                random_state=seed)
+    trees = ExtraTreesRegressor(
+        n_estimators=300, min_samples_leaf=3, max_features=1.0, n_jobs=1, random_state=seed
+    )
     return trees.fit(x_fit, y).predict(x_new)
 
 
@@ -158,14 +188,16 @@ def _random_forest(prepared, fit, y, predict, seed, state):
     from sklearn.ensemble import RandomForestRegressor
 
     x_fit, x_new = _standardised(prepared, fit, predict)
-    forest = RandomForestRegressor(n_estimators=300, min_samples_leaf=3, max_features=0.5, n_jobs=1,
-                                   random_state=seed)
+    forest = RandomForestRegressor(
+        n_estimators=300, min_samples_leaf=3, max_features=0.5, n_jobs=1, random_state=seed
+    )
     return forest.fit(x_fit, y).predict(x_new)
 
 
 def _knn(prepared, fit, y, predict, seed, state):
-    """k chosen per fold by leave-one-out error on the fit rows (k = 1 has no place in a noisy
-    landscape: it copies one noisy score)."""
+    """K chosen per fold by leave-one-out error on the fit rows (k = 1 has no place in a noisy
+    landscape: it copies one noisy score).
+    """
     from sklearn.neighbors import NearestNeighbors
 
     if len(fit) < 3:  # too few rows to choose k by leaving one out

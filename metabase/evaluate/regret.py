@@ -20,7 +20,8 @@ def regret_curve(scores: np.ndarray, order: np.ndarray) -> np.ndarray:
 def expected_random_regret(scores: np.ndarray) -> np.ndarray:
     """Exact expected regret@k of random search (drawing without replacement), k = 1..n.
 
-    The best of k draws is the i-th smallest score with probability C(i-1, k-1) / C(n, k)."""
+    The best of k draws is the i-th smallest score with probability C(i-1, k-1) / C(n, k).
+    """
     from scipy.special import gammaln  # here: ``ranking`` is on recommend's fast path, this is not
 
     s = np.sort(np.asarray(scores, float))
@@ -31,8 +32,12 @@ def expected_random_regret(scores: np.ndarray) -> np.ndarray:
     for k in range(1, n + 1):
         valid = i >= k
         logp = np.full(n, -np.inf)
-        logp[valid] = (gammaln(i[valid]) - gammaln(k) - gammaln(i[valid] - k + 1)
-                       - (gammaln(n + 1) - gammaln(k + 1) - gammaln(n - k + 1)))
+        logp[valid] = (
+            gammaln(i[valid])
+            - gammaln(k)
+            - gammaln(i[valid] - k + 1)
+            - (gammaln(n + 1) - gammaln(k + 1) - gammaln(n - k + 1))
+        )
         out[k - 1] = (best - (np.exp(logp) * s).sum()) / (best - worst)
     return out
 

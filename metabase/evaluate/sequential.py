@@ -34,12 +34,12 @@ class SequentialResult:
     start: str
     seeds: int
     budget: int
-    curves: dict                  # strategy -> tasks x seeds x budget regret
-    exact_random: np.ndarray      # tasks x budget: the expectation of random search
-    seconds: dict = field(default_factory=dict)    # strategy -> (fit s, suggest s, proposals)
+    curves: dict  # strategy -> tasks x seeds x budget regret
+    exact_random: np.ndarray  # tasks x budget: the expectation of random search
+    seconds: dict = field(default_factory=dict)  # strategy -> (fit s, suggest s, proposals)
 
     def task_curves(self, name: str) -> np.ndarray:
-        """tasks x budget: each task's regret, averaged over seeds (random: its expectation)."""
+        """Tasks x budget: each task's regret, averaged over seeds (random: its expectation)."""
         if name == RANDOM:
             return self.exact_random
         return self.curves[name].mean(axis=1)
@@ -63,7 +63,9 @@ class SequentialResult:
         from scipy.stats import rankdata
 
         names = list(self.curves)
-        at = np.stack([self.curves[n][:, :, k - 1] for n in names], axis=-1)  # tasks x seeds x strategies
+        at = np.stack(
+            [self.curves[n][:, :, k - 1] for n in names], axis=-1
+        )  # tasks x seeds x strategies
         ranked = rankdata(np.round(at, 12), axis=-1)
         return {n: float(ranked[..., i].mean()) for i, n in enumerate(names)}
 
@@ -90,8 +92,14 @@ class SequentialResult:
             row["fit_s"] = round(fit, 2)
             row["ms_per_proposal"] = round(1000 * suggest / proposals, 2) if proposals else None
             out[name] = row
-        return {"tasks": len(self.tasks), "protocol": "sequential", "start": self.start,
-                "seeds": self.seeds, "budget": self.budget, "strategies": out}
+        return {
+            "tasks": len(self.tasks),
+            "protocol": "sequential",
+            "start": self.start,
+            "seeds": self.seeds,
+            "budget": self.budget,
+            "strategies": out,
+        }
 
 
 def initial_design(n: int, task: int, seed: int) -> np.ndarray:
@@ -124,9 +132,15 @@ def run_one(strategy, query, scores: np.ndarray, budget: int, initial: np.ndarra
     return curve, proposals, seconds
 
 
-def run_sequential(prepared, factories: dict[str, Callable], tasks: Iterable[int] | None = None,
-                   seeds: int = 5, start: str = "zero-shot", budget: int = 100,
-                   progress: Callable[[int, int], None] | None = None) -> SequentialResult:
+def run_sequential(
+    prepared,
+    factories: dict[str, Callable],
+    tasks: Iterable[int] | None = None,
+    seeds: int = 5,
+    start: str = "zero-shot",
+    budget: int = 100,
+    progress: Callable[[int, int], None] | None = None,
+) -> SequentialResult:
     """``factories``: name -> callable returning an unfitted sequential strategy."""
     if start not in STARTS:
         raise ValueError(f"start must be one of {STARTS}")
@@ -150,16 +164,27 @@ def run_sequential(prepared, factories: dict[str, Callable], tasks: Iterable[int
                 strategy = _factory(factories, name)().fit(training)
                 seconds[name][0] += time.perf_counter() - t0
                 for seed in range(seeds):
-                    initial = initial_design(len(scores), task, seed) if start == "random5" \
+                    initial = (
+                        initial_design(len(scores), task, seed)
+                        if start == "random5"
                         else np.array([], int)
-                    curves[name][i, seed], made, spent = run_one(strategy, query, scores, budget,
-                                                                 initial, seed)
+                    )
+                    curves[name][i, seed], made, spent = run_one(
+                        strategy, query, scores, budget, initial, seed
+                    )
                     seconds[name][1] += spent
                     seconds[name][2] += made
             if progress:
                 progress(i + 1, len(held_out))
-    return SequentialResult(tuple(held_out), start, seeds, budget, curves, exact,
-                            {n: tuple(v) for n, v in seconds.items()})
+    return SequentialResult(
+        tuple(held_out),
+        start,
+        seeds,
+        budget,
+        curves,
+        exact,
+        {n: tuple(v) for n, v in seconds.items()},
+    )
 
 
 def _factory(factories, name):

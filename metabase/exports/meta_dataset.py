@@ -51,11 +51,14 @@ def _no_runs(con, pipeline: str | None, flow: int | None, measure: str) -> NotFo
     measures = run_queries.export_measures(con, pipeline, flow)
     what = _what(pipeline, flow)
     if measures:
-        return NotFoundError(f"no runs for {what} with an aggregate {measure!r} evaluation "
-                             f"(they have: {', '.join(measures)}); pass --measure with one of those")
+        return NotFoundError(
+            f"no runs for {what} with an aggregate {measure!r} evaluation "
+            f"(they have: {', '.join(measures)}); pass --measure with one of those"
+        )
     hint = f"--flows {flow}" if flow is not None else "--flows ..."
-    return NotFoundError(f"no runs for {what}: run `metabase import openml-pimp ...` or "
-                         f"`metabase sync {hint}`")
+    return NotFoundError(
+        f"no runs for {what}: run `metabase import openml-pimp ...` or `metabase sync {hint}`"
+    )
 
 
 def _tasks(con, task_ids: list[int]) -> pd.DataFrame:
@@ -66,19 +69,33 @@ def _tasks(con, task_ids: list[int]) -> pd.DataFrame:
 
 
 def export_meta_dataset(
-    con, directory: str | Path, *, pipeline: str | None = None, flow: int | None = None,
+    con,
+    directory: str | Path,
+    *,
+    pipeline: str | None = None,
+    flow: int | None = None,
     measure: str = DEFAULT_MEASURE,
 ) -> ExportResult:
-    """Write ``runs.parquet`` and ``tasks.parquet`` for the selected runs; ``con`` may be read-only."""
+    """Write ``runs.parquet`` and ``tasks.parquet`` for the selected runs; ``con`` may be
+    read-only.
+    """
     runs = run_queries.export_runs(con, pipeline, flow, measure)
     if runs.empty:
         raise _no_runs(con, pipeline, flow, measure)
     negate = not higher_is_better(con, measure)
     if negate:
         runs["score"] = -runs["score"]
-        runs = runs.sort_values(["task_id", "pipeline", "config", "score"], kind="stable", ignore_index=True)
+        runs = runs.sort_values(
+            ["task_id", "pipeline", "config", "score"], kind="stable", ignore_index=True
+        )
     task_ids = sorted(int(t) for t in runs["task_id"].unique())
     tasks = _tasks(con, task_ids)
     directory = metadataset.write(metadataset.MetaDataset(runs=runs, tasks=tasks), directory)
-    return ExportResult(directory=Path(directory), runs=len(runs), tasks=len(tasks),
-                        pipelines=tuple(sorted(runs["pipeline"].unique())), measure=measure, negated=negate)
+    return ExportResult(
+        directory=Path(directory),
+        runs=len(runs),
+        tasks=len(tasks),
+        pipelines=tuple(sorted(runs["pipeline"].unique())),
+        measure=measure,
+        negated=negate,
+    )

@@ -35,7 +35,9 @@ from metabase.formats.text import MAX_LINE_BYTES, numbered_lines
 
 _NUMERIC = {"numeric", "real", "integer"}
 _MISSING_NUMBERS = ("null", "nan")
-_ATTRIBUTE = re.compile(r"^@attribute\s+('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|\S+)\s+(.+?)\s*$", re.I)
+_ATTRIBUTE = re.compile(
+    r"^@attribute\s+('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|\S+)\s+(.+?)\s*$", re.I
+)
 _QUOTED = r"""'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*\""""
 _FIELD = re.compile(rf"""\s*({_QUOTED}|[^,]*?)\s*(,|$)""", re.S)
 _SPARSE_ITEM = re.compile(rf"""\s*(\S+)\s+({_QUOTED}|[^,]*?)\s*(,|$)""", re.S)
@@ -68,7 +70,9 @@ class ArffHeader:
         raise KeyError(name)
 
     def comment_json(self) -> dict:
-        """The first comment line that holds a JSON object (openml-pimp puts its metadata there)."""
+        """The first comment line that holds a JSON object (openml-pimp puts its
+        metadata there).
+        """
         for line in self.comments:
             text = line.strip()
             if text.startswith("{"):
@@ -85,7 +89,9 @@ class ArffHeader:
 def unquote(token: str) -> str:
     """The text of a quoted ARFF value (escapes resolved); an unquoted token as it is."""
     if len(token) >= 2 and token[0] == token[-1] and token[0] in "'\"":
-        return re.sub(r"\\(.)", lambda m: _ESCAPES.get(m.group(1), m.group(1)), token[1:-1], flags=re.S)
+        return re.sub(
+            r"\\(.)", lambda m: _ESCAPES.get(m.group(1), m.group(1)), token[1:-1], flags=re.S
+        )
     return token
 
 
@@ -118,15 +124,18 @@ def split_values(text: str, fail) -> list[str | None]:
 
 def _sparse_values(text: str, kinds: list[Attribute], fail) -> list[str | None]:
     """A sparse row ``{index value, ...}``: an absent numeric value is 0, an absent nominal one is
-    its first declared value (Weka's stored value 0), an absent string is missing."""
-    row = [("0" if a.kind == "numeric" else a.values[0] if a.kind == "nominal" and a.values else None)
-           for a in kinds]
+    its first declared value (Weka's stored value 0), an absent string is missing.
+    """
+    row = [
+        ("0" if a.kind == "numeric" else a.values[0] if a.kind == "nominal" and a.values else None)
+        for a in kinds
+    ]
     inner = text[1:-1].strip()
     last, pos = -1, 0
     while inner:
         match = _SPARSE_ITEM.match(inner, pos)
         if not match:
-            fail(f"malformed sparse entry {inner[pos:pos + 40]!r} (expected 'index value')")
+            fail(f"malformed sparse entry {inner[pos : pos + 40]!r} (expected 'index value')")
         index_text = match.group(1)
         if not (index_text.isascii() and index_text.isdigit()) or int(index_text) >= len(kinds):
             fail(f"sparse index {index_text!r} is not an attribute index 0..{len(kinds) - 1}")
@@ -159,8 +168,10 @@ def _parse_type(spec: str, fail) -> tuple[str, tuple[str, ...]]:
         return "numeric", ()
     if kind in ("string", "date"):
         return kind, ()
-    fail(f"unknown attribute type {spec[:60]!r}" + (" (relational attributes are not supported)"
-                                                  if kind == "relational" else ""))
+    fail(
+        f"unknown attribute type {spec[:60]!r}"
+        + (" (relational attributes are not supported)" if kind == "relational" else "")
+    )
 
 
 def read_header(path: Path, max_line_bytes: int = MAX_LINE_BYTES) -> ArffHeader:
@@ -174,7 +185,9 @@ def read_header(path: Path, max_line_bytes: int = MAX_LINE_BYTES) -> ArffHeader:
                 return header
     if builder.relation is None:
         raise DataFormatError(path, "not an ARFF file: no @RELATION")
-    raise DataFormatError(path, "truncated ARFF: no @DATA section (no @data line after the header)")
+    raise DataFormatError(
+        path, "truncated ARFF: no @DATA section (no @data line after the header)"
+    )
 
 
 class _HeaderBuilder:
@@ -187,6 +200,7 @@ class _HeaderBuilder:
 
     def take(self, number: int, line: str) -> ArffHeader | None:
         """Take in one stripped header line; the header once ``@DATA`` is reached."""
+
         def fail(reason):
             raise DataFormatError(self.path, reason, line=number)
 
@@ -196,13 +210,15 @@ class _HeaderBuilder:
         if line.startswith("%"):
             self.comments.append(line[1:])
         elif lower.startswith("@relation"):
-            self.relation = unquote(line[len("@relation"):].strip())
+            self.relation = unquote(line[len("@relation") :].strip())
         elif lower.startswith("@attribute"):
             self.attributes.append(self._attribute(line, fail))
         elif lower.startswith("@data"):
             if self.relation is None or not self.attributes:
                 fail("not an ARFF file: @DATA before @RELATION/@ATTRIBUTE")
-            return ArffHeader(self.relation, tuple(self.attributes), tuple(self.comments), number + 1)
+            return ArffHeader(
+                self.relation, tuple(self.attributes), tuple(self.comments), number + 1
+            )
         else:
             fail(f"not an ARFF header line: {line[:60]!r}")
         return None
@@ -222,7 +238,8 @@ class _HeaderBuilder:
 # -- data -----------------------------------------------------------------------------------------
 def _chunks(path: Path, header: ArffHeader, chunksize: int, max_line_bytes: int):
     """``(texts, line numbers)`` of the data rows (stripped; blank and ``%`` lines left out), at
-    most ``chunksize`` at a time."""
+    most ``chunksize`` at a time.
+    """
     texts, numbers = [], []
     for number, raw in numbered_lines(path, max_line_bytes):
         if number < header.data_line:
@@ -238,9 +255,12 @@ def _chunks(path: Path, header: ArffHeader, chunksize: int, max_line_bytes: int)
         yield texts, numbers
 
 
-def _columns(path: Path, header: ArffHeader, texts: list[str], numbers: list[int], sparse: bool) -> list[list]:
+def _columns(
+    path: Path, header: ArffHeader, texts: list[str], numbers: list[int], sparse: bool
+) -> list[list]:
     """The values of each attribute over the rows (``None`` for missing), every row checked to have
-    one value per attribute. Rows without quotes are split a whole chunk at a time."""
+    one value per attribute. Rows without quotes are split a whole chunk at a time.
+    """
     width = len(header.attributes)
     joined = "\n".join(texts)
     if "'" in joined or '"' in joined or ("\n" + joined).find("\n{") >= 0:
@@ -253,14 +273,20 @@ def _columns(path: Path, header: ArffHeader, texts: list[str], numbers: list[int
         i = int(wrong[0])
         _row(path, header, texts[i], numbers[i], sparse)  # raises, naming the column
     table = np.array(joined.replace("\n", ",").split(","), dtype=object).reshape(len(texts), width)
-    spaced = _SPACE.search(joined) is not None  # values to strip (any whitespace but the row breaks)
+    spaced = (
+        _SPACE.search(joined) is not None
+    )  # values to strip (any whitespace but the row breaks)
     columns = []
     for j in range(width):
         column = list(map(str.strip, table[:, j].tolist())) if spaced else table[:, j].tolist()
         if "" in column:
             i = column.index("")
-            raise DataFormatError(path, "empty value (write ? for a missing value)", line=numbers[i],
-                                  column=header.names[j])
+            raise DataFormatError(
+                path,
+                "empty value (write ? for a missing value)",
+                line=numbers[i],
+                column=header.names[j],
+            )
         columns.append([None if v == "?" else v for v in column] if "?" in column else column)
     return columns
 
@@ -271,6 +297,7 @@ _SPACE = re.compile(r"[^\S\n]")
 
 def _row(path: Path, header: ArffHeader, text: str, number: int, sparse: bool) -> list:
     """One data row's values, checked (dense or sparse)."""
+
     def fail(reason, column=None):
         raise DataFormatError(path, reason, line=number, column=column)
 
@@ -283,12 +310,16 @@ def _row(path: Path, header: ArffHeader, text: str, number: int, sparse: bool) -
     values = split_values(text, fail)
     width = len(header.attributes)
     if len(values) != width:
-        fail(f"expected {width} values, found {len(values)}",
-             header.names[len(values)] if len(values) < width else width + 1)
+        fail(
+            f"expected {width} values, found {len(values)}",
+            header.names[len(values)] if len(values) < width else width + 1,
+        )
     return values
 
 
-def _typed(path: Path, header: ArffHeader, columns: list[list], lines: list[int], finite: bool) -> pd.DataFrame:
+def _typed(
+    path: Path, header: ArffHeader, columns: list[list], lines: list[int], finite: bool
+) -> pd.DataFrame:
     typed = {}
     for attribute, values in zip(header.attributes, columns):
         if attribute.kind == "numeric":
@@ -303,11 +334,18 @@ def _typed(path: Path, header: ArffHeader, columns: list[list], lines: list[int]
     return pd.DataFrame(typed, index=pd.RangeIndex(len(lines)))
 
 
-def _numeric(path: Path, attribute: Attribute, values: list, lines: list[int], finite: bool) -> np.ndarray:
-    numbers = floats(values)  # the common case: no missing values ("nan" is one, and parses as NaN)
+def _numeric(
+    path: Path, attribute: Attribute, values: list, lines: list[int], finite: bool
+) -> np.ndarray:
+    numbers = floats(
+        values
+    )  # the common case: no missing values ("nan" is one, and parses as NaN)
     if numbers is None:
-        missing = np.fromiter((v is None or v.lower() in _MISSING_NUMBERS for v in values), dtype=bool,
-                              count=len(values))
+        missing = np.fromiter(
+            (v is None or v.lower() in _MISSING_NUMBERS for v in values),
+            dtype=bool,
+            count=len(values),
+        )
         numbers, bad = parse_numbers(values, missing)
         if bad is not None:
             _fail(path, attribute, lines[bad], values[bad], "is not a number")
@@ -318,14 +356,24 @@ def _numeric(path: Path, attribute: Attribute, values: list, lines: list[int], f
 
 
 def _fail(path: Path, attribute: Attribute, line: int, value, reason: str) -> None:
-    declared = f" (declared: {', '.join(attribute.values[:10])})" if attribute.kind == "nominal" else ""
+    declared = (
+        f" (declared: {', '.join(attribute.values[:10])})" if attribute.kind == "nominal" else ""
+    )
     raise DataFormatError(path, f"{value!r} {reason}{declared}", line=line, column=attribute.name)
 
 
-def iter_data(path: Path, header: ArffHeader, chunksize: int = 200_000, *, sparse: bool = True,
-              finite: bool = True, max_line_bytes: int = MAX_LINE_BYTES) -> Iterator[pd.DataFrame]:
+def iter_data(
+    path: Path,
+    header: ArffHeader,
+    chunksize: int = 200_000,
+    *,
+    sparse: bool = True,
+    finite: bool = True,
+    max_line_bytes: int = MAX_LINE_BYTES,
+) -> Iterator[pd.DataFrame]:
     """The data section as typed frames of at most ``chunksize`` rows (at least one frame).
-    ``finite=False`` lets ``inf`` through in NUMERIC columns."""
+    ``finite=False`` lets ``inf`` through in NUMERIC columns.
+    """
     path = Path(path)
     yielded = False
     for texts, numbers in _chunks(path, header, chunksize, max_line_bytes):
@@ -347,5 +395,13 @@ def read_arff(path: Path, **options) -> tuple[ArffHeader, pd.DataFrame]:
     return header, read_data(path, header, **options)
 
 
-__all__ = ["ArffHeader", "Attribute", "iter_data", "read_arff", "read_data", "read_header", "split_values",
-           "unquote"]
+__all__ = [
+    "ArffHeader",
+    "Attribute",
+    "iter_data",
+    "read_arff",
+    "read_data",
+    "read_header",
+    "split_values",
+    "unquote",
+]

@@ -32,13 +32,31 @@ from metabase.errors import DataFormatError
 from metabase.formats.numbers import floats, integers, parse_numbers
 from metabase.formats.text import MAX_LINE_BYTES, lines_of
 
-NA_VALUES = frozenset({"", "?", "NA", "N/A", "n/a", "NaN", "nan", "-NaN", "-nan", "null", "NULL", "None",
-                       "#N/A", "<NA>"})
+NA_VALUES = frozenset(
+    {
+        "",
+        "?",
+        "NA",
+        "N/A",
+        "n/a",
+        "NaN",
+        "nan",
+        "-NaN",
+        "-nan",
+        "null",
+        "NULL",
+        "None",
+        "#N/A",
+        "<NA>",
+    }
+)
 
 
 @dataclass(frozen=True)
 class CsvRows:
-    """A table's header and data rows, all text; ``lines[i]`` is the file line row ``i`` ends on."""
+    """A table's header and data rows, all text; ``lines[i]`` is the file line row ``i`` ends
+    on.
+    """
 
     path: Path
     header: tuple[str, ...]
@@ -60,7 +78,8 @@ class CsvRows:
 def read_rows(path: Path, sep: str = ",", *, max_line_bytes: int = MAX_LINE_BYTES) -> CsvRows:
     """The header and the text of every data row of the table in ``path`` (its first non-blank
     line is the header); refused: everything the module docstring names, and a table without
-    data rows (an import of it would replace stored rows with nothing)."""
+    data rows (an import of it would replace stored rows with nothing).
+    """
     path = Path(path)
     reader = _reader(path, sep, max_line_bytes)
     try:
@@ -84,19 +103,27 @@ def read_rows(path: Path, sep: str = ",", *, max_line_bytes: int = MAX_LINE_BYTE
         i = data[int(wrong[0])]
         found = len(records[i])
         column = header[found] if found < len(header) else len(header) + 1
-        raise DataFormatError(path, f"expected {len(header)} values as in the header, found {found}",
-                              line=ends[i], column=column)
+        raise DataFormatError(
+            path,
+            f"expected {len(header)} values as in the header, found {found}",
+            line=ends[i],
+            column=column,
+        )
     return CsvRows(path, tuple(header), [records[i] for i in data], [ends[i] for i in data])
 
 
-def read_delimited(path: Path, sep: str = ",", *, max_line_bytes: int = MAX_LINE_BYTES) -> pd.DataFrame:
+def read_delimited(
+    path: Path, sep: str = ",", *, max_line_bytes: int = MAX_LINE_BYTES
+) -> pd.DataFrame:
     """The table in ``path``, typed (see the module docstring)."""
     table = read_rows(path, sep, max_line_bytes=max_line_bytes)
     return _typed(table.path, list(table.header), table.rows, table.lines)
 
 
 def _reader(path: Path, sep: str, max_line_bytes: int):
-    return csv.reader(lines_of(path, max_line_bytes), delimiter=sep, quotechar='"', doublequote=True, strict=True)
+    return csv.reader(
+        lines_of(path, max_line_bytes), delimiter=sep, quotechar='"', doublequote=True, strict=True
+    )
 
 
 def _counting(reader):
@@ -109,19 +136,25 @@ def check_header(path: Path, names, line: int = 1) -> list[str]:
     """Refuse an empty or a repeated column name (pandas would rename a repeat to ``X.1``)."""
     for position, name in enumerate(names, start=1):
         if not name.strip():
-            raise DataFormatError(path, "the header has an empty column name", line=line, column=position)
+            raise DataFormatError(
+                path, "the header has an empty column name", line=line, column=position
+            )
     seen = set()
     for position, name in enumerate(names, start=1):
         if name in seen:
-            raise DataFormatError(path, f"the header names {name!r} twice", line=line, column=position)
+            raise DataFormatError(
+                path, f"the header names {name!r} twice", line=line, column=position
+            )
         seen.add(name)
     return names
 
 
 def _typed(path: Path, header: list[str], rows: list[list[str]], lines: list[int]) -> pd.DataFrame:
     table = np.array(rows, dtype=object).reshape(len(rows), len(header))
-    return pd.DataFrame({name: _column(path, name, table[:, j].tolist(), lines) for j, name in enumerate(header)},
-                        index=pd.RangeIndex(len(rows)))
+    return pd.DataFrame(
+        {name: _column(path, name, table[:, j].tolist(), lines) for j, name in enumerate(header)},
+        index=pd.RangeIndex(len(rows)),
+    )
 
 
 def _column(path: Path, name: str, values: list[str], lines: list[int]):
@@ -134,11 +167,15 @@ def _column(path: Path, name: str, values: list[str], lines: list[int]):
             return np.full(len(values), np.nan)
         numbers, bad = parse_numbers(values, missing)
         if bad is not None:  # some text: a text column
-            return pd.Series(np.where(missing, np.nan, np.array(values, dtype=object)), dtype=object)
+            return pd.Series(
+                np.where(missing, np.nan, np.array(values, dtype=object)), dtype=object
+            )
     infinite = np.isinf(numbers)
     if infinite.any():
         i = int(infinite.argmax())
-        raise DataFormatError(path, f"{values[i]!r} is not a finite number", line=lines[i], column=name)
+        raise DataFormatError(
+            path, f"{values[i]!r} is not a finite number", line=lines[i], column=name
+        )
     if not np.isnan(numbers).any():
         exact = integers(values, numbers)
         if exact is not None:

@@ -40,7 +40,8 @@ def floats(values: list[str]) -> np.ndarray | None:
 
 def parse_numbers(values: list, missing: np.ndarray) -> tuple[np.ndarray, int | None]:
     """``(numbers, first_bad)``: the values as float64 (NaN where ``missing``), and the position of
-    the first present value that is not a number (``None`` when every present value is one)."""
+    the first present value that is not a number (``None`` when every present value is one).
+    """
     present = np.flatnonzero(~missing)
     out = np.full(len(values), np.nan)
     numbers = floats([values[i] for i in present])
@@ -56,19 +57,23 @@ def parse_numbers(values: list, missing: np.ndarray) -> tuple[np.ndarray, int | 
 
 def integers(values: list[str], numbers: np.ndarray) -> np.ndarray | None:
     """The values (already parsed to ``numbers``) as int64 when each is written as an integer, as
-    pandas reads such a column; else None."""
+    pandas reads such a column; else None.
+    """
     text = "".join(values)
     if any(c in text for c in ".eEnNiI"):
         return None
-    if len(numbers) and np.abs(numbers).max() < 2 ** 53:  # exact in a float: no second parse
+    if len(numbers) and np.abs(numbers).max() < 2**53:  # exact in a float: no second parse
         return numbers.astype(np.int64)
     try:
         return np.fromiter(map(int, values), dtype=np.int64, count=len(values))
     except (ValueError, OverflowError):  # beyond int64: keep the floats
         return None
 
+
 INT64_MAX = 2**63 - 1
-_INTEGER_TEXT = re.compile(r"^\s*\+?(\d+)(?:\.0*)?\s*$")  # "12", "12.0" (pandas writes ids as floats)
+_INTEGER_TEXT = re.compile(
+    r"^\s*\+?(\d+)(?:\.0*)?\s*$"
+)  # "12", "12.0" (pandas writes ids as floats)
 
 Where = Callable[[int], str]
 
@@ -78,8 +83,9 @@ def data_row(i: int) -> str:
 
 
 def _bad_id(path: Path, at: Where, i: int, column: str, value) -> DataFormatError:
-    return DataFormatError(path, f"{at(i)}: {column} is not an id (a positive integer below 2^63): "
-                                   f"{value!r}")
+    return DataFormatError(
+        path, f"{at(i)}: {column} is not an id (a positive integer below 2^63): {value!r}"
+    )
 
 
 def positive_id(path: Path, column: str, value, at: str) -> int:
@@ -87,8 +93,9 @@ def positive_id(path: Path, column: str, value, at: str) -> int:
     return int(positive_ids(path, column, [value], lambda _: at)[0])
 
 
-def positive_ids(path: Path, column: str, values: Sequence | pd.Series | np.ndarray,
-                 at: Where = data_row) -> np.ndarray:
+def positive_ids(
+    path: Path, column: str, values: Sequence | pd.Series | np.ndarray, at: Where = data_row
+) -> np.ndarray:
     """``values`` as an int64 array; refuse empty, fractional, non-positive and too large ids."""
     series = pd.Series(values)
     kind = series.dtype.kind
@@ -102,7 +109,12 @@ def positive_ids(path: Path, column: str, values: Sequence | pd.Series | np.ndar
     if kind == "f":  # NaN, inf, 3.5 and 1e19 are no ids
         array = series.to_numpy(dtype="float64")
         with np.errstate(invalid="ignore"):
-            bad = ~np.isfinite(array) | (array != np.floor(array)) | (array <= 0) | (array >= 2.0**63)
+            bad = (
+                ~np.isfinite(array)
+                | (array != np.floor(array))
+                | (array <= 0)
+                | (array >= 2.0**63)
+            )
         if bad.any():
             i = int(bad.argmax())
             raise _bad_id(path, at, i, column, array[i].item())
@@ -129,8 +141,14 @@ def _as_int(value) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def finite_numbers(path: Path, column: str, values: Sequence | pd.Series | np.ndarray,
-                   at: Where = data_row, *, missing: Sequence[str] = ("",)) -> np.ndarray:
+def finite_numbers(
+    path: Path,
+    column: str,
+    values: Sequence | pd.Series | np.ndarray,
+    at: Where = data_row,
+    *,
+    missing: Sequence[str] = ("",),
+) -> np.ndarray:
     """``values`` (text or numbers) as float64; ``missing`` texts and None become NaN.
 
     Refused: text that is not a number, and numbers that are not finite (``inf``, ``-inf``,
@@ -141,7 +159,9 @@ def finite_numbers(path: Path, column: str, values: Sequence | pd.Series | np.nd
         if fast is not None:
             return fast
     series = pd.Series(values)
-    if series.dtype.kind in "fiu" and not isinstance(series.dtype, pd.api.extensions.ExtensionDtype):
+    if series.dtype.kind in "fiu" and not isinstance(
+        series.dtype, pd.api.extensions.ExtensionDtype
+    ):
         numbers = series.to_numpy(dtype="float64")
         check_finite(path, column, numbers, at, allow_nan=True)
         return numbers
@@ -160,14 +180,17 @@ def finite_numbers(path: Path, column: str, values: Sequence | pd.Series | np.nd
 
 def _plain_floats(text: np.ndarray, missing: Sequence[str]) -> np.ndarray | None:
     """The common case fast: texts that all parse as finite numbers or are missing markers.
-    None sends the caller to the slow path, which says what is wrong."""
+    None sends the caller to the slow path, which says what is wrong.
+    """
     is_missing = np.isin(text, list(missing))
     try:
         joined = "".join(text)
         numbers = np.where(is_missing, "nan", text).astype("float64")
     except (TypeError, ValueError):
         return None
-    if "_" in joined or not joined.isascii():  # "1_000", "\u0663": float() reads them, numbers they are not
+    if (
+        "_" in joined or not joined.isascii()
+    ):  # "1_000", "\u0663": float() reads them, numbers they are not
         return None
     if (~np.isfinite(numbers) & ~is_missing).any():
         return None
@@ -182,8 +205,9 @@ def _is_float(text: str) -> bool:
     return True
 
 
-def check_finite(path: Path, column: str, numbers: np.ndarray, at: Where = data_row, *,
-                 allow_nan: bool = True) -> None:
+def check_finite(
+    path: Path, column: str, numbers: np.ndarray, at: Where = data_row, *, allow_nan: bool = True
+) -> None:
     """Refuse ``inf``/``-inf`` (and NaN unless ``allow_nan``: NaN is how a frame says missing)."""
     numbers = np.asarray(numbers, dtype="float64")
     bad = np.isinf(numbers) if allow_nan else ~np.isfinite(numbers)

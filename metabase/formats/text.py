@@ -31,7 +31,9 @@ _BLOCK_BYTES = 1 << 20
 
 
 def open_binary(path: Path) -> BinaryIO:
-    """The file's bytes; a ``.gz`` file decompressed. A directory or an unreadable file is one line."""
+    """The file's bytes; a ``.gz`` file decompressed. A directory or an unreadable file is one
+    line.
+    """
     path = Path(path)
     if path.is_dir():
         raise DataFormatError(path, "is a directory; expected a file")
@@ -57,8 +59,9 @@ def lines_of(path: Path, max_line_bytes: int = MAX_LINE_BYTES) -> Iterator[str]:
 
 
 def numbered_lines(path: Path, max_line_bytes: int = MAX_LINE_BYTES) -> Iterator[tuple[int, str]]:
-    """``(line number, text)`` of every line, 1-based, each ending with its line break (``\\n``)
-    except perhaps the last. The file is read and checked a block of lines at a time."""
+    r"""``(line number, text)`` of every line, 1-based, each ending with its line break (``\n``)
+    except perhaps the last. The file is read and checked a block of lines at a time.
+    """
     path = Path(path)
     number = 0
     for block in _blocks(path, max_line_bytes):
@@ -82,7 +85,7 @@ def _blocks(path: Path, max_line_bytes: int) -> Iterator[bytes]:
             if not chunk:
                 break
             if number == 1 and not pending and chunk.startswith(_BOM):
-                chunk = chunk[len(_BOM):]
+                chunk = chunk[len(_BOM) :]
             pending += chunk
             cut = pending.rfind(b"\n") + 1
             if cut == 0:
@@ -103,7 +106,9 @@ def _read(handle: BinaryIO, path: Path, number: int) -> bytes:
         return handle.read(_BLOCK_BYTES)
     except (OSError, EOFError, zlib.error) as exc:
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DataFormatError(path, f"cannot decompress the file ({detail})", line=number) from None
+        raise DataFormatError(
+            path, f"cannot decompress the file ({detail})", line=number
+        ) from None
 
 
 def _check(block: bytes, path: Path, first: int, max_line_bytes: int) -> str:
@@ -116,19 +121,30 @@ def _check(block: bytes, path: Path, first: int, max_line_bytes: int) -> str:
     nul = block.find(b"\x00")
     if nul >= 0:
         line, column = _position(block, nul)
-        raise DataFormatError(path, "binary data (a NUL byte): not a UTF-8 text file", line=first + line,
-                              column=column)
+        raise DataFormatError(
+            path,
+            "binary data (a NUL byte): not a UTF-8 text file",
+            line=first + line,
+            column=column,
+        )
     try:
         return block.decode("utf-8")
     except UnicodeDecodeError as exc:
         line, column = _position(block, exc.start)
-        raise DataFormatError(path, f"not valid UTF-8 (byte 0x{block[exc.start]:02x}); save the file as UTF-8",
-                              line=first + line, column=column) from None
+        raise DataFormatError(
+            path,
+            f"not valid UTF-8 (byte 0x{block[exc.start]:02x}); save the file as UTF-8",
+            line=first + line,
+            column=column,
+        ) from None
 
 
 def _too_long(path: Path, number: int, max_line_bytes: int) -> DataFormatError:
-    return DataFormatError(path, f"the line is longer than {max_line_bytes:,} bytes (a data file with no "
-                                 "line breaks?)", line=number)
+    return DataFormatError(
+        path,
+        f"the line is longer than {max_line_bytes:,} bytes (a data file with no line breaks?)",
+        line=number,
+    )
 
 
 def _position(block: bytes, offset: int) -> tuple[int, int]:

@@ -8,5 +8,13 @@ from metabase.importance.fanova import FunctionalAnova
 from metabase.importance.records import Curve, ImportanceResult, TaskImportance
 from metabase.importance.space import Dimension, dimensions_from_space, encode
 
-__all__ = ["Curve", "Dimension", "FunctionalAnova", "ImportanceResult", "TaskImportance", "analyse",
-           "dimensions_from_space", "encode"]
+__all__ = [
+    "Curve",
+    "Dimension",
+    "FunctionalAnova",
+    "ImportanceResult",
+    "TaskImportance",
+    "analyse",
+    "dimensions_from_space",
+    "encode",
+]

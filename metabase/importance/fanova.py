@@ -36,7 +36,8 @@ N_TREES = 16  # fanova's default, and what the KDD 2018 analysis used
 @contextmanager
 def one_blas_thread():
     """BLAS on one thread: these products are small, and a second thread only waits for the first
-    (25x slower on a busy two-core machine)."""
+    (25x slower on a busy two-core machine).
+    """
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:  # scikit-learn brings it; without it, BLAS keeps its own setting
@@ -48,8 +49,9 @@ def one_blas_thread():
 
 class _Tree:
     """One fitted tree as leaf boxes: ``lo``/``hi`` (leaves x dims), ``value`` (leaves,),
-    ``share`` (leaves x dims: each box's width over the bounds' width), ``weight`` (each box's share
-    of the volume), ``cuts`` per dim (the sorted distinct split points on that dim)."""
+    ``share`` (leaves x dims: each box's width over the bounds' width), ``weight`` (each box's
+    share of the volume), ``cuts`` per dim (the sorted distinct split points on that dim).
+    """
 
     def __init__(self, tree, lower: np.ndarray, upper: np.ndarray) -> None:
         self.lower, self.upper = lower, upper
@@ -62,32 +64,50 @@ class _Tree:
         self.mean = float(self.weight @ self.value)
         self.variance = float(self.weight @ (self.value - self.mean) ** 2)
         inner = tree.children_left >= 0
-        self.cuts = tuple(np.unique(tree.threshold[(tree.feature == d) & inner]) for d in range(len(lower)))
+        self.cuts = tuple(
+            np.unique(tree.threshold[(tree.feature == d) & inner]) for d in range(len(lower))
+        )
         self._cells: dict[int, tuple] = {}
 
     def cells(self, dim: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(midpoints, shares of the bounds' width, cells x leaves indicator, its transpose) of the
-        cells that the tree's split points cut ``dim`` into."""
+        cells that the tree's split points cut ``dim`` into.
+        """
         if dim not in self._cells:
             edges = np.concatenate([[self.lower[dim]], self.cuts[dim], [self.upper[dim]]])
             mid = (edges[1:] + edges[:-1]) / 2
             inside = self.inside(dim, mid)
-            self._cells[dim] = (mid, np.diff(edges) / (self.upper[dim] - self.lower[dim]), inside,
-                                np.ascontiguousarray(inside.T))
+            self._cells[dim] = (
+                mid,
+                np.diff(edges) / (self.upper[dim] - self.lower[dim]),
+                inside,
+                np.ascontiguousarray(inside.T),
+            )
         return self._cells[dim]
 
     def inside(self, dim: int, points: np.ndarray) -> np.ndarray:
-        """(points x leaves) indicator, as floats: which leaf intervals on ``dim`` hold each point."""
-        return ((self.lo[:, dim] <= points[:, None]) & (points[:, None] < self.hi[:, dim])).astype(float)
+        """(points x leaves) indicator, as floats: which leaf intervals on ``dim`` hold
+        each point.
+        """
+        return ((self.lo[:, dim] <= points[:, None]) & (points[:, None] < self.hi[:, dim])).astype(
+            float
+        )
 
     def rest_weight(self, dims: tuple[int, ...]) -> np.ndarray:
         """Each leaf's value times the share of the volume of the other dimensions it covers."""
         return self.value * self.weight / np.prod(self.share[:, list(dims)], axis=1)
 
 
-def _leaf_boxes(tree, lower: np.ndarray, upper: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _leaf_boxes(
+    tree, lower: np.ndarray, upper: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(leaf node ids, their boxes' lower and upper corners) of a fitted sklearn tree."""
-    left, right, feature, threshold = tree.children_left, tree.children_right, tree.feature, tree.threshold
+    left, right, feature, threshold = (
+        tree.children_left,
+        tree.children_right,
+        tree.feature,
+        tree.threshold,
+    )
     lo = np.empty((tree.node_count, len(lower)))
     hi = np.empty((tree.node_count, len(lower)))
     lo[0], hi[0] = lower, upper
@@ -114,8 +134,14 @@ class Forest:
     dimensions tried per split (at least one).
     """
 
-    def __init__(self, n_trees: int = N_TREES, seed: int = 0, max_features: float = 0.7, max_depth: int = 64,
-                 min_samples_leaf: int = 1):
+    def __init__(
+        self,
+        n_trees: int = N_TREES,
+        seed: int = 0,
+        max_features: float = 0.7,
+        max_depth: int = 64,
+        min_samples_leaf: int = 1,
+    ):
         self.n_trees = n_trees
         self.seed = seed
         self.max_features = max_features
@@ -130,13 +156,16 @@ class Forest:
             raise ValueError("X must be a non-empty (runs x dims) matrix matching the bounds")
         if np.any(self.upper_ <= self.lower_):
             raise ValueError("every dimension needs upper > lower (drop constant ones first)")
-        self.estimators_ = self._grow(np.clip(X, self.lower_, self.upper_), np.asarray(y, dtype=float))
+        self.estimators_ = self._grow(
+            np.clip(X, self.lower_, self.upper_), np.asarray(y, dtype=float)
+        )
         return self
 
     def _grow(self, X: np.ndarray, y: np.ndarray) -> list:
         """The trees of a bootstrapped random forest, grown as scikit-learn's forest grows them
         (a bootstrap sample as integer sample weights, a random subset of the dimensions tried at
-        each split), without its per-tree cloning and dispatch, which cost more than the trees."""
+        each split), without its per-tree cloning and dispatch, which cost more than the trees.
+        """
         from sklearn.tree import DecisionTreeRegressor
 
         rng = np.random.RandomState(self.seed)
@@ -147,8 +176,12 @@ class Forest:
             seed = rng.randint(np.iinfo(np.int32).max)
             draw = np.random.RandomState(seed).randint(0, len(X), len(X))
             counts = np.bincount(draw, minlength=len(X)).astype(float)
-            tree = DecisionTreeRegressor(max_features=max_features, max_depth=self.max_depth,
-                                         min_samples_leaf=self.min_samples_leaf, random_state=seed)
+            tree = DecisionTreeRegressor(
+                max_features=max_features,
+                max_depth=self.max_depth,
+                min_samples_leaf=self.min_samples_leaf,
+                random_state=seed,
+            )
             trees.append(tree.fit(X32, y, sample_weight=counts, check_input=False))
         return trees
 
@@ -157,14 +190,22 @@ class Forest:
         # float32, as the forest was fitted; tree by tree, because the forest's own predict pays
         # joblib's dispatch on every call
         X = np.clip(np.asarray(X, dtype=float), self.lower_, self.upper_).astype(np.float32)
-        return np.mean([e.tree_.predict(X).reshape(len(X), -1)[:, 0] for e in self.estimators_], axis=0)
+        return np.mean(
+            [e.tree_.predict(X).reshape(len(X), -1)[:, 0] for e in self.estimators_], axis=0
+        )
 
     def line_points(self, dim: int) -> np.ndarray:
         """One point in each cell that the splits of all trees cut ``dim`` into: the forest is
         constant between these cells' edges along ``dim``, so its best value along a line that
-        varies only ``dim`` is attained at one of these points."""
-        cuts = [e.tree_.threshold[(e.tree_.feature == dim) & (e.tree_.children_left >= 0)] for e in self.estimators_]
-        edges = np.concatenate([[self.lower_[dim]], np.unique(np.concatenate(cuts)), [self.upper_[dim]]])
+        varies only ``dim`` is attained at one of these points.
+        """
+        cuts = [
+            e.tree_.threshold[(e.tree_.feature == dim) & (e.tree_.children_left >= 0)]
+            for e in self.estimators_
+        ]
+        edges = np.concatenate(
+            [[self.lower_[dim]], np.unique(np.concatenate(cuts)), [self.upper_[dim]]]
+        )
         return (edges[1:] + edges[:-1]) / 2
 
 
@@ -190,14 +231,18 @@ class FunctionalAnova(Forest):
         scale = np.maximum(1.0, np.array([t.mean for t in self.trees_]) ** 2)
         self.trees_used_ = variances > 1e-12 * scale
         self.total_variance_ = float(variances.mean())
-        self._single = np.array([[self._marginal_variance(t, (d,)) for d in range(n_dims)] for t in self.trees_])
+        self._single = np.array(
+            [[self._marginal_variance(t, (d,)) for d in range(n_dims)] for t in self.trees_]
+        )
         fractions = self._fractions(self._single)
         self.importance_ = fractions.mean(axis=0) if len(fractions) else np.zeros(n_dims)
         self.importance_std_ = fractions.std(axis=0) if len(fractions) else np.zeros(n_dims)
 
     def _fractions(self, variances: np.ndarray) -> np.ndarray:
         tree_variance = np.array([t.variance for t in self.trees_])[self.trees_used_]
-        return variances[self.trees_used_] / tree_variance.reshape((-1,) + (1,) * (variances.ndim - 1))
+        return variances[self.trees_used_] / tree_variance.reshape(
+            (-1,) + (1,) * (variances.ndim - 1)
+        )
 
     def _marginal_variance(self, tree: _Tree, dims: tuple[int, ...]) -> float:
         """Variance over the space of the tree's marginal prediction of ``dims`` (one or two)."""
@@ -212,7 +257,8 @@ class FunctionalAnova(Forest):
 
     def pair_importance(self) -> dict[tuple[int, int], float]:
         """Fraction of variance explained by each pair's interaction alone (its two main effects
-        subtracted), per pair of dimensions; clipped at 0 against rounding, as ``fanova`` does."""
+        subtracted), per pair of dimensions; clipped at 0 against rounding, as ``fanova`` does.
+        """
         n_dims = len(self.lower_)
         out = {}
         for a, b in itertools.combinations(range(n_dims), 2):
@@ -225,8 +271,13 @@ class FunctionalAnova(Forest):
 
     def marginal(self, dim: int, points) -> tuple[np.ndarray, np.ndarray]:
         """(mean, std over the trees) of the marginal prediction of ``dim`` at ``points``: the
-        curve and band of the paper's marginal plots."""
+        curve and band of the paper's marginal plots.
+        """
         # the last cell is closed on the right: the upper bound itself belongs to it
-        points = np.clip(np.asarray(points, dtype=float), self.lower_[dim], np.nextafter(self.upper_[dim], -np.inf))
+        points = np.clip(
+            np.asarray(points, dtype=float),
+            self.lower_[dim],
+            np.nextafter(self.upper_[dim], -np.inf),
+        )
         per_tree = np.array([t.inside(dim, points) @ t.rest_weight((dim,)) for t in self.trees_])
         return per_tree.mean(axis=0), per_tree.std(axis=0)

@@ -4,7 +4,8 @@ the most important hyperparameters (the surrogate's mean score against the value
 of one standard deviation over the trees). matplotlib is imported only here.
 
 The ``*_figure`` functions return a matplotlib ``Figure`` built without pyplot, so they neither
-need nor change a backend (a notebook displays them inline); ``plot_*`` write PNG files."""
+need nor change a backend (a notebook displays them inline); ``plot_*`` write PNG files.
+"""
 
 from __future__ import annotations
 
@@ -43,19 +44,26 @@ def plot_tasks(result, task_ids, path: str | Path) -> Path:
 
 def across_tasks_figure(result):
     """A violin per hyperparameter of its importance over the tasks (most important first), with
-    the median marked; hyperparameters constant in every run are named in the title."""
+    the median marked; hyperparameters constant in every run are named in the title.
+    """
     names = result.ranking()
     if not names:
-        raise InputError("nothing to plot: no task has an importance (do all its runs score alike?)")
+        raise InputError(
+            "nothing to plot: no task has an importance (do all its runs score alike?)"
+        )
     values = [[t.importance[n] for t in result.tasks if n in t.importance] for n in names]
     fig, axes = _figure(1, 1, (max(5.0, 1.1 * len(names) + 1.5), 4.5))
     ax = axes[0][0]
     positions = np.arange(1, len(names) + 1)
     spread = [i for i, v in enumerate(values) if len(v) > 1 and np.ptp(v) > 0]
     if spread:
-        ax.violinplot([values[i] for i in spread], positions=positions[spread], showextrema=False, widths=0.8)
+        ax.violinplot(
+            [values[i] for i in spread], positions=positions[spread], showextrema=False, widths=0.8
+        )
     ax.boxplot(values, positions=positions, widths=0.15, showfliers=False)
-    ax.scatter(positions, [np.median(v) for v in values], color="black", s=12, zorder=3, label="median")
+    ax.scatter(
+        positions, [np.median(v) for v in values], color="black", s=12, zorder=3, label="median"
+    )
     ax.set_xticks(positions, names, rotation=30, ha="right")
     ax.set_ylim(0, 1)
     ax.set_ylabel("variance explained (fANOVA)")
@@ -71,7 +79,8 @@ def across_tasks_figure(result):
 
 def tasks_figure(result, task_ids):
     """One row per task: the importance of each hyperparameter (bars), then the marginal curve of
-    each of its most important hyperparameters."""
+    each of its most important hyperparameters.
+    """
     tasks = [result.task(t) for t in task_ids]
     columns = 1 + max((len(t.curves) for t in tasks), default=0)
     fig, axes = _figure(len(tasks), columns, (3.6 * columns, 3.0 * len(tasks)))
@@ -79,7 +88,7 @@ def tasks_figure(result, task_ids):
         _bars(row[0], task, result)
         for ax, curve in zip(row[1:], task.curves):
             curve_axes(ax, curve, task, result.measure)
-        for ax in row[1 + len(task.curves):]:
+        for ax in row[1 + len(task.curves) :]:
             ax.axis("off")
     fig.set_layout_engine("tight")
     return fig
@@ -87,7 +96,14 @@ def tasks_figure(result, task_ids):
 
 def _bars(ax, task, result) -> None:
     if not task.importance:
-        ax.text(0.5, 0.5, task.note or "no importance", ha="center", va="center", transform=ax.transAxes)
+        ax.text(
+            0.5,
+            0.5,
+            task.note or "no importance",
+            ha="center",
+            va="center",
+            transform=ax.transAxes,
+        )
         ax.set_title(f"task {task.task_id}", fontsize=9)
         return
     order = sorted(task.importance, key=lambda n: -task.importance[n])
@@ -112,4 +128,6 @@ def curve_axes(ax, curve, task, measure: str) -> None:
         ax.fill_between(x, mean - std, mean + std, color="tab:orange", alpha=0.25)
     ax.set_xlabel(curve.hyperparameter, fontsize=8)
     ax.set_ylabel(f"marginal {measure}", fontsize=7)
-    ax.set_title(f"{curve.hyperparameter}: {task.importance.get(curve.hyperparameter, 0):.2f}", fontsize=9)
+    ax.set_title(
+        f"{curve.hyperparameter}: {task.importance.get(curve.hyperparameter, 0):.2f}", fontsize=9
+    )

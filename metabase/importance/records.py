@@ -13,7 +13,8 @@ PAIR_SEP = ":"
 @dataclass(frozen=True)
 class Curve:
     """A marginal: the surrogate's mean score against one hyperparameter's value, and the spread
-    (std) of the trees' marginals: the band of the paper's plots."""
+    (std) of the trees' marginals: the band of the paper's plots.
+    """
 
     hyperparameter: str
     x: tuple
@@ -26,14 +27,18 @@ class Curve:
 class TaskImportance:
     task_id: int
     runs: int
-    importance: dict[str, float]            # hyperparameter -> fraction of variance, alone
-    constant: tuple[str, ...] = ()          # constant in this task's runs (besides the global ones)
-    pairs: dict[str, float] = field(default_factory=dict)  # "a:b" -> fraction, the interaction alone
-    default_score: float | None = None      # surrogate score of the pipeline's default
-    tunability: dict[str, float] = field(default_factory=dict)  # hyperparameter -> gain over the default
-    tunability_all: float | None = None     # gain of tuning everything
+    importance: dict[str, float]  # hyperparameter -> fraction of variance, alone
+    constant: tuple[str, ...] = ()  # constant in this task's runs (besides the global ones)
+    pairs: dict[str, float] = field(
+        default_factory=dict
+    )  # "a:b" -> fraction, the interaction alone
+    default_score: float | None = None  # surrogate score of the pipeline's default
+    tunability: dict[str, float] = field(
+        default_factory=dict
+    )  # hyperparameter -> gain over the default
+    tunability_all: float | None = None  # gain of tuning everything
     curves: tuple[Curve, ...] = ()
-    note: str | None = None                 # why there is no importance (e.g. scores do not vary)
+    note: str | None = None  # why there is no importance (e.g. scores do not vary)
 
 
 def quartiles(values) -> dict[str, float] | None:
@@ -49,8 +54,8 @@ class ImportanceResult:
     pipeline: str
     measure: str
     higher_is_better: bool
-    hyperparameters: tuple[str, ...]        # those that vary in the runs
-    constant: dict[str, Any]                # constant in every run: name -> value
+    hyperparameters: tuple[str, ...]  # those that vary in the runs
+    constant: dict[str, Any]  # constant in every run: name -> value
     tasks: tuple[TaskImportance, ...]
     skipped: dict[int, int] = field(default_factory=dict)  # task -> runs, fewer than min_runs
     data_driven_default: dict | None = None
@@ -73,13 +78,17 @@ class ImportanceResult:
     def pair_summary(self) -> dict[str, dict]:
         names = sorted({k for t in self.tasks for k in t.pairs})
         summary = {n: quartiles(t.pairs.get(n) for t in self.tasks) for n in names}
-        return dict(sorted(((n, q) for n, q in summary.items() if q), key=lambda item: -item[1]["median"]))
+        return dict(
+            sorted(((n, q) for n, q in summary.items() if q), key=lambda item: -item[1]["median"])
+        )
 
     def tunability_summary(self) -> dict[str, dict]:
         names = [*self.hyperparameters, "all"]
         out = {}
         for name in names:
-            values = [t.tunability_all if name == "all" else t.tunability.get(name) for t in self.tasks]
+            values = [
+                t.tunability_all if name == "all" else t.tunability.get(name) for t in self.tasks
+            ]
             q = quartiles(values)
             if q is not None:
                 out[name] = {**q, "mean": float(np.mean([v for v in values if v is not None]))}
@@ -101,7 +110,9 @@ class ImportanceResult:
             "summary": self.summary(),
             "ranking": self.ranking(),
             "constant": dict(self.constant),
-            "constant_in_task": {str(t.task_id): list(t.constant) for t in self.tasks if t.constant},
+            "constant_in_task": {
+                str(t.task_id): list(t.constant) for t in self.tasks if t.constant
+            },
             "runs": {str(t.task_id): t.runs for t in self.tasks},
             "notes": {str(t.task_id): t.note for t in self.tasks if t.note},
             "skipped": {str(k): v for k, v in self.skipped.items()},
@@ -112,8 +123,15 @@ class ImportanceResult:
         if self.tunability_computed:
             out["tunability"] = {
                 "summary": self.tunability_summary(),
-                "tasks": {str(t.task_id): {**t.tunability, "all": t.tunability_all, "default_score": t.default_score}
-                          for t in self.tasks if t.default_score is not None},
+                "tasks": {
+                    str(t.task_id): {
+                        **t.tunability,
+                        "all": t.tunability_all,
+                        "default_score": t.default_score,
+                    }
+                    for t in self.tasks
+                    if t.default_score is not None
+                },
             }
             out["data_driven_default"] = self.data_driven_default
         return out
@@ -133,10 +151,30 @@ class ImportanceResult:
     @classmethod
     def from_cache(cls, data: dict) -> "ImportanceResult":
         tasks = tuple(
-            TaskImportance(**{**t, "constant": tuple(t["constant"]),
-                              "curves": tuple(Curve(**{**c, "x": tuple(c["x"]), "mean": tuple(c["mean"]),
-                                                       "std": tuple(c["std"])}) for c in t["curves"])})
+            TaskImportance(
+                **{
+                    **t,
+                    "constant": tuple(t["constant"]),
+                    "curves": tuple(
+                        Curve(
+                            **{
+                                **c,
+                                "x": tuple(c["x"]),
+                                "mean": tuple(c["mean"]),
+                                "std": tuple(c["std"]),
+                            }
+                        )
+                        for c in t["curves"]
+                    ),
+                }
+            )
             for t in data["tasks"]
         )
-        return cls(**{**data, "hyperparameters": tuple(data["hyperparameters"]), "tasks": tasks,
-                      "skipped": {int(k): v for k, v in data["skipped"].items()}})
+        return cls(
+            **{
+                **data,
+                "hyperparameters": tuple(data["hyperparameters"]),
+                "tasks": tasks,
+                "skipped": {int(k): v for k, v in data["skipped"].items()},
+            }
+        )

@@ -87,14 +87,39 @@ def dimensions_from_space(space) -> list[Dimension]:
         if isinstance(hp, Constant):
             dims.append(Dimension(name, "constant", 0.0, 0.0, hp.value, conditional=conditional))
         elif isinstance(hp, (CategoricalHyperparameter, OrdinalHyperparameter)):
-            choices = tuple(hp.choices if isinstance(hp, CategoricalHyperparameter) else hp.sequence)
-            dims.append(Dimension(name, "categorical", -0.5, len(choices) - 0.5, hp.default_value,
-                                  choices=choices, conditional=conditional))
+            choices = tuple(
+                hp.choices if isinstance(hp, CategoricalHyperparameter) else hp.sequence
+            )
+            dims.append(
+                Dimension(
+                    name,
+                    "categorical",
+                    -0.5,
+                    len(choices) - 0.5,
+                    hp.default_value,
+                    choices=choices,
+                    conditional=conditional,
+                )
+            )
         elif isinstance(hp, NumericalHyperparameter):
             log = bool(getattr(hp, "log", False))
-            lower, upper = (math.log(hp.lower), math.log(hp.upper)) if log else (float(hp.lower), float(hp.upper))
-            dims.append(Dimension(name, "numeric", lower, upper, hp.default_value, log=log,
-                                  integer=isinstance(hp, IntegerHyperparameter), conditional=conditional))
+            lower, upper = (
+                (math.log(hp.lower), math.log(hp.upper))
+                if log
+                else (float(hp.lower), float(hp.upper))
+            )
+            dims.append(
+                Dimension(
+                    name,
+                    "numeric",
+                    lower,
+                    upper,
+                    hp.default_value,
+                    log=log,
+                    integer=isinstance(hp, IntegerHyperparameter),
+                    conditional=conditional,
+                )
+            )
         else:  # a distribution fANOVA cannot integrate over uniformly: leave it out, visibly
             dims.append(Dimension(name, "constant", 0.0, 0.0, getattr(hp, "default_value", None)))
     return dims
@@ -104,21 +129,25 @@ def dimensions_from_space(space) -> list[Dimension]:
 class Encoded:
     """Configurations as a matrix over the dimensions that vary, and what was left out."""
 
-    X: np.ndarray                 # (runs kept) x (len(dims))
-    dims: tuple[Dimension, ...]   # the varying dimensions, bounds narrowed to the runs
-    constant: dict                # name -> the one value it takes (space constants included)
-    kept: np.ndarray              # boolean mask over the input configurations
+    X: np.ndarray  # (runs kept) x (len(dims))
+    dims: tuple[Dimension, ...]  # the varying dimensions, bounds narrowed to the runs
+    constant: dict  # name -> the one value it takes (space constants included)
+    kept: np.ndarray  # boolean mask over the input configurations
     unknown_keys: tuple[str, ...]  # stored keys the space does not have (ignored)
 
 
-def encode(configs: Sequence[Mapping[str, Any]], dims: Sequence[Dimension],
-           ranges: Mapping[str, tuple[float, float]] | None = None) -> Encoded:
+def encode(
+    configs: Sequence[Mapping[str, Any]],
+    dims: Sequence[Dimension],
+    ranges: Mapping[str, tuple[float, float]] | None = None,
+) -> Encoded:
     """Encode stored configurations (dicts) over ``dims``. Runs with a value the space does not
     allow (outside a categorical's choices, a non-number) are dropped (``kept`` says which).
 
     ``ranges`` (name -> (min, max) on the raw scale) are the values the runs cover, when they are
     known beyond ``configs`` (all the pipeline's runs, when only some tasks are analysed): the
-    bounds then do not depend on which tasks were picked. Without them, ``configs``' own."""
+    bounds then do not depend on which tasks were picked. Without them, ``configs``' own.
+    """
     names = {d.name for d in dims}
     unknown = sorted({k for c in configs for k in c} - names)
     columns, constant, varying = [], {}, []
@@ -146,8 +175,17 @@ def encode(configs: Sequence[Mapping[str, Any]], dims: Sequence[Dimension],
             if upper <= lower:
                 constant[dim.name] = dim.decode(lower)
                 continue
-            dim = Dimension(dim.name, dim.kind, lower, upper, dim.default, dim.log, dim.integer,
-                            dim.choices, dim.conditional)
+            dim = Dimension(
+                dim.name,
+                dim.kind,
+                lower,
+                upper,
+                dim.default,
+                dim.log,
+                dim.integer,
+                dim.choices,
+                dim.conditional,
+            )
             values = np.clip(values, lower, upper)
         out_dims.append(dim)
         out_cols.append(values)

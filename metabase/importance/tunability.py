@@ -29,8 +29,12 @@ CANDIDATES_PER_TASK = 10
 SURROGATE = {"n_trees": 32, "max_features": 1.0, "min_samples_leaf": 3}
 
 
-def tunability(model, default: np.ndarray, X_task: np.ndarray) -> tuple[float, dict[int, float], float]:
-    """(the default's surrogate score, {column: gain from tuning it alone}, gain from tuning all)."""
+def tunability(
+    model, default: np.ndarray, X_task: np.ndarray
+) -> tuple[float, dict[int, float], float]:
+    """(the default's surrogate score, {column: gain from tuning it alone}, gain from tuning
+    all).
+    """
     base = float(model.predict(default[None, :])[0])
     gains, best = {}, base
     for dim in range(len(default)):
@@ -45,7 +49,9 @@ def tunability(model, default: np.ndarray, X_task: np.ndarray) -> tuple[float, d
     return base, gains, best - base if best - base > 1e-12 else 0.0
 
 
-def candidate_rows(task_ids: np.ndarray, scores: np.ndarray, per_task: int = CANDIDATES_PER_TASK) -> np.ndarray:
+def candidate_rows(
+    task_ids: np.ndarray, scores: np.ndarray, per_task: int = CANDIDATES_PER_TASK
+) -> np.ndarray:
     """Row indices of each task's ``per_task`` best runs (ties by row order)."""
     order = np.lexsort((np.arange(len(scores)), -scores, task_ids))
     rows, seen = [], {}
@@ -58,7 +64,9 @@ def candidate_rows(task_ids: np.ndarray, scores: np.ndarray, per_task: int = CAN
 
 
 def normalised(predictions: np.ndarray, worst: float, best: float) -> np.ndarray | None:
-    """Predictions on the task's [worst, best] scale; None for a task whose runs all score alike."""
+    """Predictions on the task's [worst, best] scale; None for a task whose runs all score
+    alike.
+    """
     if not best > worst:
         return None
     return (predictions - worst) / (best - worst)

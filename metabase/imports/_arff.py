@@ -27,7 +27,8 @@ def read_header(path: Path) -> ArffHeader:
 
 def iter_data(path: Path, header: ArffHeader, chunksize: int = 200_000) -> Iterator[pd.DataFrame]:
     """The data section as typed frames of at most ``chunksize`` rows (NUMERIC -> float64,
-    everything else -> string; ``?`` -> missing)."""
+    everything else -> string; ``?`` -> missing).
+    """
     with as_import_errors():
         yield from arff.iter_data(Path(path), header, chunksize, **_OPTIONS)
 

@@ -20,7 +20,9 @@ _TOKENS = {"None": None, "True": True, "False": False, "null": None, "true": Tru
 
 
 def typed_token(text: Any) -> Any:
-    """One value as written in an export (``True``, ``None``, ``18``, ``0.5``, ``gini``) -> typed."""
+    """One value as written in an export (``True``, ``None``, ``18``, ``0.5``, ``gini``) ->
+    typed.
+    """
     if text is None or (isinstance(text, float) and math.isnan(text)):
         return None
     if not isinstance(text, str):
@@ -81,8 +83,10 @@ def flow_pipeline(flow_id: int | None, flow_name: str | None) -> str | None:
 
 def _canonical_hasher(config_hash):
     """``config_hash`` re-canonicalizes its input (~0.4 ms a call). The configs map_openml returns
-    are canonical already, so hashing their canonical JSON directly (``pipelines.values.hash_text``)
-    gives the same hash at a fraction of the cost; checked on the first config, else not used."""
+    are canonical already, so hashing their canonical JSON directly
+    (``pipelines.values.hash_text``) gives the same hash at a fraction of the cost; checked on the
+    first config, else not used.
+    """
     from pipelines.values import hash_text
 
     state: dict[str, bool] = {}

@@ -30,7 +30,9 @@ class NameIndex:
     candidates: dict[str, dict[int, float | None]] = field(default_factory=dict)
 
     def _folded(self) -> dict[str, list[dict[int, float | None]]]:
-        if getattr(self, "_folded_cache", None) is None or len(self._folded_cache[0]) != len(self.candidates):
+        if getattr(self, "_folded_cache", None) is None or len(self._folded_cache[0]) != len(
+            self.candidates
+        ):
             folded: dict[str, list] = {}
             for n, c in self.candidates.items():
                 folded.setdefault(n.lower(), []).append(c)
@@ -42,7 +44,9 @@ class NameIndex:
         if known.get(dataset_id) is None:
             known[dataset_id] = n_classes
 
-    def resolve(self, name: str, *, regression: bool, n_classes: float | None = None) -> int | None:
+    def resolve(
+        self, name: str, *, regression: bool, n_classes: float | None = None
+    ) -> int | None:
         """The one dataset id that fits, or None when the name is unknown or stays ambiguous."""
         found = self.candidates.get(name)
         if not found:  # OpenML names differ in case only by accident: accept a unique folding
@@ -54,7 +58,11 @@ class NameIndex:
             fits = {d: c for d, c in found.items() if not c}
         else:
             # a training split can miss rare classes: the source may count fewer than OpenML
-            fits = {d: c for d, c in found.items() if c is None or (c >= 2 and (n_classes is None or c >= n_classes))}
+            fits = {
+                d: c
+                for d, c in found.items()
+                if c is None or (c >= 2 and (n_classes is None or c >= n_classes))
+            }
             known = {c for c in fits.values() if c is not None}
             if len(fits) > 1 and known:
                 closest = min(known)
@@ -65,7 +73,11 @@ class NameIndex:
 def find_data_root(path: Path) -> Path | None:
     """The ``openml-data`` folder above ``path`` (the one holding the other exports), if any."""
     for parent in [path, *path.resolve().parents]:
-        if (parent / "qualities").is_dir() or (parent / "lcdb" / "lcdb").is_dir() or (parent / "pmlb").is_dir():
+        if (
+            (parent / "qualities").is_dir()
+            or (parent / "lcdb" / "lcdb").is_dir()
+            or (parent / "pmlb").is_dir()
+        ):
             return parent
     return None
 
@@ -91,13 +103,21 @@ def build_index(root: Path | None) -> NameIndex:
         for row in _csv_rows(qualities):
             m = _VERSIONED.match(row.get("Name") or "")
             if row.get("Id", "").isdigit():
-                index.add(m["name"] if m else row["Name"], int(row["Id"]), _float(row.get("NumberOfClasses")))
+                index.add(
+                    m["name"] if m else row["Name"],
+                    int(row["Id"]),
+                    _float(row.get("NumberOfClasses")),
+                )
     lcdb = root / "lcdb" / "lcdb" / "datasets.csv"
     if lcdb.is_file():
         for row in _csv_rows(lcdb):
             if (row.get("openmlid") or "").isdigit():
                 index.add(row["Name"], int(row["openmlid"]), _float(row.get("NumberOfClasses")))
-    for meta in sorted((root / "tabrepo").rglob("task_metadata*.csv")) if (root / "tabrepo").is_dir() else []:
+    for meta in (
+        sorted((root / "tabrepo").rglob("task_metadata*.csv"))
+        if (root / "tabrepo").is_dir()
+        else []
+    ):
         for row in _csv_rows(meta):
             if (row.get("did") or "").isdigit() and row.get("name"):
                 index.add(row["name"], int(row["did"]), _float(row.get("NumberOfClasses")))

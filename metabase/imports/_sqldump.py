@@ -40,10 +40,13 @@ _DQ = r'"((?:[^"\\]++|\\.|"")*+)"'
 # as its text, as is a bare word (``TRUE``, ``CURRENT_TIMESTAMP``): the dump does not say what
 # they evaluate to.
 _VALUE = re.compile(
-    r"\s*+(?:" + _SQ.replace("(", "(?P<s>", 1)
+    r"\s*+(?:"
+    + _SQ.replace("(", "(?P<s>", 1)
     + r"|(?P<null>NULL)\b|(?P<num>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"
-    r"|0[xX](?P<hex>[0-9A-Fa-f]*)|_binary\s*+" + _SQ.replace("(", "(?P<bin>", 1)
-    + "|" + _DQ.replace("(", "(?P<dq>", 1)
+    r"|0[xX](?P<hex>[0-9A-Fa-f]*)|_binary\s*+"
+    + _SQ.replace("(", "(?P<bin>", 1)
+    + "|"
+    + _DQ.replace("(", "(?P<dq>", 1)
     + r"|(?P<call>[A-Za-z_]\w*+\s*+\((?:[^()']++|'(?:[^'\\]++|\\.|'')*+')*+\))"
     r"|(?P<word>[A-Za-z_]\w*+))\s*+[,)]",
     re.S | re.I,
@@ -54,13 +57,17 @@ _SPACE = re.compile(r"\s++")
 _LINE_COMMENT = re.compile(r"(?:--(?=\s)|#)[^\n]*+(?:\n|\Z)")
 _BLOCK_COMMENT = re.compile(r"/\*.*?\*/", re.S)
 # Pieces of any statement, for skipping: runs of plain text, quoted strings, identifiers.
-_SKIP_PIECES = re.compile(r"(?:[^;'\"`]++|'(?:[^'\\]++|\\.|'')*+'|\"(?:[^\"\\]++|\\.|\"\")*+\"|`[^`]*+`)*+")
+_SKIP_PIECES = re.compile(
+    r"(?:[^;'\"`]++|'(?:[^'\\]++|\\.|'')*+'|\"(?:[^\"\\]++|\\.|\"\")*+\"|`[^`]*+`)*+"
+)
 _INSERT = re.compile(
     r"(?:INSERT|REPLACE)\s++(?:(?:LOW_PRIORITY|DELAYED|HIGH_PRIORITY|IGNORE)\s++)*+(?:INTO\s++)?"
     r"(?:`[^`]*+`\.)?`?([A-Za-z0-9_$]+)`?\s*+(?:\(([^)]*+)\)\s*+)?VALUES?\s*+",
     re.I,
 )
-_CREATE = re.compile(r"CREATE\s++TABLE\s++(?:IF\s++NOT\s++EXISTS\s++)?(?:`[^`]*+`\.)?`?([A-Za-z0-9_$]+)`?", re.I)
+_CREATE = re.compile(
+    r"CREATE\s++TABLE\s++(?:IF\s++NOT\s++EXISTS\s++)?(?:`[^`]*+`\.)?`?([A-Za-z0-9_$]+)`?", re.I
+)
 _COLUMN_DEF = re.compile(r"^\s*`([^`]+)`\s", re.M)
 
 
@@ -105,8 +112,14 @@ def _convert(m: re.Match):
 
 # MySQL character sets a dump may declare (``SET NAMES x``) -> Python codecs. MySQL's "latin1" is
 # Windows-1252. Without a declaration a dump is UTF-8, as mysqldump writes by default.
-_CHARSETS = {"utf8": "utf-8-sig", "utf8mb3": "utf-8-sig", "utf8mb4": "utf-8-sig", "latin1": "cp1252",
-             "ascii": "ascii", "binary": "utf-8-sig"}
+_CHARSETS = {
+    "utf8": "utf-8-sig",
+    "utf8mb3": "utf-8-sig",
+    "utf8mb4": "utf-8-sig",
+    "latin1": "cp1252",
+    "ascii": "ascii",
+    "binary": "utf-8-sig",
+}
 _SET_NAMES = re.compile(rb"SET\s+NAMES\s+'?([A-Za-z0-9_]+)", re.I)
 _SNIFF_BYTES = 1 << 16
 _GZIP_ERRORS = (OSError, EOFError, zlib.error)
@@ -122,7 +135,8 @@ def declared_encoding(path: Path) -> str:
     """The codec of the character set the dump declares near its start (UTF-8 when none).
 
     Text is never decoded "with replacement": a Latin-1 dump read as UTF-8 would overwrite stored
-    names with U+FFFD, so undeclared bytes that are not UTF-8 are refused instead."""
+    names with U+FFFD, so undeclared bytes that are not UTF-8 are refused instead.
+    """
     try:
         with _open_binary(path) as handle:
             head = handle.read(_SNIFF_BYTES)
@@ -133,8 +147,10 @@ def declared_encoding(path: Path) -> str:
         return "utf-8-sig"
     name = match.group(1).decode("ascii").lower()
     if name not in _CHARSETS:
-        raise DumpError(f"the dump declares character set {name!r}, which this reader does not know "
-                        f"(known: {', '.join(sorted(_CHARSETS))})")
+        raise DumpError(
+            f"the dump declares character set {name!r}, which this reader does not know "
+            f"(known: {', '.join(sorted(_CHARSETS))})"
+        )
     return _CHARSETS[name]
 
 
@@ -154,16 +170,18 @@ class DumpReader:
             return False
         if self._pos > 0:
             self._line += self._buf.count("\n", 0, self._pos)
-            self._buf = self._buf[self._pos:]
+            self._buf = self._buf[self._pos :]
             self._pos = 0
         try:
             raw = self._file.read(self.chunk_size)
             chunk = self._decoder.decode(raw, final=not raw)
         except UnicodeDecodeError as exc:
-            line = self._line + self._buf.count("\n") + raw[:exc.start].count(b"\n") + 1
-            raise DumpError(f"line {line}: not {self._encoding.removesuffix('-sig')} text "
-                            f"(byte 0x{exc.object[exc.start]:02x}); convert the dump to UTF-8 or "
-                            "declare its character set with SET NAMES") from None
+            line = self._line + self._buf.count("\n") + raw[: exc.start].count(b"\n") + 1
+            raise DumpError(
+                f"line {line}: not {self._encoding.removesuffix('-sig')} text "
+                f"(byte 0x{exc.object[exc.start]:02x}); convert the dump to UTF-8 or "
+                "declare its character set with SET NAMES"
+            ) from None
         except _GZIP_ERRORS as exc:
             raise DumpError(f"unreadable compressed dump: {exc}") from None
         if not raw:  # (a strict decoder has nothing left to give at the end)
@@ -191,10 +209,10 @@ class DumpReader:
         return f"line {self._line + self._buf.count(chr(10), 0, self._pos) + 1}"
 
     def _fail(self, what: str) -> DumpError:
-        rest = self._buf[self._pos:]
+        rest = self._buf[self._pos :]
         if self._eof and ";" not in rest:  # the file stops inside a statement: truncated
             return DumpError(f"{self._where()}: unexpected end of file {what} (truncated?)")
-        snippet = self._buf[self._pos:self._pos + 40].replace("\n", " ")
+        snippet = self._buf[self._pos : self._pos + 40].replace("\n", " ")
         return DumpError(f"{self._where()}: {what}, found {snippet!r}")
 
     # -- statements --------------------------------------------------------------------------
@@ -235,7 +253,7 @@ class DumpReader:
             if m:
                 self._pos = m.end()
                 continue
-            rest = self._buf[self._pos:self._pos + 2]
+            rest = self._buf[self._pos : self._pos + 2]
             if len(rest) < 2 and not self._eof:
                 self._fill()
                 continue
@@ -276,21 +294,24 @@ class DumpReader:
                 try:
                     value = _convert(m)
                 except UnicodeDecodeError:
-                    raise self._fail(f"in INSERT INTO `{table}`: a hex value that is not UTF-8 text") from None
+                    raise self._fail(
+                        f"in INSERT INTO `{table}`: a hex value that is not UTF-8 text"
+                    ) from None
                 self._pos = end = m.end()
                 values.append(value)
                 if self._buf[end - 1] == ")":
                     break
             if len(values) != width:
                 raise DumpError(
-                    f"{self._where()}: INSERT INTO `{table}` has a row of {len(values)} values for {width} columns"
+                    f"{self._where()}: INSERT INTO `{table}` has a row of {len(values)} values "
+                    f"for {width} columns"
                 )
             rows.append(tuple(values))
             if len(rows) >= batch_rows:
                 yield rows
                 rows = []
             m = self._match(_AFTER_ROW)
-            if m is None and self._eof and not self._buf[self._pos:].strip():
+            if m is None and self._eof and not self._buf[self._pos :].strip():
                 break  # the last statement of a file may lack its ';' (the mysql client runs it)
             if m is None:
                 raise self._fail(f"in INSERT INTO `{table}`: expected ',' or ';' after a row")
@@ -323,17 +344,23 @@ class DumpReader:
                 elif table in self.columns:
                     columns = self.columns[table]
                 else:
-                    raise self._fail(f"INSERT INTO `{table}` without a column list or CREATE TABLE")
+                    raise self._fail(
+                        f"INSERT INTO `{table}` without a column list or CREATE TABLE"
+                    )
                 self._pos = header.end()
                 self.seen[table] = self.seen.get(table, 0) + 1
                 if wanted is not None and table not in wanted:
-                    self._skip_statement(insert=True)  # not parsed into values: fast over huge tables
+                    self._skip_statement(
+                        insert=True
+                    )  # not parsed into values: fast over huge tables
                     continue
                 for rows in self._rows(table, columns, batch_rows):
                     yield table, columns, rows
 
 
-def read_tables(path: str | Path, tables: Iterable[str], **kw) -> dict[str, tuple[list[str], list[tuple]]]:
+def read_tables(
+    path: str | Path, tables: Iterable[str], **kw
+) -> dict[str, tuple[list[str], list[tuple]]]:
     """All rows of the wanted (small) tables of one dump: ``table -> (columns, rows)``."""
     found: dict[str, tuple[list[str], list[tuple]]] = {}
     for table, columns, rows in DumpReader(path, **kw).batches(tables):

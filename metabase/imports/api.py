@@ -46,8 +46,10 @@ def apply_load(writer: Writer, load: TableLoad) -> int:
     else:
         count = sum(writer.append(load.table, batch) for batch in data())
     if load.unique and writer.repeated_keys(load.table, load.unique, load.owner):
-        raise InputError(f"the input holds {load.table} rows more than once (the same "
-                         f"{', '.join(load.unique)}); remove the repeated rows")
+        raise InputError(
+            f"the input holds {load.table} rows more than once (the same "
+            f"{', '.join(load.unique)}); remove the repeated rows"
+        )
     return count
 
 
@@ -58,8 +60,10 @@ def check_owners(batch: ImportBatch) -> None:
         if load.mode == "replace" and not load.by:
             owner = (load.table, tuple(sorted(load.owner.items())))
             if owner in owners:
-                raise InputError(f"{batch.path}: two inputs of this import replace the same "
-                                 f"{load.table} rows ({dict(load.owner)}); import them one at a time")
+                raise InputError(
+                    f"{batch.path}: two inputs of this import replace the same "
+                    f"{load.table} rows ({dict(load.owner)}); import them one at a time"
+                )
             owners.add(owner)
 
 

@@ -34,25 +34,36 @@ from pathlib import Path
 import pyarrow as pa
 
 from metabase.errors import ImportFormatError
+from metabase.formats.delimited import read_rows
+from metabase.formats.numbers import positive_ids
 from metabase.imports._arff import read_arff
 from metabase.imports._configs import canonical_json, fallback_hash, typed_token
 from metabase.imports._dataset_names import NameIndex, build_index, find_data_root
-from metabase.formats.delimited import read_rows
-from metabase.formats.numbers import positive_ids
 from metabase.imports.base import ImportBatch, Importer, TableLoad
 
 log = logging.getLogger(__name__)
 
 SOURCE = "autosklearn"
 PIPELINE = "autosklearn"
-FOLDER = re.compile(r"^(?P<metric>[a-z0-9_]+?)_(?P<task>binary\.classification|multiclass\.classification|"
-                    r"multilabel\.classification|regression)_(?P<kind>dense|sparse)$")
+FOLDER = re.compile(
+    r"^(?P<metric>[a-z0-9_]+?)_(?P<task>binary\.classification|multiclass\.classification|"
+    r"multilabel\.classification|regression)_(?P<kind>dense|sparse)$"
+)
 # Metrics whose loss is an error (optimum 0, lower is better): the loss is the metric itself.
-ERRORS = {"log_loss", "mean_absolute_error", "mean_squared_error", "mean_squared_log_error",
-          "median_absolute_error", "root_mean_squared_error"}
+ERRORS = {
+    "log_loss",
+    "mean_absolute_error",
+    "mean_squared_error",
+    "mean_squared_log_error",
+    "median_absolute_error",
+    "root_mean_squared_error",
+}
 # Where auto-sklearn's metric is OpenML's measure (same definition).
-OPENML_MEASURES = {"accuracy": "predictive_accuracy", "mean_absolute_error": "mean_absolute_error",
-                   "root_mean_squared_error": "root_mean_squared_error"}
+OPENML_MEASURES = {
+    "accuracy": "predictive_accuracy",
+    "mean_absolute_error": "mean_absolute_error",
+    "root_mean_squared_error": "root_mean_squared_error",
+}
 FILES = ("algorithm_runs.arff", "configurations.csv", "feature_values.arff")
 
 
@@ -78,7 +89,9 @@ class Folder:
     def by_task_id(self) -> bool:
         # "-5" or "3.5" among task ids is a damaged id, not a dataset name: such a folder is
         # task-keyed too, and its ids are then checked (and refused)
-        return all(_number(i.instance) for i in self.incumbents) and all(_number(k) for k in self.features)
+        return all(_number(i.instance) for i in self.incumbents) and all(
+            _number(k) for k in self.features
+        )
 
     def measure(self) -> str:
         if self.metric == "roc_auc" and self.binary:
@@ -99,7 +112,8 @@ def _number(text: str) -> bool:
 
 def _load_arff(path: Path) -> tuple[list[str], list[tuple]]:
     """The attribute names and the data rows of an ASlib ARFF, read by the shared strict reader
-    (NUMERIC values as floats, others as text; ``?`` as None)."""
+    (NUMERIC values as floats, others as text; ``?`` as None).
+    """
     if not path.exists():
         raise ImportFormatError(path.parent, f"missing {path.name}")
     header, frame = read_arff(path)
@@ -128,13 +142,21 @@ def _incumbents(path: Path, metric: str) -> tuple[Incumbent, ...]:
 def _features(path: Path) -> dict[str, dict[str, float]]:
     names, data = _load_arff(path)
     if names[:2] != ["instance_id", "repetition"] or len(names) < 3:
-        raise ImportFormatError(path, "expected attributes instance_id, repetition, then meta-features")
+        raise ImportFormatError(
+            path, "expected attributes instance_id, repetition, then meta-features"
+        )
     out = {}
     for i, row in enumerate(data, start=1):
-        values = {q: float(v) for q, v in zip(names[2:], row[2:]) if v is not None and not math.isnan(float(v))}
+        values = {
+            q: float(v)
+            for q, v in zip(names[2:], row[2:])
+            if v is not None and not math.isnan(float(v))
+        }
         infinite = [q for q, v in values.items() if not math.isfinite(v)]
         if infinite:
-            raise ImportFormatError(path, f"data row {i}: {infinite[0]} is not finite: {values[infinite[0]]}")
+            raise ImportFormatError(
+                path, f"data row {i}: {infinite[0]} is not finite: {values[infinite[0]]}"
+            )
         out.setdefault(str(row[0]), {}).update(values)
     return out
 
@@ -142,7 +164,9 @@ def _features(path: Path) -> dict[str, dict[str, float]]:
 def _configs(path: Path) -> dict[str, dict]:
     if not path.exists():
         raise ImportFormatError(path.parent, f"missing {path.name}")
-    table = read_rows(path)  # strict: UTF-8, distinct header names, every row as long as the header
+    table = read_rows(
+        path
+    )  # strict: UTF-8, distinct header names, every row as long as the header
     if table.header[0] != "idx":
         raise ImportFormatError(path, "expected a header starting with idx")
     out = {}
@@ -158,22 +182,36 @@ def _configs(path: Path) -> dict[str, dict]:
 def read_folder(folder: Path) -> Folder:
     m = FOLDER.match(folder.name)
     if m is None:
-        raise ImportFormatError(folder, "not an auto-sklearn folder <metric>_<task type>_<dense|sparse>")
+        raise ImportFormatError(
+            folder, "not an auto-sklearn folder <metric>_<task type>_<dense|sparse>"
+        )
     incumbents = _incumbents(folder / "algorithm_runs.arff", m["metric"])
     configs = _configs(folder / "configurations.csv")
     unknown = sorted({i.config_id for i in incumbents} - set(configs))
     if unknown:
-        raise ImportFormatError(folder / "configurations.csv", f"no configuration for ids {', '.join(unknown[:5])}")
+        raise ImportFormatError(
+            folder / "configurations.csv", f"no configuration for ids {', '.join(unknown[:5])}"
+        )
     read = Folder(
-        name=folder.name, metric=m["metric"], regression=m["task"] == "regression",
-        binary=m["task"] == "binary.classification", incumbents=incumbents, configs=configs,
+        name=folder.name,
+        metric=m["metric"],
+        regression=m["task"] == "regression",
+        binary=m["task"] == "binary.classification",
+        incumbents=incumbents,
+        configs=configs,
         features=_features(folder / "feature_values.arff"),
     )
     if read.by_task_id:  # instance ids are OpenML task ids: 0 or a 20-digit number is none
-        positive_ids(folder / "algorithm_runs.arff", "instance_id", [i.instance for i in incumbents],
-                     lambda i: f"data row {i + 1}")
+        positive_ids(
+            folder / "algorithm_runs.arff",
+            "instance_id",
+            [i.instance for i in incumbents],
+            lambda i: f"data row {i + 1}",
+        )
         keys = list(read.features)
-        positive_ids(folder / "feature_values.arff", "instance_id", keys, lambda i: f"instance {keys[i]!r}")
+        positive_ids(
+            folder / "feature_values.arff", "instance_id", keys, lambda i: f"instance {keys[i]!r}"
+        )
     return read
 
 
@@ -182,7 +220,9 @@ def _folders(path: Path) -> list[Path]:
         return [path]
     found = sorted(p for p in path.iterdir() if p.is_dir() and FOLDER.match(p.name))
     if not found:
-        raise ImportFormatError(path, "no auto-sklearn folders (<metric>_<task type>_<dense|sparse>) here")
+        raise ImportFormatError(
+            path, "no auto-sklearn folders (<metric>_<task type>_<dense|sparse>) here"
+        )
     return found
 
 
@@ -198,34 +238,47 @@ def _runs_and_evaluations(folders: list[Folder]) -> tuple[pa.Table, pa.Table]:
             seen.add(key)
             config = folder.configs[inc.config_id]
             text = canonical_json(config)
-            runs.append({
-                "run_key": key, "task_id": int(inc.instance) if folder.by_task_id else None,
-                "pipeline": PIPELINE, "config": text, "config_hash": hashes.get(text) or hashes.setdefault(text, fallback_hash(PIPELINE, text)),
-                "source": SOURCE, "status": inc.status,
-            })
+            runs.append(
+                {
+                    "run_key": key,
+                    "task_id": int(inc.instance) if folder.by_task_id else None,
+                    "pipeline": PIPELINE,
+                    "config": text,
+                    "config_hash": hashes.get(text)
+                    or hashes.setdefault(text, fallback_hash(PIPELINE, text)),
+                    "source": SOURCE,
+                    "status": inc.status,
+                }
+            )
             if inc.loss is not None:
                 evals.append((key, f"autosklearn_loss_{folder.metric}", inc.loss))
                 if inc.status == "ok":
                     evals.append((key, folder.measure(), folder.metric_value(inc.loss)))
-    run_table = pa.table({
-        "run_key": pa.array([r["run_key"] for r in runs], pa.string()),
-        "task_id": pa.array([r["task_id"] for r in runs], pa.int64()),
-        "pipeline": pa.array([r["pipeline"] for r in runs], pa.string()),
-        "config": pa.array([r["config"] for r in runs], pa.string()),
-        "config_hash": pa.array([r["config_hash"] for r in runs], pa.string()),
-        "source": pa.array([r["source"] for r in runs], pa.string()),
-        "status": pa.array([r["status"] for r in runs], pa.string()),
-    })
-    eval_table = pa.table({
-        "run_key": pa.array([e[0] for e in evals], pa.string()),
-        "measure": pa.array([e[1] for e in evals], pa.string()),
-        "value": pa.array([e[2] for e in evals], pa.float64()),
-        "source": pa.array([SOURCE] * len(evals), pa.string()),
-    })
+    run_table = pa.table(
+        {
+            "run_key": pa.array([r["run_key"] for r in runs], pa.string()),
+            "task_id": pa.array([r["task_id"] for r in runs], pa.int64()),
+            "pipeline": pa.array([r["pipeline"] for r in runs], pa.string()),
+            "config": pa.array([r["config"] for r in runs], pa.string()),
+            "config_hash": pa.array([r["config_hash"] for r in runs], pa.string()),
+            "source": pa.array([r["source"] for r in runs], pa.string()),
+            "status": pa.array([r["status"] for r in runs], pa.string()),
+        }
+    )
+    eval_table = pa.table(
+        {
+            "run_key": pa.array([e[0] for e in evals], pa.string()),
+            "measure": pa.array([e[1] for e in evals], pa.string()),
+            "value": pa.array([e[2] for e in evals], pa.float64()),
+            "source": pa.array([SOURCE] * len(evals), pa.string()),
+        }
+    )
     return run_table, eval_table
 
 
-def _qualities(folders: list[Folder], index: NameIndex) -> tuple[dict, dict, dict[str, int | None]]:
+def _qualities(
+    folders: list[Folder], index: NameIndex
+) -> tuple[dict, dict, dict[str, int | None]]:
     """Task-keyed and dataset-keyed qualities; the first folder (sorted) wins a disagreement."""
     by_task: dict[tuple[int, str], float] = {}
     by_dataset: dict[tuple[int, str], float] = {}
@@ -235,7 +288,9 @@ def _qualities(folders: list[Folder], index: NameIndex) -> tuple[dict, dict, dic
             if folder.by_task_id:
                 target, key = by_task, int(instance)
             else:
-                did = index.resolve(instance, regression=folder.regression, n_classes=values.get("NumberOfClasses"))
+                did = index.resolve(
+                    instance, regression=folder.regression, n_classes=values.get("NumberOfClasses")
+                )
                 names[f"{instance}|{folder.regression}"] = did
                 if did is None:
                     continue
@@ -246,12 +301,14 @@ def _qualities(folders: list[Folder], index: NameIndex) -> tuple[dict, dict, dic
 
 
 def _long(table: dict[tuple[int, str], float], id_column: str) -> pa.Table:
-    return pa.table({
-        id_column: pa.array([k[0] for k in table], pa.int64()),
-        "quality": pa.array([k[1] for k in table], pa.string()),
-        "value": pa.array(list(table.values()), pa.float64()),
-        "source": pa.array([SOURCE] * len(table), pa.string()),
-    })
+    return pa.table(
+        {
+            id_column: pa.array([k[0] for k in table], pa.int64()),
+            "quality": pa.array([k[1] for k in table], pa.string()),
+            "value": pa.array(list(table.values()), pa.float64()),
+            "source": pa.array([SOURCE] * len(table), pa.string()),
+        }
+    )
 
 
 def build_batch(path: Path, index: NameIndex | None = None) -> tuple[ImportBatch, dict]:
@@ -260,24 +317,34 @@ def build_batch(path: Path, index: NameIndex | None = None) -> tuple[ImportBatch
     if index is None and not all(f.by_task_id for f in folders):
         index = build_index(find_data_root(path))
     by_task, by_dataset, names = _qualities(folders, index or NameIndex())
-    loads = [TableLoad("runs", runs), TableLoad("evaluations", evals, mode="replace", by=("run_key",))]
+    loads = [
+        TableLoad("runs", runs),
+        TableLoad("evaluations", evals, mode="replace", by=("run_key",)),
+    ]
     if by_task:
         loads.append(TableLoad("task_qualities", _long(by_task, "task_id")))
     if by_dataset:
         loads.append(TableLoad("dataset_qualities", _long(by_dataset, "dataset_id")))
     stats = {
-        "folders": len(folders), "runs": runs.num_rows,
-        "names": len(names), "names_mapped": sum(v is not None for v in names.values()),
+        "folders": len(folders),
+        "runs": runs.num_rows,
+        "names": len(names),
+        "names_mapped": sum(v is not None for v in names.values()),
     }
     if names:
-        log.info("autosklearn: mapped %d of %d dataset names (per task kind) to OpenML dataset ids",
-                 stats["names_mapped"], stats["names"])
+        log.info(
+            "autosklearn: mapped %d of %d dataset names (per task kind) to OpenML dataset ids",
+            stats["names_mapped"],
+            stats["names"],
+        )
     return ImportBatch(source=SOURCE, loads=tuple(loads), path=path), stats
 
 
 class AutosklearnImporter(Importer):
     name = "autosklearn"
-    description = "auto-sklearn meta-learning ASlib folders: incumbents, their configs and meta-features"
+    description = (
+        "auto-sklearn meta-learning ASlib folders: incumbents, their configs and meta-features"
+    )
     expects = "dir"
 
     def read(self, path: Path) -> ImportBatch:

@@ -6,9 +6,10 @@ PATH is the ``lcdb/lcdb/`` folder (all four ``database-<metric>.csv.gz`` files, 
 The curve files are large (6.2M rows together), so they are streamed: pyarrow's incremental CSV
 reader yields record batches of a few MB, each is reshaped to the store's columns and appended.
 Parsing memory stays bounded by the block size, not by the file (DuckDB itself holds the
-uncommitted rows of the one transaction until it commits: about 1 GB for all of LCDB). Because a stream can only be validated
-while it is written, any parse error (a truncated gzip, a short row, a non-number) is raised as
-:class:`ImportFormatError` from inside the stream; the import's single transaction then rolls back.
+uncommitted rows of the one transaction until it commits: about 1 GB for all of LCDB). Because a
+stream can only be validated while it is written, any parse error (a truncated gzip, a short row, a
+non-number) is raised as :class:`ImportFormatError` from inside the stream; the import's single
+transaction then rolls back.
 
 Measure names: LCDB's ``accuracy`` is OpenML's ``predictive_accuracy``. Its ``auc`` is computed
 for binary datasets only (every AUC dataset that ``datasets.csv`` describes has 2 classes), where
@@ -54,13 +55,25 @@ CURVE_COLUMNS: dict[str, pa.DataType] = {
     "score_test": pa.float64(),
 }
 REQUIRED = ("openmlid", "learner", "size_train")  # a curve point without these is meaningless
-SCORES = ("traintime", "score_train", "score_valid", "score_test")  # empty is missing; inf/NaN refused
+SCORES = (
+    "traintime",
+    "score_train",
+    "score_valid",
+    "score_test",
+)  # empty is missing; inf/NaN refused
 CURVE_FILE = re.compile(r"^database-(?P<metric>[a-z0-9]+)\.csv(\.gz)?$")
 QUALITIES_FILE = "datasets.csv"
 BLOCK_SIZE = 8 << 20  # bytes of (uncompressed) CSV per record batch
 
 # What pyarrow, gzip and zlib raise on malformed or truncated input.
-_PARSE_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, EOFError, OSError, zlib.error, UnicodeDecodeError)
+_PARSE_ERRORS = (
+    pa.ArrowInvalid,
+    pa.ArrowTypeError,
+    EOFError,
+    OSError,
+    zlib.error,
+    UnicodeDecodeError,
+)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -74,14 +87,16 @@ def _open(path: Path) -> pacsv.CSVStreamingReader:
     return pacsv.open_csv(
         path,
         read_options=pacsv.ReadOptions(block_size=BLOCK_SIZE),
-        convert_options=pacsv.ConvertOptions(column_types=CURVE_COLUMNS, strings_can_be_null=False,
-                                             null_values=[""]),
+        convert_options=pacsv.ConvertOptions(
+            column_types=CURVE_COLUMNS, strings_can_be_null=False, null_values=[""]
+        ),
     )
 
 
 def _check_header(path: Path) -> None:
     """Fail before anything is written when the file is not an LCDB curve file, or holds no rows
-    (the import replaces all curves of the measure: an empty file would delete them)."""
+    (the import replaces all curves of the measure: an empty file would delete them).
+    """
     if path.is_dir():
         raise ImportFormatError(path, "is a directory; expected an LCDB curve file")
     try:
@@ -92,7 +107,8 @@ def _check_header(path: Path) -> None:
         names = reader.schema.names
         if names != list(CURVE_COLUMNS):
             raise ImportFormatError(
-                path, f"unexpected header {','.join(names)[:200]}; expected {','.join(CURVE_COLUMNS)}"
+                path,
+                f"unexpected header {','.join(names)[:200]}; expected {','.join(CURVE_COLUMNS)}",
             )
         has_rows = any(batch.num_rows for batch in reader)  # stops at the first non-empty batch
     except _PARSE_ERRORS as exc:
@@ -112,18 +128,24 @@ def _check_values(batch: pa.RecordBatch, path: Path, first_row: int) -> None:
     for name in REQUIRED:
         column = batch.column(name)
         if column.null_count:
-            raise ImportFormatError(path, f"line {_line(first_row, pc.is_null(column))}: empty {name}")
+            raise ImportFormatError(
+                path, f"line {_line(first_row, pc.is_null(column))}: empty {name}"
+            )
     ids = batch.column("openmlid")
     bad = pc.less_equal(ids, 0)
     if pc.any(bad).as_py():
         value = ids[pc.index(bad, True).as_py()].as_py()
-        raise ImportFormatError(path, f"line {_line(first_row, bad)}: openmlid {value} is not a dataset id")
+        raise ImportFormatError(
+            path, f"line {_line(first_row, bad)}: openmlid {value} is not a dataset id"
+        )
     for name in SCORES:
         column = batch.column(name)
         bad = pc.invert(pc.is_finite(column)).fill_null(False)
         if pc.any(bad).as_py():
             value = column[pc.index(bad, True).as_py()].as_py()
-            raise ImportFormatError(path, f"line {_line(first_row, bad)}: {name} is not finite: {value}")
+            raise ImportFormatError(
+                path, f"line {_line(first_row, bad)}: {name} is not finite: {value}"
+            )
 
 
 def _reshape(batch: pa.RecordBatch, measure: str, path: Path, first_row: int) -> pa.RecordBatch:
@@ -145,8 +167,18 @@ def _reshape(batch: pa.RecordBatch, measure: str, path: Path, first_row: int) ->
             pa.repeat(SOURCE, n),
         ],
         names=[
-            "dataset_id", "learner", "size_train", "size_test", "outer_seed", "inner_seed",
-            "measure", "score_train", "score_valid", "score_test", "traintime", "source",
+            "dataset_id",
+            "learner",
+            "size_train",
+            "size_test",
+            "outer_seed",
+            "inner_seed",
+            "measure",
+            "score_train",
+            "score_valid",
+            "score_test",
+            "traintime",
+            "source",
         ],
     )
 
@@ -176,7 +208,9 @@ def read_qualities(path: Path) -> pa.Table:
     names = table.column_names
     check_header(path, names)
     if names[:2] != ["openmlid", "Name"]:
-        raise ImportFormatError(path, f"expected the header to start with openmlid,Name, got {','.join(names[:2])}")
+        raise ImportFormatError(
+            path, f"expected the header to start with openmlid,Name, got {','.join(names[:2])}"
+        )
     if not table.num_rows:
         raise ImportFormatError(path, "no data rows")
     ids = table.column("openmlid")
@@ -188,17 +222,27 @@ def read_qualities(path: Path) -> pa.Table:
     parts = []
     for quality in names[2:]:
         values = table.column(quality)
-        if not (pa.types.is_integer(values.type) or pa.types.is_floating(values.type) or pa.types.is_null(values.type)):
+        if not (
+            pa.types.is_integer(values.type)
+            or pa.types.is_floating(values.type)
+            or pa.types.is_null(values.type)
+        ):
             raise ImportFormatError(path, f"quality column {quality} is not numeric")
         values = values.cast(pa.float64())
         check_finite(path, quality, values.to_numpy(zero_copy_only=False), _csv_line)
-        part = pa.table({
-            "dataset_id": ids,
-            "quality": pa.repeat(quality, table.num_rows),
-            "value": values,
-        })
+        part = pa.table(
+            {
+                "dataset_id": ids,
+                "quality": pa.repeat(quality, table.num_rows),
+                "value": values,
+            }
+        )
         parts.append(part.filter(pc.is_valid(part.column("value"))))
-    long = pa.concat_tables(parts) if parts else pa.table({"dataset_id": [], "quality": [], "value": []})
+    long = (
+        pa.concat_tables(parts)
+        if parts
+        else pa.table({"dataset_id": [], "quality": [], "value": []})
+    )
     return long.append_column("source", pa.repeat(SOURCE, long.num_rows))
 
 
@@ -210,7 +254,9 @@ def _curve_load(path: Path, metric: str) -> TableLoad:
     try:
         measure = MEASURES[metric]
     except KeyError:
-        raise ImportFormatError(path, f"unknown LCDB metric {metric!r}; known: {', '.join(MEASURES)}") from None
+        raise ImportFormatError(
+            path, f"unknown LCDB metric {metric!r}; known: {', '.join(MEASURES)}"
+        ) from None
     _check_header(path)
     return TableLoad(
         "learning_curves",
@@ -236,8 +282,11 @@ class LcdbImporter(Importer):
                 # each file replaces all curves of its measure: two files of one metric would
                 # leave only the second one's rows
                 if match["metric"] in metrics:
-                    raise ImportFormatError(path, f"{metrics[match['metric']]} and {file.name} both hold the "
-                                                  f"{match['metric']} curves; keep one of them")
+                    raise ImportFormatError(
+                        path,
+                        f"{metrics[match['metric']]} and {file.name} both hold the "
+                        f"{match['metric']} curves; keep one of them",
+                    )
                 metrics[match["metric"]] = file.name
                 loads.append(_curve_load(file, match["metric"]))
             elif file.name == QUALITIES_FILE:
@@ -247,5 +296,7 @@ class LcdbImporter(Importer):
                     file, "not an LCDB file; expected database-<metric>.csv.gz or datasets.csv"
                 )
         if not loads:
-            raise ImportFormatError(path, "no LCDB files (database-<metric>.csv.gz, datasets.csv) in this folder")
+            raise ImportFormatError(
+                path, "no LCDB files (database-<metric>.csv.gz, datasets.csv) in this folder"
+            )
         return ImportBatch(source=SOURCE, loads=tuple(loads), path=path)

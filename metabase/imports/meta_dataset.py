@@ -37,10 +37,10 @@ def content_digest(runs: pd.DataFrame) -> str:
     return hashlib.sha256(row_hashes.to_numpy().tobytes()).hexdigest()[:12]
 
 
-
 def _check_catalogue_configs(path: Path, pipelines: list, texts: list, parsed: list[dict]) -> None:
     """Refuse a config whose known hyperparameters are invalid in its catalogue pipeline's space;
-    each distinct (pipeline, config) is checked once."""
+    each distinct (pipeline, config) is checked once.
+    """
     checked: set[tuple] = set()
     for row, (pipeline, text, config) in enumerate(zip(pipelines, texts, parsed)):
         if pipeline is None or pipeline is pd.NA or (pipeline, text) in checked:
@@ -48,13 +48,17 @@ def _check_catalogue_configs(path: Path, pipelines: list, texts: list, parsed: l
         checked.add((pipeline, text))
         reason = invalid_known_values(str(pipeline), config)
         if reason is not None:
-            raise ImportFormatError(path / metadataset.RUNS_FILE, f"row {row}: config is not valid for "
-                                                                  f"catalogue pipeline {reason}")
+            raise ImportFormatError(
+                path / metadataset.RUNS_FILE,
+                f"row {row}: config is not valid for catalogue pipeline {reason}",
+            )
 
 
 class MetaDatasetImporter(Importer):
     name = SOURCE
-    description = "a meta-dataset directory (runs.parquet, tasks.parquet) in the interchange format"
+    description = (
+        "a meta-dataset directory (runs.parquet, tasks.parquet) in the interchange format"
+    )
     expects = "dir"
 
     def read(self, path: Path) -> ImportBatch:
@@ -69,32 +73,64 @@ class MetaDatasetImporter(Importer):
         configs = [canonical_json(c) for c in parsed]
         pipelines = runs["pipeline"].fillna("unknown").tolist()
         hashes = [hash_config(p, c, t) for p, c, t in zip(pipelines, parsed, configs)]
-        # ``flow-<id>`` is how an export names runs of a flow outside the catalogue: keep the flow id
-        flow_ids = pd.to_numeric(pd.Series(pipelines).str.extract(r"^flow-(\d+)$")[0]).astype("Int64")
-        run_rows = pd.DataFrame({
-            "run_key": keys, "task_id": runs["task_id"].to_numpy(), "flow_id": flow_ids.array,
-            "pipeline": pd.array(pipelines, dtype="string"),
-            "config": configs, "config_hash": hashes, "source": SOURCE, "status": "ok",
-        })
-        evaluations = pd.DataFrame({"run_key": keys, "measure": MEASURE,
-                                    "value": runs["score"].to_numpy(), "source": SOURCE}).dropna(subset=["value"])
-        if len(evaluations) < len(runs):  # an export writes NaN for a run whose evaluation is missing
-            log.warning("%s: %d of %d runs have no score (NaN); they are stored without an evaluation",
-                        path, len(runs) - len(evaluations), len(runs))
+        # ``flow-<id>`` is how an export names runs of a flow outside the catalogue: keep the
+        # flow id
+        flow_ids = pd.to_numeric(pd.Series(pipelines).str.extract(r"^flow-(\d+)$")[0]).astype(
+            "Int64"
+        )
+        run_rows = pd.DataFrame(
+            {
+                "run_key": keys,
+                "task_id": runs["task_id"].to_numpy(),
+                "flow_id": flow_ids.array,
+                "pipeline": pd.array(pipelines, dtype="string"),
+                "config": configs,
+                "config_hash": hashes,
+                "source": SOURCE,
+                "status": "ok",
+            }
+        )
+        evaluations = pd.DataFrame(
+            {
+                "run_key": keys,
+                "measure": MEASURE,
+                "value": runs["score"].to_numpy(),
+                "source": SOURCE,
+            }
+        ).dropna(subset=["value"])
+        if len(evaluations) < len(
+            runs
+        ):  # an export writes NaN for a run whose evaluation is missing
+            log.warning(
+                "%s: %d of %d runs have no score (NaN); they are stored without an evaluation",
+                path,
+                len(runs) - len(evaluations),
+                len(runs),
+            )
 
         tasks = meta.tasks[["task_id", "dataset_id"]]
         extra = np.setdiff1d(runs["task_id"].unique(), tasks["task_id"].to_numpy())
-        tasks = pd.concat([tasks, pd.DataFrame({"task_id": extra}).astype({"task_id": "int64"})],
-                          ignore_index=True).assign(source=SOURCE)
+        tasks = pd.concat(
+            [tasks, pd.DataFrame({"task_id": extra}).astype({"task_id": "int64"})],
+            ignore_index=True,
+        ).assign(source=SOURCE)
         tasks["dataset_id"] = tasks["dataset_id"].astype("Int64")
-        qualities = (meta.tasks.drop(columns="dataset_id")
-                     .melt(id_vars="task_id", var_name="quality", value_name="value")
-                     .dropna(subset=["value"]).assign(source=SOURCE).astype({"quality": "string"}))
+        qualities = (
+            meta.tasks.drop(columns="dataset_id")
+            .melt(id_vars="task_id", var_name="quality", value_name="value")
+            .dropna(subset=["value"])
+            .assign(source=SOURCE)
+            .astype({"quality": "string"})
+        )
         loads = (
             TableLoad("tasks", frame_table(tasks)),
             TableLoad("runs", frame_table(run_rows)),
-            TableLoad("evaluations", frame_table(evaluations), mode="replace", by=("run_key", "measure")),
+            TableLoad(
+                "evaluations", frame_table(evaluations), mode="replace", by=("run_key", "measure")
+            ),
             # replace: the tasks' meta-features mirror this directory exactly
-            TableLoad("task_qualities", frame_table(qualities), mode="replace", by=("task_id", "source")),
+            TableLoad(
+                "task_qualities", frame_table(qualities), mode="replace", by=("task_id", "source")
+            ),
         )
         return ImportBatch(source=SOURCE, loads=loads, path=path)

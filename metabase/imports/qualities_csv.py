@@ -36,10 +36,15 @@ NOT_QUALITIES = ("Id", "Name", "Runs")
 
 
 def _read(path: Path) -> pd.DataFrame:
-    table = read_rows(path)  # strict: UTF-8, distinct header names, every row as long as the header
+    table = read_rows(
+        path
+    )  # strict: UTF-8, distinct header names, every row as long as the header
     if table.header[:2] != KEY_COLUMNS:
-        raise ImportFormatError(path, f"wrong header: expected the first columns to be Id,Name, "
-                                      f"got {','.join(table.header[:3])}")
+        raise ImportFormatError(
+            path,
+            f"wrong header: expected the first columns to be Id,Name, "
+            f"got {','.join(table.header[:3])}",
+        )
     qualities = [c for c in table.header if c not in NOT_QUALITIES]
     if not qualities:
         raise ImportFormatError(path, "no quality columns after Id,Name,Runs")
@@ -48,7 +53,10 @@ def _read(path: Path) -> pd.DataFrame:
     if duplicated.any():
         i = int(duplicated.to_numpy().argmax())
         raise ImportFormatError(path, f"{table.at(i)}: dataset id {ids[i]} occurs twice")
-    columns = {"Id": ids, "Name": pd.array([n or None for n in table.column("Name")], dtype="string")}
+    columns = {
+        "Id": ids,
+        "Name": pd.array([n or None for n in table.column("Name")], dtype="string"),
+    }
     for quality in qualities:
         columns[quality] = finite_numbers(path, quality, table.column(quality), table.at)
     return pd.DataFrame(columns)
@@ -59,19 +67,23 @@ def _datasets(frame: pd.DataFrame) -> pd.DataFrame:
     parts = frame["Name"].str.extract(r"^(?P<name>.*?)\s*\((?P<version>\d+)\)$")
     name = parts["name"].fillna(frame["Name"]).astype("string")
     version = pd.to_numeric(parts["version"]).astype("Int32")
-    return pd.DataFrame({"dataset_id": frame["Id"], "name": name, "version": version, "source": SOURCE})
+    return pd.DataFrame(
+        {"dataset_id": frame["Id"], "name": name, "version": version, "source": SOURCE}
+    )
 
 
 def _long_qualities(frame: pd.DataFrame) -> pd.DataFrame:
     qualities = [c for c in frame.columns if c not in KEY_COLUMNS]
     values = frame[qualities].to_numpy(dtype="float64")
     rows, cols = np.nonzero(np.isfinite(values))
-    return pd.DataFrame({
-        "dataset_id": frame["Id"].to_numpy()[rows],
-        "quality": pd.array(np.asarray(qualities, dtype=object)[cols], dtype="string"),
-        "value": values[rows, cols],
-        "source": SOURCE,
-    })
+    return pd.DataFrame(
+        {
+            "dataset_id": frame["Id"].to_numpy()[rows],
+            "quality": pd.array(np.asarray(qualities, dtype=object)[cols], dtype="string"),
+            "value": values[rows, cols],
+            "source": SOURCE,
+        }
+    )
 
 
 class QualitiesCsvImporter(Importer):
@@ -83,8 +95,13 @@ class QualitiesCsvImporter(Importer):
         frame = _read(path)
         loads = (
             TableLoad("datasets", pa.Table.from_pandas(_datasets(frame), preserve_index=False)),
-            # replace, not upsert: a re-import mirrors the file exactly, also where a cell became empty
-            TableLoad("dataset_qualities", pa.Table.from_pandas(_long_qualities(frame), preserve_index=False),
-                      mode="replace", by=("dataset_id", "source")),
+            # replace, not upsert: a re-import mirrors the file exactly, also where a cell became
+            # empty
+            TableLoad(
+                "dataset_qualities",
+                pa.Table.from_pandas(_long_qualities(frame), preserve_index=False),
+                mode="replace",
+                by=("dataset_id", "source"),
+            ),
         )
         return ImportBatch(source=SOURCE, loads=loads, path=path)

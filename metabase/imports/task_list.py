@@ -20,7 +20,10 @@ SOURCE = "openml-task-list"
 
 class TaskListImporter(Importer):
     name = SOURCE
-    description = "a CSV of OpenML's task list (tid, did, name, task_type, estimation_procedure, target_feature)"
+    description = (
+        "a CSV of OpenML's task list "
+        "(tid, did, name, task_type, estimation_procedure, target_feature)"
+    )
     expects = "any"
 
     def read(self, path: Path) -> ImportBatch:

@@ -12,9 +12,27 @@ the notes on landmarkers that OpenML computes with Weka.
 """
 
 from metabase.metafeatures import autosklearn, cfs, general, infotheory, landmarkers, statistical  # noqa: F401  (register)
-from metabase.metafeatures.api import GROUPS, compute, infer_task, looks_like_class_codes, members, to_store_frame
+from metabase.metafeatures.api import (
+    GROUPS,
+    compute,
+    infer_task,
+    looks_like_class_codes,
+    members,
+    to_store_frame,
+)
 from metabase.metafeatures.engine import MetaFeature, MetaFeatureResult, metafeatures
 from metabase.metafeatures.loading import load_table, read_arff
 
-__all__ = ["GROUPS", "MetaFeature", "MetaFeatureResult", "compute", "infer_task", "load_table",
-           "looks_like_class_codes", "members", "metafeatures", "read_arff", "to_store_frame"]
+__all__ = [
+    "GROUPS",
+    "MetaFeature",
+    "MetaFeatureResult",
+    "compute",
+    "infer_task",
+    "load_table",
+    "looks_like_class_codes",
+    "members",
+    "metafeatures",
+    "read_arff",
+    "to_store_frame",
+]

@@ -30,16 +30,23 @@ from metabase.metafeatures.autosklearn import AUTOSKLEARN_NAMES
 from metabase.metafeatures.engine import metafeatures
 from metabase.metafeatures.loading import load_table, read_arff
 
-#: OpenML dataset ids of the raw datasets in ``openml-data/datasets`` (from their README/features.json).
+#: OpenML dataset ids of the raw datasets in ``openml-data/datasets``
+#: (from their README/features.json).
 RAW_DATASETS: dict[str, int] = {
-    "eeg-eye-state": 1471, "credit-g": 31, "electricity": 151, "bank-marketing": 1461,
-    "Click_prediction_small": 1220, "Amazon_employee_access": 4135, "mozilla4": 1046,
+    "eeg-eye-state": 1471,
+    "credit-g": 31,
+    "electricity": 151,
+    "bank-marketing": 1461,
+    "Click_prediction_small": 1220,
+    "Amazon_employee_access": 4135,
+    "mozilla4": 1046,
 }
 LANDMARK_TOLERANCE = {"ErrRate": 0.02, "AUC": 0.03, "Kappa": 0.05}
 _COUNT_NAMES = re.compile(
     r"^(NumberOf|Num[A-Z]|PercentageOf|Dimensionality|Majority|Minority|ClassCount|InstanceCount|"
     r"IncompleteInstanceCount|DefaultAccuracy|(Min|Max|Mean|Stdv)NominalAttDistinctValues|"
-    r"Log(NumberOf|Dataset|Inverse)|(Inverse)?DatasetRatio|Ratio|Symbols|ClassProbability)")
+    r"Log(NumberOf|Dataset|Inverse)|(Inverse)?DatasetRatio|Ratio|Symbols|ClassProbability)"
+)
 
 
 @dataclass(frozen=True)
@@ -60,7 +67,13 @@ class Case:
         X, y = load_table(self.path, self.target)
         for col in self.nominal:
             if col in X.columns:
-                X[col] = X[col].astype("Int64").astype(str).where(X[col].notna(), None).astype("category")
+                X[col] = (
+                    X[col]
+                    .astype("Int64")
+                    .astype(str)
+                    .where(X[col].notna(), None)
+                    .astype("category")
+                )
         return X, y
 
 
@@ -89,7 +102,9 @@ def agrees(quality: str, computed: float, reference: float) -> bool:
 
 
 def export_table(openml_data: Path) -> pd.DataFrame:
-    return pd.read_csv(Path(openml_data) / "qualities" / "openml_dataset_qualities_2872.csv").set_index("Id")
+    return pd.read_csv(
+        Path(openml_data) / "qualities" / "openml_dataset_qualities_2872.csv"
+    ).set_index("Id")
 
 
 def _row(table: pd.DataFrame, dataset_id: int) -> dict[str, float]:
@@ -107,8 +122,17 @@ def raw_dataset_cases(openml_data: Path, table: pd.DataFrame | None = None) -> l
         features = json.loads((folder / "features.json").read_text())
         target = next(k for k, v in features.items() if v == "target")
         if did in table.index:
-            cases.append(Case("openml-export", name, did, folder / f"{name}.arff", target, _row(table, did),
-                              task="classification"))
+            cases.append(
+                Case(
+                    "openml-export",
+                    name,
+                    did,
+                    folder / f"{name}.arff",
+                    target,
+                    _row(table, did),
+                    task="classification",
+                )
+            )
     return cases
 
 
@@ -122,57 +146,122 @@ def pmlb_cases(openml_data: Path, table: pd.DataFrame | None = None) -> list[Cas
         data = folder / f"{folder.name}.tsv.gz"
         if not match or not data.exists() or int(match.group(1)) not in table.index:
             continue
-        meta = (folder / "metadata.yaml").read_text() if (folder / "metadata.yaml").exists() else ""
-        task = "classification" if re.search(r"^task:\s*classification", meta, re.M) else "regression"
+        meta = (
+            (folder / "metadata.yaml").read_text() if (folder / "metadata.yaml").exists() else ""
+        )
+        task = (
+            "classification" if re.search(r"^task:\s*classification", meta, re.M) else "regression"
+        )
         # PMLB stores every attribute as a number. Its metadata.yaml guesses which are categorical,
         # but taking them all as numeric agrees better with OpenML's own types (77% vs 72%).
-        cases.append(Case("openml-export", match.group(2), int(match.group(1)), data, "target",
-                          _row(table, int(match.group(1))), task=task))
+        cases.append(
+            Case(
+                "openml-export",
+                match.group(2),
+                int(match.group(1)),
+                data,
+                "target",
+                _row(table, int(match.group(1))),
+                task=task,
+            )
+        )
     return cases
 
 
 def anneal_cases(openml_data: Path, table: pd.DataFrame | None = None) -> list[Case]:
     """Dataset 2 (anneal): its recorded test-server ``qualities.xml``, and the export's row."""
     openml_data = Path(openml_data)
-    folder = openml_data / "openml-python" / "tests" / "files" / "org" / "openml" / "test" / "datasets" / "2"
+    folder = (
+        openml_data
+        / "openml-python"
+        / "tests"
+        / "files"
+        / "org"
+        / "openml"
+        / "test"
+        / "datasets"
+        / "2"
+    )
     text = (folder / "qualities.xml").read_text()
-    xml = {n: float(v) for n, v in re.findall(r"<oml:name>(.*?)</oml:name>\s*<oml:value>(.*?)</oml:value>", text)}
-    cases = [Case("openml-xml", "anneal", 2, folder / "dataset.arff", "class", xml, task="classification")]
+    xml = {
+        n: float(v)
+        for n, v in re.findall(r"<oml:name>(.*?)</oml:name>\s*<oml:value>(.*?)</oml:value>", text)
+    }
+    cases = [
+        Case(
+            "openml-xml", "anneal", 2, folder / "dataset.arff", "class", xml, task="classification"
+        )
+    ]
     table = export_table(openml_data) if table is None else table
     if 2 in table.index:
-        cases.append(Case("openml-export", "anneal", 2, folder / "dataset.arff", "class", _row(table, 2),
-                          task="classification", note="test-server ARFF against the production export"))
+        cases.append(
+            Case(
+                "openml-export",
+                "anneal",
+                2,
+                folder / "dataset.arff",
+                "class",
+                _row(table, 2),
+                task="classification",
+                note="test-server ARFF against the production export",
+            )
+        )
     return cases
 
 
 def openml_cases(openml_data: Path) -> list[Case]:
     table = export_table(openml_data)
-    return raw_dataset_cases(openml_data, table) + anneal_cases(openml_data, table) + pmlb_cases(openml_data, table)
+    return (
+        raw_dataset_cases(openml_data, table)
+        + anneal_cases(openml_data, table)
+        + pmlb_cases(openml_data, table)
+    )
 
 
 def autosklearn_cases(openml_data: Path) -> list[Case]:
-    """auto-sklearn's ``feature_values.arff`` rows for datasets whose raw data is here (by name)."""
+    """auto-sklearn's ``feature_values.arff`` rows for datasets whose raw data is here (by
+    name).
+    """
     openml_data = Path(openml_data)
     files = openml_data / "auto-sklearn" / "autosklearn" / "metalearning" / "files"
     reference: dict[str, dict[str, float]] = {}
-    for folder in ("accuracy_binary.classification_dense", "accuracy_multiclass.classification_dense"):
+    for folder in (
+        "accuracy_binary.classification_dense",
+        "accuracy_multiclass.classification_dense",
+    ):
         frame = read_arff(files / folder / "feature_values.arff")
         for _, row in frame.iterrows():
-            values = {k: float(v) for k, v in row.items() if k not in ("instance_id", "repetition")}
+            values = {
+                k: float(v) for k, v in row.items() if k not in ("instance_id", "repetition")
+            }
             reference.setdefault(str(row["instance_id"]), values)
     cases = []
     for case in raw_dataset_cases(openml_data) + anneal_cases(openml_data)[:1]:
         if case.name in reference:
-            cases.append(Case("auto-sklearn", case.name, case.dataset_id, case.path, case.target,
-                              reference[case.name], task=case.task))
+            cases.append(
+                Case(
+                    "auto-sklearn",
+                    case.name,
+                    case.dataset_id,
+                    case.path,
+                    case.target,
+                    reference[case.name],
+                    task=case.task,
+                )
+            )
     return cases
 
 
 # ---------------------------------------------------------------- the report
 
 
-def agreement_report(cases: Iterable[Case], *, groups: Iterable[str] | None = None,
-                     landmarkers_max_rows: int | None = None, seed: int = 0) -> pd.DataFrame:
+def agreement_report(
+    cases: Iterable[Case],
+    *,
+    groups: Iterable[str] | None = None,
+    landmarkers_max_rows: int | None = None,
+    seed: int = 0,
+) -> pd.DataFrame:
     """One row per case x reference quality that we compute: computed, reference, kind, agree.
 
     ``landmarkers_max_rows`` skips the landmarking group on larger datasets (to keep tests quick).
@@ -183,8 +272,11 @@ def agreement_report(cases: Iterable[Case], *, groups: Iterable[str] | None = No
         # Only the groups the reference has values for (landmarkers are slow and often absent).
         registry = metafeatures()
         names = AUTOSKLEARN_NAMES if case.source == "auto-sklearn" else {}
-        needed = {registry[names.get(q, q)].group for q, v in case.reference.items()
-                  if names.get(q, q) in registry and v is not None and not math.isnan(v)}
+        needed = {
+            registry[names.get(q, q)].group
+            for q, v in case.reference.items()
+            if names.get(q, q) in registry and v is not None and not math.isnan(v)
+        }
         chosen = [g for g in (groups if groups is not None else GROUPS) if g in needed]
         skip = ()
         if landmarkers_max_rows is not None and len(X) > landmarkers_max_rows:
@@ -198,13 +290,35 @@ def agreement_report(cases: Iterable[Case], *, groups: Iterable[str] | None = No
             if reference is None or math.isnan(reference):
                 continue  # the source has no value: nothing to compare
             computed = result.values[quality]
-            rows.append({"source": case.source, "dataset": case.name, "dataset_id": case.dataset_id,
-                         "quality": name, "group": result.groups.get(quality, ""),
-                         "kind": tolerance_kind(name), "computed": computed, "reference": reference,
-                         "agree": agrees(name, computed, reference),
-                         "reason": result.reasons.get(quality)})
-    return pd.DataFrame(rows, columns=["source", "dataset", "dataset_id", "quality", "group", "kind", "computed",
-                                       "reference", "agree", "reason"])
+            rows.append(
+                {
+                    "source": case.source,
+                    "dataset": case.name,
+                    "dataset_id": case.dataset_id,
+                    "quality": name,
+                    "group": result.groups.get(quality, ""),
+                    "kind": tolerance_kind(name),
+                    "computed": computed,
+                    "reference": reference,
+                    "agree": agrees(name, computed, reference),
+                    "reason": result.reasons.get(quality),
+                }
+            )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "source",
+            "dataset",
+            "dataset_id",
+            "quality",
+            "group",
+            "kind",
+            "computed",
+            "reference",
+            "agree",
+            "reason",
+        ],
+    )
 
 
 def agreement_by_quality(report: pd.DataFrame) -> pd.DataFrame:
@@ -217,10 +331,17 @@ def agreement_by_quality(report: pd.DataFrame) -> pd.DataFrame:
 
 def markdown(summary: pd.DataFrame) -> str:
     """The per-quality summary as a Markdown table, one column per source ("agreed/compared")."""
-    summary = summary.assign(cell=summary["agreed"].astype(int).astype(str) + "/" + summary["compared"].astype(str))
-    wide = summary.pivot_table(index=["quality", "kind"], columns="source", values="cell", aggfunc="first")
+    summary = summary.assign(
+        cell=summary["agreed"].astype(int).astype(str) + "/" + summary["compared"].astype(str)
+    )
+    wide = summary.pivot_table(
+        index=["quality", "kind"], columns="source", values="cell", aggfunc="first"
+    )
     sources = list(wide.columns)
-    lines = ["| quality | kind | " + " | ".join(sources) + " |", "|---|---|" + "---:|" * len(sources)]
+    lines = [
+        "| quality | kind | " + " | ".join(sources) + " |",
+        "|---|---|" + "---:|" * len(sources),
+    ]
     for (quality, kind), row in wide.iterrows():
         cells = ["" if pd.isna(row[s]) else row[s] for s in sources]
         lines.append(f"| {quality} | {kind} | " + " | ".join(cells) + " |")

@@ -11,13 +11,26 @@ import numpy as np
 import pandas as pd
 
 from metabase.errors import InputError
-from metabase.metafeatures.engine import (BudgetExceeded, Context, MetaFeatureResult, NotApplicable, as_float,
-                                          metafeatures)
+from metabase.metafeatures.engine import (
+    BudgetExceeded,
+    Context,
+    MetaFeatureResult,
+    NotApplicable,
+    as_float,
+    metafeatures,
+)
 from metabase.metafeatures.prep import is_nominal
 
 #: Groups in the order they run. ``landmarking`` is the only expensive one.
-GROUPS: tuple[str, ...] = ("general", "class", "missing", "statistical", "infotheory", "landmarking",
-                           "autosklearn")
+GROUPS: tuple[str, ...] = (
+    "general",
+    "class",
+    "missing",
+    "statistical",
+    "infotheory",
+    "landmarking",
+    "autosklearn",
+)
 
 
 def infer_task(y: pd.Series | None, *, class_codes: bool = False) -> str:
@@ -25,7 +38,8 @@ def infer_task(y: pd.Series | None, *, class_codes: bool = False) -> str:
 
     A nominal (categorical, string, bool) target is classification, a numeric one regression; with
     ``class_codes``, a numeric target that :func:`looks_like_class_codes` (eeg-eye-state's 1/2) is
-    classification too."""
+    classification too.
+    """
     if y is None:
         return "none"
     if is_nominal(y) or (class_codes and looks_like_class_codes(y)):
@@ -35,7 +49,8 @@ def infer_task(y: pd.Series | None, *, class_codes: bool = False) -> str:
 
 def looks_like_class_codes(y: pd.Series | None) -> bool:
     """A numeric target whose values are whole numbers with few distinct values (at most
-    max(2, min(50, n / 20))): probably class labels stored as numbers."""
+    max(2, min(50, n / 20))): probably class labels stored as numbers.
+    """
     if y is None or is_nominal(y):
         return False
     values = pd.Series(y).dropna()
@@ -50,9 +65,16 @@ def members(group: str) -> list[str]:
     return [name for name, cls in metafeatures().items() if cls.group == group]
 
 
-def compute(X: pd.DataFrame, y: pd.Series | None = None, *, groups: Iterable[str] | None = None,
-            skip: Iterable[str] = (), budget_s: float | None = None, seed: int = 0,
-            task: str | None = None) -> MetaFeatureResult:
+def compute(
+    X: pd.DataFrame,
+    y: pd.Series | None = None,
+    *,
+    groups: Iterable[str] | None = None,
+    skip: Iterable[str] = (),
+    budget_s: float | None = None,
+    seed: int = 0,
+    task: str | None = None,
+) -> MetaFeatureResult:
     """Compute OpenML qualities (and auto-sklearn's meta-features) of ``X`` with target ``y``.
 
     ``groups`` selects groups (default: all of :data:`GROUPS`); ``skip`` names groups or single
@@ -62,11 +84,15 @@ def compute(X: pd.DataFrame, y: pd.Series | None = None, *, groups: Iterable[str
     """
     X, y = _validate(X, y)
     if budget_s is not None and not budget_s >= 0:  # NaN fails this too
-        raise InputError(f"the time budget must be a number of seconds (0 or more), not {budget_s}")
+        raise InputError(
+            f"the time budget must be a number of seconds (0 or more), not {budget_s}"
+        )
     selected = list(GROUPS if groups is None else groups)
     unknown = [g for g in selected if g not in GROUPS]
     if unknown:
-        raise InputError(f"unknown meta-feature group(s) {', '.join(unknown)}; choose from {', '.join(GROUPS)}")
+        raise InputError(
+            f"unknown meta-feature group(s) {', '.join(unknown)}; choose from {', '.join(GROUPS)}"
+        )
     task = task or infer_task(y)
     if task not in ("classification", "regression", "none"):
         raise InputError(f"unknown task type {task!r}: use classification or regression")
@@ -136,7 +162,9 @@ def to_store_frame(result: MetaFeatureResult, dataset_id: int) -> pd.DataFrame:
     Qualities that were skipped or ran out of budget are left out (unknown, not undefined); an
     undefined quality is kept with a NULL value so that a stale earlier value does not survive.
     """
-    rows = [{"dataset_id": int(dataset_id), "quality": q, "value": v, "source": "computed"}
-            for q, v in result.values.items()
-            if result.reasons.get(q) not in ("skipped", "budget exceeded")]
+    rows = [
+        {"dataset_id": int(dataset_id), "quality": q, "value": v, "source": "computed"}
+        for q, v in result.values.items()
+        if result.reasons.get(q) not in ("skipped", "budget exceeded")
+    ]
     return pd.DataFrame(rows, columns=["dataset_id", "quality", "value", "source"])

@@ -19,9 +19,17 @@ from metabase.metafeatures.prep import Columns, NominalCodes, Target
 
 #: auto-sklearn's name -> the key under which ``compute`` reports it.
 AUTOSKLEARN_NAMES: dict[str, str] = {}
-_CLASHES = {"ClassEntropy", "NumberOfClasses", "NumberOfFeatures", "NumberOfInstances",
-            "NumberOfInstancesWithMissingValues", "NumberOfMissingValues", "NumberOfNumericFeatures",
-            "PercentageOfInstancesWithMissingValues", "PercentageOfMissingValues"}
+_CLASHES = {
+    "ClassEntropy",
+    "NumberOfClasses",
+    "NumberOfFeatures",
+    "NumberOfInstances",
+    "NumberOfInstancesWithMissingValues",
+    "NumberOfMissingValues",
+    "NumberOfNumericFeatures",
+    "PercentageOfInstancesWithMissingValues",
+    "PercentageOfMissingValues",
+}
 
 
 class _Auto(MetaFeature):
@@ -43,8 +51,13 @@ class AutoCounts(Intermediate):
     requires = ("ColumnTypes",)
 
     def compute(self, ctx: Context, cols: Columns):
-        return {"n": float(len(ctx.X)), "p": float(ctx.X.shape[1]), "num": float(len(cols.numeric)),
-                "cat": float(len(cols.nominal)), "missing": ctx.X.isna().to_numpy()}
+        return {
+            "n": float(len(ctx.X)),
+            "p": float(ctx.X.shape[1]),
+            "num": float(len(cols.numeric)),
+            "cat": float(len(cols.nominal)),
+            "missing": ctx.X.isna().to_numpy(),
+        }
 
 
 class AutoNumberOfInstances(_Auto):
@@ -359,9 +372,16 @@ def _moment_classes():
     for prefix, moment in (("Kurtosis", "kurt"), ("Skewness", "skew")):
         for suffix, fn in (("Min", np.min), ("Max", np.max), ("Mean", np.mean), ("STD", np.std)):
             name = f"Auto{prefix}{suffix}"
-            globals()[name] = type(name, (_Moment,), {
-                "__doc__": f"{suffix} of the per-attribute {prefix.lower()} (auto-sklearn).",
-                "moment": moment, "fn": staticmethod(fn), "__module__": __name__})
+            globals()[name] = type(
+                name,
+                (_Moment,),
+                {
+                    "__doc__": f"{suffix} of the per-attribute {prefix.lower()} (auto-sklearn).",
+                    "moment": moment,
+                    "fn": staticmethod(fn),
+                    "__module__": __name__,
+                },
+            )
 
 
 _moment_classes()

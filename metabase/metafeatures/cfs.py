@@ -6,7 +6,8 @@ all three names (see the note above ``_LEARNERS``).
 Approximation (documented per quality): numeric attributes are discretised into 10 equal-frequency
 bins (Weka uses supervised MDL discretisation), a missing value is its own bin, and the search is
 greedy forward selection that stops at the first step without improvement (Weka's best-first
-search tolerates 5 such steps). Merit = k * mean(SU(attr, class)) / sqrt(k + k(k-1) mean(SU(attr, attr))).
+search tolerates 5 such steps).
+Merit = k * mean(SU(attr, class)) / sqrt(k + k(k-1) mean(SU(attr, attr))).
 """
 
 from __future__ import annotations
@@ -23,7 +24,11 @@ N_BINS = 10
 
 def _entropy(codes: np.ndarray) -> float:
     # bincount is fastest, but a joint code of two high-cardinality attributes can be huge
-    counts = np.bincount(codes) if codes.max(initial=0) < 8 * codes.size else np.unique(codes, return_counts=True)[1]
+    counts = (
+        np.bincount(codes)
+        if codes.max(initial=0) < 8 * codes.size
+        else np.unique(codes, return_counts=True)[1]
+    )
     p = counts[counts > 0] / codes.size
     return float(-(p * np.log2(p)).sum())
 
@@ -74,7 +79,9 @@ def cfs_select(codes: np.ndarray, y: np.ndarray) -> list[int]:
                     if key not in pair:
                         pair[key] = symmetric_uncertainty(codes[:, key[0]], codes[:, key[1]])
                     ff.append(pair[key])
-            merit = k * r_cf[subset].mean() / np.sqrt(k + k * (k - 1) * (np.mean(ff) if ff else 0.0))
+            merit = (
+                k * r_cf[subset].mean() / np.sqrt(k + k * (k - 1) * (np.mean(ff) if ff else 0.0))
+            )
             if merit > best + 1e-12:
                 best, best_j = merit, j
         if best_j is None:
@@ -88,8 +95,14 @@ def _subset(d: LandmarkData, attrs: list[int]) -> LandmarkData:
     n_num = d.num.shape[1]
     num_idx = [a for a in attrs if a < n_num]
     nom_idx = [a - n_num for a in attrs if a >= n_num]
-    return LandmarkData(d.num[:, num_idx], d.nom[:, nom_idx], [d.levels[i] for i in nom_idx], d.y, d.n_classes,
-                        d.folds)
+    return LandmarkData(
+        d.num[:, num_idx],
+        d.nom[:, nom_idx],
+        [d.levels[i] for i in nom_idx],
+        d.y,
+        d.n_classes,
+        d.folds,
+    )
 
 
 class CfsSelections(Intermediate):
@@ -122,13 +135,17 @@ class _CfsCV(Intermediate):
 
 
 class CV_Cfs_J48(_CfsCV):
-    """J48 (C4.5, confidence 0.25, as approximated in landmarkers.py) on the CFS-selected attributes."""
+    """J48 (C4.5, confidence 0.25, as approximated in landmarkers.py) on the CFS-selected
+    attributes.
+    """
 
     def fit_predict(self, ctx, sub, train, test):
         from sklearn.tree import DecisionTreeClassifier
 
         X = _tree_design(sub)
-        tree = DecisionTreeClassifier(criterion="entropy", min_samples_leaf=2, random_state=ctx.seed)
+        tree = DecisionTreeClassifier(
+            criterion="entropy", min_samples_leaf=2, random_state=ctx.seed
+        )
         tree.fit(X[train], sub.y[train])
         counts = node_counts(tree, sub.n_classes)
         dist = counts[pessimistic_prune(tree, counts, 0.25)[tree.apply(X[test])]]
@@ -150,8 +167,15 @@ _MEASURES = {"ErrRate": error_rate, "AUC": weighted_auc, "Kappa": kappa}
 for _learner in _LEARNERS:
     for _measure, _fn in _MEASURES.items():
         _name = f"CfsSubsetEval_{_learner}{_measure}"
-        globals()[_name] = type(_name, (_CfsLandmarker,), {
-            "__doc__": f"{_measure} of Weka's AttributeSelectedClassifier (CfsSubsetEval, named for {_learner}, "
-                       "but J48 on OpenML), approximated: greedy CFS then a C4.5-pruned tree.",
-            "requires": ("CV_Cfs_J48",), "__module__": __name__,
-            "compute": (lambda f: lambda self, ctx, outcome: f(outcome))(_fn)})
+        globals()[_name] = type(
+            _name,
+            (_CfsLandmarker,),
+            {
+                "__doc__": f"{_measure} of Weka's AttributeSelectedClassifier "
+                f"(CfsSubsetEval, named for {_learner}, "
+                "but J48 on OpenML), approximated: greedy CFS then a C4.5-pruned tree.",
+                "requires": ("CV_Cfs_J48",),
+                "__module__": __name__,
+                "compute": (lambda f: lambda self, ctx, outcome: f(outcome))(_fn),
+            },
+        )

@@ -1,9 +1,9 @@
 """The small engine: meta-feature classes, a registry, and a caching dependency resolver.
 
 A :class:`MetaFeature` subclass declares its OpenML ``name``, its ``group``, the names it
-``requires`` (other meta-features or :class:`Intermediate` results) and a one-line docstring. Shared
-intermediates (the numeric matrix, per-column moments, a landmarker's cross-validated predictions)
-are computed once per :func:`compute` call and cached in the :class:`Context`.
+``requires`` (other meta-features or :class:`Intermediate` results) and a one-line docstring.
+Shared intermediates (the numeric matrix, per-column moments, a landmarker's cross-validated
+predictions) are computed once per :func:`compute` call and cached in the :class:`Context`.
 """
 
 from __future__ import annotations
@@ -85,9 +85,15 @@ class Context:
             raise NotApplicable(self.errors[name])
         node = REGISTRY[name]
         try:
-            if isinstance(node, type) and issubclass(node, MetaFeature) and node.needs == "classification" \
-                    and self.task != "classification":
-                raise NotApplicable("classification only" if self.task == "regression" else "needs a target")
+            if (
+                isinstance(node, type)
+                and issubclass(node, MetaFeature)
+                and node.needs == "classification"
+                and self.task != "classification"
+            ):
+                raise NotApplicable(
+                    "classification only" if self.task == "regression" else "needs a target"
+                )
             deps = [self.get(d) for d in node.requires]
             self.check_budget()
             value = node().compute(self, *deps)
@@ -114,7 +120,12 @@ class MetaFeatureResult:
 
     def to_frame(self) -> pd.DataFrame:
         rows = [
-            {"quality": q, "value": v, "group": self.groups.get(q, ""), "reason": self.reasons.get(q)}
+            {
+                "quality": q,
+                "value": v,
+                "group": self.groups.get(q, ""),
+                "reason": self.reasons.get(q),
+            }
             for q, v in self.values.items()
         ]
         return pd.DataFrame(rows, columns=["quality", "value", "group", "reason"])

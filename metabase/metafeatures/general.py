@@ -80,7 +80,11 @@ class NumberOfBinaryFeatures(_General):
         n = sum(1 for k in nom.n_declared if k == 2)
         if _target_is_nominal(ctx):
             y = ctx.y
-            declared = len(y.cat.categories) if isinstance(y.dtype, pd.CategoricalDtype) else y.dropna().nunique()
+            declared = (
+                len(y.cat.categories)
+                if isinstance(y.dtype, pd.CategoricalDtype)
+                else y.dropna().nunique()
+            )
             n += declared == 2
         return float(n)
 

@@ -27,7 +27,12 @@ class AttributeEntropies(Intermediate):
     requires = ("NominalMatrix",)
 
     def compute(self, ctx: Context, nom: NominalCodes) -> np.ndarray:
-        return np.array([entropy(np.bincount(c[c >= 0], minlength=k)) for c, k in zip(nom.codes, nom.n_declared)])
+        return np.array(
+            [
+                entropy(np.bincount(c[c >= 0], minlength=k))
+                for c, k in zip(nom.codes, nom.n_declared)
+            ]
+        )
 
 
 class MutualInformations(Intermediate):
@@ -40,7 +45,9 @@ class MutualInformations(Intermediate):
         k_y = len(t.counts)
         for c, k in zip(nom.codes, nom.n_declared):
             ok = (c >= 0) & (t.codes >= 0)
-            joint = np.bincount(c[ok] * k_y + t.codes[ok], minlength=max(k, 1) * k_y).reshape(-1, k_y)
+            joint = np.bincount(c[ok] * k_y + t.codes[ok], minlength=max(k, 1) * k_y).reshape(
+                -1, k_y
+            )
             h_x = entropy(joint.sum(axis=1))
             h_y = entropy(joint.sum(axis=0))
             out.append(h_x + h_y - entropy(joint.ravel()))

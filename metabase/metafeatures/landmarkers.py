@@ -15,7 +15,8 @@ README.md). Per learner:
   missing values, chosen by conditional class entropy.
 * ``REPTreeDepth{1,2,3}``: Weka REPTree -L d: an entropy tree (min leaf 2) grown on 2/3 of the
   training fold and reduced-error pruned on the other 1/3. On OpenML the depth limit did not take
-  effect (depths 1, 2 and 3 give identical values on 98.8% of 648 datasets), so neither does it here.
+  effect (depths 1, 2 and 3 give identical values on 98.8% of 648 datasets), so neither does it
+  here.
 * ``RandomTreeDepth{1,2,3}``: Weka RandomTree (best split among log2(M)+1 random attributes per
   node) approximated by a scikit-learn tree with that ``max_features``, full depth for the same
   reason as REPTree (identical values on 97.8%); the random draws differ from Weka's, so these
@@ -37,8 +38,13 @@ import numpy as np
 from metabase.metafeatures.engine import Context, Intermediate, MetaFeature, NotApplicable
 from metabase.metafeatures.landmark_measures import error_rate, kappa, weighted_auc
 from metabase.metafeatures.prep import NominalCodes, Target
-from metabase.metafeatures.weka_like import (MixedNaiveBayes, ReducedErrorPrunedTree, WekaDecisionStump,
-                                             pessimistic_prune, stratified_folds)
+from metabase.metafeatures.weka_like import (
+    MixedNaiveBayes,
+    ReducedErrorPrunedTree,
+    WekaDecisionStump,
+    pessimistic_prune,
+    stratified_folds,
+)
 
 N_FOLDS = 10
 ONE_HOT_MAX_LEVELS = 32  # above this a nominal attribute enters trees and kNN as its code
@@ -66,9 +72,15 @@ class LandmarkSetup(Intermediate):
             raise NotApplicable("needs at least two classes")
         if keep.sum() < N_FOLDS:
             raise NotApplicable(f"needs at least {N_FOLDS} labelled instances")
-        nom_m = np.column_stack(nom.codes)[keep] if nom.codes else np.empty((keep.sum(), 0), dtype=np.int64)
+        nom_m = (
+            np.column_stack(nom.codes)[keep]
+            if nom.codes
+            else np.empty((keep.sum(), 0), dtype=np.int64)
+        )
         folds = stratified_folds(y, N_FOLDS, ctx.seed)
-        return LandmarkData(num[keep], nom_m, list(nom.n_declared), y.astype(np.int64), int(present.size), folds)
+        return LandmarkData(
+            num[keep], nom_m, list(nom.n_declared), y.astype(np.int64), int(present.size), folds
+        )
 
 
 def _tree_design(d: LandmarkData) -> np.ndarray:
@@ -96,7 +108,9 @@ class TreeDesign(Intermediate):
 
 
 def knn_design(X: np.ndarray, n_numeric: int) -> np.ndarray:
-    """Min-max-normalised attributes, one-hot nominal scaled so a mismatch costs 1, mean-imputed."""
+    """Min-max-normalised attributes, one-hot nominal scaled so a mismatch costs 1,
+    mean-imputed.
+    """
     X = X.copy()
     if X.shape[1] == 0:
         return X
@@ -159,8 +173,11 @@ class _TreeCV(Intermediate):
         return DecisionTreeClassifier(random_state=ctx.seed, **self.params)
 
     def compute(self, ctx, d: LandmarkData, X: np.ndarray) -> CVOutcome:
-        return _cross_validate(ctx, d, lambda tr, te: _sk_proba(self.model(ctx, d, X), X[tr], d.y[tr], X[te],
-                                                                d.n_classes))
+        return _cross_validate(
+            ctx,
+            d,
+            lambda tr, te: _sk_proba(self.model(ctx, d, X), X[tr], d.y[tr], X[te], d.n_classes),
+        )
 
 
 class CV_DecisionStump(Intermediate):
@@ -180,7 +197,11 @@ class _REPTreeCV(Intermediate):
 
     def compute(self, ctx, d: LandmarkData, X: np.ndarray) -> CVOutcome:
         def fit_predict(tr, te):
-            return ReducedErrorPrunedTree(seed=ctx.seed).fit(X[tr], d.y[tr], d.n_classes).predict_proba(X[te])
+            return (
+                ReducedErrorPrunedTree(seed=ctx.seed)
+                .fit(X[tr], d.y[tr], d.n_classes)
+                .predict_proba(X[te])
+            )
 
         return _cross_validate(ctx, d, fit_predict)
 
@@ -207,8 +228,11 @@ def node_counts(tree, n_classes: int) -> np.ndarray:
     """Training instances per class at each node of a fitted scikit-learn tree."""
     counts = np.zeros((tree.tree_.node_count, n_classes))
     frac = tree.tree_.value[:, 0, :]
-    counts[:, tree.classes_] = frac / np.maximum(frac.sum(axis=1, keepdims=True), 1e-12) * \
-        tree.tree_.n_node_samples[:, None]
+    counts[:, tree.classes_] = (
+        frac
+        / np.maximum(frac.sum(axis=1, keepdims=True), 1e-12)
+        * tree.tree_.n_node_samples[:, None]
+    )
     return counts
 
 
@@ -223,7 +247,9 @@ class J48Grown(Intermediate):
         grown = []
         for train, test in d.folds:
             ctx.check_budget()
-            tree = DecisionTreeClassifier(criterion="entropy", min_samples_leaf=2, random_state=ctx.seed)
+            tree = DecisionTreeClassifier(
+                criterion="entropy", min_samples_leaf=2, random_state=ctx.seed
+            )
             tree.fit(X[train], d.y[train])
             counts = node_counts(tree, d.n_classes)
             grown.append((tree, counts, tree.apply(X[test]), test))
@@ -295,11 +321,14 @@ class CV_NaiveBayes(Intermediate):
         return _cross_validate(ctx, d, fit_predict)
 
 
-def one_nn_proba(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray, n_classes: int) -> np.ndarray:
+def one_nn_proba(
+    X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray, n_classes: int
+) -> np.ndarray:
     """Weka IBk -K 1: the class of the nearest training instance, where every instance tied at that
     distance votes (Weka's neighbour search keeps ties), on top of IBk's prior of 1/n per class.
 
-    Brute force in chunks for many dimensions or small data, a KD-tree otherwise."""
+    Brute force in chunks for many dimensions or small data, a KD-tree otherwise.
+    """
     n_train, dims = X_train.shape
     counts = np.zeros((X_test.shape[0], n_classes))
     if dims == 0:
@@ -310,10 +339,10 @@ def one_nn_proba(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray, n
         step = max(1, int(4e6 // max(n_train, 1)))
         tol = 1e-9 * (1.0 + dims)
         for start in range(0, X_test.shape[0], step):
-            b = X_test[start:start + step]
+            b = X_test[start : start + step]
             d = a2[None, :] - 2.0 * (b @ X_train.T) + (b**2).sum(axis=1)[:, None]
             ties = d <= d.min(axis=1, keepdims=True) + tol
-            counts[start:start + step] = ties.astype(float) @ onehot
+            counts[start : start + step] = ties.astype(float) @ onehot
     else:
         from sklearn.neighbors import KDTree
 
@@ -337,7 +366,9 @@ class CV_kNN1N(Intermediate):
     requires = ("LandmarkSetup", "KnnDesign")
 
     def compute(self, ctx, d: LandmarkData, X: np.ndarray) -> CVOutcome:
-        return _cross_validate(ctx, d, lambda tr, te: one_nn_proba(X[tr], d.y[tr], X[te], d.n_classes))
+        return _cross_validate(
+            ctx, d, lambda tr, te: one_nn_proba(X[tr], d.y[tr], X[te], d.n_classes)
+        )
 
 
 class _Landmarker(MetaFeature):
@@ -348,18 +379,45 @@ class _Landmarker(MetaFeature):
 
 _MEASURES = {"ErrRate": error_rate, "AUC": weighted_auc, "Kappa": kappa}
 _WEKA = {
-    "DecisionStump": "weka.classifiers.trees.DecisionStump (re-implemented, with its missing-value branch)",
+    "DecisionStump": (
+        "weka.classifiers.trees.DecisionStump (re-implemented, with its missing-value branch)"
+    ),
     "NaiveBayes": "weka.classifiers.bayes.NaiveBayes (re-implemented)",
     "kNN1N": "weka.classifiers.lazy.IBk -K 1 (approximated: scikit-learn 1-NN, normalised)",
-    "REPTreeDepth1": "weka.classifiers.trees.REPTree -L 1 (approximated: reduced-error-pruned tree, full depth as on OpenML)",
-    "REPTreeDepth2": "weka.classifiers.trees.REPTree -L 2 (approximated: reduced-error-pruned tree, full depth as on OpenML)",
-    "REPTreeDepth3": "weka.classifiers.trees.REPTree -L 3 (approximated: reduced-error-pruned tree, full depth as on OpenML)",
-    "RandomTreeDepth1": "weka.classifiers.trees.RandomTree -depth 1 (approximated, full depth as on OpenML; random draws differ)",
-    "RandomTreeDepth2": "weka.classifiers.trees.RandomTree -depth 2 (approximated, full depth as on OpenML; random draws differ)",
-    "RandomTreeDepth3": "weka.classifiers.trees.RandomTree -depth 3 (approximated, full depth as on OpenML; random draws differ)",
-    "J48.001": "weka.classifiers.trees.J48 -C .001 (approximated: binary tree, C4.5 pessimistic pruning)",
-    "J48.0001": "weka.classifiers.trees.J48 -C .0001 (approximated: binary tree, C4.5 pessimistic pruning)",
-    "J48.00001": "weka.classifiers.trees.J48 -C .00001 (approximated: binary tree, C4.5 pessimistic pruning)",
+    "REPTreeDepth1": (
+        "weka.classifiers.trees.REPTree -L 1 (approximated: reduced-error-pruned tree, full depth "
+        "as on OpenML)"
+    ),
+    "REPTreeDepth2": (
+        "weka.classifiers.trees.REPTree -L 2 (approximated: reduced-error-pruned tree, full depth "
+        "as on OpenML)"
+    ),
+    "REPTreeDepth3": (
+        "weka.classifiers.trees.REPTree -L 3 (approximated: reduced-error-pruned tree, full depth "
+        "as on OpenML)"
+    ),
+    "RandomTreeDepth1": (
+        "weka.classifiers.trees.RandomTree -depth 1 (approximated, full depth as on OpenML; "
+        "random draws differ)"
+    ),
+    "RandomTreeDepth2": (
+        "weka.classifiers.trees.RandomTree -depth 2 (approximated, full depth as on OpenML; "
+        "random draws differ)"
+    ),
+    "RandomTreeDepth3": (
+        "weka.classifiers.trees.RandomTree -depth 3 (approximated, full depth as on OpenML; "
+        "random draws differ)"
+    ),
+    "J48.001": (
+        "weka.classifiers.trees.J48 -C .001 (approximated: binary tree, C4.5 pessimistic pruning)"
+    ),
+    "J48.0001": (
+        "weka.classifiers.trees.J48 -C .0001 (approximated: binary tree, C4.5 pessimistic pruning)"
+    ),
+    "J48.00001": (
+        "weka.classifiers.trees.J48 -C .00001 (approximated: binary tree, C4.5 pessimistic "
+        "pruning)"
+    ),
 }
 _SEP = {"J48.001": ".", "J48.0001": ".", "J48.00001": "."}
 
@@ -368,8 +426,13 @@ def _declare(learner: str, cv_node: str) -> None:
     for measure, fn in _MEASURES.items():
         name = f"{learner}{_SEP.get(learner, '')}{measure}"
         doc = f"{measure} of {_WEKA[learner]} under seeded stratified 10-fold CV."
-        attrs = {"__doc__": doc, "name": name, "requires": (cv_node,), "__module__": __name__,
-                 "compute": (lambda f: lambda self, ctx, outcome: f(outcome))(fn)}
+        attrs = {
+            "__doc__": doc,
+            "name": name,
+            "requires": (cv_node,),
+            "__module__": __name__,
+            "compute": (lambda f: lambda self, ctx, outcome: f(outcome))(fn),
+        }
         cls = type(name.replace(".", "_"), (_Landmarker,), attrs)
         globals()[cls.__name__] = cls
 

@@ -1,4 +1,5 @@
-"""Read a table from disk into ``(X, y)``: ARFF (dense and sparse), CSV, TSV (optionally gzipped), Parquet.
+"""Read a table from disk into ``(X, y)``: ARFF (dense and sparse), CSV, TSV (optionally gzipped),
+Parquet.
 
 Text files go through the strict shared readers of :mod:`metabase.formats`: a malformed row, a
 value that does not fit its column, text that is not UTF-8 or an over-long line is refused with the
@@ -33,7 +34,9 @@ def load_table(path, target: str | None) -> tuple[pd.DataFrame, pd.Series | None
     except InputError:
         raise
     except (OSError, UnicodeDecodeError, ValueError, pd.errors.ParserError, EOFError) as exc:
-        raise InputError(f"{path}: cannot read it as a data table ({type(exc).__name__}: {exc})".splitlines()[0])
+        raise InputError(
+            f"{path}: cannot read it as a data table ({type(exc).__name__}: {exc})".splitlines()[0]
+        )
     except Exception as exc:  # pyarrow and gzip raise their own types for corrupt files
         raise InputError(f"{path}: cannot read it as a data table ({type(exc).__name__})")
     if frame.shape[1] == 0 or frame.shape[0] == 0:
@@ -42,7 +45,10 @@ def load_table(path, target: str | None) -> tuple[pd.DataFrame, pd.Series | None
         return frame, None
     if target not in frame.columns:
         shown = ", ".join(map(str, list(frame.columns)[:8]))
-        raise InputError(f"{path}: no column named {target!r} (columns: {shown}{', ...' if frame.shape[1] > 8 else ''})")
+        raise InputError(
+            f"{path}: no column named {target!r} "
+            f"(columns: {shown}{', ...' if frame.shape[1] > 8 else ''})"
+        )
     return frame.drop(columns=[target]), frame[target]
 
 
@@ -57,7 +63,8 @@ def _read(path: Path) -> pd.DataFrame:
 
 def read_arff(path) -> pd.DataFrame:
     """An ARFF file (dense or sparse) read by the strict shared reader, nominal attributes as
-    ``Categorical`` with their declared categories, strings and dates as text (None if missing)."""
+    ``Categorical`` with their declared categories, strings and dates as text (None if missing).
+    """
     header, data = arff.read_arff(Path(path))
     columns = {}
     for attribute in header.attributes:

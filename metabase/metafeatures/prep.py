@@ -21,8 +21,12 @@ def is_nominal(series: pd.Series) -> bool:
 
 
 def is_nominal_dtype(dtype) -> bool:
-    return (isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_object_dtype(dtype)
-            or pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_string_dtype(dtype))
+    return (
+        isinstance(dtype, pd.CategoricalDtype)
+        or pd.api.types.is_object_dtype(dtype)
+        or pd.api.types.is_bool_dtype(dtype)
+        or pd.api.types.is_string_dtype(dtype)
+    )
 
 
 def codes_of(series: pd.Series) -> tuple[np.ndarray, int]:
@@ -101,7 +105,9 @@ class TargetCodes(Intermediate):
 
 
 def summary(values, how: str) -> float:
-    """min/max/mean/std/quartiles of a vector, ignoring NaN; NaN (with a reason) when it is empty."""
+    """min/max/mean/std/quartiles of a vector, ignoring NaN; NaN (with a reason) when it is
+    empty.
+    """
     arr = np.asarray(values, dtype=float)
     arr = arr[np.isfinite(arr)]
     if arr.size == 0:

@@ -17,7 +17,8 @@ from metabase.metafeatures.prep import summary
 
 class NumericMoments(Intermediate):
     """Per numeric attribute (a numeric target included, as on OpenML): count, mean, sample std,
-    skewness G1, kurtosis G2."""
+    skewness G1, kurtosis G2.
+    """
 
     requires = ("NumericMatrix",)
 
@@ -39,10 +40,13 @@ class NumericMoments(Intermediate):
             std = np.sqrt(var)
             # commons-math Skewness: n / ((n-1)(n-2)) * sum((x-mean)^3) / s^3
             skew = n / ((n - 1) * (n - 2)) * m3 / std**3
-            # commons-math Kurtosis: n(n+1)/((n-1)(n-2)(n-3)) * sum((x-mean)^4)/s^4 - 3(n-1)^2/((n-2)(n-3))
-            kurt = (n * (n + 1) / ((n - 1) * (n - 2) * (n - 3)) * m4 / var**2
-                    - 3 * (n - 1) ** 2 / ((n - 2) * (n - 3)))
-            # A constant column has an undefined skewness and kurtosis (0/0); commons-math yields NaN.
+            # commons-math Kurtosis:
+            # n(n+1)/((n-1)(n-2)(n-3)) * sum((x-mean)^4)/s^4 - 3(n-1)^2/((n-2)(n-3))
+            kurt = n * (n + 1) / ((n - 1) * (n - 2) * (n - 3)) * m4 / var**2 - 3 * (n - 1) ** 2 / (
+                (n - 2) * (n - 3)
+            )
+            # A constant column has an undefined skewness and kurtosis (0/0); commons-math yields
+            # NaN.
             skew = np.where(m2 > 0, skew, np.nan)
             kurt = np.where(m2 > 0, kurt, np.nan)
         return {"n": n, "mean": mean, "std": std, "skew": skew, "kurt": kurt}
@@ -61,13 +65,32 @@ class _NumericSummary(MetaFeature):
 
 def _declare(prefix: str, suffix: str, moment: str, what: str) -> None:
     """Declare Min/Max/Mean/Quartile1-3 classes for one per-attribute moment."""
-    for how, label in (("min", "Minimum"), ("max", "Maximum"), ("mean", "Mean"),
-                       ("q1", "First quartile"), ("q2", "Median"), ("q3", "Third quartile")):
-        name = {"min": "Min", "max": "Max", "mean": "Mean", "q1": "Quartile1", "q2": "Quartile2",
-                "q3": "Quartile3"}[how] + prefix + suffix
+    for how, label in (
+        ("min", "Minimum"),
+        ("max", "Maximum"),
+        ("mean", "Mean"),
+        ("q1", "First quartile"),
+        ("q2", "Median"),
+        ("q3", "Third quartile"),
+    ):
+        name = (
+            {
+                "min": "Min",
+                "max": "Max",
+                "mean": "Mean",
+                "q1": "Quartile1",
+                "q2": "Quartile2",
+                "q3": "Quartile3",
+            }[how]
+            + prefix
+            + suffix
+        )
         doc = f"{label} of the {what} of the numeric attributes."
-        cls = type(name, (_NumericSummary,), {"__doc__": doc, "moment": moment, "how": how,
-                                               "__module__": __name__})
+        cls = type(
+            name,
+            (_NumericSummary,),
+            {"__doc__": doc, "moment": moment, "how": how, "__module__": __name__},
+        )
         globals()[name] = cls
 
 

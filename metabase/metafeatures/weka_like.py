@@ -13,7 +13,8 @@ import numpy as np
 
 def stratified_folds(y: np.ndarray, k: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """Seeded stratified k-fold: shuffle, sort by class, deal the instances round-robin (as Weka's
-    ``Instances.stratify`` does), so every fold gets each class in proportion."""
+    ``Instances.stratify`` does), so every fold gets each class in proportion.
+    """
     rng = np.random.default_rng(seed)
     order = rng.permutation(y.size)
     order = order[np.argsort(y[order], kind="stable")]
@@ -27,12 +28,15 @@ class MixedNaiveBayes:
     Weka's ``NormalEstimator``: values rounded to a precision (the mean gap between distinct
     training values), a per-class normal with population std floored at precision / 6, and the
     *probability of the rounding interval* (not the density) with each factor floored at 1e-75.
-    Missing values are ignored, in training and prediction alike."""
+    Missing values are ignored, in training and prediction alike.
+    """
 
     def __init__(self, nominal_levels: list[int]) -> None:
         self.nominal_levels = nominal_levels
 
-    def fit(self, num: np.ndarray, nom: np.ndarray, y: np.ndarray, n_classes: int) -> "MixedNaiveBayes":
+    def fit(
+        self, num: np.ndarray, nom: np.ndarray, y: np.ndarray, n_classes: int
+    ) -> "MixedNaiveBayes":
         self.n_classes_ = n_classes
         counts = np.bincount(y, minlength=n_classes).astype(float)
         self.log_prior_ = np.log((counts + 1.0) / (counts.sum() + n_classes))
@@ -52,7 +56,11 @@ class MixedNaiveBayes:
             for c in range(n_classes):
                 vals = rounded[cls == c]
                 mean = vals.mean() if vals.size else 0.0
-                std = np.sqrt(abs((vals**2).sum() - mean * vals.sum()) / vals.size) if vals.size else 0.0
+                std = (
+                    np.sqrt(abs((vals**2).sum() - mean * vals.sum()) / vals.size)
+                    if vals.size
+                    else 0.0
+                )
                 self.means_[c, j] = mean
                 self.stds_[c, j] = max(prec / 6.0, std) if std > 1e-10 else prec / 6.0
         self.log_cond_ = []
@@ -88,7 +96,8 @@ class MixedNaiveBayes:
 class ReducedErrorPrunedTree:
     """Weka REPTree's classification recipe: grow an entropy tree (min leaf 2) on 2/3 of the data,
     then prune it bottom-up on the held-out 1/3 wherever a leaf makes no more errors than the
-    subtree below it."""
+    subtree below it.
+    """
 
     def __init__(self, seed: int = 0, max_depth: int | None = None) -> None:
         self.seed = seed
@@ -99,8 +108,12 @@ class ReducedErrorPrunedTree:
 
         self.n_classes_ = n_classes
         grow, prune = stratified_folds(y, 3, self.seed)[0]
-        self.tree_ = DecisionTreeClassifier(criterion="entropy", min_samples_leaf=2, max_depth=self.max_depth,
-                                            random_state=self.seed).fit(X[grow], y[grow])
+        self.tree_ = DecisionTreeClassifier(
+            criterion="entropy",
+            min_samples_leaf=2,
+            max_depth=self.max_depth,
+            random_state=self.seed,
+        ).fit(X[grow], y[grow])
         t = self.tree_.tree_
         dist = np.zeros((t.node_count, n_classes))
         dist[:, self.tree_.classes_] = t.value[:, 0, :]
@@ -136,7 +149,8 @@ def _levels(tree) -> tuple[list[np.ndarray], np.ndarray]:
 
 def prune_bottom_up(tree, as_leaf: np.ndarray, margin: float = 0.0) -> np.ndarray:
     """Collapse every node whose error as a leaf is at most its subtree's error (+ ``margin``),
-    deepest first; returns the pruned flags (a collapsed node's descendants no longer matter)."""
+    deepest first; returns the pruned flags (a collapsed node's descendants no longer matter).
+    """
     t = tree.tree_
     levels, _ = _levels(tree)
     subtree = as_leaf.astype(float).copy()
@@ -163,7 +177,8 @@ def _answer_nodes(tree, pruned: np.ndarray) -> np.ndarray:
 
 def added_errors(n: np.ndarray, e: np.ndarray, cf: float) -> np.ndarray:
     """Weka's ``Stats.addErrs`` (vectorised): the extra errors C4.5 adds at confidence ``cf``,
-    from the upper limit of the binomial confidence interval."""
+    from the upper limit of the binomial confidence interval.
+    """
     from statistics import NormalDist
 
     n = np.asarray(n, dtype=float)
@@ -173,12 +188,20 @@ def added_errors(n: np.ndarray, e: np.ndarray, cf: float) -> np.ndarray:
     with np.errstate(all="ignore"):
         base = safe_n * (1 - cf ** (1 / safe_n))
         f1 = 1.5 / safe_n
-        r1 = (f1 + z * z / (2 * safe_n) + z * np.sqrt(f1 / safe_n - f1 * f1 / safe_n + z * z / (4 * safe_n**2))) \
-            / (1 + z * z / safe_n)
-        one = np.where(1.5 >= safe_n, np.maximum(safe_n - 1, 0.0), r1 * safe_n - 1)  # addErrs(n, 1)
+        r1 = (
+            f1
+            + z * z / (2 * safe_n)
+            + z * np.sqrt(f1 / safe_n - f1 * f1 / safe_n + z * z / (4 * safe_n**2))
+        ) / (1 + z * z / safe_n)
+        one = np.where(
+            1.5 >= safe_n, np.maximum(safe_n - 1, 0.0), r1 * safe_n - 1
+        )  # addErrs(n, 1)
         f = (e + 0.5) / safe_n
-        r = (f + z * z / (2 * safe_n) + z * np.sqrt(np.maximum(f / safe_n - f * f / safe_n, 0) + z * z / (4 * safe_n**2))) \
-            / (1 + z * z / safe_n)
+        r = (
+            f
+            + z * z / (2 * safe_n)
+            + z * np.sqrt(np.maximum(f / safe_n - f * f / safe_n, 0) + z * z / (4 * safe_n**2))
+        ) / (1 + z * z / safe_n)
         general = r * safe_n - e
     out = np.where(e + 0.5 >= n, np.maximum(n - e, 0.0), general)
     out = np.where(e < 1, base + e * (one - base), out)
@@ -198,7 +221,9 @@ def pessimistic_prune(tree, counts: np.ndarray, cf: float) -> np.ndarray:
 
 
 def _conditional_entropy(rows: np.ndarray) -> np.ndarray:
-    """Weka's ``ContingencyTables.entropyConditionedOnRows`` for a stack of tables (..., rows, classes)."""
+    """Weka's ``ContingencyTables.entropyConditionedOnRows`` for a stack of tables (..., rows,
+    classes).
+    """
     with np.errstate(divide="ignore", invalid="ignore"):
         row_tot = rows.sum(axis=-1)
         plogp = np.where(rows > 0, rows * np.log2(np.where(rows > 0, rows, 1.0)), 0.0).sum(axis=-1)
@@ -209,12 +234,15 @@ def _conditional_entropy(rows: np.ndarray) -> np.ndarray:
 
 class WekaDecisionStump:
     """Weka's DecisionStump for a nominal class: one attribute, three branches (``= v`` / ``!= v``
-    for a nominal attribute, ``<= t`` / ``> t`` for a numeric one, and a branch for missing values),
-    chosen by the lowest class entropy conditioned on the branches; ties keep the first attribute.
-    Each branch predicts its class distribution; an empty missing branch predicts the distribution
-    of all training instances."""
+    for a nominal attribute, ``<= t`` / ``> t`` for a numeric one, and a branch for missing
+    values), chosen by the lowest class entropy conditioned on the branches; ties keep the first
+    attribute. Each branch predicts its class distribution; an empty missing branch predicts the
+    distribution of all training instances.
+    """
 
-    def fit(self, num: np.ndarray, nom: np.ndarray, levels: list[int], y: np.ndarray, n_classes: int):
+    def fit(
+        self, num: np.ndarray, nom: np.ndarray, levels: list[int], y: np.ndarray, n_classes: int
+    ):
         onehot = np.eye(n_classes)[y]
         best = (np.inf, None)
         for j in range(num.shape[1]):

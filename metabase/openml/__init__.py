@@ -10,5 +10,18 @@ from metabase.openml.gateway import STUDY_ALIASES, Gateway, TaskInfo
 from metabase.openml.http import HttpClient, NoResults, RetryPolicy, ServerError, mask_url
 from metabase.openml.lister import Lister, Page, Window, id_chunks, id_windows
 
-__all__ = ["Gateway", "HttpClient", "Lister", "NoResults", "Page", "RetryPolicy", "STUDY_ALIASES",
-           "ServerError", "TaskInfo", "Window", "id_chunks", "id_windows", "mask_url"]
+__all__ = [
+    "Gateway",
+    "HttpClient",
+    "Lister",
+    "NoResults",
+    "Page",
+    "RetryPolicy",
+    "STUDY_ALIASES",
+    "ServerError",
+    "TaskInfo",
+    "Window",
+    "id_chunks",
+    "id_windows",
+    "mask_url",
+]

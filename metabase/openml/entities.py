@@ -14,7 +14,7 @@ _NS = "{" + OML_NS + "}"
 
 
 def _local(tag) -> str:
-    return tag[len(_NS):] if isinstance(tag, str) and tag.startswith(_NS) else str(tag)
+    return tag[len(_NS) :] if isinstance(tag, str) and tag.startswith(_NS) else str(tag)
 
 
 def _text(elem, name: str) -> str | None:
@@ -46,13 +46,20 @@ def parse_study(body: bytes) -> dict:
         node = root.find(_NS + group)
         if node is None:
             return []
-        return [int(e.text) for e in node.findall(_NS + item) if e.text and e.text.strip().isdigit()]
+        return [
+            int(e.text) for e in node.findall(_NS + item) if e.text and e.text.strip().isdigit()
+        ]
 
     return {
-        "id": _int(_text(root, "id")), "name": _text(root, "name"), "alias": _text(root, "alias"),
+        "id": _int(_text(root, "id")),
+        "name": _text(root, "name"),
+        "alias": _text(root, "alias"),
         "main_entity_type": _text(root, "main_entity_type"),
-        "tasks": ids("tasks", "task_id"), "data": ids("data", "data_id"),
-        "flows": ids("flows", "flow_id"), "setups": ids("setups", "setup_id"), "runs": ids("runs", "run_id"),
+        "tasks": ids("tasks", "task_id"),
+        "data": ids("data", "data_id"),
+        "flows": ids("flows", "flow_id"),
+        "setups": ids("setups", "setup_id"),
+        "runs": ids("runs", "run_id"),
     }
 
 
@@ -60,12 +67,19 @@ def parse_dataset(body: bytes) -> dict:
     """``data/{id}`` -> a ``datasets`` row (source filled by the caller)."""
     root = etree.fromstring(body)
     return {
-        "dataset_id": _int(_text(root, "id")), "name": _text(root, "name"),
-        "version": _int(_text(root, "version")), "status": _text(root, "status"),
-        "format": _text(root, "format"), "default_target": _text(root, "default_target_attribute"),
+        "dataset_id": _int(_text(root, "id")),
+        "name": _text(root, "name"),
+        "version": _int(_text(root, "version")),
+        "status": _text(root, "status"),
+        "format": _text(root, "format"),
+        "default_target": _text(root, "default_target_attribute"),
         "row_id_attribute": _text(root, "row_id_attribute"),
-        "ignore_attributes": ",".join(e.text.strip() for e in root.findall(_NS + "ignore_attribute") if e.text) or None,
-        "file_id": _int(_text(root, "file_id")), "upload_date": _text(root, "upload_date"),
+        "ignore_attributes": ",".join(
+            e.text.strip() for e in root.findall(_NS + "ignore_attribute") if e.text
+        )
+        or None,
+        "file_id": _int(_text(root, "file_id")),
+        "upload_date": _text(root, "upload_date"),
         "description": _text(root, "description"),
     }
 
@@ -87,9 +101,12 @@ def parse_flow(body: bytes) -> dict:
     name = _text(root, "name")
     version = _text(root, "version")
     return {
-        "flow_id": _int(_text(root, "id")), "name": name, "version": version,
+        "flow_id": _int(_text(root, "id")),
+        "name": name,
+        "version": version,
         "external_version": _text(root, "external_version"),
-        "full_name": _text(root, "full_name") or (f"{name}({version})" if name and version else name),
+        "full_name": _text(root, "full_name")
+        or (f"{name}({version})" if name and version else name),
         "upload_date": _text(root, "upload_date"),
     }
 
@@ -100,12 +117,18 @@ def parse_procedures(body: bytes) -> list[dict]:
     out = []
     for p in root.iter(_NS + "estimationprocedure"):
         strat = _text(p, "stratified_sampling")
-        out.append({
-            "estimation_procedure_id": _int(_text(p, "id")), "task_type_id": _int(_text(p, "ttid")),
-            "name": _text(p, "name"), "type": _text(p, "type"), "repeats": _int(_text(p, "repeats")),
-            "folds": _int(_text(p, "folds")), "percentage": _float(_text(p, "percentage")),
-            "stratified": None if strat is None else strat.lower() == "true",
-        })
+        out.append(
+            {
+                "estimation_procedure_id": _int(_text(p, "id")),
+                "task_type_id": _int(_text(p, "ttid")),
+                "name": _text(p, "name"),
+                "type": _text(p, "type"),
+                "repeats": _int(_text(p, "repeats")),
+                "folds": _int(_text(p, "folds")),
+                "percentage": _float(_text(p, "percentage")),
+                "stratified": None if strat is None else strat.lower() == "true",
+            }
+        )
     return out
 
 

@@ -79,7 +79,9 @@ _LT, _GT = ord("<"), ord(">")
 
 
 class _Tokens:
-    """A body as tokens: tag ``i`` (``<...>``, codes[i] its dictionary code) and the text after it."""
+    """A body as tokens: tag ``i`` (``<...>``, codes[i] its dictionary code) and the text after
+    it.
+    """
 
     def __init__(self, body: bytes, lt: np.ndarray, end: np.ndarray) -> None:
         m = len(lt)
@@ -108,7 +110,9 @@ class _Tokens:
             return None
         if len(lt) == len(gt) and bool(np.all(lt < gt)) and bool(np.all(gt[:-1] < lt[1:])):
             end = gt  # the usual page: no '>' in any text
-        else:  # each tag ends at the first '>' after its '<', before the next '<' ('>' is legal in text)
+        else:
+            # each tag ends at the first '>' after its '<', before the next '<'
+            # ('>' is legal in text)
             at = np.searchsorted(gt, lt)
             if at[-1] >= len(gt):
                 return None
@@ -121,7 +125,8 @@ class _Tokens:
         """Does a text after one of these tags start with ``0x`` or ``0X``? Arrow's cast reads
         such a text as a hexadecimal integer (``0x8000000000000000`` as a negative id); the
         element parser refuses it. Two gathers of one byte per text, cheaper than a string
-        kernel per column."""
+        kernel per column.
+        """
         if not tokens.size:
             return False
         starts = self.text_starts[tokens.ravel()]  # each is followed by its leaf's close tag
@@ -139,18 +144,23 @@ class _Tokens:
         return self.parts.take(pa.array(2 * tokens.astype(np.int64) + 1))
 
     def only_whitespace_besides(self, values: np.ndarray, first: int, last: int) -> bool:
-        """Are the texts after tags ``first..last-1`` blank, except after the ``values`` tags?"""
+        """Whether the texts after tags ``first..last-1`` are blank, except after the ``values``
+        tags.
+        """
         others = np.ones(self.m, dtype=bool)
         others[values] = False
         others[:first] = others[last:] = False
         rest = self.texts(np.flatnonzero(others))
-        return not len(rest) or pc.max(pc.binary_length(pc.ascii_trim_whitespace(rest))).as_py() == 0
+        return (
+            not len(rest) or pc.max(pc.binary_length(pc.ascii_trim_whitespace(rest))).as_py() == 0
+        )
 
 
 def _leaves(tokens: _Tokens, pattern: np.ndarray, known) -> list[str] | None:
     """The leaf names of a block's pattern ``open, close, open, close, ...``, or None when it is
     not one (another tag, or a ``known`` name twice). Other leaves (the live server adds some,
-    e.g. ``evaluation_engine_id``) are kept in place and ignored, as the element parser does."""
+    e.g. ``evaluation_engine_id``) are kept in place and ignored, as the element parser does.
+    """
     names = []
     if len(pattern) % 2:
         return None
@@ -165,7 +175,8 @@ def _leaves(tokens: _Tokens, pattern: np.ndarray, known) -> list[str] | None:
 
 def _cut(at: np.ndarray, names: list[str], known) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Positions of every leaf's text in blocks starting at ``at`` (rows by leaves), those of the
-    ``known`` leaves, and their names."""
+    ``known`` leaves, and their names.
+    """
     every = at[:, None] + 1 + 2 * np.arange(len(names))
     keep = [j for j, name in enumerate(names) if name in known]
     return every, every[:, keep], [names[j] for j in keep]
@@ -173,18 +184,24 @@ def _cut(at: np.ndarray, names: list[str], known) -> tuple[np.ndarray, np.ndarra
 
 def _frame(spec: ListSpec, body: bytes) -> tuple[_Tokens, int] | None:
     """Tokens of a body framed as a whole list, and the index of its first row's tag."""
-    if not fast_supported(spec) or b"xmlns:oml=\"http://openml.org/openml\"" not in body[:4096]:
+    if not fast_supported(spec) or b'xmlns:oml="http://openml.org/openml"' not in body[:4096]:
         return None  # the tags below assume OpenML's own prefix
     root = _ROOT.match(body)
-    if root is None or root.group(2).decode() != spec.root \
-            or not body[-4096:].rstrip().endswith(b"</oml:" + root.group(2) + b">"):
+    if (
+        root is None
+        or root.group(2).decode() != spec.root
+        or not body[-4096:].rstrip().endswith(b"</oml:" + root.group(2) + b">")
+    ):
         return None  # cut short, or not the list asked for: the XML parser raises for a retry
     tokens = _Tokens.of(body)
     if tokens is None or tokens.m < 3:
         return None
     first = 2 if root.group(1) else 1  # after the declaration and the root's open tag
     root_close = f"</oml:{root.group(2).decode()}>"
-    if tokens.names[tokens.codes[-1]] != root_close or tokens.names[tokens.codes[first - 1]][:5] != "<oml:":
+    if (
+        tokens.names[tokens.codes[-1]] != root_close
+        or tokens.names[tokens.codes[first - 1]][:5] != "<oml:"
+    ):
         return None
     return tokens, first
 
@@ -210,7 +227,7 @@ def extract(spec: ListSpec, body: bytes) -> pa.RecordBatch | None:
     period = int(close_at[0]) + 1
     if first + n * period != last:
         return None
-    pattern = codes[first:first + period]
+    pattern = codes[first : first + period]
     if not bool(np.all(codes[first:last].reshape(n, period) == pattern)):
         return None
     names = _leaves(tokens, pattern[1:-1], spec.columns)
@@ -222,8 +239,10 @@ def extract(spec: ListSpec, body: bytes) -> pa.RecordBatch | None:
     if tokens.hexadecimal(values[:, _integers(spec, names)]):
         return None
     texts = _Columns.of(tokens.texts(values.T.ravel()), n, tokens.entities)
-    arrays = [texts.typed(names.index(c), dtype) if c in names else pa.nulls(n, dtype)
-              for c, dtype in spec.columns.items()]
+    arrays = [
+        texts.typed(names.index(c), dtype) if c in names else pa.nulls(n, dtype)
+        for c, dtype in spec.columns.items()
+    ]
     return pa.RecordBatch.from_arrays(arrays, names=list(spec.columns))
 
 
@@ -232,10 +251,13 @@ def _integers(spec: ListSpec, names: list[str]) -> list[int]:
     return [k for k, name in enumerate(names) if pa.types.is_integer(spec.columns[name])]
 
 
-def _nested_rows(spec: ListSpec, tokens: _Tokens, starts: np.ndarray, first: int, last: int) -> pa.RecordBatch | None:
+def _nested_rows(
+    spec: ListSpec, tokens: _Tokens, starts: np.ndarray, first: int, last: int
+) -> pa.RecordBatch | None:
     """Setup pages: each setup's leaves (the same in every setup), then its parameters, each
-    with the same leaves."""
-    (nested, dtype), = spec.nested.items()
+    with the same leaves.
+    """
+    ((nested, dtype),) = spec.nested.items()
     codes = tokens.codes
     n = len(starts)
     row_close = tokens.code(f"</oml:{spec.row}>")
@@ -244,14 +266,14 @@ def _nested_rows(spec: ListSpec, tokens: _Tokens, starts: np.ndarray, first: int
     stop = first + 1
     while stop < last and codes[stop] not in (item, row_close):
         stop += 1
-    names = _leaves(tokens, codes[first + 1:stop], spec.columns)
+    names = _leaves(tokens, codes[first + 1 : stop], spec.columns)
     if names is None:
         return None
     head = 2 * len(names)
     items = np.flatnonzero(codes == item) if item >= 0 else np.zeros(0, dtype=np.int64)
     if len(items):
-        width = int(np.argmax(codes[items[0]:last] == item_close)) + 1
-        item_pattern = codes[items[0]:items[0] + width]
+        width = int(np.argmax(codes[items[0] : last] == item_close)) + 1
+        item_pattern = codes[items[0] : items[0] + width]
         fields = _leaves(tokens, item_pattern[1:-1], {f.name for f in dtype})
         if item_pattern[-1] != item_close or fields is None:
             return None
@@ -264,22 +286,33 @@ def _nested_rows(spec: ListSpec, tokens: _Tokens, starts: np.ndarray, first: int
         return None
     if not bool(np.all(codes[ends] == row_close)):
         return None
-    if not bool(np.all(codes[starts[:, None] + 1 + np.arange(head)] == codes[first + 1:first + 1 + head])):
+    if not bool(
+        np.all(codes[starts[:, None] + 1 + np.arange(head)] == codes[first + 1 : first + 1 + head])
+    ):
         return None
     if len(items) and not bool(np.all(codes[items[:, None] + np.arange(width)] == item_pattern)):
         return None
     leaves, values, names = _cut(starts, names, spec.columns)
     item_leaves, item_values, fields = _cut(items, fields, {f.name for f in dtype})
-    if not tokens.only_whitespace_besides(np.concatenate([leaves.ravel(), item_leaves.ravel()]), first - 1, last):
+    if not tokens.only_whitespace_besides(
+        np.concatenate([leaves.ravel(), item_leaves.ravel()]), first - 1, last
+    ):
         return None
     if tokens.hexadecimal(values[:, _integers(spec, names)]):
         return None
     texts = _Columns.of(tokens.texts(values.T.ravel()), n, tokens.entities)
-    arrays = [texts.typed(names.index(c), t) if c in names else pa.nulls(n, t) for c, t in spec.columns.items()]
+    arrays = [
+        texts.typed(names.index(c), t) if c in names else pa.nulls(n, t)
+        for c, t in spec.columns.items()
+    ]
     if len(items):
         item_texts = _Columns.of(tokens.texts(item_values.T.ravel()), len(items), tokens.entities)
-        children = [finish_column(item_texts.blank_null(fields.index(f.name)), f.type, False)
-                    if f.name in fields else pa.nulls(len(items), f.type) for f in dtype]
+        children = [
+            finish_column(item_texts.blank_null(fields.index(f.name)), f.type, False)
+            if f.name in fields
+            else pa.nulls(len(items), f.type)
+            for f in dtype
+        ]
     else:
         children = [pa.array([], f.type) for f in dtype]
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
@@ -291,7 +324,8 @@ def _nested_rows(spec: ListSpec, tokens: _Tokens, starts: np.ndarray, first: int
 class _Columns:
     """Columns of n texts each, one after the other in one string array, trimmed or nulled with
     one kernel call each over all columns (then zero-copy slices per column), by the
-    element-per-row parser's rules."""
+    element-per-row parser's rules.
+    """
 
     def __init__(self, whole: pa.Array, n: int) -> None:
         self.whole, self.n = whole, n
@@ -300,10 +334,13 @@ class _Columns:
     @classmethod
     def of(cls, whole: pa.Array, n: int, entities: bool) -> _Columns:
         """Texts cut from a body (checked to be UTF-8: ArrowInvalid), with entities (``&amp;``)
-        decoded value by value where the body has any."""
+        decoded value by value where the body has any.
+        """
         whole.validate(full=True)
         if entities and len(whole) and pc.any(pc.match_substring(whole, "&")).as_py():
-            whole = pa.array([html.unescape(v) if "&" in v else v for v in whole.to_pylist()], pa.string())
+            whole = pa.array(
+                [html.unescape(v) if "&" in v else v for v in whole.to_pylist()], pa.string()
+            )
         return cls(whole, n)
 
     def _slice(self, arr: pa.Array, j: int) -> pa.Array:

@@ -23,7 +23,13 @@ from metabase.openml.lister import Lister
 _CONFIG_LOCK = threading.RLock()
 
 # OpenML's study aliases (the API resolves them too: study/OpenML-CC18).
-STUDY_ALIASES = {"openml-cc18": 99, "openml100": 14, "openml-cc21": 271, "amlb": 269, "openml-ctr23": 353}
+STUDY_ALIASES = {
+    "openml-cc18": 99,
+    "openml100": 14,
+    "openml-cc21": 271,
+    "amlb": 269,
+    "openml-ctr23": 353,
+}
 
 
 @dataclass(frozen=True)
@@ -47,7 +53,8 @@ class TaskInfo:
 
 def retry_policy(settings) -> RetryPolicy:
     """The default policy, with the settings' tuning (``METABASE_OPENML_RETRIES`` attempts,
-    ``METABASE_OPENML_BACKOFF_S`` base back-off in seconds) where given."""
+    ``METABASE_OPENML_BACKOFF_S`` base back-off in seconds) where given.
+    """
     policy = RetryPolicy()
     attempts = policy.attempts if settings.openml_retries is None else settings.openml_retries
     base = policy.base_delay_s if settings.openml_backoff_s is None else settings.openml_backoff_s
@@ -57,8 +64,15 @@ def retry_policy(settings) -> RetryPolicy:
 class Gateway:
     """The only door to OpenML. Build it with :meth:`from_settings`."""
 
-    def __init__(self, server: str, apikey: str | None = None, cache_dir: str | Path | None = None,
-                 offline: bool = False, in_flight: int = 4, policy: RetryPolicy | None = None) -> None:
+    def __init__(
+        self,
+        server: str,
+        apikey: str | None = None,
+        cache_dir: str | Path | None = None,
+        offline: bool = False,
+        in_flight: int = 4,
+        policy: RetryPolicy | None = None,
+    ) -> None:
         self.server = server.rstrip("/")
         self.apikey = apikey
         self.cache_dir = Path(cache_dir) if cache_dir else None
@@ -74,8 +88,13 @@ class Gateway:
         """The gateway for ``settings``, with its retry tuning (:func:`retry_policy`)."""
         if "policy" not in kwargs:
             kwargs["policy"] = retry_policy(settings)
-        return cls(settings.openml_server, settings.apikey, settings.cache_dir,
-                   offline=settings.offline, **kwargs)
+        return cls(
+            settings.openml_server,
+            settings.apikey,
+            settings.cache_dir,
+            offline=settings.offline,
+            **kwargs,
+        )
 
     def __repr__(self) -> str:
         return f"Gateway(server={self.server!r}, apikey={'***' if self.apikey else None})"
@@ -89,7 +108,9 @@ class Gateway:
     def client(self) -> HttpClient:
         self._check_online()
         if self._client is None:
-            self._client = HttpClient(self.server, self.apikey, self.policy, pool_size=max(4, self.in_flight * 2))
+            self._client = HttpClient(
+                self.server, self.apikey, self.policy, pool_size=max(4, self.in_flight * 2)
+            )
         return self._client
 
     @property
@@ -112,8 +133,13 @@ class Gateway:
 
         cfg = openml.config
         with _CONFIG_LOCK:
-            saved = (cfg.server, cfg.apikey, getattr(cfg, "_root_cache_directory", None),
-                     getattr(cfg, "connection_n_retries", None), getattr(cfg, "retry_policy", None))
+            saved = (
+                cfg.server,
+                cfg.apikey,
+                getattr(cfg, "_root_cache_directory", None),
+                getattr(cfg, "connection_n_retries", None),
+                getattr(cfg, "retry_policy", None),
+            )
             cfg.server = self.server
             cfg.apikey = self.apikey or ""
             if self.cache_dir is not None:
@@ -135,30 +161,47 @@ class Gateway:
     def get_task(self, task_id: int, download_splits: bool = False) -> TaskInfo:
         """A task with its dataset id, target and type (``NotFoundError`` when unknown)."""
         with self._openml() as openml:
-            task = openml.tasks.get_task(int(task_id), download_splits=download_splits,
-                                         download_data=False, download_qualities=False)
+            task = openml.tasks.get_task(
+                int(task_id),
+                download_splits=download_splits,
+                download_data=False,
+                download_qualities=False,
+            )
         ep = getattr(task, "estimation_procedure", None) or {}
         labels = getattr(task, "class_labels", None)
         return TaskInfo(
-            task_id=int(task.task_id), dataset_id=int(task.dataset_id),
+            task_id=int(task.task_id),
+            dataset_id=int(task.dataset_id),
             target=getattr(task, "target_name", None),
             task_type=getattr(task, "task_type", None),
-            task_type_id=int(task.task_type_id.value) if getattr(task, "task_type_id", None) is not None else None,
+            task_type_id=int(task.task_type_id.value)
+            if getattr(task, "task_type_id", None) is not None
+            else None,
             estimation_procedure=ep.get("type") if isinstance(ep, dict) else None,
             evaluation_measure=getattr(task, "evaluation_measure", None),
-            class_labels=tuple(labels) if labels else None, openml_task=task)
+            class_labels=tuple(labels) if labels else None,
+            openml_task=task,
+        )
 
     def get_dataset(self, dataset_id: int, download_data: bool = False):
         """The ``openml`` dataset object (description, features; data on demand)."""
         with self._openml() as openml:
-            return openml.datasets.get_dataset(int(dataset_id), download_data=download_data,
-                                               download_qualities=False, download_features_meta_data=False)
+            return openml.datasets.get_dataset(
+                int(dataset_id),
+                download_data=download_data,
+                download_qualities=False,
+                download_features_meta_data=False,
+            )
 
     def get_dataset_frame(self, dataset_id: int, target: str | None = None):
         """``(X, y)`` of a dataset; ``y`` is the default target (or ``target``), None if none."""
         with self._openml() as openml:
-            dataset = openml.datasets.get_dataset(int(dataset_id), download_data=True,
-                                                  download_qualities=False, download_features_meta_data=False)
+            dataset = openml.datasets.get_dataset(
+                int(dataset_id),
+                download_data=True,
+                download_qualities=False,
+                download_features_meta_data=False,
+            )
             target = target or dataset.default_target_attribute
             if target and "," in target:
                 target = target.split(",")[0]
@@ -166,7 +209,9 @@ class Gateway:
         return X, y
 
     def get_task_data(self, task_id: int):
-        """The task's X, y and its own split file, for the runner (:class:`~metabase.records.TaskData`)."""
+        """The task's X, y and its own split file, for the runner
+        (:class:`~metabase.records.TaskData`).
+        """
         from metabase.openml.taskdata import fetch_task_data
 
         return fetch_task_data(self, task_id)
@@ -186,12 +231,15 @@ class Gateway:
     def supports_id_ranges(self) -> bool:
         """Whether list filters accept ``low..high`` id ranges (keyset paging); probed once.
 
-        Without them the lister pages windows by offset (still bounded per task window)."""
+        Without them the lister pages windows by offset (still bounded per task window).
+        """
         if self._ranges is None:
             from metabase.openml.http import NoResults, ServerError
 
             try:
-                self.client.get_bytes("evaluation/list/function/predictive_accuracy/run/1..1/limit/1/offset/0")
+                self.client.get_bytes(
+                    "evaluation/list/function/predictive_accuracy/run/1..1/limit/1/offset/0"
+                )
                 self._ranges = True
             except NoResults:
                 self._ranges = True
@@ -201,7 +249,8 @@ class Gateway:
 
     def evaluation_measures(self) -> frozenset[str] | None:
         """The evaluation measure names the server knows (``evaluationmeasure/list``), or None
-        when it does not answer that call (then names cannot be checked)."""
+        when it does not answer that call (then names cannot be checked).
+        """
         from metabase.openml.entities import parse_measures
         from metabase.openml.http import ServerError
 
@@ -228,11 +277,15 @@ class Gateway:
 
         if len(calls) <= 1:
             return [one(c) for c in calls]
-        with ThreadPoolExecutor(max_workers=self.in_flight, thread_name_prefix="openml-get") as pool:
+        with ThreadPoolExecutor(
+            max_workers=self.in_flight, thread_name_prefix="openml-get"
+        ) as pool:
             return list(pool.map(one, calls))
 
     def study(self, id_or_alias: str | int) -> dict:
-        """A study or suite: ``{"id", "name", "alias", "tasks", "data", "flows", "setups", "runs"}``."""
+        """A study or suite:
+        ``{"id", "name", "alias", "tasks", "data", "flows", "setups", "runs"}``.
+        """
         from metabase.openml.entities import parse_study
 
         text = str(id_or_alias).strip()
@@ -255,7 +308,9 @@ class Gateway:
 # OpenML's codes for an unknown id or an empty result (task, dataset, flow, run, setup, study)
 _NOT_FOUND_CODES = frozenset({110, 111, 151, 152, 180, 181, 220, 221, 236, 280, 281})
 # openml-python's message for a file download answered by a status it cannot parse
-_MISSING_FILE = re.compile(r"when calling (?P<url>\S+?)\.? Please contact the developers!\s*Status code: 404\b")
+_MISSING_FILE = re.compile(
+    r"when calling (?P<url>\S+?)\.? Please contact the developers!\s*Status code: 404\b"
+)
 
 
 def _translate(exc: Exception, server: str) -> Exception:
@@ -270,15 +325,24 @@ def _translate(exc: Exception, server: str) -> Exception:
         return exc
     name = type(exc).__name__
     message = reason(mask_url(str(exc))) if str(exc).strip() else name
-    if isinstance(exc, oe.OpenMLServerNoResult) or (isinstance(exc, oe.OpenMLServerException) and (
-            exc.code in _NOT_FOUND_CODES or "unknown" in message.lower())):
+    if isinstance(exc, oe.OpenMLServerNoResult) or (
+        isinstance(exc, oe.OpenMLServerException)
+        and (exc.code in _NOT_FOUND_CODES or "unknown" in message.lower())
+    ):
         return NotFoundError(f"not found on OpenML ({mask_url(server)}): {message}")
     missing = _MISSING_FILE.search(str(exc)) if type(exc) is oe.OpenMLServerError else None
     if missing:  # openml-python's "unexpected server error ... contact the developers" for a 404
-        return NotFoundError(f"the file {mask_url(missing['url'])} is missing on the OpenML server "
-                             f"({mask_url(server)}: HTTP 404); the dataset cannot be downloaded from there")
-    unreachable = (ConnectionError, requests.exceptions.ConnectionError, requests.exceptions.Timeout,
-                   urllib3.exceptions.MaxRetryError, urllib3.exceptions.NewConnectionError)
+        return NotFoundError(
+            f"the file {mask_url(missing['url'])} is missing on the OpenML server "
+            f"({mask_url(server)}: HTTP 404); the dataset cannot be downloaded from there"
+        )
+    unreachable = (
+        ConnectionError,
+        requests.exceptions.ConnectionError,
+        requests.exceptions.Timeout,
+        urllib3.exceptions.MaxRetryError,
+        urllib3.exceptions.NewConnectionError,
+    )
     # the bare OpenMLServerError is "no usable answer"; its subclasses are answers (below)
     if isinstance(exc, unreachable) or type(exc) is oe.OpenMLServerError:
         return OpenMLError(f"cannot reach OpenML at {mask_url(server)}: {message}")

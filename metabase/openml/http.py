@@ -86,7 +86,7 @@ class RetryPolicy:
     read_timeout_s: float = 120.0
 
     def delay(self, attempt: int, retry_after: float | None, rng: random.Random) -> float:
-        backoff = min(self.max_delay_s, self.base_delay_s * (2 ** attempt))
+        backoff = min(self.max_delay_s, self.base_delay_s * (2**attempt))
         delay = rng.uniform(0, backoff)
         if retry_after is not None:
             delay = max(delay, min(retry_after, self.max_delay_s * 4))
@@ -142,23 +142,42 @@ class HttpClient:
     urllib3 directly rather than through requests: a sync makes thousands of calls, and requests'
     layers (request preparation, hooks, cookie jars, the environment's settings merged per call)
     cost ~0.5 ms of interpreter time a call for nothing a list call uses. Proxies and CA bundles
-    from the environment are honoured as requests would (read once, for this server)."""
+    from the environment are honoured as requests would (read once, for this server).
+    """
 
-    def __init__(self, server: str, apikey: str | None = None, policy: RetryPolicy | None = None,
-                 pool_size: int = 16, seed: int | None = None) -> None:
+    def __init__(
+        self,
+        server: str,
+        apikey: str | None = None,
+        policy: RetryPolicy | None = None,
+        pool_size: int = 16,
+        seed: int | None = None,
+    ) -> None:
         import urllib3
 
         self.server = server.rstrip("/")
         self.apikey = apikey
         self.policy = policy or RetryPolicy()
-        headers = {**urllib3.util.make_headers(accept_encoding=True), "User-Agent": "metabase-sync/0.1"}
-        options = dict(num_pools=4, maxsize=pool_size, block=False, retries=False, headers=headers,
-                       timeout=urllib3.Timeout(connect=self.policy.connect_timeout_s,
-                                               read=self.policy.read_timeout_s))
+        headers = {
+            **urllib3.util.make_headers(accept_encoding=True),
+            "User-Agent": "metabase-sync/0.1",
+        }
+        options = dict(
+            num_pools=4,
+            maxsize=pool_size,
+            block=False,
+            retries=False,
+            headers=headers,
+            timeout=urllib3.Timeout(
+                connect=self.policy.connect_timeout_s, read=self.policy.read_timeout_s
+            ),
+        )
         if self.server.startswith("https:"):
             options.update(cert_reqs="CERT_REQUIRED", ca_certs=_ca_bundle())
         proxy = _environ_proxy(self.server)
-        self._pool = urllib3.ProxyManager(proxy, **options) if proxy else urllib3.PoolManager(**options)
+        self._pool = (
+            urllib3.ProxyManager(proxy, **options) if proxy else urllib3.PoolManager(**options)
+        )
         self._query = "?" + urlencode({"api_key": apikey}) if apikey else ""
         self._rng = random.Random(seed)
         self._rng_lock = threading.Lock()
@@ -174,12 +193,20 @@ class HttpClient:
             return self.policy.delay(attempt, retry_after, self._rng)
 
     def request(self, call: str, consume: Callable[[bytes, str], T], *, sleep=time.sleep) -> T:
-        """GET ``call`` and hand its whole (decoded) body and URL to ``consume`` (retried as a whole).
+        """GET ``call`` and hand its whole (decoded) body and URL to ``consume`` (retried as a
+        whole).
 
         ``consume(body, url)`` returns the parsed result; it raises :class:`RetryableError` for
         truncated or malformed bodies. The URL it gets holds no API key.
         """
-        from urllib3.exceptions import DecodeError, HTTPError, NewConnectionError, ProtocolError, ProxyError, SSLError
+        from urllib3.exceptions import (
+            DecodeError,
+            HTTPError,
+            NewConnectionError,
+            ProtocolError,
+            ProxyError,
+            SSLError,
+        )
         from urllib3.exceptions import TimeoutError as UrllibTimeout
 
         url = self.url(call)
@@ -208,8 +235,10 @@ class HttpClient:
                 if _refused(exc):
                     refused += 1
                     if refused >= self.policy.connect_attempts:
-                        raise OpenMLError(f"cannot reach OpenML at {mask_url(self.server)}: connection refused "
-                                          f"({refused} attempts; check --openml-server)") from None
+                        raise OpenMLError(
+                            f"cannot reach OpenML at {mask_url(self.server)}: connection refused "
+                            f"({refused} attempts; check --openml-server)"
+                        ) from None
             except (UrllibTimeout, ProxyError, SSLError) as exc:
                 last = f"{type(exc).__name__}: {_short(exc)}"
             except ProtocolError as exc:  # a reset, or a body cut short of its length
@@ -217,7 +246,9 @@ class HttpClient:
             except DecodeError as exc:
                 last = f"truncated body ({_short(exc)})"
             except HTTPError as exc:
-                raise OpenMLError(f"cannot reach OpenML at {mask_url(url)}: {_short(exc)}") from None
+                raise OpenMLError(
+                    f"cannot reach OpenML at {mask_url(url)}: {_short(exc)}"
+                ) from None
             if attempt + 1 < self.policy.attempts:
                 with self._count_lock:
                     self.retries += 1
@@ -225,7 +256,9 @@ class HttpClient:
                 log.debug("retrying %s in %.2fs after %s", mask_url(url), delay, last)
                 sleep(delay)
         raise OpenMLError(
-            f"OpenML request failed after {self.policy.attempts} attempts ({last}): {mask_url(url)}")
+            f"OpenML request failed after {self.policy.attempts} attempts ({last}): "
+            f"{mask_url(url)}"
+        )
 
     def get_bytes(self, call: str) -> bytes:
         """The whole body of ``call`` (XML); error bodies raise, malformed XML is retried."""
@@ -244,7 +277,9 @@ class HttpClient:
 
 
 def _environ_proxy(server: str) -> str | None:
-    """The proxy the environment sets for ``server`` (``*_proxy``, ``no_proxy``), as requests reads it."""
+    """The proxy the environment sets for ``server`` (``*_proxy``, ``no_proxy``), as requests reads
+    it.
+    """
     import urllib.request
 
     parts = urlsplit(server)
@@ -269,12 +304,17 @@ def _ca_bundle() -> str | None:
 
 def _refused(exc: BaseException) -> bool:
     text = repr(exc)
-    return "NewConnectionError" in text or "Connection refused" in text or "Name or service not known" in text
+    return (
+        "NewConnectionError" in text
+        or "Connection refused" in text
+        or "Name or service not known" in text
+    )
 
 
 def _check_xml(body: bytes) -> None:
     """Well-formed XML in OpenML's namespace, else :class:`RetryableError` (an HTML maintenance
-    page may come with status 200)."""
+    page may come with status 200).
+    """
     from lxml import etree
 
     try:
@@ -294,7 +334,8 @@ def reason(text: str) -> str:
     """An error text on one line and whole: urllib3's wrapping ("HTTPSConnectionPool(...): Max
     retries exceeded ... (Caused by NameResolutionError("<...>: Failed to resolve 'host' (...)"))")
     gives way to the reason inside it. Only a text longer than ``REASON_LIMIT`` (a server's HTML
-    page) is shortened, at a word, and says so."""
+    page) is shortened, at a word, and says so.
+    """
     text = " ".join(text.split())
     caused = _CAUSED_BY.search(text)
     if caused:

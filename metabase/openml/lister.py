@@ -77,13 +77,17 @@ class Window:
         if self.key_filter:
             top = pa.compute.max(batch.column(self.spec.id_column)).as_py()
             if top is None or top < position:  # paging on would ask the same ids forever
-                raise OpenMLError(f"OpenML answered {self.call(position, batch.num_rows)} with ids "
-                                  f"below {position} or none at all: cannot page on")
+                raise OpenMLError(
+                    f"OpenML answered {self.call(position, batch.num_rows)} with ids "
+                    f"below {position} or none at all: cannot page on"
+                )
             return int(top) + 1
         return position + batch.num_rows
 
     def passed(self, position: int) -> bool:
-        """Has a keyset window asked for all of its ids (the next one is above ``high``)?"""
+        """Whether a keyset window has asked for all of its ids (the next one is above
+        ``high``).
+        """
         return self.key_filter is not None and self.high is not None and position > self.high
 
 
@@ -103,7 +107,9 @@ class Page:
         return self.rows_before + self.batch.num_rows
 
 
-def id_chunks(ids: Iterable[int], max_ids: int = MAX_PAGE_SIZE, max_chars: int = URL_IDS_CHARS) -> list[list[int]]:
+def id_chunks(
+    ids: Iterable[int], max_ids: int = MAX_PAGE_SIZE, max_chars: int = URL_IDS_CHARS
+) -> list[list[int]]:
     """Split sorted unique ids into chunks that fit one URL and one page."""
     chunks: list[list[int]] = []
     current: list[int] = []
@@ -120,24 +126,42 @@ def id_chunks(ids: Iterable[int], max_ids: int = MAX_PAGE_SIZE, max_chars: int =
     return chunks
 
 
-def id_windows(entity: str, id_filter: str, ids: Iterable[int],
-               filters: Sequence[tuple[str, str]] = (), rows_per_id: int | None = 1) -> list[Window]:
+def id_windows(
+    entity: str,
+    id_filter: str,
+    ids: Iterable[int],
+    filters: Sequence[tuple[str, str]] = (),
+    rows_per_id: int | None = 1,
+) -> list[Window]:
     """Windows that ask for explicit ids (``run/1,2,3``), each small enough for one page."""
     out = []
     for chunk in id_chunks(ids):
         max_rows = None if rows_per_id is None else len(chunk) * rows_per_id
-        out.append(Window(entity, tuple(filters) + ((id_filter, ",".join(map(str, chunk))),), max_rows))
+        out.append(
+            Window(entity, tuple(filters) + ((id_filter, ",".join(map(str, chunk))),), max_rows)
+        )
     return out
 
 
 class _State:
-    __slots__ = ("window", "next_submit", "next_yield", "end", "buffer", "outstanding", "given",
-                 "limit_rows", "gen", "maybe_cap", "rows")
+    __slots__ = (
+        "window",
+        "next_submit",
+        "next_yield",
+        "end",
+        "buffer",
+        "outstanding",
+        "given",
+        "limit_rows",
+        "gen",
+        "maybe_cap",
+        "rows",
+    )
 
     def __init__(self, window: Window, start: int, rows: int, limit_rows: int | None) -> None:
         self.window = window
         self.next_submit = start  # position of the next page to ask for (offset mode)
-        self.next_yield = start   # position of the next page to hand out
+        self.next_yield = start  # position of the next page to hand out
         self.end = False
         self.buffer: dict[int, tuple[pa.RecordBatch, str, int]] = {}
         self.outstanding = 0
@@ -151,7 +175,9 @@ class _State:
 class Lister:
     """Pages through windows with at most ``in_flight`` requests at once."""
 
-    def __init__(self, client: HttpClient, in_flight: int = 4, page_size: int = MAX_PAGE_SIZE) -> None:
+    def __init__(
+        self, client: HttpClient, in_flight: int = 4, page_size: int = MAX_PAGE_SIZE
+    ) -> None:
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ValueError(f"page size must be within 1..{MAX_PAGE_SIZE}")
         self.client = client
@@ -161,9 +187,12 @@ class Lister:
         self._uncapped = False  # a page of page_size rows came back: no smaller cap
 
     # -- one page ---------------------------------------------------------------------------
-    def fetch(self, window: Window, position: int, limit: int, spool=None) -> tuple[pa.RecordBatch, str]:
-        """One page; with a ``spool`` (``get``/``put`` by call, see ``metabase.openml.spool``) a page
-        received before is read from it, and a page received now is put there at once."""
+    def fetch(
+        self, window: Window, position: int, limit: int, spool=None
+    ) -> tuple[pa.RecordBatch, str]:
+        """One page; with a ``spool`` (``get``/``put`` by call, see ``metabase.openml.spool``) a
+        page received before is read from it, and a page received now is put there at once.
+        """
         call = window.call(position, limit)
         if spool is not None:
             batch = spool.get(call)
@@ -188,8 +217,13 @@ class Lister:
             return empty_batch(spec), mask_url(self.client.url(call))
 
     # -- many windows -----------------------------------------------------------------------
-    def pages(self, windows: Sequence[Window], start: dict[str, tuple[int, int]] | None = None,
-              max_rows_per_window: int | None = None, spool=None) -> Iterator[Page]:
+    def pages(
+        self,
+        windows: Sequence[Window],
+        start: dict[str, tuple[int, int]] | None = None,
+        max_rows_per_window: int | None = None,
+        spool=None,
+    ) -> Iterator[Page]:
         """Yield every page of every window; a window's pages come in order.
 
         ``start`` maps window keys to ``(position, rows already had)`` to resume at;
@@ -208,8 +242,14 @@ class Lister:
                 for state in [s for s in active if self._finished(s)]:
                     active.remove(state)
                     if state.given == 0:  # nothing to ask (its row limit was reached before)
-                        yield Page(state.window, state.next_yield, empty_batch(state.window.spec), True,
-                                   state.next_yield, state.rows)
+                        yield Page(
+                            state.window,
+                            state.next_yield,
+                            empty_batch(state.window.spec),
+                            True,
+                            state.next_yield,
+                            state.rows,
+                        )
                 if not futures:
                     if pending or active:
                         continue
@@ -248,7 +288,12 @@ class Lister:
     def _submit(self, pool, futures, state: _State, spool) -> None:
         position = state.next_submit
         limit = self._want(state)
-        futures[pool.submit(self.fetch, state.window, position, limit, spool)] = (state, position, state.gen, limit)
+        futures[pool.submit(self.fetch, state.window, position, limit, spool)] = (
+            state,
+            position,
+            state.gen,
+            limit,
+        )
         state.outstanding += 1
         if not state.window.key_filter:
             state.next_submit = position + limit
@@ -258,9 +303,12 @@ class Lister:
         # confirmed page-size question is answered before many windows ask it), then new
         # windows; deeper pages of offset windows are asked speculatively once shown full
         for state in active:
-            while (len(futures) < self.in_flight and self._can_submit(state)
-                   and (state.outstanding == 0 or state.given > 0)
-                   and state.outstanding < self.in_flight):
+            while (
+                len(futures) < self.in_flight
+                and self._can_submit(state)
+                and (state.outstanding == 0 or state.given > 0)
+                and state.outstanding < self.in_flight
+            ):
                 self._submit(pool, futures, state, spool)
         while len(futures) < self.in_flight and pending:
             state = pending.popleft()
@@ -271,8 +319,9 @@ class Lister:
     def _finished(self, state: _State) -> bool:
         return state.outstanding == 0 and not self._can_submit(state) and not state.buffer
 
-    def _arrive(self, state: _State, position: int, batch: pa.RecordBatch, url: str,
-                limit: int) -> Iterator[Page]:
+    def _arrive(
+        self, state: _State, position: int, batch: pa.RecordBatch, url: str, limit: int
+    ) -> Iterator[Page]:
         state.buffer[position] = (batch, url, limit)
         window = state.window
         while state.next_yield in state.buffer and not state.end:
@@ -294,12 +343,22 @@ class Lister:
                 state.end = True
                 state.buffer.clear()
             state.given += 1
-            yield Page(window, at, batch, last, state.next_yield, state.rows - rows, url, window.call(at, asked))
+            yield Page(
+                window,
+                at,
+                batch,
+                last,
+                state.next_yield,
+                state.rows - rows,
+                url,
+                window.call(at, asked),
+            )
 
     def _learn_cap(self, state: _State, rows: int, asked: int) -> None:
         """A short offset page followed by more rows shows the server's cap: later pages ask for
         that many, so the offsets of pages asked ahead line up. Only offset windows teach it (a
-        keyset page costs the same whatever its size, and new uploads can follow a true end)."""
+        keyset page costs the same whatever its size, and new uploads can follow a true end).
+        """
         if state.maybe_cap and rows:
             self._cap = state.maybe_cap
         state.maybe_cap = 0
@@ -320,5 +379,7 @@ class Lister:
         """All rows of ``windows`` as one table (small lists: tasks, datasets, flows)."""
         batches = [p.batch for p in self.pages(windows) if p.batch.num_rows]
         if not batches:
-            return pa.Table.from_batches([empty_batch(windows[0].spec)]) if windows else pa.table({})
+            return (
+                pa.Table.from_batches([empty_batch(windows[0].spec)]) if windows else pa.table({})
+            )
         return pa.Table.from_batches(batches)

@@ -28,11 +28,18 @@ from metabase.openml.http import OML_NS, RetryableError, error_from_body
 
 _NS = "{" + OML_NS + "}"
 
-PARAMETER_TYPE = pa.struct([
-    ("id", pa.int64()), ("flow_id", pa.int64()), ("flow_name", pa.string()),
-    ("full_name", pa.string()), ("parameter_name", pa.string()), ("data_type", pa.string()),
-    ("default_value", pa.string()), ("value", pa.string()),
-])
+PARAMETER_TYPE = pa.struct(
+    [
+        ("id", pa.int64()),
+        ("flow_id", pa.int64()),
+        ("flow_name", pa.string()),
+        ("full_name", pa.string()),
+        ("parameter_name", pa.string()),
+        ("data_type", pa.string()),
+        ("default_value", pa.string()),
+        ("value", pa.string()),
+    ]
+)
 NAMED_VALUES = pa.map_(pa.string(), pa.string())
 
 
@@ -55,41 +62,102 @@ class ListSpec:
 
 SPECS: dict[str, ListSpec] = {
     "evaluation": ListSpec(
-        "evaluation/list", "evaluation",
-        {"run_id": pa.int64(), "task_id": pa.int64(), "setup_id": pa.int64(), "flow_id": pa.int64(),
-         "flow_name": pa.string(), "data_id": pa.int64(), "data_name": pa.string(),
-         "function": pa.string(), "upload_time": pa.timestamp("s"), "uploader": pa.int64(),
-         "value": pa.float64(), "values": pa.string(), "repeat": pa.int32(), "fold": pa.int32()},
-        id_column="run_id", root="evaluations"),
+        "evaluation/list",
+        "evaluation",
+        {
+            "run_id": pa.int64(),
+            "task_id": pa.int64(),
+            "setup_id": pa.int64(),
+            "flow_id": pa.int64(),
+            "flow_name": pa.string(),
+            "data_id": pa.int64(),
+            "data_name": pa.string(),
+            "function": pa.string(),
+            "upload_time": pa.timestamp("s"),
+            "uploader": pa.int64(),
+            "value": pa.float64(),
+            "values": pa.string(),
+            "repeat": pa.int32(),
+            "fold": pa.int32(),
+        },
+        id_column="run_id",
+        root="evaluations",
+    ),
     "run": ListSpec(
-        "run/list", "run",
-        {"run_id": pa.int64(), "task_id": pa.int64(), "task_type_id": pa.int32(),
-         "setup_id": pa.int64(), "flow_id": pa.int64(), "uploader": pa.int64(),
-         "upload_time": pa.timestamp("s"), "error_message": pa.string()},
-        id_column="run_id", root="runs"),
+        "run/list",
+        "run",
+        {
+            "run_id": pa.int64(),
+            "task_id": pa.int64(),
+            "task_type_id": pa.int32(),
+            "setup_id": pa.int64(),
+            "flow_id": pa.int64(),
+            "uploader": pa.int64(),
+            "upload_time": pa.timestamp("s"),
+            "error_message": pa.string(),
+        },
+        id_column="run_id",
+        root="runs",
+    ),
     "setup": ListSpec(
-        "setup/list", "setup", {"setup_id": pa.int64(), "flow_id": pa.int64()},
-        nested={"parameter": PARAMETER_TYPE}, id_column="setup_id", root="setups"),
+        "setup/list",
+        "setup",
+        {"setup_id": pa.int64(), "flow_id": pa.int64()},
+        nested={"parameter": PARAMETER_TYPE},
+        id_column="setup_id",
+        root="setups",
+    ),
     "task": ListSpec(
-        "task/list", "task",
-        {"task_id": pa.int64(), "task_type_id": pa.int32(), "task_type": pa.string(),
-         "did": pa.int64(), "name": pa.string(), "status": pa.string(), "format": pa.string()},
-        named=("input", "quality"), id_column="task_id", root="tasks"),
+        "task/list",
+        "task",
+        {
+            "task_id": pa.int64(),
+            "task_type_id": pa.int32(),
+            "task_type": pa.string(),
+            "did": pa.int64(),
+            "name": pa.string(),
+            "status": pa.string(),
+            "format": pa.string(),
+        },
+        named=("input", "quality"),
+        id_column="task_id",
+        root="tasks",
+    ),
     "data": ListSpec(
-        "data/list", "dataset",
-        {"did": pa.int64(), "name": pa.string(), "version": pa.int32(), "status": pa.string(),
-         "format": pa.string(), "file_id": pa.int64(), "md5_checksum": pa.string()},
-        named=("quality",), id_column="did", root="data"),
+        "data/list",
+        "dataset",
+        {
+            "did": pa.int64(),
+            "name": pa.string(),
+            "version": pa.int32(),
+            "status": pa.string(),
+            "format": pa.string(),
+            "file_id": pa.int64(),
+            "md5_checksum": pa.string(),
+        },
+        named=("quality",),
+        id_column="did",
+        root="data",
+    ),
     "flow": ListSpec(
-        "flow/list", "flow",
-        {"id": pa.int64(), "full_name": pa.string(), "name": pa.string(), "version": pa.string(),
-         "external_version": pa.string(), "uploader": pa.int64()},
-        id_column="id", root="flows"),
+        "flow/list",
+        "flow",
+        {
+            "id": pa.int64(),
+            "full_name": pa.string(),
+            "name": pa.string(),
+            "version": pa.string(),
+            "external_version": pa.string(),
+            "uploader": pa.int64(),
+        },
+        id_column="id",
+        root="flows",
+    ),
 }
 
 
 def _local(tag) -> str:
-    return tag[len(_NS):] if isinstance(tag, str) and tag.startswith(_NS) else str(tag)
+    return tag[len(_NS) :] if isinstance(tag, str) and tag.startswith(_NS) else str(tag)
 
 
 def _column(values: list, dtype: pa.DataType, decimal_only: bool = True) -> pa.Array:
@@ -103,7 +171,8 @@ def finish_column(text: pa.Array, dtype: pa.DataType, decimal_only: bool = True)
 
     With ``decimal_only`` (a list's own columns) a hexadecimal integer is not a number; a setup
     parameter's ``id`` and ``flow_id`` are read as Arrow reads them (checking 20,000 of them a
-    page would cost more than the rest of their typing)."""
+    page would cost more than the rest of their typing).
+    """
     if pa.types.is_string(dtype):
         return text
     if pa.types.is_timestamp(dtype):
@@ -122,22 +191,28 @@ def cast_numbers(text: pa.Array, dtype: pa.DataType) -> pa.Array:
     """Number texts in one cast; ``ArrowInvalid`` for any text that is not a plain decimal number.
 
     Arrow also reads hexadecimal integers (``0x10``; ``0x8000000000000000`` wraps to a negative
-    id), which it takes only with a leading ``0x`` or ``0X``: two prefix kernels find them."""
-    if pa.types.is_integer(dtype) and (pc.any(pc.starts_with(text, "0x")).as_py()
-                                       or pc.any(pc.starts_with(text, "0X")).as_py()):
+    id), which it takes only with a leading ``0x`` or ``0X``: two prefix kernels find them.
+    """
+    if pa.types.is_integer(dtype) and (
+        pc.any(pc.starts_with(text, "0x")).as_py() or pc.any(pc.starts_with(text, "0X")).as_py()
+    ):
         raise pa.ArrowInvalid("not a decimal integer")
     return pc.cast(text, dtype)
 
 
 _INTEGER = re.compile(r"[+-]?[0-9]+").fullmatch
-_FLOAT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
-                    r"|[+-]?(?:nan|inf|infinity)", re.IGNORECASE).fullmatch
+_FLOAT = re.compile(
+    r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+    r"|[+-]?(?:nan|inf|infinity)",
+    re.IGNORECASE,
+).fullmatch
 
 
 def _numbers_one_by_one(text: pa.Array, dtype: pa.DataType) -> pa.Array:
     """Each text as a number of ``dtype``, or null where it is not a plain decimal number of that
     type (``abc0.96``; ``1_000`` and ``0x10``, which Python would take; ``3.5`` as an integer) or
-    does not fit it (an integer beyond int64): never an exception and never a guess."""
+    does not fit it (an integer beyond int64): never an exception and never a guess.
+    """
     integer = pa.types.is_integer(dtype)
     bits = dtype.bit_width - 1 if integer else 0
     low, high = -(1 << bits), (1 << bits) - 1
@@ -176,7 +251,9 @@ class PageParser:
             self._tags[_NS + n] = ("named", n)
         for n in spec.nested:
             self._tags[_NS + n] = ("nested", n)
-        self._struct_tags = {n: {_NS + f.name: i for i, f in enumerate(t)} for n, t in spec.nested.items()}
+        self._struct_tags = {
+            n: {_NS + f.name: i for i, f in enumerate(t)} for n, t in spec.nested.items()
+        }
         self._head = b""
         self.rows = 0
 
@@ -261,7 +338,8 @@ class PageParser:
 
     def _check_root(self, root) -> None:
         """The body must be the list asked for. Anything else is retried (an HTML maintenance page
-        answered with status 200 is no empty list), and an ``<oml:error>`` body is raised."""
+        answered with status 200 is no empty list), and an ``<oml:error>`` body is raised.
+        """
         expected = _NS + self.spec.root if self.spec.root else None
         if root is not None and (root.tag == expected or expected is None):
             return

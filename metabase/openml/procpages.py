@@ -35,24 +35,45 @@ class Transformed:
     result: Any
 
 
-def process_pages(gateway, windows: Sequence[Window], start: dict | None = None,
-                  max_rows_per_window: int | None = None,
-                  transform: Callable | None = None, transform_args: tuple = (),
-                  spool_directory=None) -> Iterator[Transformed]:
+def process_pages(
+    gateway,
+    windows: Sequence[Window],
+    start: dict | None = None,
+    max_rows_per_window: int | None = None,
+    transform: Callable | None = None,
+    transform_args: tuple = (),
+    spool_directory=None,
+) -> Iterator[Transformed]:
     """Like ``gateway.lister.pages`` but run in a child process; yields :class:`Transformed`.
 
     ``transform(batch, *transform_args)`` runs in the child (a module-level function). The calls
     and retries the child made are added to ``gateway.client``'s counters at the end. With
     ``spool_directory`` the child puts every page it receives in a ``metabase.openml.spool``
-    there (the caller clears it when the phase is done)."""
+    there (the caller clears it when the phase is done).
+    """
     import multiprocessing as mp
 
     ctx = mp.get_context("spawn")  # no fork of a process holding DuckDB and thread pools
     results = ctx.Queue(maxsize=QUEUE_PAGES)
     proc = ctx.Process(
-        target=_work, daemon=True, name="metabase-lister",
-        args=(gateway.server, gateway.apikey, gateway.policy, gateway.in_flight, list(windows), start or {},
-              max_rows_per_window, transform, transform_args, os.getpid(), results, spool_directory))
+        target=_work,
+        daemon=True,
+        name="metabase-lister",
+        args=(
+            gateway.server,
+            gateway.apikey,
+            gateway.policy,
+            gateway.in_flight,
+            list(windows),
+            start or {},
+            max_rows_per_window,
+            transform,
+            transform_args,
+            os.getpid(),
+            results,
+            spool_directory,
+        ),
+    )
     proc.start()
     try:
         while True:
@@ -60,7 +81,9 @@ def process_pages(gateway, windows: Sequence[Window], start: dict | None = None,
                 item = results.get(timeout=5.0)
             except queue.Empty:
                 if not proc.is_alive():
-                    raise OpenMLError(f"the list worker process ended unexpectedly (exit code {proc.exitcode})") from None
+                    raise OpenMLError(
+                        f"the list worker process ended unexpectedly (exit code {proc.exitcode})"
+                    ) from None
                 continue
             kind = item[0]
             if kind == "page":
@@ -90,8 +113,20 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def _work(server, apikey, policy, in_flight, windows, start, max_rows, transform, transform_args,
-          parent, results, spool_directory=None) -> None:
+def _work(
+    server,
+    apikey,
+    policy,
+    in_flight,
+    windows,
+    start,
+    max_rows,
+    transform,
+    transform_args,
+    parent,
+    results,
+    spool_directory=None,
+) -> None:
     _die_with_parent(parent)
     from metabase.errors import MetabaseError
     from metabase.openml.http import HttpClient
@@ -110,8 +145,16 @@ def _work(server, apikey, policy, in_flight, windows, start, max_rows, transform
                 os._exit(1)
             batch = page.batch
             result = transform(batch, *transform_args) if transform is not None else batch
-            light = Page(page.window, page.position, batch.slice(0, 0), page.last, page.next_position,
-                         page.rows_before, page.url, page.key)
+            light = Page(
+                page.window,
+                page.position,
+                batch.slice(0, 0),
+                page.last,
+                page.next_position,
+                page.rows_before,
+                page.url,
+                page.key,
+            )
             results.put(("page", Transformed(light, batch.num_rows, result)))
         results.put(("done", client.calls, client.retries))
     except MetabaseError as exc:

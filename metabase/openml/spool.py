@@ -8,14 +8,15 @@ the killed run had received but not committed and uses them instead of asking th
 so a kill costs at most the one page whose write it interrupted (plus requests still in flight,
 whose answers had not arrived).
 
-Layout: ``<store file name>.sync-spool/<phase>/`` holds an ``ORIGIN`` file (the server the pages came
-from: pages of another server are thrown away) and append-only segment files of frames
+Layout: ``<store file name>.sync-spool/<phase>/`` holds an ``ORIGIN`` file (the server the pages
+came from: pages of another server are thrown away) and append-only segment files of frames
 ``MAGIC | key length | data length | key | Arrow IPC stream of the page``. A torn frame at the end
 of a segment (the kill hit the write) is ignored. Writes go straight to the OS (no user-space
 buffer), which is all SIGKILL needs; a power cut may lose pages, which are then fetched again.
 Each commit starts a new segment, and a segment whose pages are all committed is deleted, so the
 spool holds about one commit group; the keys of committed pages still in a segment are appended
-to ``committed.log`` (whole lines only count), so a re-run does not take them for pending ones. Keys are list calls without the API key (it travels as a
+to ``committed.log`` (whole lines only count), so a re-run does not take them for pending ones.
+Keys are list calls without the API key (it travels as a
 query parameter, never in the call), so no secret is written.
 
 The spool never fails a sync: if the disk refuses a write, it switches itself off and the sync
@@ -53,7 +54,9 @@ class PageSpool:
         self.enabled = True
         self.reused = 0  # pages served from disk instead of the server
         self._lock = threading.Lock()
-        self._index: dict[str, tuple[Path, int, int]] = {}  # key -> (segment, data offset, data bytes)
+        self._index: dict[
+            str, tuple[Path, int, int]
+        ] = {}  # key -> (segment, data offset, data bytes)
         self._live: dict[Path, set[str]] = {}  # segment -> keys not yet committed
         self._current: tuple[Path, int] | None = None  # (segment, fd)
         self._next = 0
@@ -139,7 +142,9 @@ class PageSpool:
                     self._live[segment] = set()
                 segment, fd = self._current
                 offset = os.fstat(fd).st_size
-                os.write(fd, _HEAD.pack(MAGIC, len(raw_key), data.size) + raw_key + data.to_pybytes())
+                os.write(
+                    fd, _HEAD.pack(MAGIC, len(raw_key), data.size) + raw_key + data.to_pybytes()
+                )
             except OSError as exc:
                 self._disable(exc)
                 return
@@ -160,7 +165,8 @@ class PageSpool:
 
     def committed(self, keys: Iterable[str]) -> None:
         """These pages' rows are in the store: forget them, start a new segment, and delete the
-        segments with nothing left to give."""
+        segments with nothing left to give.
+        """
         with self._lock:
             dropped = [key for key in keys if self._drop(key)]
             self._close_current()

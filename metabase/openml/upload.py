@@ -34,8 +34,11 @@ class Uploaded:
     adopted: bool  # True: the server held the run already (found by its tag)
 
 
-_READABLE = {102: "the server refused the API key", 103: "the server refused the API key",
-             104: "the server refused the API key"}
+_READABLE = {
+    102: "the server refused the API key",
+    103: "the server refused the API key",
+    104: "the server refused the API key",
+}
 
 
 def refusal(code: int | None, message: str, flow_id: int | None = None) -> str:
@@ -43,7 +46,11 @@ def refusal(code: int | None, message: str, flow_id: int | None = None) -> str:
     if code in _READABLE or "authentication" in message.lower() or "api key" in message.lower():
         return _READABLE.get(code, "the server refused the API key")
     if code == 204 or "unknown flow" in message.lower():
-        return f"flow {flow_id} is not known to the server" if flow_id else "the flow is not known to the server"
+        return (
+            f"flow {flow_id} is not known to the server"
+            if flow_id
+            else "the flow is not known to the server"
+        )
     if code == 203 or "unknown task" in message.lower():
         return "the task is not known to the server"
     return f"OpenML refused the run (code {code}): {reason(message)}"
@@ -62,7 +69,8 @@ class Uploader:
     # -- flows --------------------------------------------------------------------------------
     def flow_id(self, flow) -> int:
         """The server's id of ``flow`` (name + external version), published when it has none;
-        ``flow`` gets the server's ids (its components' too) for its parameter settings."""
+        ``flow`` gets the server's ids (its components' too) for its parameter settings.
+        """
         with self.gateway._openml() as openml:
             from openml.flows.flow import _copy_server_fields
 
@@ -99,11 +107,20 @@ class Uploader:
         root = etree.fromstring(body)
         return sorted(int(e.text) for e in root.iter("{http://openml.org/openml}run_id"))
 
-    def publish_run(self, description: str, predictions: str | None, tag: str, *, maybe_stored: bool,
-                    before_send: Callable[[], None], flow_id: int | None = None) -> Uploaded:
+    def publish_run(
+        self,
+        description: str,
+        predictions: str | None,
+        tag: str,
+        *,
+        maybe_stored: bool,
+        before_send: Callable[[], None],
+        flow_id: int | None = None,
+    ) -> Uploaded:
         """POST the run until the server answers with its id, or adopt the run the server
         already holds under ``tag``. ``maybe_stored``: an earlier attempt (perhaps of a killed
-        process) may have reached the server. ``before_send`` records that an upload begins."""
+        process) may have reached the server. ``before_send`` records that an upload begins.
+        """
         policy = self.gateway.policy
         last = "no attempt"
         refused = 0
@@ -126,8 +143,11 @@ class Uploader:
             if problem == "refused":  # nothing reached the server
                 refused += 1
                 if refused >= policy.connect_attempts:
-                    raise ServerDown(f"cannot reach OpenML at {mask_url(self.gateway.server)}: connection refused; "
-                                     "the runs stay in the outbox for the next `metabase publish`")
+                    raise ServerDown(
+                        f"cannot reach OpenML at {mask_url(self.gateway.server)}: "
+                        "connection refused; "
+                        "the runs stay in the outbox for the next `metabase publish`"
+                    )
             elif status != 429:  # a 429 is answered before the upload is read
                 maybe_stored = True
             last = problem or f"HTTP {status}"
@@ -142,25 +162,41 @@ class Uploader:
         import urllib3
         from urllib3.exceptions import HTTPError, NewConnectionError
 
-        fields = {"api_key": self.gateway.apikey or "",
-                  "description": ("description.xml", description.encode("utf-8"), "text/xml")}
+        fields = {
+            "api_key": self.gateway.apikey or "",
+            "description": ("description.xml", description.encode("utf-8"), "text/xml"),
+        }
         if predictions is not None:
             fields["predictions"] = ("predictions.arff", predictions.encode("utf-8"), "text/plain")
         body, content_type = urllib3.encode_multipart_formdata(fields)
         if self._pool is None:
             policy = self.gateway.policy
-            self._pool = urllib3.PoolManager(retries=False, timeout=urllib3.Timeout(
-                connect=policy.connect_timeout_s, read=policy.read_timeout_s))
+            self._pool = urllib3.PoolManager(
+                retries=False,
+                timeout=urllib3.Timeout(
+                    connect=policy.connect_timeout_s, read=policy.read_timeout_s
+                ),
+            )
         self.posts += 1
         try:
-            response = self._pool.request("POST", f"{self.gateway.server}/run/", body=body,
-                                          headers={"Content-Type": content_type}, retries=False)
+            response = self._pool.request(
+                "POST",
+                f"{self.gateway.server}/run/",
+                body=body,
+                headers={"Content-Type": content_type},
+                retries=False,
+            )
         except NewConnectionError:
             return None, None, None, "refused"
         except HTTPError as exc:
             return None, None, None, f"connection broken ({type(exc).__name__})"
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
-        return response.status, response.data, retry_after, None if response.status < 500 else f"HTTP {response.status}"
+        return (
+            response.status,
+            response.data,
+            retry_after,
+            None if response.status < 500 else f"HTTP {response.status}",
+        )
 
     def close(self) -> None:
         if self._pool is not None:

@@ -1,6 +1,7 @@
 """A run's OpenML flow: openml-python's own for scikit-learn pipelines, else one built from the
 catalogue (a stable name ``metabase.<pipeline>``, one parameter per hyperparameter with its
-default, library versions as dependencies, and how to rebuild it with metabase)."""
+default, library versions as dependencies, and how to rebuild it with metabase).
+"""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from typing import Any
 
 @dataclass
 class FlowPlan:
-    """A flow to find or publish, and how to get a run's parameter settings from it once it has ids."""
+    """A flow to find or publish, and how to get a run's parameter settings from it once it has
+    ids.
+    """
 
-    flow: Any                # openml.flows.OpenMLFlow
+    flow: Any  # openml.flows.OpenMLFlow
     sklearn: bool
     pipeline: str
 
@@ -30,8 +33,12 @@ def sklearn_flow(pipeline: str, config: dict, seed: int, fidelity: dict, data) -
     from metabase.runner.execute import schema_for
     from pipelines import BuildOptions
 
-    options = BuildOptions(max_estimators=(fidelity or {}).get("n_estimators"),
-                           max_epochs=(fidelity or {}).get("epochs"), random_state=int(seed or 0), n_jobs=1)
+    options = BuildOptions(
+        max_estimators=(fidelity or {}).get("n_estimators"),
+        max_epochs=(fidelity or {}).get("epochs"),
+        random_state=int(seed or 0),
+        n_jobs=1,
+    )
     model = pipelines.get(pipeline).build(dict(config), schema_for(data), options)
     return FlowPlan(SklearnExtension().model_to_flow(model), True, pipeline)
 
@@ -48,17 +55,39 @@ def catalogue_flow(pipeline: str, versions: dict[str, str]) -> FlowPlan:
     deps = "\n".join(f"{lib}=={ver}" for lib, ver in sorted(versions.items()) if ver)
     described = {h["name"]: h for h in _hyperparameters(entry)}
     parameters = {k: json.dumps(v) for k, v in sorted(defaults.items())}
-    meta = {k: {"data_type": described.get(k, {}).get("kind") or type(v).__name__,
-                "description": f"{pipeline} hyperparameter {k}"} for k, v in sorted(defaults.items())}
-    description = (f"The metabase catalogue pipeline {pipeline}: preprocessing (impute, encode, scale) then "
-                   f"the model. Rebuild it with `pipelines.get({pipeline!r}).build(config, schema)` from "
-                   "metabase's pipelines package, or run it with `metabase run --pipeline "
-                   f"{pipeline} --config JSON`; the run's parameter settings are that JSON's values.")
-    external = ",".join([f"metabase.{pipeline}=={_catalogue_hash(entry)}",
-                         *(f"{lib}=={ver}" for lib, ver in sorted(versions.items()) if ver)])[:128]
-    flow = OpenMLFlow(name=name, description=description, model=None, components={}, parameters=parameters,
-                      parameters_meta_info=meta, external_version=external, tags=["metabase"],
-                      language="English", dependencies=deps, class_name=name, custom_name=name)
+    meta = {
+        k: {
+            "data_type": described.get(k, {}).get("kind") or type(v).__name__,
+            "description": f"{pipeline} hyperparameter {k}",
+        }
+        for k, v in sorted(defaults.items())
+    }
+    description = (
+        f"The metabase catalogue pipeline {pipeline}: preprocessing (impute, encode, scale) then "
+        f"the model. Rebuild it with `pipelines.get({pipeline!r}).build(config, schema)` from "
+        "metabase's pipelines package, or run it with `metabase run --pipeline "
+        f"{pipeline} --config JSON`; the run's parameter settings are that JSON's values."
+    )
+    external = ",".join(
+        [
+            f"metabase.{pipeline}=={_catalogue_hash(entry)}",
+            *(f"{lib}=={ver}" for lib, ver in sorted(versions.items()) if ver),
+        ]
+    )[:128]
+    flow = OpenMLFlow(
+        name=name,
+        description=description,
+        model=None,
+        components={},
+        parameters=parameters,
+        parameters_meta_info=meta,
+        external_version=external,
+        tags=["metabase"],
+        language="English",
+        dependencies=deps,
+        class_name=name,
+        custom_name=name,
+    )
     return FlowPlan(flow, False, pipeline)
 
 
@@ -75,7 +104,9 @@ def _catalogue_hash(entry) -> str:
     """A short digest of the space: a changed space is a new flow version."""
     import hashlib
 
-    space = json.dumps({k: repr(v) for k, v in sorted(entry.default_config().items())}, sort_keys=True)
+    space = json.dumps(
+        {k: repr(v) for k, v in sorted(entry.default_config().items())}, sort_keys=True
+    )
     return hashlib.sha256(space.encode()).hexdigest()[:10]
 
 
@@ -83,8 +114,11 @@ def library_versions(pipeline: str, environment: dict | None) -> dict[str, str]:
     """The versions the run used (its stored environment), for the libraries its pipeline needs."""
     env = environment or {}
     libs = env.get("versions") if isinstance(env.get("versions"), dict) else env
-    wanted = ["metabase", "scikit-learn", "numpy"] + (["lightgbm"] if "lightgbm" in pipeline else []) \
+    wanted = (
+        ["metabase", "scikit-learn", "numpy"]
+        + (["lightgbm"] if "lightgbm" in pipeline else [])
         + (["torch"] if "torch" in pipeline else [])
+    )
     out = {}
     for lib in wanted:
         for key in (lib, lib.replace("-", "_"), "sklearn" if lib == "scikit-learn" else lib):
@@ -98,5 +132,7 @@ def parameter_settings(plan: FlowPlan, config: dict) -> list[dict]:
     """The run's ``oml:parameter_setting`` list; ``plan.flow`` must carry its server ids."""
     if plan.sklearn:
         return plan.flow.extension.obtain_parameter_values(plan.flow)
-    return [{"oml:name": k, "oml:value": json.dumps(v), "oml:component": plan.flow.flow_id}
-            for k, v in sorted(config.items())]
+    return [
+        {"oml:name": k, "oml:value": json.dumps(v), "oml:component": plan.flow.flow_id}
+        for k, v in sorted(config.items())
+    ]

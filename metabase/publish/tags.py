@@ -15,8 +15,10 @@ def check_tags(tags) -> tuple[str, ...]:
     out = [BASE_TAG]
     for tag in tags or ():
         if not _TAG.fullmatch(tag or ""):
-            raise InputError(f"invalid tag {tag!r}: OpenML tags are 1 to 128 characters of letters, digits, "
-                             "'_', '.' and '-'")
+            raise InputError(
+                f"invalid tag {tag!r}: OpenML tags are 1 to 128 characters of letters, digits, "
+                "'_', '.' and '-'"
+            )
         if tag not in out:
             out.append(tag)
     return tuple(out)

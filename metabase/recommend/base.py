@@ -25,7 +25,8 @@ class Scores:
     """Per candidate: ``rank_value`` orders them (higher first); ``predicted`` is the expected
     normalised score in the task (1 = as good as the task's best known run, 0 = its worst);
     ``std`` its uncertainty. ``neighbours`` are (task_id, similarity) of the most similar tasks;
-    ``support`` per candidate the run rows (in ``Prepared.runs``) that back it."""
+    ``support`` per candidate the run rows (in ``Prepared.runs``) that back it.
+    """
 
     rank_value: np.ndarray
     predicted: np.ndarray
@@ -38,14 +39,15 @@ class Scores:
 class Models:
     """Trained models a strategy uses, handed in and out explicitly: the facade passes the models
     it cached for exactly this training to :meth:`Strategy.fit`, and saves a strategy's
-    ``models_`` after fitting. ``None``: no such model (to be trained, or not used)."""
+    ``models_`` after fitting. ``None``: no such model (to be trained, or not used).
+    """
 
     surrogate: LGBMSurrogate | None = None
 
 
 class Strategy:
     """A recommender: learns from the runs of some tasks, then ranks candidate configurations for
-    another task. Subclasses follow scikit-learn's estimator conventions:
+    another task. Subclasses follow scikit-learn's estimator conventions.
 
     - ``__init__`` only stores its keyword parameters (:meth:`get_params` returns them); ``name``
       is the key under which :func:`metabase.recommend.create` builds it.
@@ -80,7 +82,8 @@ class Strategy:
 def cityblock(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """L1 distances between the rows of ``a`` and of ``b`` (scipy's ``cdist(..., "cityblock")``
     without importing scipy.spatial, a third of a second of a warm ``recommend``): one pass per
-    column, so memory stays one len(a) x len(b) matrix."""
+    column, so memory stays one len(a) x len(b) matrix.
+    """
     a, b = np.asarray(a, float), np.asarray(b, float)
     out = np.zeros((len(a), len(b)))
     step = np.empty_like(out)
@@ -93,13 +96,15 @@ def cityblock(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def task_distances(training: Training, query: Query) -> np.ndarray:
     """Mean L1 distance between scaled meta-features (auto-sklearn 1.0 uses L1: one wild quality
-    moves it less than a squared distance, and the robust scaling keeps units comparable)."""
+    moves it less than a squared distance, and the robust scaling keeps units comparable).
+    """
     return np.abs(training.scaled - query.scaled[None, :]).mean(axis=1)
 
 
 def similarity(distances: np.ndarray, training: Training) -> np.ndarray:
     """exp(-d / typical distance between training tasks): 1 for an identical task, about 0.37
-    for a typically distant one. The scale comes from the data, so no constant is tuned."""
+    for a typically distant one. The scale comes from the data, so no constant is tuned.
+    """
     scales = training.prepared.cache.task_scales
     key = (len(training.task_ids), int(training.task_ids.sum()))
     if key not in scales:
@@ -123,13 +128,18 @@ def task_rows(training: Training) -> dict[int, np.ndarray]:
     return cache.task_rows
 
 
-def nearest_runs(prepared, rows: np.ndarray, dist: np.ndarray, pipelines: np.ndarray) -> np.ndarray:
+def nearest_runs(
+    prepared, rows: np.ndarray, dist: np.ndarray, pipelines: np.ndarray
+) -> np.ndarray:
     """For each configuration (``dist`` rows), the nearest of the given runs of the same pipeline
-    (an index into ``rows``), or -1 when that task has no run of the pipeline."""
+    (an index into ``rows``), or -1 when that task has no run of the pipeline.
+    """
     d = cityblock(dist, prepared.dist[rows])
     codes = pipelines if pipelines.dtype.kind in "iu" else prepared.pipeline_codes(pipelines)
     theirs = prepared.run_pipeline_codes[rows]
-    if not (len(np.unique(codes)) == 1 and (theirs == codes[0]).all()):  # one pipeline: no mask needed
+    if not (
+        len(np.unique(codes)) == 1 and (theirs == codes[0]).all()
+    ):  # one pipeline: no mask needed
         d = np.where(codes[:, None] == theirs[None, :], d, np.inf)
     best = d.argmin(axis=1)
     return np.where(np.isfinite(d[np.arange(len(d)), best]), best, -1)
@@ -137,7 +147,8 @@ def nearest_runs(prepared, rows: np.ndarray, dist: np.ndarray, pipelines: np.nda
 
 def lookup_scores(prepared, rows: np.ndarray, dist: np.ndarray, pipelines: np.ndarray):
     """Normalised score in one task of the nearest evaluated configuration (NaN: no such run),
-    with that run's row."""
+    with that run's row.
+    """
     nearest = nearest_runs(prepared, rows, dist, pipelines)
     found = nearest >= 0
     run_rows = np.where(found, rows[np.maximum(nearest, 0)], -1)
@@ -153,19 +164,24 @@ def pool_matrix(training: Training, per_task: int):
     """The candidate pool of the zero-shot strategies: the ``per_task`` best runs of every task,
     deduplicated, and G[pool, task] = normalised score on each task of its nearest evaluated
     configuration. Computed once on the whole meta-dataset; folds slice it. Returns (pool rows,
-    G, the task ids of G's columns): with more than MAX_POOL_TASKS tasks, a sample of them."""
+    G, the task ids of G's columns): with more than MAX_POOL_TASKS tasks, a sample of them.
+    """
     prepared = training.prepared
     pools, key = prepared.cache.pools, per_task
     if key not in pools:
         runs = prepared.runs
-        ranked = runs.assign(_r=np.arange(len(runs))).sort_values(["task_id", "norm"], ascending=[True, False])
+        ranked = runs.assign(_r=np.arange(len(runs))).sort_values(
+            ["task_id", "norm"], ascending=[True, False]
+        )
         all_tasks = prepared.task_ids
         # bounded work for stores with thousands of tasks: a pool of about MAX_POOL configurations
         # and scores on at most MAX_POOL_TASKS tasks (a deterministic sample) are plenty to order
         # a portfolio; small meta-datasets (like openml-pimp's 92 tasks) are used whole
         per_task = max(1, min(per_task, MAX_POOL // len(all_tasks)))
         if len(all_tasks) > MAX_POOL_TASKS:
-            all_tasks = sorted(np.random.default_rng(0).choice(all_tasks, MAX_POOL_TASKS, replace=False).tolist())
+            all_tasks = sorted(
+                np.random.default_rng(0).choice(all_tasks, MAX_POOL_TASKS, replace=False).tolist()
+            )
         top = ranked.groupby("task_id").head(per_task)  # deduplicated per fold, below
         pool = top["_r"].to_numpy()
         groups = task_rows(training)

@@ -24,7 +24,7 @@ from metabase.recommend.records import Recommendation
 
 log = logging.getLogger(__name__)
 
-POOL_PER_TASK = 3   # best configurations of every task and pipeline that become candidates
+POOL_PER_TASK = 3  # best configurations of every task and pipeline that become candidates
 BEST_RUNS_KEPT = 10  # best runs of the target task itself, the strongest evidence of all
 
 
@@ -33,13 +33,20 @@ def fresh_pairs(pipeline_objs: dict, fresh: int, seed: int) -> list:
     return [(name, c) for name, p in pipeline_objs.items() for c in p.sample(fresh, seed=seed)]
 
 
-def candidates(prepared, pipeline_objs: dict, fresh: int, seed: int, target_task: int | None,
-               runnable_only: bool = False):
+def candidates(
+    prepared,
+    pipeline_objs: dict,
+    fresh: int,
+    seed: int,
+    target_task: int | None,
+    runnable_only: bool = False,
+):
     """(pipelines, configs, source rows): the best runs of every task (evaluated elsewhere), all
     distinct, plus fresh samples of each catalogue pipeline's space (rows -1). With
     ``runnable_only`` (and some catalogue pipeline in the data), only catalogue pipelines: flows
     known only by name and score (e.g. the study exports' Weka flows) still teach the models but
-    are not recommended, since they have no configuration to run."""
+    are not recommended, since they have no configuration to run.
+    """
     runs = prepared.runs
     if runnable_only and pipeline_objs:
         runs = runs.assign(_keep=runs["pipeline"].isin(list(pipeline_objs)))
@@ -65,14 +72,21 @@ def candidates(prepared, pipeline_objs: dict, fresh: int, seed: int, target_task
 def canonical_pool(prepared, pipeline_objs: dict, fresh: int, seed: int, runnable_only: bool):
     """(pipelines, configs, rows, canonical) of the candidates that do not depend on the task
     asked about; ``canonical[i]`` is (canonical config, identity key), or None outside today's
-    space."""
+    space.
+    """
     pipes, configs, rows = candidates(prepared, pipeline_objs, fresh, seed, None, runnable_only)
-    return pipes, configs, rows, [canonical_of(pipeline_objs, p, c) for p, c in zip(pipes, configs)]
+    return (
+        pipes,
+        configs,
+        rows,
+        [canonical_of(pipeline_objs, p, c) for p, c in zip(pipes, configs)],
+    )
 
 
 def task_pool(prepared, runnable: set, task_id: int, runnable_only: bool, canon):
     """(pipelines, configs, rows, canonical) of the task's own best runs in the prepared data;
-    ``runnable``: the catalogue's pipelines; ``canon(pipeline, config, run key)`` canonicalises."""
+    ``runnable``: the catalogue's pipelines; ``canon(pipeline, config, run key)`` canonicalises.
+    """
     runs = prepared.runs
     mine = runs.assign(_row=np.arange(len(runs)))[runs["task_id"].to_numpy() == task_id]
     if runnable_only and runnable:
@@ -87,17 +101,23 @@ def task_pool(prepared, runnable: set, task_id: int, runnable_only: bool, canon)
 def best_canonical(prepared, pipeline_objs: dict) -> dict:
     """Run key -> (canonical config, identity key) of every task's best runs of each pipeline:
     what a task with runs of its own shows, canonicalised once so that a warm call needs no
-    catalogue."""
+    catalogue.
+    """
     runs = prepared.runs
-    ranked = runs.assign(_row=np.arange(len(runs))).sort_values(["task_id", "norm"], ascending=[True, False])
+    ranked = runs.assign(_row=np.arange(len(runs))).sort_values(
+        ["task_id", "norm"], ascending=[True, False]
+    )
     top = ranked.groupby(["task_id", "pipeline"]).head(BEST_RUNS_KEPT).drop_duplicates("key")
-    return {k: canonical_of(pipeline_objs, p, prepared.configs[r])
-            for k, p, r in zip(top["key"], top["pipeline"], top["_row"])}
+    return {
+        k: canonical_of(pipeline_objs, p, prepared.configs[r])
+        for k, p, r in zip(top["key"], top["pipeline"], top["_row"])
+    }
 
 
 def canonical_of(pipeline_objs: dict, pipeline: str, config: dict):
     """(config in its pipeline's canonical form, identity key), or None when it lies outside
-    today's space."""
+    today's space.
+    """
     if pipeline in pipeline_objs:
         try:
             config = pipeline_objs[pipeline].canonicalize(config)
@@ -109,7 +129,8 @@ def canonical_of(pipeline_objs: dict, pipeline: str, config: dict):
 
 def closest_features(prepared, query_scaled: np.ndarray, task_id: int, n: int = 3) -> list[str]:
     """The ``n`` meta-features on which ``task_id`` is nearest to the query (scaled units, the
-    ones task similarity is measured in): why the two tasks count as similar."""
+    ones task similarity is measured in): why the two tasks count as similar.
+    """
     theirs = prepared.scaled.loc[task_id].to_numpy(float)
     gap = np.abs(theirs - query_scaled)
     known = np.flatnonzero(np.isfinite(gap))
@@ -121,7 +142,8 @@ def closest_features(prepared, query_scaled: np.ndarray, task_id: int, n: int = 
 
 def neighbour_evidence(prepared, scores, query_scaled=None, n: int = 5) -> list[dict]:
     """The similar tasks as evidence records, with their closest meta-features when the query's
-    scaled meta-features are given."""
+    scaled meta-features are given.
+    """
     out = []
     for task, sim in scores.neighbours[:n]:
         entry = {"task_id": int(task), "similarity": round(float(sim), 4)}
@@ -135,22 +157,28 @@ def neighbour_evidence(prepared, scores, query_scaled=None, n: int = 5) -> list[
 
 def _order(scores) -> np.ndarray:
     """Candidate order, best first: exact ties of the ranking value go to the smaller
-    uncertainty, then to the higher prediction, then at random (data order must not help)."""
+    uncertainty, then to the higher prediction, then at random (data order must not help).
+    """
     base = ranking(scores.rank_value)
     value = np.nan_to_num(np.asarray(scores.rank_value, float), nan=-np.inf)
-    std = np.nan_to_num(np.asarray(scores.std, float), nan=np.inf) if scores.std is not None \
+    std = (
+        np.nan_to_num(np.asarray(scores.std, float), nan=np.inf)
+        if scores.std is not None
         else np.zeros(len(value))
+    )
     predicted = np.nan_to_num(np.asarray(scores.predicted, float), nan=-np.inf)
     position = np.empty(len(base), int)
     position[base] = np.arange(len(base))
     return np.lexsort((position, -predicted, std, -value))
 
 
-def top_recommendations(prepared, scale, scores, pipes, canonical, rows, k,
-                        query_scaled=None) -> list:
+def top_recommendations(
+    prepared, scale, scores, pipes, canonical, rows, k, query_scaled=None
+) -> list:
     """The k best candidates as records: canonical configs (``canonical``, see
     :func:`canonical_pool`), scores on the task's ``scale`` (offset, range), evidence (similar
-    tasks and their closest meta-features, supporting runs)."""
+    tasks and their closest meta-features, supporting runs).
+    """
     neighbours = neighbour_evidence(prepared, scores, query_scaled)
     prepared_runs = prepared.runs
     out, seen = [], set()
@@ -166,28 +194,45 @@ def top_recommendations(prepared, scale, scores, pipes, canonical, rows, k,
         evidence = list(neighbours)
         for r in support[:5]:
             run = prepared_runs.iloc[int(r)]
-            evidence.append({"run_key": run.get("run_key"),
-                             "openml_run_id": None if pd.isna(run.get("openml_run_id")) else int(run["openml_run_id"]),
-                             "task_id": int(run["task_id"]), "score": float(run["score"])})
+            evidence.append(
+                {
+                    "run_key": run.get("run_key"),
+                    "openml_run_id": None
+                    if pd.isna(run.get("openml_run_id"))
+                    else int(run["openml_run_id"]),
+                    "task_id": int(run["task_id"]),
+                    "score": float(run["score"]),
+                }
+            )
         predicted = scores.predicted[index]
         std = scores.std[index] if scores.std is not None else np.nan
-        out.append(Recommendation(
-            rank=len(out) + 1, pipeline=pipeline, config=config,
-            predicted_score=None if np.isnan(predicted) else round(scale[0] + scale[1] * float(predicted), 6),
-            uncertainty=None if np.isnan(std) else round(scale[1] * float(std), 6),
-            expected_runtime=None, evidence=tuple(evidence)))
+        out.append(
+            Recommendation(
+                rank=len(out) + 1,
+                pipeline=pipeline,
+                config=config,
+                predicted_score=None
+                if np.isnan(predicted)
+                else round(scale[0] + scale[1] * float(predicted), 6),
+                uncertainty=None if np.isnan(std) else round(scale[1] * float(std), 6),
+                expected_runtime=None,
+                evidence=tuple(evidence),
+            )
+        )
         if len(out) == k:
             break
     return out
 
 
-def observed_recommendations(best_runs: pd.DataFrame, task_id: int, canon, limit: int,
-                             neighbours=()) -> list:
+def observed_recommendations(
+    best_runs: pd.DataFrame, task_id: int, canon, limit: int, neighbours=()
+) -> list:
     """The task's best observed configurations as records (``basis="observed"``), best first by
     the score of their best run. The uncertainty is that run's spread over its folds, else the
     spread over the configuration's runs (at least two), else unknown; every run of the
     configuration among ``best_runs`` is evidence. ``canon(pipeline, config, run key)`` gives
-    (canonical config, identity key), or None for a config outside today's space."""
+    (canonical config, identity key), or None for a config outside today's space.
+    """
     groups: dict[str, list] = {}
     order: list[str] = []
     for run in best_runs.itertuples(index=False):
@@ -209,17 +254,31 @@ def observed_recommendations(best_runs: pd.DataFrame, task_id: int, canon, limit
             spread = float(np.std(scores, ddof=1))
         else:
             spread = None
-        runs = [{"run_key": r.run_key,
-                 "openml_run_id": None if pd.isna(r.openml_run_id) else int(r.openml_run_id),
-                 "task_id": int(task_id), "score": float(r.score),
-                 **({"fold_std": round(float(r.fold_std), 6), "folds": int(r.folds)}
-                    if r.folds and r.folds >= 2 and not pd.isna(r.fold_std) else {})}
-                for _, r in groups[key][:5]]
-        out.append(Recommendation(
-            rank=len(out) + 1, pipeline=best.pipeline, config=config,
-            predicted_score=round(float(best.score), 6),
-            uncertainty=None if spread is None else round(spread, 6),
-            evidence=tuple([*neighbours, *runs]), basis="observed"))
+        runs = [
+            {
+                "run_key": r.run_key,
+                "openml_run_id": None if pd.isna(r.openml_run_id) else int(r.openml_run_id),
+                "task_id": int(task_id),
+                "score": float(r.score),
+                **(
+                    {"fold_std": round(float(r.fold_std), 6), "folds": int(r.folds)}
+                    if r.folds and r.folds >= 2 and not pd.isna(r.fold_std)
+                    else {}
+                ),
+            }
+            for _, r in groups[key][:5]
+        ]
+        out.append(
+            Recommendation(
+                rank=len(out) + 1,
+                pipeline=best.pipeline,
+                config=config,
+                predicted_score=round(float(best.score), 6),
+                uncertainty=None if spread is None else round(spread, 6),
+                evidence=tuple([*neighbours, *runs]),
+                basis="observed",
+            )
+        )
     return out
 
 
@@ -228,14 +287,18 @@ def merged(observed: list, predicted: list, k: int) -> list:
     seen = set()
     for rec in observed:
         seen.add(rec.pipeline + json.dumps(rec.config, sort_keys=True, default=str))
-    rest = [r for r in predicted
-            if r.pipeline + json.dumps(r.config, sort_keys=True, default=str) not in seen]
+    rest = [
+        r
+        for r in predicted
+        if r.pipeline + json.dumps(r.config, sort_keys=True, default=str) not in seen
+    ]
     return [replace(r, rank=i + 1) for i, r in enumerate([*observed, *rest][:k])]
 
 
 def tie_notes(recs: list, strategy: str) -> list[str]:
     """One sentence per group of predictions that share a predicted score and uncertainty (a
-    tree surrogate saturates at its top leaf): says why they tie and what orders them."""
+    tree surrogate saturates at its top leaf): says why they tie and what orders them.
+    """
     groups: dict[tuple, list[int]] = {}
     for r in recs:
         if r.basis == "predicted" and r.predicted_score is not None:
@@ -244,9 +307,12 @@ def tie_notes(recs: list, strategy: str) -> list[str]:
     for (score, std), ranks in groups.items():
         if len(ranks) < 2:
             continue
-        why = ("the surrogate cannot tell them apart (they fall in the same leaves); the "
-               "portfolio orders them (how well each did across the training tasks)"
-               if strategy == "default" else f"the {strategy} strategy's ranking orders them")
+        why = (
+            "the surrogate cannot tell them apart (they fall in the same leaves); the "
+            "portfolio orders them (how well each did across the training tasks)"
+            if strategy == "default"
+            else f"the {strategy} strategy's ranking orders them"
+        )
         shown = f"{score} ± {std}" if std is not None else f"{score}"
         notes.append(f"ranks {', '.join(map(str, ranks))} share one prediction ({shown}): {why}")
     return notes

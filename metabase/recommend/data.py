@@ -17,7 +17,8 @@ from metabase.recommend.encoding import ConfigEncoder, MetaFeatureScaler, normal
 
 def usable_tasks(runs: pd.DataFrame) -> list[int]:
     """Tasks that can teach or be scored: at least two runs and scores that are not all equal
-    (normalised regret is undefined on a constant task)."""
+    (normalised regret is undefined on a constant task).
+    """
     stats = runs.groupby("task_id")["score"].agg(["size", "min", "max"])
     ok = (stats["size"] >= 2) & (stats["max"] > stats["min"])
     return sorted(int(t) for t in stats.index[ok])
@@ -27,17 +28,20 @@ def usable_tasks(runs: pd.DataFrame) -> list[int]:
 class PreparedCache:
     """What strategies compute from a prepared meta-dataset once and share across folds and
     strategies. Everything here is derived from the prepared data alone (or, for ``surrogate``,
-    from one training of it), so it never changes an answer, only its cost."""
+    from one training of it), so it never changes an answer, only its cost.
+    """
 
     pipeline_codes: tuple[np.ndarray, dict[str, int]] | None = None  # per run, and name -> code
-    task_rows: dict[int, np.ndarray] | None = None                  # task -> its run rows
-    design: np.ndarray | None = None                                # surrogate inputs of every run
-    task_scales: dict[tuple, float] = field(default_factory=dict)   # training tasks -> distance scale
-    pools: dict[int, tuple] = field(default_factory=dict)           # per_task -> (pool, tasks, G)
+    task_rows: dict[int, np.ndarray] | None = None  # task -> its run rows
+    design: np.ndarray | None = None  # surrogate inputs of every run
+    task_scales: dict[tuple, float] = field(
+        default_factory=dict
+    )  # training tasks -> distance scale
+    pools: dict[int, tuple] = field(default_factory=dict)  # per_task -> (pool, tasks, G)
     # the surrogate model of the latest training it was fitted on, as (training key, model): the
     # strategies fitted on one backtest fold (``default`` and ``surrogate``) train it once
     surrogate: tuple[tuple, object] | None = None
-    rgpe_models: dict[int, object] = field(default_factory=dict)      # training task -> its RGPE model
+    rgpe_models: dict[int, object] = field(default_factory=dict)  # training task -> its RGPE model
     # recommend's query-independent candidates, canonicalised: (fresh, seed, runnable_only) ->
     # (pipelines, configs, rows, canonical); kept in the prepared-data cache so that a warm
     # recommend needs neither the catalogue's spaces nor ConfigSpace
@@ -49,36 +53,43 @@ class PreparedCache:
 
 @dataclass
 class Prepared:
-    runs: pd.DataFrame            # task_id, pipeline, config (text), score, norm, key; optional run_key, runtime
-    configs: list                 # parsed dicts, aligned with runs
+    runs: (
+        pd.DataFrame
+    )  # task_id, pipeline, config (text), score, norm, key; optional run_key, runtime
+    configs: list  # parsed dicts, aligned with runs
     encoder: ConfigEncoder
-    tree: np.ndarray              # configs for LightGBM
-    dist: np.ndarray              # configs for L1 distances
-    features: pd.DataFrame        # raw meta-features, index task_id (every task in runs or tasks)
+    tree: np.ndarray  # configs for LightGBM
+    dist: np.ndarray  # configs for L1 distances
+    features: pd.DataFrame  # raw meta-features, index task_id (every task in runs or tasks)
     scaler: MetaFeatureScaler
-    scaled: pd.DataFrame          # scaled meta-features, same index
+    scaled: pd.DataFrame  # scaled meta-features, same index
     cache: PreparedCache = field(default_factory=PreparedCache)
 
     @classmethod
     def build(cls, runs: pd.DataFrame, tasks: pd.DataFrame, extra_configs=()) -> "Prepared":
         """``extra_configs`` are (pipeline, config) pairs that will be asked about later (fresh
-        samples), so that the encoder knows their categories and ranges."""
+        samples), so that the encoder knows their categories and ranges.
+        """
         runs = runs[runs["score"].notna()]
         keep = usable_tasks(runs)
         if len(keep) < 2:
             raise InputError(
-                f"the meta-dataset has {len(keep)} usable task(s) (a usable task has at least two runs "
-                "with different scores); at least 2 are needed to learn across tasks")
+                f"the meta-dataset has {len(keep)} usable task(s) (a usable task has at least two "
+                "runs with different scores); at least 2 are needed to learn across tasks"
+            )
         runs = runs[runs["task_id"].isin(keep)].reset_index(drop=True).copy()
         configs = [json.loads(c) if isinstance(c, str) else dict(c) for c in runs["config"]]
         runs["norm"] = normalise_scores(runs["score"], runs["task_id"])
         # the config text is the identity: interchange writers emit canonical (sorted-key) JSON
         runs["key"] = runs["pipeline"].astype(str) + "|" + runs["config"].astype(str)
         extra = list(extra_configs)
-        encoder = ConfigEncoder().fit(list(runs["pipeline"]) + [p for p, _ in extra],
-                                      configs + [c for _, c in extra])
+        encoder = ConfigEncoder().fit(
+            list(runs["pipeline"]) + [p for p, _ in extra], configs + [c for _, c in extra]
+        )
         tree, dist = encoder.transform(runs["pipeline"], configs)
-        features = tasks.drop(columns=[c for c in ("dataset_id",) if c in tasks]).set_index("task_id")
+        features = tasks.drop(columns=[c for c in ("dataset_id",) if c in tasks]).set_index(
+            "task_id"
+        )
         features = features.reindex(sorted(set(features.index) | set(keep)))
         scaler = MetaFeatureScaler().fit(features)
         scaled = pd.DataFrame(scaler.transform(features), index=features.index)
@@ -104,23 +115,34 @@ class Prepared:
 
     def training(self, exclude: int | None = None) -> "Training":
         tasks = [t for t in self.task_ids if t != exclude]
-        rows = np.flatnonzero(self.runs["task_id"].to_numpy() != exclude) if exclude is not None \
+        rows = (
+            np.flatnonzero(self.runs["task_id"].to_numpy() != exclude)
+            if exclude is not None
             else np.arange(len(self.runs))
+        )
         return Training(self, np.asarray(tasks), rows)
 
     def task_query(self, task_id: int) -> "Query":
         rows = np.flatnonzero(self.runs["task_id"].to_numpy() == task_id)
-        return Query(features=self.features.loc[task_id].to_numpy(float),
-                     scaled=self.scaled.loc[task_id].to_numpy(float),
-                     pipelines=self.runs["pipeline"].to_numpy()[rows],
-                     tree=self.tree[rows], dist=self.dist[rows])
+        return Query(
+            features=self.features.loc[task_id].to_numpy(float),
+            scaled=self.scaled.loc[task_id].to_numpy(float),
+            pipelines=self.runs["pipeline"].to_numpy()[rows],
+            tree=self.tree[rows],
+            dist=self.dist[rows],
+        )
 
     def query(self, features: dict, pipelines, configs) -> "Query":
         """A query for a task given by its meta-features (a dict of quality name to value)."""
         frame = pd.DataFrame([features]).reindex(columns=self.features.columns).astype(float)
         tree, dist = self.encoder.transform(pipelines, configs)
-        return Query(features=frame.iloc[0].to_numpy(float), scaled=self.scaler.transform(frame)[0],
-                     pipelines=np.asarray(list(pipelines), dtype=object), tree=tree, dist=dist)
+        return Query(
+            features=frame.iloc[0].to_numpy(float),
+            scaled=self.scaler.transform(frame)[0],
+            pipelines=np.asarray(list(pipelines), dtype=object),
+            tree=tree,
+            dist=dist,
+        )
 
 
 @dataclass(frozen=True)

@@ -24,18 +24,26 @@ from metabase.recommend.surrogate import SurrogateStrategy
 
 PARTS = ("surrogate", "portfolio")
 # what the inner leave-tasks-out chooses among: the fixed blend and each part alone
-CANDIDATES = (PARTS, ("surrogate",), ("portfolio",), ("knn",), ("lowrank",), ("portfolio", "lowrank"))
+CANDIDATES = (
+    PARTS,
+    ("surrogate",),
+    ("portfolio",),
+    ("knn",),
+    ("lowrank",),
+    ("portfolio", "lowrank"),
+)
 INNER_FOLDS = 3
-INNER_PICKS = 10   # the choice minimises the mean regret over the first 10 picks
+INNER_PICKS = 10  # the choice minimises the mean regret over the first 10 picks
 MIN_INNER_TASKS = 6
 
 
 class DefaultStrategy(Strategy):
-    """``parts="auto"`` (the ``selected`` strategy) chooses its parts on the meta-dataset at hand, from the
-    training tasks alone: an inner leave-tasks-out (``INNER_FOLDS`` folds of the training tasks)
-    scores each of ``CANDIDATES`` by its mean regret over the first ``INNER_PICKS`` picks, as
-    auto-sklearn 2.0 selects its policy. A fixed blend chosen on one meta-dataset behaved badly on
-    another (worse than random at k = 10 on a LightGBM zoo)."""
+    """``parts="auto"`` (the ``selected`` strategy) chooses its parts on the meta-dataset at hand,
+    from the training tasks alone: an inner leave-tasks-out (``INNER_FOLDS`` folds of the training
+    tasks) scores each of ``CANDIDATES`` by its mean regret over the first ``INNER_PICKS`` picks,
+    as auto-sklearn 2.0 selects its policy. A fixed blend chosen on one meta-dataset behaved badly
+    on another (worse than random at k = 10 on a LightGBM zoo).
+    """
 
     name = "default"
 
@@ -44,8 +52,12 @@ class DefaultStrategy(Strategy):
         self.random_state = random_state
 
     def _make(self, parts) -> dict:
-        factories = {"surrogate": lambda: SurrogateStrategy(random_state=self.random_state),
-                     "knn": KNNStrategy, "portfolio": PortfolioStrategy, "lowrank": LowRankStrategy}
+        factories = {
+            "surrogate": lambda: SurrogateStrategy(random_state=self.random_state),
+            "knn": KNNStrategy,
+            "portfolio": PortfolioStrategy,
+            "lowrank": LowRankStrategy,
+        }
         return {name: factories[name]() for name in parts}
 
     def fit(self, training, models: Models | None = None) -> "DefaultStrategy":
@@ -67,12 +79,16 @@ class DefaultStrategy(Strategy):
         prepared = training.prepared
         run_tasks = prepared.runs["task_id"].to_numpy()
         scores = prepared.runs["score"].to_numpy()
-        folds = np.array_split(np.random.default_rng(self.random_state).permutation(tasks), INNER_FOLDS)
+        folds = np.array_split(
+            np.random.default_rng(self.random_state).permutation(tasks), INNER_FOLDS
+        )
         names = sorted({n for c in CANDIDATES for n in c})
         loss = {c: [] for c in CANDIDATES}
         for held in folds:
             inner = np.setdiff1d(tasks, held)
-            rows = np.flatnonzero(np.isin(run_tasks, inner) & np.isin(run_tasks, training.task_ids))
+            rows = np.flatnonzero(
+                np.isin(run_tasks, inner) & np.isin(run_tasks, training.task_ids)
+            )
             parts = self._make(names)
             for part in parts.values():
                 part.fit(Training(prepared, inner, rows))
@@ -91,8 +107,13 @@ class DefaultStrategy(Strategy):
         rank_value = sum(rank_normalise(r.rank_value) for r in results.values()) / len(results)
         main = results.get("surrogate") or next(iter(results.values()))
         evidence = results.get("surrogate") or results.get("knn") or main
-        return Scores(rank_value, main.predicted, main.std, evidence.neighbours,
-                      evidence.support if evidence.support is not None else main.support)
+        return Scores(
+            rank_value,
+            main.predicted,
+            main.std,
+            evidence.neighbours,
+            evidence.support if evidence.support is not None else main.support,
+        )
 
 
 class SelectedStrategy(DefaultStrategy):

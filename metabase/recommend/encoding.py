@@ -30,7 +30,7 @@ def _is_number(value) -> bool:
 @dataclass
 class _Column:
     key: str
-    kind: str                     # "num" or "cat"
+    kind: str  # "num" or "cat"
     categories: list = field(default_factory=list)
     low: float = 0.0
     high: float = 1.0
@@ -56,11 +56,15 @@ class ConfigEncoder:
             except TypeError:  # unhashable values (lists): look at every one
                 distinct = column
             numbers = [v for v in distinct if _is_number(v)]
-            others = sorted({_category(v) for v in distinct if v is not None and not _is_number(v)})
+            others = sorted(
+                {_category(v) for v in distinct if v is not None and not _is_number(v)}
+            )
             if numbers and key != PIPELINE_KEY:
                 low, high = float(min(numbers)), float(max(numbers))
                 if high > low:  # a constant carries no information
-                    log = low > 0 and high / low >= 100  # spans orders of magnitude: compare ratios
+                    log = (
+                        low > 0 and high / low >= 100
+                    )  # spans orders of magnitude: compare ratios
                     columns.append(_Column(key, "num", low=low, high=high, log=log))
             states = len(others) + bool(numbers) + any(v is None for v in distinct)
             if others and states > 1:
@@ -115,14 +119,20 @@ class ConfigEncoder:
                     except TypeError:
                         key = (type(v), json.dumps(v, sort_keys=True, default=str))
                     if key not in memo:
-                        memo[key] = (index.get(_category(v), -1) if v is not None and not _is_number(v)
-                                     else (len(index) if _is_number(v) else -1))
+                        memo[key] = (
+                            index.get(_category(v), -1)
+                            if v is not None and not _is_number(v)
+                            else (len(index) if _is_number(v) else -1)
+                        )
                     return memo[key]
 
                 codes = np.array([code(v) for v in values], float)
                 tree[:, j] = np.where(codes < 0, np.nan, codes)
                 onehot = np.zeros((n, len(column.categories) + 2))
-                onehot[np.arange(n), np.where(codes < 0, len(column.categories) + 1, codes).astype(int)] = 0.5
+                onehot[
+                    np.arange(n),
+                    np.where(codes < 0, len(column.categories) + 1, codes).astype(int),
+                ] = 0.5
                 dist_parts.append(onehot)
         dist = np.hstack(dist_parts) if dist_parts else np.zeros((n, 0))
         return tree, dist
@@ -145,7 +155,8 @@ def _scale(x: np.ndarray, column: _Column) -> np.ndarray:
 class MetaFeatureScaler:
     """Meta-features for distances: signed log (counts span orders of magnitude), then robust
     standardisation (median and IQR, so one extreme task does not flatten the rest), missing as
-    the median. Constant and all-missing qualities are dropped."""
+    the median. Constant and all-missing qualities are dropped.
+    """
 
     def fit(self, frame: pd.DataFrame) -> "MetaFeatureScaler":
         x = _signed_log(frame.to_numpy(float))
@@ -154,7 +165,9 @@ class MetaFeatureScaler:
         median, iqr, std = (np.full(x.shape[1], np.nan) for _ in range(3))
         with np.errstate(all="ignore"):
             median[seen] = np.nanmedian(x[:, seen], axis=0)
-            iqr[seen] = np.nanpercentile(x[:, seen], 75, axis=0) - np.nanpercentile(x[:, seen], 25, axis=0)
+            iqr[seen] = np.nanpercentile(x[:, seen], 75, axis=0) - np.nanpercentile(
+                x[:, seen], 25, axis=0
+            )
             std[seen] = np.nanstd(x[:, seen], axis=0)
         spread = np.where(iqr > 0, iqr, std)
         keep = np.isfinite(median) & np.isfinite(spread) & (spread > 0)

@@ -13,8 +13,8 @@ from scipy.linalg import cho_factor, cho_solve
 from scipy.spatial.distance import cdist
 from scipy.stats import norm
 
-LENGTH_FACTORS = (0.25, 0.5, 1.0, 2.0)   # multiples of the median candidate distance
-NOISE_LEVELS = (1e-3, 1e-2, 0.1, 0.3)    # noise variance, as a share of the (unit) signal variance
+LENGTH_FACTORS = (0.25, 0.5, 1.0, 2.0)  # multiples of the median candidate distance
+NOISE_LEVELS = (1e-3, 1e-2, 0.1, 0.3)  # noise variance, as a share of the (unit) signal variance
 
 
 def matern52(d: np.ndarray, length: float) -> np.ndarray:
@@ -32,7 +32,9 @@ def median_distance(x: np.ndarray, sample: int = 300) -> float:
 
 
 class TaskGP:
-    """Posterior of standardised ``y`` (zero prior mean, unit signal variance) given observations."""
+    """Posterior of standardised ``y`` (zero prior mean, unit signal variance) given
+    observations.
+    """
 
     def __init__(self, scale: float) -> None:
         self.scale = scale

@@ -13,7 +13,15 @@ import math
 
 import numpy as np
 
-from metabase.recommend.base import Models, Scores, Strategy, lookup_scores, similarity, task_distances, task_rows
+from metabase.recommend.base import (
+    Models,
+    Scores,
+    Strategy,
+    lookup_scores,
+    similarity,
+    task_distances,
+    task_rows,
+)
 
 
 class KNNStrategy(Strategy):
@@ -36,16 +44,25 @@ class KNNStrategy(Strategy):
         groups = task_rows(training)
         preds, supports = [], []
         for i in order:
-            score, run_rows = lookup_scores(training.prepared, groups[int(training.task_ids[i])],
-                                            query.dist, query.pipelines)
+            score, run_rows = lookup_scores(
+                training.prepared, groups[int(training.task_ids[i])], query.dist, query.pipelines
+            )
             preds.append(score)
             supports.append(run_rows)
-        preds = np.vstack(preds)                       # neighbours x candidates
+        preds = np.vstack(preds)  # neighbours x candidates
         w = np.where(np.isnan(preds), 0.0, sim[order][:, None])
         total = w.sum(axis=0)
-        mean = np.where(total > 0, (w * np.nan_to_num(preds)).sum(axis=0) / np.where(total > 0, total, 1), np.nan)
-        var = np.where(total > 0, (w * (np.nan_to_num(preds) - np.nan_to_num(mean)) ** 2).sum(axis=0)
-                       / np.where(total > 0, total, 1), np.nan)
+        mean = np.where(
+            total > 0,
+            (w * np.nan_to_num(preds)).sum(axis=0) / np.where(total > 0, total, 1),
+            np.nan,
+        )
+        var = np.where(
+            total > 0,
+            (w * (np.nan_to_num(preds) - np.nan_to_num(mean)) ** 2).sum(axis=0)
+            / np.where(total > 0, total, 1),
+            np.nan,
+        )
         support = tuple(tuple(int(r) for r in col[:3] if r >= 0) for col in np.vstack(supports).T)
         neighbours = tuple((int(training.task_ids[i]), float(sim[i])) for i in order)
         rank_value = np.nan_to_num(mean, nan=-1.0)

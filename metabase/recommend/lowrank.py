@@ -24,16 +24,16 @@ class LowRankStrategy(Strategy):
 
     def fit(self, training, models: Models | None = None) -> "LowRankStrategy":
         pool, g, columns = pool_matrix(training, self.per_task)
-        m = g.T                                                     # tasks x pool
+        m = g.T  # tasks x pool
         col_mean = np.nanmean(m, axis=0)
         m = np.where(np.isnan(m), col_mean[None, :], m)
         self.mean_ = col_mean
         u, s, vt = np.linalg.svd(m - col_mean[None, :], full_matrices=False)
-        explained = np.cumsum(s ** 2) / max((s ** 2).sum(), 1e-12)
+        explained = np.cumsum(s**2) / max((s**2).sum(), 1e-12)
         rank = int(np.searchsorted(explained, self.variance) + 1)
         self.rank_ = rank
-        self.components_ = vt[:rank] * s[:rank, None]               # rank x pool
-        latent = u[:, :rank]                                        # tasks x rank
+        self.components_ = vt[:rank] * s[:rank, None]  # rank x pool
+        latent = u[:, :rank]  # tasks x rank
         # the meta-features of G's tasks (a sample of the training tasks when there are many)
         x = training.prepared.scaled.loc[columns].to_numpy(float)
         self.x_mean_ = x.mean(axis=0)
@@ -42,9 +42,13 @@ class LowRankStrategy(Strategy):
         # (RidgeCV), since how informative meta-features are differs between meta-datasets
         from sklearn.linear_model import RidgeCV
 
-        ridge = RidgeCV(alphas=np.logspace(-3, 3, 13) * len(x), fit_intercept=False).fit(xc, latent)
+        ridge = RidgeCV(alphas=np.logspace(-3, 3, 13) * len(x), fit_intercept=False).fit(
+            xc, latent
+        )
         self.coef_ = ridge.coef_.T.reshape(x.shape[1], rank)
-        self.residual_ = float(np.sqrt(((xc @ self.coef_ - latent) @ self.components_) ** 2).mean())
+        self.residual_ = float(
+            np.sqrt(((xc @ self.coef_ - latent) @ self.components_) ** 2).mean()
+        )
         self.training_ = training
         self.pool_ = pool
         self.models_ = Models()  # trains no shared model
@@ -55,13 +59,17 @@ class LowRankStrategy(Strategy):
         latent = (query.scaled - self.x_mean_) @ self.coef_
         pool_pred = self.mean_ + latent @ self.components_
         d = cityblock(query.dist, prepared.dist[self.pool_])
-        same = query.pipelines[:, None] == prepared.runs["pipeline"].to_numpy()[self.pool_][None, :]
+        same = (
+            query.pipelines[:, None] == prepared.runs["pipeline"].to_numpy()[self.pool_][None, :]
+        )
         d = np.where(same, d, np.inf)
         nearest = d.argmin(axis=1)
         found = np.isfinite(d[np.arange(len(d)), nearest])
         predicted = np.where(found, pool_pred[nearest], np.nan)
         # break ties among candidates sharing a pool configuration by closeness to it
-        rank_value = np.nan_to_num(predicted, nan=-1.0) - 1e-6 * np.where(found, d[np.arange(len(d)), nearest], 0)
+        rank_value = np.nan_to_num(predicted, nan=-1.0) - 1e-6 * np.where(
+            found, d[np.arange(len(d)), nearest], 0
+        )
         support = tuple((int(self.pool_[i]),) for i in nearest)
         std = np.full(len(query), self.residual_)
         return Scores(rank_value, predicted, std, (), support)

@@ -19,7 +19,8 @@ from metabase.recommend.base import Models, Scores, Strategy, cityblock, pool_ma
 
 def greedy_portfolio(g: np.ndarray, size: int) -> list[int]:
     """Indices of pool rows, in the order greedy selection adds them. ``g``: pool x tasks of
-    normalised scores (NaN: unknown, counted as 0)."""
+    normalised scores (NaN: unknown, counted as 0).
+    """
     g = np.nan_to_num(g, nan=0.0)
     best = np.zeros(g.shape[1])
     chosen: list[int] = []
@@ -37,7 +38,8 @@ def greedy_portfolio(g: np.ndarray, size: int) -> list[int]:
 
 def order_by_members(prepared, member_rows: np.ndarray, query) -> np.ndarray:
     """Position (0 = first) of each candidate when members claim their nearest free candidate in
-    turn; unclaimed candidates get len(members) and later."""
+    turn; unclaimed candidates get len(members) and later.
+    """
     d = cityblock(prepared.dist[member_rows], query.dist)
     same = prepared.runs["pipeline"].to_numpy()[member_rows][:, None] == query.pipelines[None, :]
     d = np.where(same, d, np.inf)

@@ -42,9 +42,12 @@ class RecommendationSet:
     strategy: str
     recommendations: tuple
     source: str = "store"  # where the task's meta-features came from: store, openml, file
-    notes: tuple = ()      # one sentence each: what the ranking rests on (ties, observed runs)
+    notes: tuple = ()  # one sentence each: what the ranking rests on (ties, observed runs)
 
     def to_dict(self) -> dict:
-        return {"task_id": self.task_id, "strategy": self.strategy,
-                "recommendations": [r.to_dict() for r in self.recommendations],
-                "notes": list(self.notes)}
+        return {
+            "task_id": self.task_id,
+            "strategy": self.strategy,
+            "recommendations": [r.to_dict() for r in self.recommendations],
+            "notes": list(self.notes),
+        }

@@ -90,7 +90,8 @@ class SelectedZeroShot(ZeroShot):
 
 def _pick(pending, mean, std, best, rng) -> int:
     """Expected improvement over ``pending``; where it is zero everywhere (no uncertainty left),
-    the highest mean."""
+    the highest mean.
+    """
     score = mean[pending]
     if np.isfinite(best):
         ei = expected_improvement(mean[pending], std[pending], best)
@@ -173,14 +174,15 @@ class ResidualSearch(GPSearch):
         return self.m_, self.s_
 
 
-MAX_BASE_TASKS = 50   # the most similar training tasks: bounds the per-step cost on big stores
+MAX_BASE_TASKS = 50  # the most similar training tasks: bounds the per-step cost on big stores
 BOOTSTRAP = 50
-MAX_TASK_RUNS = 200   # runs per task model: plenty for a smooth per-task model
+MAX_TASK_RUNS = 200  # runs per task model: plenty for a smooth per-task model
 
 
 def _task_models(training) -> dict:
     """One random forest per task (on ``dist``, target standardised within the task), trained once
-    per meta-dataset: a task's model does not depend on which other task is held out."""
+    per meta-dataset: a task's model does not depend on which other task is held out.
+    """
     from sklearn.ensemble import RandomForestRegressor
 
     prepared = training.prepared
@@ -194,7 +196,9 @@ def _task_models(training) -> dict:
         rows = groups[t]
         if len(rows) > MAX_TASK_RUNS:
             rows = np.random.default_rng(t).choice(rows, MAX_TASK_RUNS, replace=False)
-        model = RandomForestRegressor(n_estimators=30, min_samples_leaf=2, random_state=0, n_jobs=1)
+        model = RandomForestRegressor(
+            n_estimators=30, min_samples_leaf=2, random_state=0, n_jobs=1
+        )
         cache[t] = model.fit(prepared.dist[rows], standardise(norm[rows]))
     return cache
 
@@ -234,7 +238,8 @@ class RGPE(SequentialStrategy):
 
     def weights(self, observed, z, loo) -> np.ndarray:
         """Share of bootstrap samples in which each model (bases, then the task GP) ranks the
-        observations best; bases that rank worse than the task GP almost always are dropped."""
+        observations best; bases that rank worse than the task GP almost always are dropped.
+        """
         n_models = len(self.base_) + 1
         if len(observed) < self.min_evidence:  # no ranking evidence yet: the bases alone, equally
             w = np.ones(n_models)
@@ -242,7 +247,9 @@ class RGPE(SequentialStrategy):
             return w / w.sum()
         preds = np.vstack([self.base_[:, observed], loo[None, :]])
         mis = _misranked(preds, z)
-        counts = self.rng_.multinomial(len(observed), np.full(len(observed), 1 / len(observed)), BOOTSTRAP)
+        counts = self.rng_.multinomial(
+            len(observed), np.full(len(observed), 1 / len(observed)), BOOTSTRAP
+        )
         loss = np.einsum("sa,tab,sb->ts", counts, mis, counts)
         jitter = self.rng_.random(loss.shape) * 1e-6  # ties split at random
         winners = np.argmin(loss + jitter, axis=0)
@@ -271,8 +278,14 @@ class RGPE(SequentialStrategy):
         return _pick(pending, mean, std, best, self.rng_)
 
 
-SEQUENTIAL = {"random": RandomSearch, "default": ZeroShot, "selected": SelectedZeroShot, "gp": GPSearch, "rgpe": RGPE,
-              "residual": ResidualSearch}
+SEQUENTIAL = {
+    "random": RandomSearch,
+    "default": ZeroShot,
+    "selected": SelectedZeroShot,
+    "gp": GPSearch,
+    "rgpe": RGPE,
+    "residual": ResidualSearch,
+}
 
 
 def sequential_names() -> list[str]:
@@ -283,7 +296,9 @@ def create_sequential(name: str, **params) -> SequentialStrategy:
     from metabase.errors import InputError
 
     if name not in SEQUENTIAL:
-        raise InputError(f"unknown sequential strategy {name!r}; choose from {', '.join(SEQUENTIAL)}")
+        raise InputError(
+            f"unknown sequential strategy {name!r}; choose from {', '.join(SEQUENTIAL)}"
+        )
     return SEQUENTIAL[name](**params)
 
 

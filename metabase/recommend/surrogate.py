@@ -14,7 +14,13 @@ import hashlib
 import numpy as np
 
 from metabase.recommend.base import (
-    Models, Scores, Strategy, lookup_scores, similarity, task_distances, task_rows,
+    Models,
+    Scores,
+    Strategy,
+    lookup_scores,
+    similarity,
+    task_distances,
+    task_rows,
 )
 
 
@@ -30,9 +36,16 @@ def design_matrix(prepared) -> np.ndarray:
 class SurrogateStrategy(Strategy):
     name = "surrogate"
 
-    def __init__(self, n_models: int = 3, n_estimators: int = 100, num_leaves: int = 15,
-                 max_runs_per_task: int | None = 100, random_state: int = 0, n_jobs: int = 1,
-                 evidence_tasks: int = 5) -> None:
+    def __init__(
+        self,
+        n_models: int = 3,
+        n_estimators: int = 100,
+        num_leaves: int = 15,
+        max_runs_per_task: int | None = 100,
+        random_state: int = 0,
+        n_jobs: int = 1,
+        evidence_tasks: int = 5,
+    ) -> None:
         self.n_models = n_models
         self.n_estimators = n_estimators
         self.num_leaves = num_leaves
@@ -50,8 +63,11 @@ class SurrogateStrategy(Strategy):
         keep = []
         for t in np.unique(tasks):
             group = rows[tasks == t]
-            keep.append(group if len(group) <= self.max_runs_per_task
-                        else rng.choice(group, self.max_runs_per_task, replace=False))
+            keep.append(
+                group
+                if len(group) <= self.max_runs_per_task
+                else rng.choice(group, self.max_runs_per_task, replace=False)
+            )
         return np.sort(np.concatenate(keep))
 
     def fit(self, training, models: Models | None = None) -> "SurrogateStrategy":
@@ -69,13 +85,20 @@ class SurrogateStrategy(Strategy):
     def _shared_or_trained(self, training):
         """The model of this training and these parameters: the one another strategy fitted on
         the same fold trained (``default`` and ``surrogate`` in a backtest), else a new one. Only
-        the latest is kept, so a backtest holds one fold's model at a time."""
+        the latest is kept, so a backtest holds one fold's model at a time.
+        """
         from metabase.surrogate import LGBMSurrogate
 
         prepared = training.prepared
-        key = (hashlib.blake2b(training.rows.tobytes(), digest_size=16).hexdigest(),
-               self.n_models, self.n_estimators, self.num_leaves, self.max_runs_per_task,
-               self.random_state, self.n_jobs)
+        key = (
+            hashlib.blake2b(training.rows.tobytes(), digest_size=16).hexdigest(),
+            self.n_models,
+            self.n_estimators,
+            self.num_leaves,
+            self.max_runs_per_task,
+            self.random_state,
+            self.n_jobs,
+        )
         shared = prepared.cache.surrogate
         if shared is not None and shared[0] == key:
             return shared[1]
@@ -87,9 +110,13 @@ class SurrogateStrategy(Strategy):
         # still be able to single out a configuration that is best on all of their tasks
         min_child = int(np.clip(len(training.task_ids) // 2, 2, 20))
         model = LGBMSurrogate(
-            n_models=self.n_models, n_estimators=self.n_estimators, num_leaves=self.num_leaves,
+            n_models=self.n_models,
+            n_estimators=self.n_estimators,
+            num_leaves=self.num_leaves,
             min_child_samples=min_child,
-            categorical_features=self.categorical_, random_state=self.random_state, n_jobs=self.n_jobs,
+            categorical_features=self.categorical_,
+            random_state=self.random_state,
+            n_jobs=self.n_jobs,
         ).fit(x, y, groups)
         prepared.cache.surrogate = (key, model)
         return model
@@ -103,8 +130,15 @@ class SurrogateStrategy(Strategy):
         order = np.argsort(d, kind="stable")[: self.evidence_tasks]
         neighbours = tuple((int(training.task_ids[i]), float(sim[i])) for i in order)
         groups = task_rows(training)
-        supports = [lookup_scores(training.prepared, groups[int(training.task_ids[i])],
-                                  query.dist, query.pipelines)[1] for i in order]
-        support = tuple(tuple(int(r) for r in col if r >= 0) for col in np.vstack(supports).T) \
-            if supports else None
+        supports = [
+            lookup_scores(
+                training.prepared, groups[int(training.task_ids[i])], query.dist, query.pipelines
+            )[1]
+            for i in order
+        ]
+        support = (
+            tuple(tuple(int(r) for r in col if r >= 0) for col in np.vstack(supports).T)
+            if supports
+            else None
+        )
         return Scores(mean, mean, std, neighbours, support)

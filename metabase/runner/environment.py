@@ -12,8 +12,17 @@ import socket
 from functools import lru_cache
 from importlib import metadata
 
-LIBRARIES = ("metabase", "numpy", "pandas", "scikit-learn", "scipy", "ConfigSpace", "lightgbm", "torch",
-             "openml")
+LIBRARIES = (
+    "metabase",
+    "numpy",
+    "pandas",
+    "scikit-learn",
+    "scipy",
+    "ConfigSpace",
+    "lightgbm",
+    "torch",
+    "openml",
+)
 
 
 @lru_cache(maxsize=1)
@@ -41,8 +50,12 @@ def cpu_model() -> str:
 
 @lru_cache(maxsize=1)
 def host() -> dict[str, object]:
-    return {"host": socket.gethostname(), "platform": platform.platform(), "cpu": cpu_model(),
-            "cpu_count": os.cpu_count()}
+    return {
+        "host": socket.gethostname(),
+        "platform": platform.platform(),
+        "cpu": cpu_model(),
+        "cpu_count": os.cpu_count(),
+    }
 
 
 def resolve_device(wants_gpu: bool, requested: str | None) -> str:
@@ -67,5 +80,10 @@ def device_name(device: str) -> str:
 
 def record(device: str) -> dict[str, object]:
     """The environment record stored with a run."""
-    return {"versions": versions(), **host(), "device": device, "device_name": device_name(device),
-            "pid": os.getpid()}
+    return {
+        "versions": versions(),
+        **host(),
+        "device": device,
+        "device_name": device_name(device),
+        "pid": os.getpid(),
+    }

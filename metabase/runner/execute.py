@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from metabase.records import (CRASHED, MEMOUT, OK, Measurement, RunRequest, RunResult, TaskData)
+from metabase.records import CRASHED, MEMOUT, OK, Measurement, RunRequest, RunResult, TaskData
 from metabase.runner import environment, measures
 
 Catalogue = Callable[[str], Any]  # pipeline name -> pipelines.Pipeline
@@ -45,47 +45,85 @@ def execute(request: RunRequest, data: TaskData, catalogue: Catalogue | None = N
         model = _build(pipeline, request, data, device)
         folds = [_run_fold(model, data, key, request) for key in data.splits.keys()]
         result_measures, predictions = _collect(data, folds)
-        return RunResult(request, OK, measurements=result_measures, predictions=predictions,
-                         class_labels=data.class_labels, started_at=started, finished_at=utcnow(),
-                         environment=environment.record(device))
+        return RunResult(
+            request,
+            OK,
+            measurements=result_measures,
+            predictions=predictions,
+            class_labels=data.class_labels,
+            started_at=started,
+            finished_at=utcnow(),
+            environment=environment.record(device),
+        )
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException as exc:  # noqa: BLE001 - a crash is a result
-        return failed(request, MEMOUT if isinstance(exc, MemoryError) else CRASHED, exc, started,
-                      environment.record(device) if device else {})
+        return failed(
+            request,
+            MEMOUT if isinstance(exc, MemoryError) else CRASHED,
+            exc,
+            started,
+            environment.record(device) if device else {},
+        )
 
 
-def failed(request: RunRequest, status: str, exc: BaseException, started: datetime,
-           env: dict | None = None, attempts: int = 1) -> RunResult:
+def failed(
+    request: RunRequest,
+    status: str,
+    exc: BaseException,
+    started: datetime,
+    env: dict | None = None,
+    attempts: int = 1,
+) -> RunResult:
     text = str(exc).strip()
-    return RunResult(request, status, error_type=type(exc).__name__,
-                     error_message=text.splitlines()[0][:1000] if text else type(exc).__name__,
-                     traceback="".join(traceback.format_exception(exc)), started_at=started,
-                     finished_at=utcnow(), environment=env or {}, attempts=attempts)
+    return RunResult(
+        request,
+        status,
+        error_type=type(exc).__name__,
+        error_message=text.splitlines()[0][:1000] if text else type(exc).__name__,
+        traceback="".join(traceback.format_exception(exc)),
+        started_at=started,
+        finished_at=utcnow(),
+        environment=env or {},
+        attempts=attempts,
+    )
 
 
 def schema_for(data: TaskData):
     """Numeric columns are imputed (and scaled where the pipeline wants it); all others are
-    nominal. Columns are selected by position, as flows that openml-python publishes need."""
+    nominal. Columns are selected by position, as flows that openml-python publishes need.
+    """
     from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
     from pipelines import DataSchema
 
     columns = [str(c) for c in data.X.columns]
-    numeric = [str(c) for c in data.X.columns
-               if is_numeric_dtype(data.X[c].dtype) and not is_bool_dtype(data.X[c].dtype)]
+    numeric = [
+        str(c)
+        for c in data.X.columns
+        if is_numeric_dtype(data.X[c].dtype) and not is_bool_dtype(data.X[c].dtype)
+    ]
     categorical = [c for c in columns if c not in set(numeric)]
-    return DataSchema(numeric, categorical, classes=list(data.class_labels) if data.class_labels else None,
-                      task_type=data.task_type, columns=columns)
+    return DataSchema(
+        numeric,
+        categorical,
+        classes=list(data.class_labels) if data.class_labels else None,
+        task_type=data.task_type,
+        columns=columns,
+    )
 
 
 def _build(pipeline, request: RunRequest, data: TaskData, device: str):
     from pipelines import BuildOptions
 
     fidelity = request.fidelity
-    options = BuildOptions(max_estimators=fidelity.n_estimators, max_epochs=fidelity.epochs,
-                           random_state=int(request.seed), n_jobs=1,
-                           device=device if pipeline.device != "cpu" else None)
+    options = BuildOptions(
+        max_estimators=fidelity.n_estimators,
+        max_epochs=fidelity.epochs,
+        random_state=int(request.seed),
+        n_jobs=1,
+        device=device if pipeline.device != "cpu" else None,
+    )
     return pipeline.build(dict(request.config), schema_for(data), options)
 
 
@@ -94,7 +132,9 @@ def _train_rows(train: np.ndarray, request: RunRequest, key: tuple[int, int, int
     if fraction is None or fraction >= 1.0:
         return train
     keep = max(1, int(round(len(train) * fraction)))
-    rng = np.random.RandomState((int(request.seed) * 1_000_003 + key[0] * 1009 + key[1] * 31 + key[2]) % 2**32)
+    rng = np.random.RandomState(
+        (int(request.seed) * 1_000_003 + key[0] * 1009 + key[1] * 31 + key[2]) % 2**32
+    )
     return np.sort(rng.choice(train, size=keep, replace=False))
 
 
@@ -111,20 +151,32 @@ def _run_fold(model, data: TaskData, key: tuple[int, int, int], request: RunRequ
     fit_cpu, fit_wall = (time.process_time() - cpu) * 1000, (time.time() - wall) * 1000
     cpu, wall = time.process_time(), time.time()
     predicted = fitted.predict(X_test)
-    proba = _probabilities(fitted, X_test, predicted, data) if data.class_labels is not None else None
+    proba = (
+        _probabilities(fitted, X_test, predicted, data) if data.class_labels is not None else None
+    )
     test_cpu, test_wall = (time.process_time() - cpu) * 1000, (time.time() - wall) * 1000
     timings = {
-        "usercpu_time_millis_training": fit_cpu, "usercpu_time_millis_testing": test_cpu,
-        "usercpu_time_millis": fit_cpu + test_cpu, "wall_clock_time_millis_training": fit_wall,
-        "wall_clock_time_millis_testing": test_wall, "wall_clock_time_millis": fit_wall + test_wall,
+        "usercpu_time_millis_training": fit_cpu,
+        "usercpu_time_millis_testing": test_cpu,
+        "usercpu_time_millis": fit_cpu + test_cpu,
+        "wall_clock_time_millis_training": fit_wall,
+        "wall_clock_time_millis_testing": test_wall,
+        "wall_clock_time_millis": fit_wall + test_wall,
     }
-    return {"key": key, "test": test, "truth": data.y.iloc[test].to_numpy(), "predicted": np.asarray(predicted),
-            "proba": proba, "timings": timings}
+    return {
+        "key": key,
+        "test": test,
+        "truth": data.y.iloc[test].to_numpy(),
+        "predicted": np.asarray(predicted),
+        "proba": proba,
+        "timings": timings,
+    }
 
 
 def _probabilities(fitted, X_test, predicted, data: TaskData) -> np.ndarray:
     """Class probabilities with one column per task class label, in the task's order (classes
-    that the training rows lacked get 0, as openml-python fills them)."""
+    that the training rows lacked get 0, as openml-python fills them).
+    """
     labels = list(data.class_labels)
     final = fitted.steps[-1][1] if hasattr(fitted, "steps") else fitted
     classes = [str(c) if isinstance(labels[0], str) else c for c in final.classes_]
@@ -150,16 +202,25 @@ def _collect(data: TaskData, folds: list[dict]) -> tuple[tuple[Measurement, ...]
         rows.append(_prediction_rows(data, fold))
     last_sample = data.splits.samples - 1
     final = [fold for fold in folds if fold["key"][2] == last_sample]
-    pooled = _scores(data, np.concatenate([f["truth"] for f in final]),
-                     np.concatenate([f["predicted"] for f in final]),
-                     None if data.class_labels is None else np.vstack([f["proba"] for f in final]))
-    pooled.update(measures.aggregate_timings(values for key, values in per_fold if key[2] == last_sample))
+    pooled = _scores(
+        data,
+        np.concatenate([f["truth"] for f in final]),
+        np.concatenate([f["predicted"] for f in final]),
+        None if data.class_labels is None else np.vstack([f["proba"] for f in final]),
+    )
+    pooled.update(
+        measures.aggregate_timings(values for key, values in per_fold if key[2] == last_sample)
+    )
     out = []
     for (r, f, s), values in per_fold:
         out.extend(Measurement(name, v, r, f, s) for name, v in values.items() if np.isfinite(v))
     for name, value in pooled.items():
         if np.isfinite(value):
-            fold_values = [values[name] for key, values in per_fold if key[2] == last_sample and name in values]
+            fold_values = [
+                values[name]
+                for key, values in per_fold
+                if key[2] == last_sample and name in values
+            ]
             out.append(Measurement(name, value, stdev=measures.stdev(fold_values)))
     import pandas as pd
 
@@ -174,13 +235,18 @@ def _scores(data: TaskData, truth, predicted, proba) -> dict[str, float]:
 
 def _prediction_rows(data: TaskData, fold: dict):
     """The fold's rows of OpenML's predictions file: labels as text, regression values as the
-    shortest text that reads back to the same float."""
+    shortest text that reads back to the same float.
+    """
     import pandas as pd
 
     r, f, s = fold["key"]
     n = len(fold["test"])
-    frame = {"repeat": np.full(n, r, dtype=np.int32), "fold": np.full(n, f, dtype=np.int32),
-             "sample": np.full(n, s, dtype=np.int32), "row_id": fold["test"].astype(np.int64)}
+    frame = {
+        "repeat": np.full(n, r, dtype=np.int32),
+        "fold": np.full(n, f, dtype=np.int32),
+        "sample": np.full(n, s, dtype=np.int32),
+        "row_id": fold["test"].astype(np.int64),
+    }
     if data.class_labels is None:
         frame["prediction"] = [repr(float(v)) for v in fold["predicted"]]
         frame["correct"] = [repr(float(v)) for v in fold["truth"]]

@@ -10,8 +10,8 @@ The kernel's request covers the child only, not the processes the pipeline start
 executor also forks a :class:`Guardian`: an idle process, in a group of its own and no child of
 the coordinator's, that the coordinator tells which run groups are alive through a pipe. When
 the coordinator dies however it dies (SIGKILL, its Ray worker force-cancelled), the pipe's write
-end closes, and the guardian kills every run group it was told of. A finished run's group is killed by the
-coordinator itself when it reaps the run.
+end closes, and the guardian kills every run group it was told of. A finished run's group is
+killed by the coordinator itself when it reaps the run.
 
 The child writes its :class:`RunResult` as a pickle beside its log and exits; a child that exits
 without one was lost (killed from outside, a segfault, the kernel's OOM killer).
@@ -33,6 +33,7 @@ from typing import Callable
 PR_SET_PDEATHSIG = 1
 CHILD_FAILED = 70  # the child could not even write its result
 
+
 def _die_with_parent(parent: int) -> None:
     if sys.platform.startswith("linux"):
         try:
@@ -49,7 +50,8 @@ class Guardian:
 
     The coordinator writes ``+PGID`` when it starts a run and ``-PGID`` when it reaped it; the
     guardian reads until end of file, which comes when the coordinator closes the pipe (a normal
-    close, nothing left to kill) or dies (every fd closed by the kernel)."""
+    close, nothing left to kill) or dies (every fd closed by the kernel).
+    """
 
     def __init__(self) -> None:
         read, self.fd = os.pipe()
@@ -101,7 +103,8 @@ def _guard(fd: int) -> None:  # pragma: no cover - runs in the guardian
 
 def _redirect_output(log_path: Path) -> None:
     """Fresh stdout/stderr on the run's log: the coordinator's stream objects (and their locks,
-    perhaps held by its progress thread at the fork) are never touched in the child."""
+    perhaps held by its progress thread at the fork) are never touched in the child.
+    """
     fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.dup2(fd, 1)
     os.dup2(fd, 2)
@@ -123,12 +126,15 @@ class Child:
         """Resident memory of the run's process tree beyond the child's own when it started (the
         task data and libraries it shares with the coordinator then); the memory limit applies to
         this. Library pages the run touches later count, so it errs on the side of more. 0 until
-        the child has recorded its start."""
+        the child has recorded its start.
+        """
         baseline = struct.unpack("d", self.start[:8])[0] if self.start is not None else 0.0
         return tree_rss_mb(self.pid) - baseline if baseline > 0 else 0.0
 
 
-def spawn(work: Callable[[], object], result_path: Path, log_path: Path, close_fds: tuple[int, ...] = ()) -> Child:
+def spawn(
+    work: Callable[[], object], result_path: Path, log_path: Path, close_fds: tuple[int, ...] = ()
+) -> Child:
     """Fork a child that runs ``work()`` and pickles its return value to ``result_path``."""
     parent = os.getpid()
     start = mmap.mmap(-1, 8)  # shared with the child: anonymous and MAP_SHARED
@@ -227,7 +233,8 @@ def reap(child: Child, block: bool = True) -> int | None:
     """Wait for the child; its exit code (negative: killed by that signal), None if running.
 
     Whatever it left in its process group is killed first, while the exited child (a zombie
-    until reaped) still holds the group's id, so that the id cannot have been reused."""
+    until reaped) still holds the group's id, so that the id cannot have been reused.
+    """
     flags = os.WEXITED | os.WNOWAIT | (0 if block else os.WNOHANG)
     try:
         if os.waitid(os.P_PID, child.pid, flags) is None:

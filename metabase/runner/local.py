@@ -51,8 +51,12 @@ class LocalExecutor:
 
     name = "local"
 
-    def __init__(self, workers: int | None = None, catalogue: Catalogue | None = None,
-                 memory_poll_s: float = MEMORY_POLL_S) -> None:
+    def __init__(
+        self,
+        workers: int | None = None,
+        catalogue: Catalogue | None = None,
+        memory_poll_s: float = MEMORY_POLL_S,
+    ) -> None:
         self.workers = max(1, int(workers or os.cpu_count() or 1))
         self.catalogue = catalogue
         self.memory_poll_s = memory_poll_s
@@ -117,8 +121,12 @@ class LocalExecutor:
             stem = self._dir / f"run-{self._serial}"
             if self._guardian is None:
                 self._guardian = Guardian()
-            child = spawn(lambda job=job: execute(job.request, job.data, self.catalogue),
-                          stem.with_suffix(".pickle"), stem.with_suffix(".log"), close_fds=(self._guardian.fd,))
+            child = spawn(
+                lambda job=job: execute(job.request, job.data, self.catalogue),
+                stem.with_suffix(".pickle"),
+                stem.with_suffix(".log"),
+                close_fds=(self._guardian.fd,),
+            )
             self._guardian.watch(child.pid)
             self._running[child.pid] = _Running(job, child, utcnow(), time.monotonic())
             if child.pidfd is not None:
@@ -126,7 +134,8 @@ class LocalExecutor:
 
     def _warm_up(self, job: _Job) -> None:
         """Build the pipeline once here, so that every child inherits its imported modules instead
-        of importing them again (a second or more per child on a loaded machine)."""
+        of importing them again (a second or more per child on a loaded machine).
+        """
         key = (job.request.pipeline, id(job.data))
         if key in self._warm:
             return
@@ -174,9 +183,14 @@ class LocalExecutor:
             request, child = running.job.request, running.child
             if child.killed_for is not None:
                 continue
-            if request.time_limit_s is not None and now - running.started_mono >= request.time_limit_s:
+            if (
+                request.time_limit_s is not None
+                and now - running.started_mono >= request.time_limit_s
+            ):
                 child.killed_for = TIMEOUT
-            elif request.memory_limit_mb is not None and child.memory_mb() > request.memory_limit_mb:
+            elif (
+                request.memory_limit_mb is not None and child.memory_mb() > request.memory_limit_mb
+            ):
                 child.killed_for = MEMOUT
             if child.killed_for is not None:
                 kill_tree(child.pid)
@@ -199,20 +213,42 @@ class LocalExecutor:
 def limit_result(request: RunRequest, status: str, started: datetime, attempts: int) -> RunResult:
     """The result of a run that its executor stopped at its time or memory limit."""
     if status == TIMEOUT:
-        error, message = "TimeoutError", f"the run exceeded its time limit of {request.time_limit_s:g} s"
+        error, message = (
+            "TimeoutError",
+            f"the run exceeded its time limit of {request.time_limit_s:g} s",
+        )
     else:
-        error, message = "MemoryError", f"the run exceeded its memory limit of {request.memory_limit_mb:g} MB"
-    return RunResult(request, status, error_type=error, error_message=message, started_at=started,
-                     finished_at=utcnow(), environment=_coordinator_env(), attempts=attempts)
+        error, message = (
+            "MemoryError",
+            f"the run exceeded its memory limit of {request.memory_limit_mb:g} MB",
+        )
+    return RunResult(
+        request,
+        status,
+        error_type=error,
+        error_message=message,
+        started_at=started,
+        finished_at=utcnow(),
+        environment=_coordinator_env(),
+        attempts=attempts,
+    )
 
 
-def lost_result(request: RunRequest, code: int | None, started: datetime, attempts: int,
-                log_tail: str = "") -> RunResult:
+def lost_result(
+    request: RunRequest, code: int | None, started: datetime, attempts: int, log_tail: str = ""
+) -> RunResult:
     how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
-    return RunResult(request, WORKER_LOST, error_type="WorkerLost",
-                     error_message=f"the worker running it died ({how}) on each of {attempts} attempts",
-                     traceback=log_tail or None, started_at=started, finished_at=utcnow(),
-                     environment=_coordinator_env(), attempts=attempts)
+    return RunResult(
+        request,
+        WORKER_LOST,
+        error_type="WorkerLost",
+        error_message=f"the worker running it died ({how}) on each of {attempts} attempts",
+        traceback=log_tail or None,
+        started_at=started,
+        finished_at=utcnow(),
+        environment=_coordinator_env(),
+        attempts=attempts,
+    )
 
 
 def _coordinator_env() -> dict:

@@ -23,18 +23,31 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-CLASSIFICATION = ("predictive_accuracy", "area_under_roc_curve", "f_measure", "precision", "recall",
-                  "kappa")
+CLASSIFICATION = (
+    "predictive_accuracy",
+    "area_under_roc_curve",
+    "f_measure",
+    "precision",
+    "recall",
+    "kappa",
+)
 REGRESSION = ("mean_absolute_error", "root_mean_squared_error")
-TIMING = ("usercpu_time_millis_training", "usercpu_time_millis_testing", "usercpu_time_millis",
-          "wall_clock_time_millis_training", "wall_clock_time_millis_testing", "wall_clock_time_millis")
+TIMING = (
+    "usercpu_time_millis_training",
+    "usercpu_time_millis_testing",
+    "usercpu_time_millis",
+    "wall_clock_time_millis_training",
+    "wall_clock_time_millis_testing",
+    "wall_clock_time_millis",
+)
 # The measure a run is judged by when its task names none.
 DEFAULT_MAIN = {"classification": "predictive_accuracy", "regression": "mean_absolute_error"}
 LOWER_IS_BETTER = frozenset({"mean_absolute_error", "root_mean_squared_error", *TIMING})
 
 
-def classification(y_true: Sequence, y_pred: Sequence, proba: np.ndarray,
-                   labels: Sequence) -> dict[str, float]:
+def classification(
+    y_true: Sequence, y_pred: Sequence, proba: np.ndarray, labels: Sequence
+) -> dict[str, float]:
     """The classification measures of one fold (or of pooled folds); NaN where undefined.
 
     Computed from one confusion matrix and one ranking per class with numpy: scikit-learn's
@@ -54,7 +67,9 @@ def classification(y_true: Sequence, y_pred: Sequence, proba: np.ndarray,
     f = np.divide(2 * precision * recall, both, out=np.zeros(k), where=both > 0)
     weights = support / support.sum()
     return {
-        "predictive_accuracy": float(accuracy_score(np.asarray(y_true, dtype=object), np.asarray(y_pred, dtype=object))),
+        "predictive_accuracy": float(
+            accuracy_score(np.asarray(y_true, dtype=object), np.asarray(y_pred, dtype=object))
+        ),
         "area_under_roc_curve": weighted_auc(truth, proba, k),
         "f_measure": float(weights @ f),
         "precision": float(weights @ precision),
@@ -67,16 +82,22 @@ def _codes(values: Sequence, labels: list) -> np.ndarray:
     """Positions of ``values`` in ``labels`` (-1 for a value that is no label)."""
     import pandas as pd
 
-    codes = pd.Categorical(np.asarray(values, dtype=object), categories=labels).codes.astype(np.int64)
+    codes = pd.Categorical(np.asarray(values, dtype=object), categories=labels).codes.astype(
+        np.int64
+    )
     if (codes < 0).any():
-        raise ValueError(f"values outside the task's class labels: {sorted(set(np.asarray(values)[codes < 0]))[:5]}")
+        raise ValueError(
+            "values outside the task's class labels: "
+            f"{sorted(set(np.asarray(values)[codes < 0]))[:5]}"
+        )
     return codes
 
 
 def weighted_auc(truth: np.ndarray, proba: np.ndarray, k: int) -> float:
     """Each class's one-vs-rest AUC weighted by its count in ``truth`` (classes absent from
     ``truth`` weigh nothing); NaN when fewer than two classes occur. The AUC is the
-    Mann-Whitney statistic with ties counted half, as ``roc_auc_score`` computes it."""
+    Mann-Whitney statistic with ties counted half, as ``roc_auc_score`` computes it.
+    """
     from scipy.stats import rankdata
 
     total, weight, n = 0.0, 0, len(truth)

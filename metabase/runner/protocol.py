@@ -34,8 +34,14 @@ class Executor(Protocol):
         """Drop pending runs, kill running ones (with their process trees) and release workers."""
 
 
-def make_executor(name: str = "local", *, workers: int | None = None, ray_address: str | None = None,
-                  catalogue=None, gpus_per_run: float = 1.0) -> Executor:
+def make_executor(
+    name: str = "local",
+    *,
+    workers: int | None = None,
+    ray_address: str | None = None,
+    catalogue=None,
+    gpus_per_run: float = 1.0,
+) -> Executor:
     """The executor called ``name``; raises :class:`InputError` for an unknown one."""
     if name == "local":
         from metabase.runner.local import LocalExecutor
@@ -44,6 +50,7 @@ def make_executor(name: str = "local", *, workers: int | None = None, ray_addres
     if name == "ray":
         from metabase.runner.ray_executor import RayExecutor
 
-        return RayExecutor(address=ray_address, workers=workers, catalogue=catalogue,
-                           gpus_per_run=gpus_per_run)
+        return RayExecutor(
+            address=ray_address, workers=workers, catalogue=catalogue, gpus_per_run=gpus_per_run
+        )
     raise InputError(f"unknown executor {name!r}; choose from {', '.join(EXECUTORS)}")

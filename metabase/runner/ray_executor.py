@@ -29,7 +29,9 @@ def _import_ray():
     try:
         import ray
     except ImportError:
-        raise InputError("--executor ray needs Ray, an optional extra: pip install 'metabase[ray]'") from None
+        raise InputError(
+            "--executor ray needs Ray, an optional extra: pip install 'metabase[ray]'"
+        ) from None
     return ray
 
 
@@ -46,8 +48,10 @@ def check_ray(address: str | None) -> None:
         with socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S):
             pass
     except OSError as exc:
-        raise InputError(f"no Ray cluster answers at {address} ({exc.strerror or exc}): start one with "
-                         "`ray start --head` or leave out --ray-address for a local Ray") from None
+        raise InputError(
+            f"no Ray cluster answers at {address} ({exc.strerror or exc}): start one with "
+            "`ray start --head` or leave out --ray-address for a local Ray"
+        ) from None
 
 
 def _run_on_worker(request: RunRequest, data: TaskData, catalogue: Catalogue | None) -> RunResult:
@@ -62,8 +66,13 @@ def _run_on_worker(request: RunRequest, data: TaskData, catalogue: Catalogue | N
 class RayExecutor:
     name = "ray"
 
-    def __init__(self, address: str | None = None, workers: int | None = None, catalogue: Catalogue | None = None,
-                 gpus_per_run: float = 1.0) -> None:
+    def __init__(
+        self,
+        address: str | None = None,
+        workers: int | None = None,
+        catalogue: Catalogue | None = None,
+        gpus_per_run: float = 1.0,
+    ) -> None:
         ray = _import_ray()
         self._ray = ray
         self._started = False
@@ -72,12 +81,18 @@ class RayExecutor:
                 if address:
                     ray.init(address=address, log_to_driver=False)
                 else:
-                    ray.init(num_cpus=workers or os.cpu_count(), include_dashboard=False, log_to_driver=False)
+                    ray.init(
+                        num_cpus=workers or os.cpu_count(),
+                        include_dashboard=False,
+                        log_to_driver=False,
+                    )
                     self._started = True
             except Exception as exc:  # noqa: BLE001 - Ray raises many kinds; the user needs one line
                 where = f"the Ray cluster at {address}" if address else "a local Ray"
-                raise InputError(f"cannot start or join {where}: {type(exc).__name__}: "
-                                 f"{str(exc).strip().splitlines()[0] if str(exc).strip() else ''}") from None
+                raise InputError(
+                    f"cannot start or join {where}: {type(exc).__name__}: "
+                    f"{str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+                ) from None
         self.catalogue = catalogue
         self.gpus_per_run = gpus_per_run
         self._has_gpus = ray.cluster_resources().get("GPU", 0) > 0
@@ -90,7 +105,9 @@ class RayExecutor:
         key = id(data)
         if key not in self._data:  # once per task: the runs read it from the object store
             self._data[key] = (data, self._ray.put(data))
-        ref = self._remote.options(**self._resources(request)).remote(request, self._data[key][1], self.catalogue)
+        ref = self._remote.options(**self._resources(request)).remote(
+            request, self._data[key][1], self.catalogue
+        )
         self._pending[ref] = (request, data, attempt, utcnow())
 
     @property
@@ -113,7 +130,9 @@ class RayExecutor:
                         continue
                     from metabase.runner.local import lost_result
 
-                    yield lost_result(request, None, started, attempt, f"{type(exc).__name__}: {exc}")
+                    yield lost_result(
+                        request, None, started, attempt, f"{type(exc).__name__}: {exc}"
+                    )
                     continue
                 yield replace(result, attempts=max(result.attempts, attempt))
 

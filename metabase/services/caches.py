@@ -1,4 +1,5 @@
-"""The caches of ``recommend``, beside the store (``settings.model_dir``), keyed on the store's state.
+"""The caches of ``recommend``, beside the store (``settings.model_dir``), keyed on the store's
+state.
 
 - Prepared data: parsed, encoded and scaled runs, written once per store state so that a warm
   ``recommend`` skips reading and encoding a million runs (:func:`load`, :func:`save`). It is a
@@ -27,24 +28,47 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 # (module, name) pairs a prepared meta-dataset needs, besides metabase.recommend's own classes
-_ALLOWED = frozenset({
-    ("builtins", "slice"), ("builtins", "dict"), ("builtins", "list"), ("builtins", "set"),
-    ("builtins", "frozenset"), ("builtins", "tuple"), ("builtins", "complex"),
-    ("numpy", "dtype"), ("numpy", "ndarray"),
-    ("numpy._core.numeric", "_frombuffer"), ("numpy.core.numeric", "_frombuffer"),
-    ("numpy._core.multiarray", "_reconstruct"), ("numpy.core.multiarray", "_reconstruct"),
-    ("numpy._core.multiarray", "scalar"), ("numpy.core.multiarray", "scalar"),
-    ("pandas", "DataFrame"), ("pandas", "Series"), ("pandas", "Index"), ("pandas", "RangeIndex"),
-    ("pandas", "Int64Dtype"), ("pandas", "Float64Dtype"), ("pandas", "BooleanDtype"),
-    ("pandas", "StringDtype"), ("pandas", "CategoricalDtype"), ("pandas", "Categorical"),
-    ("pandas.arrays", "ArrowStringArray"), ("pandas.arrays", "IntegerArray"),
-    ("pandas.arrays", "FloatingArray"), ("pandas.arrays", "BooleanArray"),
-    ("pandas.arrays", "ArrowExtensionArray"), ("pandas", "ArrowDtype"),
-    ("pandas._libs.internals", "_unpickle_block"),
-    ("pandas.core.indexes.base", "_new_Index"),
-    ("pandas.core.internals.managers", "BlockManager"),
-    ("pyarrow.lib", "_restore_array"), ("pyarrow.lib", "py_buffer"), ("pyarrow.lib", "type_for_alias"),
-})
+_ALLOWED = frozenset(
+    {
+        ("builtins", "slice"),
+        ("builtins", "dict"),
+        ("builtins", "list"),
+        ("builtins", "set"),
+        ("builtins", "frozenset"),
+        ("builtins", "tuple"),
+        ("builtins", "complex"),
+        ("numpy", "dtype"),
+        ("numpy", "ndarray"),
+        ("numpy._core.numeric", "_frombuffer"),
+        ("numpy.core.numeric", "_frombuffer"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "scalar"),
+        ("numpy.core.multiarray", "scalar"),
+        ("pandas", "DataFrame"),
+        ("pandas", "Series"),
+        ("pandas", "Index"),
+        ("pandas", "RangeIndex"),
+        ("pandas", "Int64Dtype"),
+        ("pandas", "Float64Dtype"),
+        ("pandas", "BooleanDtype"),
+        ("pandas", "StringDtype"),
+        ("pandas", "CategoricalDtype"),
+        ("pandas", "Categorical"),
+        ("pandas.arrays", "ArrowStringArray"),
+        ("pandas.arrays", "IntegerArray"),
+        ("pandas.arrays", "FloatingArray"),
+        ("pandas.arrays", "BooleanArray"),
+        ("pandas.arrays", "ArrowExtensionArray"),
+        ("pandas", "ArrowDtype"),
+        ("pandas._libs.internals", "_unpickle_block"),
+        ("pandas.core.indexes.base", "_new_Index"),
+        ("pandas.core.internals.managers", "BlockManager"),
+        ("pyarrow.lib", "_restore_array"),
+        ("pyarrow.lib", "py_buffer"),
+        ("pyarrow.lib", "type_for_alias"),
+    }
+)
 _OWN = "metabase.recommend."
 
 
@@ -77,7 +101,8 @@ def load(path: Path):
 
 def save(path: Path, obj, keep: str = "") -> None:
     """Write ``obj`` to ``path`` atomically (readers never see half a file) and remove the other
-    caches in its directory whose names start with ``keep``."""
+    caches in its directory whose names start with ``keep``.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + f".{os.getpid()}.tmp")
     try:
@@ -94,10 +119,14 @@ def save(path: Path, obj, keep: str = "") -> None:
 
 def code_version() -> str:
     """A digest of the code that shapes the prepared data, so that an upgrade never unpickles a
-    cache written by other code."""
+    cache written by other code.
+    """
     root = Path(__file__).resolve().parents[1]  # the metabase package
-    shaping = [*(root / "recommend").glob("*.py"), root / "services" / "recommend.py",
-               root / "store" / "run_queries.py"]
+    shaping = [
+        *(root / "recommend").glob("*.py"),
+        root / "services" / "recommend.py",
+        root / "store" / "run_queries.py",
+    ]
     digest = hashlib.sha1()
     for path in sorted(shaping):
         digest.update(path.read_bytes())
@@ -125,9 +154,12 @@ def _cached_models(directory: Path, features: list[str]):
 def fit_cached(strategy, training, model_dir: Path, key: str):
     """Fit ``strategy`` on ``training``, with the models cached under ``model_dir/<key>`` when
     there are any; the models it trains are saved there, and the caches of older store states of
-    the same strategy (``<name>-*``) are removed."""
+    the same strategy (``<name>-*``) are removed.
+    """
     directory = model_dir / key / "surrogate"
-    features = list(training.prepared.encoder.feature_names) + list(training.prepared.features.columns)
+    features = list(training.prepared.encoder.feature_names) + list(
+        training.prepared.features.columns
+    )
     cached = _cached_models(directory, features)
     strategy.fit(training, cached)
     trained = strategy.models_.surrogate

@@ -27,18 +27,30 @@ CACHE_KEEP = 8  # cached results kept per pipeline and measure
 TASK_CURVES = 3  # marginal curves drawn per task with --plot and --task
 
 
-def importance(ws, pipeline: str, *, tasks: list[int] | None = None, measure: str | None = None,
-               pairs: bool = False, tunability: bool = False, min_runs: int = 100, seed: int = 0,
-               curves: int = 0, jobs: int = 1, plot: str | Path | None = None, use_cache: bool = True,
-               progress: Callable[[int, int], None] | None = None):
+def importance(
+    ws,
+    pipeline: str,
+    *,
+    tasks: list[int] | None = None,
+    measure: str | None = None,
+    pairs: bool = False,
+    tunability: bool = False,
+    min_runs: int = 100,
+    seed: int = 0,
+    curves: int = 0,
+    jobs: int = 1,
+    plot: str | Path | None = None,
+    use_cache: bool = True,
+    progress: Callable[[int, int], None] | None = None,
+):
     """The :class:`~metabase.importance.ImportanceResult` of ``pipeline``'s runs in the store.
 
     ``tasks`` restricts the analysis to those tasks (each must have ``min_runs`` runs); ``plot``
-    writes the across-task figure, or with ``tasks`` the per-task bars and marginal curves."""
+    writes the across-task figure, or with ``tasks`` the per-task bars and marginal curves.
+    """
     import pipelines as catalogue
-
-    from metabase.store.measures import higher_is_better
     from metabase.store import run_scores
+    from metabase.store.measures import higher_is_better
 
     if min_runs < 2:
         raise InputError("--min-runs must be at least 2")
@@ -48,9 +60,22 @@ def importance(ws, pipeline: str, *, tasks: list[int] | None = None, measure: st
         curves = max(curves, TASK_CURVES)
     with ws.reader() as con:
         measure = _measure(con, spec, measure)
-        _check_counts(spec, measure, run_scores.task_run_counts(con, pipeline, measure), tasks, min_runs)
-        options = [CACHE_VERSION, _code_version(), run_scores.runs_digest(con, pipeline, measure), pipeline,
-                   measure, tasks, pairs, tunability, min_runs, seed, curves]
+        _check_counts(
+            spec, measure, run_scores.task_run_counts(con, pipeline, measure), tasks, min_runs
+        )
+        options = [
+            CACHE_VERSION,
+            _code_version(),
+            run_scores.runs_digest(con, pipeline, measure),
+            pipeline,
+            measure,
+            tasks,
+            pairs,
+            tunability,
+            min_runs,
+            seed,
+            curves,
+        ]
         path = _cache_path(ws, pipeline, measure, options)
         result = _load(path) if use_cache else None
         if result is None:
@@ -59,15 +84,29 @@ def importance(ws, pipeline: str, *, tasks: list[int] | None = None, measure: st
             dims = dimensions_from_space(spec.space)
             runs = run_scores.run_scores(con, pipeline, measure, tasks)
             # the bounds come from all the pipeline's runs, whichever tasks are analysed
-            ranges = run_scores.value_ranges(con, pipeline, measure, [d.name for d in dims if d.kind == "numeric"])
+            ranges = run_scores.value_ranges(
+                con, pipeline, measure, [d.name for d in dims if d.kind == "numeric"]
+            )
             better = higher_is_better(con, measure)
     if result is None:  # the store is closed again: a long analysis never keeps a writer waiting
         from metabase.importance import analyse
 
-        result = analyse(runs, dims, pipeline=pipeline, measure=measure, higher_is_better=better,
-                         default_config=spec.default_config(), pairs=pairs, tunability=tunability,
-                         curves=curves, min_runs=min_runs, seed=seed, jobs=jobs, ranges=ranges,
-                         progress=progress)
+        result = analyse(
+            runs,
+            dims,
+            pipeline=pipeline,
+            measure=measure,
+            higher_is_better=better,
+            default_config=spec.default_config(),
+            pairs=pairs,
+            tunability=tunability,
+            curves=curves,
+            min_runs=min_runs,
+            seed=seed,
+            jobs=jobs,
+            ranges=ranges,
+            progress=progress,
+        )
         _save(path, result)
     if plot:
         from metabase.importance.plot import plot_across_tasks, plot_tasks
@@ -86,8 +125,10 @@ def _measure(con, spec, measure: str | None) -> str:
 
     measures = run_scores.pipeline_measures(con, spec.name)
     if not measures:
-        raise NotFoundError(f"the store has no scored runs of pipeline {spec.name}: import or sync them "
-                            f"first with {_flows_hint(spec)}")
+        raise NotFoundError(
+            f"the store has no scored runs of pipeline {spec.name}: import or sync them "
+            f"first with {_flows_hint(spec)}"
+        )
     if measure is None:
         return run_scores.main_measure(con, spec.name) or next(iter(measures))
     if measure not in measures:
@@ -96,24 +137,32 @@ def _measure(con, spec, measure: str | None) -> str:
     return measure
 
 
-def _check_counts(spec, measure: str, counts: dict[int, int], tasks: list[int] | None, min_runs: int) -> None:
+def _check_counts(
+    spec, measure: str, counts: dict[int, int], tasks: list[int] | None, min_runs: int
+) -> None:
     """One clear line for every way the runs cannot support the analysis."""
     hint = f"import or sync more of its runs ({_flows_hint(spec)}) or lower --min-runs"
     if tasks:
         missing = [t for t in tasks if t not in counts]
         if missing:
-            raise NotFoundError(f"task {', '.join(map(str, missing))} has no runs of {spec.name} scored by "
-                                f"{measure}: sync them with `metabase sync --tasks {missing[0]} --flows "
-                                f"{','.join(map(str, spec.openml.flow_ids)) or '...'}`")
+            raise NotFoundError(
+                f"task {', '.join(map(str, missing))} has no runs of {spec.name} scored by "
+                f"{measure}: sync them with `metabase sync --tasks {missing[0]} --flows "
+                f"{','.join(map(str, spec.openml.flow_ids)) or '...'}`"
+            )
         few = {t: counts[t] for t in tasks if counts[t] < min_runs}
         if few:
             listed = ", ".join(f"task {t} has {n}" for t, n in few.items())
-            raise InputError(f"too few runs of {spec.name} for --min-runs {min_runs}: {listed}; {hint}")
+            raise InputError(
+                f"too few runs of {spec.name} for --min-runs {min_runs}: {listed}; {hint}"
+            )
         return
     if max(counts.values()) < min_runs:
-        raise InputError(f"{spec.name} has at most {max(counts.values())} runs per task scored by {measure} "
-                         f"({sum(counts.values())} runs on {len(counts)} tasks), fewer than --min-runs "
-                         f"{min_runs} on every task; {hint}")
+        raise InputError(
+            f"{spec.name} has at most {max(counts.values())} runs per task scored by {measure} "
+            f"({sum(counts.values())} runs on {len(counts)} tasks), fewer than --min-runs "
+            f"{min_runs} on every task; {hint}"
+        )
 
 
 def _code_version() -> str:
@@ -142,7 +191,12 @@ def _load(path: Path):
         return ImportanceResult.from_cache(json.loads(path.read_text()))
     except FileNotFoundError:
         return None
-    except (OSError, ValueError, KeyError, TypeError) as exc:  # a damaged or foreign file: recompute
+    except (
+        OSError,
+        ValueError,
+        KeyError,
+        TypeError,
+    ) as exc:  # a damaged or foreign file: recompute
         log.info("importance cache %s unusable (%s): recomputing", path, exc)
         return None
 
@@ -155,7 +209,9 @@ def _save(path: Path, result) -> None:
         partial.write_text(json.dumps(result.to_cache()))
         os.replace(partial, path)
         prefix = path.name.rsplit("-", 1)[0] + "-"
-        older = sorted(path.parent.glob(prefix + "*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+        older = sorted(
+            path.parent.glob(prefix + "*.json"), key=lambda p: p.stat().st_mtime, reverse=True
+        )
         for old in older[CACHE_KEEP:]:
             old.unlink(missing_ok=True)
     except OSError as exc:  # a read-only place: the result stands, uncached

@@ -12,7 +12,8 @@ from metabase.imports.api import ImportResult, apply_batch, check_path
 def import_(ws, source: str, path: str | Path, wait_s: float | None = None) -> ImportResult:
     """Read the export (pure, may fail before the store is touched), then apply it in one
     transaction with its provenance. ``wait_s``: how long to wait for a running import, sync or
-    reader to release the store."""
+    reader to release the store.
+    """
     importer = get_importer(source)
     path = check_path(Path(path), importer.expects)
     with as_import_errors():  # the shared readers' errors are import errors here

@@ -23,7 +23,9 @@ FAILED = ("crashed", "timeout", "memout", "error", "failed")
 
 @dataclass(frozen=True)
 class PublishReport:
-    """Per run: run_key, state (published, already on the server, failed, dry run), run id, url, reason."""
+    """Per run: run_key, state (published, already on the server, failed, dry run), run id, url,
+    reason.
+    """
 
     rows: tuple = field(default_factory=tuple)
     stopped: str | None = None  # why publishing stopped early (the server is down)
@@ -33,9 +35,18 @@ class PublishReport:
         return sum(1 for r in self.rows if r["state"] == "failed")
 
 
-def publish(ws, *, run_keys=(), task_ids=(), everything: bool = False, tags=(), include_failed: bool = False,
-            dry_run: bool = False, out_dir: str | Path | None = None,
-            progress: Callable[[int, int], None] | None = None) -> PublishReport:
+def publish(
+    ws,
+    *,
+    run_keys=(),
+    task_ids=(),
+    everything: bool = False,
+    tags=(),
+    include_failed: bool = False,
+    dry_run: bool = False,
+    out_dir: str | Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> PublishReport:
     from metabase.publish.tags import check_tags
 
     tags = check_tags(tags)
@@ -43,8 +54,10 @@ def publish(ws, *, run_keys=(), task_ids=(), everything: bool = False, tags=(), 
         raise InputError("say what to publish: --run-key KEY, --task ID or --all")
     chosen = _choose(ws, list(run_keys), list(task_ids), everything, include_failed)
     if not dry_run and not ws.settings.apikey:
-        raise ConfigError("no OpenML API key: pass --apikey, set METABASE_OPENML_APIKEY, or put "
-                          "'apikey = ...' in openml's config file (~/.config/openml/config)")
+        raise ConfigError(
+            "no OpenML API key: pass --apikey, set METABASE_OPENML_APIKEY, or put "
+            "'apikey = ...' in openml's config file (~/.config/openml/config)"
+        )
     rows = []
     session = _Session(ws, tags, dry_run, Path(out_dir) if out_dir else None)
     try:
@@ -54,14 +67,22 @@ def publish(ws, *, run_keys=(), task_ids=(), everything: bool = False, tags=(), 
             except (ServerDownError, KeyboardInterrupt):
                 raise
             except MetabaseError as exc:
-                if isinstance(exc, OpenMLError) and "cannot reach OpenML" in str(exc):  # down: stop, keep the rest
-                    raise ServerDownError(f"{exc}; the runs stay in the outbox for the next `metabase publish`") from None
+                if isinstance(exc, OpenMLError) and "cannot reach OpenML" in str(
+                    exc
+                ):  # down: stop, keep the rest
+                    raise ServerDownError(
+                        f"{exc}; the runs stay in the outbox for the next `metabase publish`"
+                    ) from None
                 rows.append(_row(run, "failed", reason=str(exc)))
             if progress is not None:
                 progress(n + 1, len(chosen))
     except ServerDownError as exc:
         done = {r["run_key"] for r in rows}
-        rows += [_row(r, "failed", reason="not sent: the server is down") for r in chosen if r["run_key"] not in done]
+        rows += [
+            _row(r, "failed", reason="not sent: the server is down")
+            for r in chosen
+            if r["run_key"] not in done
+        ]
         return PublishReport(tuple(rows), stopped=str(exc))
     finally:
         session.close()
@@ -78,19 +99,26 @@ def _choose(ws, run_keys, task_ids, everything, include_failed) -> list[dict]:
                 raise InputError("the store holds no local runs; make some with `metabase run`")
             unknown = sorted(set(run_keys) - known_keys(con, run_keys))
             if unknown:
-                raise InputError(f"unknown run key {unknown[0]!r} (see `metabase sql \"SELECT run_key FROM runs "
-                                 "WHERE source = 'local'\"`)")
+                raise InputError(
+                    f'unknown run key {unknown[0]!r} (see `metabase sql "SELECT run_key FROM runs '
+                    "WHERE source = 'local'\"`)"
+                )
             runs = local_runs(con, keys=run_keys, tasks=task_ids, everything=everything)
             counts = _prediction_counts(con, [r["run_key"] for r in runs])
     except StoreNotFoundError:
-        raise InputError("the store does not exist yet; make runs with `metabase run` first") from None
+        raise InputError(
+            "the store does not exist yet; make runs with `metabase run` first"
+        ) from None
     out = []
     for run in runs:
         failed = run["status"] != "ok"
         named = run["run_key"] in run_keys
         if failed and not include_failed:
             if named:
-                raise InputError(f"run {run['run_key']} {run['status']}; publish failed runs with --include-failed")
+                raise InputError(
+                    f"run {run['run_key']} {run['status']}; "
+                    "publish failed runs with --include-failed"
+                )
             continue
         if not failed and not counts.get(run["run_key"]):
             if named:
@@ -145,10 +173,14 @@ class _Session:
         from metabase.publish.flows import parameter_settings
 
         failed = run["status"] != "ok"
-        xml = description_xml(task_id=run["task_id"], flow_id=flow_id or 0,
-                              parameter_settings=parameter_settings(plan, run["config"]) if flow_id else [],
-                              tags=(*self.tags, tag), fold_evaluations=[] if failed else folds,
-                              error_message=(run["error_message"] or run["status"]) if failed else None)
+        xml = description_xml(
+            task_id=run["task_id"],
+            flow_id=flow_id or 0,
+            parameter_settings=parameter_settings(plan, run["config"]) if flow_id else [],
+            tags=(*self.tags, tag),
+            fold_evaluations=[] if failed else folds,
+            error_message=(run["error_message"] or run["status"]) if failed else None,
+        )
         arff = None if failed else predictions_arff(run["task_id"], frame, run["class_labels"])
         if self.dry_run:
             return self._write_dry(run, plan, xml, arff)
@@ -162,9 +194,16 @@ class _Session:
         def before_send() -> None:
             with con.transaction():
                 outbox.mark_sending(con, key, utcnow())
+
         try:
-            result = self._uploader().publish_run(xml, arff, tag, maybe_stored=run["state"] == "sending",
-                                                  before_send=before_send, flow_id=flow_id)
+            result = self._uploader().publish_run(
+                xml,
+                arff,
+                tag,
+                maybe_stored=run["state"] == "sending",
+                before_send=before_send,
+                flow_id=flow_id,
+            )
         except ServerDown as exc:
             raise ServerDownError(str(exc)) from None
         except MetabaseError as exc:
@@ -178,7 +217,8 @@ class _Session:
     @contextmanager
     def _reading(self):
         """The held writer once there is one (DuckDB refuses a second, read-only, connection to
-        the same file in one process), else a reader."""
+        the same file in one process), else a reader.
+        """
         if self.dry_run:
             with self.ws.reader() as con:
                 yield con
@@ -200,9 +240,13 @@ class _Session:
             task = int(run["task_id"])
             if task not in self.task_data:
                 self.task_data[task] = self.gateway.get_task_data(task)
-            plan = flows.sklearn_flow(pipeline, run["config"], run["seed"], run["fidelity"], self.task_data[task])
+            plan = flows.sklearn_flow(
+                pipeline, run["config"], run["seed"], run["fidelity"], self.task_data[task]
+            )
         else:
-            plan = flows.catalogue_flow(pipeline, flows.library_versions(pipeline, run["environment"]))
+            plan = flows.catalogue_flow(
+                pipeline, flows.library_versions(pipeline, run["environment"])
+            )
         ident = (plan.flow.name, plan.flow.external_version)
         if self.dry_run:
             return plan, None
@@ -212,7 +256,14 @@ class _Session:
             fid = self._uploader().flow_id(plan.flow)
             con = self.writer()
             with con.transaction():
-                outbox.remember_flow(con, fid, plan.flow.name, plan.flow.version, plan.flow.external_version, pipeline)
+                outbox.remember_flow(
+                    con,
+                    fid,
+                    plan.flow.name,
+                    plan.flow.version,
+                    plan.flow.external_version,
+                    pipeline,
+                )
             self.flows[ident] = plan.flow
         else:  # the same structure: reuse the ids already copied from the server
             self._uploader().copy_ids(self.flows[ident], plan.flow)
@@ -221,7 +272,9 @@ class _Session:
     def _write_dry(self, run, plan, xml, arff) -> dict:
         from metabase.publish.validate import validate_run, write_dry
 
-        folder = write_dry(self.out_dir or Path("publish-dry-run"), run["run_key"], plan.flow, xml, arff)
+        folder = write_dry(
+            self.out_dir or Path("publish-dry-run"), run["run_key"], plan.flow, xml, arff
+        )
         validate_run(xml)
         return _row(run, "dry run", reason=str(folder))
 
@@ -233,10 +286,21 @@ class _Session:
         self.gateway.close()
 
 
-def _row(run: dict, state: str, run_id=None, server: str | None = None, reason: str | None = None) -> dict:
+def _row(
+    run: dict, state: str, run_id=None, server: str | None = None, reason: str | None = None
+) -> dict:
     url = None
     if run_id is not None and server:
         base = server.rstrip("/").removesuffix("/api/v1/xml").removesuffix("/api/v1")
-        url = f"{base}/r/{run_id}" if "openml.org" in base else f"{server.rstrip('/')}/run/{run_id}"
-    return {"run_key": run["run_key"], "task_id": run["task_id"], "pipeline": run["pipeline"], "state": state,
-            "openml_run_id": run_id, "url": url, "reason": reason}
+        url = (
+            f"{base}/r/{run_id}" if "openml.org" in base else f"{server.rstrip('/')}/run/{run_id}"
+        )
+    return {
+        "run_key": run["run_key"],
+        "task_id": run["task_id"],
+        "pipeline": run["pipeline"],
+        "state": state,
+        "openml_run_id": run_id,
+        "url": url,
+        "reason": reason,
+    }

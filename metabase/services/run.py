@@ -1,4 +1,5 @@
-"""``metabase run``: check the request, fetch the task once, run what is missing, store each result.
+"""``metabase run``: check the request, fetch the task once, run what is missing, store each
+result.
 
 Order matters for "bad input leaves the store unchanged": every option, pipeline and
 configuration is checked, and the task's data fetched, before the store is opened for writing.
@@ -50,12 +51,27 @@ def default_resolve(name: str):
     return pipelines.get(name)
 
 
-def run(ws, *, task_id: int, pipeline: str | None = None, config: str | dict | None = None,
-        recommended: int | None = None, strategy: str = "default", sample: int | None = None,
-        seed: int = 0, configs_file: str | None = None, executor: str = "local",
-        ray_address: str | None = None, workers: int | None = None, time_limit: float | None = None,
-        memory_limit: float | str | None = None, force: bool = False, fidelity: Fidelity | str | None = None,
-        catalogue: Callable | None = None, progress: Callable[[RunProgress], None] | None = None) -> RunReport:
+def run(
+    ws,
+    *,
+    task_id: int,
+    pipeline: str | None = None,
+    config: str | dict | None = None,
+    recommended: int | None = None,
+    strategy: str = "default",
+    sample: int | None = None,
+    seed: int = 0,
+    configs_file: str | None = None,
+    executor: str = "local",
+    ray_address: str | None = None,
+    workers: int | None = None,
+    time_limit: float | None = None,
+    memory_limit: float | str | None = None,
+    force: bool = False,
+    fidelity: Fidelity | str | None = None,
+    catalogue: Callable | None = None,
+    progress: Callable[[RunProgress], None] | None = None,
+) -> RunReport:
     """Run configurations on ``task_id``'s splits and store every outcome (see the module doc)."""
     resolve = catalogue or default_resolve
     memory_limit = run_inputs.parse_memory(memory_limit)
@@ -67,8 +83,9 @@ def run(ws, *, task_id: int, pipeline: str | None = None, config: str | dict | N
         check_ray(ray_address)
     elif executor != "local":
         raise InputError(f"unknown executor {executor!r}; choose local or ray")
-    candidates = _candidates(ws, resolve, task_id, pipeline, config, recommended, strategy, sample, seed,
-                             configs_file)
+    candidates = _candidates(
+        ws, resolve, task_id, pipeline, config, recommended, strategy, sample, seed, configs_file
+    )
     requests = _requests(candidates, int(task_id), seed, fidelity, time_limit, memory_limit)
     stored = _stored(ws, [r.run_key for r in requests])
     if force:
@@ -79,16 +96,30 @@ def run(ws, *, task_id: int, pipeline: str | None = None, config: str | dict | N
     if todo:  # the task's data is fetched only when something is to run
         data = ws.gateway().get_task_data(int(task_id))
         run_inputs.check_task_type(resolve, candidates, data.task_type, data.task_id)
-        _execute(ws, data, todo, executor, ray_address, workers, catalogue, progress, len(requests))
+        _execute(
+            ws, data, todo, executor, ray_address, workers, catalogue, progress, len(requests)
+        )
     return _report(ws, int(task_id), data, requests, {r.run_key for r in todo})
 
 
-def _candidates(ws, resolve, task_id, pipeline, config, recommended, strategy, sample, seed,
-                configs_file) -> list[run_inputs.Candidate]:
-    chosen = [name for name, value in (("--recommended", recommended), ("--sample", sample),
-                                       ("--configs", configs_file), ("--config", config)) if value is not None]
+def _candidates(
+    ws, resolve, task_id, pipeline, config, recommended, strategy, sample, seed, configs_file
+) -> list[run_inputs.Candidate]:
+    chosen = [
+        name
+        for name, value in (
+            ("--recommended", recommended),
+            ("--sample", sample),
+            ("--configs", configs_file),
+            ("--config", config),
+        )
+        if value is not None
+    ]
     if len(chosen) > 1:
-        raise InputError(f"give one of --config, --sample, --recommended or --configs, not {' and '.join(chosen)}")
+        raise InputError(
+            "give one of --config, --sample, --recommended or --configs, "
+            f"not {' and '.join(chosen)}"
+        )
     for name, value in (("--recommended", recommended), ("--sample", sample)):
         if value is not None and value < 1:
             raise InputError(f"{name} must be at least 1")
@@ -97,8 +128,10 @@ def _candidates(ws, resolve, task_id, pipeline, config, recommended, strategy, s
     if recommended is not None:
         return _recommended(ws, resolve, task_id, recommended, strategy, pipeline)
     if pipeline is None:
-        raise InputError("say what to run: --pipeline NAME [--config JSON | --sample N], "
-                         "--recommended N or --configs FILE")
+        raise InputError(
+            "say what to run: --pipeline NAME [--config JSON | --sample N], "
+            "--recommended N or --configs FILE"
+        )
     if sample is not None:
         return [(pipeline, c) for c in resolve(pipeline).sample(sample, seed)]
     parsed = config if isinstance(config, dict) else run_inputs.parse_config(config)
@@ -109,27 +142,43 @@ def _recommended(ws, resolve, task_id, k, strategy, pipeline) -> list[run_inputs
     from metabase.errors import NotFoundError
     from metabase.services.recommend import recommend
 
-    result = recommend(ws, task_id=int(task_id), k=k, strategy=strategy,
-                       pipelines=[pipeline] if pipeline else None)
+    result = recommend(
+        ws,
+        task_id=int(task_id),
+        k=k,
+        strategy=strategy,
+        pipelines=[pipeline] if pipeline else None,
+    )
     out = []
     for rec in result.recommendations:
         try:
             out.append(run_inputs.canonical(resolve, rec.pipeline, rec.config))
         except NotFoundError:
-            raise InputError(f"recommendation {rec.rank} is {rec.pipeline}, which is not a catalogue pipeline "
-                             "and cannot be run; pass --pipeline to recommend catalogue pipelines") from None
+            raise InputError(
+                f"recommendation {rec.rank} is {rec.pipeline}, which is not a catalogue pipeline "
+                "and cannot be run; pass --pipeline to recommend catalogue pipelines"
+            ) from None
     return out
 
 
-def _requests(candidates, task_id: int, seed: int, fidelity: Fidelity, time_limit, memory_limit) -> list[RunRequest]:
+def _requests(
+    candidates, task_id: int, seed: int, fidelity: Fidelity, time_limit, memory_limit
+) -> list[RunRequest]:
     import pipelines
 
     out, seen = [], set()
     for pipeline, config in candidates:
         digest = pipelines.config_hash(pipeline, config)
-        request = RunRequest(task_id=task_id, pipeline=pipeline, config=config, config_hash=digest,
-                             seed=int(seed), fidelity=fidelity, time_limit_s=time_limit,
-                             memory_limit_mb=memory_limit)
+        request = RunRequest(
+            task_id=task_id,
+            pipeline=pipeline,
+            config=config,
+            config_hash=digest,
+            seed=int(seed),
+            fidelity=fidelity,
+            time_limit_s=time_limit,
+            memory_limit_mb=memory_limit,
+        )
         if request.run_key not in seen:  # the same configuration twice is one run
             seen.add(request.run_key)
             out.append(request)
@@ -153,9 +202,14 @@ def _fresh_seeds(ws, requests: list[RunRequest], stored: dict) -> list[RunReques
     out, taken = [], set()
     for request in requests:
         seeds = [request.seed + i for i in range(1, FORCE_SEED_SEARCH + 1)]
-        keys = [run_key(request.task_id, request.pipeline, request.config_hash, s, request.fidelity) for s in seeds]
+        keys = [
+            run_key(request.task_id, request.pipeline, request.config_hash, s, request.fidelity)
+            for s in seeds
+        ]
         used = _stored(ws, keys)
-        seed = next(s for s, k in zip(seeds, keys, strict=True) if k not in used and k not in taken)
+        seed = next(
+            s for s, k in zip(seeds, keys, strict=True) if k not in used and k not in taken
+        )
         fresh = replace(request, seed=seed)
         taken.add(fresh.run_key)
         out.append(fresh)
@@ -170,7 +224,11 @@ def _execute(ws, data, todo, executor, ray_address, workers, catalogue, progress
 
     def report(pool) -> None:
         if progress is not None:
-            progress(RunProgress(total, state["done"], pool.running if pool else 0, state["failed"], reused))
+            progress(
+                RunProgress(
+                    total, state["done"], pool.running if pool else 0, state["failed"], reused
+                )
+            )
 
     report(None)
     pool = make_executor(executor, workers=workers, ray_address=ray_address, catalogue=catalogue)
@@ -226,7 +284,9 @@ class _Sink:
                 ensure_task(self.con, self.data)
                 self.first = False
             write_results(self.con, [result], self.executor)
-            if time.monotonic() - self.opened > self.HOLD_S or reader_waiting(self.ws.settings.store_path):
+            if time.monotonic() - self.opened > self.HOLD_S or reader_waiting(
+                self.ws.settings.store_path
+            ):
                 self._close()
             else:
                 self.timer = threading.Timer(self.IDLE_S, self.close)
@@ -245,13 +305,19 @@ class _Sink:
             self.con = None
 
 
-def _report(ws, task_id: int, data: TaskData | None, requests: list[RunRequest], executed: set[str]) -> RunReport:
+def _report(
+    ws, task_id: int, data: TaskData | None, requests: list[RunRequest], executed: set[str]
+) -> RunReport:
     from metabase.store.runs import run_table, task_kind
 
     keys = [r.run_key for r in requests]
     try:
         with ws.reader() as con:
-            kind = (data.task_type, data.evaluation_measure) if data is not None else task_kind(con, task_id)
+            kind = (
+                (data.task_type, data.evaluation_measure)
+                if data is not None
+                else task_kind(con, task_id)
+            )
             measure = main_measure(*kind)
             rows = run_table(con, keys, {k: measure for k in keys})
     except StoreNotFoundError:

@@ -21,9 +21,17 @@ from metabase.records import Fidelity
 Candidate = tuple[str, dict]  # (pipeline, canonical config)
 
 
-def check_limits(time_limit: float | None, memory_limit: float | None, workers: int | None) -> None:
-    for name, value in (("--time-limit", time_limit), ("--memory-limit", memory_limit), ("--workers", workers)):
-        if value is not None and not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+def check_limits(
+    time_limit: float | None, memory_limit: float | None, workers: int | None
+) -> None:
+    for name, value in (
+        ("--time-limit", time_limit),
+        ("--memory-limit", memory_limit),
+        ("--workers", workers),
+    ):
+        if value is not None and not (
+            isinstance(value, (int, float)) and math.isfinite(value) and value > 0
+        ):
             raise InputError(f"{name} must be a positive number, not {value!r}")
 
 
@@ -37,7 +45,9 @@ def parse_memory(text: str | float | None) -> float | None:
     try:
         value = float(match.group(1))
     except ValueError:
-        raise InputError(f"--memory-limit must be a size such as 2048, 512M or 2G, not {text!r}") from None
+        raise InputError(
+            f"--memory-limit must be a size such as 2048, 512M or 2G, not {text!r}"
+        ) from None
     return value * {"k": 1 / 1024, "m": 1.0, "g": 1024.0, "": 1.0}[match.group(2).lower()]
 
 
@@ -57,11 +67,16 @@ def parse_fidelity(text: str | None) -> Fidelity:
                 values[key] = float(raw)
                 ok = 0 < values[key] <= 1
             else:
-                raise InputError(f"--fidelity knows n_estimators, epochs and data_fraction, not {key!r}")
+                raise InputError(
+                    f"--fidelity knows n_estimators, epochs and data_fraction, not {key!r}"
+                )
         except ValueError:
             ok = False
         if not ok:
-            raise InputError(f"--fidelity {key} must be a positive integer (data_fraction: in (0, 1]), not {raw!r}")
+            raise InputError(
+                f"--fidelity {key} must be a positive integer (data_fraction: in (0, 1]), "
+                f"not {raw!r}"
+            )
     return Fidelity(**values)
 
 
@@ -71,16 +86,21 @@ def parse_config(text: str | None) -> dict:
     try:
         value = json.loads(text)
     except ValueError as exc:
-        raise InputError(f"--config is not valid JSON ({exc.msg} at character {exc.pos}): "
-                         "give an object such as '{\"max_features\": 0.3}'") from None
+        raise InputError(
+            f"--config is not valid JSON ({exc.msg} at character {exc.pos}): "
+            "give an object such as '{\"max_features\": 0.3}'"
+        ) from None
     if not isinstance(value, dict):
-        raise InputError(f"--config must be a JSON object of hyperparameters, not {type(value).__name__}")
+        raise InputError(
+            f"--config must be a JSON object of hyperparameters, not {type(value).__name__}"
+        )
     return value
 
 
 def canonical(resolve: Callable[[str], Any], pipeline: str, config: dict) -> Candidate:
     """(pipeline, canonical config); NotFoundError for an unknown pipeline, ConfigError for a bad
-    hyperparameter or value."""
+    hyperparameter or value.
+    """
     entry = resolve(pipeline)
     return pipeline, entry.canonicalize(config)
 
@@ -94,13 +114,17 @@ def from_file(path: str | Path, resolve, default_pipeline: str | None) -> list[C
     try:
         items = _file_items(text, default_pipeline)
     except ValueError as exc:
-        raise InputError(f"--configs {path} is not JSON lines or a `recommend` export: {exc}") from None
+        raise InputError(
+            f"--configs {path} is not JSON lines or a `recommend` export: {exc}"
+        ) from None
     if not items:
         raise InputError(f"--configs {path} holds no configurations")
     out = []
     for number, (pipeline, config) in enumerate(items, 1):
         if not pipeline:
-            raise InputError(f"--configs {path}: configuration {number} names no pipeline (give --pipeline)")
+            raise InputError(
+                f"--configs {path}: configuration {number} names no pipeline (give --pipeline)"
+            )
         try:
             out.append(canonical(resolve, pipeline, config))
         except ConfigError as exc:
@@ -122,7 +146,11 @@ def _file_items(text: str, default_pipeline: str | None) -> list[tuple[str | Non
     if isinstance(whole, dict) and "recommendations" in whole:  # recommend --format json
         lines = whole["recommendations"]
     if isinstance(whole, dict) and "designs" in whole:  # recommend --export smac
-        return [(d.get("pipeline"), dict(c)) for d in whole["designs"] for c in d.get("configurations", [])]
+        return [
+            (d.get("pipeline"), dict(c))
+            for d in whole["designs"]
+            for c in d.get("configurations", [])
+        ]
     out = []
     for item in lines:
         if not isinstance(item, dict):
@@ -141,6 +169,8 @@ def check_task_type(resolve, candidates: list[Candidate], task_type: str, task_i
     for pipeline in sorted({p for p, _ in candidates}):
         supported = resolve(pipeline).task_types
         if task_type not in supported:
-            raise InputError(f"{pipeline} is a {'/'.join(supported)} pipeline and task {task_id} is a "
-                             f"{task_type} task: choose a pipeline that supports {task_type} "
-                             "(`metabase pipelines list`)")
+            raise InputError(
+                f"{pipeline} is a {'/'.join(supported)} pipeline and task {task_id} is a "
+                f"{task_type} task: choose a pipeline that supports {task_type} "
+                "(`metabase pipelines list`)"
+            )

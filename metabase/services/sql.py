@@ -56,8 +56,13 @@ class StoreInfo:
             "tables": {t.name: t.rows for t in self.tables},
             "views": list(self.views),  # listed without counts: the wide views are costly
             "imports": [
-                {"source": i.source, "path": i.path, "started_at": i.started_at.isoformat(),
-                 "finished_at": i.finished_at.isoformat(), "row_counts": i.row_counts}
+                {
+                    "source": i.source,
+                    "path": i.path,
+                    "started_at": i.started_at.isoformat(),
+                    "finished_at": i.finished_at.isoformat(),
+                    "row_counts": i.row_counts,
+                }
                 for i in self.imports
             ],
         }
@@ -71,8 +76,13 @@ def named_query(name: str) -> NamedQuery:
     return nq.get_query(name)
 
 
-def run_sql(ws, sql: str, params: Mapping[str, Any] | None = None,
-            wait_s: float | None = None, allow_files: Sequence[str | Path] = ()):
+def run_sql(
+    ws,
+    sql: str,
+    params: Mapping[str, Any] | None = None,
+    wait_s: float | None = None,
+    allow_files: Sequence[str | Path] = (),
+):
     """Run one read-only statement; ``params`` bind ``$name`` placeholders. A pandas DataFrame.
 
     String values are typed by their text (``3`` is an int, ``0.5`` a float, ``'3'`` the string).
@@ -86,8 +96,7 @@ def run_sql(ws, sql: str, params: Mapping[str, Any] | None = None,
         return nq.run(con, sql, typed, files)
 
 
-def run_named(ws, name: str, params: Mapping[str, Any] | None = None,
-              wait_s: float | None = None):
+def run_named(ws, name: str, params: Mapping[str, Any] | None = None, wait_s: float | None = None):
     """Run a named query (``metabase sql --list``); string parameters take the declared types."""
     query = nq.get_query(name)
     bound = nq.bind(query, params or {})
@@ -115,6 +124,13 @@ def store_info(ws, wait_s: float | None = None) -> StoreInfo:
 
 
 __all__ = [
-    "ImportRecord", "NamedQuery", "StoreInfo", "TableCount", "named_queries", "named_query",
-    "run_named", "run_sql", "store_info",
+    "ImportRecord",
+    "NamedQuery",
+    "StoreInfo",
+    "TableCount",
+    "named_queries",
+    "named_query",
+    "run_named",
+    "run_sql",
+    "store_info",
 ]

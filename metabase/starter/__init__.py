@@ -28,8 +28,10 @@ log = logging.getLogger(__name__)
 DATA = Path(__file__).resolve().parent / "data"
 MANIFEST = "manifest.json"
 SOURCE = "starter"  # provenance of the rows a seeded store got from here
-GROW_HINT = ("learn from more with `metabase sync --suite OpenML-CC18 --max-runs 100` "
-             "(or `metabase init` for a store of your own)")
+GROW_HINT = (
+    "learn from more with `metabase sync --suite OpenML-CC18 --max-runs 100` "
+    "(or `metabase init` for a store of your own)"
+)
 
 _announced: set[str] = set()
 
@@ -52,8 +54,11 @@ def describe(data: Path | None = None) -> str:
     s = info["summary"]
     names = [src["name"] for src in info["sources"]]
     sources = ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
-    return (f"{s['runs']:,} runs of {', '.join(s['pipelines'])} on {s['tasks_with_runs']} tasks, "
-            f"{s['tasks_with_qualities']} tasks with their qualities; built {info['built']} from {sources}")
+    return (
+        f"{s['runs']:,} runs of {', '.join(s['pipelines'])} on {s['tasks_with_runs']} tasks, "
+        f"{s['tasks_with_qualities']} tasks with their qualities; "
+        f"built {info['built']} from {sources}"
+    )
 
 
 def _files(data: Path) -> dict[str, Path]:
@@ -62,7 +67,8 @@ def _files(data: Path) -> dict[str, Path]:
 
 def starter_batch(data: Path | None = None):
     """The starter as an import batch (source ``starter``) that merges with what a store holds,
-    as an import does."""
+    as an import does.
+    """
     import pyarrow.parquet as pq
 
     from metabase.imports.base import ImportBatch, TableLoad
@@ -80,7 +86,9 @@ def starter_batch(data: Path | None = None):
 
 
 def _seed(writer, data: Path, fresh: bool) -> dict[str, int]:
-    """Fill ``writer``'s store with the starter: appended when the store is new, merged otherwise."""
+    """Fill ``writer``'s store with the starter: appended when the store is new, merged
+    otherwise.
+    """
     from metabase.imports.api import apply_batch
     from metabase.store.snapshot import load_tables
 
@@ -107,7 +115,8 @@ def open_starter(data: Path | None = None):
 
 def store_or_starter(store_path: Path, data: Path | None = None, wait_s: float | None = None):
     """A read-only connection to the store at ``store_path``; the starter instead when that store
-    does not exist or holds no runs (and the starter is installed)."""
+    does not exist or holds no runs (and the starter is installed).
+    """
     from metabase.store import open_reader
     from metabase.store.snapshot import has_runs
 
@@ -130,7 +139,12 @@ def _announce(reason: str, data: Path | None) -> None:
     """One warning per store and process (``recommend`` opens its store more than once)."""
     if reason not in _announced:
         _announced.add(reason)
-        log.warning("%s: answering from the starter knowledge base (%s); %s", reason, describe(data), GROW_HINT)
+        log.warning(
+            "%s: answering from the starter knowledge base (%s); %s",
+            reason,
+            describe(data),
+            GROW_HINT,
+        )
 
 
 @dataclass(frozen=True)
@@ -144,18 +158,23 @@ class InitResult:
 
 def init_store(store_path: Path, seed: bool = True, data: Path | None = None) -> InitResult:
     """Create the store at ``store_path`` (schema only) and, with ``seed``, fill it with the
-    starter in one transaction. A store that already holds runs is left as it is."""
+    starter in one transaction. A store that already holds runs is left as it is.
+    """
     from metabase.store import open_writer
     from metabase.store.snapshot import has_runs, knowledge_summary
 
     store_path = Path(store_path)
     if seed and not available(data):
-        raise StoreError(f"the starter knowledge base is not installed (no {_dir(data) / MANIFEST}): "
-                         "build it with `python -m metabase.starter.build`")
+        raise StoreError(
+            f"the starter knowledge base is not installed (no {_dir(data) / MANIFEST}): "
+            "build it with `python -m metabase.starter.build`"
+        )
     created = not store_path.exists()
     with open_writer(store_path) as writer:
         if has_runs(writer):
-            return InitResult(store_path, created, False, runs_before=knowledge_summary(writer)["runs"])
+            return InitResult(
+                store_path, created, False, runs_before=knowledge_summary(writer)["runs"]
+            )
         if not seed:
             return InitResult(store_path, created, False)
         counts = _seed(writer, _dir(data), fresh=created)

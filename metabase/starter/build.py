@@ -24,48 +24,82 @@ from pathlib import Path
 
 from metabase.starter import DATA, MANIFEST
 
-PARQUET_OPTIONS = {"compression": "zstd", "compression_level": 9, "row_group_size": 1 << 20,
-                   "use_dictionary": True}
+PARQUET_OPTIONS = {
+    "compression": "zstd",
+    "compression_level": 9,
+    "row_group_size": 1 << 20,
+    "use_dictionary": True,
+}
 FORMAT = 1
 
 
 @dataclass(frozen=True)
 class Source:
-    name: str                 # as messages name it
-    importer: str             # ``metabase import`` source
-    path: str                 # relative to the data folder
-    licence: str              # SPDX identifier, or what is known when none is stated
+    name: str  # as messages name it
+    importer: str  # ``metabase import`` source
+    path: str  # relative to the data folder
+    licence: str  # SPDX identifier, or what is known when none is stated
     licence_file: str | None  # the licence text, relative to the data folder
     origin: str
     attribution: str
 
 
 SOURCES = (
-    Source("openml-pimp", "openml-pimp", "openml-pimp/KDD2018/data/arff/random_forest.arff", "BSD-3-Clause",
-           "openml-pimp/LICENSE", "github.com/janvanrijn/openml-pimp, commit 349043fb",
-           "J. N. van Rijn and F. Hutter, Hyperparameter Importance Across Datasets, KDD 2018: 47,000 "
-           "OpenML runs of flow 6969 (random forest) and the OpenML qualities of the 100 OpenML100 tasks"),
-    Source("TabRepo", "tabrepo-metadata", "tabrepo", "Apache-2.0", "tabrepo/LICENSE",
-           "github.com/autogluon/tabrepo (task_metadata*.csv of several commits)",
-           "D. Salinas and N. Erickson, TabRepo: A Large Scale Repository of Tabular Model Evaluations "
-           "and its AutoML Applications, AutoML 2024: OpenML's task list (task, dataset, procedure, "
-           "target) with basic qualities"),
-    Source("LCDB", "lcdb", "lcdb/lcdb/datasets.csv", "MIT", "lcdb/LICENSE.txt",
-           "the lcdb 0.1.0 package (Felix Mohr)",
-           "F. Mohr, T. J. Viering, M. Loog and J. N. van Rijn, LCDB 1.0: An Extensive Learning Curves "
-           "Database for Classification Tasks, ECML PKDD 2022: OpenML qualities of 219 datasets"),
-    Source("tasks_supplement", "openml-task-list", "extra/tasks_supplement.csv",
-           "no licence stated: one row of facts from OpenML's public task list", None,
-           "openml-data/extra/tasks_supplement.csv",
-           "OpenML task 14951 (OpenML-CC18): 10-fold cross-validation on eeg-eye-state (dataset 1471), "
-           "target Class"),
+    Source(
+        "openml-pimp",
+        "openml-pimp",
+        "openml-pimp/KDD2018/data/arff/random_forest.arff",
+        "BSD-3-Clause",
+        "openml-pimp/LICENSE",
+        "github.com/janvanrijn/openml-pimp, commit 349043fb",
+        "J. N. van Rijn and F. Hutter, Hyperparameter Importance Across Datasets, "
+        "KDD 2018: 47,000 "
+        "OpenML runs of flow 6969 (random forest) and the OpenML qualities of the "
+        "100 OpenML100 tasks",
+    ),
+    Source(
+        "TabRepo",
+        "tabrepo-metadata",
+        "tabrepo",
+        "Apache-2.0",
+        "tabrepo/LICENSE",
+        "github.com/autogluon/tabrepo (task_metadata*.csv of several commits)",
+        "D. Salinas and N. Erickson, TabRepo: A Large Scale Repository of Tabular Model "
+        "Evaluations "
+        "and its AutoML Applications, AutoML 2024: OpenML's task list (task, dataset, procedure, "
+        "target) with basic qualities",
+    ),
+    Source(
+        "LCDB",
+        "lcdb",
+        "lcdb/lcdb/datasets.csv",
+        "MIT",
+        "lcdb/LICENSE.txt",
+        "the lcdb 0.1.0 package (Felix Mohr)",
+        "F. Mohr, T. J. Viering, M. Loog and J. N. van Rijn, LCDB 1.0: An Extensive "
+        "Learning Curves "
+        "Database for Classification Tasks, ECML PKDD 2022: OpenML qualities of 219 datasets",
+    ),
+    Source(
+        "tasks_supplement",
+        "openml-task-list",
+        "extra/tasks_supplement.csv",
+        "no licence stated: one row of facts from OpenML's public task list",
+        None,
+        "openml-data/extra/tasks_supplement.csv",
+        "OpenML task 14951 (OpenML-CC18): 10-fold cross-validation on eeg-eye-state "
+        "(dataset 1471), "
+        "target Class",
+    ),
 )
 
 
 def _built_date() -> str:
     """Today (UTC), or the day of ``SOURCE_DATE_EPOCH`` for a reproducible build."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    moment = datetime.fromtimestamp(int(epoch), timezone.utc) if epoch else datetime.now(timezone.utc)
+    moment = (
+        datetime.fromtimestamp(int(epoch), timezone.utc) if epoch else datetime.now(timezone.utc)
+    )
     return moment.date().isoformat()
 
 
@@ -74,7 +108,9 @@ def _check_sources(data: Path) -> None:
 
     missing = [s.path for s in SOURCES if not (data / s.path).exists()]
     if missing:
-        raise InputError(f"{data} lacks {', '.join(missing)}: give the openml-data folder with --data")
+        raise InputError(
+            f"{data} lacks {', '.join(missing)}: give the openml-data folder with --data"
+        )
 
 
 def import_sources(store: Path, data: Path) -> None:
@@ -110,11 +146,19 @@ def write_tables(store: Path, out: Path) -> tuple[dict[str, int], dict]:
 def _write_notices(data: Path, out: Path) -> None:
     licences = out / "LICENSES"
     licences.mkdir()
-    lines = ["# The starter knowledge base's sources", "",
-             "Converted by `python -m metabase.starter.build` from the exports below into Parquet tables of "
-             "the metabase store (imported, typed and reshaped as `metabase import` does; no values changed). "
-             "The values themselves are OpenML's (openml.org; J. Vanschoren, J. N. van Rijn, B. Bischl and "
-             "L. Torgo, OpenML: networked science in machine learning, SIGKDD Explorations 15(2), 2013).", ""]
+    lines = [
+        "# The starter knowledge base's sources",
+        "",
+        "Converted by `python -m metabase.starter.build` from the exports below into "
+        "Parquet tables of "
+        "the metabase store (imported, typed and reshaped as `metabase import` does; "
+        "no values changed). "
+        "The values themselves are OpenML's (openml.org; J. Vanschoren, J. N. van Rijn, "
+        "B. Bischl and "
+        "L. Torgo, OpenML: networked science in machine learning, SIGKDD Explorations "
+        "15(2), 2013).",
+        "",
+    ]
     for source in SOURCES:
         line = f"- **{source.name}** ({source.origin}; {source.licence}): {source.attribution}."
         if source.licence_file:
@@ -132,7 +176,9 @@ def build(data: Path, out: Path = DATA) -> dict:
     data, out = Path(data), Path(out)
     _check_sources(data)
     if out.is_dir() and any(out.iterdir()) and not (out / MANIFEST).is_file():
-        raise InputError(f"{out} is not empty and holds no starter ({MANIFEST}): give an empty or new --out")
+        raise InputError(
+            f"{out} is not empty and holds no starter ({MANIFEST}): give an empty or new --out"
+        )
     with tempfile.TemporaryDirectory(prefix="metabase-starter-") as tmp:
         store = Path(tmp) / "starter.duckdb"
         import_sources(store, data)
@@ -140,8 +186,13 @@ def build(data: Path, out: Path = DATA) -> dict:
         staging.mkdir()
         counts, summary = write_tables(store, staging)
         _write_notices(data, staging)
-        info = {"format": FORMAT, "built": _built_date(), "tables": counts, "summary": summary,
-                "sources": [asdict(s) for s in SOURCES]}
+        info = {
+            "format": FORMAT,
+            "built": _built_date(),
+            "tables": counts,
+            "summary": summary,
+            "sources": [asdict(s) for s in SOURCES],
+        }
         (staging / MANIFEST).write_text(json.dumps(info, indent=2) + "\n")
         if out.exists():
             shutil.rmtree(out)
@@ -156,9 +207,18 @@ def _default_data() -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m metabase.starter.build", description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=None, help="the openml-data folder (default: ../shared/openml-data)")
-    parser.add_argument("--out", type=Path, default=DATA, help=f"where the files go (default: {DATA})")
+    parser = argparse.ArgumentParser(
+        prog="python -m metabase.starter.build", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="the openml-data folder (default: ../shared/openml-data)",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=DATA, help=f"where the files go (default: {DATA})"
+    )
     args = parser.parse_args(argv)
     from metabase.errors import MetabaseError
 
@@ -168,7 +228,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     size = sum(p.stat().st_size for p in args.out.rglob("*") if p.is_file())
-    print(f"wrote {args.out} ({size / 1e6:.1f} MB): " + ", ".join(f"{t} {n:,}" for t, n in info["tables"].items()))
+    print(
+        f"wrote {args.out} ({size / 1e6:.1f} MB): "
+        + ", ".join(f"{t} {n:,}" for t, n in info["tables"].items())
+    )
     return 0
 
 

@@ -9,8 +9,23 @@ from metabase.store.connection import Connection, open_reader, reader_waiting
 from metabase.store.writer import TABLE_KEYS, Writer, open_writer, utcnow
 
 CONTRACT_TABLES = (
-    "datasets", "dataset_qualities", "tasks", "flows", "setups", "runs", "evaluations",
+    "datasets",
+    "dataset_qualities",
+    "tasks",
+    "flows",
+    "setups",
+    "runs",
+    "evaluations",
     "learning_curves",
 )
 
-__all__ = ["CONTRACT_TABLES", "Connection", "TABLE_KEYS", "Writer", "open_reader", "open_writer", "reader_waiting", "utcnow"]
+__all__ = [
+    "CONTRACT_TABLES",
+    "Connection",
+    "TABLE_KEYS",
+    "Writer",
+    "open_reader",
+    "open_writer",
+    "reader_waiting",
+    "utcnow",
+]

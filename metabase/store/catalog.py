@@ -1,5 +1,6 @@
 """What the store holds: its relations, their sizes, its migrations and imports, and a key of its
-state. Named functions over a connection (read-only ones suffice)."""
+state. Named functions over a connection (read-only ones suffice).
+"""
 
 from __future__ import annotations
 
@@ -15,9 +16,12 @@ def quote_identifier(name: str) -> str:
 
 
 def has_relation(con, name: str) -> bool:
-    """Does a table or view of that name exist (e.g. ``task_qualities_wide``, which the first
-    refresh of the views creates)?"""
-    return bool(con.scalar("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]))
+    """Whether a table or view of that name exists (e.g. ``task_qualities_wide``, which the
+    first refresh of the views creates).
+    """
+    return bool(
+        con.scalar("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name])
+    )
 
 
 def row_count(con, table: str) -> int:
@@ -30,32 +34,48 @@ def table_counts(con) -> list[tuple[str, int]]:
 
 
 def view_names(con) -> list[str]:
-    return [r[0] for r in con.execute(
-        "SELECT table_name FROM information_schema.tables "
-        "WHERE table_schema = 'main' AND table_type = 'VIEW' ORDER BY table_name").fetchall()]
+    return [
+        r[0]
+        for r in con.execute(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = 'main' AND table_type = 'VIEW' ORDER BY table_name"
+        ).fetchall()
+    ]
 
 
 def migrations(con) -> list[tuple[int, str]]:
     """(version, file name) of each applied migration, in order."""
-    return [(int(v), n) for v, n in con.execute(
-        "SELECT version, name FROM schema_migrations ORDER BY version").fetchall()]
+    return [
+        (int(v), n)
+        for v, n in con.execute(
+            "SELECT version, name FROM schema_migrations ORDER BY version"
+        ).fetchall()
+    ]
 
 
 def require_schema(con, version: int) -> None:
     """Raise :class:`StoreError` when the store predates migration ``version``: a read-only
-    connection cannot upgrade it, the next write does."""
+    connection cannot upgrade it, the next write does.
+    """
     have = con.scalar("SELECT coalesce(max(version), 0) FROM schema_migrations")
     if have < version:
-        raise StoreError(f"the store {con.path} has schema version {have}, this metabase needs {version}: "
-                         "any write upgrades it (`metabase import ...` or `metabase sync ...`)")
+        raise StoreError(
+            f"the store {con.path} has schema version {have}, this metabase needs {version}: "
+            "any write upgrades it (`metabase import ...` or `metabase sync ...`)"
+        )
 
 
 def imports(con) -> list[tuple[str, str | None, datetime, datetime, dict]]:
-    """(source, path, started_at, finished_at, row counts) of each import and sync, oldest first."""
-    return [(source, path, started, finished, json.loads(counts) if counts else {})
-            for source, path, started, finished, counts in con.execute(
-                "SELECT source, path, started_at, finished_at, row_counts FROM imports "
-                "ORDER BY finished_at, import_id").fetchall()]
+    """(source, path, started_at, finished_at, row counts) of each import and sync, oldest
+    first.
+    """
+    return [
+        (source, path, started, finished, json.loads(counts) if counts else {})
+        for source, path, started, finished, counts in con.execute(
+            "SELECT source, path, started_at, finished_at, row_counts FROM imports "
+            "ORDER BY finished_at, import_id"
+        ).fetchall()
+    ]
 
 
 def store_state(con) -> str:

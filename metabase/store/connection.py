@@ -38,7 +38,8 @@ def waiting_marker(path: Path) -> Path:
 def reader_waiting(path: Path, within_s: float = WAITING_FRESH_S) -> bool:
     """Has a reader asked for the store in the last ``within_s`` seconds? A long writer (a sync)
     checks this between its transactions and closes its connection so that the reader gets in,
-    instead of closing every few seconds (each close is a checkpoint)."""
+    instead of closing every few seconds (each close is a checkpoint).
+    """
     try:
         return time.time() - waiting_marker(Path(path)).stat().st_mtime <= within_s
     except OSError:
@@ -92,8 +93,10 @@ def _open_failure(exc: Exception) -> str:
     text = str(exc)
     extension = re.search(r'Extension "([\w-]+)" is an existing extension', text)
     if extension:  # DuckDB recognised another database format (SQLite, say)
-        return (f"it is not a DuckDB database (reading it would need DuckDB's {extension.group(1)} "
-                "extension, which metabase does not install)")
+        return (
+            f"it is not a DuckDB database (reading it would need DuckDB's {extension.group(1)} "
+            "extension, which metabase does not install)"
+        )
     return text
 
 
@@ -159,7 +162,9 @@ class Connection:
         return to_arrow()
 
     def scalar(self, sql: str, params: object = None):
-        rows = self.execute(sql, params).fetchall()  # all of it: a pending result blocks register()
+        rows = self.execute(
+            sql, params
+        ).fetchall()  # all of it: a pending result blocks register()
         return rows[0][0] if rows else None
 
     def tables(self) -> list[str]:
@@ -187,14 +192,18 @@ def _confine(con: duckdb.DuckDBPyConnection, allow_files: Sequence[str]) -> None
     The settings belong to the database instance, which DuckDB shares between the connections
     one process holds to one file, so a second reader finds them already made.
     """
-    current = con.execute("SELECT current_setting('enable_external_access'), "
-                          "current_setting('allowed_directories'), "
-                          "current_setting('temp_directory')").fetchone()
+    current = con.execute(
+        "SELECT current_setting('enable_external_access'), "
+        "current_setting('allowed_directories'), "
+        "current_setting('temp_directory')"
+    ).fetchone()
     if current[0] is False:  # another reader in this process confined the instance already
         temp = current[2].rstrip("/") + "/"
         if set(current[1]) - {temp} != set(allow_files):
-            raise StoreError("this process already reads the store with other --allow-files "
-                             "folders; close that reader first")
+            raise StoreError(
+                "this process already reads the store with other --allow-files "
+                "folders; close that reader first"
+            )
         return
     # allowed_directories may be set only while external access is still on
     if allow_files:
@@ -205,12 +214,14 @@ def _confine(con: duckdb.DuckDBPyConnection, allow_files: Sequence[str]) -> None
 
 def allowed_folders(folders: Sequence[str | Path]) -> tuple[str, ...]:
     """The absolute, resolved forms of ``folders`` with a trailing separator, as DuckDB matches
-    ``allowed_directories`` by prefix (``/data`` would also open ``/data-private``)."""
+    ``allowed_directories`` by prefix (``/data`` would also open ``/data-private``).
+    """
     return tuple(sorted({str(Path(f).expanduser().resolve()).rstrip("/") + "/" for f in folders}))
 
 
-def open_reader(path: str | Path, wait_s: float = DEFAULT_READER_WAIT_S,
-                allow_files: Sequence[str | Path] = ()) -> Connection:
+def open_reader(
+    path: str | Path, wait_s: float = DEFAULT_READER_WAIT_S, allow_files: Sequence[str | Path] = ()
+) -> Connection:
     """A read-only connection for analysts, notebooks and the recommenders.
 
     It reads the store and nothing else: no file, URL or extension, unless ``allow_files`` names

@@ -11,7 +11,9 @@ from metabase.store.connection import Connection
 BOOKKEEPING = ("imports", "schema_migrations", "sync_state")
 
 
-def table_digests(con: Connection, exclude: tuple[str, ...] = BOOKKEEPING) -> dict[str, tuple[int, int]]:
+def table_digests(
+    con: Connection, exclude: tuple[str, ...] = BOOKKEEPING
+) -> dict[str, tuple[int, int]]:
     """``{table: (rows, sum of row hashes)}`` for every base table but ``exclude``."""
     tables = con.execute(
         "SELECT table_name FROM information_schema.tables "
@@ -22,6 +24,8 @@ def table_digests(con: Connection, exclude: tuple[str, ...] = BOOKKEEPING) -> di
         if name in exclude:
             continue
         quoted = '"' + name.replace('"', '""') + '"'
-        rows, total = con.execute(f"SELECT count(*), coalesce(sum(hash(t)), 0) FROM {quoted} AS t").fetchall()[0]
+        rows, total = con.execute(
+            f"SELECT count(*), coalesce(sum(hash(t)), 0) FROM {quoted} AS t"
+        ).fetchall()[0]
         out[name] = (int(rows), int(total))
     return out

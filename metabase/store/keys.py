@@ -16,5 +16,5 @@ def flow_key(flow_id: int) -> str:
 
 
 def is_flow_key(name: str) -> bool:
-    """Is ``name`` a flow's key (``flow-<id>``) rather than a catalogue pipeline's name?"""
+    """Whether ``name`` is a flow's key (``flow-<id>``) rather than a catalogue pipeline's name."""
     return name.startswith(FLOW_KEY_PREFIX)

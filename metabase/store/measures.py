@@ -10,5 +10,5 @@ from __future__ import annotations
 
 
 def higher_is_better(con, measure: str) -> bool:
-    """Is a higher value of ``measure`` better, by the store's rule?"""
+    """Whether a higher value of ``measure`` is better, by the store's rule."""
     return bool(con.scalar("SELECT measure_higher_is_better(?)", [measure]))

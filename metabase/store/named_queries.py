@@ -80,7 +80,9 @@ class NamedQuery:
             if p.name == name:
                 return p
         known = ", ".join(p.name for p in self.params) or "none"
-        raise InputError(f"named query {self.name!r} has no parameter {name!r}; its parameters: {known}")
+        raise InputError(
+            f"named query {self.name!r} has no parameter {name!r}; its parameters: {known}"
+        )
 
 
 # -- parameters ----------------------------------------------------------------------------------
@@ -175,7 +177,9 @@ def get_query(name: str) -> NamedQuery:
         return _load_all()[name]
     except KeyError:
         known = ", ".join(sorted(_load_all()))
-        raise NotFoundError(f"no named query {name!r}; see `metabase sql --list` ({known})") from None
+        raise NotFoundError(
+            f"no named query {name!r}; see `metabase sql --list` ({known})"
+        ) from None
 
 
 def bind(query: NamedQuery, given: Mapping[str, Any]) -> dict[str, Any]:
@@ -203,7 +207,9 @@ _REFUSALS = {
     "EXTENSION": "extensions are not managed here",
     "PREPARE": "bind values with --param NAME=VALUE instead of PREPARE/EXECUTE",
     "EXECUTE": "bind values with --param NAME=VALUE instead of PREPARE/EXECUTE",
-    "TRANSACTION": "each query runs on its own read-only connection; transactions have no use here",
+    "TRANSACTION": (
+        "each query runs on its own read-only connection; transactions have no use here"
+    ),
     "ATTACH": "ATTACH opens other databases; open the store with the DuckDB CLI for that",
     "DETACH": "DETACH changes the session's databases",
     "LOAD": "INSTALL/LOAD of extensions is not allowed here",
@@ -211,31 +217,76 @@ _REFUSALS = {
     "VARIABLE_SET": "SET VARIABLE changes the session; not allowed here",
     "PRAGMA": "PRAGMA may change settings or write files; use DESCRIBE, SHOW TABLES or SUMMARIZE",
     "CALL": "CALL runs procedures that change the session or the store (the read-only table "
-            "functions, such as duckdb_tables() or range(), work in a SELECT)",
+    "functions, such as duckdb_tables() or range(), work in a SELECT)",
     "MULTI": "this statement expands into several (e.g. PIVOT without an IN list); "
-             "give the PIVOT values with `ON col IN (...)`",
+    "give the PIVOT values with `ON col IN (...)`",
 }
 
 
 # Table functions a read-only analyst needs: the catalogue, generators, JSON and list unnesting.
-READ_ONLY_FUNCTIONS = frozenset({
-    "duckdb_columns", "duckdb_constraints", "duckdb_databases", "duckdb_dependencies",
-    "duckdb_functions", "duckdb_indexes", "duckdb_keywords", "duckdb_schemas", "duckdb_sequences",
-    "duckdb_settings", "duckdb_tables", "duckdb_types", "duckdb_views", "pragma_table_info",
-    "pragma_show", "pragma_database_size", "pragma_storage_info", "pragma_version",
-    "pragma_collations", "range", "generate_series", "unnest", "repeat", "repeat_row",
-    "json_each", "json_tree", "histogram", "histogram_values", "pg_timezone_names",
-    "icu_calendar_names",
-})
+READ_ONLY_FUNCTIONS = frozenset(
+    {
+        "duckdb_columns",
+        "duckdb_constraints",
+        "duckdb_databases",
+        "duckdb_dependencies",
+        "duckdb_functions",
+        "duckdb_indexes",
+        "duckdb_keywords",
+        "duckdb_schemas",
+        "duckdb_sequences",
+        "duckdb_settings",
+        "duckdb_tables",
+        "duckdb_types",
+        "duckdb_views",
+        "pragma_table_info",
+        "pragma_show",
+        "pragma_database_size",
+        "pragma_storage_info",
+        "pragma_version",
+        "pragma_collations",
+        "range",
+        "generate_series",
+        "unnest",
+        "repeat",
+        "repeat_row",
+        "json_each",
+        "json_tree",
+        "histogram",
+        "histogram_values",
+        "pg_timezone_names",
+        "icu_calendar_names",
+    }
+)
 # Table functions that read files: only with ``--allow-files``, and then only in those folders.
-FILE_FUNCTIONS = frozenset({
-    "read_csv", "read_csv_auto", "sniff_csv", "read_parquet", "parquet_scan", "parquet_metadata",
-    "parquet_schema", "parquet_file_metadata", "parquet_kv_metadata", "read_json",
-    "read_json_auto", "read_json_objects", "read_json_objects_auto", "read_ndjson",
-    "read_ndjson_auto", "read_ndjson_objects", "read_text", "read_blob", "glob",
-})
-_PARSER_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False,
-                  "enable_external_access": False}
+FILE_FUNCTIONS = frozenset(
+    {
+        "read_csv",
+        "read_csv_auto",
+        "sniff_csv",
+        "read_parquet",
+        "parquet_scan",
+        "parquet_metadata",
+        "parquet_schema",
+        "parquet_file_metadata",
+        "parquet_kv_metadata",
+        "read_json",
+        "read_json_auto",
+        "read_json_objects",
+        "read_json_objects_auto",
+        "read_ndjson",
+        "read_ndjson_auto",
+        "read_ndjson_objects",
+        "read_text",
+        "read_blob",
+        "glob",
+    }
+)
+_PARSER_CONFIG = {
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+    "enable_external_access": False,
+}
 _parser_lock = threading.Lock()
 
 
@@ -247,12 +298,15 @@ def _parser() -> "duckdb.DuckDBPyConnection":
 
 def table_functions(sql: str) -> list[str]:
     """The table functions one SELECT statement calls, anywhere in it (subqueries, CTEs, lateral
-    joins, the query of DESCRIBE or SUMMARIZE), lower-cased, in order of appearance."""
+    joins, the query of DESCRIBE or SUMMARIZE), lower-cased, in order of appearance.
+    """
     with _parser_lock:
         tree = json.loads(_parser().execute("SELECT json_serialize_sql(?)", [sql]).fetchone()[0])
     if tree.get("error"):  # a SELECT DuckDB parses but cannot serialise: refuse what we cannot see
-        raise ReadOnlyError("`metabase sql` cannot check this statement: "
-                            f"{tree.get('error_message', 'unknown form')}")
+        raise ReadOnlyError(
+            "`metabase sql` cannot check this statement: "
+            f"{tree.get('error_message', 'unknown form')}"
+        )
     found: list[str] = []
     stack: list[Any] = [tree]
     while stack:
@@ -271,11 +325,15 @@ def _check_functions(sql: str, files: bool) -> None:
         if name in READ_ONLY_FUNCTIONS or (files and name in FILE_FUNCTIONS):
             continue
         if name in FILE_FUNCTIONS:
-            raise ReadOnlyError(f"{name}() reads files, and `metabase sql` reads only the store "
-                                "unless you give --allow-files DIR (files in DIR may be read)")
-        raise ReadOnlyError(f"`metabase sql` is read-only and refuses the table function {name}(): "
-                            "only the read-only ones may be called (README: what `metabase sql` "
-                            "may touch)")
+            raise ReadOnlyError(
+                f"{name}() reads files, and `metabase sql` reads only the store "
+                "unless you give --allow-files DIR (files in DIR may be read)"
+            )
+        raise ReadOnlyError(
+            f"`metabase sql` is read-only and refuses the table function {name}(): "
+            "only the read-only ones may be called (README: what `metabase sql` "
+            "may touch)"
+        )
 
 
 def _statements(sql: str) -> list:
@@ -287,21 +345,23 @@ def _statements(sql: str) -> list:
 
 def check_read_only(sql: str, files: bool = False) -> None:
     """Raise ReadOnlyError unless ``sql`` is exactly one statement that only reads; it may call
-    the table functions that read files only with ``files``."""
+    the table functions that read files only with ``files``.
+    """
     statements = _statements(sql)
     if not statements:
         raise InputError("no SQL statement given")
     if len(statements) > 1:
-        raise ReadOnlyError("`metabase sql` runs one statement at a time; "
-                            f"got {len(statements)}")
+        raise ReadOnlyError(f"`metabase sql` runs one statement at a time; got {len(statements)}")
     statement = statements[0]
     kind = statement.type.name
     if kind == "EXPLAIN":
         # EXPLAIN ANALYZE runs its statement: judge what it explains.
         inner = _EXPLAIN.sub("", statement.query, count=1)
         if inner == statement.query:
-            raise ReadOnlyError("`metabase sql` cannot tell what this EXPLAIN runs; "
-                                "write EXPLAIN [ANALYZE] SELECT ...")
+            raise ReadOnlyError(
+                "`metabase sql` cannot tell what this EXPLAIN runs; "
+                "write EXPLAIN [ANALYZE] SELECT ..."
+            )
         check_read_only(inner, files)
         return
     if kind == "SELECT":
@@ -326,9 +386,13 @@ def _permission_message(exc: Exception, files: bool) -> str:
     if target and "://" in target.group(1):
         return f"{what}: `metabase sql` reads no URLs (download the file, then use --allow-files)"
     if files:
-        return (f"{what}: only files inside the --allow-files folders may be read "
-                "(links that lead out of them are refused)")
-    return f"{what}: `metabase sql` reads only the store; --allow-files DIR lets it read files in DIR"
+        return (
+            f"{what}: only files inside the --allow-files folders may be read "
+            "(links that lead out of them are refused)"
+        )
+    return (
+        f"{what}: `metabase sql` reads only the store; --allow-files DIR lets it read files in DIR"
+    )
 
 
 def run(con, sql: str, params: Mapping[str, Any] | None = None, files: bool = False):
@@ -355,8 +419,10 @@ def run(con, sql: str, params: Mapping[str, Any] | None = None, files: bool = Fa
     except duckdb.PermissionException as exc:
         raise InputError(_permission_message(exc, files)) from None
     except duckdb.CatalogException as exc:
-        raise InputError(f"{_one_line(exc)} (`metabase info` lists the tables; "
-                         "a wide view appears after the first import)") from None
+        raise InputError(
+            f"{_one_line(exc)} (`metabase info` lists the tables; "
+            "a wide view appears after the first import)"
+        ) from None
     except duckdb.Error as exc:
         raise InputError(_one_line(exc)) from None
 
@@ -368,7 +434,19 @@ def run_named(con, name: str, params: Mapping[str, Any] | None = None):
 
 
 __all__ = [
-    "FILE_FUNCTIONS", "NamedQuery", "QueryParam", "READ_ONLY_FUNCTIONS", "REQUIRED", "bind",
-    "check_read_only", "coerce", "get_query", "guess", "list_queries", "parse_query", "run",
-    "run_named", "table_functions",
+    "FILE_FUNCTIONS",
+    "NamedQuery",
+    "QueryParam",
+    "READ_ONLY_FUNCTIONS",
+    "REQUIRED",
+    "bind",
+    "check_read_only",
+    "coerce",
+    "get_query",
+    "guess",
+    "list_queries",
+    "parse_query",
+    "run",
+    "run_named",
+    "table_functions",
 ]

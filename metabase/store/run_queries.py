@@ -30,7 +30,9 @@ QUALIFY row_number() OVER (PARTITION BY task_id, pipeline ORDER BY hash(run_key)
 """
 
 
-def _pipeline_filter(pipelines: list[str] | None, column: str = "pipeline_key") -> tuple[str, list]:
+def _pipeline_filter(
+    pipelines: list[str] | None, column: str = "pipeline_key"
+) -> tuple[str, list]:
     if not pipelines:
         return "", []
     return f" AND {column} IN (SELECT unnest(?::VARCHAR[]))", [list(pipelines)]
@@ -39,7 +41,8 @@ def _pipeline_filter(pipelines: list[str] | None, column: str = "pipeline_key") 
 def sampled_runs(con, pipelines: list[str] | None, cap: int, best: int) -> pd.DataFrame:
     """Finished runs with a main evaluation (run_key, openml_run_id, task_id, pipeline, config,
     score higher-is-better): per task and pipeline a deterministic sample of ``cap`` runs plus
-    its ``best`` best runs; only the given pipelines (keys) when some are given."""
+    its ``best`` best runs; only the given pipelines (keys) when some are given.
+    """
     require_schema(con, MACROS)
     where, params = _pipeline_filter(pipelines)
     sql = _SAMPLED_RUNS.format(where=where, cap=int(cap), best=int(best))
@@ -48,11 +51,15 @@ def sampled_runs(con, pipelines: list[str] | None, cap: int, best: int) -> pd.Da
 
 def task_features(con, task_ids: list[int]) -> pd.DataFrame:
     """task_id and one column per quality of each task (``task_qualities_wide``), by task id;
-    only task_id when the store has no qualities view yet."""
+    only task_id when the store has no qualities view yet.
+    """
     if not task_ids or not has_relation(con, "task_qualities_wide"):
         return pd.DataFrame({"task_id": pd.Series(task_ids, dtype="int64")})
-    return con.df("SELECT * FROM task_qualities_wide WHERE task_id IN (SELECT unnest(?::BIGINT[])) "
-                  "ORDER BY task_id", [list(task_ids)])
+    return con.df(
+        "SELECT * FROM task_qualities_wide WHERE task_id IN (SELECT unnest(?::BIGINT[])) "
+        "ORDER BY task_id",
+        [list(task_ids)],
+    )
 
 
 def task_qualities(con, task_id: int) -> dict:
@@ -67,11 +74,14 @@ def task_qualities(con, task_id: int) -> dict:
 
 def task_score_range(con, task_id: int, pipelines: list[str] | None) -> tuple[float, float] | None:
     """(lowest, highest) higher-is-better score of the task's finished runs (of the given
-    pipelines), or None when it has none."""
+    pipelines), or None when it has none.
+    """
     where, params = _pipeline_filter(pipelines)
     low, high = con.execute(
         "SELECT min(signed_score), max(signed_score) FROM run_configs "
-        f"WHERE task_id = ? AND score IS NOT NULL AND {_FINISHED}{where}", [int(task_id), *params]).fetchone()
+        f"WHERE task_id = ? AND score IS NOT NULL AND {_FINISHED}{where}",
+        [int(task_id), *params],
+    ).fetchone()
     return None if low is None else (float(low), float(high))
 
 
@@ -94,19 +104,23 @@ ORDER BY b.score DESC, b.run_key
 def best_task_runs(con, task_id: int, pipelines: list[str] | None, limit: int) -> pd.DataFrame:
     """The task's ``limit`` best finished runs (run_key, openml_run_id, pipeline, config, score
     higher-is-better), each with the spread of its per-fold values of the same measure
-    (``fold_std``, NaN when the store has fewer than two) and their number (``folds``)."""
+    (``fold_std``, NaN when the store has fewer than two) and their number (``folds``).
+    """
     require_schema(con, MACROS)
     where, params = _pipeline_filter(pipelines)
     return con.df(_BEST_OF_TASK.format(where=where), [int(task_id), *params, int(limit)])
 
 
 def mean_runtimes(con, run_keys: list[str]) -> dict[str, float]:
-    """Mean recorded run time in seconds (CPU or wall clock) of each of the given runs that has one."""
+    """Mean recorded run time in seconds (CPU or wall clock) of each of the given runs that has
+    one.
+    """
     times = con.execute(
         "SELECT run_key, avg(value) / 1000.0 AS seconds FROM evaluations "
         "WHERE fold IS NULL AND measure IN ('usercpu_time_millis', 'wall_clock_time_millis', "
         "'run_cpu_time_millis') AND run_key IN (SELECT unnest(?::VARCHAR[])) GROUP BY run_key",
-        [list(run_keys)]).fetchall()
+        [list(run_keys)],
+    ).fetchall()
     return {key: float(seconds) for key, seconds in times if seconds is not None}
 
 
@@ -138,11 +152,14 @@ def _export_filters(pipeline: str | None, flow: int | None) -> tuple[str, list]:
 
 def export_runs(con, pipeline: str | None, flow: int | None, measure: str) -> pd.DataFrame:
     """task_id, pipeline, config and the aggregate value of ``measure`` (as stored, not signed)
-    of every finished run (of the pipeline or flow), sorted."""
+    of every finished run (of the pipeline or flow), sorted.
+    """
     require_schema(con, MACROS)
     where, params = _export_filters(pipeline, flow)
-    sql = _EXPORT.format(select="c.task_id, c.pipeline, c.config, e.value AS score",
-                         where=where + " AND e.measure = ?")
+    sql = _EXPORT.format(
+        select="c.task_id, c.pipeline, c.config, e.value AS score",
+        where=where + " AND e.measure = ?",
+    )
     return con.df(sql + " ORDER BY task_id, pipeline, config, score", [*params, measure])
 
 
@@ -154,11 +171,17 @@ def export_measures(con, pipeline: str | None, flow: int | None) -> list[str]:
 
 
 def export_tasks(con, task_ids: list[int]) -> pd.DataFrame:
-    """task_id, dataset_id and every quality column (``task_qualities_wide``) of the given tasks."""
-    base = ("SELECT t.task_id, k.dataset_id FROM (SELECT unnest(?::BIGINT[]) AS task_id) t "
-            "LEFT JOIN tasks k USING (task_id)")
+    """task_id, dataset_id and every quality column (``task_qualities_wide``) of the
+    given tasks.
+    """
+    base = (
+        "SELECT t.task_id, k.dataset_id FROM (SELECT unnest(?::BIGINT[]) AS task_id) t "
+        "LEFT JOIN tasks k USING (task_id)"
+    )
     if has_relation(con, "task_qualities_wide"):
-        base = ("SELECT t.task_id, k.dataset_id, q.* EXCLUDE (task_id) "
-                "FROM (SELECT unnest(?::BIGINT[]) AS task_id) t LEFT JOIN tasks k USING (task_id) "
-                "LEFT JOIN task_qualities_wide q USING (task_id)")
+        base = (
+            "SELECT t.task_id, k.dataset_id, q.* EXCLUDE (task_id) "
+            "FROM (SELECT unnest(?::BIGINT[]) AS task_id) t LEFT JOIN tasks k USING (task_id) "
+            "LEFT JOIN task_qualities_wide q USING (task_id)"
+        )
     return con.df(base + " ORDER BY task_id", [list(task_ids)])

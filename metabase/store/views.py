@@ -18,8 +18,15 @@ from __future__ import annotations
 # OpenML's own values first, then exports of OpenML's values, then other imports, then values
 # computed here; auto-sklearn's meta-features last (computed on its training split, so e.g. its
 # NumberOfInstances is two thirds of OpenML's).
-OPENML_EXPORTS = ("qualities-csv", "openml-sql", "openml-pimp", "openml-study-arff", "openml-task-list", "tabrepo",
-                  "lcdb")
+OPENML_EXPORTS = (
+    "qualities-csv",
+    "openml-sql",
+    "openml-pimp",
+    "openml-study-arff",
+    "openml-task-list",
+    "tabrepo",
+    "lcdb",
+)
 
 
 def source_rank(column: str = "source") -> str:
@@ -49,7 +56,8 @@ def _pivot(key: str, long_sql: str, qualities: list[str]) -> str:
 def _sibling_sql() -> str:
     """Task-keyed values that an OpenML export publishes for another task on the same dataset (the
     lowest such task id, so the choice is deterministic); auto-sklearn's are left out, being
-    computed on one task's training split."""
+    computed on one task's training split.
+    """
     exports = ", ".join(_literal(s) for s in OPENML_EXPORTS)
     return (
         f"SELECT task_id, quality, value, source, 20 + {source_rank()} AS rank FROM ("
@@ -57,21 +65,34 @@ def _sibling_sql() -> str:
         "JOIN tasks s ON s.dataset_id = t.dataset_id AND s.task_id <> t.task_id "
         "JOIN task_qualities q ON q.task_id = s.task_id "
         f"WHERE q.source IN ({exports}) "
-        "QUALIFY row_number() OVER (PARTITION BY t.task_id, q.quality, q.source ORDER BY s.task_id) = 1)"
+        "QUALIFY row_number() OVER "
+        "(PARTITION BY t.task_id, q.quality, q.source ORDER BY s.task_id) = 1)"
     )
 
 
 def wide_view_sql(con) -> list[str]:
-    dataset_q = [r[0] for r in con.execute(
-        "SELECT DISTINCT quality FROM dataset_qualities ORDER BY quality").fetchall()]
-    task_q = [r[0] for r in con.execute(
-        "SELECT DISTINCT quality FROM (SELECT quality FROM dataset_qualities "
-        "UNION SELECT quality FROM task_qualities) ORDER BY quality").fetchall()]
-    dataset_long = f"SELECT dataset_id, quality, value, source, {source_rank()} AS rank FROM dataset_qualities"
+    dataset_q = [
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT quality FROM dataset_qualities ORDER BY quality"
+        ).fetchall()
+    ]
+    task_q = [
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT quality FROM (SELECT quality FROM dataset_qualities "
+            "UNION SELECT quality FROM task_qualities) ORDER BY quality"
+        ).fetchall()
+    ]
+    dataset_long = (
+        f"SELECT dataset_id, quality, value, source, {source_rank()} AS rank "
+        "FROM dataset_qualities"
+    )
     task_long = (
         f"SELECT t.task_id, q.quality, q.value, q.source, {source_rank('q.source')} AS rank "
         "FROM tasks t JOIN dataset_qualities q ON q.dataset_id = t.dataset_id "
-        f"UNION ALL SELECT task_id, quality, value, source, 10 + {source_rank()} AS rank FROM task_qualities "
+        f"UNION ALL SELECT task_id, quality, value, source, 10 + {source_rank()} AS rank "
+        "FROM task_qualities "
         f"UNION ALL {_sibling_sql()}"
     )
     best_task = (
@@ -79,7 +100,8 @@ def wide_view_sql(con) -> list[str]:
         "QUALIFY row_number() OVER (PARTITION BY task_id, quality ORDER BY rank, source) = 1"
     )
     return [
-        f"CREATE OR REPLACE VIEW dataset_qualities_wide AS {_pivot('dataset_id', dataset_long, dataset_q)}",
+        "CREATE OR REPLACE VIEW dataset_qualities_wide AS "
+        f"{_pivot('dataset_id', dataset_long, dataset_q)}",
         # one value per task and quality, chosen as the wide view chooses (the long form is what
         # similarity queries want; pivoting 150 columns and back costs seconds)
         f"CREATE OR REPLACE VIEW task_qualities_long AS {best_task}",

@@ -71,11 +71,14 @@ def _first_line(exc: BaseException) -> str:
 
 def write_error(path: Path, exc: BaseException) -> StoreError:
     """One line for a write the file system refused (DuckDB writes ``<store>.wal`` beside the
-    store, so a store in a read-only folder opens but cannot commit)."""
+    store, so a store in a read-only folder opens but cannot commit).
+    """
     text = _first_line(exc)
     if "read-only file system" in text.lower() or "permission denied" in text.lower():
-        return StoreError(f"cannot write the store {path}: its folder or file is not writable "
-                          f"(DuckDB writes {path.name}.wal beside it): {text}")
+        return StoreError(
+            f"cannot write the store {path}: its folder or file is not writable "
+            f"(DuckDB writes {path.name}.wal beside it): {text}"
+        )
     return StoreError(f"cannot write the store {path}: {text}")
 
 
@@ -84,7 +87,9 @@ class Writer(Connection):
 
     @contextmanager
     def transaction(self) -> Iterator["Writer"]:
-        """:meth:`Connection.transaction`; a DuckDB error (a failed COMMIT, too) is one StoreError."""
+        """:meth:`Connection.transaction`; a DuckDB error (a failed COMMIT, too) is one
+        StoreError.
+        """
         try:
             with super().transaction() as con:
                 yield con
@@ -98,7 +103,9 @@ class Writer(Connection):
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
             " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
         )
-        applied = {r[0] for r in self.con.execute("SELECT version FROM schema_migrations").fetchall()}
+        applied = {
+            r[0] for r in self.con.execute("SELECT version FROM schema_migrations").fetchall()
+        }
         pending = [m for m in _migrations() if m[0] not in applied]
         for version, name, sql in pending:
             with self.transaction():
@@ -129,7 +136,8 @@ class Writer(Connection):
         """``data`` as a view for one statement. A DuckDB error inside becomes one StoreError that
         names the target table and the first error: after a failed statement DuckDB answers every
         later one (the unregister here, too) with "Current transaction is aborted", which would
-        otherwise replace the error that says what is wrong."""
+        otherwise replace the error that says what is wrong.
+        """
         table = _as_arrow(data)
         name = f"_incoming_{id(table)}"
         self.con.register(name, table)
@@ -138,7 +146,9 @@ class Writer(Connection):
             yield name, table.column_names
         except duckdb.Error as exc:
             failed = True
-            raise StoreError(f"cannot write rows into {target or 'the store'}: {_first_line(exc)}") from exc
+            raise StoreError(
+                f"cannot write rows into {target or 'the store'}: {_first_line(exc)}"
+            ) from exc
         except BaseException:
             failed = True
             raise
@@ -159,7 +169,9 @@ class Writer(Connection):
             self.con.execute(f"INSERT INTO {table} ({col_list}) SELECT {col_list} FROM {view}")
             return _as_arrow(data).num_rows
 
-    def upsert(self, table: str, data, key: Sequence[str] | None = None, *, merge: bool = True) -> int:
+    def upsert(
+        self, table: str, data, key: Sequence[str] | None = None, *, merge: bool = True
+    ) -> int:
         """Insert rows, updating those whose key exists.
 
         With ``merge`` (the default) a NULL in the incoming row keeps the stored value, so two
@@ -175,7 +187,10 @@ class Writer(Connection):
             key_list = ", ".join(_quote(k) for k in key)
             others = [c for c in cols if c not in key]
             if merge:
-                sets = ", ".join(f"{_quote(c)} = coalesce(excluded.{_quote(c)}, {table}.{_quote(c)})" for c in others)
+                sets = ", ".join(
+                    f"{_quote(c)} = coalesce(excluded.{_quote(c)}, {table}.{_quote(c)})"
+                    for c in others
+                )
             else:
                 sets = ", ".join(f"{_quote(c)} = excluded.{_quote(c)}" for c in others)
             action = f"DO UPDATE SET {sets}" if others else "DO NOTHING"
@@ -187,7 +202,9 @@ class Writer(Connection):
             )
             return _as_arrow(data).num_rows
 
-    def upsert_new(self, table: str, data, key: Sequence[str] | None = None, *, merge: bool = True) -> int:
+    def upsert_new(
+        self, table: str, data, key: Sequence[str] | None = None, *, merge: bool = True
+    ) -> int:
         """:meth:`upsert`'s result, cheaper when the rows are new (a fresh or incremental sync).
 
         When no key of ``data`` is stored yet and ``data`` holds each key once, the rows are
@@ -205,7 +222,8 @@ class Writer(Connection):
             key_list = ", ".join(_quote(k) for k in key)
             stored, distinct = self.con.execute(
                 f"SELECT (SELECT count(*) FROM {view} SEMI JOIN {table} USING ({key_list})), "
-                f"(SELECT count(*) FROM (SELECT DISTINCT {key_list} FROM {view}))").fetchall()[0]
+                f"(SELECT count(*) FROM (SELECT DISTINCT {key_list} FROM {view}))"
+            ).fetchall()[0]
             if stored == 0 and distinct == data.num_rows:
                 col_list = ", ".join(_quote(c) for c in cols)
                 self.con.execute(f"INSERT INTO {table} ({col_list}) SELECT {col_list} FROM {view}")
@@ -231,10 +249,13 @@ class Writer(Connection):
         """How many of the rows of ``table`` that ``owner`` holds repeat another one's ``key``."""
         where = " AND ".join(f"{_quote(c)} = ?" for c in owner) or "true"
         columns = ", ".join(_quote(c) for c in key)
-        return int(self.con.execute(
-            f"SELECT count(*) - count(DISTINCT ({columns})) FROM {_quote(table)} WHERE {where}",
-            list(owner.values()),
-        ).fetchall()[0][0])
+        return int(
+            self.con.execute(
+                f"SELECT count(*) - count(DISTINCT ({columns})) "
+                f"FROM {_quote(table)} WHERE {where}",
+                list(owner.values()),
+            ).fetchall()[0][0]
+        )
 
     def delete_where(self, table: str, where: str, params: Sequence | None = None) -> None:
         with self.transaction():
@@ -242,13 +263,23 @@ class Writer(Connection):
 
     # -- provenance and views ----------------------------------------------------------------
     def record_import(
-        self, source: str, path: str | Path | None, started_at: datetime, row_counts: Mapping[str, int]
+        self,
+        source: str,
+        path: str | Path | None,
+        started_at: datetime,
+        row_counts: Mapping[str, int],
     ) -> None:
         with self.transaction():
             self.con.execute(
                 "INSERT INTO imports (source, path, started_at, finished_at, row_counts) "
                 "VALUES (?, ?, ?, ?, ?)",
-                [source, None if path is None else str(path), started_at, utcnow(), json.dumps(dict(row_counts))],
+                [
+                    source,
+                    None if path is None else str(path),
+                    started_at,
+                    utcnow(),
+                    json.dumps(dict(row_counts)),
+                ],
             )
 
     def refresh_views(self) -> None:
@@ -266,7 +297,9 @@ def open_writer(path: str | Path, wait_s: float = WRITER_WAIT_S) -> Writer:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise StoreError(f"cannot create the store's folder {path.parent}: {exc.strerror or exc}") from None
+        raise StoreError(
+            f"cannot create the store's folder {path.parent}: {exc.strerror or exc}"
+        ) from None
     writer = Writer(connect(path, read_only=False, wait_s=wait_s), path, read_only=False)
     try:
         check_store(writer.con, path, writer=True)  # before a migration could touch the file

@@ -28,10 +28,19 @@ def _lightgbm():
 
 
 class LGBMSurrogate(RegressorMixin, BaseEstimator):
-    def __init__(self, n_models: int = 5, n_estimators: int = 200, learning_rate: float = 0.05,
-                 num_leaves: int = 31, min_child_samples: int = 20, subsample: float = 0.8,
-                 colsample: float = 0.8, categorical_features: tuple = (), random_state: int = 0,
-                 n_jobs: int = 1) -> None:
+    def __init__(
+        self,
+        n_models: int = 5,
+        n_estimators: int = 200,
+        learning_rate: float = 0.05,
+        num_leaves: int = 31,
+        min_child_samples: int = 20,
+        subsample: float = 0.8,
+        colsample: float = 0.8,
+        categorical_features: tuple = (),
+        random_state: int = 0,
+        n_jobs: int = 1,
+    ) -> None:
         self.n_models = n_models
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
@@ -45,11 +54,18 @@ class LGBMSurrogate(RegressorMixin, BaseEstimator):
 
     def _params(self, seed: int) -> dict:
         return {
-            "objective": "regression", "learning_rate": self.learning_rate,
-            "num_leaves": self.num_leaves, "min_child_samples": self.min_child_samples,
-            "bagging_fraction": self.subsample, "bagging_freq": 1 if self.subsample < 1 else 0,
-            "feature_fraction": self.colsample, "seed": seed, "num_threads": self.n_jobs,
-            "verbose": -1, "deterministic": True, "force_row_wise": True,
+            "objective": "regression",
+            "learning_rate": self.learning_rate,
+            "num_leaves": self.num_leaves,
+            "min_child_samples": self.min_child_samples,
+            "bagging_fraction": self.subsample,
+            "bagging_freq": 1 if self.subsample < 1 else 0,
+            "feature_fraction": self.colsample,
+            "seed": seed,
+            "num_threads": self.n_jobs,
+            "verbose": -1,
+            "deterministic": True,
+            "force_row_wise": True,
             "max_cat_to_onehot": 8,
         }
 
@@ -63,17 +79,28 @@ class LGBMSurrogate(RegressorMixin, BaseEstimator):
         self.boosters_ = []
         for member in range(self.n_models):
             if self.n_models > 1 and len(unique) > 1:
-                drawn, counts = np.unique(rng.choice(unique, len(unique), replace=True), return_counts=True)
+                drawn, counts = np.unique(
+                    rng.choice(unique, len(unique), replace=True), return_counts=True
+                )
                 weight = np.zeros(len(y))
-                weight[np.isin(groups, drawn)] = counts[np.searchsorted(drawn, groups[np.isin(groups, drawn)])]
+                weight[np.isin(groups, drawn)] = counts[
+                    np.searchsorted(drawn, groups[np.isin(groups, drawn)])
+                ]
                 rows = np.flatnonzero(weight > 0)
-                data = lgb.Dataset(X[rows], y[rows], weight=weight[rows],
-                                   categorical_feature=list(self.categorical_features) or "auto",
-                                   free_raw_data=True)
+                data = lgb.Dataset(
+                    X[rows],
+                    y[rows],
+                    weight=weight[rows],
+                    categorical_feature=list(self.categorical_features) or "auto",
+                    free_raw_data=True,
+                )
             else:
-                data = lgb.Dataset(X, y, categorical_feature=list(self.categorical_features) or "auto")
-            booster = lgb.train(self._params(self.random_state + member), data,
-                                num_boost_round=self.n_estimators)
+                data = lgb.Dataset(
+                    X, y, categorical_feature=list(self.categorical_features) or "auto"
+                )
+            booster = lgb.train(
+                self._params(self.random_state + member), data, num_boost_round=self.n_estimators
+            )
             self.boosters_.append(booster)
         self.n_features_in_ = X.shape[1]
         return self
@@ -97,8 +124,12 @@ class LGBMSurrogate(RegressorMixin, BaseEstimator):
             booster.save_model(str(directory / f"model_{i}.txt"))
         params = self.get_params()
         params["categorical_features"] = list(params["categorical_features"])
-        meta = {"params": params, "n_features_in": self.n_features_in_,
-                "n_models": len(self.boosters_), "metadata": metadata or {}}
+        meta = {
+            "params": params,
+            "n_features_in": self.n_features_in_,
+            "n_models": len(self.boosters_),
+            "metadata": metadata or {},
+        }
         tmp = directory / (META_FILE + ".tmp")
         tmp.write_text(json.dumps(meta, indent=1, default=str))
         tmp.replace(directory / META_FILE)
@@ -112,7 +143,9 @@ class LGBMSurrogate(RegressorMixin, BaseEstimator):
         params = dict(meta["params"])
         params["categorical_features"] = tuple(params["categorical_features"])
         model = cls(**params)
-        model.boosters_ = [lgb.Booster(model_file=str(directory / f"model_{i}.txt"))
-                           for i in range(meta["n_models"])]
+        model.boosters_ = [
+            lgb.Booster(model_file=str(directory / f"model_{i}.txt"))
+            for i in range(meta["n_models"])
+        ]
         model.n_features_in_ = meta["n_features_in"]
         return model, meta["metadata"]

@@ -42,8 +42,9 @@ class _Tree:
             x = X[active, self.split_feature[n]]
             kind = self.decision_type[n]
             categorical = (kind & _CATEGORICAL) > 0
-            go_left = np.where(categorical, self._categorical(x, n, categorical),
-                               self._numerical(x, n, kind))
+            go_left = np.where(
+                categorical, self._categorical(x, n, categorical), self._numerical(x, n, kind)
+            )
             node[active] = np.where(go_left, self.left[n], self.right[n])
             active = active[node[active] >= 0]
         return self.leaf_value[~node]
@@ -51,8 +52,9 @@ class _Tree:
     def _numerical(self, x, n, kind) -> np.ndarray:
         missing = (kind >> 2) & 3
         x = np.where(np.isnan(x) & (missing != _MISSING_NAN), 0.0, x)
-        default = ((missing == _MISSING_ZERO) & (np.abs(x) <= _ZERO)) | \
-            ((missing == _MISSING_NAN) & np.isnan(x))
+        default = ((missing == _MISSING_ZERO) & (np.abs(x) <= _ZERO)) | (
+            (missing == _MISSING_NAN) & np.isnan(x)
+        )
         with np.errstate(invalid="ignore"):
             return np.where(default, (kind & _DEFAULT_LEFT) > 0, x <= self.threshold[n])
 
@@ -85,7 +87,8 @@ def _tree(fields: dict) -> _Tree:
         right=_numbers(fields.get("right_child", ""), np.int64),
         leaf_value=_numbers(fields["leaf_value"], float),
         cat_boundaries=_numbers(fields.get("cat_boundaries", ""), np.int64),
-        cat_threshold=_numbers(fields.get("cat_threshold", ""), np.uint32).astype(np.int64))
+        cat_threshold=_numbers(fields.get("cat_threshold", ""), np.uint32).astype(np.int64),
+    )
 
 
 def read_trees(path: Path) -> list[_Tree]:

@@ -34,7 +34,8 @@ class NullProgress:
 class SyncContext:
     """What every phase works with. ``process``: parse and type setup pages in a worker process;
     ``crash_at``: the resume tests' hook, ``phase:n:before|after`` SIGKILLs the sync at the n-th
-    write of a phase, inside its transaction (before the commit) or right after it."""
+    write of a phase, inside its transaction (before the commit) or right after it.
+    """
 
     gateway: Any
     store: Any  # the write session: get(), close(), release_if_due()
@@ -54,9 +55,12 @@ class Batch:
 
     One transaction per page costs a commit each (5x slower at 1,000-row pages), so pages are
     committed in small groups; a kill loses at most the group not yet committed, and with
-    ``commit_rows=1`` every page is its own transaction."""
+    ``commit_rows=1`` every page is its own transaction.
+    """
 
-    def __init__(self, ctx: SyncContext, phase: str, spool, write: Callable[[Any, list], None]) -> None:
+    def __init__(
+        self, ctx: SyncContext, phase: str, spool, write: Callable[[Any, list], None]
+    ) -> None:
         self.ctx, self.phase, self.spool, self.write = ctx, phase, spool, write
         self.items: list = []
         self.keys: list[str] = []

@@ -2,8 +2,9 @@
 
 Phases (:mod:`metabase.sync.phases`): tasks, datasets and qualities (one transaction) ->
 evaluations and their runs (windowed keyset lists) -> flows the runs use -> setups of the runs
-(typed configs; optionally parsed and typed in a worker process, see ``metabase.openml.procpages``),
-then one UPDATE gives runs their setup's pipeline, config and config_hash -> provenance.
+(typed configs; optionally parsed and typed in a worker process, see
+``metabase.openml.procpages``), then one UPDATE gives runs their setup's pipeline, config and
+config_hash -> provenance.
 
 Resumable: evaluation pages are written together with their windows' high-water marks in
 ``sync_state`` (the next run id to ask for, and the rows had so far), in ONE transaction per group
@@ -28,7 +29,14 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from metabase.store import CONTRACT_TABLES, open_reader, open_writer, reader_waiting, sync_queries, utcnow
+from metabase.store import (
+    CONTRACT_TABLES,
+    open_reader,
+    open_writer,
+    reader_waiting,
+    sync_queries,
+    utcnow,
+)
 from metabase.sync import phases, records
 from metabase.sync.context import NullProgress, Progress, SyncContext
 from metabase.sync.phases import ENTITY
@@ -36,7 +44,9 @@ from metabase.sync.plan import SyncRequest, estimate, measures_in, resolve_scope
 
 log = logging.getLogger(__name__)
 
-HOLD_WRITER_S = 30.0  # close the write connection at least this often (and at once for a waiting reader)
+HOLD_WRITER_S = (
+    30.0  # close the write connection at least this often (and at once for a waiting reader)
+)
 YIELD_AFTER_S = 0.5  # ...but hold it this long between closes, so that commits still get done
 # Each close checkpoints the store (a checkpoint rewrites the tables' key indexes), so the
 # write-ahead log may grow this large between closes before DuckDB checkpoints on its own; a
@@ -57,14 +67,23 @@ class SyncResult:
     extra: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
-        return {"dry_run": self.dry_run, "server": self.server, "added": self.added, "fetched": self.fetched,
-                "calls": self.calls, "retries": self.retries, "seconds": round(self.seconds, 3),
-                **({"plan": self.plan} if self.plan else {}), **self.extra}
+        return {
+            "dry_run": self.dry_run,
+            "server": self.server,
+            "added": self.added,
+            "fetched": self.fetched,
+            "calls": self.calls,
+            "retries": self.retries,
+            "seconds": round(self.seconds, 3),
+            **({"plan": self.plan} if self.plan else {}),
+            **self.extra,
+        }
 
 
 class _StoreSession:
     """The write connection, opened on demand; released when a reader waits for the store
-    (:func:`metabase.store.reader_waiting`) and at least every ``HOLD_WRITER_S``."""
+    (:func:`metabase.store.reader_waiting`) and at least every ``HOLD_WRITER_S``.
+    """
 
     def __init__(self, path) -> None:
         self.path = path
@@ -106,10 +125,18 @@ def _counts(writer) -> dict[str, int]:
     return sync_queries.counts(writer, [t for t in CONTRACT_TABLES if t != "learning_curves"])
 
 
-def run_sync(path, gateway, request: SyncRequest, progress: Progress | None = None, *,
-             process: bool = False, crash_at: str | None = None) -> SyncResult:
+def run_sync(
+    path,
+    gateway,
+    request: SyncRequest,
+    progress: Progress | None = None,
+    *,
+    process: bool = False,
+    crash_at: str | None = None,
+) -> SyncResult:
     """Sync what ``request`` asks for from OpenML (through ``gateway``) into the store at ``path``;
-    ``process`` and ``crash_at`` as :class:`~metabase.sync.context.SyncContext` says."""
+    ``process`` and ``crash_at`` as :class:`~metabase.sync.context.SyncContext` says.
+    """
     progress = progress or NullProgress()
     gateway.in_flight = request.jobs
     t0 = time.perf_counter()
@@ -118,9 +145,19 @@ def run_sync(path, gateway, request: SyncRequest, progress: Progress | None = No
     scope = resolve_scope(gateway, request, measures_in(marks))  # raises before any write
     if request.dry_run:
         plan = estimate(scope, marks, known_datasets, known_flows)
-        return SyncResult({}, {}, gateway.client.calls, gateway.client.retries, time.perf_counter() - t0,
-                          plan=plan, dry_run=True, server=gateway.server)
-    ctx = SyncContext(gateway, _StoreSession(path), request, progress, process=process, crash_at=crash_at)
+        return SyncResult(
+            {},
+            {},
+            gateway.client.calls,
+            gateway.client.retries,
+            time.perf_counter() - t0,
+            plan=plan,
+            dry_run=True,
+            server=gateway.server,
+        )
+    ctx = SyncContext(
+        gateway, _StoreSession(path), request, progress, process=process, crash_at=crash_at
+    )
     fetched: dict[str, int] = {"spooled_pages": 0}
     skipped: Counter = Counter()  # rows OpenML sent that were not stored, by reason
     try:
@@ -128,10 +165,14 @@ def run_sync(path, gateway, request: SyncRequest, progress: Progress | None = No
         ctx.store.close()  # not held while the metadata is fetched
         timings = {}
         for name, phase in (
-                ("metadata", lambda: phases.metadata(ctx, scope, known_datasets, known_qualities, known_flows)),
-                ("evaluations", lambda: phases.evaluations(ctx, scope, marks, skipped)),
-                ("flows", lambda: phases.flows(ctx)),
-                ("setups", lambda: phases.setups(ctx))):
+            (
+                "metadata",
+                lambda: phases.metadata(ctx, scope, known_datasets, known_qualities, known_flows),
+            ),
+            ("evaluations", lambda: phases.evaluations(ctx, scope, marks, skipped)),
+            ("flows", lambda: phases.flows(ctx)),
+            ("setups", lambda: phases.setups(ctx)),
+        ):
             t = time.perf_counter()
             for key, count in phase().items():
                 fetched[key] = fetched.get(key, 0) + count
@@ -140,7 +181,9 @@ def run_sync(path, gateway, request: SyncRequest, progress: Progress | None = No
         after = _counts(writer)
         added = {t: after[t] - before[t] for t in after}
         with writer.transaction():
-            writer.record_import("openml-sync", gateway.server, started, {**added, "calls": gateway.client.calls})
+            writer.record_import(
+                "openml-sync", gateway.server, started, {**added, "calls": gateway.client.calls}
+            )
             ctx.crash_point("finish", 1, "before")
         writer.refresh_views()
     finally:
@@ -148,6 +191,12 @@ def run_sync(path, gateway, request: SyncRequest, progress: Progress | None = No
         progress.done()
     if skipped:
         log.warning("%s", records.skipped_summary(skipped))
-    return SyncResult(added, fetched, gateway.client.calls, gateway.client.retries, time.perf_counter() - t0,
-                      server=gateway.server,
-                      extra={"phase_seconds": timings, "skipped_rows": dict(skipped)})
+    return SyncResult(
+        added,
+        fetched,
+        gateway.client.calls,
+        gateway.client.retries,
+        time.perf_counter() - t0,
+        server=gateway.server,
+        extra={"phase_seconds": timings, "skipped_rows": dict(skipped)},
+    )

@@ -7,16 +7,21 @@ import time
 
 
 class RichProgress:
-    """Implements the sync's ``Progress`` protocol; the CLI creates it (the library never prints)."""
+    """Implements the sync's ``Progress`` protocol; the CLI creates it (the library never
+    prints).
+    """
 
     def __init__(self, disable: bool = False, progress=None) -> None:
         """``progress``: the Rich ``Progress`` to draw on, made with :meth:`columns` (the CLI makes
-        it, so that every bar shows and ends alike); by default one on stderr."""
+        it, so that every bar shows and ends alike); by default one on stderr.
+        """
         if progress is None:
             from rich.console import Console
             from rich.progress import Progress
 
-            progress = Progress(*self.columns(), console=Console(file=sys.stderr), disable=disable, transient=False)
+            progress = Progress(
+                *self.columns(), console=Console(file=sys.stderr), disable=disable, transient=False
+            )
         self._progress = progress
         self._task = None
         self._rows = 0
@@ -25,11 +30,23 @@ class RichProgress:
 
     @staticmethod
     def columns() -> tuple:
-        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
 
-        return (TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(),
-                TextColumn("{task.fields[rows]:>10,} rows  {task.fields[rate]:>9,.0f} rows/s"),
-                TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
+        return (
+            TextColumn("{task.description:<28}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rows]:>10,} rows  {task.fields[rate]:>9,.0f} rows/s"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+        )
 
     def phase(self, name: str, total: int | None) -> None:
         if not self._started:
@@ -45,7 +62,9 @@ class RichProgress:
             return
         self._rows += rows
         elapsed = max(1e-6, time.perf_counter() - self._t0)
-        self._progress.update(self._task, advance=units, rows=self._rows, rate=self._rows / elapsed)
+        self._progress.update(
+            self._task, advance=units, rows=self._rows, rate=self._rows / elapsed
+        )
 
     def done(self) -> None:
         if self._started:

@@ -25,7 +25,8 @@ _MATCHES: dict[tuple, bool] = {}
 
 def matches_catalogue(flow_name: str | None, flow_id: int) -> bool:
     """Is the flow a catalogue pipeline at all? Asked once per flow and process (the catalogue
-    does not change while a sync runs; asking per page cost ~0.3 ms a flow and page)."""
+    does not change while a sync runs; asking per page cost ~0.3 ms a flow and page).
+    """
     import pipelines
 
     key = (flow_name, flow_id)
@@ -67,7 +68,8 @@ def json_string(value) -> str:
 
 def _fragments(value):
     """(raw JSON, typed JSON, canonical JSON) of one parameter value, or None when it is not a
-    scalar that the lean path writes exactly as json.dumps / canonical_json would."""
+    scalar that the lean path writes exactly as json.dumps / canonical_json would.
+    """
     if value is None:
         typed = None
     elif _JSON_NUMBER(value):  # what json.loads, and so parse_value, makes of a plain number
@@ -98,15 +100,21 @@ def _fragments(value):
 
 def _shape(flow_id, names: list, pflows: list):
     """Per flow and parameter list: the key order and the constant JSON pieces of its configs;
-    None unless every parameter belongs to the flow itself and names are unique and given."""
+    None unless every parameter belongs to the flow itself and names are unique and given.
+    """
     if not all(names) or len(set(names)) != len(names):  # "" or None: keyed by full name
         return None
     if any(f is not None and f != flow_id for f in pflows):
         return None
     order = sorted(range(len(names)), key=lambda i: names[i])
     keys = [_encode_str(n) for n in names]
-    return (order, [keys[i] + ": " for i in order], [keys[i] + ":" for i in order],
-            ['{"name": ' + keys[i] + ', "value": ' for i in range(len(names))], flow_key(flow_id) + "\n")
+    return (
+        order,
+        [keys[i] + ": " for i in order],
+        [keys[i] + ":" for i in order],
+        ['{"name": ' + keys[i] + ', "value": ' for i in range(len(names))],
+        flow_key(flow_id) + "\n",
+    )
 
 
 def lean_unmapped(flow_id, names, values, pflows) -> tuple[str, str, str, None] | None:
@@ -115,7 +123,8 @@ def lean_unmapped(flow_id, names, values, pflows) -> tuple[str, str, str, None] 
     ``pipelines.hash_text(f"flow-{flow_id}", ...)`` and ``json.dumps(raw)``; None otherwise.
 
     The layout is worked out once per flow and parameter list, and each distinct value's JSON
-    once (OpenML setups repeat both), so a setup costs a few string joins and one sha256."""
+    once (OpenML setups repeat both), so a setup costs a few string joins and one sha256.
+    """
     key = (flow_id, tuple(names), tuple(pflows))
     shape = _SHAPES.get(key, _MISSING)
     if shape is _MISSING:
@@ -140,14 +149,17 @@ def lean_unmapped(flow_id, names, values, pflows) -> tuple[str, str, str, None] 
 # a JSON integer whose int() repr is itself, or a JSON decimal whose float repr is itself (no
 # trailing zero, not small enough for an exponent, and, with at most 16 characters, at most 15
 # significant digits, which a double keeps exactly)
-_CLEAN_NUMBER = (r"^(?:0|-?[1-9][0-9]*|-?(?:0\.0{0,3}[1-9](?:[0-9]*[1-9])?|[1-9][0-9]*\.[0-9]*[1-9]))$")
+_CLEAN_NUMBER = (
+    r"^(?:0|-?[1-9][0-9]*|-?(?:0\.0{0,3}[1-9](?:[0-9]*[1-9])?|[1-9][0-9]*\.[0-9]*[1-9]))$"
+)
 
 
 def lean_rows(batch: pa.RecordBatch, flow_names: dict[int, str], matches: dict):
     """(rows, config, config_hash, parameters, pipeline) of the page's lean setups (one flow
     outside the catalogue, unique named parameters of that flow, values :func:`_value_fragments`
     vouches for), all at once with Arrow kernels: each parameter's ``"name": value`` piece, put
-    in name order per setup and joined; None when there are none."""
+    in name order per setup and joined; None when there are none.
+    """
     n = batch.num_rows
     flows = batch.column("flow_id")
     plist = batch.column("parameter")
@@ -157,7 +169,11 @@ def lean_rows(batch: pa.RecordBatch, flow_names: dict[int, str], matches: dict):
     offsets = offsets - offsets[0]  # a sliced page starts inside its values
     lengths = np.diff(offsets)
     items = plist.flatten()
-    names, values, pflow = items.field("parameter_name"), items.field("value"), items.field("flow_id")
+    names, values, pflow = (
+        items.field("parameter_name"),
+        items.field("value"),
+        items.field("flow_id"),
+    )
     flow_np = flows.to_numpy()
     bad = np.zeros(n, dtype=bool)
     if plist.null_count:
@@ -202,18 +218,30 @@ def lean_rows(batch: pa.RecordBatch, flow_names: dict[int, str], matches: dict):
         take = pa.array(np.where(index < 0, len(keys) - 1, index))  # null names: the last key
 
         def pieces(heads: list[str], column, tail: str = "", order=None):
-            joined = pc.binary_join_element_wise(pa.array(heads, pa.string()).take(take), column, tail, "")
-            return pa.ListArray.from_arrays(list_offsets, joined.take(pa.array(order)) if order is not None else joined)
+            joined = pc.binary_join_element_wise(
+                pa.array(heads, pa.string()).take(take), column, tail, ""
+            )
+            return pa.ListArray.from_arrays(
+                list_offsets, joined.take(pa.array(order)) if order is not None else joined
+            )
 
         config = pieces([k + ": " for k in keys], text, order=perm)
         canonical = pieces([k + ":" for k in keys], canon, order=perm)
         parameters = pieces(['{"name": ' + k + ', "value": ' for k in keys], raw, "}")
     else:
-        config = canonical = parameters = pa.ListArray.from_arrays(list_offsets, pa.array([], pa.string()))
+        config = canonical = parameters = pa.ListArray.from_arrays(
+            list_offsets, pa.array([], pa.string())
+        )
     config = pc.binary_join_element_wise("{", pc.binary_join(config, ", "), "}", "")
     parameters = pc.binary_join_element_wise("[", pc.binary_join(parameters, ", "), "]", "")
-    canonical = pc.binary_join_element_wise(FLOW_KEY_PREFIX, pc.cast(flows, pa.string()), "\n{",
-                                            pc.binary_join(canonical, ","), "}", "")
+    canonical = pc.binary_join_element_wise(
+        FLOW_KEY_PREFIX,
+        pc.cast(flows, pa.string()),
+        "\n{",
+        pc.binary_join(canonical, ","),
+        "}",
+        "",
+    )
     rows = np.flatnonzero(~bad)
     if len(rows) < n:
         keep = pa.array(~bad)
@@ -226,30 +254,49 @@ _HEX = None
 
 def _hashes(payloads: pa.Array) -> pa.Array:
     """The first 32 hex digits of each payload's sha256 (``pipelines.hash_text``), as a string
-    column: the digests are hex-coded by numpy, not one Python string each."""
+    column: the digests are hex-coded by numpy, not one Python string each.
+    """
     global _HEX
     if _HEX is None:
         _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
     m = len(payloads)
-    digests = np.frombuffer(b"".join([_sha256(p).digest()[:16] for p in pc.cast(payloads, pa.binary()).to_pylist()]),
-                            dtype=np.uint8)
+    digests = np.frombuffer(
+        b"".join([_sha256(p).digest()[:16] for p in pc.cast(payloads, pa.binary()).to_pylist()]),
+        dtype=np.uint8,
+    )
     hexed = np.empty(m * 32, dtype=np.uint8)
     hexed[0::2] = _HEX[digests >> 4]
     hexed[1::2] = _HEX[digests & 15]
-    return pa.StringArray.from_buffers(m, pa.py_buffer(np.arange(0, m * 32 + 1, 32, dtype=np.int32)),
-                                       pa.py_buffer(hexed))
+    return pa.StringArray.from_buffers(
+        m, pa.py_buffer(np.arange(0, m * 32 + 1, 32, dtype=np.int32)), pa.py_buffer(hexed)
+    )
 
 
-PARAMETER_FIELDS = ("id", "flow_id", "flow_name", "full_name", "parameter_name", "data_type", "default_value", "value")
+PARAMETER_FIELDS = (
+    "id",
+    "flow_id",
+    "flow_name",
+    "full_name",
+    "parameter_name",
+    "data_type",
+    "default_value",
+    "value",
+)
 
 
 def _value_fragments(values: pa.Array, wanted, total: int):
     """(raw JSON, typed JSON, canonical JSON) string columns of the parameter values at the
     ``wanted`` positions (others: whatever), and a mask of the positions the lean path can write
     (None when all). Plain numbers are their own texts (Arrow kernels); other values go through
-    :func:`_fragments` once per distinct value."""
-    clean = pc.fill_null(pc.and_(pc.match_substring_regex(values, _CLEAN_NUMBER),
-                                 pc.less_equal(pc.binary_length(values), 16)), False)
+    :func:`_fragments` once per distinct value.
+    """
+    clean = pc.fill_null(
+        pc.and_(
+            pc.match_substring_regex(values, _CLEAN_NUMBER),
+            pc.less_equal(pc.binary_length(values), 16),
+        ),
+        False,
+    )
     clean = np.asarray(clean)
     text = values
     raw = pc.binary_join_element_wise('"', values, '"', "")

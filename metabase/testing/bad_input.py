@@ -27,7 +27,9 @@ LONG_LINE_BYTES = 32 * 1024 * 1024
 @dataclass(frozen=True)
 class Variant:
     """A damaged copy of a clean input: its name and its bytes; ``file`` names which file of a
-    multi-file input (a meta-dataset's ``runs.parquet``) the bytes replace, ``""`` for the only one."""
+    multi-file input (a meta-dataset's ``runs.parquet``) the bytes replace, ``""`` for the only
+    one.
+    """
 
     name: str
     data: bytes
@@ -49,25 +51,39 @@ class Layout:
     ids: Sequence[int] = ()
 
 
-def csv_layout(text: str, *, numeric: Sequence[str] = (), ids: Sequence[str] = (),
-               delimiter: str = ",") -> Layout:
-    """The layout of a CSV file with one header line; columns are named as the header names them."""
+def csv_layout(
+    text: str, *, numeric: Sequence[str] = (), ids: Sequence[str] = (), delimiter: str = ","
+) -> Layout:
+    """The layout of a CSV file with one header line; columns are named as the header
+    names them.
+    """
     lines = text.splitlines()
     names = next(csv.reader([lines[0]], delimiter=delimiter))
-    return Layout(header=lines[:1], rows=[line for line in lines[1:] if line.strip()],
-                  delimiter=delimiter, numeric=[names.index(n) for n in numeric],
-                  ids=[names.index(n) for n in ids])
+    return Layout(
+        header=lines[:1],
+        rows=[line for line in lines[1:] if line.strip()],
+        delimiter=delimiter,
+        numeric=[names.index(n) for n in numeric],
+        ids=[names.index(n) for n in ids],
+    )
 
 
 def arff_layout(text: str, *, numeric: Sequence[str] = (), ids: Sequence[str] = ()) -> Layout:
     """The layout of an ARFF file: everything up to ``@DATA`` is the header."""
     lines = text.splitlines()
     at = next(i for i, line in enumerate(lines) if line.strip().lower().startswith("@data"))
-    names = [line.split()[1].strip("'\"") for line in lines[:at]
-             if line.strip().lower().startswith("@attribute")]
-    rows = [line for line in lines[at + 1:] if line.strip() and not line.lstrip().startswith("%")]
-    return Layout(header=lines[: at + 1], rows=rows, numeric=[names.index(n) for n in numeric],
-                  ids=[names.index(n) for n in ids])
+    names = [
+        line.split()[1].strip("'\"")
+        for line in lines[:at]
+        if line.strip().lower().startswith("@attribute")
+    ]
+    rows = [line for line in lines[at + 1 :] if line.strip() and not line.lstrip().startswith("%")]
+    return Layout(
+        header=lines[: at + 1],
+        rows=rows,
+        numeric=[names.index(n) for n in numeric],
+        ids=[names.index(n) for n in ids],
+    )
 
 
 def _join(header: Sequence[str], rows: Sequence[str]) -> bytes:
@@ -89,7 +105,9 @@ def _with_cell(layout: Layout, row_index: int, column: int, value: str) -> bytes
 def _repeat_header(layout: Layout) -> list[str]:
     """The header with its second column named as its first (CSV) or attribute (ARFF)."""
     header = list(layout.header)
-    attributes = [i for i, line in enumerate(header) if line.strip().lower().startswith("@attribute")]
+    attributes = [
+        i for i, line in enumerate(header) if line.strip().lower().startswith("@attribute")
+    ]
     if len(attributes) >= 2:
         first = header[attributes[0]].split()[1]
         parts = header[attributes[1]].split(None, 2)
@@ -112,22 +130,32 @@ def text_variants(layout: Layout, seed: int = 0) -> Iterator[Variant]:
     cut = len(_join(header, rows[:middle])) + max(1, len(rows[middle]) // 2)
     yield Variant("truncated-mid-row", clean[:cut])
     yield Variant("byte-order-mark", b"\xef\xbb\xbf" + clean)
-    yield Variant("latin-1-byte", clean.replace(b"\n", b"\n\xe9", 1) if b"\n" in clean else b"\xe9" + clean)
+    yield Variant(
+        "latin-1-byte", clean.replace(b"\n", b"\n\xe9", 1) if b"\n" in clean else b"\xe9" + clean
+    )
     yield Variant("crlf-line-ends", clean.replace(b"\n", b"\r\n"))
-    short = rows[:middle] + [sep.join(_fields(layout, rows[middle])[:-1])] + rows[middle + 1:]
+    short = rows[:middle] + [sep.join(_fields(layout, rows[middle])[:-1])] + rows[middle + 1 :]
     yield Variant("row-with-a-field-too-few", _join(header, short))
-    long = rows[:middle] + [rows[middle] + sep + rows[middle].split(sep)[-1]] + rows[middle + 1:]
+    long = rows[:middle] + [rows[middle] + sep + rows[middle].split(sep)[-1]] + rows[middle + 1 :]
     yield Variant("row-with-a-field-too-many", _join(header, long))
-    yield Variant("over-long-line", _join(header, [*rows[:middle], "9" * LONG_LINE_BYTES, *rows[middle:]]))
+    yield Variant(
+        "over-long-line", _join(header, [*rows[:middle], "9" * LONG_LINE_BYTES, *rows[middle:]])
+    )
     yield Variant("repeated-header-name", _join(_repeat_header(layout), rows))
     yield Variant("repeated-row", _join(header, [*rows, rows[middle]]))
     for column in layout.numeric:
         for text in ("inf", "-inf", "NaN", "1e999"):
-            yield Variant(f"non-finite-{text}-in-column-{column}", _with_cell(layout, middle, column, text))
-        yield Variant(f"text-in-numeric-column-{column}", _with_cell(layout, middle, column, "abc0.96"))
+            yield Variant(
+                f"non-finite-{text}-in-column-{column}", _with_cell(layout, middle, column, text)
+            )
+        yield Variant(
+            f"text-in-numeric-column-{column}", _with_cell(layout, middle, column, "abc0.96")
+        )
     for column in layout.ids:
         for text in ("-5", "0", "3.5", "99999999999999999999"):
-            yield Variant(f"bad-id-{text}-in-column-{column}", _with_cell(layout, middle, column, text))
+            yield Variant(
+                f"bad-id-{text}-in-column-{column}", _with_cell(layout, middle, column, text)
+            )
     yield Variant("binary-garbage", bytes(rng.randrange(256) for _ in range(4096)))
 
 
@@ -135,7 +163,8 @@ def parquet_variants(runs, tasks, seed: int = 0) -> Iterator[Variant]:
     """Every damaged variant of a meta-dataset (``runs`` and ``tasks`` frames in the interchange
     format, see the README) that a Parquet file can hold: the text variants that remain
     (truncated, empty, binary garbage, non-finite numbers, bad ids, repeated rows) and Parquet's
-    own (a NaN inside a config's JSON, a list column, a column of the wrong type)."""
+    own (a NaN inside a config's JSON, a list column, a column of the wrong type).
+    """
     import numpy as np
     import pandas as pd
 
@@ -154,28 +183,63 @@ def parquet_variants(runs, tasks, seed: int = 0) -> Iterator[Variant]:
     yield Variant("runs-empty-file", b"", "runs.parquet")
     yield Variant("runs-no-rows", parquet(runs.iloc[:0]), "runs.parquet")
     yield Variant("runs-truncated", clean[: len(clean) // 2], "runs.parquet")
-    yield Variant("runs-binary-garbage", bytes(rng.randrange(256) for _ in range(4096)), "runs.parquet")
+    yield Variant(
+        "runs-binary-garbage", bytes(rng.randrange(256) for _ in range(4096)), "runs.parquet"
+    )
     yield Variant("tasks-truncated", parquet(tasks)[:-100], "tasks.parquet")
     for value in (np.inf, -np.inf, np.nan):
         yield Variant(f"runs-score-{value}", parquet(cell(runs, "score", value)), "runs.parquet")
-    yield Variant("runs-score-as-text", parquet(runs.assign(score=runs["score"].map(repr).where(
-        runs.index != runs.index[len(runs) // 2], "abc0.96"))), "runs.parquet")
-    for value, dtype in ((-5, None), (0, None), (3.5, "float64"), (2.0 ** 64, "float64")):
-        yield Variant(f"runs-task_id-{value}", parquet(cell(runs, "task_id", value, dtype)), "runs.parquet")
-        yield Variant(f"tasks-dataset_id-{value}", parquet(cell(tasks, "dataset_id", value, dtype or "Int64")),
-                      "tasks.parquet")
-    yield Variant("runs-repeated-row", parquet(pd.concat([runs, runs.iloc[[len(runs) // 2]]])), "runs.parquet")
-    yield Variant("tasks-repeated-row", parquet(pd.concat([tasks, tasks.iloc[[0]]])), "tasks.parquet")
+    yield Variant(
+        "runs-score-as-text",
+        parquet(
+            runs.assign(
+                score=runs["score"]
+                .map(repr)
+                .where(runs.index != runs.index[len(runs) // 2], "abc0.96")
+            )
+        ),
+        "runs.parquet",
+    )
+    for value, dtype in ((-5, None), (0, None), (3.5, "float64"), (2.0**64, "float64")):
+        yield Variant(
+            f"runs-task_id-{value}", parquet(cell(runs, "task_id", value, dtype)), "runs.parquet"
+        )
+        yield Variant(
+            f"tasks-dataset_id-{value}",
+            parquet(cell(tasks, "dataset_id", value, dtype or "Int64")),
+            "tasks.parquet",
+        )
+    yield Variant(
+        "runs-repeated-row",
+        parquet(pd.concat([runs, runs.iloc[[len(runs) // 2]]])),
+        "runs.parquet",
+    )
+    yield Variant(
+        "tasks-repeated-row", parquet(pd.concat([tasks, tasks.iloc[[0]]])), "tasks.parquet"
+    )
     key = json.loads(runs["config"].iloc[0])
     name = next(iter(key), "x")
-    yield Variant("runs-nan-in-config", parquet(cell(runs, "config", json.dumps({name: float("nan")}))),
-                  "runs.parquet")
-    yield Variant("runs-config-not-an-object", parquet(cell(runs, "config", "[1, 2]")), "runs.parquet")
-    yield Variant("runs-config-list-column", parquet(runs.assign(config=[[1, 2]] * len(runs))), "runs.parquet")
-    yield Variant("tasks-list-column", parquet(tasks.assign(L=[[1.0, 2.0]] * len(tasks))), "tasks.parquet")
+    yield Variant(
+        "runs-nan-in-config",
+        parquet(cell(runs, "config", json.dumps({name: float("nan")}))),
+        "runs.parquet",
+    )
+    yield Variant(
+        "runs-config-not-an-object", parquet(cell(runs, "config", "[1, 2]")), "runs.parquet"
+    )
+    yield Variant(
+        "runs-config-list-column",
+        parquet(runs.assign(config=[[1, 2]] * len(runs))),
+        "runs.parquet",
+    )
+    yield Variant(
+        "tasks-list-column", parquet(tasks.assign(L=[[1.0, 2.0]] * len(tasks))), "tasks.parquet"
+    )
     yield Variant("tasks-text-meta-feature", parquet(tasks.assign(kind="a")), "tasks.parquet")
     quality = next(c for c in tasks.columns if c not in ("task_id", "dataset_id"))
-    yield Variant("tasks-non-finite-meta-feature", parquet(cell(tasks, quality, np.inf)), "tasks.parquet")
+    yield Variant(
+        "tasks-non-finite-meta-feature", parquet(cell(tasks, quality, np.inf)), "tasks.parquet"
+    )
 
 
 @dataclass(frozen=True)
@@ -196,14 +260,24 @@ def check_variant(variant: Variant, outcome: Outcome) -> str | None:
         if outcome.digest_after != outcome.digest_before:
             return f"{variant.name}: refused, but the store changed"
         errors = [line for line in lines if line.startswith("error:")]
-        if len(errors) != 1 or errors[0].startswith("error: unexpected ") or "Traceback" in outcome.stderr:
-            return f"{variant.name}: refused without one clear error line: {outcome.stderr.strip()[:300]!r}"
+        if (
+            len(errors) != 1
+            or errors[0].startswith("error: unexpected ")
+            or "Traceback" in outcome.stderr
+        ):
+            return (
+                f"{variant.name}: refused without one clear error line: "
+                f"{outcome.stderr.strip()[:300]!r}"
+            )
         return None
     if outcome.exit_code == 0:
         if outcome.digest_after != outcome.clean_digest:
             return f"{variant.name}: accepted, and the store differs from the clean input's"
         return None
-    return f"{variant.name}: exit code {outcome.exit_code} (want 0 or 1): {outcome.stderr.strip()[:300]!r}"
+    return (
+        f"{variant.name}: exit code {outcome.exit_code} (want 0 or 1): "
+        f"{outcome.stderr.strip()[:300]!r}"
+    )
 
 
 def sample_text(text: str, rows: int) -> str:

@@ -122,7 +122,8 @@ def page_variants(body: bytes, row: str = "evaluation", seed: int = 0) -> Iterat
 
 def read_evaluation_page(body: bytes, measure: str = "predictive_accuracy"):
     """What the sync stores of one ``evaluation/list`` page: (runs rows, evaluation rows, the
-    counts of rows it left out). Raises what the lister's parser raises."""
+    counts of rows it left out). Raises what the lister's parser raises.
+    """
     from metabase.openml.listparse import SPECS
     from metabase.sync.records import runs_and_evaluations, unique_evaluations
     from metabase.testing.listpages import parse_page
@@ -141,7 +142,8 @@ def _rows(table: pa.Table, columns) -> list[tuple]:
 
 def check_page(name: str, clean, outcome) -> str | None:
     """None when ``outcome`` (an exception, or :func:`read_evaluation_page`'s result) keeps the
-    contract against ``clean`` (that function's result for the clean page), else why not."""
+    contract against ``clean`` (that function's result for the clean page), else why not.
+    """
     from metabase.errors import OpenMLError
     from metabase.openml.http import NoResults, RetryableError
 
@@ -176,7 +178,8 @@ def check_page(name: str, clean, outcome) -> str | None:
 
 def valid_text(leaf: str, text: str, original: str) -> bool:
     """Is ``text`` a valid value of ``leaf`` other than ``original`` (which no reader can tell
-    from the truth)? The property tests draw only texts for which this is false."""
+    from the truth)? The property tests draw only texts for which this is false.
+    """
     if leaf in ("run_id", "task_id", "setup_id", "flow_id", "uploader"):
         text = text.strip()
         return bool(_ID(text)) and 0 < int(text) < 1 << 63 and int(text) != int(original)

@@ -31,8 +31,15 @@ def request(pipeline: str, config: dict, seed: int = 0, task_id: int = 1, **limi
     import pipelines
 
     canonical = faulty.get(pipeline).canonicalize(config)
-    return RunRequest(task_id, pipeline, canonical, pipelines.config_hash(pipeline, canonical), seed=seed,
-                      fidelity=Fidelity(n_estimators=4), **limits)
+    return RunRequest(
+        task_id,
+        pipeline,
+        canonical,
+        pipelines.config_hash(pipeline, canonical),
+        seed=seed,
+        fidelity=Fidelity(n_estimators=4),
+        **limits,
+    )
 
 
 def processes_running(marker: str) -> list:
@@ -42,7 +49,9 @@ def processes_running(marker: str) -> list:
     found = []
     for proc in psutil.process_iter(["cmdline", "status"]):
         try:
-            if proc.info["status"] != psutil.STATUS_ZOMBIE and marker in " ".join(proc.info["cmdline"] or ()):
+            if proc.info["status"] != psutil.STATUS_ZOMBIE and marker in " ".join(
+                proc.info["cmdline"] or ()
+            ):
                 found.append(proc)
         except psutil.Error:
             continue
@@ -51,10 +60,21 @@ def processes_running(marker: str) -> list:
 
 def comparable(result) -> tuple:
     """What must not depend on the executor: non-timing measures and the predictions."""
-    values = sorted((m.measure, -1 if m.fold is None else m.repeat, -1 if m.fold is None else m.fold,
-                     m.sample or 0, m.value) for m in result.measurements if m.measure not in measures.TIMING)
+    values = sorted(
+        (
+            m.measure,
+            -1 if m.fold is None else m.repeat,
+            -1 if m.fold is None else m.fold,
+            m.sample or 0,
+            m.value,
+        )
+        for m in result.measurements
+        if m.measure not in measures.TIMING
+    )
     frame = result.predictions
-    rows = None if frame is None else [tuple(map(str, row)) for row in frame.itertuples(index=False)]
+    rows = (
+        None if frame is None else [tuple(map(str, row)) for row in frame.itertuples(index=False)]
+    )
     return result.status, values, rows
 
 
@@ -81,26 +101,44 @@ class ExecutorContract:
     def test_results_equal_serial_execution(self, executor):
         from metabase.runner import execute
 
-        cls, reg = faulty.synthetic_task(), faulty.synthetic_task(task_type="regression", task_id=2, repeats=2, folds=2)
-        work = [(request("sklearn.random_forest", {"n_estimators": 16}, seed=s), cls) for s in (1, 2)]
+        cls, reg = (
+            faulty.synthetic_task(),
+            faulty.synthetic_task(task_type="regression", task_id=2, repeats=2, folds=2),
+        )
+        work = [
+            (request("sklearn.random_forest", {"n_estimators": 16}, seed=s), cls) for s in (1, 2)
+        ]
         work += [(request("testing.faulty", faulty.config("ok"), seed=s), cls) for s in (1, 2)]
-        work += [(request("sklearn.decision_tree_regressor", {}, task_id=2), reg),
-                 (request("testing.faulty", faulty.config("ok"), seed=3, task_id=2), reg)]
+        work += [
+            (request("sklearn.decision_tree_regressor", {}, task_id=2), reg),
+            (request("testing.faulty", faulty.config("ok"), seed=3, task_id=2), reg),
+        ]
         for req, data in work:
             executor.submit(req, data)
         got = {r.run_key: r for r in executor.results()}
         assert sorted(got) == sorted(req.run_key for req, _ in work)
         for req, data in work:
-            assert comparable(got[req.run_key]) == comparable(execute(req, data, faulty.get)), req.pipeline
+            assert comparable(got[req.run_key]) == comparable(execute(req, data, faulty.get)), (
+                req.pipeline
+            )
             assert got[req.run_key].status == OK
         seeds = {comparable(got[req.run_key])[2].__repr__() for req, _ in work[2:4]}
-        assert len(seeds) == 2  # the seed reaches the estimator: two seeds, two sets of predictions
+        assert (
+            len(seeds) == 2
+        )  # the seed reaches the estimator: two seeds, two sets of predictions
 
     def test_a_crash_is_a_result_and_others_go_on(self, executor):
         data = faulty.synthetic_task()
-        crash, fine = request("testing.faulty", faulty.config("crash")), request("testing.faulty", faulty.config("ok"))
+        crash, fine = (
+            request("testing.faulty", faulty.config("crash")),
+            request("testing.faulty", faulty.config("ok")),
+        )
         got = collect(executor, [crash, fine], data)
-        assert got[fine.run_key].status == OK, (got[fine.run_key].status, got[fine.run_key].error_message, got[fine.run_key].traceback)
+        assert got[fine.run_key].status == OK, (
+            got[fine.run_key].status,
+            got[fine.run_key].error_message,
+            got[fine.run_key].traceback,
+        )
         result = got[crash.run_key]
         assert (result.status, result.error_type) == (CRASHED, "ValueError")
         assert "boom" in result.error_message and "raise ValueError" in result.traceback
@@ -109,7 +147,9 @@ class ExecutorContract:
     def test_timeout_kills_the_whole_process_tree(self, executor):
         data = faulty.synthetic_task()
         seconds = 3000 + os.getpid() % 500  # a unique command line to look for afterwards
-        slow = request("testing.faulty", faulty.config("sleep_child", seconds=seconds), time_limit_s=1.0)
+        slow = request(
+            "testing.faulty", faulty.config("sleep_child", seconds=seconds), time_limit_s=1.0
+        )
         started = time.monotonic()
         (result,) = collect(executor, [slow], data).values()
         assert result.status == TIMEOUT and "time limit of 1 s" in result.error_message
@@ -119,18 +159,26 @@ class ExecutorContract:
     @pytest.mark.parametrize("mode", ["memory", "child_memory"])
     def test_memory_limit_is_enforced_on_the_tree(self, executor, mode):
         data = faulty.synthetic_task()
-        hog = request("testing.faulty", faulty.config(mode, seconds=30, megabytes=400), memory_limit_mb=250)
+        hog = request(
+            "testing.faulty", faulty.config(mode, seconds=30, megabytes=400), memory_limit_mb=250
+        )
         fine = request("testing.faulty", faulty.config("ok"), memory_limit_mb=250)
         got = collect(executor, [hog, fine], data)
         assert got[hog.run_key].status == MEMOUT and "250 MB" in got[hog.run_key].error_message
-        assert got[fine.run_key].status == OK, (got[fine.run_key].status, got[fine.run_key].error_message, got[fine.run_key].traceback)
+        assert got[fine.run_key].status == OK, (
+            got[fine.run_key].status,
+            got[fine.run_key].error_message,
+            got[fine.run_key].traceback,
+        )
 
     def test_a_lost_worker_is_retried_once(self, executor):
         data = faulty.synthetic_task()
         token = 1000 + int.from_bytes(os.urandom(2), "big") % 2000
         marker = os.path.join(tempfile.gettempdir(), f"metabase-die-once-{token}")
-        dies, dies_once = (request("testing.faulty", faulty.config("die")),
-                           request("testing.faulty", faulty.config("die_once", seconds=token)))
+        dies, dies_once = (
+            request("testing.faulty", faulty.config("die")),
+            request("testing.faulty", faulty.config("die_once", seconds=token)),
+        )
         try:
             got = collect(executor, [dies, dies_once], data)
         finally:
@@ -142,7 +190,10 @@ class ExecutorContract:
         data = faulty.synthetic_task()
         seconds = 2000 + os.getpid() % 500
         work = [request("testing.faulty", faulty.config("ok"))]
-        work += [request("testing.faulty", faulty.config("sleep_child", seconds=seconds), seed=s) for s in (1, 2)]
+        work += [
+            request("testing.faulty", faulty.config("sleep_child", seconds=seconds), seed=s)
+            for s in (1, 2)
+        ]
         for req in work:
             executor.submit(req, data)
         first = next(iter(executor.results()))
@@ -154,10 +205,13 @@ class ExecutorContract:
     def test_ctrl_c_interrupts_and_leaves_no_process(self, executor):
         data = faulty.synthetic_task()
         seconds = 1000 + os.getpid() % 500
-        executor.submit(request("testing.faulty", faulty.config("sleep_child", seconds=seconds)), data)
+        executor.submit(
+            request("testing.faulty", faulty.config("sleep_child", seconds=seconds)), data
+        )
         main = threading.get_ident()
-        threading.Thread(target=self._interrupt_when_running, args=(f"time.sleep({seconds})", main),
-                         daemon=True).start()
+        threading.Thread(
+            target=self._interrupt_when_running, args=(f"time.sleep({seconds})", main), daemon=True
+        ).start()
         with pytest.raises(KeyboardInterrupt):
             try:
                 list(executor.results())

@@ -29,7 +29,9 @@ MODES = ("ok", "crash", "sleep", "sleep_child", "memory", "child_memory", "die",
 
 
 class _Faulty(BaseEstimator):
-    def __init__(self, mode: str = "ok", seconds: int = 0, megabytes: int = 0, random_state: int = 0) -> None:
+    def __init__(
+        self, mode: str = "ok", seconds: int = 0, megabytes: int = 0, random_state: int = 0
+    ) -> None:
         self.mode = mode
         self.seconds = seconds
         self.megabytes = megabytes
@@ -55,14 +57,19 @@ class _Faulty(BaseEstimator):
         time.sleep(self.seconds)
 
     def _sleep_child(self) -> None:
-        subprocess.run([sys.executable, "-c", f"import time; time.sleep({self.seconds})"], check=False)
+        subprocess.run(
+            [sys.executable, "-c", f"import time; time.sleep({self.seconds})"], check=False
+        )
 
     def _memory(self) -> None:
         self.ballast_ = bytearray(b"\x01") * (self.megabytes * 2**20)
         time.sleep(self.seconds)
 
     def _child_memory(self) -> None:
-        code = f"import time; b = bytearray(b'\\x01') * ({self.megabytes} * 2**20); time.sleep({self.seconds})"
+        code = (
+            f"import time; b = bytearray(b'\\x01') * ({self.megabytes} * 2**20); "
+            f"time.sleep({self.seconds})"
+        )
         subprocess.run([sys.executable, "-c", code], check=False)
 
     def _die(self) -> None:
@@ -103,24 +110,40 @@ def _space():
     from ConfigSpace import Categorical, ConfigurationSpace, Integer
 
     space = ConfigurationSpace()
-    space.add([Categorical("mode", MODES, default="ok"), Integer("seconds", (0, 3600), default=0),
-               Integer("megabytes", (0, 100_000), default=0)])
+    space.add(
+        [
+            Categorical("mode", MODES, default="ok"),
+            Integer("seconds", (0, 3600), default=0),
+            Integer("megabytes", (0, 100_000), default=0),
+        ]
+    )
     return space
 
 
 def _factory(config, schema, options):
     cls = FaultyRegressor if schema.task_type == "regression" else FaultyClassifier
-    return cls(**{k: v for k, v in config.items() if k in ("mode", "seconds", "megabytes")},
-               random_state=options.random_state)
+    return cls(
+        **{k: v for k, v in config.items() if k in ("mode", "seconds", "megabytes")},
+        random_state=options.random_state,
+    )
 
 
 def _pipeline():
     from pipelines.base import OpenMLNames, Pipeline
 
-    return Pipeline("testing.faulty", task_types=("classification", "regression"), device="cpu",
-                    summary="fails on purpose (executor tests)", make_space=_space, make_estimator=_factory,
-                    openml=OpenMLNames(publish_class="metabase.testing.faulty.FaultyClassifier",
-                                       classes=("FaultyClassifier",), step="faulty"))
+    return Pipeline(
+        "testing.faulty",
+        task_types=("classification", "regression"),
+        device="cpu",
+        summary="fails on purpose (executor tests)",
+        make_space=_space,
+        make_estimator=_factory,
+        openml=OpenMLNames(
+            publish_class="metabase.testing.faulty.FaultyClassifier",
+            classes=("FaultyClassifier",),
+            step="faulty",
+        ),
+    )
 
 
 _PIPELINES: dict = {}
@@ -141,17 +164,29 @@ def config(mode: str = "ok", seconds: int = 0, megabytes: int = 0) -> dict:
     return {"mode": mode, "seconds": seconds, "megabytes": megabytes}
 
 
-def synthetic_task(n: int = 90, folds: int = 3, repeats: int = 1, task_type: str = "classification",
-                   task_id: int = 1, seed: int = 0):
+def synthetic_task(
+    n: int = 90,
+    folds: int = 3,
+    repeats: int = 1,
+    task_type: str = "classification",
+    task_id: int = 1,
+    seed: int = 0,
+):
     """A small :class:`TaskData`: two numeric columns (one with gaps), one nominal column, and
-    stratified folds dealt round-robin (regression: all rows as one class)."""
+    stratified folds dealt round-robin (regression: all rows as one class).
+    """
     import pandas as pd
 
     from metabase.records import Splits, TaskData
 
     rng = np.random.RandomState(seed)
-    X = pd.DataFrame({"a": rng.normal(size=n), "b": rng.uniform(size=n),
-                      "c": pd.Categorical(rng.choice(["x", "y", "z"], size=n))})
+    X = pd.DataFrame(
+        {
+            "a": rng.normal(size=n),
+            "b": rng.uniform(size=n),
+            "c": pd.Categorical(rng.choice(["x", "y", "z"], size=n)),
+        }
+    )
     X.loc[rng.choice(n, n // 10, replace=False), "b"] = np.nan
     if task_type == "classification":
         labels = ("no", "yes", "maybe")
@@ -172,5 +207,13 @@ def synthetic_task(n: int = 90, folds: int = 3, repeats: int = 1, task_type: str
             offset += len(members)
         for f in range(folds):
             indices[(r, f, 0)] = (np.flatnonzero(fold_of != f), np.flatnonzero(fold_of == f))
-    return TaskData(task_id=task_id, dataset_id=None, task_type=task_type, target=str(y.name), X=X, y=y,
-                    splits=Splits(repeats, folds, 1, indices), class_labels=labels)
+    return TaskData(
+        task_id=task_id,
+        dataset_id=None,
+        task_type=task_type,
+        target=str(y.name),
+        X=X,
+        y=y,
+        splits=Splits(repeats, folds, 1, indices),
+        class_labels=labels,
+    )

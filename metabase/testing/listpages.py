@@ -10,7 +10,8 @@ from metabase.openml.listparse import ListSpec
 
 def parse_page(spec: ListSpec, body: bytes, url: str = "") -> pa.RecordBatch:
     """``body`` as the lister would give it: the columnar path, else the element-per-row parser
-    (raising :class:`~metabase.openml.http.RetryableError`, ``NoResults`` or ``ServerError``)."""
+    (raising :class:`~metabase.openml.http.RetryableError`, ``NoResults`` or ``ServerError``).
+    """
     parser = FastPageParser(spec, url)
     parser.feed(body)
     return parser.close()

@@ -50,8 +50,13 @@ def openml_client(replay_factory, tmp_path, openml_data):
     cache = tmp_path / "openml-cache"
     shutil.copytree(data / "openml-python" / "tests" / "files", cache)
     cfg = openml.config
-    saved = (cfg.server, cfg.apikey, None, getattr(cfg, "_root_cache_directory", None),
-             getattr(cfg, "avoid_duplicate_runs", None))
+    saved = (
+        cfg.server,
+        cfg.apikey,
+        None,
+        getattr(cfg, "_root_cache_directory", None),
+        getattr(cfg, "avoid_duplicate_runs", None),
+    )
     cfg.server = handle.url
     cfg.apikey = "replay-test-key"
     cfg.set_root_cache_directory(str(cache))

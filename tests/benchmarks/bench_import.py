@@ -23,7 +23,12 @@ from pathlib import Path
 import pytest
 
 RESULTS = Path(__file__).parent / "results" / "import.json"
-CURVES = ["database-accuracy.csv.gz", "database-logloss.csv.gz", "database-auc.csv.gz", "database-f1.csv.gz"]
+CURVES = [
+    "database-accuracy.csv.gz",
+    "database-logloss.csv.gz",
+    "database-auc.csv.gz",
+    "database-f1.csv.gz",
+]
 ROWS = 2 * 1_953_371 + 2 * 1_151_985  # documented in openml-data/README.md
 
 # Runs one command as its only child and reports wall time and the child's peak RSS.
@@ -48,7 +53,9 @@ print(con.execute("SELECT count(*) FROM curves").fetchone()[0])
 
 
 def _measure(cmd: list[str]) -> dict:
-    out = subprocess.run([sys.executable, "-c", _WRAPPER, *cmd], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", _WRAPPER, *cmd], capture_output=True, text=True, check=True
+    )
     result = json.loads(out.stdout)
     assert result["rc"] == 0, result["stderr"]
     return result
@@ -67,25 +74,51 @@ def test_lcdb_import_against_duckdb_read_csv(tmp_path, openml_data):
     LCDB = openml_data / "lcdb" / "lcdb"
     metabase = Path(sys.executable).with_name("metabase")
     cli = [str(metabase)] if metabase.exists() else [sys.executable, "-m", "cli.main"]
-    ours = _measure([*cli, "--store", str(tmp_path / "metabase.duckdb"), "import", "lcdb", str(LCDB)])
+    ours = _measure(
+        [*cli, "--store", str(tmp_path / "metabase.duckdb"), "import", "lcdb", str(LCDB)]
+    )
     assert _count(tmp_path / "metabase.duckdb") == ROWS
 
-    peer = _measure([sys.executable, "-c", _PEER, str(tmp_path / "peer.duckdb"), *(str(LCDB / f) for f in CURVES)])
+    peer = _measure(
+        [
+            sys.executable,
+            "-c",
+            _PEER,
+            str(tmp_path / "peer.duckdb"),
+            *(str(LCDB / f) for f in CURVES),
+        ]
+    )
     assert int(peer["stdout"].split()[-1]) == ROWS
 
     table = {
         "rows": ROWS,
-        "metabase_import_lcdb": {"wall_s": ours["wall_s"], "rows_per_s": ROWS / ours["wall_s"], "peak_mb": ours["peak_mb"]},
-        "duckdb_read_csv": {"wall_s": peer["wall_s"], "rows_per_s": ROWS / peer["wall_s"], "peak_mb": peer["peak_mb"]},
+        "metabase_import_lcdb": {
+            "wall_s": ours["wall_s"],
+            "rows_per_s": ROWS / ours["wall_s"],
+            "peak_mb": ours["peak_mb"],
+        },
+        "duckdb_read_csv": {
+            "wall_s": peer["wall_s"],
+            "rows_per_s": ROWS / peer["wall_s"],
+            "peak_mb": peer["peak_mb"],
+        },
         "time_ratio": ours["wall_s"] / peer["wall_s"],
         "memory_ratio": ours["peak_mb"] / peer["peak_mb"],
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     print()
-    print(f"{'LCDB, ' + format(ROWS, ',') + ' rows':<34}{'wall s':>9}{'rows/s':>13}{'peak MB':>10}")
-    for name, key in (("metabase import lcdb", "metabase_import_lcdb"), ("duckdb read_csv (peer)", "duckdb_read_csv")):
+    print(
+        f"{'LCDB, ' + format(ROWS, ',') + ' rows':<34}{'wall s':>9}{'rows/s':>13}{'peak MB':>10}"
+    )
+    for name, key in (
+        ("metabase import lcdb", "metabase_import_lcdb"),
+        ("duckdb read_csv (peer)", "duckdb_read_csv"),
+    ):
         r = table[key]
         print(f"{name:<34}{r['wall_s']:>9.1f}{r['rows_per_s']:>13,.0f}{r['peak_mb']:>10.0f}")
-    print(f"{'ratio metabase / duckdb':<34}{table['time_ratio']:>9.2f}{'':>13}{table['memory_ratio']:>10.2f}")
+    print(
+        f"{'ratio metabase / duckdb':<34}{table['time_ratio']:>9.2f}{'':>13}"
+        f"{table['memory_ratio']:>10.2f}"
+    )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(table, indent=2))

@@ -29,13 +29,25 @@ import pytest
 
 RESULTS = Path(__file__).parent / "results" / "metafeatures.json"
 REPEATS = 2
-DATASETS = [("credit-g", "class"), ("anneal", "class"), ("eeg-eye-state", "Class"), ("mozilla4", "state"),
-            ("electricity", "class")]
-OURS = {"stats+info": ["general", "class", "missing", "statistical", "infotheory"],
-        "landmarking-basic": ["landmarking"], "landmarking-all": ["landmarking"]}
-PYMFE = {"stats+info": ["general", "statistical", "info-theory"], "landmarking-basic": ["landmarking"],
-         "landmarking-all": ["landmarking"]}
-# "basic": only our landmarkers whose models pymfe also has (decision stump ~ best_node, naive Bayes, 1-NN)
+DATASETS = [
+    ("credit-g", "class"),
+    ("anneal", "class"),
+    ("eeg-eye-state", "Class"),
+    ("mozilla4", "state"),
+    ("electricity", "class"),
+]
+OURS = {
+    "stats+info": ["general", "class", "missing", "statistical", "infotheory"],
+    "landmarking-basic": ["landmarking"],
+    "landmarking-all": ["landmarking"],
+}
+PYMFE = {
+    "stats+info": ["general", "statistical", "info-theory"],
+    "landmarking-basic": ["landmarking"],
+    "landmarking-all": ["landmarking"],
+}
+# "basic": only our landmarkers whose models pymfe also has (decision stump ~ best_node,
+# naive Bayes, 1-NN)
 BASIC = ("DecisionStump", "NaiveBayes", "kNN1N")
 
 
@@ -68,13 +80,17 @@ def _pymfe(X, y, groups):
     cat_cols = [i for i, c in enumerate(X.columns) if isinstance(X[c].dtype, pd.CategoricalDtype)]
     data = X.copy()
     for c in data.columns[cat_cols]:
-        data[c] = data[c].astype(object).where(data[c].notna(), "?")  # pymfe wants no NaN in categories
+        data[c] = (
+            data[c].astype(object).where(data[c].notna(), "?")
+        )  # pymfe wants no NaN in categories
     num = [c for i, c in enumerate(data.columns) if i not in cat_cols]
     data[num] = data[num].fillna(data[num].mean())  # pymfe rejects NaN in numeric columns
     mfe = MFE(groups=groups, summary=["min", "max", "mean", "quantiles"], random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        mfe.fit(data.to_numpy(), y.astype(str).to_numpy(), cat_cols=cat_cols, suppress_warnings=True)
+        mfe.fit(
+            data.to_numpy(), y.astype(str).to_numpy(), cat_cols=cat_cols, suppress_warnings=True
+        )
         names, values = mfe.extract(suppress_warnings=True)
     return int(sum(v is not None and np.isfinite(v) for v in np.asarray(values, dtype=float)))
 
@@ -93,18 +109,33 @@ def test_bench_metafeatures_vs_pymfe(openml_data):
     for name, target in DATASETS:
         X, y = load_table(_path(openml_data, name), target)
         for group in OURS:
-            t_ours, n_ours = _best(lambda: _ours(X, y, OURS[group], basic=group == "landmarking-basic"))
+            t_ours, n_ours = _best(
+                lambda: _ours(X, y, OURS[group], basic=group == "landmarking-basic")
+            )
             t_peer, n_peer = _best(lambda: _pymfe(X, y, PYMFE[group]))
-            rows.append({"dataset": name, "shape": f"{X.shape[0]}x{X.shape[1]}", "group": group,
-                         "metabase_s": round(t_ours, 3), "pymfe_s": round(t_peer, 3),
-                         "speedup": round(t_peer / t_ours, 1), "metabase_values": n_ours, "pymfe_values": n_peer})
+            rows.append(
+                {
+                    "dataset": name,
+                    "shape": f"{X.shape[0]}x{X.shape[1]}",
+                    "group": group,
+                    "metabase_s": round(t_ours, 3),
+                    "pymfe_s": round(t_peer, 3),
+                    "speedup": round(t_peer / t_ours, 1),
+                    "metabase_values": n_ours,
+                    "pymfe_values": n_peer,
+                }
+            )
     table = pd.DataFrame(rows)
 
     X, y = load_table(_path(openml_data, "eeg-eye-state"), "Class")
     t_full, full = _best(lambda: compute(X, y))
     t_nolm, _ = _best(lambda: compute(X, y, skip=("landmarking",)))
-    eeg = {"full_s": round(t_full, 3), "without_landmarkers_s": round(t_nolm, 3),
-           "qualities": len(full.values), "per_group_s": {g: round(s, 3) for g, s in full.timings.items()}}
+    eeg = {
+        "full_s": round(t_full, 3),
+        "without_landmarkers_s": round(t_nolm, 3),
+        "qualities": len(full.values),
+        "per_group_s": {g: round(s, 3) for g, s in full.timings.items()},
+    }
 
     print()
     print(table.to_string(index=False))
@@ -112,5 +143,7 @@ def test_bench_metafeatures_vs_pymfe(openml_data):
     print("geometric-mean speedup:", {g: round(v, 1) for g, v in geo.items()})
     print("eeg-eye-state (14,980 x 14), all groups:", eeg)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"rows": rows, "geomean_speedup": geo, "eeg_eye_state": eeg}, indent=2))
+    RESULTS.write_text(
+        json.dumps({"rows": rows, "geomean_speedup": geo, "eeg_eye_state": eeg}, indent=2)
+    )
     assert (table["metabase_s"] > 0).all()

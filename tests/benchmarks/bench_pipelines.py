@@ -39,12 +39,17 @@ def _hand_written(X, y, config, epochs, threads, seed=0):
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
     model = nn.Sequential(
-        nn.Linear(X.shape[1], config["units_1"]), nn.ReLU(), nn.Dropout(config["dropout"]),
-        nn.Linear(config["units_1"], config["units_2"]), nn.ReLU(), nn.Dropout(config["dropout"]),
+        nn.Linear(X.shape[1], config["units_1"]),
+        nn.ReLU(),
+        nn.Dropout(config["dropout"]),
+        nn.Linear(config["units_1"], config["units_2"]),
+        nn.ReLU(),
+        nn.Dropout(config["dropout"]),
         nn.Linear(config["units_2"], 2),
     )
-    optimiser = torch.optim.AdamW(model.parameters(), lr=config["learning_rate"],
-                                  weight_decay=config["weight_decay"])
+    optimiser = torch.optim.AdamW(
+        model.parameters(), lr=config["learning_rate"], weight_decay=config["weight_decay"]
+    )
     loss_fn = nn.CrossEntropyLoss()
     X, y = torch.from_numpy(X), torch.from_numpy(y)
     batch = config["batch_size"]
@@ -53,7 +58,7 @@ def _hand_written(X, y, config, epochs, threads, seed=0):
         model.train()
         order = torch.randperm(len(X))
         for i in range(0, len(X), batch):
-            idx = order[i:i + batch]
+            idx = order[i : i + batch]
             optimiser.zero_grad()
             loss_fn(model(X[idx]), y[idx]).backward()
             optimiser.step()
@@ -117,6 +122,8 @@ def test_bench_torch_mlp_epoch_time(openml_data):
     print(f"{'catalogue TabularNetClassifier':<40}{result['catalogue_s_per_epoch']:>10.3f}")
     print(f"{'hand-written torch loop':<40}{result['hand_written_s_per_epoch']:>10.3f}")
     print(f"{'full pipeline (impute+scale+net)':<40}{result['full_pipeline_s_per_epoch']:>10.3f}")
-    print(f"ratio catalogue / hand-written: {result['ratio_catalogue_over_hand_written']:.2f} "
-          f"({threads} threads, median of {REPEATS})")
+    print(
+        f"ratio catalogue / hand-written: {result['ratio_catalogue_over_hand_written']:.2f} "
+        f"({threads} threads, median of {REPEATS})"
+    )
     assert result["ratio_catalogue_over_hand_written"] > 0

@@ -72,7 +72,8 @@ def _build(path: Path, data: Path) -> list[str]:
 
 def _medians(paths: dict) -> dict:
     """Median seconds per path, the paths taking turns (after one warm-up each) so that load
-    changes on the shared machine fall on all of them alike."""
+    changes on the shared machine fall on all of them alike.
+    """
     results = {name: fn() for name, fn in paths.items()}  # warm-up, and the results to check
     times: dict[str, list[float]] = {name: [] for name in paths}
     for _ in range(REPEATS):
@@ -118,47 +119,102 @@ def test_analyst_queries_against_raw_duckdb(tmp_path, openml_data):
             finally:
                 con.close()
 
-        named_args = ["--store", str(store), "sql", "--named", name, *param_args, "--format", "csv"]
+        named_args = [
+            "--store",
+            str(store),
+            "sql",
+            "--named",
+            name,
+            *param_args,
+            "--format",
+            "csv",
+        ]
         # ad-hoc SQL binds what it is given, so NULL defaults are spelled out; "--" because the
         # query text starts with a comment
-        adhoc_args = ["--store", str(store), "sql", "--format", "csv",
-                      *[a for k, v in bound.items() for a in ("--param", f"{k}={'NULL' if v is None else v}")],
-                      "--", query.sql]
+        adhoc_args = [
+            "--store",
+            str(store),
+            "sql",
+            "--format",
+            "csv",
+            *[
+                a
+                for k, v in bound.items()
+                for a in ("--param", f"{k}={'NULL' if v is None else v}")
+            ],
+            "--",
+            query.sql,
+        ]
 
         def process():
             done = subprocess.run([*console, *named_args], capture_output=True, text=True)
             assert done.returncode == 0, done.stderr
             return done.returncode
 
-        timed = _medians({"raw": raw, "library": lambda: workspace.sql(named=name, params=params),
-                          "named": lambda: _cli(named_args), "adhoc": lambda: _cli(adhoc_args),
-                          "process": process})
+        timed = _medians(
+            {
+                "raw": raw,
+                "library": lambda: workspace.sql(named=name, params=params),
+                "named": lambda: _cli(named_args),
+                "adhoc": lambda: _cli(adhoc_args),
+                "process": process,
+            }
+        )
         (raw_s, raw_rows), (lib_s, df) = timed["raw"], timed["library"]
-        (named_s, rc1), (adhoc_s, rc2), (proc_s, _) = timed["named"], timed["adhoc"], timed["process"]
+        (named_s, rc1), (adhoc_s, rc2), (proc_s, _) = (
+            timed["named"],
+            timed["adhoc"],
+            timed["process"],
+        )
         assert rc1 == 0 and rc2 == 0
         assert len(df) == len(raw_rows) > 0
 
-        rows.append({
-            "query": label, "named": name, "result_rows": len(raw_rows),
-            "raw_duckdb_s": raw_s, "analyst_run_named_s": lib_s,
-            "metabase_sql_named_s": named_s, "metabase_sql_adhoc_s": adhoc_s,
-            "metabase_process_s": proc_s,
-            "ratio_named_vs_raw": named_s / raw_s, "ratio_adhoc_vs_raw": adhoc_s / raw_s,
-            "ratio_library_vs_raw": lib_s / raw_s,
-        })
+        rows.append(
+            {
+                "query": label,
+                "named": name,
+                "result_rows": len(raw_rows),
+                "raw_duckdb_s": raw_s,
+                "analyst_run_named_s": lib_s,
+                "metabase_sql_named_s": named_s,
+                "metabase_sql_adhoc_s": adhoc_s,
+                "metabase_process_s": proc_s,
+                "ratio_named_vs_raw": named_s / raw_s,
+                "ratio_adhoc_vs_raw": adhoc_s / raw_s,
+                "ratio_library_vs_raw": lib_s / raw_s,
+            }
+        )
 
-    print(f"\nstore: {store} ({store.stat().st_size / 1e6:.0f} MB, {runs:,} runs, "
-          f"{evaluations:,} evaluations; built in {build_s:.0f} s from {len(imported)} imports)")
-    header = f"{'query':42} {'rows':>6} {'raw s':>7} {'lib s':>7} {'sql -n':>7} {'sql adhoc':>9} {'process':>8} {'ratio':>6}"
+    print(
+        f"\nstore: {store} ({store.stat().st_size / 1e6:.0f} MB, {runs:,} runs, "
+        f"{evaluations:,} evaluations; built in {build_s:.0f} s from {len(imported)} imports)"
+    )
+    header = (
+        f"{'query':42} {'rows':>6} {'raw s':>7} {'lib s':>7} {'sql -n':>7} {'sql adhoc':>9} "
+        f"{'process':>8} {'ratio':>6}"
+    )
     print(header)
     for r in rows:
-        print(f"{r['query']:42} {r['result_rows']:>6} {r['raw_duckdb_s']:>7.3f} {r['analyst_run_named_s']:>7.3f} "
-              f"{r['metabase_sql_named_s']:>7.3f} {r['metabase_sql_adhoc_s']:>9.3f} "
-              f"{r['metabase_process_s']:>8.2f} {r['ratio_named_vs_raw']:>6.2f}")
+        print(
+            f"{r['query']:42} {r['result_rows']:>6} {r['raw_duckdb_s']:>7.3f} "
+            f"{r['analyst_run_named_s']:>7.3f} "
+            f"{r['metabase_sql_named_s']:>7.3f} {r['metabase_sql_adhoc_s']:>9.3f} "
+            f"{r['metabase_process_s']:>8.2f} {r['ratio_named_vs_raw']:>6.2f}"
+        )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({
-        "store_mb": store.stat().st_size / 1e6, "runs": runs, "evaluations": evaluations,
-        "imports": imported, "build_s": build_s, "repeats": REPEATS, "queries": rows,
-    }, indent=2))
+    RESULTS.write_text(
+        json.dumps(
+            {
+                "store_mb": store.stat().st_size / 1e6,
+                "runs": runs,
+                "evaluations": evaluations,
+                "imports": imported,
+                "build_s": build_s,
+                "repeats": REPEATS,
+                "queries": rows,
+            },
+            indent=2,
+        )
+    )
     for r in rows:  # the CLI adds a reader open, a guard and CSV output around the same SQL
         assert r["ratio_named_vs_raw"] < 10

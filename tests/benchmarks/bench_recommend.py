@@ -49,7 +49,9 @@ def _timed(cmd: list[str], repeats: int = 1) -> tuple[float, subprocess.Complete
     return statistics.median(times), proc
 
 
-def _synthetic_runs(rng, qualities: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def _synthetic_runs(
+    rng, qualities: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Random-forest-like configs on synthetic tasks whose qualities are perturbed real ones."""
     n = SYN_TASKS * SYN_RUNS
     task_ids = np.repeat(np.arange(SYN_TASKS) + 10_000_000, SYN_RUNS)
@@ -63,22 +65,39 @@ def _synthetic_runs(rng, qualities: pd.DataFrame) -> tuple[pd.DataFrame, pd.Data
     score = 0.9 - (mf - optimum) ** 2 - 0.004 * leaf - 0.01 * boot + rng.normal(0, 0.01, n)
     configs = [
         f'{{"bootstrap":{"true" if b else "false"},"criterion":"{c}","imputation_strategy":"{i}",'
-        f'"max_depth":null,"max_features":{m!r},"max_leaf_nodes":null,"min_samples_leaf":{l},'
+        f'"max_depth":null,"max_features":{m!r},"max_leaf_nodes":null,"min_samples_leaf":{lf},'
         f'"min_samples_split":{s},"min_weight_fraction_leaf":0.0,"n_estimators":100}}'
-        for b, c, i, m, l, s in zip(boot, crit, imp, mf.tolist(), leaf.tolist(), split.tolist())]
+        for b, c, i, m, lf, s in zip(boot, crit, imp, mf.tolist(), leaf.tolist(), split.tolist())
+    ]
     keys = [f"bench:{t}:{j}" for t, j in zip(task_ids, np.tile(np.arange(SYN_RUNS), SYN_TASKS))]
-    runs = pd.DataFrame({"run_key": keys, "task_id": task_ids, "flow_id": 6969,
-                         "pipeline": "sklearn.random_forest", "config": configs, "source": "bench",
-                         "status": "ok"})
-    evaluations = pd.DataFrame({"run_key": keys, "measure": "predictive_accuracy", "value": score,
-                                "source": "bench"})
+    runs = pd.DataFrame(
+        {
+            "run_key": keys,
+            "task_id": task_ids,
+            "flow_id": 6969,
+            "pipeline": "sklearn.random_forest",
+            "config": configs,
+            "source": "bench",
+            "status": "ok",
+        }
+    )
+    evaluations = pd.DataFrame(
+        {"run_key": keys, "measure": "predictive_accuracy", "value": score, "source": "bench"}
+    )
     rows = []
     source_tasks = rng.choice(qualities["task_id"].unique(), SYN_TASKS)
     for t, src in enumerate(source_tasks):
         q = qualities[qualities["task_id"] == src]
-        rows.append(pd.DataFrame({"task_id": 10_000_000 + t, "quality": q["quality"].to_numpy(),
-                                  "value": q["value"].to_numpy() * rng.uniform(0.8, 1.2, len(q)),
-                                  "source": "bench"}))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "task_id": 10_000_000 + t,
+                    "quality": q["quality"].to_numpy(),
+                    "value": q["value"].to_numpy() * rng.uniform(0.8, 1.2, len(q)),
+                    "source": "bench",
+                }
+            )
+        )
     return runs, evaluations, pd.concat(rows, ignore_index=True)
 
 
@@ -89,7 +108,9 @@ def big_store(openml_data, tmp_path_factory):
     from metabase.workspace import Workspace
 
     path = tmp_path_factory.mktemp("bench") / "store.duckdb"
-    Workspace(Settings.resolve(store=path, offline=True)).import_("openml-pimp", openml_data / PIMP)
+    Workspace(Settings.resolve(store=path, offline=True)).import_(
+        "openml-pimp", openml_data / PIMP
+    )
     with open_writer(path) as con:
         qualities = con.df("SELECT task_id, quality, value FROM task_qualities")
         runs, evaluations, task_q = _synthetic_runs(np.random.default_rng(0), qualities)
@@ -125,9 +146,13 @@ def test_bench_recommend_starter(tmp_path):
     cold, proc = timed(cmd, 1)
     assert len(json.loads(proc.stdout)["recommendations"]) == 10
     warm, _ = timed(cmd, 5)
-    results = {"import_floor_s": round(floor, 3), "recommend_cold_s": round(cold, 2),
-               "recommend_warm_s": round(warm, 2), "cold_ratio": round(cold / floor, 1),
-               "warm_ratio": round(warm / floor, 1)}
+    results = {
+        "import_floor_s": round(floor, 3),
+        "recommend_cold_s": round(cold, 2),
+        "recommend_warm_s": round(warm, 2),
+        "cold_ratio": round(cold / floor, 1),
+        "warm_ratio": round(warm / floor, 1),
+    }
     STARTER_RESULTS.parent.mkdir(parents=True, exist_ok=True)
     STARTER_RESULTS.write_text(json.dumps(results, indent=2))
     print(json.dumps(results, indent=1))
@@ -142,13 +167,27 @@ def test_bench_recommend(big_store, openml_data, tmp_path):
     results = {"runs_in_store": int(total)}
     exe = str(Path(_sys.executable).parent / "metabase")
     floor, _ = _timed([_sys.executable, "-c", "import metabase"], repeats=3)
-    cmd = [exe, "--store", str(store), "--offline", "recommend", "--task", "9983", "--format", "json"]
+    cmd = [
+        exe,
+        "--store",
+        str(store),
+        "--offline",
+        "recommend",
+        "--task",
+        "9983",
+        "--format",
+        "json",
+    ]
     cold, proc = _timed(cmd)
     assert len(json.loads(proc.stdout)["recommendations"]) == 10
     warm, _ = _timed(cmd, repeats=3)
-    results.update(import_floor_s=round(floor, 3), recommend_cold_s=round(cold, 2),
-                   recommend_warm_s=round(warm, 2), cold_ratio=round(cold / floor, 1),
-                   warm_ratio=round(warm / floor, 1))
+    results.update(
+        import_floor_s=round(floor, 3),
+        recommend_cold_s=round(cold, 2),
+        recommend_warm_s=round(warm, 2),
+        cold_ratio=round(cold / floor, 1),
+        warm_ratio=round(warm / floor, 1),
+    )
 
     # surrogate training on 1 million rows (30 features, as the synthetic tasks have)
     from metabase.surrogate import LGBMSurrogate
@@ -163,7 +202,10 @@ def test_bench_recommend(big_store, openml_data, tmp_path):
     start = time.perf_counter()
     LGBMSurrogate().fit(x, y, groups)
     ensemble = time.perf_counter() - start
-    results.update(surrogate_1m_rows_1_model_s=round(one, 2), surrogate_1m_rows_default_ensemble_s=round(ensemble, 2))
+    results.update(
+        surrogate_1m_rows_1_model_s=round(one, 2),
+        surrogate_1m_rows_default_ensemble_s=round(ensemble, 2),
+    )
 
     # evaluate on the openml-pimp export (from the store with only the real runs)
     from cli.main import main
@@ -171,10 +213,27 @@ def test_bench_recommend(big_store, openml_data, tmp_path):
     from metabase.workspace import Workspace
 
     small = tmp_path / "pimp.duckdb"
-    Workspace(Settings.resolve(store=small, offline=True)).import_("openml-pimp", openml_data / PIMP)
-    assert main(["--store", str(small), "export", "meta-dataset", str(tmp_path / "rf"), "--flow", "6969"]) == 0
+    Workspace(Settings.resolve(store=small, offline=True)).import_(
+        "openml-pimp", openml_data / PIMP
+    )
+    assert (
+        main(
+            [
+                "--store",
+                str(small),
+                "export",
+                "meta-dataset",
+                str(tmp_path / "rf"),
+                "--flow",
+                "6969",
+            ]
+        )
+        == 0
+    )
     start = time.perf_counter()
-    _, proc = _timed([exe, "evaluate", str(tmp_path / "rf"), "--strategies", "default", "--format", "json"])
+    _, proc = _timed(
+        [exe, "evaluate", str(tmp_path / "rf"), "--strategies", "default", "--format", "json"]
+    )
     results["evaluate_pimp_default_s"] = round(time.perf_counter() - start, 1)
     results["evaluate_pimp"] = json.loads(proc.stdout)
     # the reference no zero-shot strategy can be expected to pass: a model that has seen 90% of
@@ -187,11 +246,15 @@ def test_bench_recommend(big_store, openml_data, tmp_path):
 
     meta = metadataset.read(tmp_path / "rf")
     prepared = Prepared.build(meta.runs, meta.tasks)
-    random = [expected_random_regret(g.to_numpy()) for _, g in prepared.runs.groupby("task_id")["score"]]
+    random = [
+        expected_random_regret(g.to_numpy()) for _, g in prepared.runs.groupby("task_id")["score"]
+    ]
     target = float(np.mean([r[min(100, len(r)) - 1] for r in random]))
     curves, seconds = {}, {}
     chosen = os.environ.get("BENCH_CEILING_MODELS", "lightgbm")
-    for model in CEILING_MODELS if chosen == "all" else [m.strip() for m in chosen.split(",") if m.strip()]:
+    for model in (
+        CEILING_MODELS if chosen == "all" else [m.strip() for m in chosen.split(",") if m.strip()]
+    ):
         start = time.perf_counter()
         curves[model] = in_task_ceiling(prepared, model=model)
         seconds[model] = round(time.perf_counter() - start, 1)
@@ -205,7 +268,9 @@ def test_bench_recommend(big_store, openml_data, tmp_path):
         if name in seconds:
             row["seconds"] = seconds[name]
         # the LightGBM one keeps its historical key
-        results["in_task_ceiling_pimp" if name == "lightgbm" else f"in_task_ceiling_pimp_{name}"] = row
+        results[
+            "in_task_ceiling_pimp" if name == "lightgbm" else f"in_task_ceiling_pimp_{name}"
+        ] = row
 
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2))

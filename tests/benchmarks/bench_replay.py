@@ -77,4 +77,6 @@ def test_bench_replay_paging(openml_data):
         print(f"{name:<18}{r['rows']:>10}{r['seconds']:>10}{r['rows_per_s']:>10}")
     print(f"id-range / offset: {ratio:.2f}x")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"evaluations": N, "results": results, "ratio": ratio}, indent=2))
+    RESULTS.write_text(
+        json.dumps({"evaluations": N, "results": results, "ratio": ratio}, indent=2)
+    )

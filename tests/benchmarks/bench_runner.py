@@ -53,8 +53,15 @@ def _workspace(url: str, store: Path):
 def _timed_run(ws, **kwargs) -> tuple[float, object]:
     """Seconds from the pool's start to the last stored result (the task fetched before)."""
     marks = []
-    report = ws.run(TASK, pipeline=RF, sample=N, seed=1, fidelity=f"n_estimators={TREES}",
-                    progress=lambda p: marks.append(time.perf_counter()), **kwargs)
+    report = ws.run(
+        TASK,
+        pipeline=RF,
+        sample=N,
+        seed=1,
+        fidelity=f"n_estimators={TREES}",
+        progress=lambda p: marks.append(time.perf_counter()),
+        **kwargs,
+    )
     return marks[-1] - marks[0], report
 
 
@@ -62,9 +69,11 @@ def _fit_predict_s(store: Path, keys: list[str]) -> list[float]:
     from metabase.store import open_reader
 
     with open_reader(store) as con:
-        rows = con.execute("SELECT run_key, value / 1000 FROM evaluations WHERE fold IS NULL AND "
-                           "measure = 'wall_clock_time_millis' AND run_key IN (SELECT unnest(?::VARCHAR[]))",
-                           [keys]).fetchall()
+        rows = con.execute(
+            "SELECT run_key, value / 1000 FROM evaluations WHERE fold IS NULL AND "
+            "measure = 'wall_clock_time_millis' AND run_key IN (SELECT unnest(?::VARCHAR[]))",
+            [keys],
+        ).fetchall()
     return [v for _, v in rows]
 
 
@@ -72,17 +81,20 @@ def _serial_peer(url: str, cache: Path, configs: list[dict]) -> float:
     import openml
 
     import pipelines
-    from pipelines import BuildOptions
-
     from metabase.openml import Gateway
     from metabase.runner.execute import schema_for
+    from pipelines import BuildOptions
 
     data = Gateway(url, "bench", cache).get_task_data(TASK)
     openml.config.server, openml.config.apikey = url, "bench"
     openml.config.set_root_cache_directory(str(cache))
     task = openml.tasks.get_task(TASK, download_splits=True)
-    models = [pipelines.get(RF).build(c, schema_for(data), BuildOptions(max_estimators=TREES, random_state=1))
-              for c in configs]
+    models = [
+        pipelines.get(RF).build(
+            c, schema_for(data), BuildOptions(max_estimators=TREES, random_state=1)
+        )
+        for c in configs
+    ]
     start = time.perf_counter()
     for model in models:
         openml.runs.run_model_on_task(model, task, avoid_duplicate_runs=False, upload_flow=False)
@@ -94,22 +106,36 @@ def _serial_peer(url: str, cache: Path, configs: list[dict]) -> float:
 def test_bench_runner(replay_server, tmp_path):
     import pipelines
 
-    result = {"task": TASK, "runs": N, "trees": TREES, "workers": WORKERS, "cores": os.cpu_count(),
-              "load_average_at_start": os.getloadavg()[0]}
+    result = {
+        "task": TASK,
+        "runs": N,
+        "trees": TREES,
+        "workers": WORKERS,
+        "cores": os.cpu_count(),
+        "load_average_at_start": os.getloadavg()[0],
+    }
     configs = pipelines.get(RF).sample(N, 1)
     cache = tmp_path / "openml-cache"
     if "throughput" in PARTS:
-        pool_s, report = _timed_run(_workspace(replay_server.url, tmp_path / "pool.duckdb"), workers=WORKERS)
+        pool_s, report = _timed_run(
+            _workspace(replay_server.url, tmp_path / "pool.duckdb"), workers=WORKERS
+        )
         assert {r["status"] for r in report.rows} == {"ok"}
         serial_s = _serial_peer(replay_server.url, cache, configs)
-        result.update(pool_s=pool_s, serial_run_model_on_task_s=serial_s, throughput_ratio=serial_s / pool_s)
+        result.update(
+            pool_s=pool_s, serial_run_model_on_task_s=serial_s, throughput_ratio=serial_s / pool_s
+        )
     if "overhead" in PARTS:
         store = tmp_path / "one.duckdb"
         one_s, report = _timed_run(_workspace(replay_server.url, store), workers=1)
         fit_predict = _fit_predict_s(store, [r["run_key"] for r in report.rows])
         per_run, own = one_s / len(fit_predict), sum(fit_predict) / len(fit_predict)
-        result.update(one_worker_s=one_s, runner_s_per_run=per_run, fit_predict_s_per_run=own,
-                      overhead_fraction=(per_run - own) / own)
+        result.update(
+            one_worker_s=one_s,
+            runner_s_per_run=per_run,
+            fit_predict_s_per_run=own,
+            overhead_fraction=(per_run - own) / own,
+        )
     if "ray" in PARTS:
         import ray
 
@@ -117,7 +143,9 @@ def test_bench_runner(replay_server, tmp_path):
         ray.init(num_cpus=WORKERS, include_dashboard=False, log_to_driver=False)
         result["ray_start_s"] = time.perf_counter() - start
         try:
-            ray_s, report = _timed_run(_workspace(replay_server.url, tmp_path / "ray.duckdb"), executor="ray")
+            ray_s, report = _timed_run(
+                _workspace(replay_server.url, tmp_path / "ray.duckdb"), executor="ray"
+            )
         finally:
             ray.shutdown()
         result.update(ray_s=ray_s)
@@ -129,12 +157,15 @@ def test_bench_runner(replay_server, tmp_path):
     RESULTS.write_text(json.dumps(result, indent=2))
     print()
     for key, value in result.items():
-        print(f"{key:<36}{value:>12.3f}" if isinstance(value, float) else f"{key:<36}{value!s:>12}")
+        print(
+            f"{key:<36}{value:>12.3f}" if isinstance(value, float) else f"{key:<36}{value!s:>12}"
+        )
 
 
 def _torch(url: str, cache: Path) -> dict:
     """Seconds of one torch.mlp epoch: through the runner (fit of fold 0, fidelity epochs=1) and
-    a hand-written loop of the same network on the same rows (one thread each)."""
+    a hand-written loop of the same network on the same rows (one thread each).
+    """
     import numpy as np
     import torch
 
@@ -146,11 +177,26 @@ def _torch(url: str, cache: Path) -> dict:
     torch.set_num_threads(1)
     full = Gateway(url, "bench", cache).get_task_data(9983)
     fold0 = full.splits.indices[(0, 0, 0)]
-    data = TaskData(full.task_id, full.dataset_id, full.task_type, full.target, full.X, full.y,
-                    Splits(1, 1, 1, {(0, 0, 0): fold0}), full.class_labels)
+    data = TaskData(
+        full.task_id,
+        full.dataset_id,
+        full.task_type,
+        full.target,
+        full.X,
+        full.y,
+        Splits(1, 1, 1, {(0, 0, 0): fold0}),
+        full.class_labels,
+    )
     config = pipelines.get("torch.mlp").canonicalize({"patience": 30})
-    request = RunRequest(9983, "torch.mlp", config, pipelines.config_hash("torch.mlp", config), seed=0,
-                         fidelity=Fidelity(epochs=1), device="cpu")
+    request = RunRequest(
+        9983,
+        "torch.mlp",
+        config,
+        pipelines.config_hash("torch.mlp", config),
+        seed=0,
+        fidelity=Fidelity(epochs=1),
+        device="cpu",
+    )
     runner = []
     for _ in range(3):
         run = execute(request, data)
@@ -159,8 +205,11 @@ def _torch(url: str, cache: Path) -> dict:
     X = (X - X.mean(axis=0)) / X.std(axis=0)
     y = (full.y.astype(str).to_numpy()[fold0[0]] == full.class_labels[1]).astype(np.int64)
     plain = [_plain_epoch(X, y, config) for _ in range(3)]
-    return {"torch_runner_epoch_s": min(runner), "torch_plain_epoch_s": min(plain),
-            "torch_ratio_runner_over_plain": min(runner) / min(plain)}
+    return {
+        "torch_runner_epoch_s": min(runner),
+        "torch_plain_epoch_s": min(plain),
+        "torch_ratio_runner_over_plain": min(runner) / min(plain),
+    }
 
 
 def _plain_epoch(X, y, config) -> float:
@@ -168,17 +217,25 @@ def _plain_epoch(X, y, config) -> float:
     from torch import nn
 
     torch.manual_seed(0)
-    model = nn.Sequential(nn.Linear(X.shape[1], config["units_1"]), nn.ReLU(), nn.Dropout(config["dropout"]),
-                          nn.Linear(config["units_1"], config["units_2"]), nn.ReLU(), nn.Dropout(config["dropout"]),
-                          nn.Linear(config["units_2"], 2))
-    optimiser = torch.optim.AdamW(model.parameters(), lr=config["learning_rate"], weight_decay=config["weight_decay"])
+    model = nn.Sequential(
+        nn.Linear(X.shape[1], config["units_1"]),
+        nn.ReLU(),
+        nn.Dropout(config["dropout"]),
+        nn.Linear(config["units_1"], config["units_2"]),
+        nn.ReLU(),
+        nn.Dropout(config["dropout"]),
+        nn.Linear(config["units_2"], 2),
+    )
+    optimiser = torch.optim.AdamW(
+        model.parameters(), lr=config["learning_rate"], weight_decay=config["weight_decay"]
+    )
     loss_fn = nn.CrossEntropyLoss()
     X, y = torch.from_numpy(X), torch.from_numpy(y)
     start = time.perf_counter()
     model.train()
     order = torch.randperm(len(X))
     for i in range(0, len(X), config["batch_size"]):
-        idx = order[i:i + config["batch_size"]]
+        idx = order[i : i + config["batch_size"]]
         optimiser.zero_grad()
         loss_fn(model(X[idx]), y[idx]).backward()
         optimiser.step()

@@ -45,8 +45,23 @@ def test_bench_sequential(openml_data, tmp_path):
     from metabase.workspace import Workspace
 
     store = tmp_path / "pimp.duckdb"
-    run_import(Workspace(Settings.resolve(store=store, offline=True)), "openml-pimp", openml_data / PIMP)
-    assert main(["--store", str(store), "export", "meta-dataset", str(tmp_path / "rf"), "--flow", "6969"]) == 0
+    run_import(
+        Workspace(Settings.resolve(store=store, offline=True)), "openml-pimp", openml_data / PIMP
+    )
+    assert (
+        main(
+            [
+                "--store",
+                str(store),
+                "export",
+                "meta-dataset",
+                str(tmp_path / "rf"),
+                "--flow",
+                "6969",
+            ]
+        )
+        == 0
+    )
     meta = metadataset.read(tmp_path / "rf")
     prepared = Prepared.build(meta.runs, meta.tasks)
     n_tasks = int(os.environ.get("BENCH_SEQ_TASKS", 16))
@@ -55,13 +70,22 @@ def test_bench_sequential(openml_data, tmp_path):
     start = os.environ.get("BENCH_SEQ_START", "zero-shot")
     tasks = prepared.task_ids
     tasks = [tasks[int(i * len(tasks) / n_tasks)] for i in range(min(n_tasks, len(tasks)))]
-    factories = {name: (lambda name=name: create_sequential(name))
-                 for name in ("random", "default", "gp", "rgpe", "residual")}
-    factories.update({
-        "smac-warm": lambda: SMACPeer(warm=True, budget=budget), "optuna-warm": lambda: OptunaPeer(warm=True),
-        "smac-cold": lambda: SMACPeer(warm=False, budget=budget), "optuna-cold": lambda: OptunaPeer(warm=False)})
+    factories = {
+        name: (lambda name=name: create_sequential(name))
+        for name in ("random", "default", "gp", "rgpe", "residual")
+    }
+    factories.update(
+        {
+            "smac-warm": lambda: SMACPeer(warm=True, budget=budget),
+            "optuna-warm": lambda: OptunaPeer(warm=True),
+            "smac-cold": lambda: SMACPeer(warm=False, budget=budget),
+            "optuna-cold": lambda: OptunaPeer(warm=False),
+        }
+    )
     began = time.perf_counter()
-    result = run_sequential(prepared, factories, tasks=tasks, seeds=seeds, start=start, budget=budget)
+    result = run_sequential(
+        prepared, factories, tasks=tasks, seeds=seeds, start=start, budget=budget
+    )
     summary = result.summary()
     summary["wall_s"] = round(time.perf_counter() - began, 1)
     print(json.dumps(summary, indent=1))

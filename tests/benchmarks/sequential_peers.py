@@ -61,7 +61,8 @@ class SMACPeer(_Peer):
 
     def setup(self) -> None:
         from ConfigSpace import Configuration, ConfigurationSpace, Float
-        from smac import HyperparameterOptimizationFacade as HPO, Scenario
+        from smac import HyperparameterOptimizationFacade as HPO
+        from smac import Scenario
         from smac.acquisition.maximizer import LocalAndSortedRandomSearch
         from smac.initial_design import DefaultInitialDesign
         from smac.random_design import ProbabilityRandomDesign
@@ -82,15 +83,28 @@ class SMACPeer(_Peer):
                 order = np.argsort(-values, kind="stable")[:n_points]
                 return [(float(values[i]), configs[i]) for i in order]
 
-        scenario = Scenario(space, deterministic=True, n_trials=self.budget, seed=self.seed_,
-                            output_directory=tempfile.mkdtemp(prefix="smac-"))
+        scenario = Scenario(
+            space,
+            deterministic=True,
+            n_trials=self.budget,
+            seed=self.seed_,
+            output_directory=tempfile.mkdtemp(prefix="smac-"),
+        )
         warm = [Configuration(space, values=self.params(i)) for i in self.warm_]
-        initial = (DefaultInitialDesign(scenario, n_configs=0, additional_configs=warm) if warm
-                   else HPO.get_initial_design(scenario))
-        self.smac_ = HPO(scenario, lambda config, seed=0: 0.0, initial_design=initial,
-                         acquisition_maximizer=PoolMaximizer(space, HPO.get_acquisition_function(scenario)),
-                         random_design=ProbabilityRandomDesign(0.0, seed=self.seed_),
-                         overwrite=True, logging_level=40)
+        initial = (
+            DefaultInitialDesign(scenario, n_configs=0, additional_configs=warm)
+            if warm
+            else HPO.get_initial_design(scenario)
+        )
+        self.smac_ = HPO(
+            scenario,
+            lambda config, seed=0: 0.0,
+            initial_design=initial,
+            acquisition_maximizer=PoolMaximizer(space, HPO.get_acquisition_function(scenario)),
+            random_design=ProbabilityRandomDesign(0.0, seed=self.seed_),
+            overwrite=True,
+            logging_level=40,
+        )
         self.asked_ = {}
 
     def suggest(self, observed, y, pending) -> int:
@@ -102,7 +116,8 @@ class SMACPeer(_Peer):
             # what SMAC asked for when it led to this candidate, else (the protocol's random
             # initial design) the candidate itself
             info = self.asked_.get(index) or TrialInfo(
-                config=Configuration(self.space_, values=self.params(index)), seed=0)
+                config=Configuration(self.space_, values=self.params(index)), seed=0
+            )
             self.smac_.tell(info, TrialValue(cost=-float(y[j])))
         self.told_ = len(observed)
         self.pending_ = pending
@@ -120,8 +135,9 @@ class OptunaPeer(_Peer):
 
         optuna.logging.set_verbosity(optuna.logging.ERROR)
         self.dists_ = {n: optuna.distributions.FloatDistribution(0.0, 1.0) for n in self.names()}
-        self.study_ = optuna.create_study(direction="maximize",
-                                          sampler=optuna.samplers.TPESampler(seed=self.seed_))
+        self.study_ = optuna.create_study(
+            direction="maximize", sampler=optuna.samplers.TPESampler(seed=self.seed_)
+        )
         for i in self.warm_:
             self.study_.enqueue_trial(self.params(i))
         self.told_ = 0
@@ -129,9 +145,12 @@ class OptunaPeer(_Peer):
     def suggest(self, observed, y, pending) -> int:
         import optuna
 
-        for index, value in zip(observed[self.told_:], y[self.told_:]):
-            self.study_.add_trial(optuna.trial.create_trial(
-                params=self.params(int(index)), distributions=self.dists_, value=float(value)))
+        for index, value in zip(observed[self.told_ :], y[self.told_ :]):
+            self.study_.add_trial(
+                optuna.trial.create_trial(
+                    params=self.params(int(index)), distributions=self.dists_, value=float(value)
+                )
+            )
         self.told_ = len(observed)
         trial = self.study_.ask(self.dists_)
         x = np.array([trial.params[n] for n in self.names()])

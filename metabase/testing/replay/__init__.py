@@ -31,16 +31,23 @@ from pathlib import Path
 from .server import ReplayHandle
 
 
-def start_server(data_dir, host: str = "127.0.0.1", port: int = 0, faults=None,
-                 scale: int | None = None) -> ReplayHandle:
+def start_server(
+    data_dir, host: str = "127.0.0.1", port: int = 0, faults=None, scale: int | None = None
+) -> ReplayHandle:
     """Start a replay server on ``host:port`` (0 = a free port) and return its handle."""
     from .server import start
 
     return start(Path(data_dir), host=host, port=port, faults=faults, scale=scale)
 
 
-def serve(data_dir=None, host: str = "127.0.0.1", port: int = 0, faults=None, scale: int | None = None,
-          on_ready=None) -> None:
+def serve(
+    data_dir=None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    faults=None,
+    scale: int | None = None,
+    on_ready=None,
+) -> None:
     """Run a replay server in the foreground until interrupted (the CLI's ``replay-server``).
 
     ``on_ready(url)`` is called once the server accepts connections. Bad arguments raise
@@ -53,7 +60,9 @@ def serve(data_dir=None, host: str = "127.0.0.1", port: int = 0, faults=None, sc
 
     path = Path(data_dir) if data_dir else default_openml_data()
     if path is None or not Path(path).is_dir():
-        raise InputError(f"OpenML data directory not found: {path or '../shared/openml-data'} (pass --data DIR)")
+        raise InputError(
+            f"OpenML data directory not found: {path or '../shared/openml-data'} (pass --data DIR)"
+        )
     if scale is not None and scale < 0:
         raise InputError("--scale must be a positive number of synthetic evaluations")
     try:
@@ -97,18 +106,38 @@ class ProcessHandle:
         self.stop()
 
 
-def start_server_process(data_dir, host: str = "127.0.0.1", port: int = 0, faults=None,
-                         scale: int | None = None, timeout: float = 120.0) -> ProcessHandle:
+def start_server_process(
+    data_dir,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    faults=None,
+    scale: int | None = None,
+    timeout: float = 120.0,
+) -> ProcessHandle:
     """Start a replay server in a separate Python process and wait until it serves."""
     import subprocess
     import sys
 
     from metabase.errors import InputError
 
-    cmd = [sys.executable, "-m", "metabase.testing.replay", "--data", str(data_dir), "--host", host,
-           "--port", str(port)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "metabase.testing.replay",
+        "--data",
+        str(data_dir),
+        "--host",
+        host,
+        "--port",
+        str(port),
+    ]
     if faults:
-        cmd += ["--faults", faults if isinstance(faults, str) else ",".join(f"{k}={v}" for k, v in dict(faults).items())]
+        cmd += [
+            "--faults",
+            faults
+            if isinstance(faults, str)
+            else ",".join(f"{k}={v}" for k, v in dict(faults).items()),
+        ]
     if scale:
         cmd += ["--scale", str(int(scale))]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -116,7 +145,9 @@ def start_server_process(data_dir, host: str = "127.0.0.1", port: int = 0, fault
     if not url.startswith("http"):
         err = proc.stderr.read().strip().splitlines()
         proc.wait()
-        raise InputError(err[-1].removeprefix("error: ") if err else "replay server process did not start")
+        raise InputError(
+            err[-1].removeprefix("error: ") if err else "replay server process did not start"
+        )
     return ProcessHandle(proc, url)
 
 

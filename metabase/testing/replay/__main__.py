@@ -23,8 +23,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--scale", type=int, default=None)
     a = p.parse_args(argv)
     try:
-        serve(a.data, host=a.host, port=a.port, faults=a.faults, scale=a.scale,
-              on_ready=lambda url: print(url, flush=True))
+        serve(
+            a.data,
+            host=a.host,
+            port=a.port,
+            faults=a.faults,
+            scale=a.scale,
+            on_ready=lambda url: print(url, flush=True),
+        )
     except MetabaseError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -128,8 +128,13 @@ class Catalog:
         qnames, dq = exports.dataset_qualities(d)
         self.quality_names = qnames
         for did, rec in dq.items():
-            self.datasets[did] = Dataset(did, rec["name"], rec["version"], qualities=rec["qualities"],
-                                         source="qualities-export")
+            self.datasets[did] = Dataset(
+                did,
+                rec["name"],
+                rec["version"],
+                qualities=rec["qualities"],
+                source="qualities-export",
+            )
         self._load_seed_datasets()
         for did, raw in exports.raw_datasets(d).items():
             ds = self.datasets.get(did) or Dataset(did, raw["name"], source="raw-file")
@@ -155,15 +160,24 @@ class Catalog:
         descr = {r["did"]: r["description"] for r in read_table(sql / "dataset_description.sql")}
         for r in read_table(sql / "dataset.sql"):
             did = r["did"]
-            same_name = [d for d in self.datasets.values() if d.name == r["name"] and d.version == int(r["version"])]
+            same_name = [
+                d
+                for d in self.datasets.values()
+                if d.name == r["name"] and d.version == int(r["version"])
+            ]
             for ds in same_name:  # the seed's description of a production dataset, matched by name
                 ds.target = ds.target or r["default_target_attribute"]
                 ds.description = ds.description or descr.get(did) or ""
             if did in self.datasets:
                 continue
             self.datasets[did] = Dataset(
-                did, r["name"], int(r["version"]), r["default_target_attribute"],
-                upload_date=str(r["upload_date"]), description=descr.get(did) or "", source="seed-sql",
+                did,
+                r["name"],
+                int(r["version"]),
+                r["default_target_attribute"],
+                upload_date=str(r["upload_date"]),
+                description=descr.get(did) or "",
+                source="seed-sql",
             )
 
     def _add_task(self, task: Task) -> None:
@@ -171,7 +185,9 @@ class Catalog:
             self.tasks[task.task_id] = task
             if task.data_id not in self.datasets:
                 self.datasets[task.data_id] = Dataset(
-                    task.data_id, f"unknown-dataset-of-task-{task.task_id}", target=task.target,
+                    task.data_id,
+                    f"unknown-dataset-of-task-{task.task_id}",
+                    target=task.target,
                     source="placeholder",
                 )
             ds = self.datasets[task.data_id]
@@ -182,14 +198,32 @@ class Catalog:
         for tid, r in exports.tabrepo_tasks(d).items():
             did = int(r["did"])
             if did not in self.datasets:
-                self.datasets[did] = Dataset(did, r["name"], target=r["target_feature"], source="tabrepo")
+                self.datasets[did] = Dataset(
+                    did, r["name"], target=r["target_feature"], source="tabrepo"
+                )
             ttid = 2 if "Regression" in r.get("task_type", "") else 1
-            self._add_task(Task(tid, did, r["target_feature"], ttid, _procedure_id(r["estimation_procedure"]),
-                                source="tabrepo"))
+            self._add_task(
+                Task(
+                    tid,
+                    did,
+                    r["target_feature"],
+                    ttid,
+                    _procedure_id(r["estimation_procedure"]),
+                    source="tabrepo",
+                )
+            )
         for tid, r in exports.supplement_tasks(d).items():
             self.tasks.pop(tid, None)  # the supplement is the curated fact for its tasks
-            self._add_task(Task(tid, int(r["did"]), r["target_feature"], 1,
-                                _procedure_id(r["estimation_procedure"]), source="supplement"))
+            self._add_task(
+                Task(
+                    tid,
+                    int(r["did"]),
+                    r["target_feature"],
+                    1,
+                    _procedure_id(r["estimation_procedure"]),
+                    source="supplement",
+                )
+            )
         self._load_benchmark_suites()
         pimp_q = exports.pimp_task_qualities(d)
         self.openml100_tasks = set(pimp_q)
@@ -199,7 +233,9 @@ class Catalog:
         self._load_seed_tasks()
 
     def _load_benchmark_suites(self) -> None:
-        """Tasks of tabular-benchmark's suite table; its dataset names are matched to dataset ids."""
+        """Tasks of tabular-benchmark's suite table; its dataset names are matched to dataset
+        ids.
+        """
         by_name: dict[str, int] = {}
         for did in sorted(self.datasets, reverse=True):
             if self.datasets[did].source != "seed-sql":  # seed ids are the test server's
@@ -210,7 +246,11 @@ class Catalog:
                 self.cc18_tasks.add(tid)
             did = by_name.get(r["dataset_name"])
             if did is not None:
-                self._add_task(Task(tid, did, self.datasets[did].target or "class", source="tabular-benchmark"))
+                self._add_task(
+                    Task(
+                        tid, did, self.datasets[did].target or "class", source="tabular-benchmark"
+                    )
+                )
         self.cc18_tasks.update(t for t, task in self.tasks.items() if task.source == "supplement")
 
     def _load_seed_tasks(self) -> None:
@@ -224,8 +264,16 @@ class Catalog:
             inp = inputs.get(r["task_id"], {})
             if "source_data" not in inp:
                 continue
-            self._add_task(Task(r["task_id"], int(inp["source_data"]), inp.get("target_feature") or "class",
-                                r["ttid"], int(inp.get("estimation_procedure") or 1), source="seed-sql"))
+            self._add_task(
+                Task(
+                    r["task_id"],
+                    int(inp["source_data"]),
+                    inp.get("target_feature") or "class",
+                    r["ttid"],
+                    int(inp.get("estimation_procedure") or 1),
+                    source="seed-sql",
+                )
+            )
 
     def _load_runs(self) -> None:
         d = self.data_dir
@@ -252,8 +300,15 @@ class Catalog:
                     study_runs[key] = -1
                 if r["value"] is not None:
                     extra.append((key, measure, r["value"]))
-                self.flows.setdefault(r["flow_id"], Flow(r["flow_id"], r["flow_name"], upload_date="2016-01-01 00:00:00",
-                                                         description=f"Flow {r['flow_name']} as named in the study exports."))
+                self.flows.setdefault(
+                    r["flow_id"],
+                    Flow(
+                        r["flow_id"],
+                        r["flow_name"],
+                        upload_date="2016-01-01 00:00:00",
+                        description=f"Flow {r['flow_name']} as named in the study exports.",
+                    ),
+                )
                 st = self.studies.setdefault(study, {"tasks": set(), "runs": set()})
                 st["tasks"].add(r["task_id"])
                 st["runs"].add(key)
@@ -279,7 +334,9 @@ class Catalog:
                 self._add_task(Task(tid, PLACEHOLDER_DATASET + tid, "class", source="run-export"))
             ds = self.datasets[self.tasks[tid].data_id]
             if ds.source == "placeholder" and tid in task_q:
-                ds.qualities = {k: float(v) for k, v in task_q[tid].items() if v is not None and v == v}
+                ds.qualities = {
+                    k: float(v) for k, v in task_q[tid].items() if v is not None and v == v
+                }
         data_id = [self.tasks[t].data_id for t in task_id]
         self.runs = RunTable(run_id, task_id, flow_id, setup_id, t_up, data_id, evals)
         self.pimp_tasks = sorted(set(task_id[:base]))
@@ -297,11 +354,18 @@ def _procedure_id(name: str) -> int:
     return 1
 
 
-_FINGERPRINT = ("NumberOfInstances", "NumberOfFeatures", "NumberOfClasses", "NumberOfMissingValues",
-                "NumberOfNumericFeatures")
+_FINGERPRINT = (
+    "NumberOfInstances",
+    "NumberOfFeatures",
+    "NumberOfClasses",
+    "NumberOfMissingValues",
+    "NumberOfNumericFeatures",
+)
 
 
-def _match_tasks_by_qualities(task_q: dict[int, dict], dataset_q: dict[int, dict]) -> dict[int, int]:
+def _match_tasks_by_qualities(
+    task_q: dict[int, dict], dataset_q: dict[int, dict]
+) -> dict[int, int]:
     index: dict[tuple, list[int]] = {}
     for did, rec in dataset_q.items():
         q = rec["qualities"]
@@ -320,9 +384,16 @@ def _match_tasks_by_qualities(task_q: dict[int, dict], dataset_q: dict[int, dict
 
 # sklearn defaults of the random forest pipeline's parameters, JSON-encoded as sklearn flows are.
 _PIMP_DEFAULTS = {
-    "bootstrap": "true", "criterion": '"gini"', "max_depth": "null", "max_features": '"auto"',
-    "max_leaf_nodes": "null", "min_samples_leaf": "1", "min_samples_split": "2",
-    "min_weight_fraction_leaf": "0.0", "n_estimators": "10", "strategy": '"mean"',
+    "bootstrap": "true",
+    "criterion": '"gini"',
+    "max_depth": "null",
+    "max_features": '"auto"',
+    "max_leaf_nodes": "null",
+    "min_samples_leaf": "1",
+    "min_samples_split": "2",
+    "min_weight_fraction_leaf": "0.0",
+    "n_estimators": "10",
+    "strategy": '"mean"',
 }
 
 
@@ -335,7 +406,9 @@ def pimp_flow(flow_id: int, params: list[str]) -> Flow:
         description="Imputation + random forest pipeline of the openml-pimp KDD2018 export "
         "(reconstructed by the replay server: parameters named as the export's columns).",
         upload_date="2017-11-01 00:00:00",
-        parameters=tuple((p, "option", _PIMP_DEFAULTS.get(p.rsplit("__", 1)[-1], "null")) for p in params),
+        parameters=tuple(
+            (p, "option", _PIMP_DEFAULTS.get(p.rsplit("__", 1)[-1], "null")) for p in params
+        ),
         tags=("openml-pimp", "OpenML100"),
         dependencies="sklearn>=0.19",
     )
@@ -357,7 +430,8 @@ def json_value(raw: str) -> str:
 @lru_cache(maxsize=4)
 def load_catalog(data_dir: str) -> Catalog:
     """One parsed catalog per data directory per process (tests start many servers), kept on
-    disk between processes (see ``diskcache``)."""
+    disk between processes (see ``diskcache``).
+    """
     from .diskcache import load_or_build
 
     return load_or_build(Path(data_dir), lambda: Catalog(Path(data_dir)))

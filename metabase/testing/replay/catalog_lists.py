@@ -6,12 +6,30 @@ from . import filters as F
 from .lists import ListResult, _no_results
 from .xmlgen import NS, e, error, fmt_float
 
-_QUALITY_FILTERS = ("number_instances", "number_features", "number_classes", "number_missing_values")
-_QUALITY_NAMES = {"number_instances": "NumberOfInstances", "number_features": "NumberOfFeatures",
-                  "number_classes": "NumberOfClasses", "number_missing_values": "NumberOfMissingValues"}
-LIST_QUALITIES = ("MajorityClassSize", "MaxNominalAttDistinctValues", "MinorityClassSize", "NumberOfClasses",
-                  "NumberOfFeatures", "NumberOfInstances", "NumberOfInstancesWithMissingValues",
-                  "NumberOfMissingValues", "NumberOfNumericFeatures", "NumberOfSymbolicFeatures")
+_QUALITY_FILTERS = (
+    "number_instances",
+    "number_features",
+    "number_classes",
+    "number_missing_values",
+)
+_QUALITY_NAMES = {
+    "number_instances": "NumberOfInstances",
+    "number_features": "NumberOfFeatures",
+    "number_classes": "NumberOfClasses",
+    "number_missing_values": "NumberOfMissingValues",
+}
+LIST_QUALITIES = (
+    "MajorityClassSize",
+    "MaxNominalAttDistinctValues",
+    "MinorityClassSize",
+    "NumberOfClasses",
+    "NumberOfFeatures",
+    "NumberOfInstances",
+    "NumberOfInstancesWithMissingValues",
+    "NumberOfMissingValues",
+    "NumberOfNumericFeatures",
+    "NumberOfSymbolicFeatures",
+)
 
 
 def _range_ok(value, spec: str) -> bool:
@@ -33,12 +51,23 @@ def _quality_ok(ds, f) -> bool:
 def _qualities_xml(ds, indent="    ") -> str:
     if ds is None:
         return ""
-    return "".join(f'{indent}<oml:quality name="{q}">{fmt_float(ds.qualities[q])}</oml:quality>\n'
-                   for q in LIST_QUALITIES if q in ds.qualities)
+    return "".join(
+        f'{indent}<oml:quality name="{q}">{fmt_float(ds.qualities[q])}</oml:quality>\n'
+        for q in LIST_QUALITIES
+        if q in ds.qualities
+    )
 
 
-TASK_FILTERS = {"type": "str", "tag": "str", "status": "str", "data_tag": "str", "task_id": "ids",
-                "data_id": "ids", "data_name": "str", **{q: "str" for q in _QUALITY_FILTERS}}
+TASK_FILTERS = {
+    "type": "str",
+    "tag": "str",
+    "status": "str",
+    "data_tag": "str",
+    "task_id": "ids",
+    "data_id": "ids",
+    "data_name": "str",
+    **{q: "str" for q in _QUALITY_FILTERS},
+}
 
 
 def task_list(state, segments: list[str], cap: int) -> ListResult:
@@ -56,7 +85,11 @@ def task_list(state, segments: list[str], cap: int) -> ListResult:
             continue
         if "status" in f and f["status"] not in (t.status, "all"):
             continue
-        if "tag" in f and f["tag"] not in t.tags and f["tag"] not in state.entity_tags("task", tid):
+        if (
+            "tag" in f
+            and f["tag"] not in t.tags
+            and f["tag"] not in state.entity_tags("task", tid)
+        ):
             continue
         if "task_id" in f and not f["task_id"].contains(tid):
             continue
@@ -78,7 +111,8 @@ def task_list(state, segments: list[str], cap: int) -> ListResult:
             "  <oml:task>\n"
             f"    <oml:task_id>{tid}</oml:task_id>\n"
             f"    <oml:task_type_id>{t.ttid}</oml:task_type_id>\n"
-            f"    <oml:task_type>{TASK_TYPES.get(t.ttid, 'Supervised Classification')}</oml:task_type>\n"
+            f"    <oml:task_type>{TASK_TYPES.get(t.ttid, 'Supervised Classification')}"
+            "</oml:task_type>\n"
             f"    <oml:did>{t.data_id}</oml:did>\n"
             f"    <oml:name>{e(ds.name if ds else '')}</oml:name>\n"
             f"    <oml:status>{t.status}</oml:status>\n"
@@ -93,8 +127,15 @@ def task_list(state, segments: list[str], cap: int) -> ListResult:
     return ListResult(200, f"<oml:tasks {NS}>\n" + "".join(body) + "</oml:tasks>\n")
 
 
-DATA_FILTERS = {"tag": "str", "status": "str", "data_id": "ids", "data_name": "str", "data_version": "str",
-                "uploader": "ids", **{q: "str" for q in _QUALITY_FILTERS}}
+DATA_FILTERS = {
+    "tag": "str",
+    "status": "str",
+    "data_id": "ids",
+    "data_name": "str",
+    "data_version": "str",
+    "uploader": "ids",
+    **{q: "str" for q in _QUALITY_FILTERS},
+}
 
 
 def data_list(state, segments: list[str], cap: int) -> ListResult:
@@ -107,7 +148,11 @@ def data_list(state, segments: list[str], cap: int) -> ListResult:
         ds = state.datasets[did]
         if "status" in f and f["status"] not in (ds.status, "all"):
             continue
-        if "tag" in f and f["tag"] not in ds.tags and f["tag"] not in state.entity_tags("data", did):
+        if (
+            "tag" in f
+            and f["tag"] not in ds.tags
+            and f["tag"] not in state.entity_tags("data", did)
+        ):
             continue
         if "data_id" in f and not f["data_id"].contains(did):
             continue
@@ -148,7 +193,11 @@ def flow_list(state, segments: list[str], cap: int) -> ListResult:
     out = []
     for fid in sorted(state.flows):
         fl = state.flows[fid]
-        if "tag" in f and f["tag"] not in fl.tags and f["tag"] not in state.entity_tags("flow", fid):
+        if (
+            "tag" in f
+            and f["tag"] not in fl.tags
+            and f["tag"] not in state.entity_tags("flow", fid)
+        ):
             continue
         if "uploader" in f and not f["uploader"].contains(fl.uploader):
             continue

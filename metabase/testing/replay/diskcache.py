@@ -14,8 +14,17 @@ import pickle
 import tempfile
 from pathlib import Path
 
-_SOURCES = ("openml-pimp/KDD2018/data", "openml-aslib/openmlmetadata/output", "qualities", "extra",
-            "tabrepo", "tabular-benchmark/src", "openml-server/data/sql", "datasets", "pmlb/datasets")
+_SOURCES = (
+    "openml-pimp/KDD2018/data",
+    "openml-aslib/openmlmetadata/output",
+    "qualities",
+    "extra",
+    "tabrepo",
+    "tabular-benchmark/src",
+    "openml-server/data/sql",
+    "datasets",
+    "pmlb/datasets",
+)
 _CODE = ("catalog.py", "exports.py", "sqldump.py", "ids.py")
 
 
@@ -32,7 +41,10 @@ def _fingerprint(data_dir: Path) -> str:
             dirnames.sort()
             for f in sorted(filenames):
                 st = os.stat(os.path.join(dirpath, f))
-                h.update(f"{os.path.relpath(os.path.join(dirpath, f), data_dir)}:{st.st_size}:{st.st_mtime_ns}".encode())
+                h.update(
+                    f"{os.path.relpath(os.path.join(dirpath, f), data_dir)}:"
+                    f"{st.st_size}:{st.st_mtime_ns}".encode()
+                )
     return h.hexdigest()[:32]
 
 

@@ -7,8 +7,8 @@ from functools import lru_cache
 import numpy as np
 
 from . import ids
-from .ids import PREDICTIONS_FILE
 from .catalog import TASK_TYPES, Catalog, json_value
+from .ids import PREDICTIONS_FILE
 from .xmlgen import NS, e, elements, fmt_float
 
 # Production estimation procedures (ids as on openml.org and in the seed SQL).
@@ -30,7 +30,9 @@ def task_xml(cat: Catalog, tid: int, root: str) -> str | None:
     ttype = TASK_TYPES.get(t.ttid, "Supervised Classification")
     measures = "predictive_accuracy" if t.ttid == 1 else "mean_absolute_error"
     tags = "".join(f"    <oml:tag>{e(x)}</oml:tag>\n" for x in t.tags)
-    confidence = '      <oml:feature name="confidence.classname" type="numeric"/>\n' if t.ttid == 1 else ""
+    confidence = (
+        '      <oml:feature name="confidence.classname" type="numeric"/>\n' if t.ttid == 1 else ""
+    )
     return f"""<oml:task {NS}>
   <oml:task_id>{tid}</oml:task_id>
   <oml:task_type_id>{t.ttid}</oml:task_type_id>
@@ -79,12 +81,19 @@ def dataset_xml(cat: Catalog, did: int, root: str) -> str | None:
         return None
     url = f"{root}/data/download/{d.file_id}/{e(d.name)}.arff"
     tags = "".join(f"<oml:tag>{e(x)}</oml:tag>" for x in d.tags)
-    target = f"<oml:default_target_attribute>{e(d.target)}</oml:default_target_attribute>" if d.target else ""
+    target = (
+        f"<oml:default_target_attribute>{e(d.target)}</oml:default_target_attribute>"
+        if d.target
+        else ""
+    )
+    description = e(
+        d.description or f"{d.name}, served by the metabase replay server ({d.source})."
+    )
     return f"""<oml:data_set_description {NS}>
   <oml:id>{did}</oml:id>
   <oml:name>{e(d.name)}</oml:name>
   <oml:version>{d.version}</oml:version>
-  <oml:description>{e(d.description or f"{d.name}, served by the metabase replay server ({d.source}).")}</oml:description>
+  <oml:description>{description}</oml:description>
   <oml:format>ARFF</oml:format>
   <oml:upload_date>{d.upload_date.replace(" ", "T")}</oml:upload_date>
   <oml:licence>Public</oml:licence>
@@ -104,7 +113,8 @@ def qualities_xml(cat: Catalog, did: int) -> str | None:
     if d is None or not d.qualities:
         return None
     body = "".join(
-        f"  <oml:quality>\n    <oml:name>{e(k)}</oml:name>\n    <oml:value>{fmt_float(v)}</oml:value>\n  </oml:quality>\n"
+        f"  <oml:quality>\n    <oml:name>{e(k)}</oml:name>\n"
+        f"    <oml:value>{fmt_float(v)}</oml:value>\n  </oml:quality>\n"
         for k, v in sorted(d.qualities.items())
     )
     return f"<oml:data_qualities {NS}>\n{body}</oml:data_qualities>\n"
@@ -117,8 +127,10 @@ def flow_xml(cat: Catalog, fid: int) -> str | None:
     if getattr(f, "xml", None):
         return f.xml + "\n"
     params = "".join(
-        f"  <oml:parameter>\n    <oml:name>{e(n)}</oml:name>\n    <oml:data_type>{e(t)}</oml:data_type>\n"
-        f"    <oml:default_value>{e(dv)}</oml:default_value>\n    <oml:description></oml:description>\n  </oml:parameter>\n"
+        f"  <oml:parameter>\n    <oml:name>{e(n)}</oml:name>\n"
+        f"    <oml:data_type>{e(t)}</oml:data_type>\n"
+        f"    <oml:default_value>{e(dv)}</oml:default_value>\n"
+        "    <oml:description></oml:description>\n  </oml:parameter>\n"
         for n, t, dv in f.parameters
     )
     tags = "".join(f"  <oml:tag>{e(x)}</oml:tag>\n" for x in f.tags)
@@ -147,7 +159,17 @@ def setup_parameters(cat: Catalog, setup_id: int) -> tuple[int, list[tuple]] | N
         flow = cat.flows[fid]
         out = []
         for k, (name, dtype, default) in enumerate(flow.parameters):
-            out.append((fid * 1000 + k, fid, flow.name, name, dtype, default, json_value(cat.pimp_values[i][k])))
+            out.append(
+                (
+                    fid * 1000 + k,
+                    fid,
+                    flow.name,
+                    name,
+                    dtype,
+                    default,
+                    json_value(cat.pimp_values[i][k]),
+                )
+            )
         return fid, out
     fid = setup_id - ids.STUDY_SETUP
     if fid in cat.flows and 0 < fid < ids.PIMP_SETUP - ids.STUDY_SETUP:
@@ -159,17 +181,35 @@ def setup_parameters(cat: Catalog, setup_id: int) -> tuple[int, list[tuple]] | N
 @lru_cache(maxsize=4096)
 def _param_head(pid, pfid, fname, name, dtype, default, indent) -> str:
     """Everything of a setup parameter but its value (the same for every setup of a flow)."""
-    return (f"{indent}  <oml:parameter>\n"
-            + elements([("id", pid), ("flow_id", pfid), ("flow_name", fname), ("full_name", f"{fname}(1)_{name}"),
-                        ("parameter_name", name), ("data_type", dtype), ("default_value", default)], indent + "    ")
-            + f"{indent}    <oml:value>")
+    return (
+        f"{indent}  <oml:parameter>\n"
+        + elements(
+            [
+                ("id", pid),
+                ("flow_id", pfid),
+                ("flow_name", fname),
+                ("full_name", f"{fname}(1)_{name}"),
+                ("parameter_name", name),
+                ("data_type", dtype),
+                ("default_value", default),
+            ],
+            indent + "    ",
+        )
+        + f"{indent}    <oml:value>"
+    )
 
 
 def setup_body(cat, setup_id: int, params: list[tuple], fid: int, indent: str = "") -> str:
-    out = [f"{indent}  <oml:setup_id>{setup_id}</oml:setup_id>\n{indent}  <oml:flow_id>{fid}</oml:flow_id>\n"]
+    out = [
+        f"{indent}  <oml:setup_id>{setup_id}</oml:setup_id>\n"
+        f"{indent}  <oml:flow_id>{fid}</oml:flow_id>\n"
+    ]
     for pid, pfid, fname, name, dtype, default, value in params:
-        out.append(f"{_param_head(pid, pfid, fname, name, dtype, default, indent)}{e(value)}</oml:value>\n"
-                   f"{indent}  </oml:parameter>\n")
+        out.append(
+            f"{_param_head(pid, pfid, fname, name, dtype, default, indent)}"
+            f"{e(value)}</oml:value>\n"
+            f"{indent}  </oml:parameter>\n"
+        )
     return "".join(out)
 
 
@@ -179,7 +219,10 @@ def setup_xml_state(state, setup_id: int) -> str | None:
     if found is None:
         return None
     fid, params = found
-    return f"<oml:setup_parameters {NS}>\n{setup_body(state, setup_id, params, fid)}</oml:setup_parameters>\n"
+    return (
+        f"<oml:setup_parameters {NS}>\n"
+        f"{setup_body(state, setup_id, params, fid)}</oml:setup_parameters>\n"
+    )
 
 
 def run_xml(cat: Catalog, run_id: int, root: str) -> str | None:
@@ -195,18 +238,25 @@ def run_xml(cat: Catalog, run_id: int, root: str) -> str | None:
     found = setup_parameters(cat, sid)
     if found:
         settings = "".join(
-            f"  <oml:parameter_setting>\n    <oml:name>{e(p[3])}</oml:name>\n    <oml:value>{e(p[6])}</oml:value>\n"
+            f"  <oml:parameter_setting>\n    <oml:name>{e(p[3])}</oml:name>\n"
+            f"    <oml:value>{e(p[6])}</oml:value>\n"
             f"    <oml:component>{p[1]}</oml:component>\n  </oml:parameter_setting>\n"
             for p in found[1]
         )
     evals = "".join(
-        f"      <oml:evaluation>\n        <oml:name>{m}</oml:name>\n        <oml:value>{fmt_float(v[i])}</oml:value>\n      </oml:evaluation>\n"
-        for m, v in sorted(r.evals.items()) if not np.isnan(v[i])
+        f"      <oml:evaluation>\n        <oml:name>{m}</oml:name>\n"
+        f"        <oml:value>{fmt_float(v[i])}</oml:value>\n      </oml:evaluation>\n"
+        for m, v in sorted(r.evals.items())
+        if not np.isnan(v[i])
     )
     dataset = ""
     if ds is not None:
-        dataset = (f"      <oml:dataset>\n        <oml:did>{ds.data_id}</oml:did>\n        <oml:name>{e(ds.name)}</oml:name>\n"
-                   f"        <oml:url>{root}/data/download/{ds.file_id}/{e(ds.name)}.arff</oml:url>\n      </oml:dataset>\n")
+        dataset = (
+            f"      <oml:dataset>\n        <oml:did>{ds.data_id}</oml:did>\n"
+            f"        <oml:name>{e(ds.name)}</oml:name>\n"
+            f"        <oml:url>{root}/data/download/{ds.file_id}/{e(ds.name)}.arff</oml:url>\n"
+            "      </oml:dataset>\n"
+        )
     return f"""<oml:run {NS}>
   <oml:run_id>{run_id}</oml:run_id>
   <oml:uploader>{int(r.uploader[i])}</oml:uploader>
@@ -246,12 +296,13 @@ def study_xml(cat: Catalog, study_id: int) -> str | None:
     data_ids = sorted({cat.tasks[t].data_id for t in tasks if t in cat.tasks})
     data = "".join(f"    <oml:data_id>{d}</oml:data_id>\n" for d in data_ids)
     task = "".join(f"    <oml:task_id>{t}</oml:task_id>\n" for t in tasks)
+    description = e(STUDY_SOURCES.get(study_id, "Tasks of the study exports."))
     return f"""<oml:study {NS}>
   <oml:id>{study_id}</oml:id>
   <oml:alias>{alias}</oml:alias>
   <oml:main_entity_type>task</oml:main_entity_type>
   <oml:name>{alias}</oml:name>
-  <oml:description>{e(STUDY_SOURCES.get(study_id, "Tasks of the study exports."))}</oml:description>
+  <oml:description>{description}</oml:description>
   <oml:visibility>public</oml:visibility>
   <oml:status>active</oml:status>
   <oml:creation_date>2017-03-24T00:00:00</oml:creation_date>
@@ -265,10 +316,12 @@ def study_xml(cat: Catalog, study_id: int) -> str | None:
 
 
 STUDY_SOURCES = {
-    14: "OpenML100: the 100 tasks of openml-pimp's task_qualities.json (its runs, 47,000 of flow 6969, "
-        "cover 94 of them). The openml-aslib study 14 export's runs belong to this study too.",
-    99: "OpenML-CC18, partial: the tasks tabular-benchmark's suite table assigns to 'OpenML-CC18 Curated "
-        "Classification benchmark', plus task 14951 from extra/tasks_supplement.csv.",
+    14: "OpenML100: the 100 tasks of openml-pimp's task_qualities.json "
+    "(its runs, 47,000 of flow 6969, "
+    "cover 94 of them). The openml-aslib study 14 export's runs belong to this study too.",
+    99: "OpenML-CC18, partial: the tasks tabular-benchmark's suite table assigns to "
+    "'OpenML-CC18 Curated "
+    "Classification benchmark', plus task 14951 from extra/tasks_supplement.csv.",
 }
 
 

@@ -18,7 +18,9 @@ class PredictionsRejected(ValueError):
     """The predictions do not fit the task (OpenML answers such an upload with an error)."""
 
 
-def evaluate(predictions: bytes, splits: bytes | None, truth: list[str] | None) -> dict[str, tuple[float, list]]:
+def evaluate(
+    predictions: bytes, splits: bytes | None, truth: list[str] | None
+) -> dict[str, tuple[float, list]]:
     """``{measure: (aggregate over pooled folds, [(repeat, fold, value)])}``."""
     import arff
 
@@ -40,9 +42,13 @@ def evaluate(predictions: bytes, splits: bytes | None, truth: list[str] | None) 
     for (rep, fold), chunk in sorted(per.items()):
         ids = [int(r[col["row_id"]]) for r in chunk]
         if test_rows is not None and sorted(ids) != test_rows.get((rep, fold)):
-            raise PredictionsRejected(f"the predictions of repeat {rep} fold {fold} are not that fold's test rows")
+            raise PredictionsRejected(
+                f"the predictions of repeat {rep} fold {fold} are not that fold's test rows"
+            )
         if regression:
-            y_true = [float(truth[i]) if truth else float(r[col["truth"]]) for i, r in zip(ids, chunk)]
+            y_true = [
+                float(truth[i]) if truth else float(r[col["truth"]]) for i, r in zip(ids, chunk)
+            ]
             y_pred = [float(r[col["prediction"]]) for r in chunk]
             values = measures.regression(y_true, y_pred)
         else:
@@ -70,6 +76,9 @@ def _test_rows(splits: bytes) -> dict[tuple[int, int], list[int]]:
     c = {n: i for i, n in enumerate(names)}
     out: dict[tuple[int, int], list[int]] = {}
     for r in data["data"]:
-        if r[c["type"]] == "TEST" and int(r[c.get("sample", c["fold"])] if "sample" in c else 0) == 0:
+        if (
+            r[c["type"]] == "TEST"
+            and int(r[c.get("sample", c["fold"])] if "sample" in c else 0) == 0
+        ):
             out.setdefault((int(r[c["repeat"]]), int(r[c["fold"]])), []).append(int(r[c["rowid"]]))
     return {k: sorted(v) for k, v in out.items()}

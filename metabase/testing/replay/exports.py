@@ -51,7 +51,8 @@ def read_arff_rows(path: Path) -> tuple[list[str], list[list[str]], list[str]]:
 def pimp_runs(data_dir: Path) -> tuple[int, list[str], list[dict]]:
     """(flow id, parameter names, rows) of the openml-pimp random-forest export, in file order.
 
-    Each row has the parameter values (strings as written), ``predictive_accuracy`` and ``task_id``.
+    Each row has the parameter values (strings as written), ``predictive_accuracy`` and
+    ``task_id``.
     """
     path = data_dir / PIMP_ARFF
     names, rows, comments = read_arff_rows(path)
@@ -102,7 +103,9 @@ def study_evaluations(data_dir: Path) -> list[tuple[int, str, list[dict]]]:
 
 
 def dataset_qualities(data_dir: Path) -> tuple[list[str], dict[int, dict]]:
-    """(quality names, {dataset id: {"name":, "qualities": {name: float}}}) from the 2019 export."""
+    """(quality names, {dataset id: {"name":, "qualities": {name: float}}}) from the 2019
+    export.
+    """
     path = data_dir / QUALITIES_CSV
     if not path.exists():
         return [], {}
@@ -129,7 +132,9 @@ def dataset_qualities(data_dir: Path) -> tuple[list[str], dict[int, dict]]:
 def tabrepo_tasks(data_dir: Path) -> dict[int, dict]:
     """{task id: row} from TabRepo's task metadata; newer snapshots override older ones."""
     out: dict[int, dict] = {}
-    files = sorted(glob.glob(str(data_dir / "tabrepo" / "**" / "task_metadata*.csv"), recursive=True))
+    files = sorted(
+        glob.glob(str(data_dir / "tabrepo" / "**" / "task_metadata*.csv"), recursive=True)
+    )
     for f in files:
         with open(f, newline="") as fh:
             for r in csv.DictReader(fh):
@@ -159,7 +164,10 @@ def raw_datasets(data_dir: Path) -> dict[int, dict]:
             files = list(d.glob("*.tsv.gz"))
             if m and files:
                 out[int(m.group(1))] = {
-                    "name": m.group(2), "path": files[0], "format": "pmlb", "target": "target",
+                    "name": m.group(2),
+                    "path": files[0],
+                    "format": "pmlb",
+                    "target": "target",
                 }
     root = data_dir / "datasets"
     if root.is_dir():
@@ -176,7 +184,12 @@ def raw_datasets(data_dir: Path) -> dict[int, dict]:
             if fj.exists():
                 feats = json.loads(fj.read_text())
                 target = next((k for k, v in feats.items() if v == "target"), None)
-            out[int(m.group(1))] = {"name": d.name, "path": arff, "format": "arff", "target": target}
+            out[int(m.group(1))] = {
+                "name": d.name,
+                "path": arff,
+                "format": "arff",
+                "target": target,
+            }
     return out
 
 
@@ -184,7 +197,9 @@ BENCHMARK_SUITES = "tabular-benchmark/src/benchmark_suites_numerical_benchmark.c
 
 
 def benchmark_suites(data_dir: Path) -> list[dict]:
-    """[{task_id, dataset_name, suite}] from tabular-benchmark's suite table (Grinsztajn et al.)."""
+    """[{task_id, dataset_name, suite}] from tabular-benchmark's suite table (Grinsztajn et
+    al.).
+    """
     path = data_dir / BENCHMARK_SUITES
     if not path.exists():
         return []
@@ -192,6 +207,11 @@ def benchmark_suites(data_dir: Path) -> list[dict]:
     with open(path, newline="") as fh:
         for r in csv.DictReader(fh):
             if r.get("task_id"):
-                out.append({"task_id": int(float(r["task_id"])), "dataset_name": r["dataset_name"],
-                            "suite": r["suite_name"]})
+                out.append(
+                    {
+                        "task_id": int(float(r["task_id"])),
+                        "dataset_name": r["dataset_name"],
+                        "suite": r["suite_name"],
+                    }
+                )
     return out

@@ -1,10 +1,10 @@
 """Endpoints built from the seed SQL and the raw files: measures, procedures, flow/exists,
-features, run descriptions (real, synthetic, uploaded), downloads and splits."""
+features, run descriptions (real, synthetic, uploaded), downloads and splits.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-
 
 from . import datafiles, entities, exports
 from .ids import PREDICTIONS_FILE
@@ -23,24 +23,45 @@ class Extras:
 
     # --------------------------------------------------------------- small catalogs
     def measures_xml(self) -> str:
-        names = sorted(r["name"] for r in self._sql("math_function.sql") if r["functionType"] == "EvaluationFunction")
+        names = sorted(
+            r["name"]
+            for r in self._sql("math_function.sql")
+            if r["functionType"] == "EvaluationFunction"
+        )
         body = "".join(f"    <oml:measure>{e(n)}</oml:measure>\n" for n in names)
-        return f"<oml:evaluation_measures {NS}>\n  <oml:measures>\n{body}  </oml:measures>\n</oml:evaluation_measures>\n"
+        return (
+            f"<oml:evaluation_measures {NS}>\n  <oml:measures>\n{body}  </oml:measures>\n"
+            "</oml:evaluation_measures>\n"
+        )
 
     def quality_names_xml(self) -> str:
-        names = sorted(r["name"] for r in self._sql("quality.sql") if r.get("type") == "DataQuality")
+        names = sorted(
+            r["name"] for r in self._sql("quality.sql") if r.get("type") == "DataQuality"
+        )
         body = "".join(f"  <oml:quality>{e(n)}</oml:quality>\n" for n in names)
         return f"<oml:data_qualities_list {NS}>\n{body}</oml:data_qualities_list>\n"
 
     def procedures_xml(self) -> str:
         rows = []
         for r in self._sql("estimation_procedure.sql"):
-            fields = [("id", r["id"]), ("ttid", r["ttid"]), ("name", r["name"]), ("type", r["type"]),
-                      ("repeats", r["repeats"]), ("folds", r["folds"]), ("percentage", r["percentage"]),
-                      ("stratified_sampling", r["stratified_sampling"])]
-            rows.append("<oml:estimationprocedure>\n" + "".join(
-                f"<oml:{k}>{e(v)}</oml:{k}>\n" for k, v in fields if v is not None) + "</oml:estimationprocedure>\n")
-        return f"<oml:estimationprocedures {NS}>\n" + "".join(rows) + "</oml:estimationprocedures>\n"
+            fields = [
+                ("id", r["id"]),
+                ("ttid", r["ttid"]),
+                ("name", r["name"]),
+                ("type", r["type"]),
+                ("repeats", r["repeats"]),
+                ("folds", r["folds"]),
+                ("percentage", r["percentage"]),
+                ("stratified_sampling", r["stratified_sampling"]),
+            ]
+            rows.append(
+                "<oml:estimationprocedure>\n"
+                + "".join(f"<oml:{k}>{e(v)}</oml:{k}>\n" for k, v in fields if v is not None)
+                + "</oml:estimationprocedure>\n"
+            )
+        return (
+            f"<oml:estimationprocedures {NS}>\n" + "".join(rows) + "</oml:estimationprocedures>\n"
+        )
 
     def flow_exists(self, state, parts: list[str]) -> str:
         name = parts[0] if parts else ""
@@ -69,7 +90,9 @@ class Extras:
             return None
         if ds.raw is None:
             return datafiles.stub_features_xml(ds.target) if ds.target else None
-        return datafiles.features_xml(ds.raw, ds.target or ds.raw["target"], self.nominal_target(state, did))
+        return datafiles.features_xml(
+            ds.raw, ds.target or ds.raw["target"], self.nominal_target(state, did)
+        )
 
     def download(self, state, file_id: int) -> bytes | None:
         path = self.recorded.files.get(file_id)
@@ -95,9 +118,13 @@ class Extras:
         ds = state.datasets.get(t.data_id) if t else None
         if ds is None or ds.raw is None:
             return None
-        _, _, repeats, folds, pct = entities.PROCEDURES.get(t.estimation_procedure_id, entities.PROCEDURES[1])
+        _, _, repeats, folds, pct = entities.PROCEDURES.get(
+            t.estimation_procedure_id, entities.PROCEDURES[1]
+        )
         labels = datafiles.target_values(ds.raw, t.target, self.nominal_target(state, ds.data_id))
-        return datafiles.generated_splits(task_id, labels, repeats, folds, pct, stratify=t.ttid == 1)
+        return datafiles.generated_splits(
+            task_id, labels, repeats, folds, pct, stratify=t.ttid == 1
+        )
 
     # --------------------------------------------------------------- runs
     def run_xml(self, state, run_id: int, root: str) -> str | None:
@@ -115,13 +142,17 @@ def _synthetic_run_xml(state, k: int, root: str) -> str:
     fid, sid = int(c["flow_id"][0]), int(c["setup_id"][0])
     fid2, params = state.scale.setup(sid)
     settings = "".join(
-        f"  <oml:parameter_setting>\n    <oml:name>{p[3]}</oml:name>\n    <oml:value>{p[6]}</oml:value>\n"
-        f"    <oml:component>{fid}</oml:component>\n  </oml:parameter_setting>\n" for p in params)
+        f"  <oml:parameter_setting>\n    <oml:name>{p[3]}</oml:name>\n"
+        f"    <oml:value>{p[6]}</oml:value>\n"
+        f"    <oml:component>{fid}</oml:component>\n  </oml:parameter_setting>\n"
+        for p in params
+    )
+    pred_file = PREDICTIONS_FILE + int(c["run_id"][0])
     return f"""<oml:run {NS}>
-  <oml:run_id>{int(c['run_id'][0])}</oml:run_id>
-  <oml:uploader>{int(c['uploader'][0])}</oml:uploader>
+  <oml:run_id>{int(c["run_id"][0])}</oml:run_id>
+  <oml:uploader>{int(c["uploader"][0])}</oml:uploader>
   <oml:uploader_name>SYNTHETIC (replay scale mode)</oml:uploader_name>
-  <oml:task_id>{int(c['task_id'][0])}</oml:task_id>
+  <oml:task_id>{int(c["task_id"][0])}</oml:task_id>
   <oml:task_type>Supervised Classification</oml:task_type>
   <oml:flow_id>{fid}</oml:flow_id>
   <oml:flow_name>{e(state.flows[fid].name)}</oml:flow_name>
@@ -133,19 +164,19 @@ def _synthetic_run_xml(state, k: int, root: str) -> str:
   <oml:output_data>
     <oml:file>
       <oml:did>-1</oml:did>
-      <oml:file_id>{int(c['run_id'][0])}</oml:file_id>
+      <oml:file_id>{int(c["run_id"][0])}</oml:file_id>
       <oml:name>description</oml:name>
-      <oml:url>{root}/data/download/{int(c['run_id'][0])}/description.xml</oml:url>
+      <oml:url>{root}/data/download/{int(c["run_id"][0])}/description.xml</oml:url>
     </oml:file>
     <oml:file>
       <oml:did>-1</oml:did>
-      <oml:file_id>{PREDICTIONS_FILE + int(c['run_id'][0])}</oml:file_id>
+      <oml:file_id>{pred_file}</oml:file_id>
       <oml:name>predictions</oml:name>
-      <oml:url>{root}/data/download/{PREDICTIONS_FILE + int(c['run_id'][0])}/predictions.arff</oml:url>
+      <oml:url>{root}/data/download/{pred_file}/predictions.arff</oml:url>
     </oml:file>
       <oml:evaluation>
         <oml:name>predictive_accuracy</oml:name>
-        <oml:value>{fmt_float(c['evals']['predictive_accuracy'][0])}</oml:value>
+        <oml:value>{fmt_float(c["evals"]["predictive_accuracy"][0])}</oml:value>
       </oml:evaluation>
   </oml:output_data>
 </oml:run>

@@ -1,4 +1,5 @@
-"""Injected faults, from a spec string such as ``5xx=0.1,429=0.05,latency=0.02,truncate=0.01,reset=0.01,seed=1``.
+"""Injected faults, from a spec string such as
+``5xx=0.1,429=0.05,latency=0.02,truncate=0.01,reset=0.01,seed=1``.
 
 * ``5xx``: share of API requests answered 503 (with an OpenML-like error body);
 * ``429``: share answered 429 Too Many Requests with ``Retry-After`` (``retry_after``, seconds,
@@ -27,10 +28,21 @@ from dataclasses import dataclass
 
 from metabase.errors import InputError
 
-_KEYS = {"5xx": "error_rate", "429": "throttle_rate", "latency": "latency", "truncate": "truncate_rate",
-         "reset": "reset_rate", "cap": "cap", "seed": "seed", "retry_after": "retry_after",
-         "malformed": "malformed_rate", "html": "html_rate", "match": "match",
-         "max_offset": "max_offset", "drop": "drop_rate"}
+_KEYS = {
+    "5xx": "error_rate",
+    "429": "throttle_rate",
+    "latency": "latency",
+    "truncate": "truncate_rate",
+    "reset": "reset_rate",
+    "cap": "cap",
+    "seed": "seed",
+    "retry_after": "retry_after",
+    "malformed": "malformed_rate",
+    "html": "html_rate",
+    "match": "match",
+    "max_offset": "max_offset",
+    "drop": "drop_rate",
+}
 
 
 @dataclass(frozen=True)
@@ -61,7 +73,9 @@ class Faults:
                 if not part.strip():
                     continue
                 if "=" not in part:
-                    raise InputError(f"bad fault spec {part!r}: expected KEY=VALUE, keys {', '.join(_KEYS)}")
+                    raise InputError(
+                        f"bad fault spec {part!r}: expected KEY=VALUE, keys {', '.join(_KEYS)}"
+                    )
                 k, v = part.split("=", 1)
                 items[k.strip()] = v.strip()
             spec = items
@@ -74,7 +88,11 @@ class Faults:
                 if field == "match":
                     kwargs[field] = str(v)
                 else:
-                    kwargs[field] = int(v) if field in ("cap", "seed", "retry_after", "max_offset") else float(v)
+                    kwargs[field] = (
+                        int(v)
+                        if field in ("cap", "seed", "retry_after", "max_offset")
+                        else float(v)
+                    )
             except (TypeError, ValueError):
                 raise InputError(f"bad value for fault {k!r}: {v!r}") from None
         out = cls(**kwargs)
@@ -97,9 +115,15 @@ class FaultDice:
             return None
         with self._lock:
             u = self._rng.random()
-        for name, rate in (("reset", f.reset_rate), ("5xx", f.error_rate), ("429", f.throttle_rate),
-                           ("truncate", f.truncate_rate), ("malformed", f.malformed_rate),
-                           ("html", f.html_rate), ("drop", f.drop_rate)):
+        for name, rate in (
+            ("reset", f.reset_rate),
+            ("5xx", f.error_rate),
+            ("429", f.throttle_rate),
+            ("truncate", f.truncate_rate),
+            ("malformed", f.malformed_rate),
+            ("html", f.html_rate),
+            ("drop", f.drop_rate),
+        ):
             if u < rate:
                 return name
             u -= rate

@@ -54,8 +54,14 @@ class IdSet:
         return (self.low is None or v >= self.low) and (self.high is None or v <= self.high)
 
 
-def parse(segments: list[str], allowed: dict[str, str], illegal_code: int, unsafe_code: int,
-          cap: int = MAX_LIMIT, offset_code: int | None = None) -> dict:
+def parse(
+    segments: list[str],
+    allowed: dict[str, str],
+    illegal_code: int,
+    unsafe_code: int,
+    cap: int = MAX_LIMIT,
+    offset_code: int | None = None,
+) -> dict:
     """``allowed`` maps filter name -> kind ("ids", "str", "int"). Returns the parsed filters.
 
     ``limit`` above the cap is lowered to the cap, as the live server does since June 2026.

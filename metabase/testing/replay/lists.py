@@ -21,8 +21,16 @@ NO_RESULTS = {"data": 372, "task": 482, "flow": 500, "run": 512, "evaluation": 5
 _memo: "OrderedDict[tuple, int]" = OrderedDict()
 _MEMO_MAX = 200_000
 
-RUN_FILTERS = {"run": "ids", "task": "ids", "flow": "ids", "setup": "ids", "uploader": "ids",
-               "tag": "str", "study": "int", "show_errors": "str"}
+RUN_FILTERS = {
+    "run": "ids",
+    "task": "ids",
+    "flow": "ids",
+    "setup": "ids",
+    "uploader": "ids",
+    "tag": "str",
+    "study": "int",
+    "show_errors": "str",
+}
 EVAL_FILTERS = dict(RUN_FILTERS, function="str", per_fold="str", sort_order="str")
 SETUP_FILTERS = {"flow": "ids", "setup": "ids", "tag": "str"}
 
@@ -42,14 +50,20 @@ class ListResult:
 
 
 def _no_results(entity: str) -> ListResult:
-    return ListResult(412, error(NO_RESULTS[entity], "No results",
-                                 f"No {entity}s matched the given criteria."))
+    return ListResult(
+        412, error(NO_RESULTS[entity], "No results", f"No {entity}s matched the given criteria.")
+    )
 
 
 def _run_mask(state, cols: dict, f: dict) -> np.ndarray:
     m = np.ones(len(cols["run_id"]), dtype=bool)
-    for key, col in (("run", "run_id"), ("task", "task_id"), ("flow", "flow_id"), ("setup", "setup_id"),
-                     ("uploader", "uploader")):
+    for key, col in (
+        ("run", "run_id"),
+        ("task", "task_id"),
+        ("flow", "flow_id"),
+        ("setup", "setup_id"),
+        ("uploader", "uploader"),
+    ):
         if key in f:
             m &= f[key].mask(cols[col])
     if "tag" in f:
@@ -74,7 +88,9 @@ def tag_mask(state, tag: str, cols: dict) -> np.ndarray:
         return extra | (r >= SCALE_RUN)
     m = re.fullmatch(r"study_(\d+)", tag)
     if m and int(m.group(1)) in state.studies:
-        return extra | np.isin(r, np.asarray(sorted(state.studies[int(m.group(1))]["runs"]), dtype=np.int64))
+        return extra | np.isin(
+            r, np.asarray(sorted(state.studies[int(m.group(1))]["runs"]), dtype=np.int64)
+        )
     return extra
 
 
@@ -110,7 +126,11 @@ def _scan(state, f: dict, measures: list[str] | None, key: tuple):
                 skip -= cnt
                 c0 = c1
                 continue
-            cols = src.columns(c0, c1, **by_task) if by_task and isinstance(src, ScaleSource) else src.columns(c0, c1)
+            cols = (
+                src.columns(c0, c1, **by_task)
+                if by_task and isinstance(src, ScaleSource)
+                else src.columns(c0, c1)
+            )
             idx, ms = _matches(state, cols, f, measures)
             _memo[mk] = len(idx)
             if len(_memo) > _MEMO_MAX:
@@ -154,8 +174,14 @@ def evaluation_list(state, segments: list[str], cap: int) -> ListResult:
     except F.FilterError as err:
         return ListResult(412, error(err.code, err.message))
     if _too_broad(segments):
-        return ListResult(412, error(540, "Please provide at least task, flow or setup, uploader or run, to "
-                                          "filter results, or limit the number of responses"))
+        return ListResult(
+            412,
+            error(
+                540,
+                "Please provide at least task, flow or setup, uploader or run, to "
+                "filter results, or limit the number of responses",
+            ),
+        )
     measures = [f["function"]] if "function" in f else sorted(_all_measures(state))
     rows = []
     if "sort_order" in f and "function" in f:
@@ -163,12 +189,14 @@ def evaluation_list(state, segments: list[str], cap: int) -> ListResult:
         vals = np.concatenate([c["evals"][m][i] for c, i, m in pieces]) if pieces else np.array([])
         order = np.argsort(-vals if f["sort_order"] == "desc" else vals, kind="stable")
         flat = [(c, j, m) for c, i, m in pieces for j in i]
-        sel = order[f["offset"]: f["offset"] + f["limit"]]
+        sel = order[f["offset"] : f["offset"] + f["limit"]]
         for k in sel:
             c, j, m = flat[k]
             rows.append(_eval_row(state, c, j, m))
     else:
-        key = ("evaluation",) + tuple((k, repr(v)) for k, v in sorted(f.items()) if k not in ("offset", "limit"))
+        key = ("evaluation",) + tuple(
+            (k, repr(v)) for k, v in sorted(f.items()) if k not in ("offset", "limit")
+        )
         for cols, idx, m in _scan(state, f, measures, key):
             rows.extend(_eval_rows(state, cols, idx, m))
     if not rows:
@@ -178,7 +206,9 @@ def evaluation_list(state, segments: list[str], cap: int) -> ListResult:
 
 def _all_pieces(state, f, measures):
     g = dict(f, offset=0, limit=1 << 62)
-    key = ("evaluation-all",) + tuple((k, repr(v)) for k, v in sorted(f.items()) if k not in ("offset", "limit"))
+    key = ("evaluation-all",) + tuple(
+        (k, repr(v)) for k, v in sorted(f.items()) if k not in ("offset", "limit")
+    )
     return list(_scan(state, g, measures, key))
 
 
@@ -219,11 +249,16 @@ def _eval_rows(state, cols, idx, m) -> list[str]:
         fname, dname = names[key]
         value = fmt_float(cols["evals"][measures[k]][idx[k]])
         out.append(
-            f"  <oml:evaluation>\n    <oml:run_id>{run[k]}</oml:run_id>\n    <oml:task_id>{task[k]}</oml:task_id>\n"
-            f"    <oml:setup_id>{setup[k]}</oml:setup_id>\n    <oml:flow_id>{flow[k]}</oml:flow_id>\n"
-            f"    <oml:flow_name>{fname}</oml:flow_name>\n    <oml:data_id>{data[k]}</oml:data_id>\n"
-            f"    <oml:data_name>{dname}</oml:data_name>\n    <oml:function>{measures[k]}</oml:function>\n"
-            f"    <oml:upload_time>{times[k]}</oml:upload_time>\n    <oml:uploader>{upl[k]}</oml:uploader>\n"
+            f"  <oml:evaluation>\n    <oml:run_id>{run[k]}</oml:run_id>\n"
+            f"    <oml:task_id>{task[k]}</oml:task_id>\n"
+            f"    <oml:setup_id>{setup[k]}</oml:setup_id>\n"
+            f"    <oml:flow_id>{flow[k]}</oml:flow_id>\n"
+            f"    <oml:flow_name>{fname}</oml:flow_name>\n"
+            f"    <oml:data_id>{data[k]}</oml:data_id>\n"
+            f"    <oml:data_name>{dname}</oml:data_name>\n"
+            f"    <oml:function>{measures[k]}</oml:function>\n"
+            f"    <oml:upload_time>{times[k]}</oml:upload_time>\n"
+            f"    <oml:uploader>{upl[k]}</oml:uploader>\n"
             f"    <oml:value>{value}</oml:value>\n  </oml:evaluation>\n"
         )
     return out
@@ -255,9 +290,17 @@ def run_list(state, segments: list[str], cap: int) -> ListResult:
     except F.FilterError as err:
         return ListResult(412, error(err.code, err.message))
     if _too_broad(segments):
-        return ListResult(412, error(510, "Please provide at least task, flow or setup, uploader or run, to "
-                                          "filter results, or limit the number of responses"))
-    key = ("run",) + tuple((k, repr(v)) for k, v in sorted(f.items()) if k not in ("offset", "limit"))
+        return ListResult(
+            412,
+            error(
+                510,
+                "Please provide at least task, flow or setup, uploader or run, to "
+                "filter results, or limit the number of responses",
+            ),
+        )
+    key = ("run",) + tuple(
+        (k, repr(v)) for k, v in sorted(f.items()) if k not in ("offset", "limit")
+    )
     rows = []
     for cols, idx, _ in _scan(state, f, None, key):
         if len(idx) == 0:
@@ -267,10 +310,14 @@ def run_list(state, segments: list[str], cap: int) -> ListResult:
         times = _times(cols["upload_time"][idx])
         ttid = [state.tasks[t].ttid if t in state.tasks else 1 for t in task]
         rows.extend(
-            f"  <oml:run>\n    <oml:run_id>{run[k]}</oml:run_id>\n    <oml:task_id>{task[k]}</oml:task_id>\n"
-            f"    <oml:task_type_id>{ttid[k]}</oml:task_type_id>\n    <oml:setup_id>{setup[k]}</oml:setup_id>\n"
-            f"    <oml:flow_id>{flow[k]}</oml:flow_id>\n    <oml:uploader>{upl[k]}</oml:uploader>\n"
-            f"    <oml:upload_time>{times[k]}</oml:upload_time>\n    <oml:error_message></oml:error_message>\n"
+            f"  <oml:run>\n    <oml:run_id>{run[k]}</oml:run_id>\n"
+            f"    <oml:task_id>{task[k]}</oml:task_id>\n"
+            f"    <oml:task_type_id>{ttid[k]}</oml:task_type_id>\n"
+            f"    <oml:setup_id>{setup[k]}</oml:setup_id>\n"
+            f"    <oml:flow_id>{flow[k]}</oml:flow_id>\n"
+            f"    <oml:uploader>{upl[k]}</oml:uploader>\n"
+            f"    <oml:upload_time>{times[k]}</oml:upload_time>\n"
+            "    <oml:error_message></oml:error_message>\n"
             "    <oml:run_details></oml:run_details>\n  </oml:run>\n"
             for k in range(len(idx))
         )
@@ -330,7 +377,9 @@ def setup_list(state, segments: list[str], cap: int) -> ListResult:
     high = f["setup"].high if "setup" in f and f["setup"].high is not None else None
     if "setup" in f and f["setup"].values:
         low, high = min(f["setup"].values), max(f["setup"].values)
-    key = ("setup",) + tuple((k, repr(v)) for k, v in sorted(f.items()) if k not in ("offset", "limit"))
+    key = ("setup",) + tuple(
+        (k, repr(v)) for k, v in sorted(f.items()) if k not in ("offset", "limit")
+    )
     rows = []
     for si, src in enumerate(sources):
         c0 = src.first_index_at_least(low) if low is not None else 0
@@ -351,11 +400,13 @@ def setup_list(state, segments: list[str], cap: int) -> ListResult:
                 if k in f:
                     m &= f[k].mask(cols[col])
             if "tag" in f:
-                m &= np.isin(cols["setup_id"], np.asarray(sorted(state.tagged("setup", f["tag"])), dtype=np.int64)) \
-                    | (f["tag"] == "synthetic" and si == 1)
+                m &= np.isin(
+                    cols["setup_id"],
+                    np.asarray(sorted(state.tagged("setup", f["tag"])), dtype=np.int64),
+                ) | (f["tag"] == "synthetic" and si == 1)
             idx = np.flatnonzero(m)
             _memo[mk] = len(idx)
-            take = idx[skip: skip + need]
+            take = idx[skip : skip + need]
             skip = max(0, skip - len(idx))
             sids = cols["setup_id"][take]
             if isinstance(src, _ScaleSetups):  # synthetic: all of the page's setups at once
@@ -364,7 +415,11 @@ def setup_list(state, segments: list[str], cap: int) -> ListResult:
                 found_all = [state.setup_parameters(int(sid)) for sid in sids.tolist()]
             for sid, fid, found in zip(sids.tolist(), cols["flow_id"][take].tolist(), found_all):
                 fid, params = found if found else (fid, [])
-                rows.append("  <oml:setup>\n" + setup_body(state, sid, params, fid, "  ") + "  </oml:setup>\n")
+                rows.append(
+                    "  <oml:setup>\n"
+                    + setup_body(state, sid, params, fid, "  ")
+                    + "  </oml:setup>\n"
+                )
             need -= len(take)
             c0 = c1
     if not rows:

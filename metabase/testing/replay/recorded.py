@@ -1,10 +1,10 @@
 """The recorded REST responses in ``openml-python/``, indexed by the API call they answer.
 
-openml-python's test cache is laid out by entity (``tasks/3/task.xml``, ``datasets/2/features.xml``,
-``runs/1/description.xml``, ``api/v1/xml/setup/1/body.xml``) and its older mock responses by name
-(``flows/flow_100.xml``, ``datasets/data_description_20.xml``). Newer files win over
-``_history``. Bodies are served as recorded except that ``oml:url``, ``oml:minio_url`` and
-``oml:data_splits_url`` are rewritten to point at the replay server.
+openml-python's test cache is laid out by entity (``tasks/3/task.xml``,
+``datasets/2/features.xml``, ``runs/1/description.xml``, ``api/v1/xml/setup/1/body.xml``) and its
+older mock responses by name (``flows/flow_100.xml``, ``datasets/data_description_20.xml``). Newer
+files win over ``_history``. Bodies are served as recorded except that ``oml:url``,
+``oml:minio_url`` and ``oml:data_splits_url`` are rewritten to point at the replay server.
 """
 
 from __future__ import annotations
@@ -55,7 +55,9 @@ class Recorded:
             arff = p / "dataset.arff"
             descr = p / "description.xml"
             if arff.is_file() and descr.is_file():
-                m = re.search(r"<oml:file_id>(\d+)</oml:file_id>", descr.read_text(errors="replace"))
+                m = re.search(
+                    r"<oml:file_id>(\d+)</oml:file_id>", descr.read_text(errors="replace")
+                )
                 if m:
                     self.files.setdefault(int(m.group(1)), arff)
         for p in sorted(root.glob("runs/*/description.xml")):
@@ -87,12 +89,23 @@ class Recorded:
         for entity, filters, path in (
             ("setup", {"flow": "5873"}, "setups/setup_list_flow5873.xml"),
             ("evaluation", {"run": "12"}, "evaluations/evaluation_list_run12.xml"),
-            ("evaluation", {"run": "12", "function": "predictive_accuracy"}, "evaluations/evaluation_list_run12.xml"),
+            (
+                "evaluation",
+                {"run": "12", "function": "predictive_accuracy"},
+                "evaluations/evaluation_list_run12.xml",
+            ),
             ("task", {"type": "3"}, "tasks/task_list_type_learning_curve.xml"),
             ("task", {"type": "5"}, "tasks/task_list_clustering.xml"),
-            ("evaluation", {"function": "predictive_accuracy", "study": "157"},
-             "studies/publish_study/get_evaluation_list_function_predictive_accuracy_limit_10000_offset_0_study_157.xml"),
-            ("run", {"study": "157"}, "studies/publish_study/get_run_list_limit_10000_offset_0_study_157.xml"),
+            (
+                "evaluation",
+                {"function": "predictive_accuracy", "study": "157"},
+                "studies/publish_study/get_evaluation_list_function_predictive_accuracy_limit_10000_offset_0_study_157.xml",
+            ),
+            (
+                "run",
+                {"study": "157"},
+                "studies/publish_study/get_run_list_limit_10000_offset_0_study_157.xml",
+            ),
         ):
             if (root / path).is_file():
                 self.lists.setdefault((entity, frozenset(filters.items())), root / path)

@@ -24,13 +24,26 @@ def not_found(code: int, message: str) -> Response:
     return xml(412, error(code, message))
 
 
-LISTS = {"evaluation": lists.evaluation_list, "run": lists.run_list, "setup": lists.setup_list,
-         "task": catalog_lists.task_list, "data": catalog_lists.data_list, "flow": catalog_lists.flow_list}
+LISTS = {
+    "evaluation": lists.evaluation_list,
+    "run": lists.run_list,
+    "setup": lists.setup_list,
+    "task": catalog_lists.task_list,
+    "data": catalog_lists.data_list,
+    "flow": catalog_lists.flow_list,
+}
 
 # "Unknown X" error codes of the live API, per entity.
-UNKNOWN = {"task": (151, "Unknown task"), "data": (111, "Unknown dataset"), "flow": (181, "Unknown flow"),
-           "run": (220, "Unknown run"), "setup": (281, "Unknown setup"), "study": (601, "Unknown study"),
-           "data/qualities": (361, "Unknown dataset"), "data/features": (271, "Unknown dataset")}
+UNKNOWN = {
+    "task": (151, "Unknown task"),
+    "data": (111, "Unknown dataset"),
+    "flow": (181, "Unknown flow"),
+    "run": (220, "Unknown run"),
+    "setup": (281, "Unknown setup"),
+    "study": (601, "Unknown study"),
+    "data/qualities": (361, "Unknown dataset"),
+    "data/features": (271, "Unknown dataset"),
+}
 
 
 def api_get(server, parts: list[str]) -> Response:
@@ -65,8 +78,14 @@ def api_get(server, parts: list[str]) -> Response:
         return xml(200, server.extra.flow_exists(state, parts[2:]))
     if head == "data" and len(parts) == 3 and parts[1] in ("features", "qualities"):
         key = f"data/{parts[1]}"
-        body = _int_call(parts[2], lambda i: (entities.qualities_xml(state, i) if parts[1] == "qualities"
-                                              else server.extra.features_xml(state, i)))
+        body = _int_call(
+            parts[2],
+            lambda i: (
+                entities.qualities_xml(state, i)
+                if parts[1] == "qualities"
+                else server.extra.features_xml(state, i)
+            ),
+        )
         if body is None and _int(parts[2]) in state.datasets:
             if parts[1] == "qualities":
                 return not_found(362, "No qualities found")
@@ -112,6 +131,9 @@ def users_xml(segments: list[str]) -> str:
     for name, value in zip(segments[::2], segments[1::2]):
         if name == "user_id":
             wanted = [int(v) for v in value.split(",") if v.strip().isdigit()]
-    body = "".join(f"  <oml:user>\n    <oml:id>{u}</oml:id>\n    <oml:username>{USERS.get(u, f'user {u}')}"
-                   "</oml:username>\n  </oml:user>\n" for u in wanted)
+    body = "".join(
+        f"  <oml:user>\n    <oml:id>{u}</oml:id>\n    <oml:username>{USERS.get(u, f'user {u}')}"
+        "</oml:username>\n  </oml:user>\n"
+        for u in wanted
+    )
     return f'<oml:users xmlns:oml="http://openml.org/openml">\n{body}</oml:users>\n'

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import gzip
-from collections import Counter
 import socket
 import threading
 import time
+from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -22,9 +22,11 @@ from .xmlgen import error
 API = "/api/v1/xml"
 API_JSON = "/api/v1/json"
 # The ``html`` fault's answer: what a proxy or a maintenance switch sends instead of the API's XML.
-MAINTENANCE_PAGE = (b'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"/>'
-                    b"<title>OpenML is down for maintenance</title></head>\n<body><h1>We will be "
-                    b"back soon</h1><p>OpenML is being upgraded.</p></body></html>\n")
+MAINTENANCE_PAGE = (
+    b'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"/>'
+    b"<title>OpenML is down for maintenance</title></head>\n<body><h1>We will be "
+    b"back soon</h1><p>OpenML is being upgraded.</p></body></html>\n"
+)
 
 
 class _Server(ThreadingHTTPServer):
@@ -70,8 +72,12 @@ class ReplayServer:
         self.root = ""  # set once the port is known
         self.uploads = None  # created lazily (xmlschema is slow to import)
         self.requests = 0
-        self.faulted: Counter[tuple[str, str]] = Counter()  # (fault, method) of the requests it hit
-        self.served: Counter[str] = Counter()  # API GETs answered, by path (tests count re-fetches)
+        self.faulted: Counter[tuple[str, str]] = (
+            Counter()
+        )  # (fault, method) of the requests it hit
+        self.served: Counter[str] = (
+            Counter()
+        )  # API GETs answered, by path (tests count re-fetches)
         self._served_lock = threading.Lock()
 
     def get_uploads(self):
@@ -141,20 +147,28 @@ def make_handler(server: ReplayServer):
             if f.latency:
                 time.sleep(f.latency)
             if f.max_offset and _offset(self.path) > f.max_offset:
-                self._send(routes.xml(504, error(107, "Gateway Timeout (offset too deep, injected fault)")))
+                self._send(
+                    routes.xml(
+                        504, error(107, "Gateway Timeout (offset too deep, injected fault)")
+                    )
+                )
                 return "done"
             fault = server.dice.draw(self.path)
             if fault in ("reset", "5xx", "429", "html"):
                 server.faulted[(fault, self.command)] += 1
             if fault == "reset":
                 try:
-                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                    self.connection.setsockopt(
+                        socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
+                    )
                 except OSError:
                     pass
                 self.close_connection = True
                 return "done"
             if fault == "5xx":
-                self._send(routes.xml(503, error(107, "Database connection error (injected fault)")))
+                self._send(
+                    routes.xml(503, error(107, "Database connection error (injected fault)"))
+                )
                 return "done"
             if fault == "html":
                 self._send(routes.Response(200, MAINTENANCE_PAGE, "text/html; charset=utf-8"))
@@ -168,17 +182,27 @@ def make_handler(server: ReplayServer):
 
         def _route(self, method: str, path: str, body: bytes) -> routes.Response:
             if path.startswith(API_JSON + "/"):
-                return _json(routes.api_get(server, _parts(path[len(API_JSON) + 1:]))) if method == "GET" \
+                return (
+                    _json(routes.api_get(server, _parts(path[len(API_JSON) + 1 :])))
+                    if method == "GET"
                     else routes.xml(405, error(100, "Function not valid"))
+                )
             if path.startswith(API + "/"):
-                parts = _parts(path[len(API) + 1:])
+                parts = _parts(path[len(API) + 1 :])
                 if method == "POST":
-                    return server.get_uploads().post(parts, body, self.headers.get("Content-Type", ""))
+                    return server.get_uploads().post(
+                        parts, body, self.headers.get("Content-Type", "")
+                    )
                 if method == "GET":
                     return routes.api_get(server, parts)
                 return routes.xml(405, error(100, "Function not valid"))
             parts = _parts(path)
-            if method == "GET" and len(parts) >= 3 and parts[0] == "data" and parts[1] == "download":
+            if (
+                method == "GET"
+                and len(parts) >= 3
+                and parts[0] == "data"
+                and parts[1] == "download"
+            ):
                 data = _maybe_int(parts[2], lambda i: server.extra.download(server.state, i))
                 if data is not None:
                     return routes.Response(200, data, "text/plain; charset=utf-8")
@@ -204,7 +228,9 @@ def make_handler(server: ReplayServer):
                     self.send_header("Connection", "close")
                 self._headers_buffer.append(b"\r\n")
                 head, self._headers_buffer = b"".join(self._headers_buffer), []
-                self.wfile.write(head + (body[: len(body) // 2] if truncate else body))  # one write
+                self.wfile.write(
+                    head + (body[: len(body) // 2] if truncate else body)
+                )  # one write
                 if truncate:
                     self.close_connection = True
             except (BrokenPipeError, ConnectionResetError):
@@ -249,14 +275,18 @@ def _json(resp: routes.Response) -> routes.Response:
 
 def _strip(obj):
     if isinstance(obj, dict):
-        return {k.split(":", 1)[-1].lstrip("@"): _strip(v) for k, v in obj.items() if k != "@xmlns:oml"}
+        return {
+            k.split(":", 1)[-1].lstrip("@"): _strip(v) for k, v in obj.items() if k != "@xmlns:oml"
+        }
     if isinstance(obj, list):
         return [_strip(v) for v in obj]
     return obj
 
 
 class ReplayHandle:
-    """A running replay server. ``url`` is the API base (``.../api/v1/xml``); ``stop()`` ends it."""
+    """A running replay server. ``url`` is the API base (``.../api/v1/xml``);
+    ``stop()`` ends it.
+    """
 
     def __init__(self, httpd: _Server, thread: threading.Thread, server: ReplayServer):
         self._httpd, self._thread, self.server = httpd, thread, server
@@ -286,7 +316,9 @@ class ReplayHandle:
         return f"ReplayHandle({self.url})"
 
 
-def start(data_dir, host: str = "127.0.0.1", port: int = 0, faults=None, scale: int | None = None) -> ReplayHandle:
+def start(
+    data_dir, host: str = "127.0.0.1", port: int = 0, faults=None, scale: int | None = None
+) -> ReplayHandle:
     server = ReplayServer(Path(data_dir), Faults.parse(faults), scale)
     httpd = _Server((host, port), make_handler(server))
     h, p = httpd.server_address[:2]

@@ -30,9 +30,16 @@ class TableSource:
     def columns(self, start: int, stop: int) -> dict:
         t = self.t
         s = slice(start, stop)
-        return {"run_id": t.run_id[s], "task_id": t.task_id[s], "flow_id": t.flow_id[s],
-                "setup_id": t.setup_id[s], "upload_time": t.upload_time[s], "data_id": t.data_id[s],
-                "uploader": t.uploader[s], "evals": {m: v[s] for m, v in t.evals.items()}}
+        return {
+            "run_id": t.run_id[s],
+            "task_id": t.task_id[s],
+            "flow_id": t.flow_id[s],
+            "setup_id": t.setup_id[s],
+            "upload_time": t.upload_time[s],
+            "data_id": t.data_id[s],
+            "uploader": t.uploader[s],
+            "evals": {m: v[s] for m, v in t.evals.items()},
+        }
 
     def first_index_at_least(self, run_id: int) -> int:
         return int(np.searchsorted(self.t.run_id, run_id))
@@ -56,7 +63,9 @@ class ServerState:
         self.uploaded_setups: dict[int, tuple] = {}
         self.uploaded_runs: dict[int, str] = {}
         self.uploaded_files: dict[int, bytes] = {}
-        self.tags: dict[tuple[str, int], list[str]] = {}  # (entity, id) -> tags added here  # file id -> bytes (uploaded predictions)  # run id -> description XML as uploaded
+        # (entity, id) -> tags added here  # file id -> bytes (uploaded predictions)
+        # run id -> description XML as uploaded
+        self.tags: dict[tuple[str, int], list[str]] = {}
         self.next_id = ids.UPLOAD
         self.runs = catalog.runs
         self.scale = None
@@ -106,7 +115,9 @@ class ServerState:
             self.next_id += 1
             return i
 
-    def add_run(self, run_id, task_id, flow_id, setup_id, upload_time, evals: dict[str, float]) -> None:
+    def add_run(
+        self, run_id, task_id, flow_id, setup_id, upload_time, evals: dict[str, float]
+    ) -> None:
         with self.lock:
             t = self.runs
             data_id = self.tasks[task_id].data_id if task_id in self.tasks else -1
@@ -114,8 +125,14 @@ class ServerState:
             for m in set(t.evals) | set(evals):
                 old = t.evals.get(m, np.full(len(t), np.nan))
                 cols[m] = np.append(old, evals.get(m, np.nan))
-            new = RunTable(np.append(t.run_id, run_id), np.append(t.task_id, task_id),
-                           np.append(t.flow_id, flow_id), np.append(t.setup_id, setup_id),
-                           np.append(t.upload_time, upload_time), np.append(t.data_id, data_id), cols)
+            new = RunTable(
+                np.append(t.run_id, run_id),
+                np.append(t.task_id, task_id),
+                np.append(t.flow_id, flow_id),
+                np.append(t.setup_id, setup_id),
+                np.append(t.upload_time, upload_time),
+                np.append(t.data_id, data_id),
+                cols,
+            )
             new.uploader = np.append(t.uploader, 1)
             self.runs = new

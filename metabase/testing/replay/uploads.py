@@ -39,7 +39,8 @@ def parse_multipart(body: bytes, content_type: str) -> dict[str, bytes]:
 
         return {k: v[0].encode() for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
     msg = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
-        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body)
+        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body
+    )
     out = {}
     for part in msg.iter_parts():
         name = part.get_param("name", header="content-disposition")
@@ -63,7 +64,11 @@ class Uploads:
             name = (fields.get("name") or b"").decode("utf-8", "replace")
             version = (fields.get("external_version") or b"").decode("utf-8", "replace")
             return xml(200, self.server.extra.flow_exists(self.state, [name, version]))
-        if len(parts) == 2 and parts[1] in ("tag", "untag") and parts[0] in ("data", "task", "flow", "setup", "run"):
+        if (
+            len(parts) == 2
+            and parts[1] in ("tag", "untag")
+            and parts[0] in ("data", "task", "flow", "setup", "run")
+        ):
             return self._tag(parts[0], parts[1], fields)
         if call == "flow":
             return self._flow(fields)
@@ -76,14 +81,22 @@ class Uploads:
     def _validated(self, fields: dict, xsd: str, code: int):
         desc = fields.get("description")
         if not desc:
-            return None, xml(412, error(code, "Problem validating uploaded description file",
-                                        "no description file"))
+            return None, xml(
+                412,
+                error(code, "Problem validating uploaded description file", "no description file"),
+            )
         try:
             _schema(str(self.xsd / xsd)).validate(desc)
             return etree.fromstring(desc), None
         except Exception as exc:  # xmlschema / lxml errors: report as the server does
-            return None, xml(412, error(code + 1, "Problem validating uploaded description file",
-                                        str(exc).splitlines()[0][:500]))
+            return None, xml(
+                412,
+                error(
+                    code + 1,
+                    "Problem validating uploaded description file",
+                    str(exc).splitlines()[0][:500],
+                ),
+            )
 
     # ------------------------------------------------------------------ tags
     def _tag(self, entity: str, action: str, fields: dict) -> Response:
@@ -101,7 +114,11 @@ class Uploads:
             elif action == "untag" and tag in tags:
                 tags.remove(tag)
             body = "".join(f"  <oml:tag>{e(t)}</oml:tag>\n" for t in tags)
-        return xml(200, f"<oml:{entity}_{action} {NS}>\n  <oml:id>{ident}</oml:id>\n{body}</oml:{entity}_{action}>\n")
+        return xml(
+            200,
+            f"<oml:{entity}_{action} {NS}>\n  <oml:id>{ident}</oml:id>\n"
+            f"{body}</oml:{entity}_{action}>\n",
+        )
 
     # ------------------------------------------------------------------ flows
     def _flow(self, fields: dict) -> Response:
@@ -130,11 +147,23 @@ class Uploads:
         version = 1 + sum(1 for fl in self.state.flows.values() if fl.name == name)
         date = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
         _stamp(el, fid, version, date)
-        params = tuple((_text(p, "name"), _text(p, "data_type"), _text(p, "default_value"))
-                       for p in el.findall(f"{Q}parameter"))
-        flow = Flow(fid, name, version, ext, _text(el, "description"), date.replace("T", " "), 1, params,
-                    tuple(t.text for t in el.findall(f"{Q}tag")), _text(el, "language") or "English",
-                    _text(el, "dependencies"))
+        params = tuple(
+            (_text(p, "name"), _text(p, "data_type"), _text(p, "default_value"))
+            for p in el.findall(f"{Q}parameter")
+        )
+        flow = Flow(
+            fid,
+            name,
+            version,
+            ext,
+            _text(el, "description"),
+            date.replace("T", " "),
+            1,
+            params,
+            tuple(t.text for t in el.findall(f"{Q}tag")),
+            _text(el, "language") or "English",
+            _text(el, "dependencies"),
+        )
         flow.xml = etree.tostring(el, encoding="unicode")  # served as uploaded (+ server fields)
         self.state.uploaded_flows[fid] = flow
         return fid
@@ -146,11 +175,15 @@ class Uploads:
             return err
         fid = int(_text(root, "flow_id") or 0)
         sid = self._find_setup(fid, _settings(root)) or 0
-        return xml(200, f"<oml:setup_exists {NS}>\n  <oml:id>{sid}</oml:id>\n</oml:setup_exists>\n")
+        return xml(
+            200, f"<oml:setup_exists {NS}>\n  <oml:id>{sid}</oml:id>\n</oml:setup_exists>\n"
+        )
 
     def _find_setup(self, fid: int, settings: list[tuple]) -> int | None:
         for sid, (sfid, params) in self.state.uploaded_setups.items():
-            if sfid == fid and sorted((p[3], p[6]) for p in params) == sorted((n, v) for n, v, _ in settings):
+            if sfid == fid and sorted((p[3], p[6]) for p in params) == sorted(
+                (n, v) for n, v, _ in settings
+            ):
                 return sid
         return None
 
@@ -170,7 +203,9 @@ class Uploads:
             try:
                 evals = {**evals, **self._computed(tid, fields["predictions"])}
             except Exception as exc:  # noqa: BLE001 - a bad file is the uploader's error, as on OpenML
-                return xml(412, error(216, "Error processing output data", str(exc).splitlines()[0][:300]))
+                return xml(
+                    412, error(216, "Error processing output data", str(exc).splitlines()[0][:300])
+                )
         settings = _settings(root)
         sid = self._find_setup(fid, settings)
         if sid is None:
@@ -193,8 +228,9 @@ class Uploads:
         for t in root.findall(f"{Q}tag"):
             self.state.tags.setdefault(("run", run_id), []).append(t.text or "")
         self.state.add_run(run_id, tid, fid, sid, now, {m: v for m, (v, _) in evals.items()})
-        return xml(200, f"<oml:upload_run {NS}>\n  <oml:run_id>{run_id}</oml:run_id>\n</oml:upload_run>\n")
-
+        return xml(
+            200, f"<oml:upload_run {NS}>\n  <oml:run_id>{run_id}</oml:run_id>\n</oml:upload_run>\n"
+        )
 
     def _computed(self, tid: int, predictions: bytes) -> dict:
         """The measures OpenML's engine computes from predictions, from the task's splits."""
@@ -205,7 +241,9 @@ class Uploads:
         ds = self.state.datasets.get(task.data_id)
         truth = None
         if ds is not None and ds.raw is not None:
-            truth = datafiles.target_values(ds.raw, task.target, extra.nominal_target(self.state, ds.data_id))
+            truth = datafiles.target_values(
+                ds.raw, task.target, extra.nominal_target(self.state, ds.data_id)
+            )
         return evaluate(predictions, extra.splits(self.state, tid), truth)
 
 
@@ -225,7 +263,11 @@ def _stamp(el, fid: int, version: int, date: str) -> None:
         new = etree.Element(f"{Q}{tag}")
         new.text = str(values[tag])
         el.insert(pos, new)
-    anchor = el.find(f"{Q}external_version") if el.find(f"{Q}external_version") is not None else el.find(f"{Q}name")
+    anchor = (
+        el.find(f"{Q}external_version")
+        if el.find(f"{Q}external_version") is not None
+        else el.find(f"{Q}name")
+    )
     new = etree.Element(f"{Q}version")
     new.text = str(version)
     anchor.addprevious(new) if anchor.tag.endswith("external_version") else anchor.addnext(new)
@@ -245,7 +287,8 @@ def _settings(root) -> list[tuple[str, str, int | None]]:
 
 def _evaluations(root) -> dict[str, tuple[float, list]]:
     """{measure: (aggregate value, [(repeat, fold, value)])}; the aggregate is the fold mean
-    when the upload gives only per-fold values (openml-python does)."""
+    when the upload gives only per-fold values (openml-python does).
+    """
     per: dict[str, list] = {}
     agg: dict[str, float] = {}
     out_data = root.find(f"{Q}output_data")
@@ -279,9 +322,12 @@ def _run_xml(server, root, run_id: int, sid: int, files: dict, evals: dict) -> s
     task = state.tasks[tid]
     ds = state.datasets.get(task.data_id)
     settings = "".join(
-        f"  <oml:parameter_setting>\n    <oml:name>{e(n)}</oml:name>\n    <oml:value>{e(v)}</oml:value>\n"
-        + (f"    <oml:component>{c}</oml:component>\n" if c else "") + "  </oml:parameter_setting>\n"
-        for n, v, c in _settings(root))
+        f"  <oml:parameter_setting>\n    <oml:name>{e(n)}</oml:name>\n"
+        f"    <oml:value>{e(v)}</oml:value>\n"
+        + (f"    <oml:component>{c}</oml:component>\n" if c else "")
+        + "  </oml:parameter_setting>\n"
+        for n, v, c in _settings(root)
+    )
     tags = "".join(f"  <oml:tag>{e(t.text)}</oml:tag>\n" for t in root.findall(f"{Q}tag"))
     file_xml = f"""    <oml:file>
       <oml:did>-1</oml:did>
@@ -289,23 +335,36 @@ def _run_xml(server, root, run_id: int, sid: int, files: dict, evals: dict) -> s
       <oml:name>description</oml:name>
       <oml:url>{base}/data/download/{run_id}/description.xml</oml:url>
     </oml:file>
-""" + "".join(f"""    <oml:file>
+""" + "".join(
+        f"""    <oml:file>
       <oml:did>-1</oml:did>
       <oml:file_id>{i}</oml:file_id>
       <oml:name>{n}</oml:name>
       <oml:url>{base}/data/download/{i}/{n}.arff</oml:url>
     </oml:file>
-""" for n, i in files.items())
+"""
+        for n, i in files.items()
+    )
     ev_xml = ""
     for name, (value, folds) in sorted(evals.items()):
-        ev_xml += f"    <oml:evaluation>\n      <oml:name>{e(name)}</oml:name>\n      <oml:value>{fmt_float(value)}</oml:value>\n    </oml:evaluation>\n"
+        ev_xml += (
+            f"    <oml:evaluation>\n      <oml:name>{e(name)}</oml:name>\n"
+            f"      <oml:value>{fmt_float(value)}</oml:value>\n    </oml:evaluation>\n"
+        )
         for rep, fold, v in folds:
-            ev_xml += (f'    <oml:evaluation repeat="{rep}" fold="{fold}">\n      <oml:name>{e(name)}</oml:name>\n'
-                       f"      <oml:value>{fmt_float(v)}</oml:value>\n    </oml:evaluation>\n")
+            ev_xml += (
+                f'    <oml:evaluation repeat="{rep}" fold="{fold}">\n'
+                f"      <oml:name>{e(name)}</oml:name>\n"
+                f"      <oml:value>{fmt_float(v)}</oml:value>\n    </oml:evaluation>\n"
+            )
     dataset = ""
     if ds is not None:
-        dataset = (f"    <oml:dataset>\n      <oml:did>{ds.data_id}</oml:did>\n      <oml:name>{e(ds.name)}</oml:name>\n"
-                   f"      <oml:url>{base}/data/download/{ds.file_id}/{e(ds.name)}.arff</oml:url>\n    </oml:dataset>\n")
+        dataset = (
+            f"    <oml:dataset>\n      <oml:did>{ds.data_id}</oml:did>\n"
+            f"      <oml:name>{e(ds.name)}</oml:name>\n"
+            f"      <oml:url>{base}/data/download/{ds.file_id}/{e(ds.name)}.arff</oml:url>\n"
+            "    </oml:dataset>\n"
+        )
     flow = state.flows.get(fid)
     return f"""<oml:run {NS}>
   <oml:run_id>{run_id}</oml:run_id>

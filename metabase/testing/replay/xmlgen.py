@@ -21,9 +21,13 @@ def fmt_float(v: float) -> str:
 
 
 def error(code: int, message: str, info: str | None = None) -> str:
-    extra = f"\n  <oml:additional_information>{e(info)}</oml:additional_information>" if info else ""
-    return (f'<oml:error {NS}>\n  <oml:code>{code}</oml:code>\n'
-            f"  <oml:message>{e(message)}</oml:message>{extra}\n</oml:error>\n")
+    extra = (
+        f"\n  <oml:additional_information>{e(info)}</oml:additional_information>" if info else ""
+    )
+    return (
+        f"<oml:error {NS}>\n  <oml:code>{code}</oml:code>\n"
+        f"  <oml:message>{e(message)}</oml:message>{extra}\n</oml:error>\n"
+    )
 
 
 def simple(root: str, **fields) -> str:
