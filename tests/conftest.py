@@ -52,3 +52,15 @@ def writer(store_path):
     con = open_writer(store_path)
     yield con
     con.close()
+
+
+@pytest.fixture(autouse=True)
+def _metabase_loggers_enabled():
+    """Some libraries configure logging with ``dictConfig``, which disables every logger that
+    exists by then (SMAC does on import): a later test would miss metabase's warnings."""
+    import logging
+
+    for name, logger in list(logging.root.manager.loggerDict.items()):
+        if name.startswith("metabase") and isinstance(logger, logging.Logger):
+            logger.disabled = False
+    yield

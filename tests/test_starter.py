@@ -192,6 +192,14 @@ def _recommend(store: Path, capsys, *args: str):
     return rc, out, err
 
 
+@pytest.fixture(autouse=True)
+def _fresh_notices(monkeypatch):
+    """The notice is once per store and process; each test here is a process of its own."""
+    import metabase.starter
+
+    monkeypatch.setattr(metabase.starter, "_announced", set())
+
+
 def _notices(caplog) -> list[str]:
     """The starter's warnings (the CLI sends them to stderr; under pytest they reach caplog)."""
     return [r.getMessage() for r in caplog.records if r.name == "metabase.starter"]

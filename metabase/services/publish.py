@@ -94,7 +94,7 @@ def _choose(ws, run_keys, task_ids, everything, include_failed) -> list[dict]:
     from metabase.store.outbox import known_keys, local_runs
 
     try:
-        with ws.reader() as con:
+        with ws.reader(starter=False) as con:
             if "runs" not in con.tables():
                 raise InputError("the store holds no local runs; make some with `metabase run`")
             unknown = sorted(set(run_keys) - known_keys(con, run_keys))
@@ -220,7 +220,7 @@ class _Session:
         the same file in one process), else a reader.
         """
         if self.dry_run:
-            with self.ws.reader() as con:
+            with self.ws.reader(starter=False) as con:
                 yield con
         else:
             yield self.writer()

@@ -189,7 +189,7 @@ def _stored(ws, keys: list[str]) -> dict[str, str]:
     from metabase.store.runs import existing_runs
 
     try:
-        with ws.reader() as con:
+        with ws.reader(starter=False) as con:
             return existing_runs(con, keys) if "runs" in con.tables() else {}
     except StoreNotFoundError:
         return {}
@@ -312,7 +312,7 @@ def _report(
 
     keys = [r.run_key for r in requests]
     try:
-        with ws.reader() as con:
+        with ws.reader(starter=False) as con:
             kind = (
                 (data.task_type, data.evaluation_measure)
                 if data is not None
