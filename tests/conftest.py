@@ -57,7 +57,8 @@ def writer(store_path):
 @pytest.fixture(autouse=True)
 def _metabase_loggers_enabled():
     """Some libraries configure logging with ``dictConfig``, which disables every logger that
-    exists by then (SMAC does on import): a later test would miss metabase's warnings."""
+    exists by then (SMAC does on import): a later test would miss metabase's warnings.
+    """
     import logging
 
     for name, logger in list(logging.root.manager.loggerDict.items()):
