@@ -15,7 +15,20 @@ import pytest
 
 pytestmark = pytest.mark.realdata
 logging.getLogger("openml").setLevel(logging.ERROR)
-logging.getLogger().setLevel(logging.ERROR)  # openml warns on every uncompressed download
+
+
+@pytest.fixture(autouse=True)
+def _quiet_root_logger():
+    """Quiet the warning openml gives on every uncompressed download, in this module only.
+
+    A root level set at import would hide metabase's warnings from every test after collection.
+    """
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    yield
+    root.setLevel(level)
+
 
 PIMP = "openml-pimp/KDD2018/data/arff/random_forest.arff"
 RECORDED = "openml-python/tests/files/org/openml/test"

@@ -16,15 +16,14 @@ pytestmark = [pytest.mark.realdata, pytest.mark.slow]
 @pytest.fixture(scope="module")
 def pimp_prepared(openml_data, tmp_path_factory):
     from metabase import metadataset
-    from metabase.imports.api import run_import
     from metabase.recommend.data import Prepared
     from metabase.settings import Settings
     from metabase.workspace import Workspace
 
     root = tmp_path_factory.mktemp("pimp-seq")
     store = root / "store.duckdb"
-    run_import(
-        Workspace(Settings.resolve(store=store, offline=True)), "openml-pimp", openml_data / PIMP
+    Workspace(Settings.resolve(store=store, offline=True)).import_(
+        "openml-pimp", openml_data / PIMP
     )
     assert (
         main(["--store", str(store), "export", "meta-dataset", str(root / "rf"), "--flow", "6969"])
