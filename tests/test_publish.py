@@ -310,9 +310,9 @@ def test_catalogue_flows_for_lightgbm_and_torch(server, cli, folder, tmp_path, p
     )
 
 
-def test_run_publish_then_dry_run_and_include_failed(server, cli, folder, tmp_path, monkeypatch):
-    store = "flags.duckdb"
-    code, out, err = cli(
+def _run_and_publish(server, cli, store):
+    """``metabase run ... --publish`` of one small random forest on credit-g: (exit code, row)."""
+    code, out, _ = cli(
         server,
         store,
         "run",
@@ -327,6 +327,12 @@ def test_run_publish_then_dry_run_and_include_failed(server, cli, folder, tmp_pa
         "json",
     )
     (row,) = json.loads(out)
+    return code, row
+
+
+def test_run_publish_then_dry_run_and_include_failed(server, cli, folder, tmp_path, monkeypatch):
+    store = "flags.duckdb"
+    code, row = _run_and_publish(server, cli, store)
     assert code == 0 and row["openml_run_id"] in server.state.uploaded_runs
     # a crashed run: an impossible memory limit
     code, out, _ = cli(
@@ -385,21 +391,7 @@ def test_run_publish_then_dry_run_and_include_failed(server, cli, folder, tmp_pa
 
 def test_a_sync_after_publishing_keeps_the_local_run_as_the_one_row(server, cli, folder):
     store = "sync.duckdb"
-    code, out, _ = cli(
-        server,
-        store,
-        "run",
-        "--task",
-        str(CREDIT_G),
-        "--pipeline",
-        RF,
-        "--fidelity",
-        "n_estimators=2",
-        "--publish",
-        "--format",
-        "json",
-    )
-    (row,) = json.loads(out)
+    code, row = _run_and_publish(server, cli, store)
     assert code == 0 and row["openml_run_id"]
     code, _, err = cli(
         server, store, "sync", "--tasks", str(CREDIT_G), "--since", time.strftime("%Y-%m-%d")
