@@ -141,6 +141,15 @@ class Workspace:
             progress=progress,
         )
 
+    def tune(self, task_id: int, **options):
+        """Tune a task: propose, run, observe and propose again until the budget is spent
+        (:func:`metabase.services.tune.tune`); returns a
+        :class:`~metabase.services.tune.TuneReport`.
+        """
+        from metabase.services.tune import tune
+
+        return tune(self, task_id=task_id, **options)
+
     def publish(
         self,
         *,

@@ -35,6 +35,9 @@ class _Column:
     low: float = 0.0
     high: float = 1.0
     log: bool = False
+    # a missing-value flag column in ``dist``, decided at fit (a value missing there) so that every
+    # transform has the same width: models trained on the runs must accept any query
+    flag: bool = False
 
 
 class ConfigEncoder:
@@ -65,7 +68,8 @@ class ConfigEncoder:
                     log = (
                         low > 0 and high / low >= 100
                     )  # spans orders of magnitude: compare ratios
-                    columns.append(_Column(key, "num", low=low, high=high, log=log))
+                    flag = any(not _is_number(v) for v in distinct)
+                    columns.append(_Column(key, "num", low=low, high=high, log=log, flag=flag))
             states = len(others) + bool(numbers) + any(v is None for v in distinct)
             if others and states > 1:
                 columns.append(_Column(key, "cat", categories=others))
@@ -106,7 +110,7 @@ class ConfigEncoder:
                 scaled = _scale(x, column)
                 missing = np.isnan(scaled)
                 dist_parts.append(np.where(missing, 0.0, scaled)[:, None])
-                if missing.any():
+                if column.flag:
                     dist_parts.append(missing[:, None].astype(float))
             else:
                 index = {c: i for i, c in enumerate(column.categories)}

@@ -74,20 +74,14 @@ def run(
 ) -> RunReport:
     """Run configurations on ``task_id``'s splits and store every outcome (see the module doc)."""
     resolve = catalogue or default_resolve
-    memory_limit = run_inputs.parse_memory(memory_limit)
-    run_inputs.check_limits(time_limit, memory_limit, workers)
-    fidelity = fidelity if isinstance(fidelity, Fidelity) else run_inputs.parse_fidelity(fidelity)
-    if executor == "ray":
-        from metabase.runner.ray_executor import check_ray
-
-        check_ray(ray_address)
-    elif executor != "local":
-        raise InputError(f"unknown executor {executor!r}; choose local or ray")
+    memory_limit, fidelity = check_options(
+        executor, ray_address, workers, time_limit, memory_limit, fidelity
+    )
     candidates = _candidates(
         ws, resolve, task_id, pipeline, config, recommended, strategy, sample, seed, configs_file
     )
     requests = _requests(candidates, int(task_id), seed, fidelity, time_limit, memory_limit)
-    stored = _stored(ws, [r.run_key for r in requests])
+    stored = stored_runs(ws, [r.run_key for r in requests])
     if force:
         requests = _fresh_seeds(ws, requests, stored)
         stored = {}
@@ -100,6 +94,22 @@ def run(
             ws, data, todo, executor, ray_address, workers, catalogue, progress, len(requests)
         )
     return _report(ws, int(task_id), data, requests, {r.run_key for r in todo})
+
+
+def check_options(executor, ray_address, workers, time_limit, memory_limit, fidelity):
+    """(memory limit in MiB, :class:`Fidelity`) of the execution options, each checked: the
+    options ``run`` and ``tune`` share.
+    """
+    memory_limit = run_inputs.parse_memory(memory_limit)
+    run_inputs.check_limits(time_limit, memory_limit, workers)
+    fidelity = fidelity if isinstance(fidelity, Fidelity) else run_inputs.parse_fidelity(fidelity)
+    if executor == "ray":
+        from metabase.runner.ray_executor import check_ray
+
+        check_ray(ray_address)
+    elif executor != "local":
+        raise InputError(f"unknown executor {executor!r}; choose local or ray")
+    return memory_limit, fidelity
 
 
 def _candidates(
@@ -164,20 +174,10 @@ def _recommended(ws, resolve, task_id, k, strategy, pipeline) -> list[run_inputs
 def _requests(
     candidates, task_id: int, seed: int, fidelity: Fidelity, time_limit, memory_limit
 ) -> list[RunRequest]:
-    import pipelines
-
     out, seen = [], set()
     for pipeline, config in candidates:
-        digest = pipelines.config_hash(pipeline, config)
-        request = RunRequest(
-            task_id=task_id,
-            pipeline=pipeline,
-            config=config,
-            config_hash=digest,
-            seed=int(seed),
-            fidelity=fidelity,
-            time_limit_s=time_limit,
-            memory_limit_mb=memory_limit,
+        request = build_request(
+            task_id, pipeline, config, seed, fidelity, time_limit, memory_limit
         )
         if request.run_key not in seen:  # the same configuration twice is one run
             seen.add(request.run_key)
@@ -185,7 +185,32 @@ def _requests(
     return out
 
 
-def _stored(ws, keys: list[str]) -> dict[str, str]:
+def build_request(
+    task_id: int,
+    pipeline: str,
+    config: dict,
+    seed: int,
+    fidelity: Fidelity,
+    time_limit,
+    memory_limit,
+) -> RunRequest:
+    """The request to run one canonical configuration; its run key follows from it."""
+    import pipelines
+
+    return RunRequest(
+        task_id=int(task_id),
+        pipeline=pipeline,
+        config=config,
+        config_hash=pipelines.config_hash(pipeline, config),
+        seed=int(seed),
+        fidelity=fidelity,
+        time_limit_s=time_limit,
+        memory_limit_mb=memory_limit,
+    )
+
+
+def stored_runs(ws, keys: list[str]) -> dict[str, str]:
+    """``{run_key: status}`` of the given keys that the store holds (none without a store)."""
     from metabase.store.runs import existing_runs
 
     try:
@@ -206,7 +231,7 @@ def _fresh_seeds(ws, requests: list[RunRequest], stored: dict) -> list[RunReques
             run_key(request.task_id, request.pipeline, request.config_hash, s, request.fidelity)
             for s in seeds
         ]
-        used = _stored(ws, keys)
+        used = stored_runs(ws, keys)
         seed = next(
             s for s, k in zip(seeds, keys, strict=True) if k not in used and k not in taken
         )
@@ -232,7 +257,7 @@ def _execute(ws, data, todo, executor, ray_address, workers, catalogue, progress
 
     report(None)
     pool = make_executor(executor, workers=workers, ray_address=ray_address, catalogue=catalogue)
-    sink = _Sink(ws, data, pool.name)
+    sink = Sink(ws, data, pool.name)
     try:
         for request in todo:
             pool.submit(request, data)
@@ -247,7 +272,7 @@ def _execute(ws, data, todo, executor, ray_address, workers, catalogue, progress
         sink.close()
 
 
-class _Sink:
+class Sink:
     """Stores each result as it arrives, in its own transaction (a kill loses no stored run).
 
     Opening the DuckDB file costs more than writing a run, so the writer stays open while results

@@ -287,3 +287,26 @@ def run_table(con, keys: Sequence[str], measure_of: dict[str, str]) -> list[dict
         "config",
     )
     return [dict(zip(names, row, strict=True)) for row in rows]
+
+
+def task_local_runs(con, task_id: int, measure: str) -> list[dict]:
+    """The task's local runs in the order they were stored: run_key, pipeline, config (JSON
+    text), config_hash, status, seed, fidelity (JSON text) and ``value``, the aggregate of
+    ``measure`` over folds (None for a failed run).
+    """
+    if "run_details" not in con.tables():
+        return []
+    rows = con.execute(
+        """
+        SELECT r.run_key, r.pipeline, CAST(r.config AS VARCHAR), r.config_hash,
+               coalesce(r.status, 'ok'), d.seed, CAST(d.fidelity AS VARCHAR), e.value
+        FROM runs r
+        LEFT JOIN run_details d USING (run_key)
+        LEFT JOIN evaluations e
+            ON e.run_key = r.run_key AND e.measure = ? AND e.fold IS NULL
+        WHERE r.task_id = ? AND r.source = 'local'
+        ORDER BY r.created_at NULLS LAST, r.run_key""",
+        [measure, int(task_id)],
+    ).fetchall()
+    names = ("run_key", "pipeline", "config", "config_hash", "status", "seed", "fidelity", "value")
+    return [dict(zip(names, row, strict=True)) for row in rows]

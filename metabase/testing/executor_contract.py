@@ -9,6 +9,8 @@ Subclass :class:`ExecutorContract` in a test module as ``Test<Name>`` and define
 - a crash, a timeout, a memory overrun (in the run's own process and in a child process of it)
   and a lost worker are results with their status, and other runs are unaffected;
 - a lost worker is retried once with the same seed, never more;
+- runs submitted while the results are being read are run, and their results read, in the same
+  iteration;
 - ``close`` (and Ctrl-C) stops everything: no process of a run remains.
 """
 
@@ -126,6 +128,22 @@ class ExecutorContract:
         assert (
             len(seeds) == 2
         )  # the seed reaches the estimator: two seeds, two sets of predictions
+
+    def test_runs_submitted_while_results_are_read_are_run(self, executor):
+        """A caller that answers each result with a new run (``metabase tune``) gets every one:
+        the last result in flight does not end the iteration when a run was submitted for it.
+        """
+        data = faulty.synthetic_task()
+        first = [request("testing.faulty", faulty.config("ok"), seed=s) for s in (1, 2)]
+        later = [request("testing.faulty", faulty.config("ok"), seed=s) for s in (3, 4, 5)]
+        for req in first:
+            executor.submit(req, data)
+        got, queue = [], list(later)
+        for result in executor.results():
+            got.append((result.run_key, result.status))
+            if queue:
+                executor.submit(queue.pop(0), data)
+        assert sorted(got) == sorted((r.run_key, OK) for r in first + later)
 
     def test_a_crash_is_a_result_and_others_go_on(self, executor):
         data = faulty.synthetic_task()

@@ -1,0 +1,185 @@
+"""What ``metabase tune`` learns from and chooses among, read before anything runs.
+
+- **History**: the task's stored local runs in scope (a pipeline in scope, the same fidelity,
+  any seed), in the order they were stored. They count against the budget and are the first
+  observations, which is how a killed ``tune`` resumes.
+- **Training**: the store's runs of every other task (the target task is left out, so that the
+  tune's own runs never change what it learned and a restart proposes as the first start did),
+  or the starter knowledge base when the store has fewer than two such tasks, as ``recommend``
+  does. With ``--pipeline``, the runs of those pipelines when they cover two tasks, else all.
+- **Candidates**: ``samples`` configurations of each pipeline's ConfigSpace space (seeded), plus
+  ``recommend``'s pool (the best configurations of every training task, canonicalised), plus any
+  stored configuration of the task that is neither; encoded as ``recommend`` encodes its query.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from metabase.errors import InputError, StoreNotFoundError
+from metabase.records import Fidelity
+
+log = logging.getLogger(__name__)
+
+LOWER_IS_BETTER = ("mean_absolute_error", "root_mean_squared_error")
+
+
+@dataclass(frozen=True)
+class Stored:
+    """One stored run of the task in scope; ``value`` is its measure (None: it failed)."""
+
+    run_key: str
+    pipeline: str
+    config: dict
+    config_hash: str
+    status: str
+    value: float | None
+
+    @property
+    def identity(self) -> tuple[str, str]:
+        return self.pipeline, self.config_hash
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """The configurations the strategy chooses among (aligned lists) and its query."""
+
+    pipelines: list
+    configs: list
+    hashes: list
+    query: object
+    prepared: object
+    source: str  # where the training runs came from: store or starter
+
+    def index(self) -> dict[tuple[str, str], int]:
+        return {(p, h): i for i, (p, h) in enumerate(zip(self.pipelines, self.hashes))}
+
+
+def signed(measure: str, value: float | None) -> float | None:
+    """Higher is better, whatever the measure."""
+    if value is None or not np.isfinite(value):
+        return None
+    return -float(value) if measure in LOWER_IS_BETTER else float(value)
+
+
+def history(ws, task_id: int, scope: list[str], fidelity: Fidelity, measure: str) -> list[Stored]:
+    import pipelines as catalogue
+    from metabase.store.runs import task_local_runs
+
+    try:
+        with ws.reader(starter=False) as con:
+            rows = task_local_runs(con, task_id, measure) if "runs" in con.tables() else []
+    except StoreNotFoundError:
+        return []
+    wanted = fidelity.to_dict()
+    out = []
+    for row in rows:
+        if row["pipeline"] not in scope or json.loads(row["fidelity"] or "{}") != wanted:
+            continue
+        ok = row["status"] == "ok" and row["value"] is not None
+        config = json.loads(row["config"] or "{}")
+        out.append(
+            Stored(
+                row["run_key"],
+                row["pipeline"],
+                config,
+                catalogue.config_hash(row["pipeline"], config),  # as the candidates' hashes
+                row["status"],
+                float(row["value"]) if ok else None,
+            )
+        )
+    return out
+
+
+def _runs(con, task_id: int, pipelines: list[str] | None):
+    """(runs, tasks) of every task but ``task_id``: the given pipelines' when they cover two
+    usable tasks, else every pipeline's.
+    """
+    from metabase.recommend.data import usable_tasks
+    from metabase.services.recommend import load_store_data
+
+    if "runs" not in con.tables():
+        return None
+    for scope in [pipelines, None] if pipelines else [None]:
+        data = load_store_data(con, scope)
+        runs = data.runs[data.runs["task_id"] != task_id].reset_index(drop=True)
+        if len(usable_tasks(runs)) >= 2:
+            return runs, data.tasks[data.tasks["task_id"] != task_id]
+    return None
+
+
+def _target_features(cons, task_id: int, data) -> dict:
+    """The task's qualities where a store has them, else computed from its data."""
+    from metabase.services.recommend import file_meta_features
+    from metabase.store import run_queries
+
+    for con in cons:
+        values = run_queries.task_qualities(con, task_id)
+        if values:
+            return values
+    return file_meta_features(data.X, data.y)
+
+
+def training_data(ws, task_id: int, pipelines: list[str] | None, data):
+    """(runs, tasks, target meta-features, source) to learn from; see the module doc."""
+    from metabase import starter
+    from metabase.store import run_queries
+
+    own: dict = {}
+    try:
+        with ws.reader(starter=False) as con:
+            found = _runs(con, task_id, pipelines)
+            if found is not None:
+                return (*found, _target_features([con], task_id, data), "store")
+            own = run_queries.task_qualities(con, task_id)
+    except StoreNotFoundError:
+        pass
+    if not starter.available():
+        raise InputError(
+            "the store holds runs of fewer than 2 other tasks to learn from: run "
+            "`metabase import openml-pimp ...` or `metabase sync --flows ...` first"
+        )
+    con = starter.open_starter()
+    try:
+        found = _runs(con, task_id, pipelines)
+        if found is None:
+            raise InputError("the starter knowledge base holds runs of fewer than 2 other tasks")
+        return (*found, own or _target_features([con], task_id, data), "starter")
+    finally:
+        con.close()
+
+
+def candidates(
+    training, resolve, scope: list[str], samples: int, seed: int, stored: list[Stored]
+) -> Candidates:
+    """The candidate configurations and their query (see the module doc)."""
+    import pipelines as catalogue
+    from metabase.recommend import candidates as pool
+    from metabase.recommend.data import Prepared
+
+    runs, tasks, features, source = training
+    objs = {name: resolve(name) for name in scope}
+    fresh = [(name, c) for name, p in objs.items() for c in p.sample(samples, seed=seed)]
+    prepared = Prepared.build(runs, tasks, extra_configs=fresh)
+    pipes, configs, _ = pool.candidates(prepared, objs, 0, seed, None, runnable_only=True)
+    pairs = []
+    for p, c in zip(pipes, configs):
+        if p in objs:
+            found = pool.canonical_of(objs, p, c)
+            if found is not None:
+                pairs.append((p, found[0]))
+    pairs = fresh + pairs + [(s.pipeline, s.config) for s in stored]
+    out_p, out_c, out_h, seen = [], [], [], set()
+    for p, c in pairs:
+        digest = catalogue.config_hash(p, c)
+        if (p, digest) not in seen:  # one candidate per configuration
+            seen.add((p, digest))
+            out_p.append(p)
+            out_c.append(c)
+            out_h.append(digest)
+    query = prepared.query(features, out_p, out_c)
+    return Candidates(out_p, out_c, out_h, query, prepared, source)
