@@ -1,4 +1,4 @@
-"""``metabase tune`` against the replay server, on task 9983 (eeg-eye-state).
+"""``metabase tune`` against the replay server, on tasks 9983 (eeg-eye-state) and 31 (credit-g).
 
 Small fidelity keeps the runs cheap (a few trees, or a decision tree). The SIGKILL test runs the
 command in its own process and checks the process table afterwards, as test_run_signals does.
@@ -22,7 +22,7 @@ from cli.main import main
 
 pytestmark = pytest.mark.realdata
 REPO = Path(__file__).resolve().parent.parent
-TASK, TECATOR = "9983", "359934"
+TASK, CREDIT_G, TECATOR = "9983", "31", "359934"
 
 
 @pytest.fixture(scope="module")
@@ -71,11 +71,11 @@ def test_json_output_scores_are_the_stored_runs_and_the_path_climbs(cli, folder)
     export = folder / "trials.json"
     args = [
         "--task",
-        TASK,
+        CREDIT_G,
         "--pipeline",
         "sklearn.decision_tree",
         "--budget",
-        "4",
+        "3",
         "--batch",
         "2",
         "--workers",
@@ -92,12 +92,12 @@ def test_json_output_scores_are_the_stored_runs_and_the_path_climbs(cli, folder)
     report = json.loads(out)
     trials = report["trials"]
     assert (report["task_id"], report["budget"], report["measure"]) == (
-        9983,
-        4,
+        31,
+        3,
         "predictive_accuracy",
     )
-    assert [t["trial"] for t in trials] == [1, 2, 3, 4] and not any(t["reused"] for t in trials)
-    assert len({t["run_key"] for t in trials}) == 4
+    assert [t["trial"] for t in trials] == [1, 2, 3] and not any(t["reused"] for t in trials)
+    assert len({t["run_key"] for t in trials}) == 3
     assert {t["pipeline"] for t in trials} == {"sklearn.decision_tree"}
     for t in trials:  # each score is the pooled accuracy of the run's stored predictions
         (pooled,) = _sql(
@@ -113,10 +113,10 @@ def test_json_output_scores_are_the_stored_runs_and_the_path_climbs(cli, folder)
     assert path[0]["trial"] == 1 and path[-1]["score"] == max(scores)
     assert all(a["score"] < b["score"] for a, b in zip(path, path[1:]))
     assert [p["trial"] for p in path] == [
-        i + 1 for i in range(4) if scores[i] > max(scores[:i], default=-1)
+        i + 1 for i in range(3) if scores[i] > max(scores[:i], default=-1)
     ]
     trials_file = json.loads(export.read_text())
-    assert len(trials_file) == 4
+    assert len(trials_file) == 3
     assert trials_file[0]["params"] == {
         k: v for k, v in report["incumbent"]["config"].items() if v is not None
     }
@@ -125,7 +125,7 @@ def test_json_output_scores_are_the_stored_runs_and_the_path_climbs(cli, folder)
     assert code == 0
     assert [t["run_key"] for t in json.loads(again)["trials"]] == [t["run_key"] for t in trials]
     assert all(t["reused"] for t in json.loads(again)["trials"])
-    assert _local_runs(store) == 4
+    assert _local_runs(store) == 3
 
 
 BAD = [

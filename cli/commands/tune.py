@@ -30,9 +30,9 @@ def _print(report, fmt: str, published: dict) -> None:
             "run_key": t.run_key,
             "pipeline": t.pipeline,
             "status": t.status,
-            report.measure: t.score,
-            "best so far": "*" if t.trial in improved else "",
-            "stored before": t.reused,
+            "score": t.score,
+            "improved": "*" if t.trial in improved else "",
+            **({"stored before": t.reused} if report.executed < len(report.trials) else {}),
             **({"openml_run_id": published.get(t.run_key)} if published else {}),
         }
         for t in report.trials
@@ -48,8 +48,8 @@ def _print(report, fmt: str, published: dict) -> None:
     emit(
         rows,
         fmt,
-        title=f"tune of task {report.task_id} ({report.strategy}, budget {report.budget}, "
-        f"{report.executed} run now)",
+        title=f"tune of task {report.task_id}: {report.measure} ({report.strategy}, budget "
+        f"{report.budget}, {report.executed} run now)",
         caption=caption,
     )
 

@@ -7,9 +7,11 @@
   tune's own runs never change what it learned and a restart proposes as the first start did),
   or the starter knowledge base when the store has fewer than two such tasks, as ``recommend``
   does. With ``--pipeline``, the runs of those pipelines when they cover two tasks, else all.
-- **Candidates**: ``samples`` configurations of each pipeline's ConfigSpace space (seeded), plus
-  ``recommend``'s pool (the best configurations of every training task, canonicalised), plus any
-  stored configuration of the task that is neither; encoded as ``recommend`` encodes its query.
+- **Candidates**: ``samples`` configurations of each pipeline's ConfigSpace space under the
+  tune's seed, plus ``recommend``'s own candidates for those pipelines (its fresh samples and the
+  best configurations of every training task, canonicalised), among which are the zero-shot
+  recommendations, plus any stored configuration of the task that is none of these; encoded as
+  ``recommend`` encodes its query.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from metabase.records import Fidelity
 
 log = logging.getLogger(__name__)
 
+RECOMMEND_SEED = 0  # the seed of `metabase recommend`'s fresh samples
 LOWER_IS_BETTER = ("mean_absolute_error", "root_mean_squared_error")
 
 
@@ -160,10 +163,13 @@ def candidates(
     import pipelines as catalogue
     from metabase.recommend import candidates as pool
     from metabase.recommend.data import Prepared
+    from metabase.services.recommend import FRESH_SAMPLES
 
     runs, tasks, features, source = training
     objs = {name: resolve(name) for name in scope}
     fresh = [(name, c) for name, p in objs.items() for c in p.sample(samples, seed=seed)]
+    # recommend's own candidates (its fresh samples and pool): its zero-shot picks are among them
+    fresh += pool.fresh_pairs(objs, FRESH_SAMPLES, RECOMMEND_SEED)
     prepared = Prepared.build(runs, tasks, extra_configs=fresh)
     pipes, configs, _ = pool.candidates(prepared, objs, 0, seed, None, runnable_only=True)
     pairs = []
