@@ -278,3 +278,21 @@ def test_sigkill_after_three_runs_then_a_restart_stores_six_runs_none_twice(repl
     )
     assert rows == [(6, 6, 6)]
     assert not _forks_of(command)
+
+
+def test_a_configuration_stored_under_several_seeds_is_one_observation_with_its_best_score():
+    from metabase.services.tune import _first_observations
+    from metabase.services.tune_inputs import Stored
+
+    rf, dt = ("sklearn.random_forest", "a"), ("sklearn.decision_tree", "b")
+    stored = [
+        Stored("k1", rf[0], {}, rf[1], "crashed", None),
+        Stored("k2", rf[0], {}, rf[1], "ok", 0.9),
+        Stored("k3", dt[0], {}, dt[1], "ok", 0.6),
+        Stored("k4", rf[0], {}, rf[1], "ok", 0.7),
+    ]
+    observed, values = _first_observations({rf: 5, dt: 2}, stored, "predictive_accuracy")
+    assert (observed, values) == ([5, 2], [0.9, 0.6])
+    # lower is better for an error: its best is the smallest, observed negated
+    observed, values = _first_observations({rf: 5, dt: 2}, stored, "mean_absolute_error")
+    assert (observed, values) == ([5, 2], [-0.7, -0.6])

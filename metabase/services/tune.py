@@ -220,15 +220,12 @@ class _Loop:
         self, ws, data, strategy, cands, stored, measure, budget, batch, options, progress
     ):
         from metabase.recommend.sequential import create_sequential
-        from metabase.services.tune_inputs import signed
 
         self.ws, self.data, self.cands, self.measure = ws, data, cands, measure
         self.options, self.progress, self.batch = options, progress, batch
         self.todo = budget - len(stored)
         self.reused = len(stored)
-        index = cands.index()
-        self.observed = [index[s.identity] for s in stored]
-        self.values = [signed(measure, s.value) for s in stored]
+        self.observed, self.values = _first_observations(cands.index(), stored, measure)
         self.pending = np.ones(len(cands.pipelines), bool)
         self.pending[self.observed] = False
         self.in_flight: dict[str, int] = {}
@@ -325,6 +322,20 @@ class _Loop:
                     self.reused,
                 )
             )
+
+
+def _first_observations(index: dict, stored: list, measure: str) -> tuple[list, list]:
+    """One observation per stored configuration (run under several seeds, its best score; a
+    model that saw the same point twice would count it twice).
+    """
+    from metabase.services.tune_inputs import signed
+
+    best: dict[int, float | None] = {}
+    for s in stored:
+        i, value = index[s.identity], signed(measure, s.value)
+        if i not in best or (value is not None and (best[i] is None or value > best[i])):
+            best[i] = value
+    return list(best), list(best.values())
 
 
 def _report(ws, task_id, scope, fidelity, measure, stored, strategy, seed, budget) -> TuneReport:
