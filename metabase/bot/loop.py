@@ -48,9 +48,9 @@ class BotOptions:
     hours: float | None = None
     max_runs: int | None = None
     grace_s: float = 60.0
-    fidelity: Fidelity = field(default_factory=Fidelity)
+    fidelity: Fidelity | str | None = None  # text as `metabase run --fidelity` takes it
     time_limit_s: float | None = None
-    memory_limit_mb: float | None = None
+    memory_limit_mb: float | str | None = None  # 2048, 512M, 2G
     seed: int = 0
     cap: int | None = 100  # runs per task and pipeline
     per_pair: int = 8  # candidates per task and pipeline shown to the policy
@@ -110,6 +110,9 @@ class Bot:
         self.session = self.ws.bot_session(catalogue=self.catalogue)
         self.tasks = self.session.resolve_tasks(o.suite, o.tasks)
         self.session.check_pipelines(o.pipelines)
+        self.fidelity, self.time_limit, self.memory_limit = self.session.run_limits(
+            o.fidelity, o.time_limit_s, o.memory_limit_mb, o.workers
+        )
         taken_over = self.session.register(
             o.executor, o.workers or 0, self.policy.name, _options_row(o)
         )
@@ -204,8 +207,8 @@ class Bot:
                 config_hash=job["config_hash"],
                 seed=job["seed"],
                 fidelity=Fidelity(**job["fidelity"]),
-                time_limit_s=self.options.time_limit_s,
-                memory_limit_mb=self.options.memory_limit_mb,
+                time_limit_s=self.time_limit,
+                memory_limit_mb=self.memory_limit,
             )
             pool.submit(request, data)
             self.in_flight[job["run_key"]] = (job, data)
@@ -220,7 +223,7 @@ class Bot:
             return
         self._asks += 1
         choices = self.policy.choose(knowledge, n, seed=o.seed * 100_003 + self._asks)
-        self.session.propose(self.session.jobs_of(choices, o.seed, o.fidelity))
+        self.session.propose(self.session.jobs_of(choices, o.seed, self.fidelity))
 
     def _task_data(self, job: dict):
         task = job["task_id"]
@@ -379,6 +382,6 @@ def _options_row(o: BotOptions) -> dict:
         "publish": o.publish,
         "hours": o.hours,
         "max_runs": o.max_runs,
-        "fidelity": o.fidelity.to_dict(),
+        "fidelity": str(o.fidelity or ""),
         "cap": o.cap,
     }

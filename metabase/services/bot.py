@@ -305,6 +305,19 @@ class BotSession:
                     f"pipeline {name} is not in the catalogue: `metabase pipelines list` shows it"
                 ) from None
 
+    def run_limits(self, fidelity, time_limit, memory_limit, workers) -> tuple:
+        """(:class:`~metabase.records.Fidelity`, time limit s, memory limit MiB), checked as
+        ``metabase run`` checks them.
+        """
+        from metabase.records import Fidelity
+        from metabase.services import run_inputs
+
+        memory_limit = run_inputs.parse_memory(memory_limit)
+        run_inputs.check_limits(time_limit, memory_limit, workers)
+        if not isinstance(fidelity, Fidelity):
+            fidelity = run_inputs.parse_fidelity(fidelity)
+        return fidelity, time_limit, memory_limit
+
     def task_data(self, task_id: int) -> TaskData:
         """The task's data and splits (the gateway's cache first)."""
         return self._gateway().get_task_data(int(task_id))
