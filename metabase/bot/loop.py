@@ -101,6 +101,7 @@ class Bot:
         self._retrain = None
         self._since_retrain = 0
         self._last_retrain = float("-inf")
+        self._closing = False
 
     # -- the whole life ------------------------------------------------------------------------
     def run(self) -> BotSummary:
@@ -108,18 +109,11 @@ class Bot:
 
         o = self.options
         self.session = self.ws.bot_session(catalogue=self.catalogue)
-        self.tasks = self.session.resolve_tasks(o.suite, o.tasks)
-        self.session.check_pipelines(o.pipelines)
-        self.fidelity, self.time_limit, self.memory_limit = self.session.run_limits(
-            o.fidelity, o.time_limit_s, o.memory_limit_mb, o.workers
-        )
-        taken_over = self.session.register(
-            o.executor, o.workers or 0, self.policy.name, _options_row(o)
-        )
-        if taken_over:
-            log.warning(
-                "took over from a dead bot (pid %s on %s)", taken_over["pid"], taken_over["host"]
-            )
+        try:
+            self._start()
+        except BaseException:
+            self.session.close()
+            raise
         saved = self._install_signals()
         beat = threading.Thread(target=self._beat_loop, name="bot-heartbeat", daemon=True)
         pool = None
@@ -141,6 +135,7 @@ class Bot:
                 len(self.in_flight),
             )
         finally:
+            self._closing = True  # a signal now must not interrupt the clean-up
             signal.setitimer(signal.ITIMER_REAL, 0)
             if pool is not None:
                 pool.close()
@@ -151,6 +146,22 @@ class Bot:
             self.session.stop(self.summary.stopped)
             self.session.close()
         return self.summary
+
+    def _start(self) -> None:
+        """Check the options, then register (refused while another bot runs)."""
+        o = self.options
+        self.tasks = self.session.resolve_tasks(o.suite, o.tasks)
+        self.session.check_pipelines(o.pipelines)
+        self.fidelity, self.time_limit, self.memory_limit = self.session.run_limits(
+            o.fidelity, o.time_limit_s, o.memory_limit_mb, o.workers
+        )
+        taken_over = self.session.register(
+            o.executor, o.workers or 0, self.policy.name, _options_row(o)
+        )
+        if taken_over:
+            log.warning(
+                "took over from a dead bot (pid %s on %s)", taken_over["pid"], taken_over["host"]
+            )
 
     def _loop(self, pool) -> None:
         while True:
@@ -355,12 +366,15 @@ class Bot:
             return {}
 
         def on_stop(signum, frame) -> None:
+            if self._closing:
+                return
             if self.stopping and signum != signal.SIGALRM:
                 raise _GraceOver()  # asked twice: stop now
             self._request_stop(f"signal {signal.Signals(signum).name}")
 
         def on_alarm(signum, frame) -> None:
-            raise _GraceOver()
+            if not self._closing:
+                raise _GraceOver()
 
         saved = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT, signal.SIGALRM)}
         signal.signal(signal.SIGTERM, on_stop)
