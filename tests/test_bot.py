@@ -171,3 +171,100 @@ def test_a_dead_bot_is_taken_over_and_its_jobs_recovered(ws):
     assert states[jobs[1]["run_key"]] == "stored"  # released, then run by the new bot
     started = _rows(ws, "SELECT message FROM bot_events WHERE kind = 'start' ORDER BY at_time")
     assert f"taking over from the dead pid {gone.pid}" in started[-1][0]
+
+
+# -- against the replay server ------------------------------------------------------------------
+CREDIT_G = 31
+
+
+def _replay_ws(tmp_path, url: str, monkeypatch) -> Workspace:
+    monkeypatch.setenv("METABASE_OPENML_RETRIES", "2")
+    monkeypatch.setenv("METABASE_OPENML_BACKOFF_S", "0.01")
+    return Workspace(
+        Settings.resolve(store=tmp_path / "replay.duckdb", openml_server=url, apikey="k")
+    )
+
+
+def _on_server(server, keys) -> dict:
+    from metabase.records import publish_tag
+
+    return {k: server.state.tagged("run", publish_tag(k)) for k in keys}
+
+
+@pytest.mark.realdata
+def test_the_command_runs_publishes_each_run_once_and_reports(replay_factory, tmp_path, capsys):
+    from cli.main import main
+
+    server = replay_factory()
+    store = tmp_path / "cli.duckdb"
+    base = ["--store", str(store), "--openml-server", server.url, "--apikey", "k"]
+    code = main(
+        [
+            *base,
+            "bot",
+            "--tasks",
+            str(CREDIT_G),
+            "--pipeline",
+            "sklearn.decision_tree",
+            "--max-runs",
+            "3",
+            "--workers",
+            "2",
+            "--publish",
+            "--policy",
+            "random",
+            "--format",
+            "json",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0, out
+    summary = json.loads(out)
+    assert (summary["runs"], summary["published"], summary["stopped"]) == (3, 3, "done")
+    ws = Workspace(Settings.resolve(store=store))
+    jobs = _rows(
+        ws,
+        "SELECT j.run_key, j.state, r.openml_run_id FROM bot_jobs j JOIN runs r USING (run_key)",
+    )
+    assert len(jobs) == 3 and {j[1] for j in jobs} == {"published"}
+    assert _on_server(server, [j[0] for j in jobs]) == {j[0]: {j[2]} for j in jobs}
+    assert main([*base, "status", "--format", "json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["running"] is False and status["bot"]["state"] == "stopped"
+    assert status["jobs"] == {"published": 3} and status["outbox"]["states"] == {"done": 3}
+    assert (store.parent / "cli.duckdb.bot.log").read_text().count("task 31") >= 3
+
+
+@pytest.mark.realdata
+def test_an_unreachable_openml_keeps_the_runs_in_the_outbox_until_it_is_back(
+    replay_factory, openml_data, tmp_path, monkeypatch
+):
+    from urllib.parse import urlparse
+
+    from metabase.testing.replay import start_server
+
+    server = replay_factory()
+    ws = _replay_ws(tmp_path, server.url, monkeypatch)
+    options = {"tasks": (CREDIT_G,), "workers": 2, "publish_backoff_s": 0.2}
+    # the task's data is cached by a first run; then OpenML goes away
+    assert Bot(ws, _options(max_runs=1, **options)).run().runs == 1
+    port = urlparse(server.url).port
+    server.stop()
+    away = Bot(ws, _options(max_runs=2, publish=True, **options)).run()
+    assert (away.runs, away.published, away.stopped) == (2, 0, "done")
+    errors = [m for (m,) in _rows(ws, "SELECT message FROM bot_events WHERE kind = 'error'")]
+    assert errors and all(m.startswith("publish:") for m in errors)
+    assert "cannot reach OpenML" in errors[0]
+    assert _rows(ws, "SELECT state, count(*) FROM bot_jobs GROUP BY state") == [("stored", 3)]
+
+    back = start_server(openml_data, port=port)
+    try:
+        again = Bot(ws, _options(max_runs=1, publish=True, **options)).run()
+        assert (again.runs, again.published) == (1, 4)
+        jobs = _rows(
+            ws, "SELECT j.run_key, r.openml_run_id FROM bot_jobs j JOIN runs r USING (run_key)"
+        )
+        assert _on_server(back, [k for k, _ in jobs]) == {k: {i} for k, i in jobs}
+        assert len(back.state.uploaded_runs) == 4
+    finally:
+        back.stop()
