@@ -268,3 +268,19 @@ def test_an_unreachable_openml_keeps_the_runs_in_the_outbox_until_it_is_back(
         assert len(back.state.uploaded_runs) == 4
     finally:
         back.stop()
+
+
+def test_retraining_runs_beside_the_runs_and_replaces_the_models(ws):
+    options = _options(tasks=(1, 2, 3), max_runs=8, retrain_every=2, retrain_min_s=0)
+    summary = Bot(ws, options).run()
+    assert summary.runs == 8 and summary.retrains >= 1
+    events = _rows(
+        ws, "SELECT at_time, message FROM bot_events WHERE kind = 'retrain' ORDER BY at_time"
+    )
+    started = next(at for at, m in events if m.startswith("retraining"))
+    done = next(at for at, m in events if m.startswith("retrained") and m.endswith("done"))
+    finished = [at for (at,) in _rows(ws, "SELECT finished_at FROM bot_jobs")]
+    assert any(started < at < done for at in finished)  # runs went on while it retrained
+    models = ws.settings.model_dir
+    assert [p.name for p in models.glob("default-*/surrogate")]  # the trained model, whole
+    assert not list(models.glob(".*.tmp"))

@@ -128,6 +128,9 @@ class Bot:
             self._loop(pool)
             if o.publish and not self.stopping:
                 self._publish(final=True)
+            if self._retrain is not None and not self.stopping:  # a bounded run: let it finish
+                self._retrain.wait(o.grace_s)
+                self._poll_retrain()
         except _GraceOver:
             log.warning(
                 "the grace of %g s is over: stopping %d running jobs",
@@ -325,12 +328,13 @@ class Bot:
             if code is None:
                 return
             outcome = "done" if code == 0 else f"failed (exit {code}): {self._retrain.error()}"
-            self.session.event("retrain", f"the recommend models were retrained: {outcome}")
+            self.session.event("retrain", f"retrained the recommend models: {outcome}")
             self.summary.retrains += code == 0
             self._retrain = None
         due = time.monotonic() - self._last_retrain >= o.retrain_min_s
         if self._since_retrain >= o.retrain_every and due and not self.stopping:
             self._retrain = self.session.start_retrain()
+            self.session.event("retrain", "retraining the recommend models in the background")
             self._since_retrain = 0
             self._last_retrain = time.monotonic()
 

@@ -69,6 +69,12 @@ class Retrain:
     def poll(self) -> int | None:
         return self.proc.poll()
 
+    def wait(self, timeout: float) -> None:
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pass
+
     def error(self) -> str:
         self.errors.seek(0)
         lines = [line for line in self.errors.read().splitlines() if line.strip()]
