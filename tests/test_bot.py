@@ -284,3 +284,22 @@ def test_retraining_runs_beside_the_runs_and_replaces_the_models(ws):
     models = ws.settings.model_dir
     assert [p.name for p in models.glob("default-*/surrogate")]  # the trained model, whole
     assert not list(models.glob(".*.tmp"))
+
+
+def test_a_task_whose_data_is_away_waits_while_the_others_run(ws, monkeypatch):
+    from metabase.errors import OpenMLError
+
+    def data(self, task):
+        if task == 2:
+            raise OpenMLError("cannot fetch the data or splits of task 2 (ConnectionError)")
+        return faulty.synthetic_task(n=60, folds=3, task_id=task)
+
+    monkeypatch.setattr(BotSession, "task_data", data)
+    summary = Bot(ws, _options(tasks=(1, 2), max_runs=4)).run()
+    assert (summary.runs, summary.failed, summary.paused) == (4, 0, [])
+    assert _rows(ws, "SELECT DISTINCT task_id FROM runs") == [(1,)]
+    waiting = _rows(ws, "SELECT state, count(*) FROM bot_jobs WHERE task_id = 2 GROUP BY state")
+    assert [state for state, _ in waiting] in ([], ["proposed"])  # never failed, never lost
+    errors = _rows(ws, "SELECT message FROM bot_events WHERE kind = 'error'")
+    # the policy chose task 2 (seed 0): its jobs went back to wait, with one error line
+    assert len(errors) == 1 and "task 2" in errors[0][0] and "wait" in errors[0][0]

@@ -21,6 +21,8 @@ import psutil
 import pytest
 
 from cli.main import main
+from metabase.settings import Settings
+from metabase.workspace import Workspace
 
 pytestmark = [pytest.mark.realdata, pytest.mark.slow]
 REPO = Path(__file__).resolve().parent.parent
@@ -104,7 +106,7 @@ def _start(command: list[str], log: Path) -> subprocess.Popen:
 def test_sigkill_at_random_points_loses_nothing_and_repeats_nothing(replay_factory, tmp_path):
     from metabase.records import publish_tag
 
-    server = replay_factory(faults="drop=0.2,reset=0.1,retry_after=0,match=/run,seed=11")
+    server = replay_factory(faults="drop=0.3,reset=0.2,retry_after=0,match=/run,seed=11")
     store, log = tmp_path / "killed.duckdb", tmp_path / "bot.stderr"
     command = _command(server.url, store, "--publish")
     rng = random.Random(17)
@@ -122,6 +124,8 @@ def test_sigkill_at_random_points_loses_nothing_and_repeats_nothing(replay_facto
             if proc.poll() is None:
                 proc.kill()
         assert _gone(children), f"kill {kill}: a run's process outlived the killed bot"
+        status = Workspace(Settings.resolve(store=store)).bot_status()
+        assert status["running"] is False and status["bot"]["state"].startswith("dead")
         _wait(lambda: not _forks_of(command), 15, "the forks of the killed bot to end")
         runs = dict(_query(store, "SELECT run_key, created_at FROM runs WHERE source = 'local'"))
         # no finished result lost, and none run again to completion (its row would be new)
@@ -145,6 +149,8 @@ def test_sigkill_at_random_points_loses_nothing_and_repeats_nothing(replay_facto
     for key, run_id in published.items():
         assert server.state.tagged("run", publish_tag(key)) == {run_id}, key
     assert len(server.state.uploaded_runs) == len(published)  # nothing published twice
+    faulted = server.server.faulted  # answers were lost after storing: the outbox was tested
+    assert faulted[("drop", "POST")] + faulted[("reset", "POST")] >= 1, faulted
 
 
 def test_status_a_second_bot_and_sigterm_within_the_grace(replay_server, tmp_path, capsys):

@@ -163,6 +163,10 @@ def register(group: click.Group) -> None:
         _status_tables(report)
 
 
+def _when(value) -> str | None:
+    return None if value is None else f"{value:%Y-%m-%d %H:%M:%S}"
+
+
 def _status_tables(report: dict) -> None:
     bot = report["bot"]
     if bot is None:
@@ -175,10 +179,10 @@ def _status_tables(report: dict) -> None:
                 "state": state,
                 "pid": bot["pid"],
                 "host": bot["host"],
-                "since": bot["since"],
+                "since (UTC)": _when(bot["since"]),
                 "executor": bot["executor"],
                 "policy": bot["policy"],
-                "last heartbeat": bot["last_heartbeat"],
+                "heartbeat": f"{bot['heartbeat_age_s']:g} s ago",
                 "stopped": bot["stop_reason"],
             }
         ],

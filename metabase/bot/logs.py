@@ -16,13 +16,14 @@ def log_path(store_path) -> Path:
 
 
 def setup_logging(store_path, level: int = logging.INFO) -> Path:
-    """Send metabase's log records of ``level`` and above to the file and to stderr (once per
-    process); returns the file's path.
+    """Send metabase's log records of ``level`` and above to the file and to stderr (instead of
+    an earlier bot's in this process); returns the file's path.
     """
     path = log_path(store_path)
     logger = logging.getLogger("metabase")
-    if any(getattr(h, "_metabase_bot", False) for h in logger.handlers):
-        return path
+    for old in [h for h in logger.handlers if getattr(h, "_metabase_bot", False)]:
+        logger.removeHandler(old)
+        old.close()
     handlers: list[logging.Handler] = [logging.StreamHandler()]
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -24,8 +24,8 @@ import signal
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
 
+from metabase.bot.options import BotOptions, BotSummary, options_row, transient
 from metabase.bot.policy import Policy, create_policy
 from metabase.errors import InputError, MetabaseError
 from metabase.records import Fidelity, RunRequest
@@ -33,46 +33,7 @@ from metabase.records import Fidelity, RunRequest
 log = logging.getLogger("metabase.bot")
 
 DATA_KEPT = 4  # tasks whose data stays in memory
-
-
-@dataclass(frozen=True)
-class BotOptions:
-    tasks: tuple[int, ...] = ()
-    suite: str | None = None
-    pipelines: tuple[str, ...] = ("sklearn.random_forest",)
-    policy: str = "random"
-    executor: str = "local"
-    workers: int | None = None
-    ray_address: str | None = None
-    publish: bool = False
-    hours: float | None = None
-    max_runs: int | None = None
-    grace_s: float = 60.0
-    fidelity: Fidelity | str | None = None  # text as `metabase run --fidelity` takes it
-    time_limit_s: float | None = None
-    memory_limit_mb: float | str | None = None  # 2048, 512M, 2G
-    seed: int = 0
-    cap: int | None = 100  # runs per task and pipeline
-    per_pair: int = 8  # candidates per task and pipeline shown to the policy
-    pause_after: int = 3  # failures in a row that pause a (task, pipeline)
-    beat_s: float = 10.0
-    publish_every_s: float = 5.0
-    publish_batch: int = 20
-    publish_backoff_s: float = 30.0
-    publish_backoff_max_s: float = 1800.0
-    retrain_every: int = 50  # new results between retrains
-    retrain_min_s: float = 300.0
-
-
-@dataclass
-class BotSummary:
-    runs: int = 0
-    failed: int = 0
-    published: int = 0
-    paused: list = field(default_factory=list)
-    stopped: str = ""
-    recovered: dict = field(default_factory=dict)
-    retrains: int = 0
+DATA_RETRY_S = 60.0  # a task whose data cannot be fetched now (OpenML away) waits this long
 
 
 class _GraceOver(BaseException):
@@ -93,6 +54,7 @@ class Bot:
         self.stopping: str | None = None
         self.in_flight: dict[str, tuple[dict, object]] = {}
         self._data: OrderedDict = OrderedDict()
+        self._data_wait: dict[int, float] = {}
         self._asks = 0
         self._exhausted = False
         self._beat_stop = threading.Event()
@@ -159,7 +121,7 @@ class Bot:
             o.fidelity, o.time_limit_s, o.memory_limit_mb, o.workers
         )
         taken_over = self.session.register(
-            o.executor, o.workers or 0, self.policy.name, _options_row(o)
+            o.executor, o.workers or 0, self.policy.name, options_row(o)
         )
         if taken_over:
             log.warning(
@@ -176,7 +138,7 @@ class Bot:
                     if self._exhausted and not self.stopping:
                         self.stopping = "nothing left to run (every pair capped or paused)"
                     return
-                time.sleep(0.1)  # nothing could start (its task's data failed, say): ask again
+                time.sleep(1.0)  # nothing could start (its task's data is away, say): try again
                 continue
             results = pool.results()
             result = next(results, None)
@@ -206,10 +168,11 @@ class Bot:
         need = need if left is None else min(need, left)
         if need <= 0:
             return
-        jobs = self.session.lease(need)
+        waiting = self._waiting_tasks()
+        jobs = self.session.lease(need, waiting)
         if len(jobs) < need and not self._exhausted:
-            self._ask_policy(need - len(jobs))
-            jobs += self.session.lease(need - len(jobs))
+            self._ask_policy(need - len(jobs), waiting)
+            jobs += self.session.lease(need - len(jobs), waiting)
         for job in jobs:
             data = self._task_data(job)
             if data is None:
@@ -227,13 +190,18 @@ class Bot:
             pool.submit(request, data)
             self.in_flight[job["run_key"]] = (job, data)
 
-    def _ask_policy(self, n: int) -> None:
+    def _waiting_tasks(self) -> list[int]:
+        now = time.monotonic()
+        return [task for task, until in self._data_wait.items() if until > now]
+
+    def _ask_policy(self, n: int, waiting: list[int]) -> None:
         o = self.options
+        tasks = [t for t in self.tasks if t not in waiting]
         knowledge = self.session.knowledge(
-            self.tasks, o.pipelines, per_pair=o.per_pair, cap=o.cap, seed=o.seed
+            tasks, o.pipelines, per_pair=o.per_pair, cap=o.cap, seed=o.seed
         )
         if knowledge.candidates.empty:
-            self._exhausted = True
+            self._exhausted = not waiting  # else: those tasks' data may come back
             return
         self._asks += 1
         choices = self.policy.choose(knowledge, n, seed=o.seed * 100_003 + self._asks)
@@ -247,10 +215,20 @@ class Bot:
         try:
             data = self.session.task_data(task)
         except MetabaseError as exc:
+            if transient(exc):  # OpenML away: the job waits, the other tasks go on
+                self.session.release([job["run_key"]])
+                if task not in self._data_wait:
+                    self.session.event(
+                        "error",
+                        f"task {task}: {exc}; its jobs wait (retried every {DATA_RETRY_S:g} s)",
+                    )
+                self._data_wait[task] = time.monotonic() + DATA_RETRY_S
+                return None
             self.session.fail([job["run_key"]], f"task data: {exc}")
-            self.session.event("error", f"task {task}: its data cannot be fetched: {exc}")
+            self.session.event("error", f"task {task}: its data cannot be run on: {exc}")
             self._maybe_pause(job)
             return None
+        self._data_wait.pop(task, None)
         self._data[task] = data
         while len(self._data) > DATA_KEPT:
             self._data.popitem(last=False)
@@ -390,16 +368,3 @@ class Bot:
     def _restore_signals(saved: dict) -> None:
         for signum, handler in saved.items():
             signal.signal(signum, handler)
-
-
-def _options_row(o: BotOptions) -> dict:
-    return {
-        "tasks": list(o.tasks),
-        "suite": o.suite,
-        "pipelines": list(o.pipelines),
-        "publish": o.publish,
-        "hours": o.hours,
-        "max_runs": o.max_runs,
-        "fidelity": str(o.fidelity or ""),
-        "cap": o.cap,
-    }

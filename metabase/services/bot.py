@@ -207,13 +207,14 @@ class BotSession:
         with self.held() as con, con.transaction():
             return store.add_jobs(con, jobs, utcnow())
 
-    def lease(self, n: int) -> list[dict]:
+    def lease(self, n: int, skip_tasks: Sequence[int] = ()) -> list[dict]:
         from metabase.store import bot as store
         from metabase.store import utcnow
 
         with self.held() as con, con.transaction():
             now = utcnow()
-            jobs = store.lease_next(con, n, self.owner, now, now + timedelta(seconds=LEASE_S))
+            until = now + timedelta(seconds=LEASE_S)
+            jobs = store.lease_next(con, n, self.owner, now, until, skip_tasks)
         for job in jobs:
             job["config"] = json.loads(job["config"])
             job["fidelity"] = json.loads(job["fidelity"])

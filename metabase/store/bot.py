@@ -154,9 +154,9 @@ _JOB_COLUMNS = (
 )
 
 
-def lease_next(con, n: int, owner: str, now, until) -> list[dict]:
-    """Lease up to ``n`` proposed jobs (oldest first, paused pairs skipped): they become
-    ``running`` under ``owner`` until ``until``.
+def lease_next(con, n: int, owner: str, now, until, skip_tasks: Sequence[int] = ()) -> list[dict]:
+    """Lease up to ``n`` proposed jobs (oldest first; paused pairs and ``skip_tasks`` skipped):
+    they become ``running`` under ``owner`` until ``until``.
     """
     rows = con.execute(
         f"""
@@ -165,9 +165,10 @@ def lease_next(con, n: int, owner: str, now, until) -> list[dict]:
         WHERE job_id IN (
             SELECT j.job_id FROM bot_jobs j
             ANTI JOIN bot_paused p ON p.task_id = j.task_id AND p.pipeline = j.pipeline
-            WHERE j.state = 'proposed' ORDER BY j.job_id LIMIT ?)
+            WHERE j.state = 'proposed' AND j.task_id NOT IN (SELECT unnest(?::BIGINT[]))
+            ORDER BY j.job_id LIMIT ?)
         RETURNING {", ".join(_JOB_COLUMNS)}""",
-        [owner, until, now, int(n)],
+        [owner, until, now, [int(t) for t in skip_tasks], int(n)],
     ).fetchall()
     return sorted(
         (dict(zip(_JOB_COLUMNS, r, strict=True)) for r in rows), key=lambda j: j["job_id"]
