@@ -303,3 +303,40 @@ def test_a_task_whose_data_is_away_waits_while_the_others_run(ws, monkeypatch):
     errors = _rows(ws, "SELECT message FROM bot_events WHERE kind = 'error'")
     # the policy chose task 2 (seed 0): its jobs went back to wait, with one error line
     assert len(errors) == 1 and "task 2" in errors[0][0] and "wait" in errors[0][0]
+
+
+def test_hours_stops_the_bot_after_its_running_jobs_finish(ws):
+    summary = Bot(ws, _options(hours=1.5 / 3600, grace_s=60)).run()
+    assert summary.stopped == "--hours 0.000416667 reached" and summary.runs >= 1
+    # the jobs running at the deadline finished within the grace: none went back
+    assert _rows(ws, "SELECT DISTINCT state FROM bot_jobs") == [("stored",)]
+
+
+def test_a_retrain_dies_with_a_killed_bot(tmp_path):
+    import signal
+    import time
+
+    import psutil
+
+    parent = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from metabase.services.bot_retrain import Retrain; "
+            "from metabase.settings import Settings; "
+            "r = Retrain.start(Settings.resolve(store=sys.argv[1])); "
+            "print(r.proc.pid, flush=True); time.sleep(600)",
+            str(tmp_path / "none.duckdb"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    child = psutil.Process(int(parent.stdout.readline()))
+    assert child.status() != psutil.STATUS_ZOMBIE  # still importing: it has not finished
+    parent.send_signal(signal.SIGKILL)
+    parent.wait(10)
+    deadline = time.monotonic() + 10
+    while child.is_running() and child.status() != psutil.STATUS_ZOMBIE:
+        assert time.monotonic() < deadline, "the retrain outlived the killed bot"
+        time.sleep(0.1)
