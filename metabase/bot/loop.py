@@ -86,6 +86,7 @@ class Bot:
                 o.executor, workers=o.workers, ray_address=o.ray_address, catalogue=self.catalogue
             )
             self.workers = getattr(pool, "workers", None) or o.workers or 1
+            self.publisher = self.session.publisher()
             self._deadline = None if o.hours is None else time.monotonic() + o.hours * 3600
             self._loop(pool)
             if o.publish and not self.stopping:
@@ -105,7 +106,11 @@ class Bot:
             if pool is not None:
                 pool.close()
             self._stop_retrain()
+            if o.publish and hasattr(self, "publisher"):  # a batch under way ends first
+                self.publisher.wait(min(o.grace_s, 30.0))
             self._beat_stop.set()
+            if beat.is_alive():  # a beat under way ends before the store is let go
+                beat.join(30)
             self._restore_signals(saved)
             self.summary.stopped = self.stopping or "done"
             self.session.stop(self.summary.stopped)
@@ -271,32 +276,39 @@ class Bot:
 
     # -- publishing ----------------------------------------------------------------------------
     def _publish(self, final: bool = False) -> None:
-        now = time.monotonic()
-        if not final and now < self._next_publish:
-            return
+        """Collect the last batch's outcome; start the next when it is due. ``final``: publish
+        what waits, batch after batch, before the bot ends (until a batch fails).
+        """
         o = self.options
         while True:
-            try:
-                report, marked = self.session.publish(o.publish_batch)
-            except MetabaseError as exc:
-                report, marked, problem = None, 0, str(exc)
-            else:
-                problem = report.stopped if report is not None else None
-                if report is not None and report.failed and not problem:
-                    reasons = {r["reason"] for r in report.rows if r["state"] == "failed"}
-                    problem = f"{report.failed} runs failed to publish: {'; '.join(reasons)}"
-            self.summary.published += marked
-            if problem:
-                self.session.event(
-                    "error", f"publish: {problem}; the outbox retries in {self._backoff:g} s"
-                )
-                self._next_publish = time.monotonic() + self._backoff
-                self._backoff = min(self._backoff * 2, o.publish_backoff_max_s)
+            if final:
+                self.publisher.wait(o.grace_s)
+            done = self.publisher.outcome()
+            if done is not None and not self._published(done):
                 return
-            self._backoff = o.publish_backoff_s
-            self._next_publish = time.monotonic() + o.publish_every_s
-            if report is None or not final:
+            if self.publisher.busy or (not final and time.monotonic() < self._next_publish):
                 return
+            if not self.publisher.start(o.publish_batch) or not final:
+                return
+
+    def _published(self, done) -> bool:
+        """Account for a finished batch; False when it failed (the next waits a back-off)."""
+        o, report = self.options, done.report
+        self.summary.published += done.marked
+        problem = done.error or (report.stopped if report is not None else None)
+        if report is not None and report.failed and not problem:
+            reasons = {r["reason"] for r in report.rows if r["state"] == "failed"}
+            problem = f"{report.failed} runs failed to publish: {'; '.join(reasons)}"
+        if problem:
+            self.session.event(
+                "error", f"publish: {problem}; the outbox retries in {self._backoff:g} s"
+            )
+            self._next_publish = time.monotonic() + self._backoff
+            self._backoff = min(self._backoff * 2, o.publish_backoff_max_s)
+            return False
+        self._backoff = o.publish_backoff_s
+        self._next_publish = time.monotonic() + o.publish_every_s
+        return True
 
     # -- retraining ----------------------------------------------------------------------------
     def _poll_retrain(self) -> None:

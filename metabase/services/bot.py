@@ -337,22 +337,11 @@ class BotSession:
         return Retrain.start(self.ws.settings)
 
     # -- publishing ----------------------------------------------------------------------------
-    def publish(self, limit: int):
-        """Publish up to ``limit`` stored runs through ``Workspace.publish`` (its outbox sends
-        each once); returns (its report or None when nothing waits, jobs marked published).
-        """
-        from metabase.store import bot as store
-        from metabase.store import utcnow
+    def publisher(self):
+        """The background publisher of stored runs (:mod:`metabase.services.bot_publish`)."""
+        from metabase.services.bot_publish import Publisher
 
-        with self.held() as con:
-            keys = store.to_publish(con, limit)
-        if not keys:
-            return None, 0
-        with self.held.lock:  # publish opens its own connections: none of ours may be open
-            self.held.close()
-            report = self.ws.publish(run_keys=keys)
-        with self.held() as con, con.transaction():
-            return report, store.mark_published(con, utcnow())
+        return Publisher(self.ws, self.held)
 
     def close(self) -> None:
         self.held.close()
