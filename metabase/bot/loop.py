@@ -8,8 +8,9 @@ over) and repairs what a killed predecessor left: its jobs get their stored resu
    for more (its :class:`~metabase.bot.policy.Knowledge` comes from the store);
 2. store each result with its job's state as it arrives (a crash, a timeout, a memout are
    results); a (task, pipeline) whose last ``pause_after`` jobs failed is paused;
-3. with ``publish``, publish stored runs through the outbox (exactly once), backing off while
-   OpenML is unreachable: the runs wait in the outbox and the loop goes on;
+3. with ``publish``, publish stored runs through the outbox (exactly once) in a background
+   thread, a batch at a time, backing off while OpenML is unreachable: the runs wait in the
+   outbox and the loop goes on;
 4. when enough new results arrived, retrain the recommend models in a background process.
 
 SIGTERM or Ctrl-C: no new jobs; running ones may finish within ``grace_s``, then are stopped and
