@@ -187,3 +187,41 @@ def test_status_a_second_bot_and_sigterm_within_the_grace(replay_server, tmp_pat
     stopped = json.loads(capsys.readouterr().out)
     assert stopped["running"] is False and stopped["bot"]["stop_reason"] == "signal SIGTERM"
     assert "running" not in stopped["jobs"] and stopped["in_flight"] == []
+
+
+def test_readers_query_beside_a_publishing_bot(replay_factory, tmp_path):
+    """A short soak: while the bot runs and publishes, readers query the store every half
+    second; none fails, and none waits longer than the reader's bound.
+    """
+    from metabase.store import open_reader
+
+    server = replay_factory()
+    store, log = tmp_path / "soak.duckdb", tmp_path / "bot.stderr"
+    proc = _start(_command(server.url, store, "--publish"), log)
+    waits, failures = [], []
+    try:
+        _wait(lambda: _stored(store) >= 1 or proc.poll() is not None, 300, "a first run")
+        assert proc.poll() is None, log.read_text()[-3000:]
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            asked = time.monotonic()
+            try:
+                with open_reader(store, wait_s=30) as con:
+                    con.execute("SELECT count(*) FROM run_configs").fetchall()
+                    con.execute("SELECT state, count(*) FROM bot_jobs GROUP BY state").fetchall()
+            except Exception as exc:  # noqa: BLE001 - counted: the test is that none happens
+                failures.append(f"{type(exc).__name__}: {exc}")
+            waits.append(time.monotonic() - asked)
+            time.sleep(0.5)
+        assert proc.poll() is None, log.read_text()[-3000:]  # the bot ran all along
+        published = _query(store, "SELECT count(*) FROM bot_jobs WHERE state = 'published'")
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(120) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert failures == [] and len(waits) >= 10
+    # the longest a reader waits is one write of the bot or of its publisher (never an upload);
+    # under half the reader's own bound (30 s), on a loaded machine
+    assert max(waits) < 15, sorted(waits)[-5:]
+    assert published[0][0] >= 1  # it published while the readers read
