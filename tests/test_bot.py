@@ -340,3 +340,21 @@ def test_a_retrain_dies_with_a_killed_bot(tmp_path):
     while child.is_running() and child.status() != psutil.STATUS_ZOMBIE:
         assert time.monotonic() < deadline, "the retrain outlived the killed bot"
         time.sleep(0.1)
+
+
+def test_a_task_whose_data_never_comes_is_paused_in_the_end(ws, monkeypatch):
+    from metabase.bot import loop
+    from metabase.errors import OpenMLError
+
+    def data(self, task):
+        raise OpenMLError(f"cannot fetch the data or splits of task {task} (gone)")
+
+    monkeypatch.setattr(BotSession, "task_data", data)
+    monkeypatch.setattr(loop, "DATA_RETRY_S", 0.0)
+    monkeypatch.setattr(loop, "DATA_TRIES", 2)
+    summary = Bot(ws, _options(tasks=(2,), workers=1)).run()
+    assert summary.runs == 0 and summary.stopped.startswith("nothing left to run")
+    [(task, pipeline, reason)] = summary.paused
+    assert (task, pipeline) == (2, "sklearn.decision_tree") and "cannot fetch" in reason
+    failed = _rows(ws, "SELECT count(*) FROM bot_jobs WHERE state = 'failed'")[0][0]
+    assert failed >= 3 and _rows(ws, "SELECT count(*) FROM runs") == [(0,)]

@@ -35,6 +35,7 @@ log = logging.getLogger("metabase.bot")
 
 DATA_KEPT = 4  # tasks whose data stays in memory
 DATA_RETRY_S = 60.0  # a task whose data cannot be fetched now (OpenML away) waits this long
+DATA_TRIES = 10  # then its jobs fail (a task whose data never comes is paused like a crash)
 
 
 class _GraceOver(BaseException):
@@ -56,6 +57,7 @@ class Bot:
         self.in_flight: dict[str, tuple[dict, object]] = {}
         self._data: OrderedDict = OrderedDict()
         self._data_wait: dict[int, float] = {}
+        self._data_tries: dict[int, int] = {}
         self._asks = 0
         self._exhausted = False
         self._beat_stop = threading.Event()
@@ -221,7 +223,8 @@ class Bot:
         try:
             data = self.session.task_data(task)
         except MetabaseError as exc:
-            if transient(exc):  # OpenML away: the job waits, the other tasks go on
+            tries = self._data_tries[task] = self._data_tries.get(task, 0) + 1
+            if transient(exc) and tries < DATA_TRIES:  # OpenML away: the job waits, others go on
                 self.session.release([job["run_key"]])
                 if task not in self._data_wait:
                     self.session.event(
@@ -235,6 +238,7 @@ class Bot:
             self._maybe_pause(job)
             return None
         self._data_wait.pop(task, None)
+        self._data_tries.pop(task, None)
         self._data[task] = data
         while len(self._data) > DATA_KEPT:
             self._data.popitem(last=False)
