@@ -308,8 +308,11 @@ def test_a_task_whose_data_is_away_waits_while_the_others_run(ws, monkeypatch):
 def test_hours_stops_the_bot_after_its_running_jobs_finish(ws):
     summary = Bot(ws, _options(hours=1.5 / 3600, grace_s=60)).run()
     assert summary.stopped == "--hours 0.000416667 reached" and summary.runs >= 1
-    # the jobs running at the deadline finished within the grace: none went back
-    assert _rows(ws, "SELECT DISTINCT state FROM bot_jobs") == [("stored",)]
+    # the jobs running at the deadline finished within the grace; queued ones wait, proposed
+    states = dict(_rows(ws, "SELECT state, count(*) FROM bot_jobs GROUP BY state"))
+    assert states.pop("stored") == summary.runs and set(states) <= {"proposed"}
+    [(stop,)] = _rows(ws, "SELECT message FROM bot_events WHERE kind = 'stop'")
+    assert "; 0 jobs back to proposed" in stop
 
 
 def test_a_retrain_dies_with_a_killed_bot(tmp_path):
