@@ -180,6 +180,20 @@ class Workspace:
             progress=progress,
         )
 
+    def bot_session(self, catalogue=None):
+        """The bot's access to the store and OpenML: registration, jobs, results, publishing
+        (:class:`metabase.services.bot.BotSession`); ``catalogue`` resolves pipeline names.
+        """
+        from metabase.services.bot import BotSession
+
+        return BotSession(self, catalogue=catalogue)
+
+    def bot_status(self, wait_s: float | None = None) -> dict:
+        """The bot's state, runs, jobs, outbox, errors and improvements (``metabase status``)."""
+        from metabase.services.bot_status import status
+
+        return status(self, wait_s=wait_s)
+
     def gateway(self):
         """The OpenML gateway configured from the settings (see :mod:`metabase.openml`)."""
         from metabase.openml import Gateway

@@ -308,3 +308,17 @@ def test_no_sql_text_outside_the_store():
         if _SQL.match(text)
     ]
     assert found == []
+
+
+def test_the_bot_reaches_the_store_and_openml_only_through_the_workspace():
+    forbidden = ("metabase.store", "metabase.openml", "duckdb", "openml", "metabase.services")
+    assert (
+        _violations(
+            lambda m, i: (
+                _is(m, "metabase.bot")
+                and _is(i, *forbidden)
+                and "the bot calls only the Workspace (and the runner's executors)"
+            )
+        )
+        == []
+    )

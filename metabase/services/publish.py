@@ -168,6 +168,7 @@ class _Session:
         with self._reading() as con:
             folds = outbox.fold_evaluations(con, key)
             frame = outbox.predictions(con, key) if run["status"] == "ok" else None
+        self.yield_to_readers()  # the flow may need the server (and the task's data)
         plan, flow_id = self._flow(run)
         from metabase.publish.description import description_xml, predictions_arff
         from metabase.publish.flows import parameter_settings
@@ -184,16 +185,16 @@ class _Session:
         arff = None if failed else predictions_arff(run["task_id"], frame, run["class_labels"])
         if self.dry_run:
             return self._write_dry(run, plan, xml, arff)
-        con = self.writer()
         if run["state"] is None:
-            with con.transaction():
+            with self.writer().transaction() as con:
                 outbox.stage(con, [(key, tag)])
         from metabase.openml.upload import ServerDown
         from metabase.store import utcnow
 
         def before_send() -> None:
-            with con.transaction():
+            with self.writer().transaction() as con:
                 outbox.mark_sending(con, key, utcnow())
+            self.yield_to_readers()  # the upload takes a while and needs no store
 
         try:
             result = self._uploader().publish_run(
@@ -207,12 +208,22 @@ class _Session:
         except ServerDown as exc:
             raise ServerDownError(str(exc)) from None
         except MetabaseError as exc:
-            with con.transaction():
+            with self.writer().transaction() as con:
                 outbox.mark_failed(con, key, str(exc), reached=True)
             raise
-        outbox.mark_done(con, key, result.run_id)
+        outbox.mark_done(self.writer(), key, result.run_id)
         state = "already on the server" if result.adopted else "published"
         return _row(run, state, result.run_id, self.gateway.server)
+
+    def yield_to_readers(self) -> None:
+        """Close the writer while a reader waits for the store (the next write opens it again):
+        a reader never waits for an upload, only for a write.
+        """
+        from metabase.store import reader_waiting
+
+        if self.con is not None and reader_waiting(self.ws.settings.store_path):
+            self.con.close()
+            self.con = None
 
     @contextmanager
     def _reading(self):

@@ -1,0 +1,41 @@
+"""The bot's log: a rotating file beside the store (``<store>.bot.log``, 10 MB x 5) and stderr."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+from pathlib import Path
+
+MAX_BYTES, BACKUPS = 10 * 2**20, 5
+FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def log_path(store_path) -> Path:
+    store_path = Path(store_path)
+    return store_path.with_name(store_path.name + ".bot.log")
+
+
+def setup_logging(store_path, level: int = logging.INFO) -> Path:
+    """Send metabase's log records of ``level`` and above to the file and to stderr (instead of
+    an earlier bot's in this process); returns the file's path.
+    """
+    path = log_path(store_path)
+    logger = logging.getLogger("metabase")
+    for old in [h for h in logger.handlers if getattr(h, "_metabase_bot", False)]:
+        logger.removeHandler(old)
+        old.close()
+    handlers: list[logging.Handler] = [logging.StreamHandler()]
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(
+            logging.handlers.RotatingFileHandler(path, maxBytes=MAX_BYTES, backupCount=BACKUPS)
+        )
+    except OSError as exc:  # a read-only folder: stderr only, and say so
+        logging.getLogger("metabase.bot").warning("cannot write the log file %s: %s", path, exc)
+    for handler in handlers:
+        handler.setFormatter(logging.Formatter(FORMAT))
+        handler._metabase_bot = True
+        logger.addHandler(handler)
+    logger.setLevel(min(level, logger.level or level))
+    logger.propagate = False  # the CLI's own stderr handler would print each line twice
+    return path

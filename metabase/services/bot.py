@@ -1,0 +1,355 @@
+"""The bot's store side: registration, heartbeat, jobs, results and publishing
+(:class:`BotSession`, handed out by ``Workspace.bot_session``).
+
+DuckDB lets one process write a store at a time, and a process that holds a read-write
+connection cannot open a read-only one. The bot therefore does every read and write through one
+held writer (:class:`_HeldWriter`, shared by the loop and its heartbeat thread under a lock),
+closed when idle for a second, after a few seconds in all, or as soon as a reader (an analyst,
+``metabase status``) waits for the store. A result is written with its job's new state in one
+transaction: a kill leaves both or neither.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import threading
+import time
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Iterator, Sequence
+
+from metabase.errors import MetabaseError
+from metabase.records import RunResult, TaskData
+
+log = logging.getLogger("metabase.bot")
+
+STALE_S = 120.0  # a bot on another host whose heartbeat is older than this is taken to be dead
+LEASE_S = 600.0  # a running job's lease; the heartbeat renews it
+
+
+class BotRunningError(MetabaseError):
+    """Another bot runs on this store."""
+
+
+def _process_start(pid: int) -> float | None:
+    import psutil
+
+    try:
+        return psutil.Process(pid).create_time()
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return None
+
+
+def is_alive(bot: dict, now) -> bool:
+    """Is the registered ``bot`` still running? On this host: its pid exists and started when it
+    did (a reused pid is another process). Elsewhere: its heartbeat is fresh.
+    """
+    if bot.get("stopped_at") is not None:
+        return False
+    if bot["host"] == socket.gethostname():
+        started = _process_start(int(bot["pid"]))
+        return started is not None and (
+            bot["proc_start"] is None or abs(started - bot["proc_start"]) < 1.0
+        )
+    return (now - bot["last_beat"]).total_seconds() < STALE_S
+
+
+def describe(bot: dict) -> str:
+    return f"pid {bot['pid']} on {bot['host']} since {bot['started_at']:%Y-%m-%d %H:%M:%S} UTC"
+
+
+class _HeldWriter:
+    """One writer connection, opened on demand and closed when idle (see the module doc)."""
+
+    IDLE_S, HOLD_S = 1.0, 5.0
+
+    def __init__(self, path) -> None:
+        self.path = path
+        self.lock = threading.RLock()
+        self.con = None
+        self.opened = 0.0
+        self.timer: threading.Timer | None = None
+
+    @contextmanager
+    def __call__(self) -> Iterator:
+        from metabase.store import open_writer, reader_waiting
+
+        with self.lock:
+            if self.timer is not None:
+                self.timer.cancel()
+            if self.con is None:
+                self.con, self.opened = open_writer(self.path), time.monotonic()
+            try:
+                yield self.con
+            finally:
+                if time.monotonic() - self.opened > self.HOLD_S or reader_waiting(self.path):
+                    self.close()
+                elif self.con is not None:
+                    self.timer = threading.Timer(self.IDLE_S, self.close)
+                    self.timer.daemon = True
+                    self.timer.start()
+
+    def close(self) -> None:
+        with self.lock:
+            if self.timer is not None:
+                self.timer.cancel()
+            if self.con is not None:
+                self.con.close()
+                self.con = None
+
+
+class BotSession:
+    """What the bot asks of the store; every method is one short transaction."""
+
+    def __init__(self, ws, catalogue=None) -> None:
+        from metabase.store import utcnow
+
+        self.ws = ws
+        self.catalogue = catalogue
+        self.gateway = None
+        self.held = _HeldWriter(ws.settings.store_path)
+        self.pid = os.getpid()
+        self.host = socket.gethostname()
+        self.proc_start = _process_start(self.pid)
+        self.started = utcnow()
+        self.owner = f"{self.host}:{self.pid}:{self.started:%Y%m%dT%H%M%S%f}"
+        self.tasks_known: set[int] = set()
+
+    # -- registration and heartbeat ------------------------------------------------------------
+    def register(self, executor: str, workers: int, policy: str, options: dict) -> dict | None:
+        """Become the store's bot; :class:`BotRunningError` (one line naming it) while another
+        runs. Returns the dead bot taken over from, if any.
+        """
+        from metabase.store import bot as store
+        from metabase.store import utcnow
+
+        with self.held() as con, con.transaction():
+            now = utcnow()
+            current = store.registered(con)
+            if current is not None and is_alive(current, now):
+                raise BotRunningError(
+                    f"a bot already runs on this store: {describe(current)} "
+                    f"(last heartbeat {current['last_beat']:%H:%M:%S} UTC); "
+                    "stop it first (SIGTERM), or see `metabase status`"
+                )
+            store.claim(
+                con,
+                {
+                    "owner": self.owner,
+                    "pid": self.pid,
+                    "host": self.host,
+                    "proc_start": self.proc_start,
+                    "started_at": self.started,
+                    "executor": executor,
+                    "workers": workers,
+                    "policy": policy,
+                    "options": options,
+                    "last_beat": now,
+                },
+            )
+            taken_over = current if current is not None and current["stopped_at"] is None else None
+            store.event(
+                con,
+                "start",
+                f"bot {self.owner} started"
+                + (f", taking over from the dead {describe(taken_over)}" if taken_over else ""),
+                now,
+            )
+        return taken_over
+
+    def recover(self) -> dict[str, int]:
+        from metabase.store import bot as store
+        from metabase.store import utcnow
+
+        with self.held() as con, con.transaction():
+            return store.recover(con, self.owner, utcnow())
+
+    def beat(self) -> bool:
+        """Renew the heartbeat and the leases; False when another bot took the store over."""
+        from metabase.store import bot as store
+        from metabase.store import utcnow
+
+        with self.held() as con, con.transaction():
+            now = utcnow()
+            return store.beat(con, self.owner, now, now + timedelta(seconds=LEASE_S))
+
+    def stop(self, reason: str) -> None:
+        from metabase.store import bot as store
+        from metabase.store import utcnow
+
+        with self.held() as con, con.transaction():
+            released = store.release(con, self.owner)
+            store.stop(con, self.owner, utcnow(), reason)
+            store.event(
+                con, "stop", f"stopped ({reason}); {released} jobs back to proposed", utcnow()
+            )
+        self.held.close()
+
+    def event(self, kind: str, message: str) -> None:
+        from metabase.store import bot as store
+        from metabase.store import utcnow
+
+        log.log(logging.WARNING if kind in ("error", "pause") else logging.INFO, message)
+        try:
+            with self.held() as con, con.transaction():
+                store.event(con, kind, message, utcnow())
+        except MetabaseError as exc:  # the log line above is kept; the store may be full
+            log.error("cannot record the event in the store: %s", exc)
+
+    # -- jobs ----------------------------------------------------------------------------------
+    def propose(self, jobs: Sequence[dict]) -> int:
+        from metabase.store import bot as store
+        from metabase.store import utcnow
+
+        with self.held() as con, con.transaction():
+            return store.add_jobs(con, jobs, utcnow())
+
+    def lease(self, n: int, skip_tasks: Sequence[int] = ()) -> list[dict]:
+        from metabase.store import bot as store
+        from metabase.store import utcnow
+
+        with self.held() as con, con.transaction():
+            now = utcnow()
+            until = now + timedelta(seconds=LEASE_S)
+            jobs = store.lease_next(con, n, self.owner, now, until, skip_tasks)
+        for job in jobs:
+            job["config"] = json.loads(job["config"])
+            job["fidelity"] = json.loads(job["fidelity"])
+        return jobs
+
+    def store_result(self, result: RunResult, data: TaskData, executor: str) -> None:
+        """The run and its job's new state, in one transaction."""
+        from metabase.store import bot as store
+        from metabase.store import utcnow
+        from metabase.store.runs import ensure_task, write_results
+
+        with self.held() as con:
+            if data.task_id not in self.tasks_known:
+                ensure_task(con, data)
+                self.tasks_known.add(data.task_id)
+            with con.transaction():
+                write_results(con, [result], executor)
+                ok = result.status == "ok"
+                error = None if ok else f"{result.status}: {result.error_message or ''}"
+                store.finish(con, result.run_key, ok, error, utcnow())
+
+    def fail(self, run_keys: Sequence[str], error: str) -> None:
+        from metabase.store import bot as store
+        from metabase.store import utcnow
+
+        with self.held() as con, con.transaction():
+            store.fail(con, run_keys, error, utcnow())
+
+    def release(self, run_keys: Sequence[str] | None = None) -> int:
+        from metabase.store import bot as store
+
+        with self.held() as con, con.transaction():
+            return store.release(con, self.owner, run_keys)
+
+    def check_pause(self, task_id: int, pipeline: str, after: int) -> str | None:
+        """Pause the pair when its last ``after`` jobs all failed; returns the reason."""
+        from metabase.store import bot as store
+        from metabase.store import utcnow
+
+        with self.held() as con, con.transaction():
+            recent = store.recent_states(con, task_id, pipeline, after)
+            if len(recent) < after or any(state != "failed" for state, _ in recent):
+                return None
+            reason = f"{after} failures in a row, the last: {recent[0][1]}"
+            store.pause(con, task_id, pipeline, reason, utcnow())
+            store.event(con, "pause", f"paused task {task_id} {pipeline}: {reason}", utcnow())
+        log.warning("paused task %s %s: %s", task_id, pipeline, reason)
+        return reason
+
+    # -- knowledge -----------------------------------------------------------------------------
+    def knowledge(self, task_ids: Sequence[int], pipelines: Sequence[str], **options):
+        """The policy's :class:`~metabase.bot.policy.Knowledge` (see
+        :mod:`metabase.services.bot_knowledge`).
+        """
+        from metabase.services.bot_knowledge import knowledge
+
+        with self.held() as con:
+            return knowledge(
+                con, list(task_ids), list(pipelines), resolve=self.catalogue, **options
+            )
+
+    def jobs_of(self, choices, seed: int, fidelity) -> list[dict]:
+        from metabase.services.bot_knowledge import jobs_of
+
+        return jobs_of(choices, seed, fidelity)
+
+    # -- inputs --------------------------------------------------------------------------------
+    def resolve_tasks(self, suite: str | None, tasks: Sequence[int]) -> list[int]:
+        """The bot's task ids: ``tasks``, plus the suite's (asked of OpenML)."""
+        from metabase.errors import InputError
+
+        found = [int(t) for t in tasks]
+        if suite:
+            found += [int(t) for t in self._gateway().study(suite)["tasks"]]
+        if not found:
+            raise InputError("say where the bot runs: --tasks IDS or --suite NAME")
+        return sorted(set(found))
+
+    def check_pipelines(self, names: Sequence[str]) -> None:
+        from metabase.errors import InputError, NotFoundError
+
+        if not names:
+            raise InputError("give at least one --pipeline")
+        for name in names:
+            try:
+                (self.catalogue or _catalogue)(name)
+            except NotFoundError:
+                raise NotFoundError(
+                    f"pipeline {name} is not in the catalogue: `metabase pipelines list` shows it"
+                ) from None
+
+    def run_limits(self, fidelity, time_limit, memory_limit, workers) -> tuple:
+        """(:class:`~metabase.records.Fidelity`, time limit s, memory limit MiB), checked as
+        ``metabase run`` checks them.
+        """
+        from metabase.records import Fidelity
+        from metabase.services import run_inputs
+
+        memory_limit = run_inputs.parse_memory(memory_limit)
+        run_inputs.check_limits(time_limit, memory_limit, workers)
+        if not isinstance(fidelity, Fidelity):
+            fidelity = run_inputs.parse_fidelity(fidelity)
+        return fidelity, time_limit, memory_limit
+
+    def task_data(self, task_id: int) -> TaskData:
+        """The task's data and splits (the gateway's cache first)."""
+        return self._gateway().get_task_data(int(task_id))
+
+    def _gateway(self):
+        if self.gateway is None:
+            self.gateway = self.ws.gateway()
+        return self.gateway
+
+    def start_retrain(self):
+        """Retrain the recommend models in a background process
+        (:mod:`metabase.services.bot_retrain`).
+        """
+        from metabase.services.bot_retrain import Retrain
+
+        return Retrain.start(self.ws.settings)
+
+    # -- publishing ----------------------------------------------------------------------------
+    def publisher(self):
+        """The background publisher of stored runs (:mod:`metabase.services.bot_publish`)."""
+        from metabase.services.bot_publish import Publisher
+
+        return Publisher(self.ws, self.held)
+
+    def close(self) -> None:
+        self.held.close()
+        if self.gateway is not None:
+            self.gateway.close()
+
+
+def _catalogue(name: str):
+    import pipelines
+
+    return pipelines.get(name)

@@ -1,0 +1,28 @@
+"""The retrain process the bot starts (see :mod:`metabase.services.bot_retrain`): prints the
+cache key of the models it built, or one error line with exit code 1.
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    from metabase.errors import MetabaseError
+    from metabase.settings import Settings
+    from metabase.workspace import Workspace
+
+    args = sys.argv[1:] if argv is None else argv
+    ws = Workspace(Settings.resolve(store=args[0], offline=True))
+    try:
+        from metabase.services.bot_retrain import retrain
+
+        print(retrain(ws))
+    except MetabaseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

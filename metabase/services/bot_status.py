@@ -1,0 +1,67 @@
+"""``metabase status``: what the bot does, read from the store (a read-only connection, so it
+works beside a running bot: the bot yields the store to a waiting reader within a second or so).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from metabase.errors import StoreNotFoundError
+
+HOURS = 24  # runs per hour over this many hours
+ERRORS = 10
+IMPROVEMENTS = 10
+
+
+def status(ws, wait_s: float | None = None) -> dict:
+    from metabase.services.bot import is_alive
+    from metabase.store import bot as store
+    from metabase.store import utcnow
+
+    try:
+        with ws.reader(wait_s=wait_s, starter=False) as con:
+            if not store.has_bot_tables(con):
+                return _never(ws)
+            now = utcnow()
+            bot = store.registered(con)
+            if bot is None:
+                return _never(ws)
+            out = {
+                "store": str(ws.store_path),
+                "running": is_alive(bot, now),
+                "bot": _bot_row(bot, now),
+                "jobs": store.job_counts(con),
+                "in_flight": store.in_flight(con),
+                "runs_per_hour": store.runs_per_hour(con, now - timedelta(hours=HOURS)),
+                "outbox": store.outbox_of_bot(con),
+                "paused": store.paused(con),
+                "last_errors": store.events(con, ("error", "pause"), ERRORS),
+                "last_retrains": store.events(con, ("retrain",), 3),
+                "improvements": store.improvements(con, IMPROVEMENTS),
+            }
+    except StoreNotFoundError:
+        return _never(ws)
+    if not out["running"] and bot["stopped_at"] is None:
+        out["bot"]["state"] = "dead (killed: the next `metabase bot` recovers its jobs)"
+    return out
+
+
+def _never(ws) -> dict:
+    return {"store": str(ws.store_path), "running": False, "bot": None, "jobs": {}}
+
+
+def _bot_row(bot: dict, now) -> dict:
+    return {
+        "state": "running" if bot["stopped_at"] is None else "stopped",
+        "pid": bot["pid"],
+        "host": bot["host"],
+        "since": bot["started_at"],
+        "executor": bot["executor"],
+        "workers": bot["workers"],
+        "policy": bot["policy"],
+        "last_heartbeat": bot["last_beat"],
+        "heartbeat_age_s": round((now - bot["last_beat"]).total_seconds(), 1),
+        "stopped_at": bot["stopped_at"],
+        "stop_reason": bot["stop_reason"],
+        "options": bot["options"],
+    }
