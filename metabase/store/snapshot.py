@@ -15,14 +15,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
 import duckdb
-import pyarrow as pa
 
 from metabase.errors import ReadOnlyError
 from metabase.store.connection import Connection
 from metabase.store.writer import TABLE_KEYS, Writer, utcnow
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 # Tables a snapshot may hold, in the order a loader applies them.
 KNOWLEDGE_TABLES = (
