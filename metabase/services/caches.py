@@ -158,7 +158,7 @@ def fit_cached(strategy, training, model_dir: Path, key: str):
     """
     directory = model_dir / key / "surrogate"
     features = list(training.prepared.encoder.feature_names) + list(
-        training.prepared.features.columns
+        training.prepared.feature_columns
     )
     cached = _cached_models(directory, features)
     strategy.fit(training, cached)

@@ -18,9 +18,9 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from metabase.errors import InputError, MetabaseError, NotFoundError
 from metabase.recommend.candidates import (
@@ -39,6 +39,9 @@ from metabase.recommend.candidates import (
 from metabase.services import caches
 from metabase.store import catalog, run_queries
 from metabase.store.keys import is_flow_key
+
+if TYPE_CHECKING:  # a warm call never imports pandas: the prepared data is cached without it
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -228,7 +231,7 @@ def _candidates(prepared, pipelines, fresh: int, seed: int, task_id: int | None)
 
     def objs() -> dict:
         if not loaded:
-            loaded.update(catalogue_pipelines(sorted(prepared.runs["pipeline"].unique())))
+            loaded.update(catalogue_pipelines(sorted(set(prepared.column("pipeline")))))
         return loaded
 
     if key not in cache.candidates or cache.runnable is None:
@@ -310,7 +313,7 @@ def recommend(
     scores = chosen.predict(query)
     observed = (
         []
-        if best_runs is None or best_runs.empty
+        if not best_runs
         else observed_recommendations(
             best_runs, int(task_id), canon, -(-k // 2), neighbour_evidence(prepared, scores)
         )

@@ -32,7 +32,6 @@ log = logging.getLogger(__name__)
 
 PREFIX = "starter-"
 SUFFIX = ".db"
-HEADER_BYTES = 3 * 4096  # DuckDB's file header and its two database headers
 _checked: set[Path] = set()  # cache files this process has opened and found whole
 
 
@@ -83,15 +82,13 @@ def _open_whole(path: Path):
     """
     from metabase.errors import StoreError
     from metabase.store import open_reader
+    from metabase.store.snapshot import file_bytes_needed
 
     con = open_reader(path, wait_s=0)
     if path in _checked:
         return con
     try:
-        block_size, blocks = con.execute(
-            "SELECT block_size, total_blocks FROM pragma_database_size()"
-        ).fetchall()[0]
-        expected = HEADER_BYTES + int(block_size) * int(blocks)
+        expected = file_bytes_needed(con)
         size = path.stat().st_size
         if size < expected:
             raise StoreError(f"{size:,} bytes where its blocks need {expected:,}: a partial file")
@@ -105,6 +102,7 @@ def _open_whole(path: Path):
 def _build(path: Path, build) -> None:
     """Write the cache under a name of its own, then rename it into place; remove older ones."""
     from metabase.store import open_writer
+    from metabase.store.snapshot import checkpoint
 
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f"{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
@@ -112,7 +110,7 @@ def _build(path: Path, build) -> None:
         writer = open_writer(partial, wait_s=0)
         try:
             build(writer)
-            writer.execute("CHECKPOINT")  # everything in the file, no write-ahead log beside it
+            checkpoint(writer)
         finally:
             writer.close()
         partial.chmod(0o444)  # nothing writes to it again: it is replaced, never changed

@@ -8,9 +8,13 @@ A run's pipeline is its key (``run_pipeline_key``) and a score is higher-is-bett
 
 from __future__ import annotations
 
-import pandas as pd
+from collections import namedtuple
+from typing import TYPE_CHECKING
 
 from metabase.store.catalog import has_relation, require_schema
+
+if TYPE_CHECKING:  # a warm ``recommend`` reads these queries without pandas
+    import pandas as pd
 
 MACROS = 5  # the migration that defines run_pipeline_key and measure_higher_is_better
 
@@ -53,6 +57,8 @@ def task_features(con, task_ids: list[int]) -> pd.DataFrame:
     """task_id and one column per quality of each task (``task_qualities_wide``), by task id;
     only task_id when the store has no qualities view yet.
     """
+    import pandas as pd
+
     if not task_ids or not has_relation(con, "task_qualities_wide"):
         return pd.DataFrame({"task_id": pd.Series(task_ids, dtype="int64")})
     return con.df(
@@ -66,10 +72,14 @@ def task_qualities(con, task_id: int) -> dict:
     """The stored qualities of one task (quality name -> value), without missing values."""
     if not has_relation(con, "task_qualities_wide"):
         return {}
-    row = con.df("SELECT * FROM task_qualities_wide WHERE task_id = ?", [int(task_id)])
-    if not len(row):
+    result = con.execute("SELECT * FROM task_qualities_wide WHERE task_id = ?", [int(task_id)])
+    names = [d[0] for d in result.description]
+    row = result.fetchone()
+    if row is None:
         return {}
-    return {k: v for k, v in row.iloc[0].drop("task_id").items() if pd.notna(v)}
+    return {
+        k: v for k, v in zip(names, row) if k != "task_id" and v is not None and v == v
+    }  # v == v: not NaN
 
 
 def task_score_range(con, task_id: int, pipelines: list[str] | None) -> tuple[float, float] | None:
@@ -101,14 +111,20 @@ ORDER BY b.score DESC, b.run_key
 """
 
 
-def best_task_runs(con, task_id: int, pipelines: list[str] | None, limit: int) -> pd.DataFrame:
+BestRun = namedtuple("BestRun", "run_key openml_run_id pipeline config score fold_std folds")
+
+
+def best_task_runs(con, task_id: int, pipelines: list[str] | None, limit: int) -> list[BestRun]:
     """The task's ``limit`` best finished runs (run_key, openml_run_id, pipeline, config, score
-    higher-is-better), each with the spread of its per-fold values of the same measure
-    (``fold_std``, NaN when the store has fewer than two) and their number (``folds``).
+    higher-is-better), best first, each with the spread of its per-fold values of the same
+    measure (``fold_std``, None when the store has fewer than two) and their number (``folds``).
     """
     require_schema(con, MACROS)
     where, params = _pipeline_filter(pipelines)
-    return con.df(_BEST_OF_TASK.format(where=where), [int(task_id), *params, int(limit)])
+    rows = con.execute(
+        _BEST_OF_TASK.format(where=where), [int(task_id), *params, int(limit)]
+    ).fetchall()
+    return [BestRun(*row) for row in rows]
 
 
 def mean_runtimes(con, run_keys: list[str]) -> dict[str, float]:

@@ -162,3 +162,19 @@ def knowledge_summary(con: Connection) -> dict:
         "tasks": int(tasks),
         "tasks_with_qualities": int(with_qualities),
     }
+
+
+def checkpoint(con: Connection) -> None:
+    """Write everything into the database file itself (no write-ahead log beside it)."""
+    con.execute("CHECKPOINT")
+
+
+def file_bytes_needed(con: Connection) -> int:
+    """How long the database file must be for every block DuckDB's header counts (its three
+    headers of 4 KiB, then the blocks): DuckDB opens a truncated file and fails only on reading
+    a missing block.
+    """
+    block_size, blocks = con.execute(
+        "SELECT block_size, total_blocks FROM pragma_database_size()"
+    ).fetchall()[0]
+    return 3 * 4096 + int(block_size) * int(blocks)
