@@ -325,6 +325,33 @@ def tie_notes(recs: list, strategy: str) -> list[str]:
     return notes
 
 
+def order_note(recs: list, strategy: str) -> list[str]:
+    """One sentence when the predicted scores shown do not fall down the table: the order is the
+    strategy's ranking, which for ``default`` blends two rankings and only one of them is the
+    score shown. Names the first place where a lower score ranks above a higher one.
+    """
+    shown = [
+        (r.rank, r.predicted_score)
+        for r in recs
+        if r.basis == "predicted" and r.predicted_score is not None
+    ]
+    rises = [(a, b) for a, b in zip(shown, shown[1:]) if b[1] > a[1]]
+    if not rises:
+        return []
+    (rank, score), (later, higher) = rises[0]
+    why = (
+        "the default strategy ranks by an equal blend of the surrogate's ranking (whose "
+        "prediction is shown) and the portfolio's (how well each configuration did across the "
+        "training tasks)"
+        if strategy == "default"
+        else f"the {strategy} strategy's ranking orders the table, not the prediction shown"
+    )
+    return [
+        f"predicted scores are not in descending order (rank {rank}: {score}, rank {later}: "
+        f"{higher}): {why}"
+    ]
+
+
 def _missing(value) -> bool:
     """None, NaN or pandas' NA (read without importing pandas)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):

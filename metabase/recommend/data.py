@@ -159,13 +159,12 @@ class Prepared:
         if dtypes is None:
             dtypes = {c: str(self.runs[c].dtype) for c in self.runs.columns}
         state["_runs_dtypes"] = dtypes
-        state["_columns"] = {c: self.column(c) for c in dtypes}
+        state["_columns"] = {c: TextColumn.pack(self.column(c)) for c in dtypes}
         for which in ("features", "scaled"):
             self._matrix(which)
             state["_" + which] = self.__dict__["_" + which]
         configs = self.__dict__.get("configs")
-        texts = state["_columns"].get("config")
-        if configs is not None and (texts is None or not all(isinstance(c, str) for c in texts)):
+        if configs is not None and not isinstance(state["_columns"].get("config"), TextColumn):
             state["configs"] = configs  # not derivable from the config text
         return state
 
@@ -180,7 +179,7 @@ class Prepared:
 
             dtypes = state["_runs_dtypes"]
             state["runs"] = pd.DataFrame(
-                {c: pd.Series(state["_columns"][c], dtype=dtypes[c]) for c in dtypes}
+                {c: pd.Series(np.asarray(state["_columns"][c]), dtype=dtypes[c]) for c in dtypes}
             )
             return state["runs"]
         if name in ("features", "scaled") and "_" + name in state:
@@ -194,7 +193,7 @@ class Prepared:
                 columns=pd.RangeIndex(len(columns)) if name == "scaled" else columns,
             )
             return state[name]
-        if name == "configs" and "_runs_dtypes" in state:
+        if name == "configs" and "_runs_dtypes" in state and "config" in state["_columns"]:
             state["configs"] = ParsedConfigs(state["_columns"]["config"])
             return state["configs"]
         raise AttributeError(name)
@@ -204,7 +203,9 @@ class Prepared:
         """Integer code of each run's pipeline (comparing ints, not strings, in hot loops)."""
         if self.cache.pipeline_codes is None:
             names, first, inverse = np.unique(
-                self.column("pipeline").astype(str), return_index=True, return_inverse=True
+                np.asarray(self.column("pipeline")).astype(str),
+                return_index=True,
+                return_inverse=True,
             )
             order = np.argsort(first)  # codes in order of first appearance
             code = np.empty(len(order), int)
@@ -318,6 +319,46 @@ class ParsedConfigs:
 
     def __iter__(self):
         return (self[i] for i in range(len(self)))
+
+
+class TextColumn:
+    """A column of strings as one UTF-8 blob and offsets: two arrays, which a cache file maps
+    instead of unpickling a Python object per row (a million-run store's configs are 90 MB of
+    text). Reads like a numpy object array: an index gives a string, an array of indices an
+    object array of them.
+    """
+
+    def __init__(self, blob: np.ndarray, offsets: np.ndarray) -> None:
+        self.blob, self.offsets = blob, offsets
+
+    @classmethod
+    def pack(cls, values: np.ndarray):
+        """``values`` as a TextColumn when every one is a string, else unchanged."""
+        if values.dtype != object or not all(isinstance(v, str) for v in values):
+            return values
+        encoded = [v.encode() for v in values]
+        offsets = np.zeros(len(encoded) + 1, np.int64)
+        np.cumsum([len(b) for b in encoded], out=offsets[1:])
+        return cls(np.frombuffer(b"".join(encoded), np.uint8), offsets)
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def __getitem__(self, i):
+        if isinstance(i, (int, np.integer)):
+            i = int(i) + (len(self) if i < 0 else 0)
+            return bytes(self.blob[self.offsets[i] : self.offsets[i + 1]]).decode()
+        rows = np.arange(len(self))[i]
+        out = np.empty(len(rows), object)
+        out[:] = [self[int(r)] for r in rows]
+        return out
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def __array__(self, dtype=None, copy=None):
+        out = self[np.arange(len(self))]
+        return out if dtype is None else out.astype(dtype)
 
 
 def _plain(series) -> np.ndarray:

@@ -32,6 +32,7 @@ from metabase.recommend.candidates import (
     merged,
     neighbour_evidence,
     observed_recommendations,
+    order_note,
     task_pool,
     tie_notes,
     top_recommendations,
@@ -335,7 +336,7 @@ def recommend(
     ) != derived:
         _save_prepared(path, prepared)  # the next call skips the catalogue and the pool
     recs = _with_runtimes(ws, merged(observed, predicted, k))
-    notes = tie_notes(recs, strategy)
+    notes = tie_notes(recs, strategy) + order_note(recs, strategy)
     if observed:
         notes.insert(
             0,
