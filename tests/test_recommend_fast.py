@@ -163,3 +163,38 @@ def test_a_warm_call_answers_as_the_uncached_one_without_pandas(tmp_path, task):
     (cold, cold_imports), (warm, warm_imports) = outs
     assert "pandas" in cold_imports and warm_imports == []
     assert warm == cold and len(warm["recommendations"]) == 10
+
+
+def test_the_per_task_queries_read_what_the_run_configs_view_says():
+    """The task-first forms of the score range, the best runs and the qualities agree with the
+    views they stand in for (read through the views directly here), on tasks with runs and
+    without.
+    """
+    from metabase import starter
+    from metabase.store import run_queries
+
+    with starter.open_starter() as con:
+        for task in (9983, 3, 14951):
+            low, high = con.execute(
+                "SELECT min(signed_score), max(signed_score) FROM run_configs "
+                "WHERE task_id = ? AND score IS NOT NULL",
+                [task],
+            ).fetchone()
+            expected = None if low is None else (low, high)
+            assert run_queries.task_score_range(con, task, None) == expected
+            best = con.execute(
+                "SELECT run_key, signed_score FROM run_configs WHERE task_id = ? "
+                "AND score IS NOT NULL ORDER BY signed_score DESC, run_key LIMIT 10",
+                [task],
+            ).fetchall()
+            got = run_queries.best_task_runs(con, task, None, 10)
+            assert [(r.run_key, r.score) for r in got] == best
+            assert all(r.folds == 0 and r.fold_std is None for r in got)  # pimp: no folds
+            wide = con.execute("SELECT * FROM task_qualities_wide WHERE task_id = ?", [task])
+            names = [d[0] for d in wide.description]
+            row = wide.fetchone()
+            assert run_queries.task_qualities(con, task) == {
+                k: v for k, v in zip(names, row) if k != "task_id" and v is not None and v == v
+            }
+        assert len(run_queries.best_task_runs(con, 9983, None, 10)) == 10
+        assert len(run_queries.task_qualities(con, 14951)) > 100
