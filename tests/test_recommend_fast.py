@@ -198,3 +198,16 @@ def test_the_per_task_queries_read_what_the_run_configs_view_says():
             }
         assert len(run_queries.best_task_runs(con, 9983, None, 10)) == 10
         assert len(run_queries.task_qualities(con, 14951)) > 100
+
+
+def test_cityblock_skips_only_columns_that_add_nothing():
+    from metabase.recommend.base import cityblock
+
+    rng = np.random.default_rng(3)
+    a, b = rng.random((7, 9)), rng.random((5, 9))
+    a[:, [1, 4]] = 0.0  # unused one-hot columns: zero on both sides
+    b[:, [1, 4]] = 0.0
+    a[:, 6], b[:, 6] = 0.5, 0.25  # constant but different: still counted
+    expected = np.abs(a[:, None, :] - b[None, :, :]).sum(axis=2)
+    np.testing.assert_allclose(cityblock(a, b), expected, rtol=0, atol=1e-12)
+    assert cityblock(a[:0], b).shape == (0, 5)
