@@ -3,8 +3,10 @@ state.
 
 - Prepared data: parsed, encoded and scaled runs, written once per store state so that a warm
   ``recommend`` skips reading and encoding a million runs (:func:`load`, :func:`save`). It is a
-  pickle (the prepared data holds pandas frames, numpy arrays and the fitted encoders), loaded
-  with a restricted unpickler: only the classes a prepared meta-dataset is made of may be named in
+  pickle (the prepared data pickles as numpy columns and arrays and the fitted encoders, see
+  :mod:`metabase.recommend.data`) whose arrays lie out of band in the same file and are mapped on
+  reading, so a warm call reads the pages it uses and not the whole file. It is loaded with a
+  restricted unpickler: only the classes a prepared meta-dataset is made of may be named in
   it, so a cache file from elsewhere (a store directory copied from someone else, say) cannot run
   code. Anything the unpickler refuses, or a file from another version of the libraries, is
   reported as :class:`CacheMiss`, and the caller rebuilds.

@@ -64,8 +64,9 @@ def open_cached(data: Path, tables: list[str], build):
     if path.exists():
         try:
             return _open_whole(path)
-        except MetabaseError as exc:
-            log.warning("the starter cache %s is unusable (%s): rebuilding it", path, exc)
+        except Exception as exc:  # noqa: BLE001 - any damage (DuckDB's own errors too): rebuild
+            reason = " ".join(str(exc).split())  # one line, whatever DuckDB said
+            log.warning("the starter cache %s is unusable (%s): rebuilding it", path, reason)
             _checked.discard(path)
             path.unlink(missing_ok=True)
     try:
