@@ -211,3 +211,20 @@ def test_cityblock_skips_only_columns_that_add_nothing():
     expected = np.abs(a[:, None, :] - b[None, :, :]).sum(axis=2)
     np.testing.assert_allclose(cityblock(a, b), expected, rtol=0, atol=1e-12)
     assert cityblock(a[:0], b).shape == (0, 5)
+
+
+def test_the_closest_features_are_named_by_the_scaled_columns():
+    """The scaler drops a constant quality, so the scaled columns are not the raw ones: a name
+    must come from the scaled column it was measured on.
+    """
+    from metabase.recommend.candidates import closest_features
+
+    runs, tasks, _ = shifted_optimum(n_tasks=6, n_runs=12)
+    tasks.insert(1, "AConstant", 1.0)  # dropped by the scaler; first, so every index shifts
+    prepared = Prepared.build(runs, tasks)
+    assert "AConstant" not in prepared.scaler.columns_
+    target = prepared.task_matrix([100], scaled=True)[0].copy()
+    f_column = prepared.scaler.columns_.index("f")
+    target[:] = 4.0  # far on every scaled feature...
+    target[f_column] = prepared.task_matrix([101], scaled=True)[0][f_column]  # ...but f
+    assert closest_features(prepared, target, 101, n=1) == ["f"]
