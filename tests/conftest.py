@@ -65,3 +65,17 @@ def _metabase_loggers_enabled():
         if name.startswith("metabase") and isinstance(logger, logging.Logger):
             logger.disabled = False
     yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _user_cache_of_the_session(tmp_path_factory):
+    """The starter's cached DuckDB file (``$XDG_CACHE_HOME/metabase``) goes to a folder of the
+    test session, never to the user's own cache; built once, shared by the session's tests.
+    """
+    previous = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("user-cache"))
+    yield
+    if previous is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = previous

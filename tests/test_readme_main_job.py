@@ -94,3 +94,6 @@ def test_the_readme_main_job_runs_on_a_fresh_machine(tmp_path):
     assert len(notice) == 1 and "no store at" in notice[0] and "metabase sync" in notice[0]
     assert "error" not in err.lower()
     assert not list(home.rglob("*.duckdb"))  # answered read-only: no store was created
+    # the starter was kept in the user's cache, as one read-only DuckDB file
+    (cached,) = (home / ".cache" / "metabase").glob("starter-*.db")
+    assert cached.stat().st_mode & 0o222 == 0

@@ -56,3 +56,7 @@ def test_text_models_predict_as_lightgbm_does(tmp_path, missing):
     np.testing.assert_allclose(mean, expected_mean, rtol=0, atol=1e-9)
     np.testing.assert_allclose(std, expected_std, rtol=0, atol=1e-9)
     assert expected_std.max() > 0  # the members differ, so the spread is really compared
+    # the whole-model walk gives, bit for bit, what walking tree after tree gives
+    for trees, forest in zip(text.members, text.forests):
+        tree_by_tree = sum(t.predict(test) for t in trees)
+        np.testing.assert_array_equal(forest.predict(test), tree_by_tree)

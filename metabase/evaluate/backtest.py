@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 import numpy as np
-import pandas as pd
 
 from metabase.evaluate.regret import expected_random_regret, ranking, regret_curve
 
@@ -76,6 +75,8 @@ def backtest(
     with threadpool_limits(1):  # small matrices: BLAS threads only fight over shared cores
         _run_folds(prepared, strategies, held_out, scores_by_task, curves, seconds, progress)
     # a task with fewer candidates than the widest has reached its final regret
+    import pandas as pd  # here: recommend imports this package on its warm path
+
     for array in curves.values():
         frame = pd.DataFrame(array).ffill(axis=1)
         array[:] = frame.to_numpy()

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from metabase.recommend.data import Query, Training
 
@@ -87,7 +86,13 @@ def cityblock(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     a, b = np.asarray(a, float), np.asarray(b, float)
     out = np.zeros((len(a), len(b)))
     step = np.empty_like(out)
-    for j in range(a.shape[1]):
+    if not out.size:
+        return out
+    # a column that holds one value in both adds exactly 0 (one-hot columns of categories that
+    # neither side uses: most of them in a store of many flows); skipping it changes no bit
+    low = np.minimum(a.min(axis=0), b.min(axis=0))
+    high = np.maximum(a.max(axis=0), b.max(axis=0))
+    for j in np.flatnonzero(~(low == high)):
         np.subtract(a[:, j, None], b[None, :, j], out=step)
         np.abs(step, out=step)
         out += step
@@ -121,7 +126,7 @@ def task_rows(training: Training) -> dict[int, np.ndarray]:
     """Run rows of each task in the whole prepared meta-dataset (cached)."""
     cache = training.prepared.cache
     if cache.task_rows is None:
-        tasks = training.prepared.runs["task_id"].to_numpy()
+        tasks = training.prepared.column("task_id")
         order = np.argsort(tasks, kind="stable")
         bounds = np.flatnonzero(np.diff(tasks[order])) + 1
         cache.task_rows = {int(tasks[g[0]]): g for g in np.split(order, bounds)}
@@ -152,7 +157,7 @@ def lookup_scores(prepared, rows: np.ndarray, dist: np.ndarray, pipelines: np.nd
     nearest = nearest_runs(prepared, rows, dist, pipelines)
     found = nearest >= 0
     run_rows = np.where(found, rows[np.maximum(nearest, 0)], -1)
-    norm = prepared.runs["norm"].to_numpy()
+    norm = prepared.column("norm")
     return np.where(found, norm[np.maximum(run_rows, 0)], np.nan), run_rows
 
 
@@ -169,7 +174,7 @@ def pool_matrix(training: Training, per_task: int):
     prepared = training.prepared
     pools, key = prepared.cache.pools, per_task
     if key not in pools:
-        runs = prepared.runs
+        runs = prepared.runs  # pandas: this runs once per store state, on a cold call
         ranked = runs.assign(_r=np.arange(len(runs))).sort_values(
             ["task_id", "norm"], ascending=[True, False]
         )
@@ -191,12 +196,15 @@ def pool_matrix(training: Training, per_task: int):
             g[:, j], _ = lookup_scores(prepared, groups[t], prepared.dist[pool], pipes)
         pools[key] = (pool, np.asarray(all_tasks), g)
     pool, all_tasks, g = pools[key]
-    task_of_pool = prepared.runs["task_id"].to_numpy()[pool]
+    task_of_pool = prepared.column("task_id")[pool]
     keep_rows = np.isin(task_of_pool, training.task_ids)
     # the same configuration may top several tasks: keep its first copy among the training tasks
-    keys = prepared.runs["key"].to_numpy()[pool]
-    first = ~pd.Series(np.where(keep_rows, keys, None)).duplicated().to_numpy()
-    keep_rows &= first
+    keys = prepared.column("key")[pool]
+    seen: set = set()
+    for i in np.flatnonzero(keep_rows):
+        if keys[i] in seen:
+            keep_rows[i] = False
+        seen.add(keys[i])
     keep_cols = np.isin(all_tasks, training.task_ids)
     return pool[keep_rows], g[np.ix_(keep_rows, keep_cols)], all_tasks[keep_cols]
 
@@ -205,6 +213,20 @@ def rank_normalise(values: np.ndarray) -> np.ndarray:
     """Ranks scaled to [0, 1] (1 = best): lets strategies on different scales be blended."""
     if len(values) < 2:
         return np.ones(len(values))
-    # pandas' average ranks are scipy.stats.rankdata's, without importing scipy.stats (a second)
-    ranks = pd.Series(np.asarray(values, float)).rank(method="average").to_numpy()
-    return (ranks - 1) / (len(values) - 1)
+    return (average_ranks(values) - 1) / (len(values) - 1)
+
+
+def average_ranks(values: np.ndarray) -> np.ndarray:
+    """1-based ranks, ties sharing their mean rank, NaN staying NaN: scipy.stats.rankdata's
+    (and pandas' ``rank(method="average")``), without importing either (half a second of a warm
+    ``recommend``).
+    """
+    values = np.asarray(values, float)
+    known = np.flatnonzero(~np.isnan(values))
+    order = known[np.argsort(values[known], kind="stable")]
+    ordered = values[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    ends = np.r_[starts[1:], len(ordered)]
+    ranks = np.full(len(values), np.nan)
+    ranks[order] = np.repeat((starts + 1 + ends) / 2, ends - starts)
+    return ranks

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from dataclasses import replace
 
 import numpy as np
-import pandas as pd
 
 from metabase.errors import ConfigError
 from metabase.evaluate.regret import ranking
@@ -56,6 +56,8 @@ def candidates(
     ranked = ranked[ranked["_keep"]].sort_values(["task_id", "norm"], ascending=[True, False])
     top = ranked.groupby(["task_id", "pipeline"]).head(POOL_PER_TASK)
     if target_task is not None:  # the task's own good runs are the strongest evidence of all
+        import pandas as pd  # here: the warm path reuses cached candidates
+
         top = pd.concat([top, ranked[ranked["task_id"] == target_task].head(BEST_RUNS_KEPT)])
     top = top.drop_duplicates("key")
     pipes = list(top["pipeline"])
@@ -84,17 +86,20 @@ def canonical_pool(prepared, pipeline_objs: dict, fresh: int, seed: int, runnabl
 
 
 def task_pool(prepared, runnable: set, task_id: int, runnable_only: bool, canon):
-    """(pipelines, configs, rows, canonical) of the task's own best runs in the prepared data;
-    ``runnable``: the catalogue's pipelines; ``canon(pipeline, config, run key)`` canonicalises.
+    """(pipelines, configs, rows, canonical) of the task's own best runs in the prepared data,
+    best first (ties in data order); ``runnable``: the catalogue's pipelines;
+    ``canon(pipeline, config, run key)`` canonicalises.
     """
-    runs = prepared.runs
-    mine = runs.assign(_row=np.arange(len(runs)))[runs["task_id"].to_numpy() == task_id]
+    mine = np.flatnonzero(prepared.column("task_id") == task_id)
+    pipelines = prepared.column("pipeline")
     if runnable_only and runnable:
-        mine = mine[mine["pipeline"].isin(sorted(runnable))]
-    mine = mine.sort_values("norm", ascending=False).head(BEST_RUNS_KEPT)
-    pipes, rows = list(mine["pipeline"]), [int(r) for r in mine["_row"]]
+        mine = mine[[pipelines[r] in runnable for r in mine]]
+    norm = prepared.column("norm")[mine]
+    chosen = mine[np.argsort(-norm, kind="stable")][:BEST_RUNS_KEPT]
+    rows = [int(r) for r in chosen]
+    pipes = [pipelines[r] for r in rows]
     configs = [prepared.configs[r] for r in rows]
-    keys = list(mine["key"])
+    keys = [prepared.column("key")[r] for r in rows]
     return pipes, configs, rows, [canon(p, c, k) for p, c, k in zip(pipes, configs, keys)]
 
 
@@ -131,13 +136,14 @@ def closest_features(prepared, query_scaled: np.ndarray, task_id: int, n: int = 
     """The ``n`` meta-features on which ``task_id`` is nearest to the query (scaled units, the
     ones task similarity is measured in): why the two tasks count as similar.
     """
-    theirs = prepared.scaled.loc[task_id].to_numpy(float)
+    theirs = prepared.task_matrix([task_id], scaled=True)[0]
     gap = np.abs(theirs - query_scaled)
     known = np.flatnonzero(np.isfinite(gap))
     if not len(known) or not gap[known].any():  # the task itself: every feature is identical
         return []
     order = known[np.argsort(gap[known], kind="stable")][:n]
-    return [str(prepared.features.columns[i]) for i in order]
+    # the scaled columns are the scaler's (it drops constant qualities), not every feature's
+    return [str(prepared.scaler.columns_[i]) for i in order]
 
 
 def neighbour_evidence(prepared, scores, query_scaled=None, n: int = 5) -> list[dict]:
@@ -147,7 +153,7 @@ def neighbour_evidence(prepared, scores, query_scaled=None, n: int = 5) -> list[
     out = []
     for task, sim in scores.neighbours[:n]:
         entry = {"task_id": int(task), "similarity": round(float(sim), 4)}
-        if query_scaled is not None and task in prepared.scaled.index:
+        if query_scaled is not None and prepared.has_task(task):
             closest = closest_features(prepared, query_scaled, task)
             if closest:
                 entry["closest_features"] = closest
@@ -180,7 +186,9 @@ def top_recommendations(
     tasks and their closest meta-features, supporting runs).
     """
     neighbours = neighbour_evidence(prepared, scores, query_scaled)
-    prepared_runs = prepared.runs
+    run_keys = prepared.column("run_key") if prepared.has_column("run_key") else None
+    run_ids = prepared.column("openml_run_id") if prepared.has_column("openml_run_id") else None
+    run_tasks, run_scores = prepared.column("task_id"), prepared.column("score")
     out, seen = [], set()
     for index in _order(scores):
         pipeline = pipes[index]
@@ -192,16 +200,14 @@ def top_recommendations(
         if rows[index] >= 0:
             support = [rows[index]] + [r for r in support if r != rows[index]]
         evidence = list(neighbours)
-        for r in support[:5]:
-            run = prepared_runs.iloc[int(r)]
+        for r in (int(r) for r in support[:5]):
+            run_id = None if run_ids is None else run_ids[r]
             evidence.append(
                 {
-                    "run_key": run.get("run_key"),
-                    "openml_run_id": None
-                    if pd.isna(run.get("openml_run_id"))
-                    else int(run["openml_run_id"]),
-                    "task_id": int(run["task_id"]),
-                    "score": float(run["score"]),
+                    "run_key": None if run_keys is None else run_keys[r],
+                    "openml_run_id": None if _missing(run_id) else int(run_id),
+                    "task_id": int(run_tasks[r]),
+                    "score": float(run_scores[r]),
                 }
             )
         predicted = scores.predicted[index]
@@ -224,18 +230,19 @@ def top_recommendations(
     return out
 
 
-def observed_recommendations(
-    best_runs: pd.DataFrame, task_id: int, canon, limit: int, neighbours=()
-) -> list:
+def observed_recommendations(best_runs, task_id: int, canon, limit: int, neighbours=()) -> list:
     """The task's best observed configurations as records (``basis="observed"``), best first by
-    the score of their best run. The uncertainty is that run's spread over its folds, else the
-    spread over the configuration's runs (at least two), else unknown; every run of the
-    configuration among ``best_runs`` is evidence. ``canon(pipeline, config, run key)`` gives
-    (canonical config, identity key), or None for a config outside today's space.
+    the score of their best run; ``best_runs``: rows with the fields of
+    :func:`metabase.store.run_queries.best_task_runs` (or a frame of them). The uncertainty is
+    that run's spread over its folds, else the spread over the configuration's runs (at least
+    two), else unknown; every run of the configuration among ``best_runs`` is evidence.
+    ``canon(pipeline, config, run key)`` gives (canonical config, identity key), or None for a
+    config outside today's space.
     """
     groups: dict[str, list] = {}
     order: list[str] = []
-    for run in best_runs.itertuples(index=False):
+    rows = best_runs.itertuples(index=False) if hasattr(best_runs, "itertuples") else best_runs
+    for run in rows:
         config = json.loads(run.config) if isinstance(run.config, str) else dict(run.config)
         canonical = canon(run.pipeline, config, f"{run.pipeline}|{run.config}")
         if canonical is None:
@@ -248,7 +255,7 @@ def observed_recommendations(
     for key in order[:limit]:
         config, best = groups[key][0]
         scores = [float(r.score) for _, r in groups[key]]
-        if best.folds is not None and best.folds >= 2 and not pd.isna(best.fold_std):
+        if best.folds is not None and best.folds >= 2 and not _missing(best.fold_std):
             spread = float(best.fold_std)
         elif len(scores) >= 2:
             spread = float(np.std(scores, ddof=1))
@@ -257,12 +264,12 @@ def observed_recommendations(
         runs = [
             {
                 "run_key": r.run_key,
-                "openml_run_id": None if pd.isna(r.openml_run_id) else int(r.openml_run_id),
+                "openml_run_id": None if _missing(r.openml_run_id) else int(r.openml_run_id),
                 "task_id": int(task_id),
                 "score": float(r.score),
                 **(
                     {"fold_std": round(float(r.fold_std), 6), "folds": int(r.folds)}
-                    if r.folds and r.folds >= 2 and not pd.isna(r.fold_std)
+                    if r.folds and r.folds >= 2 and not _missing(r.fold_std)
                     else {}
                 ),
             }
@@ -316,3 +323,37 @@ def tie_notes(recs: list, strategy: str) -> list[str]:
         shown = f"{score} ± {std}" if std is not None else f"{score}"
         notes.append(f"ranks {', '.join(map(str, ranks))} share one prediction ({shown}): {why}")
     return notes
+
+
+def order_note(recs: list, strategy: str) -> list[str]:
+    """One sentence when the predicted scores shown do not fall down the table: the order is the
+    strategy's ranking, which for ``default`` blends two rankings and only one of them is the
+    score shown. Names the first place where a lower score ranks above a higher one.
+    """
+    shown = [
+        (r.rank, r.predicted_score)
+        for r in recs
+        if r.basis == "predicted" and r.predicted_score is not None
+    ]
+    rises = [(a, b) for a, b in zip(shown, shown[1:]) if b[1] > a[1]]
+    if not rises:
+        return []
+    (rank, score), (later, higher) = rises[0]
+    why = (
+        "the default strategy ranks by an equal blend of the surrogate's ranking (whose "
+        "prediction is shown) and the portfolio's (how well each configuration did across the "
+        "training tasks)"
+        if strategy == "default"
+        else f"the {strategy} strategy's ranking orders the table, not the prediction shown"
+    )
+    return [
+        f"predicted scores are not in descending order (rank {rank}: {score}, rank {later}: "
+        f"{higher}): {why}"
+    ]
+
+
+def _missing(value) -> bool:
+    """None, NaN or pandas' NA (read without importing pandas)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return True
+    return type(value).__name__ == "NAType"

@@ -1,18 +1,26 @@
 """A meta-dataset prepared once for every strategy: encoded configurations, scaled meta-features,
 normalised scores. Leave-one-task-out folds are cheap views (:meth:`Prepared.training`) that share
 the encodings and a cache of costly cross-task lookups (:class:`PreparedCache`).
+
+A warm ``recommend`` reads a pickled :class:`Prepared` and must not import pandas (half of its
+start-up): pickled, the frames become numpy columns (:meth:`Prepared.__getstate__`), the accessors
+:meth:`Prepared.column`, :meth:`Prepared.task_matrix` and :attr:`Prepared.feature_columns` read
+those, and the frames themselves are rebuilt only when some code asks for them.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from metabase.errors import InputError
 from metabase.recommend.encoding import ConfigEncoder, MetaFeatureScaler, normalise_scores
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def usable_tasks(runs: pd.DataFrame) -> list[int]:
@@ -77,6 +85,8 @@ class Prepared:
                 f"the meta-dataset has {len(keep)} usable task(s) (a usable task has at least two "
                 "runs with different scores); at least 2 are needed to learn across tasks"
             )
+        import pandas as pd
+
         runs = runs[runs["task_id"].isin(keep)].reset_index(drop=True).copy()
         configs = [json.loads(c) if isinstance(c, str) else dict(c) for c in runs["config"]]
         runs["norm"] = normalise_scores(runs["score"], runs["task_id"])
@@ -95,12 +105,115 @@ class Prepared:
         scaled = pd.DataFrame(scaler.transform(features), index=features.index)
         return cls(runs, configs, encoder, tree, dist, features, scaler, scaled)
 
+    # -- pandas-free views: what a warm ``recommend`` reads --------------------------------------
+    def column(self, name: str) -> np.ndarray:
+        """One column of ``runs`` as numpy (missing values None in object columns); KeyError when
+        there is no such column.
+        """
+        columns = self.__dict__.setdefault("_columns", {})
+        if name not in columns:
+            columns[name] = _plain(self.runs[name])
+        return columns[name]
+
+    def has_column(self, name: str) -> bool:
+        stored = self.__dict__.get("_columns", {})
+        return name in stored or ("runs" in self.__dict__ and name in self.runs.columns)
+
+    @property
+    def feature_columns(self) -> list[str]:
+        """The meta-feature names, in the order of the columns of ``features``."""
+        return self._matrix("features")[1]
+
+    def task_matrix(self, task_ids, scaled: bool = False) -> np.ndarray:
+        """Rows of the raw (or scaled) meta-features of these tasks; KeyError for a task without
+        a row.
+        """
+        index, _, values = self._matrix("scaled" if scaled else "features")
+        return values[[index[int(t)] for t in task_ids]]
+
+    def has_task(self, task_id) -> bool:
+        return int(task_id) in self._matrix("scaled")[0]
+
+    def _matrix(self, which: str) -> tuple[dict, list, np.ndarray]:
+        """(task id -> row, column names, float values) of ``features`` or ``scaled``."""
+        stored = self.__dict__.get("_" + which)
+        if stored is None:
+            frame = getattr(self, which)
+            stored = self.__dict__["_" + which] = {
+                "index": [int(t) for t in frame.index],
+                "name": frame.index.name,
+                "columns": list(frame.columns),
+                "values": frame.to_numpy(float),
+            }
+        lookup = self.__dict__.setdefault("_lookup", {})
+        if which not in lookup:
+            lookup[which] = {t: i for i, t in enumerate(stored["index"])}
+        return lookup[which], stored["columns"], stored["values"]
+
+    # -- pickling without pandas -----------------------------------------------------------------
+    def __getstate__(self) -> dict:
+        state = {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
+        for name in ("runs", "features", "scaled", "configs"):
+            state.pop(name, None)
+        dtypes = self.__dict__.get("_runs_dtypes")
+        if dtypes is None:
+            dtypes = {c: str(self.runs[c].dtype) for c in self.runs.columns}
+        state["_runs_dtypes"] = dtypes
+        state["_columns"] = {c: TextColumn.pack(self.column(c)) for c in dtypes}
+        for which in ("features", "scaled"):
+            self._matrix(which)
+            state["_" + which] = self.__dict__["_" + which]
+        configs = self.__dict__.get("configs")
+        if configs is not None and not isinstance(state["_columns"].get("config"), TextColumn):
+            state["configs"] = configs  # not derivable from the config text
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+
+    def __getattr__(self, name: str):
+        """The frames (and parsed configs) of an unpickled Prepared, rebuilt on first use."""
+        state = self.__dict__
+        if name == "runs" and "_runs_dtypes" in state:
+            import pandas as pd
+
+            dtypes = state["_runs_dtypes"]
+            state["runs"] = pd.DataFrame(
+                {c: pd.Series(np.asarray(state["_columns"][c]), dtype=dtypes[c]) for c in dtypes}
+            )
+            return state["runs"]
+        if name in ("features", "scaled") and "_" + name in state:
+            import pandas as pd
+
+            stored = state["_" + name]
+            columns = stored["columns"]
+            state[name] = pd.DataFrame(
+                stored["values"],
+                index=pd.Index(stored["index"], dtype="int64", name=stored["name"]),
+                columns=pd.RangeIndex(len(columns)) if name == "scaled" else columns,
+            )
+            return state[name]
+        if name == "configs" and "_runs_dtypes" in state and "config" in state["_columns"]:
+            state["configs"] = ParsedConfigs(state["_columns"]["config"])
+            return state["configs"]
+        raise AttributeError(name)
+
     @property
     def run_pipeline_codes(self) -> np.ndarray:
         """Integer code of each run's pipeline (comparing ints, not strings, in hot loops)."""
         if self.cache.pipeline_codes is None:
-            codes, names = pd.factorize(self.runs["pipeline"].astype(str))
-            self.cache.pipeline_codes = (codes, {n: i for i, n in enumerate(names)})
+            names, first, inverse = np.unique(
+                np.asarray(self.column("pipeline")).astype(str),
+                return_index=True,
+                return_inverse=True,
+            )
+            order = np.argsort(first)  # codes in order of first appearance
+            code = np.empty(len(order), int)
+            code[order] = np.arange(len(order))
+            self.cache.pipeline_codes = (
+                code[inverse],
+                {str(names[i]): int(code[i]) for i in range(len(names))},
+            )
         return self.cache.pipeline_codes[0]
 
     def pipeline_codes(self, pipelines) -> np.ndarray:
@@ -111,34 +224,40 @@ class Prepared:
 
     @property
     def task_ids(self) -> list[int]:
-        return sorted(int(t) for t in self.runs["task_id"].unique())
+        if "_task_ids" not in self.__dict__:  # a million-run store: 30 ms a time
+            self.__dict__["_task_ids"] = [int(t) for t in np.unique(self.column("task_id"))]
+        return list(self.__dict__["_task_ids"])
 
     def training(self, exclude: int | None = None) -> "Training":
         tasks = [t for t in self.task_ids if t != exclude]
+        run_tasks = self.column("task_id")
         rows = (
-            np.flatnonzero(self.runs["task_id"].to_numpy() != exclude)
+            np.flatnonzero(run_tasks != exclude)
             if exclude is not None
-            else np.arange(len(self.runs))
+            else np.arange(len(run_tasks))
         )
         return Training(self, np.asarray(tasks), rows)
 
     def task_query(self, task_id: int) -> "Query":
-        rows = np.flatnonzero(self.runs["task_id"].to_numpy() == task_id)
+        rows = np.flatnonzero(self.column("task_id") == task_id)
         return Query(
-            features=self.features.loc[task_id].to_numpy(float),
-            scaled=self.scaled.loc[task_id].to_numpy(float),
-            pipelines=self.runs["pipeline"].to_numpy()[rows],
+            features=self.task_matrix([task_id])[0],
+            scaled=self.task_matrix([task_id], scaled=True)[0],
+            pipelines=self.column("pipeline")[rows],
             tree=self.tree[rows],
             dist=self.dist[rows],
         )
 
     def query(self, features: dict, pipelines, configs) -> "Query":
         """A query for a task given by its meta-features (a dict of quality name to value)."""
-        frame = pd.DataFrame([features]).reindex(columns=self.features.columns).astype(float)
+        values = np.array(
+            [np.nan if features.get(c) is None else features[c] for c in self.feature_columns],
+            dtype=float,
+        )
         tree, dist = self.encoder.transform(pipelines, configs)
         return Query(
-            features=frame.iloc[0].to_numpy(float),
-            scaled=self.scaler.transform(frame)[0],
+            features=values,
+            scaled=self.scaler.transform_values(values, self.feature_columns),
             pipelines=np.asarray(list(pipelines), dtype=object),
             tree=tree,
             dist=dist,
@@ -159,11 +278,11 @@ class Training:
 
     @property
     def features(self) -> np.ndarray:
-        return self.prepared.features.loc[self.task_ids].to_numpy(float)
+        return self.prepared.task_matrix(self.task_ids)
 
     @property
     def scaled(self) -> np.ndarray:
-        return self.prepared.scaled.loc[self.task_ids].to_numpy(float)
+        return self.prepared.task_matrix(self.task_ids, scaled=True)
 
 
 @dataclass(frozen=True)
@@ -178,3 +297,81 @@ class Query:
 
     def __len__(self) -> int:
         return len(self.tree)
+
+
+class ParsedConfigs:
+    """The configurations of an unpickled Prepared, parsed from their JSON text when first read
+    (a warm ``recommend`` reads a few of thousands).
+    """
+
+    def __init__(self, texts: np.ndarray) -> None:
+        self._texts = texts
+        self._parsed: dict[int, dict] = {}
+
+    def __len__(self) -> int:
+        return len(self._texts)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        i = int(i)
+        if i not in self._parsed:
+            self._parsed[i] = json.loads(self._texts[i])
+        return self._parsed[i]
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+
+class TextColumn:
+    """A column of strings as one UTF-8 blob and offsets: two arrays, which a cache file maps
+    instead of unpickling a Python object per row (a million-run store's configs are 90 MB of
+    text). Reads like a numpy object array: an index gives a string, an array of indices an
+    object array of them.
+    """
+
+    def __init__(self, blob: np.ndarray, offsets: np.ndarray) -> None:
+        self.blob, self.offsets = blob, offsets
+
+    @classmethod
+    def pack(cls, values: np.ndarray):
+        """``values`` as a TextColumn when every one is a string, else unchanged."""
+        if values.dtype != object or not all(isinstance(v, str) for v in values):
+            return values
+        encoded = [v.encode() for v in values]
+        offsets = np.zeros(len(encoded) + 1, np.int64)
+        np.cumsum([len(b) for b in encoded], out=offsets[1:])
+        return cls(np.frombuffer(b"".join(encoded), np.uint8), offsets)
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def __getitem__(self, i):
+        if isinstance(i, (int, np.integer)):
+            i = int(i) + (len(self) if i < 0 else 0)
+            return bytes(self.blob[self.offsets[i] : self.offsets[i + 1]]).decode()
+        rows = np.arange(len(self))[i]
+        out = np.empty(len(rows), object)
+        out[:] = [self[int(r)] for r in rows]
+        return out
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def __array__(self, dtype=None, copy=None):
+        out = self[np.arange(len(self))]
+        return out if dtype is None else out.astype(dtype)
+
+
+def _plain(series) -> np.ndarray:
+    """A column as a numpy array that unpickles without pandas: numbers as they are, anything
+    else (strings, nullable integers) as Python objects with None for a missing value.
+    """
+    if series.dtype.kind in "biuf" and type(series.dtype).__module__.startswith("numpy"):
+        return series.to_numpy()
+    values = series.astype(object).to_numpy()
+    missing = series.isna().to_numpy()
+    if missing.any():
+        values = values.copy()
+        values[missing] = None
+    return values

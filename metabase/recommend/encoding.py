@@ -16,9 +16,12 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PIPELINE_KEY = "__pipeline__"
 
@@ -180,7 +183,20 @@ class MetaFeatureScaler:
         return self
 
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
-        x = _signed_log(frame.reindex(columns=self.columns_).to_numpy(float))
+        return self._standardise(frame.reindex(columns=self.columns_).to_numpy(float))
+
+    def transform_values(self, values: np.ndarray, columns: list[str]) -> np.ndarray:
+        """One task's scaled meta-features from its raw ``values`` named by ``columns`` (what
+        :meth:`transform` makes of a one-row frame, without pandas).
+        """
+        where = {c: i for i, c in enumerate(columns)}
+        x = np.array(
+            [values[where[c]] if c in where else np.nan for c in self.columns_], dtype=float
+        )
+        return self._standardise(x[None, :])[0]
+
+    def _standardise(self, x: np.ndarray) -> np.ndarray:
+        x = _signed_log(x)
         z = (x - self.center_) / self.spread_
         # clip so that one wild quality cannot dominate an L1 distance
         return np.clip(np.nan_to_num(z, nan=0.0), -5.0, 5.0)
@@ -192,6 +208,8 @@ def _signed_log(x: np.ndarray) -> np.ndarray:
 
 def normalise_scores(scores: pd.Series, tasks: pd.Series) -> np.ndarray:
     """Min-max within each task, so 1 is the task's best run and 0 its worst (the regret scale)."""
+    import pandas as pd
+
     frame = pd.DataFrame({"s": scores.to_numpy(float), "t": tasks.to_numpy()})
     grouped = frame.groupby("t")["s"]
     low, high = grouped.transform("min"), grouped.transform("max")

@@ -41,7 +41,7 @@ def order_by_members(prepared, member_rows: np.ndarray, query) -> np.ndarray:
     turn; unclaimed candidates get len(members) and later.
     """
     d = cityblock(prepared.dist[member_rows], query.dist)
-    same = prepared.runs["pipeline"].to_numpy()[member_rows][:, None] == query.pipelines[None, :]
+    same = prepared.column("pipeline")[member_rows][:, None] == query.pipelines[None, :]
     d = np.where(same, d, np.inf)
     position = np.full(len(query), len(member_rows), float)
     free = np.ones(len(query), bool)

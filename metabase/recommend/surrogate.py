@@ -27,8 +27,7 @@ from metabase.recommend.base import (
 def design_matrix(prepared) -> np.ndarray:
     """[task meta-features | configuration] for every run (cached: folds slice it)."""
     if prepared.cache.design is None:
-        runs_tasks = prepared.runs["task_id"].to_numpy()
-        features = prepared.features.loc[runs_tasks].to_numpy(float)
+        features = prepared.task_matrix(prepared.column("task_id"))
         prepared.cache.design = np.hstack([features, prepared.tree])
     return prepared.cache.design
 
@@ -59,7 +58,7 @@ class SurrogateStrategy(Strategy):
         if not self.max_runs_per_task:
             return rows
         rng = np.random.default_rng(self.random_state)
-        tasks = training.prepared.runs["task_id"].to_numpy()[rows]
+        tasks = training.prepared.column("task_id")[rows]
         keep = []
         for t in np.unique(tasks):
             group = rows[tasks == t]
@@ -73,7 +72,7 @@ class SurrogateStrategy(Strategy):
     def fit(self, training, models: Models | None = None) -> "SurrogateStrategy":
         prepared = training.prepared
         self.training_ = training
-        n_meta = prepared.features.shape[1]
+        n_meta = len(prepared.feature_columns)
         self.categorical_ = tuple(n_meta + i for i in prepared.encoder.categorical_indices)
         if models is not None and models.surrogate is not None:  # trained on exactly this training
             self.model_ = models.surrogate
@@ -104,8 +103,8 @@ class SurrogateStrategy(Strategy):
             return shared[1]
         rows = self._rows(training)
         x = design_matrix(prepared)[rows]
-        y = prepared.runs["norm"].to_numpy()[rows]
-        groups = prepared.runs["task_id"].to_numpy()[rows]
+        y = prepared.column("norm")[rows]
+        groups = prepared.column("task_id")[rows]
         # a leaf needs support from a few tasks, not a fixed row count: small meta-datasets must
         # still be able to single out a configuration that is best on all of their tasks
         min_child = int(np.clip(len(training.task_ids) // 2, 2, 20))

@@ -3,8 +3,10 @@ state.
 
 - Prepared data: parsed, encoded and scaled runs, written once per store state so that a warm
   ``recommend`` skips reading and encoding a million runs (:func:`load`, :func:`save`). It is a
-  pickle (the prepared data holds pandas frames, numpy arrays and the fitted encoders), loaded
-  with a restricted unpickler: only the classes a prepared meta-dataset is made of may be named in
+  pickle (the prepared data pickles as numpy columns and arrays and the fitted encoders, see
+  :mod:`metabase.recommend.data`) whose arrays lie out of band in the same file and are mapped on
+  reading, so a warm call reads the pages it uses and not the whole file. It is loaded with a
+  restricted unpickler: only the classes a prepared meta-dataset is made of may be named in
   it, so a cache file from elsewhere (a store directory copied from someone else, say) cannot run
   code. Anything the unpickler refuses, or a file from another version of the libraries, is
   reported as :class:`CacheMiss`, and the caller rebuilds.
@@ -20,9 +22,11 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import mmap
 import os
 import pickle
 import shutil
+import struct
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -87,27 +91,59 @@ class _RestrictedUnpickler(pickle.Unpickler):
         raise pickle.UnpicklingError(f"{module}.{name} may not appear in a prepared-data cache")
 
 
+MAGIC = b"metabase-cache 2\n"
+ALIGN = 64  # each array's bytes start at a multiple of this, as numpy prefers
+
+
 def load(path: Path):
-    """The object cached at ``path``; :class:`CacheMiss` when there is none that can be used."""
+    """The object cached at ``path``; :class:`CacheMiss` when there is none that can be used.
+
+    The file is mapped, not read: arrays come back backed by the mapping (read-only), so a call
+    touches only the pages of the rows it reads (a store of a million runs caches about a GB).
+    """
     try:
-        data = path.read_bytes()
-    except OSError as exc:
+        with path.open("rb") as fh:
+            mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError) as exc:  # ValueError: an empty file cannot be mapped
         raise CacheMiss(str(exc)) from None
     try:
-        return _RestrictedUnpickler(io.BytesIO(data)).load()
+        view = memoryview(mapped)
+        if bytes(view[: len(MAGIC)]) != MAGIC:
+            raise ValueError("not a cache file of this format")
+        head = len(MAGIC)
+        size, count = struct.unpack_from("<QQ", view, head)
+        table = struct.unpack_from(f"<{2 * count}Q", view, head + 16)
+        start = head + 16 + 16 * count
+        buffers = [view[table[2 * i] : table[2 * i] + table[2 * i + 1]] for i in range(count)]
+        return _RestrictedUnpickler(io.BytesIO(view[start : start + size]), buffers=buffers).load()
     except Exception as exc:  # any failure to rebuild the object is a miss, never an error
         raise CacheMiss(f"{type(exc).__name__}: {exc}") from None
 
 
 def save(path: Path, obj, keep: str = "") -> None:
     """Write ``obj`` to ``path`` atomically (readers never see half a file) and remove the other
-    caches in its directory whose names start with ``keep``.
+    caches in its directory whose names start with ``keep``. Layout: :data:`MAGIC`, the pickle's
+    length and the number of out-of-band buffers (the arrays' bytes, pickle protocol 5), their
+    (offset, length), the pickle, then each buffer at an offset aligned to :data:`ALIGN`.
     """
+    buffers: list = []
+    data = pickle.dumps(obj, protocol=5, buffer_callback=buffers.append)
+    raws = [b.raw() for b in buffers]
+    offset = len(MAGIC) + 16 + 16 * len(raws) + len(data)
+    table = []
+    for raw in raws:
+        offset += -offset % ALIGN
+        table += [offset, raw.nbytes]
+        offset += raw.nbytes
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + f".{os.getpid()}.tmp")
     try:
         with partial.open("wb") as fh:
-            pickle.dump(obj, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            fh.write(MAGIC + struct.pack(f"<QQ{len(table)}Q", len(data), len(raws), *table))
+            fh.write(data)
+            for raw, at in zip(raws, table[::2]):
+                fh.write(b"\0" * (at - fh.tell()))
+                fh.write(raw)
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
@@ -158,7 +194,7 @@ def fit_cached(strategy, training, model_dir: Path, key: str):
     """
     directory = model_dir / key / "surrogate"
     features = list(training.prepared.encoder.feature_names) + list(
-        training.prepared.features.columns
+        training.prepared.feature_columns
     )
     cached = _cached_models(directory, features)
     strategy.fit(training, cached)

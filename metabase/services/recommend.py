@@ -18,9 +18,9 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from metabase.errors import InputError, MetabaseError, NotFoundError
 from metabase.recommend.candidates import (
@@ -32,6 +32,7 @@ from metabase.recommend.candidates import (
     merged,
     neighbour_evidence,
     observed_recommendations,
+    order_note,
     task_pool,
     tie_notes,
     top_recommendations,
@@ -39,6 +40,9 @@ from metabase.recommend.candidates import (
 from metabase.services import caches
 from metabase.store import catalog, run_queries
 from metabase.store.keys import is_flow_key
+
+if TYPE_CHECKING:  # a warm call never imports pandas: the prepared data is cached without it
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -228,7 +232,7 @@ def _candidates(prepared, pipelines, fresh: int, seed: int, task_id: int | None)
 
     def objs() -> dict:
         if not loaded:
-            loaded.update(catalogue_pipelines(sorted(prepared.runs["pipeline"].unique())))
+            loaded.update(catalogue_pipelines(sorted(set(prepared.column("pipeline")))))
         return loaded
 
     if key not in cache.candidates or cache.runnable is None:
@@ -310,7 +314,7 @@ def recommend(
     scores = chosen.predict(query)
     observed = (
         []
-        if best_runs is None or best_runs.empty
+        if not best_runs
         else observed_recommendations(
             best_runs, int(task_id), canon, -(-k // 2), neighbour_evidence(prepared, scores)
         )
@@ -332,7 +336,7 @@ def recommend(
     ) != derived:
         _save_prepared(path, prepared)  # the next call skips the catalogue and the pool
     recs = _with_runtimes(ws, merged(observed, predicted, k))
-    notes = tie_notes(recs, strategy)
+    notes = tie_notes(recs, strategy) + order_note(recs, strategy)
     if observed:
         notes.insert(
             0,

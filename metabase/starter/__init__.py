@@ -7,8 +7,9 @@ qualities, TabRepo's task list, LCDB's dataset qualities, task 14951), as one co
 file per store table in ``data/``, built by ``python -m metabase.starter.build``.
 
 - :func:`store_or_starter` is what :meth:`metabase.workspace.Workspace.reader` hands out: the
-  store, or, when it does not exist or holds no runs, the starter loaded into an in-memory store
-  (once per process), with one warning on stderr that says so.
+  store, or, when it does not exist or holds no runs, the starter (a DuckDB file in the user's
+  cache, built on first use; in memory where no cache can be written), with one warning on stderr
+  that says so.
 - :func:`init_store` creates a store seeded with the starter (``metabase init``; ``import`` and
   ``sync`` into a new store with ``--seed-starter``).
 """
@@ -107,10 +108,19 @@ def _memory_store(data: Path):
 
 
 def open_starter(data: Path | None = None):
-    """A read-only connection to the starter, loaded into memory on the first call."""
+    """A read-only connection to the starter: its DuckDB file in the user's cache (built on the
+    first call, see :mod:`metabase.starter.cache`), else loaded into memory once per process.
+    """
+    from metabase.starter.cache import open_cached
+
+    data = _dir(data)
+    tables = list(manifest(data)["tables"])
+    con = open_cached(data, tables, lambda writer: _seed(writer, data, fresh=True))
+    if con is not None:
+        return con
     from metabase.store.snapshot import memory_reader
 
-    return memory_reader(_memory_store(_dir(data)))
+    return memory_reader(_memory_store(data))
 
 
 def store_or_starter(store_path: Path, data: Path | None = None, wait_s: float | None = None):

@@ -15,14 +15,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
 import duckdb
-import pyarrow as pa
 
 from metabase.errors import ReadOnlyError
 from metabase.store.connection import Connection
 from metabase.store.writer import TABLE_KEYS, Writer, utcnow
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 # Tables a snapshot may hold, in the order a loader applies them.
 KNOWLEDGE_TABLES = (
@@ -160,3 +162,19 @@ def knowledge_summary(con: Connection) -> dict:
         "tasks": int(tasks),
         "tasks_with_qualities": int(with_qualities),
     }
+
+
+def checkpoint(con: Connection) -> None:
+    """Write everything into the database file itself (no write-ahead log beside it)."""
+    con.execute("CHECKPOINT")
+
+
+def file_bytes_needed(con: Connection) -> int:
+    """How long the database file must be for every block DuckDB's header counts (its three
+    headers of 4 KiB, then the blocks): DuckDB opens a truncated file and fails only on reading
+    a missing block.
+    """
+    block_size, blocks = con.execute(
+        "SELECT block_size, total_blocks FROM pragma_database_size()"
+    ).fetchall()[0]
+    return 3 * 4096 + int(block_size) * int(blocks)

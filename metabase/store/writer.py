@@ -13,15 +13,17 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
-from typing import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Iterator, Mapping, Sequence
 
 import duckdb
-import pyarrow as pa
 
 from metabase.errors import StoreError
 from metabase.store.catalog import quote_identifier as _quote
 from metabase.store.connection import Connection, connect
 from metabase.store.schema_guard import check_store
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 # Natural keys of the contract's tables, used by ``upsert``.
 TABLE_KEYS: dict[str, tuple[str, ...]] = {
@@ -57,6 +59,8 @@ def utcnow() -> datetime:
 
 
 def _as_arrow(data) -> pa.Table:
+    import pyarrow as pa  # here: a reader (``recommend``) never needs it
+
     if isinstance(data, pa.Table):
         return data
     if isinstance(data, pa.RecordBatch):
