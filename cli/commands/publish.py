@@ -8,27 +8,15 @@ import click
 
 from cli.context import workspace
 from cli.output import emit, format_option
+from cli.progress import progress_bar
 
 
 @contextmanager
 def _progress_bar():
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-    )
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 
-    with Progress(
-        TextColumn("publish"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    ) as bar:
+    columns = (TextColumn("publish"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with progress_bar(*columns) as bar:
         job = bar.add_task("publish", total=None)
         yield lambda done, total: bar.update(job, total=total, completed=done)
 

@@ -3,64 +3,12 @@
 from __future__ import annotations
 
 import json
-import signal
-from contextlib import contextmanager
 
 import click
 
 from cli.context import workspace
 from cli.output import emit, format_option
-
-
-@contextmanager
-def _sigterm_interrupts():
-    """SIGTERM stops the run as Ctrl-C does: finished runs are stored, running ones killed."""
-
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-@contextmanager
-def _progress_bar():
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-    )
-
-    columns = (
-        TextColumn("runs"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn(
-            "running {task.fields[running]}, failed {task.fields[failed]}, "
-            "stored before {task.fields[reused]}"
-        ),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-        job = bar.add_task("runs", total=None, running=0, failed=0, reused=0)
-
-        def update(p) -> None:
-            bar.update(
-                job,
-                total=p.total,
-                completed=p.done,
-                running=p.running,
-                failed=p.failed,
-                reused=p.reused,
-            )
-
-        yield update
+from cli.progress import run_progress, sigterm_interrupts
 
 
 def _rows(report, fmt: str) -> list[dict]:
@@ -181,7 +129,7 @@ def register(group: click.Group) -> None:
         Example: metabase run --task 31 --pipeline sklearn.random_forest
         --config '{"max_features": 0.3}'
         """
-        with _sigterm_interrupts(), _progress_bar() as progress:
+        with sigterm_interrupts(), run_progress() as progress:
             report = workspace().run(
                 task_id,
                 pipeline=pipeline,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from cli.commands.run import _progress_bar, _sigterm_interrupts
 from cli.context import workspace
 from cli.output import emit, format_option, print_json
+from cli.progress import run_progress, sigterm_interrupts
 
 
 def _compact(config: dict) -> str:
@@ -148,7 +148,7 @@ def register(group: click.Group) -> None:
 
         Example: metabase tune --task 14951 --budget 30 --batch 2 --format json
         """
-        with _sigterm_interrupts(), _progress_bar() as progress:
+        with sigterm_interrupts(), run_progress() as progress:
             report = workspace().tune(
                 task_id,
                 pipelines=list(pipelines) or None,
