@@ -3,10 +3,10 @@
 
 DuckDB lets one process write a store at a time, and a process that holds a read-write
 connection cannot open a read-only one. The bot therefore does every read and write through one
-held writer (:class:`_HeldWriter`, shared by the loop and its heartbeat thread under a lock),
-closed when idle for a second, after a few seconds in all, or as soon as a reader (an analyst,
-``metabase status``) waits for the store. A result is written with its job's new state in one
-transaction: a kill leaves both or neither.
+held writer (:class:`~metabase.store.held.HeldWriter`, shared by the loop and its heartbeat
+thread under a lock), closed when idle for a second, after a few seconds in all, or as soon as
+a reader (an analyst, ``metabase status``) waits for the store. A result is written with its
+job's new state in one transaction: a kill leaves both or neither.
 """
 
 from __future__ import annotations
@@ -15,11 +15,8 @@ import json
 import logging
 import os
 import socket
-import threading
-import time
-from contextlib import contextmanager
 from datetime import timedelta
-from typing import Iterator, Sequence
+from typing import Sequence
 
 from metabase.errors import MetabaseError
 from metabase.records import RunResult, TaskData
@@ -61,46 +58,6 @@ def describe(bot: dict) -> str:
     return f"pid {bot['pid']} on {bot['host']} since {bot['started_at']:%Y-%m-%d %H:%M:%S} UTC"
 
 
-class _HeldWriter:
-    """One writer connection, opened on demand and closed when idle (see the module doc)."""
-
-    IDLE_S, HOLD_S = 1.0, 5.0
-
-    def __init__(self, path) -> None:
-        self.path = path
-        self.lock = threading.RLock()
-        self.con = None
-        self.opened = 0.0
-        self.timer: threading.Timer | None = None
-
-    @contextmanager
-    def __call__(self) -> Iterator:
-        from metabase.store import open_writer, reader_waiting
-
-        with self.lock:
-            if self.timer is not None:
-                self.timer.cancel()
-            if self.con is None:
-                self.con, self.opened = open_writer(self.path), time.monotonic()
-            try:
-                yield self.con
-            finally:
-                if time.monotonic() - self.opened > self.HOLD_S or reader_waiting(self.path):
-                    self.close()
-                elif self.con is not None:
-                    self.timer = threading.Timer(self.IDLE_S, self.close)
-                    self.timer.daemon = True
-                    self.timer.start()
-
-    def close(self) -> None:
-        with self.lock:
-            if self.timer is not None:
-                self.timer.cancel()
-            if self.con is not None:
-                self.con.close()
-                self.con = None
-
-
 class BotSession:
     """What the bot asks of the store; every method is one short transaction."""
 
@@ -110,7 +67,9 @@ class BotSession:
         self.ws = ws
         self.catalogue = catalogue
         self.gateway = None
-        self.held = _HeldWriter(ws.settings.store_path)
+        from metabase.store.held import HeldWriter
+
+        self.held = HeldWriter(ws.settings.store_path)
         self.pid = os.getpid()
         self.host = socket.gethostname()
         self.proc_start = _process_start(self.pid)

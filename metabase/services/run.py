@@ -273,61 +273,29 @@ def _execute(ws, data, todo, executor, ray_address, workers, catalogue, progress
 
 
 class Sink:
-    """Stores each result as it arrives, in its own transaction (a kill loses no stored run).
-
-    Opening the DuckDB file costs more than writing a run, so the writer stays open while results
-    keep coming, and is closed after ``IDLE_S`` seconds without one (a timer: the coordinator may
-    wait minutes for the next run), after ``HOLD_S`` seconds in all (other writers get their
-    turn), or as soon as a reader waits for the store.
+    """Stores each result as it arrives, in its own transaction (a kill loses no stored run),
+    through a :class:`~metabase.store.held.HeldWriter` (the writer stays open while results
+    keep coming, and gives way to readers).
     """
 
-    IDLE_S, HOLD_S = 1.0, 5.0
-
     def __init__(self, ws, data: TaskData, executor: str) -> None:
-        import threading
+        from metabase.store.held import HeldWriter
 
-        self.ws, self.data, self.executor = ws, data, executor
-        self.con = None
-        self.opened = 0.0
+        self.held = HeldWriter(ws.settings.store_path)
+        self.data, self.executor = data, executor
         self.first = True
-        self.lock = threading.Lock()
-        self.timer = None
 
     def write(self, result: RunResult) -> None:
-        import threading
-        import time
-
-        from metabase.store import open_writer, reader_waiting
         from metabase.store.runs import ensure_task, write_results
 
-        with self.lock:
-            if self.timer is not None:
-                self.timer.cancel()
-            if self.con is None:
-                self.con, self.opened = open_writer(self.ws.settings.store_path), time.monotonic()
+        with self.held() as con:
             if self.first:
-                ensure_task(self.con, self.data)
+                ensure_task(con, self.data)
                 self.first = False
-            write_results(self.con, [result], self.executor)
-            if time.monotonic() - self.opened > self.HOLD_S or reader_waiting(
-                self.ws.settings.store_path
-            ):
-                self._close()
-            else:
-                self.timer = threading.Timer(self.IDLE_S, self.close)
-                self.timer.daemon = True
-                self.timer.start()
+            write_results(con, [result], self.executor)
 
     def close(self) -> None:
-        with self.lock:
-            if self.timer is not None:
-                self.timer.cancel()
-            self._close()
-
-    def _close(self) -> None:
-        if self.con is not None:
-            self.con.close()
-            self.con = None
+        self.held.close()
 
 
 def _report(

@@ -1,0 +1,54 @@
+"""A writer connection held between short writes: :class:`HeldWriter`.
+
+Opening the DuckDB file costs more than writing a run, so a process that writes often (the
+runner's sink, the bot) keeps one writer open while writes keep coming, and closes it after
+``IDLE_S`` seconds without one (a timer: the next write may be minutes away), after ``HOLD_S``
+seconds in all (other writers get their turn), or as soon as a reader waits for the store.
+Threads share it under a lock; each ``with held() as con:`` block is the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from contextlib import contextmanager
+from typing import Iterator
+
+from metabase.store.connection import reader_waiting
+from metabase.store.writer import open_writer
+
+
+class HeldWriter:
+    IDLE_S, HOLD_S = 1.0, 5.0
+
+    def __init__(self, path) -> None:
+        self.path = path
+        self.lock = threading.RLock()
+        self.con = None
+        self.opened = 0.0
+        self.timer: threading.Timer | None = None
+
+    @contextmanager
+    def __call__(self) -> Iterator:
+        with self.lock:
+            if self.timer is not None:
+                self.timer.cancel()
+            if self.con is None:
+                self.con, self.opened = open_writer(self.path), time.monotonic()
+            try:
+                yield self.con
+            finally:
+                if time.monotonic() - self.opened > self.HOLD_S or reader_waiting(self.path):
+                    self.close()
+                elif self.con is not None:
+                    self.timer = threading.Timer(self.IDLE_S, self.close)
+                    self.timer.daemon = True
+                    self.timer.start()
+
+    def close(self) -> None:
+        with self.lock:
+            if self.timer is not None:
+                self.timer.cancel()
+            if self.con is not None:
+                self.con.close()
+                self.con = None
