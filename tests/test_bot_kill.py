@@ -22,6 +22,7 @@ import pytest
 
 from cli.main import main
 from metabase.settings import Settings
+from metabase.testing.processes import all_gone, forks_of, sigkill, wait_until
 from metabase.workspace import Workspace
 
 pytestmark = [pytest.mark.realdata, pytest.mark.slow]
@@ -77,26 +78,6 @@ def _stored(store: Path) -> int:
     return rows[0][0] if rows else 0
 
 
-def _wait(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.3)
-
-
-def _gone(processes: list, timeout: float = 15.0) -> bool:
-    _, alive = psutil.wait_procs(processes, timeout=timeout)
-    return not [p for p in alive if p.status() != psutil.STATUS_ZOMBIE]
-
-
-def _forks_of(command: list[str]) -> list:
-    return [
-        p
-        for p in psutil.process_iter(["cmdline", "status"])
-        if p.info["cmdline"] == command and p.info["status"] != psutil.STATUS_ZOMBIE
-    ]
-
-
 def _start(command: list[str], log: Path) -> subprocess.Popen:
     return subprocess.Popen(
         command, env=_env(), cwd=REPO, stdout=subprocess.DEVNULL, stderr=log.open("ab")
@@ -113,20 +94,16 @@ def test_sigkill_at_random_points_loses_nothing_and_repeats_nothing(replay_facto
     seen: dict[str, object] = {}
     for kill in range(3):
         proc = _start(command, log)
-        try:
-            before = _stored(store)
-            _wait(lambda: _stored(store) > before or proc.poll() is not None, 300, "a new run")
-            time.sleep(rng.uniform(0.0, 3.0))  # mid-run, mid-commit or mid-publish
-            children = psutil.Process(proc.pid).children(recursive=True)
-            proc.send_signal(signal.SIGKILL)
-            proc.wait(30)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-        assert _gone(children), f"kill {kill}: a run's process outlived the killed bot"
+        before = _stored(store)
+        wait_until(lambda: _stored(store) > before or proc.poll() is not None, 300, "a new run")
+        time.sleep(rng.uniform(0.0, 3.0))  # mid-run, mid-commit or mid-publish
+        children = sigkill(proc)
+        assert all_gone(children, timeout=15), (
+            f"kill {kill}: a run's process outlived the killed bot"
+        )
         status = Workspace(Settings.resolve(store=store)).bot_status()
         assert status["running"] is False and status["bot"]["state"].startswith("dead")
-        _wait(lambda: not _forks_of(command), 15, "the forks of the killed bot to end")
+        wait_until(lambda: not forks_of(command), 15, "the forks of the killed bot to end")
         runs = dict(_query(store, "SELECT run_key, created_at FROM runs WHERE source = 'local'"))
         # no finished result lost, and none run again to completion (its row would be new)
         assert {k: runs.get(k) for k in seen} == seen, f"kill {kill}"
@@ -159,7 +136,7 @@ def test_status_a_second_bot_and_sigterm_within_the_grace(replay_server, tmp_pat
     proc = _start(_command(replay_server.url, store, "--grace", str(grace)), log)
     base = ["--store", str(store), "--openml-server", replay_server.url, "--apikey", "k"]
     try:
-        _wait(lambda: _stored(store) >= 1 or proc.poll() is not None, 300, "a first run")
+        wait_until(lambda: _stored(store) >= 1 or proc.poll() is not None, 300, "a first run")
         assert proc.poll() is None, log.read_text()[-3000:]
         capsys.readouterr()
         assert main([*base, "status", "--format", "json"]) == 0
@@ -182,7 +159,7 @@ def test_status_a_second_bot_and_sigterm_within_the_grace(replay_server, tmp_pat
         if proc.poll() is None:
             proc.kill()
     assert took < grace + 20  # the grace, then closing the executor and the store
-    assert _gone(children)
+    assert all_gone(children, timeout=15)
     assert main([*base, "status", "--format", "json"]) == 0
     stopped = json.loads(capsys.readouterr().out)
     assert stopped["running"] is False and stopped["bot"]["stop_reason"] == "signal SIGTERM"
@@ -200,7 +177,7 @@ def test_readers_query_beside_a_publishing_bot(replay_factory, tmp_path):
     proc = _start(_command(server.url, store, "--publish"), log)
     waits, failures = [], []
     try:
-        _wait(lambda: _stored(store) >= 1 or proc.poll() is not None, 300, "a first run")
+        wait_until(lambda: _stored(store) >= 1 or proc.poll() is not None, 300, "a first run")
         assert proc.poll() is None, log.read_text()[-3000:]
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

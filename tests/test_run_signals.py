@@ -11,11 +11,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import psutil
 import pytest
+
+from metabase.testing.processes import all_gone, forks_of, sigkill, wait_until
 
 pytestmark = [pytest.mark.realdata, pytest.mark.slow]
 REPO = Path(__file__).resolve().parent.parent
@@ -69,26 +70,6 @@ def _stored_runs(store: Path) -> int:
         return 0
 
 
-def _wait(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
-
-
-def _all_gone(processes: list, timeout: float = 10.0) -> bool:
-    _, alive = psutil.wait_procs(processes, timeout=timeout)
-    return not [p for p in alive if p.status() != psutil.STATUS_ZOMBIE]
-
-
-def _forks_of(command: list[str]) -> list:
-    found = []
-    for proc in psutil.process_iter(["cmdline", "status"]):
-        if proc.info["cmdline"] == command and proc.info["status"] != psutil.STATUS_ZOMBIE:
-            found.append(proc)
-    return found
-
-
 def test_sigkill_then_the_same_command_runs_only_what_is_missing(replay_server, folder):
     store = folder / "killed.duckdb"
     command = _command(
@@ -108,19 +89,13 @@ def test_sigkill_then_the_same_command_runs_only_what_is_missing(replay_server, 
     proc = subprocess.Popen(
         command, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    try:
-        _wait(
-            lambda: _stored_runs(store) >= 1 or proc.poll() is not None, 300, "a first stored run"
-        )
-        children = psutil.Process(proc.pid).children(recursive=True)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert _all_gone(children), "a run's process outlived the killed command"
+    wait_until(
+        lambda: _stored_runs(store) >= 1 or proc.poll() is not None, 300, "a first stored run"
+    )
+    children = sigkill(proc)
+    assert all_gone(children), "a run's process outlived the killed command"
     # the runs and the guardian are forks of the command: none may remain with its command line
-    _wait(lambda: not _forks_of(command), 10, "the forks of the killed command to end")
+    wait_until(lambda: not forks_of(command), 10, "the forks of the killed command to end")
     before = _stored_runs(store)
     assert 1 <= before < 6, "the kill came after every run had finished: nothing was tested"
     again = subprocess.run(command, env=_env(), capture_output=True, text=True, timeout=600)
@@ -160,7 +135,7 @@ def test_sigterm_and_ctrl_c_stop_cleanly(replay_server, folder, signum):
         text=True,
     )
     try:
-        _wait(
+        wait_until(
             lambda: len(psutil.Process(proc.pid).children()) >= 2 or proc.poll() is not None,
             300,
             "two runs",
@@ -173,5 +148,5 @@ def test_sigterm_and_ctrl_c_stop_cleanly(replay_server, folder, signum):
             proc.kill()
     lines = [line for line in err.splitlines() if line.strip()]
     assert proc.returncode == 130 and len(lines) == 1 and lines[0].startswith("error: ")
-    assert _all_gone(children)
+    assert all_gone(children)
     assert _stored_runs(store) == 0  # the runs were stopped, and nothing half-written was left

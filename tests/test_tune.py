@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
-import psutil
 import pytest
 
 from cli.main import main
+from metabase.testing.processes import all_gone, forks_of, sigkill, wait_until
 
 pytestmark = pytest.mark.realdata
 REPO = Path(__file__).resolve().parent.parent
@@ -207,21 +205,6 @@ def _env() -> dict:
     }
 
 
-def _forks_of(command: list[str]) -> list:
-    found = []
-    for proc in psutil.process_iter(["cmdline", "status"]):
-        if proc.info["cmdline"] == command and proc.info["status"] != psutil.STATUS_ZOMBIE:
-            found.append(proc)
-    return found
-
-
-def _wait(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
-
-
 @pytest.mark.slow
 def test_sigkill_after_three_runs_then_a_restart_stores_six_runs_none_twice(replay_server, folder):
     """The issue's check: budget 6 on task 9983 with the default strategy; SIGKILL once 3 runs
@@ -253,17 +236,12 @@ def test_sigkill_after_three_runs_then_a_restart_stores_six_runs_none_twice(repl
     proc = subprocess.Popen(
         command, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    try:
-        _wait(lambda: _local_runs(store) >= 3 or proc.poll() is not None, 600, "three stored runs")
-        children = psutil.Process(proc.pid).children(recursive=True)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    _, alive = psutil.wait_procs(children, timeout=10)
-    assert not [p for p in alive if p.status() != psutil.STATUS_ZOMBIE], "a run outlived the kill"
-    _wait(lambda: not _forks_of(command), 10, "the forks of the killed command to end")
+    wait_until(
+        lambda: _local_runs(store) >= 3 or proc.poll() is not None, 600, "three stored runs"
+    )
+    children = sigkill(proc)
+    assert all_gone(children), "a run outlived the kill"
+    wait_until(lambda: not forks_of(command), 10, "the forks of the killed command to end")
     before = _local_runs(store)
     assert 3 <= before < 6, "the kill came after every run had finished: nothing was tested"
     again = subprocess.run(command, env=_env(), capture_output=True, text=True, timeout=900)
@@ -277,7 +255,7 @@ def test_sigkill_after_three_runs_then_a_restart_stores_six_runs_none_twice(repl
         "WHERE source = 'local' AND task_id = 9983",
     )
     assert rows == [(6, 6, 6)]
-    assert not _forks_of(command)
+    assert not forks_of(command)
 
 
 def test_a_configuration_stored_under_several_seeds_is_one_observation_with_its_best_score():
