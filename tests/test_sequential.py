@@ -254,3 +254,18 @@ def test_the_mixture_spread_is_where_the_weighted_models_disagree():
     np.testing.assert_allclose(mean, [1.0, 0.0, 2.0])
     expected_var = np.array([0.5 * (4 + 1) - 1.0, 0.25 + 0.25 + 0.5 * 1 - 0.0, 4.0 - 4.0])
     np.testing.assert_allclose(std, np.sqrt(expected_var), atol=1e-12)
+
+
+def test_selected_leaves_the_blend_only_for_a_clearly_better_part():
+    from metabase.recommend.default import CANDIDATES, PARTS, _significant
+
+    rng = np.random.default_rng(0)
+    blend = rng.random(40) * 0.1
+    # every candidate ties the blend up to noise: the argmin is noise, so the blend stays
+    noisy = {c: blend + rng.normal(0, 0.01, 40) for c in CANDIDATES}
+    noisy[PARTS] = blend
+    assert _significant(noisy) == PARTS
+    # portfolio is better on every task by 0.02: chosen
+    clear = dict(noisy)
+    clear[("portfolio",)] = blend - 0.02 + rng.normal(0, 0.002, 40)
+    assert _significant(clear) == ("portfolio",)
