@@ -41,8 +41,7 @@ class PreparedCache:
     # the surrogate model of the latest training it was fitted on, as (training key, model): the
     # strategies fitted on one backtest fold (``default`` and ``surrogate``) train it once
     surrogate: tuple[tuple, object] | None = None
-    # target kind -> training task -> its RGPE model
-    rgpe_models: dict[str, dict] = field(default_factory=dict)
+    rgpe_models: dict[int, object] = field(default_factory=dict)  # training task -> its RGPE model
     # recommend's query-independent candidates, canonicalised: (fresh, seed, runnable_only) ->
     # (pipelines, configs, rows, canonical); kept in the prepared-data cache so that a warm
     # recommend needs neither the catalogue's spaces nor ConfigSpace

@@ -17,6 +17,9 @@ it returns one of ``pending``. Pure: no store, no network.
   zero-shot ``default`` ranking is one more base model and makes the first two picks, before
   any ranking evidence exists (better at every k than RGPE's equal-weight start on 23 pimp
   tasks x 2 seeds: @5 0.032 against 0.042, @10 0.012 against 0.015).
+  ``uncertainty="mixture"`` explores where the weighted models disagree (the mixture's spread);
+  measured and not taken: mixed on pimp (46 tasks x 5 seeds: @5 0.046 against 0.050, @10 0.028
+  against 0.026), behind on the OpenML study exports (@10 0.017 against 0.015).
 - ``residual``: the cross-task LightGBM surrogate as the prior mean (rescaled to the task's
   observations by least squares), a GP on what the task showed beyond it, and expected improvement
   with both the GP's and the surrogate ensemble's uncertainty.
@@ -210,15 +213,14 @@ BOOTSTRAP = 50
 MAX_TASK_RUNS = 200  # runs per task model: plenty for a smooth per-task model
 
 
-def _task_models(training, target: str = "standard") -> dict:
+def _task_models(training) -> dict:
     """One random forest per task (on ``dist``, target standardised within the task), trained once
     per meta-dataset: a task's model does not depend on which other task is held out.
     """
-    from scipy.stats import rankdata
     from sklearn.ensemble import RandomForestRegressor
 
     prepared = training.prepared
-    cache = prepared.cache.rgpe_models.setdefault(target, {})
+    cache = prepared.cache.rgpe_models
     groups = task_rows(training)
     norm = prepared.runs["norm"].to_numpy()
     for t in training.task_ids:
@@ -231,8 +233,7 @@ def _task_models(training, target: str = "standard") -> dict:
         model = RandomForestRegressor(
             n_estimators=30, min_samples_leaf=2, random_state=0, n_jobs=1
         )
-        y = standardise(norm[rows]) if target == "standard" else standardise(rankdata(norm[rows]))
-        cache[t] = model.fit(prepared.dist[rows], y)
+        cache[t] = model.fit(prepared.dist[rows], standardise(norm[rows]))
     return cache
 
 
@@ -268,25 +269,21 @@ class RGPE(SequentialStrategy):
         self,
         zero_shot: str | None = "default",
         min_evidence: int = 3,
-        base_tasks: int = MAX_BASE_TASKS,
-        target: str = "standard",
         uncertainty: str = "gp",
     ) -> None:
-        self.uncertainty = uncertainty
         self.zero_shot = zero_shot
         self.min_evidence = min_evidence
-        self.base_tasks = base_tasks
-        self.target = target
+        self.uncertainty = uncertainty
 
     def fit(self, training) -> "RGPE":
-        self.models_ = _task_models(training, self.target)
+        self.models_ = _task_models(training)
         self.zero_shot_ = ZeroShot(self.zero_shot).fit(training) if self.zero_shot else None
         return super().fit(training)
 
     def start(self, query, seed: int = 0) -> "RGPE":
         super().start(query, seed)
         training = self.training_
-        near = np.argsort(task_distances(training, query), kind="stable")[: self.base_tasks]
+        near = np.argsort(task_distances(training, query), kind="stable")[:MAX_BASE_TASKS]
         tasks = [int(training.task_ids[i]) for i in near]
         base = [self.models_[t].predict(query.dist) for t in tasks]
         self.first_ = None
