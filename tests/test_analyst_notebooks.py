@@ -160,7 +160,35 @@ def evaluation(tmp_path_factory) -> dict:
             == 0
         )
     out.write_text(buffer.getvalue())
-    return {"path": out, "data": json.loads(buffer.getvalue())}
+    # and a sequential one (strategies that see each result), on the same meta-dataset
+    sequential = folder / "toy-sequential-evaluate.json"
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        assert (
+            main(
+                [
+                    "--store",
+                    str(folder / "s.duckdb"),
+                    "evaluate",
+                    str(directory),
+                    "--sequential",
+                    "--seeds",
+                    "1",
+                    "--strategies",
+                    "gp",
+                    "--format",
+                    "json",
+                ]
+            )
+            == 0
+        )
+    sequential.write_text(buffer.getvalue())
+    return {
+        "path": out,
+        "data": json.loads(out.read_text()),
+        "sequential": sequential,
+        "sequential_data": json.loads(buffer.getvalue()),
+    }
 
 
 def _execute(name: str, store: Path, monkeypatch, figures: int = 1, **env) -> dict:
@@ -234,12 +262,17 @@ def test_recommenders_notebook(store, evaluation, monkeypatch):
         "recommenders.ipynb",
         store,
         monkeypatch,
-        METABASE_EVALUATE_JSON=os.pathsep.join([str(evaluation["path"])]),
+        METABASE_EVALUATE_JSON=os.pathsep.join(
+            [str(evaluation["path"]), str(evaluation["sequential"])]
+        ),
     )
-    name = evaluation["path"].stem
+    name, sequential = evaluation["path"].stem, evaluation["sequential"].stem
     strategies = evaluation["data"]["strategies"]
-    assert summary["evaluations"] == [name]
+    assert summary["evaluations"] == [name, sequential]
     assert summary["strategies"][name] == sorted(strategies)
+    # the sequential evaluation is drawn too, every strategy in it, and labelled with its start
+    assert summary["strategies"][sequential] == sorted(evaluation["sequential_data"]["strategies"])
+    assert summary["protocols"] == {name: "one-shot", sequential: "sequential, zero-shot start"}
     lowest = min(v["regret@1"] for v in strategies.values())
     assert summary["best_at_1"][name] == ", ".join(
         s for s, v in strategies.items() if v["regret@1"] == lowest

@@ -204,3 +204,68 @@ def test_selected_chooses_a_task_aware_part_when_the_optimum_moves_with_the_meta
     assert strategy.chosen_ in CANDIDATES
     # the best configuration depends on the meta-feature f: a task-blind portfolio cannot follow it
     assert strategy.chosen_ != ("portfolio",)
+
+
+def test_cold_gp_starts_with_a_space_filling_design_medoid_then_the_farthest():
+    # one task whose configurations lie on a line x = 0..10: the medoid is x = 5, then the two ends
+    prepared = _pool([list(np.linspace(0, 1, 11)), list(np.linspace(1, 0, 11))])
+    gp = create_sequential("gp").fit(prepared.training(exclude=1))
+    query = prepared.task_query(1)
+    x = query.dist[:, 0]  # the encoding is monotone in x, so its order identifies the candidates
+    order = np.argsort(x)
+    for seed in range(3):
+        gp.start(query, seed=seed)
+        tried = []
+        for _ in range(3):
+            pending = np.setdiff1d(np.arange(11), tried)
+            tried.append(gp.suggest(np.array(tried, int), np.zeros(len(tried)), pending))
+        assert tried[0] == order[5]
+        assert set(tried[1:]) == {order[0], order[-1]}
+
+
+def test_the_design_is_random_where_all_candidates_are_equally_far():
+    from metabase.recommend.sequential import _maximin
+
+    x = np.eye(6)  # one-hot: every pair of candidates is equally far apart
+    firsts = {
+        _maximin(x, np.array([], int), np.arange(6), np.random.default_rng(s)) for s in range(40)
+    }
+    assert firsts == set(range(6))
+    seconds = {
+        _maximin(x, np.array([2]), np.array([0, 1, 3, 4, 5]), np.random.default_rng(s))
+        for s in range(40)
+    }
+    assert seconds == {0, 1, 3, 4, 5}
+
+
+def test_the_mixture_spread_is_where_the_weighted_models_disagree():
+    from metabase.recommend.sequential import _ensemble
+
+    base = np.array([[0.0, 1.0, 2.0], [0.0, -1.0, 2.0]])  # agree on candidates 0 and 2 only
+    w = np.array([0.5, 0.5, 0.0])  # the task GP has no weight yet
+    mean, std = _ensemble(w, base, None, None, "mixture")
+    np.testing.assert_allclose(mean, [0.0, 0.0, 2.0])
+    np.testing.assert_allclose(std, [0.0, 1.0, 0.0], atol=1e-12)
+    # RGPE's own spread is the GP's alone: none while the GP has no weight
+    assert not _ensemble(w, base, None, None, "gp")[1].any()
+    # with the GP weighted in, the mixture adds its variance: (0.25 * (1 + 4) + ...) - mean^2
+    w = np.array([0.25, 0.25, 0.5])
+    mean, std = _ensemble(w, base, np.array([2.0, 0.0, 2.0]), np.array([1.0, 1.0, 0.0]), "mixture")
+    np.testing.assert_allclose(mean, [1.0, 0.0, 2.0])
+    expected_var = np.array([0.5 * (4 + 1) - 1.0, 0.25 + 0.25 + 0.5 * 1 - 0.0, 4.0 - 4.0])
+    np.testing.assert_allclose(std, np.sqrt(expected_var), atol=1e-12)
+
+
+def test_selected_leaves_the_blend_only_for_a_clearly_better_part():
+    from metabase.recommend.default import CANDIDATES, PARTS, _significant
+
+    rng = np.random.default_rng(0)
+    blend = rng.random(40) * 0.1
+    # every candidate ties the blend up to noise: the argmin is noise, so the blend stays
+    noisy = {c: blend + rng.normal(0, 0.01, 40) for c in CANDIDATES}
+    noisy[PARTS] = blend
+    assert _significant(noisy) == PARTS
+    # portfolio is better on every task by 0.02: chosen
+    clear = dict(noisy)
+    clear[("portfolio",)] = blend - 0.02 + rng.normal(0, 0.002, 40)
+    assert _significant(clear) == ("portfolio",)

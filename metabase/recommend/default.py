@@ -100,7 +100,7 @@ class DefaultStrategy(Strategy):
                     value = sum(ranks[n] for n in c) / len(c)
                     curve = regret_curve(task_scores, ranking(value, seed=int(t)))
                     loss[c].append(float(np.mean(curve[:INNER_PICKS])))
-        return min(CANDIDATES, key=lambda c: (np.mean(loss[c]), CANDIDATES.index(c)))
+        return _significant(loss)
 
     def predict(self, query) -> Scores:
         results = {name: part.predict(query) for name, part in self.parts_.items()}
@@ -114,6 +114,20 @@ class DefaultStrategy(Strategy):
             evidence.neighbours,
             evidence.support if evidence.support is not None else main.support,
         )
+
+
+def _significant(loss: dict) -> tuple:
+    """The candidate with the lowest inner loss, if it beats the blend by more than two standard
+    errors of the paired per-task difference; otherwise the blend. An argmin among near-ties only
+    follows the noise of which tasks were held out: on openml-pimp it chose ``portfolio`` for
+    most tasks and lost to the blend (mean regret over 10 picks 0.014 ± 0.004 worse).
+    """
+    best = min(CANDIDATES, key=lambda c: (np.mean(loss[c]), CANDIDATES.index(c)))
+    diff = np.asarray(loss[best]) - np.asarray(loss[PARTS])
+    if len(diff) < 2 or not diff.any():
+        return PARTS
+    sem = diff.std(ddof=1) / np.sqrt(len(diff))
+    return best if diff.mean() < -2 * sem else PARTS
 
 
 class SelectedStrategy(DefaultStrategy):

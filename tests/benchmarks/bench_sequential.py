@@ -38,15 +38,14 @@ def test_bench_sequential(openml_data, tmp_path):
     from cli.main import main
     from metabase import metadataset
     from metabase.evaluate.sequential import run_sequential
-    from metabase.imports.api import run_import
     from metabase.recommend.data import Prepared
     from metabase.recommend.sequential import create_sequential
     from metabase.settings import Settings
     from metabase.workspace import Workspace
 
     store = tmp_path / "pimp.duckdb"
-    run_import(
-        Workspace(Settings.resolve(store=store, offline=True)), "openml-pimp", openml_data / PIMP
+    Workspace(Settings.resolve(store=store, offline=True)).import_(
+        "openml-pimp", openml_data / PIMP
     )
     assert (
         main(
