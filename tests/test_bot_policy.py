@@ -2,9 +2,9 @@
 (metabase.bot.simulate), on small synthetic worlds whose answers are known by construction.
 
 The world: tasks with one meta-feature ``m`` in [0, 1], two pipelines. ``good`` has a
-hyperparameter ``c`` whose best value is the task's ``m`` (score 0.6 + 0.3 exp(-((c - m) / 0.15)^2));
-``bad`` scores 0.5 whatever its ``k``, three times as many configurations, which teach nothing
-about where the best configuration is.
+hyperparameter ``c`` whose best value is the task's ``m`` (score 0.6 + 0.3 exp(-((c - m) /
+0.15)^2)); ``bad`` scores 0.5 whatever its ``k``, with three times as many configurations, which
+teach nothing about where the best configuration is.
 """
 
 from __future__ import annotations
