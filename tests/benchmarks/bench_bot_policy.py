@@ -85,9 +85,8 @@ def test_bench_bot_policy():
         for p in ("active", "random", "tune")
         if (RESULTS / f"{p}.json").is_file()
     }
-    if {"active", "random"} <= set(found) and len(
-        {(r["budget"], r["seeds"]) for r in found.values()}
-    ) == 1:
+    pair = [found[p] for p in ("active", "random") if p in found]
+    if len(pair) == 2 and len({(r["budget"], r["seeds"], r["batch"]) for r in pair}) == 1:
         report = summary(found)
         (RESULTS / "summary.json").write_text(json.dumps(report, indent=1))
         print(json.dumps(report))
