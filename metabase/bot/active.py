@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from metabase.bot.model import eligible, learn, per_second, random_choices, with_reasons
-from metabase.bot.policy import Choice, Knowledge, capped
+from metabase.bot.records import Choice, Knowledge, capped
 
 
 def choose_active(

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from metabase.bot.policy import Choice, Knowledge, capped
+from metabase.bot.records import Choice, Knowledge, capped
 from metabase.errors import InputError
 from metabase.recommend.data import Prepared, Query
 

@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 from metabase.bot.model import eligible, learn, random_choices, with_reasons
-from metabase.bot.policy import Choice, Knowledge, capped
+from metabase.bot.records import Choice, Knowledge, capped
 
 
 def choose_tune(
