@@ -66,6 +66,8 @@ def test_split_holds_out_a_fifth_and_knows_five_percent_of_each_training_task():
     known_tasks = meta.runs.iloc[s.known]["task_id"]
     assert set(known_tasks) == set(s.train)
     assert (known_tasks.value_counts() == 2).all()  # ceil(5% of 40) = 2 of each task's 40 runs
+    denser = meta.runs.iloc[split(meta.runs, seed=0, known_share=0.25).known]["task_id"]
+    assert (denser.value_counts() == 10).all()  # a quarter of 40
     assert (
         split(meta.runs, seed=1).test != s.test
         or split(meta.runs, 1).known.tolist() != s.known.tolist()

@@ -87,10 +87,12 @@ def measure(
     return zero.regret_at("default", k), float(seq.mean_curve(name)[k - 1])
 
 
-def simulate_one(meta, policy: str, budget: int, batch: int, seed: int, progress=None) -> list:
+def simulate_one(
+    meta, policy: str, budget: int, batch: int, seed: int, progress=None, known_share=KNOWN_SHARE
+) -> list:
     """One seed's learning curve: [(runs, zero-shot regret@k, sequential regret@k), ...]."""
     runs = meta.runs.reset_index(drop=True)
-    where = split(runs, seed)
+    where = split(runs, seed, known_share=known_share)
     task_of_run = runs["task_id"].to_numpy()
     pool = np.isin(task_of_run, where.train)
     known = np.zeros(len(runs), bool)
@@ -132,11 +134,13 @@ def simulate(
     seeds: int = 5,
     batch: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    known_share: float = KNOWN_SHARE,
 ) -> dict:
     """``{"policy", "budget", "batch", "seeds", "k", "train_tasks", "test_tasks", "curve":
     [{"runs", "zero_shot_regret@10", "zero_shot_sem@10", "sequential_regret@10",
     "sequential_sem@10"}, ...]}``: means over seeds with their standard errors, at every batch
-    that all seeds reached.
+    that all seeds reached. ``known_share``: the share of each training task's runs the bot
+    starts knowing.
     """
     batch = batch or max(1, budget // 10)
     total = seeds * (1 + math.ceil(budget / batch))
@@ -147,13 +151,16 @@ def simulate(
         if progress:
             progress(done[0], total)
 
-    curves = [simulate_one(meta, policy, budget, batch, seed, tick) for seed in range(seeds)]
+    curves = [
+        simulate_one(meta, policy, budget, batch, seed, tick, known_share) for seed in range(seeds)
+    ]
     where = split(meta.runs.reset_index(drop=True), 0)
     return {
         "policy": policy,
         "budget": budget,
         "batch": batch,
         "seeds": seeds,
+        "known_share": known_share,
         "k": K,
         "train_tasks": len(where.train),
         "test_tasks": len(where.test),
