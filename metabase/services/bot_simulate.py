@@ -19,6 +19,7 @@ def simulate_bot(
     seeds: int = 5,
     batch: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    known_share: float = 0.05,
 ) -> dict:
     """``{"policy", "budget", "batch", "seeds", "k", "train_tasks", "test_tasks", "curve": [...]}``
     (see :func:`metabase.bot.simulate.simulate`).
@@ -35,10 +36,20 @@ def simulate_bot(
             continue
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise InputError(f"{name} must be a positive integer, not {value!r}")
+    if not 0 < known_share < 1:
+        raise InputError(f"the known share must be between 0 and 1, not {known_share!r}")
     meta = metadataset.read(directory)
     if len(usable_tasks(meta.runs)) < 5:
         raise InputError(
             f"{directory}: the simulation needs at least 5 usable tasks (at least two runs with "
             "different scores each): a fifth are held out as test tasks, the rest are learned from"
         )
-    return simulate(meta, policy, budget=budget, seeds=seeds, batch=batch, progress=progress)
+    return simulate(
+        meta,
+        policy,
+        budget=budget,
+        seeds=seeds,
+        batch=batch,
+        progress=progress,
+        known_share=known_share,
+    )

@@ -5,10 +5,11 @@ The world is an interchange meta-dataset, by default the openml-pimp random fore
 5% of each training task's runs, and after every batch the test tasks measure the meta-models
 (zero-shot ``default`` and sequential ``rgpe`` regret@10). One learning curve per policy
 (``BENCH_BOT_POLICIES``, default ``active,random,tune``), ``BENCH_BOT_SEEDS`` seeds (5),
-``BENCH_BOT_BUDGET`` runs (1500) in batches of ``BENCH_BOT_BATCH`` (300). Each policy's curve is
-written to ``results/bot_policy/<policy>.json``, so policies can run as separate processes; once
-all three are there, ``results/bot_policy/summary.json`` says how many runs ``active`` needs to
-reach ``random``'s final quality (the aim: at most 60% of random's).
+``BENCH_BOT_BUDGET`` runs (1500) in batches of ``BENCH_BOT_BATCH`` (300), starting from
+``BENCH_BOT_KNOWN`` (0.05) of each training task's runs. Each policy's curve is written to
+``results/bot_policy/[BENCH_BOT_NAME/]<policy>.json``, so policies can run as separate
+processes; once ``active`` and ``random`` are there, ``summary.json`` beside them says how many
+runs ``active`` needs to reach ``random``'s final quality (the aim: at most 60% of random's).
 
 Run with (about 10 CPU minutes per policy at the defaults):
 
@@ -71,22 +72,26 @@ def test_bench_bot_policy():
     seeds = int(os.environ.get("BENCH_BOT_SEEDS", "5"))
     budget = int(os.environ.get("BENCH_BOT_BUDGET", "1500"))
     batch = int(os.environ.get("BENCH_BOT_BATCH", "300"))
+    known = float(os.environ.get("BENCH_BOT_KNOWN", "0.05"))
+    results = RESULTS / os.environ.get("BENCH_BOT_NAME", "")
     ws = Workspace(Settings.resolve(offline=True))
-    RESULTS.mkdir(parents=True, exist_ok=True)
+    results.mkdir(parents=True, exist_ok=True)
     for policy in policies:
         t0 = time.perf_counter()
-        result = ws.simulate_bot(WORLD, policy=policy, budget=budget, seeds=seeds, batch=batch)
+        result = ws.simulate_bot(
+            WORLD, policy=policy, budget=budget, seeds=seeds, batch=batch, known_share=known
+        )
         result["seconds"] = round(time.perf_counter() - t0, 1)
-        (RESULTS / f"{policy}.json").write_text(json.dumps(result, indent=1))
+        (results / f"{policy}.json").write_text(json.dumps(result, indent=1))
         print(json.dumps(result))
         assert result["curve"][0]["runs"] == 0 and result["curve"][-1]["runs"] == budget
     found = {
-        p: json.loads((RESULTS / f"{p}.json").read_text())
+        p: json.loads((results / f"{p}.json").read_text())
         for p in ("active", "random", "tune")
-        if (RESULTS / f"{p}.json").is_file()
+        if (results / f"{p}.json").is_file()
     }
     pair = [found[p] for p in ("active", "random") if p in found]
     if len(pair) == 2 and len({(r["budget"], r["seeds"], r["batch"]) for r in pair}) == 1:
         report = summary(found)
-        (RESULTS / "summary.json").write_text(json.dumps(report, indent=1))
+        (results / "summary.json").write_text(json.dumps(report, indent=1))
         print(json.dumps(report))
