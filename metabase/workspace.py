@@ -346,6 +346,32 @@ class Workspace:
             progress=progress,
         )
 
+    def simulate_bot(
+        self,
+        directory: str | Path,
+        policy: str = "active",
+        budget: int = 500,
+        seeds: int = 5,
+        batch: int | None = None,
+        progress: Callable[[int, int], None] | None = None,
+        known_share: float = 0.05,
+    ) -> dict:
+        """A bot policy's learning curve on a meta-dataset directory taken as the world
+        (``metabase bot --simulate DIR``; :mod:`metabase.bot.simulate`); the bot starts knowing
+        ``known_share`` of each training task's runs.
+        """
+        from metabase.services.bot_simulate import simulate_bot
+
+        return simulate_bot(
+            directory,
+            policy=policy,
+            budget=budget,
+            seeds=seeds,
+            batch=batch,
+            progress=progress,
+            known_share=known_share,
+        )
+
     def features(
         self,
         *,

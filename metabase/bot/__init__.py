@@ -1,7 +1,12 @@
 """The never-ending AutoML bot: choose what to learn next, run it, store it, publish it, retrain.
 
 - :mod:`metabase.bot.policy`: the policies that choose the next runs (pure: they see a
-  :class:`~metabase.bot.policy.Knowledge` and return :class:`~metabase.bot.policy.Choice` s).
+  :class:`~metabase.bot.policy.Knowledge` and return :class:`~metabase.bot.policy.Choice` s):
+  ``active`` (:mod:`~metabase.bot.active`), ``tune`` (:mod:`~metabase.bot.tune`) and ``random``.
+- :mod:`metabase.bot.simulate`: proves a policy on a meta-dataset taken as the world.
+- :mod:`metabase.bot.halving` (successive halving over fidelities, with a hurdle) and
+  :mod:`metabase.bot.evolution` (aging evolution of the torch architectures): pure helpers for
+  what to run next within one task.
 
 The loop itself calls only the Workspace facade; its state (jobs, leases, heartbeat) lives in
 the store.

@@ -2,51 +2,35 @@
 picks ``n`` candidates. Pure: no store, no network; the live bot and the simulation
 (``metabase bot --simulate``) give every policy the same :class:`Knowledge`.
 
+- ``active`` (the default): run where the meta-models are most unsure, per predicted second of
+  compute: among the configurations the cross-task surrogate would recommend for each task, those
+  on which its ensemble disagrees most (:mod:`metabase.bot.active`).
+- ``tune``: per task, improve the best known result with the sequential default strategy
+  (``rgpe``), the task with the most to gain first (:mod:`metabase.bot.tune`).
 - ``random``: a uniformly random candidate (task, pipeline and configuration), the R bot's
   choice and the baseline.
+
+``active`` and ``tune`` cap what one task and pipeline may take (:func:`capped`): at most
+``max_share`` of a batch, and ``max_runs`` runs in all, so that no task soaks up the budget. With
+too little knowledge to train a model (fewer than two tasks with differing scores) they choose at
+random. :mod:`metabase.bot.simulate` measures the policies against each other.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 import numpy as np
 
-if TYPE_CHECKING:
-    import pandas as pd
-
-CANDIDATE_COLUMNS = ("candidate", "task_id", "pipeline", "config")
-
-
-@dataclass(frozen=True)
-class Knowledge:
-    """What a policy may look at.
-
-    - ``runs``: the results known so far, in the meta-dataset's ``runs`` form (``task_id``,
-      ``pipeline``, ``config`` as JSON text, ``score``, higher is better).
-    - ``tasks``: the tasks the bot may run on, in the meta-dataset's ``tasks`` form (``task_id``,
-      ``dataset_id``, one float column per meta-feature).
-    - ``candidates``: what may be run next (``candidate``, an id unique in the frame,
-      ``task_id``, ``pipeline``, ``config`` as JSON text); nothing already run or in flight.
-    - ``cost``: predicted seconds per candidate id, or None where every run costs the same.
-    """
-
-    runs: "pd.DataFrame"
-    tasks: "pd.DataFrame"
-    candidates: "pd.DataFrame"
-    cost: "pd.Series | None" = None
-
-
-@dataclass(frozen=True)
-class Choice:
-    """One candidate to run, and why (one line, for the log and ``metabase status``)."""
-
-    candidate: int
-    task_id: int
-    pipeline: str
-    config: str
-    reason: str
+from metabase.bot.records import (  # noqa: F401 - the contract's documented home
+    CANDIDATE_COLUMNS,
+    MAX_RUNS,
+    MAX_SHARE,
+    Choice,
+    Knowledge,
+    capped,
+    choices,
+)
 
 
 class Policy(Protocol):
@@ -54,15 +38,6 @@ class Policy(Protocol):
 
     def choose(self, knowledge: Knowledge, n: int, seed: int) -> list[Choice]:
         """Up to ``n`` distinct candidates of ``knowledge.candidates``, best first."""
-
-
-def choices(candidates: "pd.DataFrame", ids, reason: str) -> list[Choice]:
-    """The :class:`Choice` s for candidate ``ids`` (in that order)."""
-    rows = candidates.set_index("candidate").loc[list(ids)]
-    return [
-        Choice(int(i), int(r.task_id), str(r.pipeline), str(r.config), reason)
-        for i, r in zip(rows.index, rows.itertuples(), strict=True)
-    ]
 
 
 class RandomPolicy:
@@ -74,7 +49,52 @@ class RandomPolicy:
         return choices(knowledge.candidates, picked, "random")
 
 
-POLICIES = {"random": RandomPolicy}
+class ActivePolicy:
+    """See :mod:`metabase.bot.active` (imported when choosing: it needs the models)."""
+
+    name = "active"
+
+    def __init__(
+        self,
+        shortlist: int = 10,
+        n_models: int = 5,
+        max_share: float = MAX_SHARE,
+        max_runs: int | None = MAX_RUNS,
+    ) -> None:
+        self.shortlist = shortlist
+        self.n_models = n_models
+        self.max_share = max_share
+        self.max_runs = max_runs
+
+    def choose(self, knowledge: Knowledge, n: int, seed: int) -> list[Choice]:
+        from metabase.bot.active import choose_active
+
+        return choose_active(knowledge, n, seed, **vars(self))
+
+
+class TunePolicy:
+    """See :mod:`metabase.bot.tune` (imported when choosing: it needs the models)."""
+
+    name = "tune"
+
+    def __init__(
+        self,
+        strategy: str | None = None,
+        max_share: float = MAX_SHARE,
+        max_runs: int | None = MAX_RUNS,
+    ) -> None:
+        self.strategy = strategy
+        self.max_share = max_share
+        self.max_runs = max_runs
+
+    def choose(self, knowledge: Knowledge, n: int, seed: int) -> list[Choice]:
+        from metabase.bot.tune import choose_tune
+
+        return choose_tune(knowledge, n, seed, **vars(self))
+
+
+POLICIES = {"active": ActivePolicy, "tune": TunePolicy, "random": RandomPolicy}
+DEFAULT_POLICY = "active"
 
 
 def create_policy(name: str, **params) -> Policy:
