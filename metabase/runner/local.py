@@ -164,6 +164,7 @@ class LocalExecutor:
             return
         self._selector.select(self._timeout())
         self._enforce_limits()
+        finished = []
         for pid, running in list(self._running.items()):
             code = reap(running.child, block=running.child.killed_for is not None)
             if code is None:
@@ -173,9 +174,25 @@ class LocalExecutor:
             release(running.child)
             self._guardian.forget(running.child.pid)
             del self._running[pid]
-            result = self._outcome(running, code)
+            finished.append((running, code, self._retry(running)))
+        # The next runs start before these results are read and handed on: reading one and what
+        # the caller does with it (storing each costs tens of milliseconds) then overlap with
+        # runs instead of idling their workers.
+        self._fill()
+        for running, code, retried in finished:
+            result = self._outcome(running, code, retried)
             if result is not None:
                 yield result
+
+    def _retry(self, running: _Running) -> bool:
+        """Queue a lost child's run once more (first in line); True when it was."""
+        child, job = running.child, running.job
+        if child.killed_for is not None or child.result_path.exists():
+            return False
+        if job.attempt >= MAX_ATTEMPTS:
+            return False
+        self._pending.appendleft(_Job(job.request, job.data, job.attempt + 1))
+        return True
 
     def _enforce_limits(self) -> None:
         now = time.monotonic()
@@ -195,17 +212,18 @@ class LocalExecutor:
             if child.killed_for is not None:
                 kill_tree(child.pid)
 
-    def _outcome(self, running: _Running, code: int) -> RunResult | None:
+    def _outcome(self, running: _Running, code: int, retried: bool) -> RunResult | None:
         child, job = running.child, running.job
         result = read_result(child)
-        log_tail = _tail(child.log_path)
-        child.log_path.unlink(missing_ok=True)
         if child.killed_for is not None:
+            child.log_path.unlink(missing_ok=True)
             return limit_result(job.request, child.killed_for, running.started, job.attempt)
         if result is not None:
+            child.log_path.unlink(missing_ok=True)
             return replace(result, attempts=job.attempt)
-        if job.attempt < MAX_ATTEMPTS:
-            self._pending.appendleft(_Job(job.request, job.data, job.attempt + 1))
+        log_tail = _tail(child.log_path)
+        child.log_path.unlink(missing_ok=True)
+        if retried:
             return None
         return lost_result(job.request, code, running.started, job.attempt, log_tail)
 
