@@ -10,3 +10,23 @@ from metabase.testing.executor_contract import ExecutorContract
 class TestLocalExecutor(ExecutorContract):
     def make(self):
         return LocalExecutor(workers=2, catalogue=faulty.get)
+
+
+def test_the_next_run_starts_before_a_finished_result_is_handed_on():
+    """One worker: when the first result reaches the caller (who stores it, which takes time),
+    the second run is already running, so the worker does not idle while the caller works.
+    """
+    from metabase.testing.executor_contract import request
+
+    data = faulty.synthetic_task()
+    with LocalExecutor(workers=1, catalogue=faulty.get) as executor:
+        for seed in (0, 1):
+            executor.submit(request("testing.faulty", faulty.config("ok"), seed=seed), data)
+        running_when_handed_on = []
+        results = []
+        for result in executor.results():
+            running_when_handed_on.append(executor.running)
+            results.append(result)
+    assert [r.status for r in results] == ["ok", "ok"]
+    assert sorted(r.request.seed for r in results) == [0, 1]
+    assert running_when_handed_on == [1, 0]
