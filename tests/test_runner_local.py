@@ -30,3 +30,31 @@ def test_the_next_run_starts_before_a_finished_result_is_handed_on():
     assert [r.status for r in results] == ["ok", "ok"]
     assert sorted(r.request.seed for r in results) == [0, 1]
     assert running_when_handed_on == [1, 0]
+
+
+def _imports_json_tool():
+    import importlib
+
+    importlib.import_module("json.tool")
+    return "done"
+
+
+def test_a_child_reports_what_it_imported_and_the_pool_adopts_submodules_only(tmp_path):
+    """Later children inherit what earlier runs imported lazily: a submodule of a package the
+    coordinator has is imported here; a new top-level module is not (it might start threads).
+    """
+    import sys
+
+    from metabase.runner.isolate import read_result, reap, release, spawn
+
+    sys.modules.pop("json.tool", None)
+    child = spawn(_imports_json_tool, tmp_path / "r.pickle", tmp_path / "r.log")
+    assert reap(child) == 0
+    release(child)
+    assert read_result(child) == "done"
+    assert "json.tool" in child.imported
+    assert "json.tool" not in sys.modules  # the child's import stayed in the child
+    with LocalExecutor(workers=1) as executor:
+        executor._adopt(("json.tool", "this"))
+    assert "json.tool" in sys.modules
+    assert "this" not in sys.modules
