@@ -193,3 +193,31 @@ def test_built_network_pipeline_clones_and_refits():
     assert twin.get_params()["network__config"] == model.get_params()["network__config"]
     proba = twin.fit(frame, y).predict_proba(frame)
     assert proba.shape == (120, 3)
+
+
+def test_adamw_is_fused_where_torch_has_it_and_makes_the_same_update():
+    """The catalogue's optimiser: torch's fused AdamW kernel on the CPU (torch >= 2.4), the
+    same steps as torch's plain AdamW up to float rounding.
+    """
+    import copy
+
+    from pipelines.torch_estimator import _adamw
+
+    torch.manual_seed(0)
+    fused_net = nn.Linear(6, 3)
+    plain_net = copy.deepcopy(fused_net)
+    start = fused_net.weight.detach().clone()
+    fused = _adamw(fused_net.parameters(), {"learning_rate": 1e-2, "weight_decay": 1e-3})
+    plain = torch.optim.AdamW(plain_net.parameters(), lr=1e-2, weight_decay=1e-3)
+    assert fused.defaults["fused"] is True
+    X = torch.randn(32, 6)
+    for optimiser, net in ((fused, fused_net), (plain, plain_net)):
+        for _ in range(10):
+            optimiser.zero_grad()
+            net(X).pow(2).mean().backward()
+            optimiser.step()
+    moved = [
+        (p - q).abs().max().item() for p, q in zip(fused_net.parameters(), plain_net.parameters())
+    ]
+    assert max(moved) < 1e-5
+    assert (plain_net.weight.detach() - start).abs().max().item() > 1e-3  # the steps did move

@@ -59,6 +59,16 @@ def test_binary_auc_is_the_plain_auc_and_ties_count_half():
     )
 
 
+def test_average_ranks_are_scipys_rankdata_to_the_bit():
+    from scipy.stats import rankdata
+
+    rng = np.random.default_rng(7)
+    for n in (1, 2, 9, 500):
+        for values in (rng.random(n), np.round(rng.random(n), 1), np.zeros(n)):
+            assert np.array_equal(measures.average_ranks(values), rankdata(values))
+    assert np.isnan(measures.average_ranks(np.array([0.2, np.nan, 0.1]))).all()
+
+
 def test_auc_of_a_fold_with_one_class_is_undefined_and_kappa_of_full_agreement_is_one():
     got = measures.classification(
         ["a", "a"], ["a", "a"], np.array([[0.9, 0.1], [0.8, 0.2]]), ["a", "b"]

@@ -47,3 +47,32 @@ def test_a_cpu_pipeline_asks_ray_for_one_cpu_and_no_gpu():
         executor._has_gpus = True  # as on a cluster with GPU workers
         assert executor._resources(request("torch.mlp", {})) == {"num_gpus": 1.0, "num_cpus": 1}
         assert executor._resources(request("sklearn.decision_tree", {})) == {"num_cpus": 1}
+
+
+def test_a_ray_worker_keeps_the_task_data_and_its_pool_between_runs():
+    """What a Ray task runs, called here twice: the data is deserialised once and the second run
+    reuses the first's single-slot pool (its guardian); each run still gets its own result.
+    """
+    from metabase.runner import ray_executor
+    from metabase.testing.executor_contract import request
+
+    data = faulty.synthetic_task()
+    ref = ray.put(data)
+    try:
+        first = ray_executor._run_on_worker(
+            request("testing.faulty", faulty.config("ok"), seed=0), [ref], faulty.get
+        )
+        pool = ray_executor._WORKER_POOLS[faulty.get]
+        second = ray_executor._run_on_worker(
+            request("testing.faulty", faulty.config("ok"), seed=1), [ref], faulty.get
+        )
+        assert (first.status, second.status) == ("ok", "ok")
+        assert (first.request.seed, second.request.seed) == (0, 1)
+        assert ray_executor._WORKER_POOLS[faulty.get] is pool
+        assert ray_executor._worker_data(ref) is ray_executor._worker_data(ref)
+        assert len(ray_executor._WORKER_DATA) == 1
+    finally:
+        for pool in ray_executor._WORKER_POOLS.values():
+            pool.close()
+        ray_executor._WORKER_POOLS.clear()
+        ray_executor._WORKER_DATA.clear()

@@ -193,13 +193,11 @@ def _probabilities(fitted, X_test, predicted, data: TaskData) -> np.ndarray:
 
 
 def _collect(data: TaskData, folds: list[dict]) -> tuple[tuple[Measurement, ...], Any]:
-    per_fold, rows = [], []
+    per_fold = []
     for fold in folds:
-        r, f, s = fold["key"]
         values = _scores(data, fold["truth"], fold["predicted"], fold["proba"])
         values.update(fold["timings"])
         per_fold.append((fold["key"], values))
-        rows.append(_prediction_rows(data, fold))
     last_sample = data.splits.samples - 1
     final = [fold for fold in folds if fold["key"][2] == last_sample]
     pooled = _scores(
@@ -222,9 +220,7 @@ def _collect(data: TaskData, folds: list[dict]) -> tuple[tuple[Measurement, ...]
                 if key[2] == last_sample and name in values
             ]
             out.append(Measurement(name, value, stdev=measures.stdev(fold_values)))
-    import pandas as pd
-
-    return tuple(out), pd.concat(rows, ignore_index=True)
+    return tuple(out), _predictions_frame(data, folds)
 
 
 def _scores(data: TaskData, truth, predicted, proba) -> dict[str, float]:
@@ -233,25 +229,33 @@ def _scores(data: TaskData, truth, predicted, proba) -> dict[str, float]:
     return measures.classification(truth, predicted, proba, data.class_labels)
 
 
-def _prediction_rows(data: TaskData, fold: dict):
-    """The fold's rows of OpenML's predictions file: labels as text, regression values as the
-    shortest text that reads back to the same float.
+def _predictions_frame(data: TaskData, folds: list[dict]):
+    """The rows of OpenML's predictions file, fold after fold: labels as text, regression values
+    as the shortest text that reads back to the same float, and for classification a
+    ``confidence`` list per row held in one Arrow list column (the result travels from its child
+    process as a pickle: per-row numpy arrays cost more to pickle than the rest of the result).
     """
     import pandas as pd
 
-    r, f, s = fold["key"]
-    n = len(fold["test"])
+    sizes = [len(fold["test"]) for fold in folds]
     frame = {
-        "repeat": np.full(n, r, dtype=np.int32),
-        "fold": np.full(n, f, dtype=np.int32),
-        "sample": np.full(n, s, dtype=np.int32),
-        "row_id": fold["test"].astype(np.int64),
+        name: np.repeat(np.asarray([fold["key"][i] for fold in folds], dtype=np.int32), sizes)
+        for i, name in enumerate(("repeat", "fold", "sample"))
     }
+    frame["row_id"] = np.concatenate([fold["test"] for fold in folds]).astype(np.int64)
+    predicted = np.concatenate([np.asarray(fold["predicted"]) for fold in folds])
+    truth = np.concatenate([np.asarray(fold["truth"]) for fold in folds])
     if data.class_labels is None:
-        frame["prediction"] = [repr(float(v)) for v in fold["predicted"]]
-        frame["correct"] = [repr(float(v)) for v in fold["truth"]]
-    else:
-        frame["prediction"] = [str(v) for v in fold["predicted"]]
-        frame["correct"] = [str(v) for v in fold["truth"]]
-        frame["confidence"] = list(fold["proba"])
+        frame["prediction"] = [repr(float(v)) for v in predicted]
+        frame["correct"] = [repr(float(v)) for v in truth]
+        return pd.DataFrame(frame)
+    import pyarrow as pa
+
+    frame["prediction"] = [str(v) for v in predicted]
+    frame["correct"] = [str(v) for v in truth]
+    proba = np.vstack([fold["proba"] for fold in folds]).astype(np.float64, copy=False)
+    k = proba.shape[1]
+    offsets = pa.array(np.arange(0, proba.size + 1, k, dtype=np.int32))
+    confidence = pa.ListArray.from_arrays(offsets, pa.array(proba.ravel()))
+    frame["confidence"] = pd.Series(confidence, dtype=pd.ArrowDtype(confidence.type))
     return pd.DataFrame(frame)

@@ -14,7 +14,9 @@ end closes, and the guardian kills every run group it was told of. A finished ru
 killed by the coordinator itself when it reaps the run.
 
 The child writes its :class:`RunResult` as a pickle beside its log and exits; a child that exits
-without one was lost (killed from outside, a segfault, the kernel's OOM killer).
+without one was lost (killed from outside, a segfault, the kernel's OOM killer). With the result
+go the names of the modules the run imported, so that the coordinator can import them once for
+every later child (see ``LocalExecutor``).
 """
 
 from __future__ import annotations
@@ -121,6 +123,7 @@ class Child:
     pidfd: int | None = None
     killed_for: str | None = None  # why the coordinator killed it (timeout, memout, cancelled)
     start: mmap.mmap | None = None  # the child writes its resident memory at its start here
+    imported: tuple[str, ...] = ()  # modules the run imported (read with its result)
 
     def memory_mb(self) -> float:
         """Resident memory of the run's process tree beyond the child's own when it started (the
@@ -152,10 +155,12 @@ def spawn(
                 os.close(fd)
             start[:8] = struct.pack("d", max(_rss_from_proc(os.getpid()), 1e-9))
             _redirect_output(log_path)
+            before = set(sys.modules)
             result = work()
+            imported = tuple(sorted(set(sys.modules) - before))
             partial = result_path.with_suffix(".partial")
             with open(partial, "wb") as handle:
-                pickle.dump(result, handle, protocol=pickle.HIGHEST_PROTOCOL)
+                pickle.dump((result, imported), handle, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(partial, result_path)
             code = 0
         except BaseException:  # noqa: BLE001 - the parent learns of it as a lost child
@@ -264,10 +269,11 @@ def release(child: Child) -> None:
 
 
 def read_result(child: Child):
-    """The child's pickled result, or None when it left none."""
+    """The child's pickled result, or None when it left none (``child.imported`` is set too)."""
     try:
         with open(child.result_path, "rb") as handle:
-            return pickle.load(handle)
+            result, child.imported = pickle.load(handle)
+            return result
     except (OSError, EOFError, pickle.UnpicklingError):
         return None
     finally:

@@ -1,19 +1,22 @@
 """The Ray executor: runs on a Ray cluster (or a local Ray), GPUs for the pipelines that want them.
 
-Each task's data goes into Ray's object store once (``ray.put``) and every run of that task
-reads it from there. Each run is a Ray task that asks for the resources its pipeline needs:
-``num_gpus`` (1, or the fraction given) for torch pipelines when the cluster has GPUs, one CPU
-otherwise. Inside the Ray worker the run executes as the local executor runs it, in a forked
-child with its time and memory limits on the whole process tree, so a crash, a timeout or a
-memory overrun is the same result on Ray as locally. A Ray worker that dies is ``worker_lost``
-and runs once more with the same seed. ``close`` cancels what is still running (force-killing
-its worker, whose run child dies with it) and stops the local Ray this executor started.
+Each task's data goes into Ray's object store once (``ray.put``); each Ray worker reads it
+from there once and keeps it for the task's later runs. Each run is a Ray task that asks for
+the resources its pipeline needs: ``num_gpus`` (1, or the fraction given) for torch pipelines
+when the cluster has GPUs, one CPU otherwise. Inside the Ray worker the run executes as the
+local executor runs it, in a forked child with its time and memory limits on the whole process
+tree, so a crash, a timeout or a memory overrun is the same result on Ray as locally. A Ray
+worker that dies is ``worker_lost`` and runs once more with the same seed. ``close`` cancels
+what is still running (force-killing its worker, whose run child dies with it) and stops the
+local Ray this executor started.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import socket
+from collections import OrderedDict
 from dataclasses import replace
 from typing import Iterator
 
@@ -54,13 +57,54 @@ def check_ray(address: str | None) -> None:
         ) from None
 
 
-def _run_on_worker(request: RunRequest, data: TaskData, catalogue: Catalogue | None) -> RunResult:
-    """The body of each Ray task: the run in a child process of its own, with its limits."""
+# What a Ray worker process keeps between the runs it executes (one at a time): each task's
+# data as deserialised once, and one single-slot local pool per catalogue, whose guardian
+# process and warmed-up pipelines serve every run. A new pool (a guardian forked from the large
+# Ray worker) and the data unpickled again for every run cost more than a small run's scoring.
+_WORKER_DATA: OrderedDict[str, TaskData] = OrderedDict()
+_WORKER_POOLS: dict = {}
+WORKER_DATA_KEPT = 4
+
+
+def _worker_data(ref) -> TaskData:
+    import ray
+
+    key = ref.hex()
+    if key not in _WORKER_DATA:
+        _WORKER_DATA[key] = ray.get(ref)
+        while len(_WORKER_DATA) > WORKER_DATA_KEPT:
+            _WORKER_DATA.popitem(last=False)
+    _WORKER_DATA.move_to_end(key)
+    return _WORKER_DATA[key]
+
+
+def _worker_pool(catalogue: Catalogue | None):
     from metabase.runner.local import LocalExecutor
 
-    with LocalExecutor(workers=1, catalogue=catalogue) as pool:
-        pool.submit(request, data)
+    pool = _WORKER_POOLS.get(catalogue)
+    if pool is None or pool.running or pool.pending:
+        if pool is not None:
+            pool.close()
+        pool = LocalExecutor(workers=1, catalogue=catalogue)
+        atexit.register(pool.close)
+        _WORKER_POOLS[catalogue] = pool
+    return _WORKER_POOLS[catalogue]
+
+
+def _run_on_worker(request: RunRequest, data_ref: list, catalogue: Catalogue | None) -> RunResult:
+    """The body of each Ray task: the run in a child process of its own, with its limits.
+
+    ``data_ref`` is the task data's object reference in a list, so that Ray hands over the
+    reference instead of deserialising the data for every run.
+    """
+    pool = _worker_pool(catalogue)
+    try:
+        pool.submit(request, _worker_data(data_ref[0]))
         return next(iter(pool.results()))
+    except BaseException:  # interrupted: its run killed, the next run gets a fresh pool
+        _WORKER_POOLS.pop(catalogue, None)
+        pool.close()
+        raise
 
 
 class RayExecutor:
@@ -106,7 +150,7 @@ class RayExecutor:
         if key not in self._data:  # once per task: the runs read it from the object store
             self._data[key] = (data, self._ray.put(data))
         ref = self._remote.options(**self._resources(request)).remote(
-            request, self._data[key][1], self.catalogue
+            request, [self._data[key][1]], self.catalogue
         )
         self._pending[ref] = (request, data, attempt, utcnow())
 

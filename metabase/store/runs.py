@@ -237,9 +237,8 @@ def _prediction_table(result: RunResult) -> pa.Table:
     ):
         columns[name] = pa.array(frame[name].to_numpy(), kind)
     if "confidence" in frame:
-        columns["confidence"] = pa.array(
-            [list(map(float, c)) for c in frame["confidence"]], pa.list_(pa.float64())
-        )
+        # An Arrow-backed column (the runner's) converts without a Python loop over its rows.
+        columns["confidence"] = pa.array(frame["confidence"], pa.list_(pa.float64()))
     return pa.table(columns)
 
 
