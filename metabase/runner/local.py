@@ -63,6 +63,7 @@ class LocalExecutor:
         self.catalogue = catalogue
         self.memory_poll_s = memory_poll_s
         self._pending: deque[_Job] = deque()
+        self._ready: deque[RunResult] = deque()  # finished, not yet handed to the caller
         self._running: dict[int, _Running] = {}
         self._selector = selectors.DefaultSelector()
         self._dir = Path(tempfile.mkdtemp(prefix="metabase-runs-"))
@@ -88,9 +89,12 @@ class LocalExecutor:
 
     def results(self) -> Iterator[RunResult]:
         """Results as runs finish, until every submitted run has one."""
-        while (self._pending or self._running) and not self._closed:
+        while (self._ready or self._pending or self._running) and not self._closed:
+            if self._ready:  # taken off before it is handed on: a caller may stop reading
+                yield self._ready.popleft()
+                continue
             self._fill()
-            yield from self._wait()
+            self._wait()
 
     def close(self) -> None:
         """Stop: pending runs are dropped, running ones killed with their process trees."""
@@ -180,7 +184,11 @@ class LocalExecutor:
                 waits.append(self.memory_poll_s)
         return max(0.0, min(waits)) if waits else None
 
-    def _wait(self) -> Iterator[RunResult]:
+    def _wait(self) -> None:
+        """Reap the finished runs, start the next ones, then queue the finished runs' results
+        in ``_ready``: a caller that stops reading after one result (the bot takes one at a
+        time) finds the others there on its next call.
+        """
         if not self._running:
             return
         self._selector.select(self._timeout())
@@ -203,7 +211,7 @@ class LocalExecutor:
         for running, code, retried in finished:
             result = self._outcome(running, code, retried)
             if result is not None:
-                yield result
+                self._ready.append(result)
 
     def _retry(self, running: _Running) -> bool:
         """Queue a lost child's run once more (first in line); True when it was."""

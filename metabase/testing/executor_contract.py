@@ -10,7 +10,7 @@ Subclass :class:`ExecutorContract` in a test module as ``Test<Name>`` and define
   and a lost worker are results with their status, and other runs are unaffected;
 - a lost worker is retried once with the same seed, never more;
 - runs submitted while the results are being read are run, and their results read, in the same
-  iteration;
+  iteration; a caller that reads one result per call loses none;
 - ``close`` (and Ctrl-C) stops everything: no process of a run remains.
 """
 
@@ -144,6 +144,24 @@ class ExecutorContract:
             if queue:
                 executor.submit(queue.pop(0), data)
         assert sorted(got) == sorted((r.run_key, OK) for r in first + later)
+
+    def test_a_caller_that_reads_one_result_at_a_time_loses_none(self, executor):
+        """The bot takes one result per call of ``results()`` and closes the iterator: runs that
+        finished together must wait for the next call, not vanish with the closed iterator.
+        """
+        data = faulty.synthetic_task()
+        requests = [request("testing.faulty", faulty.config("ok"), seed=s) for s in (1, 2, 3, 4)]
+        for req in requests:
+            executor.submit(req, data)
+        got, deadline = [], time.monotonic() + 120
+        while len(got) < len(requests) and time.monotonic() < deadline:
+            results = executor.results()
+            result = next(results, None)
+            results.close()
+            if result is not None:
+                got.append(result.run_key)
+            time.sleep(1.0)  # the runs in flight finish meanwhile, and are read together next
+        assert sorted(got) == sorted(r.run_key for r in requests)
 
     def test_a_crash_is_a_result_and_others_go_on(self, executor):
         data = faulty.synthetic_task()
