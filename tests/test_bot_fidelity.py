@@ -1,0 +1,119 @@
+"""Multi-fidelity in the live bot: new configurations run at the lowest rung first; successive
+halving promotes, from the stored results, only those in a rung's best third that score at least
+as well as the hurdle (the best configuration on a similar task, run at the same rung); a restart
+re-derives missed promotions and never promotes twice.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from metabase.bot.loop import Bot, BotOptions
+from metabase.services.bot import BotSession
+from metabase.settings import Settings
+from metabase.testing import faulty
+from metabase.workspace import Workspace
+
+RF = "sklearn.random_forest"
+
+
+@pytest.fixture
+def ws(tmp_path, monkeypatch):
+    monkeypatch.setattr(
+        BotSession, "task_data", lambda self, t: faulty.synthetic_task(n=60, folds=3, task_id=t)
+    )
+    return Workspace(Settings.resolve(store=tmp_path / "bot.duckdb", offline=True))
+
+
+def _options(**kw) -> BotOptions:
+    # tiny trees: rungs of 2 and 4 trees below the top rung of 8
+    base = {"pipelines": (RF,), "workers": 1, "fidelity": "n_estimators=8", "rungs": (2, 4)}
+    return BotOptions(**{**base, **kw})
+
+
+def _jobs(ws, task: int) -> list[dict]:
+    from metabase.store import open_reader
+    from metabase.store.run_queries import task_run_scores
+
+    with open_reader(ws.store_path) as con:
+        rows = con.execute(
+            "SELECT job_id, run_key, config_hash, rung, hurdle, fidelity, state FROM bot_jobs "
+            "WHERE task_id = ? ORDER BY job_id",
+            [task],
+        ).fetchall()
+        scores = task_run_scores(con, task, [r[1] for r in rows])
+    names = ("job_id", "run_key", "config", "rung", "hurdle", "fidelity", "state")
+    jobs = [dict(zip(names, r)) for r in rows]
+    for j in jobs:
+        j["fidelity"] = json.loads(j["fidelity"])
+        j["score"] = scores.get(j["run_key"])
+    return jobs
+
+
+def _check_halving(jobs: list[dict]) -> int:
+    """Every promotion follows the rule; returns the number of newcomers promoted."""
+    done = {(j["config"], j["rung"]): j for j in jobs if j["state"] == "stored"}
+    [reference] = {j["config"] for j in jobs if j["hurdle"]}
+    promoted = 0
+    for j in jobs:
+        assert j["fidelity"] == {"n_estimators": (2, 4, 8)[j["rung"]]}
+        if j["rung"] == 0 or j["hurdle"]:
+            continue
+        below = done[(j["config"], j["rung"] - 1)]  # it ran one rung lower first
+        bar = done[(reference, j["rung"] - 1)]["score"]  # and the hurdle was measured there
+        assert below["score"] >= bar
+        assert below["job_id"] < j["job_id"]
+        promoted += 1
+    # a configuration's first job is at rung 0 (the hurdle's too)
+    first = {}
+    for j in jobs:
+        first.setdefault(j["config"], j["rung"])
+    assert set(first.values()) == {0}
+    return promoted
+
+
+def test_low_fidelity_first_and_only_winners_over_the_hurdle_are_promoted(ws):
+    # a similar task (the only other one) whose best top-fidelity configuration is the hurdle
+    Bot(ws, _options(tasks=(2,), multi_fidelity=False, max_runs=4)).run()
+    summary = Bot(ws, _options(tasks=(1,), max_runs=16)).run()
+    assert summary.runs == 16 and summary.promoted > 0
+    jobs = _jobs(ws, 1)
+    stored = [j for j in jobs if j["state"] == "stored"]
+    assert len(stored) == 16
+    assert _check_halving(jobs) > 0
+    # the hurdle is task 2's best configuration at the top fidelity
+    task2 = [j for j in _jobs(ws, 2) if j["state"] == "stored"]
+    best2 = max(task2, key=lambda j: j["score"])["config"]
+    assert {j["config"] for j in jobs if j["hurdle"]} == {best2}
+    # newcomers below the hurdle at rung 0 stayed there
+    bar = next(j["score"] for j in stored if j["hurdle"] and j["rung"] == 0)
+    up = {j["config"] for j in jobs if j["rung"] == 1}
+    assert all(j["config"] not in up for j in stored if j["rung"] == 0 and j["score"] < bar)
+
+
+def test_a_restart_derives_missed_promotions_and_never_promotes_twice(ws, monkeypatch):
+    Bot(ws, _options(tasks=(2,), multi_fidelity=False, max_runs=4)).run()
+    # a bot killed after storing each result, before proposing its promotions
+    with monkeypatch.context() as m:
+        m.setattr(BotSession, "promote", lambda self, *a: 0)
+        Bot(ws, _options(tasks=(1,), max_runs=6)).run()
+    assert {j["rung"] for j in _jobs(ws, 1)} == {0}
+    summary = Bot(ws, _options(tasks=(1,), max_runs=10)).run()
+    assert summary.promoted > 0
+    jobs = _jobs(ws, 1)
+    _check_halving(jobs)
+    assert any(j["rung"] == 1 for j in jobs)
+    # and again: every (configuration, rung) is one job and one run
+    Bot(ws, _options(tasks=(1,), max_runs=4)).run()
+    jobs = _jobs(ws, 1)
+    pairs = [(j["config"], j["rung"]) for j in jobs]
+    assert len(pairs) == len(set(pairs))
+    _check_halving(jobs)
+
+
+def test_pipelines_without_a_fidelity_knob_run_at_the_bot_fidelity(ws):
+    Bot(ws, _options(tasks=(1,), pipelines=("sklearn.decision_tree",), max_runs=2)).run()
+    jobs = _jobs(ws, 1)
+    assert [(j["rung"], j["hurdle"]) for j in jobs] == [(None, False)] * 2
