@@ -117,3 +117,64 @@ def test_pipelines_without_a_fidelity_knob_run_at_the_bot_fidelity(ws):
     Bot(ws, _options(tasks=(1,), pipelines=("sklearn.decision_tree",), max_runs=2)).run()
     jobs = _jobs(ws, 1)
     assert [(j["rung"], j["hurdle"]) for j in jobs] == [(None, False)] * 2
+
+
+# -- aging evolution for the torch architectures ---------------------------------------------
+
+
+def _choice(task: int, pipeline: str, config: dict):
+    from metabase.bot.records import Choice
+
+    return Choice(0, task, pipeline, json.dumps(config), "random")
+
+
+def test_evolution_proposes_a_neighbour_of_a_stored_winner(monkeypatch):
+    from ConfigSpace import Configuration
+
+    import pipelines
+    from metabase.bot.evolution import POPULATION, SAMPLE
+    from metabase.records import Fidelity
+    from metabase.services import bot_evolve, bot_fidelity
+
+    space = pipelines.get("torch.mlp").space
+    space.seed(5)
+    stored = [(dict(c), i / 100) for i, c in enumerate(space.sample_configuration(POPULATION))]
+    monkeypatch.setattr(bot_evolve, "history", lambda con, t, p, entry: stored)
+    monkeypatch.setattr(bot_fidelity, "hurdle_config", lambda *a: None)
+    other = _choice(1, RF, {"n_estimators": 20})
+    picked = [_choice(1, "torch.mlp", {}), _choice(1, "torch.mlp", {}), other]
+    out = bot_evolve.evolve(None, picked, pipelines.get, 0, Fidelity(), {})
+    assert out[1] == other and len(out) == 2  # one proposal per pair; others untouched
+    config = json.loads(out[0].config)
+    Configuration(space, values=config)  # a point of the space
+    # one hyperparameter of a population member changed (a depth change also switches widths)
+    parents = [c for c, _ in stored if len(_primary(c, config)) == 1]
+    assert parents and config not in [c for c, _ in stored]
+    # the parent won a tournament of SAMPLE members: at least SAMPLE - 1 others score below it
+    score = float(out[0].reason.split("score ")[1].rstrip(")"))
+    assert sum(s < score for _, s in stored) >= SAMPLE - 1
+    assert any(abs(s - score) < 1e-9 for c, s in stored if c in parents)
+    again = bot_evolve.evolve(None, picked, pipelines.get, 0, Fidelity(), {})
+    assert again == out  # deterministic in the seed and the stored history
+
+
+def _primary(a: dict, b: dict) -> set:
+    return {k for k in set(a) & set(b) if a[k] != b[k]}
+
+
+def test_an_empty_history_starts_from_the_recommended_architectures(monkeypatch):
+    import pipelines
+    from metabase.records import Fidelity
+    from metabase.services import bot_evolve, bot_fidelity
+
+    space = pipelines.get("torch.resnet").space
+    best = {**dict(space.get_default_configuration()), "n_blocks": 5}
+    history = []
+    monkeypatch.setattr(bot_evolve, "history", lambda con, t, p, entry: history)
+    monkeypatch.setattr(bot_fidelity, "hurdle_config", lambda *a: best)
+    picked = [_choice(1, "torch.resnet", {})]
+    [first] = bot_evolve.evolve(None, picked, pipelines.get, 0, Fidelity(), {})
+    assert json.loads(first.config) == best and "recommended" in first.reason
+    history.append((best, 0.5))
+    [second] = bot_evolve.evolve(None, picked, pipelines.get, 0, Fidelity(), {})
+    assert json.loads(second.config) == dict(space.get_default_configuration())

@@ -238,8 +238,16 @@ class BotSession:
             )
 
     def jobs_of(self, choices, seed: int, fidelity, ladders: dict | None = None) -> list[dict]:
+        """The jobs of the policy's choices; torch architectures come from aging evolution
+        (:mod:`metabase.services.bot_evolve`).
+        """
+        from metabase.services.bot_evolve import EVOLVED, evolve
         from metabase.services.bot_knowledge import jobs_of
 
+        if any(c.pipeline in EVOLVED for c in choices):
+            with self.held() as con:
+                resolve = self.catalogue or _catalogue
+                choices = evolve(con, choices, resolve, seed, fidelity, ladders or {})
         return jobs_of(choices, seed, fidelity, ladders)
 
     def ladders(self, options, top) -> dict[str, list]:

@@ -261,6 +261,17 @@ def rung_jobs(con, task_id: int, pipeline: str) -> list[dict]:
     )
 
 
+def finished_jobs(con, task_id: int, pipeline: str) -> list[dict]:
+    """The pair's finished jobs (run_key, config, fidelity JSON), oldest first."""
+    return _dicts(
+        con.execute(
+            "SELECT run_key, config, fidelity FROM bot_jobs WHERE task_id = ? AND pipeline = ? "
+            "AND state IN ('stored', 'published', 'failed') ORDER BY job_id",
+            [int(task_id), pipeline],
+        )
+    )
+
+
 def local_fidelities(con, pipeline: str) -> dict[str, str]:
     """``{run_key: fidelity JSON text}`` of the pipeline's local runs."""
     rows = con.execute(
