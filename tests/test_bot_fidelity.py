@@ -74,6 +74,7 @@ def _check_halving(jobs: list[dict]) -> int:
     return promoted
 
 
+@pytest.mark.slow
 def test_low_fidelity_first_and_only_winners_over_the_hurdle_are_promoted(ws):
     # a similar task (the only other one) whose best top-fidelity configuration is the hurdle
     Bot(ws, _options(tasks=(2,), multi_fidelity=False, max_runs=4)).run()
@@ -90,9 +91,11 @@ def test_low_fidelity_first_and_only_winners_over_the_hurdle_are_promoted(ws):
     # newcomers below the hurdle at rung 0 stayed there
     bar = next(j["score"] for j in stored if j["hurdle"] and j["rung"] == 0)
     up = {j["config"] for j in jobs if j["rung"] == 1}
-    assert all(j["config"] not in up for j in stored if j["rung"] == 0 and j["score"] < bar)
+    below = [j for j in stored if j["rung"] == 0 and j["score"] < bar]
+    assert below and all(j["config"] not in up for j in below)
 
 
+@pytest.mark.slow
 def test_a_restart_derives_missed_promotions_and_never_promotes_twice(ws, monkeypatch):
     Bot(ws, _options(tasks=(2,), multi_fidelity=False, max_runs=4)).run()
     # a bot killed after storing each result, before proposing its promotions
@@ -178,3 +181,21 @@ def test_an_empty_history_starts_from_the_recommended_architectures(monkeypatch)
     history.append((best, 0.5))
     [second] = bot_evolve.evolve(None, picked, pipelines.get, 0, Fidelity(), {})
     assert json.loads(second.config) == dict(space.get_default_configuration())
+
+
+@pytest.mark.slow
+def test_a_bot_on_torch_mlp_runs_evolved_architectures_at_the_lowest_rung(ws):
+    options = _options(
+        tasks=(1,), pipelines=("torch.mlp",), fidelity="epochs=2", rungs=(1,), max_runs=2
+    )
+    Bot(ws, options).run()
+    jobs = _jobs(ws, 1)
+    from metabase.store import open_reader
+
+    with open_reader(ws.store_path) as con:
+        reasons = [
+            r[0] for r in con.execute("SELECT reason FROM bot_jobs ORDER BY job_id").fetchall()
+        ]
+    assert reasons[0] == "evolution: a recommended architecture"  # the default: no similar task
+    assert all(r.startswith("evolution:") for r in reasons)
+    assert [j["fidelity"] for j in jobs[:1]] == [{"epochs": 1}]

@@ -23,6 +23,7 @@ from metabase.records import Fidelity, run_key
 
 RUNGS = {"n_estimators": (16, 64), "epochs": (5, 20)}  # the caps below the top rung
 FINISHED = ("stored", "published", "failed")
+RUNS_PER_TASK, BEST_PER_TASK = 200, 20  # the hurdle's sample of runs (the policy's knowledge's)
 
 
 def knob(pipeline) -> str | None:
@@ -134,11 +135,10 @@ def hurdle_config(con, task_id: int, pipeline: str, top: Fidelity) -> dict | Non
     import pipelines as catalogue
     from metabase.bot.halving import best_on_similar
     from metabase.errors import MetabaseError
-    from metabase.services.bot_knowledge import RUNS_PER_TASK
     from metabase.store import bot as store
     from metabase.store import run_queries
 
-    runs = run_queries.sampled_runs(con, [pipeline], cap=RUNS_PER_TASK, best=20)
+    runs = run_queries.sampled_runs(con, [pipeline], cap=RUNS_PER_TASK, best=BEST_PER_TASK)
     other = {
         key
         for key, text in store.local_fidelities(con, pipeline).items()
