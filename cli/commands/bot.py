@@ -52,6 +52,13 @@ def register(group: click.Group) -> None:
         help="Seconds running jobs get to finish after SIGTERM or Ctrl-C.",
     )
     @click.option("--fidelity", default=None, help="e.g. n_estimators=16,epochs=2.")
+    @click.option(
+        "--multi-fidelity/--no-multi-fidelity",
+        default=True,
+        show_default=True,
+        help="Run new configurations with few trees or epochs first; promote the best "
+        "(successive halving, hurdle: the best configuration on similar tasks).",
+    )
     @click.option("--time-limit", type=float, default=None, help="Seconds per run.")
     @click.option("--memory-limit", default=None, help="Memory per run (2048, 512M, 2G).")
     @click.option(
@@ -85,6 +92,7 @@ def register(group: click.Group) -> None:
         max_runs,
         grace,
         fidelity,
+        multi_fidelity,
         time_limit,
         memory_limit,
         cap,
@@ -130,6 +138,7 @@ def register(group: click.Group) -> None:
             max_runs=max_runs,
             grace_s=grace,
             fidelity=fidelity,
+            multi_fidelity=multi_fidelity,
             time_limit_s=time_limit,
             memory_limit_mb=memory_limit,
             cap=cap,
@@ -142,6 +151,7 @@ def register(group: click.Group) -> None:
             "published": summary.published,
             "paused": len(summary.paused),
             "retrains": summary.retrains,
+            "promoted": summary.promoted,
             "stopped": summary.stopped,
         }
         if fmt == "json":

@@ -104,4 +104,5 @@ def _valid(space, config: dict) -> dict:
 
 
 def _key(config: dict) -> tuple:
-    return tuple(sorted((k, repr(v)) for k, v in config.items()))
+    # numpy scalars (ConfigSpace's) and plain values (a stored configuration's) compare equal
+    return tuple(sorted((k, repr(getattr(v, "item", lambda: v)())) for k, v in config.items()))

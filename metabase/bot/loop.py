@@ -7,7 +7,8 @@ over) and repairs what a killed predecessor left: its jobs get their stored resu
 1. keep the executor's workers busy: lease proposed jobs, and when none are left ask the policy
    for more (its :class:`~metabase.bot.policy.Knowledge` comes from the store);
 2. store each result with its job's state as it arrives (a crash, a timeout, a memout are
-   results); a (task, pipeline) whose last ``pause_after`` jobs failed is paused;
+   results); a (task, pipeline) whose last ``pause_after`` jobs failed is paused; a rung result
+   may promote its configuration (multi-fidelity: :mod:`metabase.services.bot_fidelity`);
 3. with ``publish``, publish stored runs through the outbox (exactly once) in a background
    thread, a batch at a time, backing off while OpenML is unreachable: the runs wait in the
    outbox and the loop goes on;
@@ -25,6 +26,7 @@ import signal
 import threading
 import time
 from collections import OrderedDict
+from itertools import product
 
 from metabase.bot.options import BotOptions, BotSummary, options_row, transient
 from metabase.bot.policy import Policy, create_policy
@@ -84,6 +86,8 @@ class Bot:
         pool = None
         try:
             self.summary.recovered = self.session.recover()
+            for task, name in product(self.tasks, self.ladders):  # what a killed bot had not
+                self._promote(task, name)  # proposed yet (re-proposing one adds nothing)
             beat.start()
             pool = make_executor(
                 o.executor, workers=o.workers, ray_address=o.ray_address, catalogue=self.catalogue
@@ -128,6 +132,7 @@ class Bot:
         self.fidelity, self.time_limit, self.memory_limit = self.session.run_limits(
             o.fidelity, o.time_limit_s, o.memory_limit_mb, o.workers
         )
+        self.ladders = self.session.ladders(o, self.fidelity)  # multi-fidelity's, per pipeline
         taken_over = self.session.register(
             o.executor, o.workers or 0, self.policy.name, options_row(o)
         )
@@ -216,7 +221,7 @@ class Bot:
             return
         self._asks += 1
         choices = self.policy.choose(knowledge, n, seed=o.seed * 100_003 + self._asks)
-        self.session.propose(self.session.jobs_of(choices, o.seed, self.fidelity))
+        self.session.propose(self.session.jobs_of(choices, o.seed, self.fidelity, self.ladders))
 
     def _task_data(self, job: dict):
         task = job["task_id"]
@@ -258,6 +263,8 @@ class Bot:
             return
         self.summary.runs += 1
         self._since_retrain += 1
+        if job.get("rung") is not None and job["pipeline"] in self.ladders:
+            self._promote(job["task_id"], job["pipeline"])
         if result.status != "ok":
             self.summary.failed += 1
             self.session.event(
@@ -274,6 +281,9 @@ class Bot:
             result.status,
             self.summary.runs,
         )
+
+    def _promote(self, task_id: int, pipeline: str) -> None:
+        self.summary.promoted += self.session.promote(task_id, pipeline, self.options)
 
     def _maybe_pause(self, job: dict) -> None:
         reason = self.session.check_pause(

@@ -34,6 +34,9 @@ class BotOptions:
     publish_backoff_max_s: float = 1800.0
     retrain_every: int = 50  # new results between retrains
     retrain_min_s: float = 300.0
+    multi_fidelity: bool = True  # successive halving for pipelines with a fidelity knob
+    rungs: tuple[int, ...] = ()  # the knob's caps below the top rung (() the defaults)
+    eta: int = 3  # the best 1/eta of a rung move up
 
 
 @dataclass
@@ -45,6 +48,7 @@ class BotSummary:
     stopped: str = ""
     recovered: dict = field(default_factory=dict)
     retrains: int = 0
+    promoted: int = 0  # jobs proposed by successive halving (promotions and hurdle runs)
 
 
 def transient(exc: Exception) -> bool:
@@ -63,4 +67,5 @@ def options_row(o: BotOptions) -> dict:
         "max_runs": o.max_runs,
         "fidelity": str(o.fidelity or ""),
         "cap": o.cap,
+        "multi_fidelity": o.multi_fidelity,
     }

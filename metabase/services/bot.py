@@ -76,6 +76,8 @@ class BotSession:
         self.started = utcnow()
         self.owner = f"{self.host}:{self.pid}:{self.started:%Y%m%dT%H%M%S%f}"
         self.tasks_known: set[int] = set()
+        self.no_hurdle: set[tuple[int, str]] = set()
+        self.rungs: dict[str, list] = {}
 
     # -- registration and heartbeat ------------------------------------------------------------
     def register(self, executor: str, workers: int, policy: str, options: dict) -> dict | None:
@@ -235,10 +237,64 @@ class BotSession:
                 con, list(task_ids), list(pipelines), resolve=self.catalogue, **options
             )
 
-    def jobs_of(self, choices, seed: int, fidelity) -> list[dict]:
+    def jobs_of(self, choices, seed: int, fidelity, ladders: dict | None = None) -> list[dict]:
+        """The jobs of the policy's choices; torch architectures come from aging evolution
+        (:mod:`metabase.services.bot_evolve`).
+        """
+        from metabase.services.bot_evolve import EVOLVED, evolve
         from metabase.services.bot_knowledge import jobs_of
 
-        return jobs_of(choices, seed, fidelity)
+        if any(c.pipeline in EVOLVED for c in choices):
+            with self.held() as con:
+                resolve = self.catalogue or _catalogue
+                choices = evolve(con, choices, resolve, seed, fidelity, ladders or {})
+        return jobs_of(choices, seed, fidelity, ladders)
+
+    def ladders(self, options, top) -> dict[str, list]:
+        """``{pipeline: its fidelity rungs}`` of the bot's pipelines with a fidelity knob, when
+        ``options.multi_fidelity``; ``top`` is the bot's fidelity (the top rung).
+        """
+        from metabase.errors import InputError
+        from metabase.services.bot_fidelity import ladder
+
+        if not options.multi_fidelity:
+            return {}
+        if options.eta < 2:
+            raise InputError("--eta must be at least 2")
+        out = {}
+        for name in options.pipelines:
+            found = ladder((self.catalogue or _catalogue)(name), top, options.rungs)
+            if len(found) > 1:
+                out[name] = found
+        self.rungs = out
+        return out
+
+    def promote(self, task_id: int, pipeline: str, options) -> int:
+        """Propose what successive halving asks for now on (task, pipeline), derived from the
+        stored rung results (:mod:`metabase.services.bot_fidelity`); returns the jobs added.
+        """
+        from metabase.services.bot_fidelity import hurdle_config, promotion_jobs
+        from metabase.store import bot as store
+        from metabase.store import utcnow
+
+        rungs, seed, eta = self.rungs[pipeline], options.seed, options.eta
+
+        def hurdle(con):
+            # searched once per pair and process (it reads the pipeline's runs): a pair with no
+            # reference yet is plain successive halving until the bot restarts
+            if (task_id, pipeline) in self.no_hurdle:
+                return None
+            found = hurdle_config(con, task_id, pipeline, rungs[-1])
+            if found is None:
+                self.no_hurdle.add((task_id, pipeline))
+            return found
+
+        with self.held() as con:
+            jobs = promotion_jobs(con, task_id, pipeline, rungs, seed, lambda: hurdle(con), eta)
+            if not jobs:
+                return 0
+            with con.transaction():
+                return store.add_jobs(con, jobs, utcnow())
 
     # -- inputs --------------------------------------------------------------------------------
     def resolve_tasks(self, suite: str | None, tasks: Sequence[int]) -> list[int]:

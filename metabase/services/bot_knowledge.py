@@ -17,7 +17,7 @@ from typing import Callable, Sequence
 
 import pandas as pd
 
-from metabase.records import Fidelity, run_key
+from metabase.records import Fidelity
 
 SAMPLE_ROUNDS = 20  # rounds of sampling per pair before its space counts as exhausted
 RUNS_PER_TASK = 200  # the knowledge's sample of runs per task and pipeline (as recommend's)
@@ -94,24 +94,26 @@ def _fresh(pipeline, name: str, task: int, used: set, n: int, seed: int) -> list
     return out
 
 
-def jobs_of(choices: Sequence, seed: int, fidelity: Fidelity) -> list[dict]:
-    """The ``bot_jobs`` rows of the policy's choices."""
-    import pipelines as catalogue
+def jobs_of(
+    choices: Sequence, seed: int, fidelity: Fidelity, ladders: dict | None = None
+) -> list[dict]:
+    """The ``bot_jobs`` rows of the policy's choices; a pipeline with a fidelity ladder (in
+    ``ladders``) starts at its lowest rung.
+    """
+    from metabase.services.bot_fidelity import job
 
-    jobs = []
+    out = []
     for choice in choices:
-        config = json.loads(choice.config)
-        digest = catalogue.config_hash(choice.pipeline, config)
-        jobs.append(
-            {
-                "run_key": run_key(choice.task_id, choice.pipeline, digest, seed, fidelity),
-                "task_id": int(choice.task_id),
-                "pipeline": choice.pipeline,
-                "config": json.dumps(config, sort_keys=True),
-                "config_hash": digest,
-                "seed": int(seed),
-                "fidelity": json.dumps(fidelity.to_dict(), sort_keys=True),
-                "reason": choice.reason,
-            }
+        rungs = (ladders or {}).get(choice.pipeline)
+        out.append(
+            job(
+                choice.task_id,
+                choice.pipeline,
+                json.loads(choice.config),
+                seed,
+                rungs[0] if rungs else fidelity,
+                choice.reason,
+                0 if rungs else None,
+            )
         )
-    return jobs
+    return out

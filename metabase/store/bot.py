@@ -121,7 +121,8 @@ def add_jobs(con, jobs: Sequence[dict], now) -> int:
     for job in jobs:
         rows = con.execute(
             "INSERT INTO bot_jobs (run_key, task_id, pipeline, config, config_hash, seed, "
-            "fidelity, state, reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'proposed', ?, ?) "
+            "fidelity, state, reason, created_at, rung, hurdle) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, 'proposed', ?, ?, ?, ?) "
             "ON CONFLICT DO NOTHING RETURNING job_id",
             [
                 job["run_key"],
@@ -133,6 +134,8 @@ def add_jobs(con, jobs: Sequence[dict], now) -> int:
                 job["fidelity"],
                 job.get("reason"),
                 now,
+                job.get("rung"),
+                bool(job.get("hurdle", False)),
             ],
         ).fetchall()
         added += len(rows)
@@ -151,12 +154,14 @@ _JOB_COLUMNS = (
     "state",
     "reason",
     "attempts",
+    "rung",
+    "hurdle",
 )
 
 
 def lease_next(con, n: int, owner: str, now, until, skip_tasks: Sequence[int] = ()) -> list[dict]:
-    """Lease up to ``n`` proposed jobs (oldest first; paused pairs and ``skip_tasks`` skipped):
-    they become ``running`` under ``owner`` until ``until``.
+    """Lease up to ``n`` proposed jobs (promotions and hurdles first, then oldest first; paused
+    pairs and ``skip_tasks`` skipped): they become ``running`` under ``owner`` until ``until``.
     """
     rows = con.execute(
         f"""
@@ -166,7 +171,7 @@ def lease_next(con, n: int, owner: str, now, until, skip_tasks: Sequence[int] = 
             SELECT j.job_id FROM bot_jobs j
             ANTI JOIN bot_paused p ON p.task_id = j.task_id AND p.pipeline = j.pipeline
             WHERE j.state = 'proposed' AND j.task_id NOT IN (SELECT unnest(?::BIGINT[]))
-            ORDER BY j.job_id LIMIT ?)
+            ORDER BY (j.hurdle OR coalesce(j.rung, 0) > 0) DESC, j.job_id LIMIT ?)
         RETURNING {", ".join(_JOB_COLUMNS)}""",
         [owner, until, now, [int(t) for t in skip_tasks], int(n)],
     ).fetchall()
@@ -243,6 +248,38 @@ def taken(con, task_ids: Sequence[int], pipelines: Sequence[str]) -> dict:
     for task, pipeline, digest in rows:
         out.setdefault((int(task), pipeline), set()).add(digest)
     return out
+
+
+def rung_jobs(con, task_id: int, pipeline: str) -> list[dict]:
+    """The pair's multi-fidelity jobs (``rung`` set), oldest first."""
+    return _dicts(
+        con.execute(
+            "SELECT run_key, config, config_hash, rung, hurdle, state FROM bot_jobs "
+            "WHERE task_id = ? AND pipeline = ? AND rung IS NOT NULL ORDER BY job_id",
+            [int(task_id), pipeline],
+        )
+    )
+
+
+def finished_jobs(con, task_id: int, pipeline: str) -> list[dict]:
+    """The pair's finished jobs (run_key, config, fidelity JSON), oldest first."""
+    return _dicts(
+        con.execute(
+            "SELECT run_key, config, fidelity FROM bot_jobs WHERE task_id = ? AND pipeline = ? "
+            "AND state IN ('stored', 'published', 'failed') ORDER BY job_id",
+            [int(task_id), pipeline],
+        )
+    )
+
+
+def local_fidelities(con, pipeline: str) -> dict[str, str]:
+    """``{run_key: fidelity JSON text}`` of the pipeline's local runs."""
+    rows = con.execute(
+        "SELECT r.run_key, CAST(d.fidelity AS VARCHAR) FROM runs r "
+        "JOIN run_details d USING (run_key) WHERE r.source = 'local' AND r.pipeline = ?",
+        [pipeline],
+    ).fetchall()
+    return dict(rows)
 
 
 def job_counts(con) -> dict[str, int]:

@@ -133,6 +133,19 @@ def task_score_range(con, task_id: int, pipelines: list[str] | None) -> tuple[fl
     return None if low is None else (float(low), float(high))
 
 
+def task_run_scores(con, task_id: int, run_keys: list[str]) -> dict[str, float]:
+    """``{run_key: higher-is-better main score}`` of these finished runs of one task (runs
+    without a score are left out).
+    """
+    require_schema(con, MACROS)
+    rows = con.execute(
+        f"SELECT run_key, signed_score FROM ({_TASK_RUN_CONFIGS}) "
+        "WHERE signed_score IS NOT NULL AND run_key IN (SELECT unnest(?::VARCHAR[]))",
+        [int(task_id), list(run_keys)],
+    ).fetchall()
+    return {k: float(v) for k, v in rows}
+
+
 _BEST_OF_TASK = f"""
 WITH best AS (
     SELECT run_key, openml_run_id, pipeline_key AS pipeline, measure,
