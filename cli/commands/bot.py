@@ -61,6 +61,14 @@ def register(group: click.Group) -> None:
         show_default=True,
         help="Runs per task and pipeline at most.",
     )
+    @click.option(
+        "--keep-predictions",
+        "keep_predictions",
+        type=float,
+        default=30.0,
+        show_default=True,
+        help="Days a published run's predictions are kept (unpublished runs keep theirs).",
+    )
     @click.option("--seed", type=int, default=0, show_default=True)
     @click.option(
         "--simulate",
@@ -88,6 +96,7 @@ def register(group: click.Group) -> None:
         time_limit,
         memory_limit,
         cap,
+        keep_predictions,
         seed,
         simulate_dir,
         budget,
@@ -134,6 +143,7 @@ def register(group: click.Group) -> None:
             memory_limit_mb=memory_limit,
             cap=cap,
             seed=seed,
+            keep_predictions_days=keep_predictions,
         )
         summary = Bot(ws, options).run()
         row = {

@@ -50,6 +50,8 @@ class Bot:
             raise InputError("--hours must be positive")
         if options.grace_s < 0:
             raise InputError("--grace must be at least 0")
+        if options.keep_predictions_days < 0:
+            raise InputError("--keep-predictions must be at least 0 days")
         self.ws, self.options, self.catalogue = ws, options, catalogue
         self.policy = policy or create_policy(options.policy)
         self.summary = BotSummary()
@@ -67,6 +69,7 @@ class Bot:
         self._since_retrain = 0
         self._last_retrain = float("-inf")
         self._closing = False
+        self._last_prune = float("-inf")
 
     # -- the whole life ------------------------------------------------------------------------
     def run(self) -> BotSummary:
@@ -159,6 +162,20 @@ class Bot:
         if self.options.publish and not self.stopping:
             self._publish()
         self._poll_retrain()
+        self._prune()
+
+    def _prune(self) -> None:
+        """Bound the store: published runs' predictions go after the retention period."""
+        if time.monotonic() - self._last_prune < self.options.prune_every_s:
+            return
+        self._last_prune = time.monotonic()
+        try:
+            pruned = self.session.prune_predictions(self.options.keep_predictions_days)
+        except MetabaseError as exc:  # retried in an hour; the runs go on
+            log.error("cannot prune predictions: %s", exc)
+            return
+        if pruned:
+            log.info("dropped the predictions of %d published runs", pruned)
 
     # -- filling the workers -------------------------------------------------------------------
     def _budget_left(self) -> int | None:

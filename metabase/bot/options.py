@@ -34,6 +34,8 @@ class BotOptions:
     publish_backoff_max_s: float = 1800.0
     retrain_every: int = 50  # new results between retrains
     retrain_min_s: float = 300.0
+    keep_predictions_days: float = 30.0  # a published run's predictions are kept this long
+    prune_every_s: float = 3600.0
 
 
 @dataclass

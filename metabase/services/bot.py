@@ -223,6 +223,16 @@ class BotSession:
         log.warning("paused task %s %s: %s", task_id, pipeline, reason)
         return reason
 
+    def prune_predictions(self, keep_days: float) -> int:
+        """Drop the predictions of runs published more than ``keep_days`` ago (one short
+        transaction); returns the number of runs pruned.
+        """
+        from metabase.store import bot as store
+        from metabase.store import utcnow
+
+        with self.held() as con, con.transaction():
+            return store.prune_predictions(con, utcnow() - timedelta(days=keep_days))
+
     # -- knowledge -----------------------------------------------------------------------------
     def knowledge(self, task_ids: Sequence[int], pipelines: Sequence[str], **options):
         """The policy's :class:`~metabase.bot.policy.Knowledge` (see
