@@ -89,3 +89,36 @@ def test_a_negative_retention_is_refused(ws):
 
     with pytest.raises(InputError, match="--keep-predictions"):
         Bot(ws, _options(max_runs=1, keep_predictions_days=-1))
+
+
+def test_status_plot_writes_a_png_of_runs_and_best_scores_over_time(ws, tmp_path):
+    assert Bot(ws, _options(max_runs=4)).run().runs == 4
+    path = tmp_path / "out" / "bot.png"
+    report = ws.bot_status(plot=path)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    drawn = report["plot"]
+    statuses = _rows(
+        ws, "SELECT r.status, count(*) FROM bot_jobs JOIN runs r USING (run_key) GROUP BY ALL"
+    )
+    assert {s: sum(n for _, n in points) for s, points in drawn["runs"].items()} == dict(statuses)
+    # the best per task is non-decreasing and ends at the task's best score
+    best = dict(_rows(ws, "SELECT task_id, max(signed_score) FROM run_configs GROUP BY ALL"))
+    assert set(drawn["best"]) == {r[0] for r in _rows(ws, "SELECT DISTINCT task_id FROM bot_jobs")}
+    for task, points in drawn["best"].items():
+        scores = [b for _, b in points]
+        assert scores == sorted(scores) and scores[-1] == pytest.approx(best[task])
+
+
+def test_status_plot_from_the_command(ws, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from cli.main import cli
+
+    assert Bot(ws, _options(max_runs=2)).run().runs == 2
+    monkeypatch.setenv("METABASE_STORE", str(ws.store_path))
+    path = tmp_path / "status.png"
+    result = CliRunner().invoke(cli, ["status", "--plot", str(path), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert path.read_bytes()[:4] == b"\x89PNG"
+    bad = CliRunner().invoke(cli, ["status", "--plot", str(tmp_path / "status.txt")])
+    assert bad.exit_code != 0 and "not an image format" in str(bad.exception)

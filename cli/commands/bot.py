@@ -160,13 +160,26 @@ def register(group: click.Group) -> None:
             emit([row], "table", title="bot")
 
     @group.command("status")
+    @click.option(
+        "--plot",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help="Also write a PNG of the runs over time and the best score per task over time.",
+    )
     @format_option(choices=("table", "json"))
-    def status(fmt) -> None:
+    def status(plot, fmt) -> None:
         """Show the bot's state: running or not, runs per hour, jobs, outbox, errors, gains.
 
-        Example: metabase status --format json
+        Example: metabase status --format json --plot bot.png
         """
-        report = workspace().bot_status()
+        if plot is not None:
+            from metabase.evaluate.plot import check_plot_path
+
+            check_plot_path(plot)
+        report = workspace().bot_status(plot=plot)
+        if "plot" in report:
+            report["plot"] = report["plot"]["path"]
+            click.echo(f"wrote {plot}", err=True)
         if fmt == "json":
             print_json(report)
             return
