@@ -9,7 +9,7 @@ from pathlib import Path
 
 def read(con) -> dict:
     """The plot's data: ``{"runs": [{hour, status, runs}], "best": [{task_id, at, best}]}``."""
-    from metabase.store import bot as store
+    from metabase.store import bot_history as store
 
     return {"runs": store.timeline(con), "best": store.best_over_time(con)}
 
