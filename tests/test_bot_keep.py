@@ -122,3 +122,91 @@ def test_status_plot_from_the_command(ws, tmp_path, monkeypatch):
     assert path.read_bytes()[:4] == b"\x89PNG"
     bad = CliRunner().invoke(cli, ["status", "--plot", str(tmp_path / "status.txt")])
     assert bad.exit_code != 0 and "not an image format" in str(bad.exception)
+
+
+# -- safe paths -----------------------------------------------------------------------------------
+def _corrupt_caches(ws) -> list:
+    models = ws.settings.model_dir
+    hit = [*models.glob("data-*.pkl"), *models.glob("default-*/surrogate/model_0.txt")]
+    for path in hit:
+        path.write_bytes(b"\x00garbage, as a full disk or a crash mid-write leaves it")
+    return hit
+
+
+def test_a_corrupt_model_cache_is_one_warning_and_a_retrain(ws, caplog):
+    import logging
+
+    from metabase.services import caches
+    from metabase.services.bot_retrain import Retrain, retrain
+
+    assert Bot(ws, _options(tasks=(1, 2, 3), max_runs=6)).run().runs == 6
+    key = retrain(ws)
+    assert len(_corrupt_caches(ws)) == 2  # the prepared data and the model
+
+    with caplog.at_level(logging.WARNING, logger="metabase"):
+        assert retrain(ws) == key  # the same store state: the corrupt caches are read
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warned) == 2, warned
+    assert any("prepared-data cache" in w and "rebuilding" in w for w in warned)
+    assert any("model cache" in w and "retraining" in w for w in warned)
+    assert caches.load(next(ws.settings.model_dir.glob("data-*.pkl"))) is not None
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="metabase"):
+        retrain(ws)  # rebuilt whole: read without a word
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+    # the bot's background retrain does the same, and hands the warning lines to the bot's log
+    _corrupt_caches(ws)
+    proc = Retrain.start(ws.settings)
+    proc.wait(120)
+    assert proc.poll() == 0, proc.error()
+    lines = proc.warnings()
+    proc.stop()
+    assert len(lines) == 2 and all(line.startswith("WARNING metabase") for line in lines)
+
+
+@pytest.fixture
+def bot_log(tmp_path):
+    import logging
+
+    from metabase.bot.logs import setup_logging
+
+    path = setup_logging(tmp_path / "bot.duckdb")
+    yield path
+    logger = logging.getLogger("metabase")
+    for handler in [h for h in logger.handlers if getattr(h, "_metabase_bot", False)]:
+        logger.removeHandler(handler)
+        handler.close()
+    logger.propagate = True
+
+
+def test_a_deleted_log_file_is_started_again_with_one_line(bot_log):
+    import logging
+
+    log = logging.getLogger("metabase.bot")
+    log.info("before")
+    bot_log.unlink()
+    log.info("after the first")
+    log.info("after the second")
+    lines = bot_log.read_text().splitlines()
+    assert len(lines) == 3 and "was deleted" in lines[0] and str(bot_log) in lines[0]
+    assert lines[1].endswith("after the first") and lines[2].endswith("after the second")
+
+
+def test_a_deleted_runs_folder_is_made_again_and_the_runs_go_on(caplog):
+    import logging
+    import shutil
+
+    from metabase.runner.local import LocalExecutor
+    from metabase.testing.executor_contract import request
+
+    data = faulty.synthetic_task(n=60, folds=3)
+    with LocalExecutor(workers=1) as pool:
+        shutil.rmtree(pool._dir)
+        with caplog.at_level(logging.WARNING, logger="metabase"):
+            for depth in (2, 3):
+                pool.submit(request("sklearn.decision_tree", {"max_depth": depth}), data)
+            results = list(pool.results())
+    assert [r.status for r in results] == ["ok", "ok"]
+    warned = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warned) == 1 and "was deleted" in warned[0]

@@ -343,6 +343,8 @@ class Bot:
             if code is None:
                 return
             outcome = "done" if code == 0 else f"failed (exit {code}): {self._retrain.error()}"
+            for line in self._retrain.warnings():
+                log.warning("retrain: %s", line.split(" ", 1)[1])
             self.session.event("retrain", f"retrained the recommend models: {outcome}")
             self.summary.retrains += code == 0
             self._retrain = None
