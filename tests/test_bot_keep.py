@@ -210,3 +210,66 @@ def test_a_deleted_runs_folder_is_made_again_and_the_runs_go_on(caplog):
     assert [r.status for r in results] == ["ok", "ok"]
     warned = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     assert len(warned) == 1 and "was deleted" in warned[0]
+
+
+@pytest.mark.parametrize("kind", ["oserror", "duckdb"])
+def test_a_full_disk_stops_the_bot_with_one_line_and_a_restart_recovers(
+    ws, monkeypatch, caplog, kind
+):
+    import errno
+    import logging
+
+    import duckdb
+
+    from metabase.errors import StoreWriteError
+    from metabase.store import runs
+
+    real = runs.write_results
+    failed = []
+
+    def full(con, results, executor):
+        real(con, results, executor)  # written, then the commit's room runs out
+        failed.extend(r.run_key for r in results)
+        if kind == "oserror":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        raise duckdb.IOException("Could not write file: No space left on device")
+
+    monkeypatch.setattr(runs, "write_results", full)
+    with (
+        caplog.at_level(logging.WARNING, logger="metabase"),
+        pytest.raises(StoreWriteError) as err,
+    ):
+        Bot(ws, _options(max_runs=4)).run()
+    assert "No space left on device" in str(err.value)
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and "No space left on device" in errors[0], errors
+    assert failed[0] in errors[0]
+    # rolled back: neither the run nor its job's new state; every job is back to proposed
+    assert _rows(ws, "SELECT count(*) FROM runs WHERE run_key = ?", [failed[0]]) == [(0,)]
+    assert {s for (s,) in _rows(ws, "SELECT state FROM bot_jobs")} == {"proposed"}
+    stop = _rows(ws, "SELECT stopped_at IS NOT NULL, stop_reason FROM bot_registry")
+    assert stop[0][0] and "the store refused a result" in stop[0][1]
+
+    monkeypatch.setattr(runs, "write_results", real)  # room again
+    summary = Bot(ws, _options(max_runs=4)).run()
+    assert summary.runs == 4 and summary.stopped == "done"
+    stored = _rows(ws, "SELECT run_key FROM runs WHERE source = 'local'")
+    assert len(stored) == 4 == len(set(stored)) and (failed[0],) in stored  # run again, once
+
+
+def test_the_command_exits_1_on_a_full_disk(ws, monkeypatch, capsys, bot_log):
+    import errno
+
+    from cli.main import main
+    from metabase.store import runs
+
+    def full(con, results, executor):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(runs, "write_results", full)
+    monkeypatch.setenv("METABASE_STORE", str(ws.store_path))
+    monkeypatch.setenv("METABASE_OFFLINE", "1")
+    code = main(["bot", "--tasks", "1", "--pipeline", "sklearn.decision_tree", "--max-runs", "2"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "the store refused a result" in err and "No space left on device" in err

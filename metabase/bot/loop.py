@@ -28,7 +28,7 @@ from collections import OrderedDict
 
 from metabase.bot.options import BotOptions, BotSummary, options_row, transient
 from metabase.bot.policy import Policy, create_policy
-from metabase.errors import InputError, MetabaseError
+from metabase.errors import InputError, MetabaseError, StoreWriteError
 from metabase.records import Fidelity, RunRequest
 
 log = logging.getLogger("metabase.bot")
@@ -51,7 +51,7 @@ class Bot:
         if options.grace_s < 0:
             raise InputError("--grace must be at least 0")
         if options.keep_predictions_days < 0:
-            raise InputError("--keep-predictions must be at least 0 days")
+            raise InputError("--keep-predictions must be at least 0")
         self.ws, self.options, self.catalogue = ws, options, catalogue
         self.policy = policy or create_policy(options.policy)
         self.summary = BotSummary()
@@ -69,7 +69,7 @@ class Bot:
         self._since_retrain = 0
         self._last_retrain = float("-inf")
         self._closing = False
-        self._last_prune = float("-inf")
+        self.fatal: MetabaseError | None = None  # raised once the bot has stopped
 
     # -- the whole life ------------------------------------------------------------------------
     def run(self) -> BotSummary:
@@ -121,6 +121,8 @@ class Bot:
             self.summary.stopped = self.stopping or "done"
             self.session.stop(self.summary.stopped)
             self.session.close()
+        if self.fatal is not None:
+            raise self.fatal
         return self.summary
 
     def _start(self) -> None:
@@ -140,7 +142,7 @@ class Bot:
             )
 
     def _loop(self, pool) -> None:
-        while True:
+        while self.fatal is None:
             self._check_budget()
             if not self.stopping:
                 self._fill(pool)
@@ -162,20 +164,8 @@ class Bot:
         if self.options.publish and not self.stopping:
             self._publish()
         self._poll_retrain()
-        self._prune()
-
-    def _prune(self) -> None:
-        """Bound the store: published runs' predictions go after the retention period."""
-        if time.monotonic() - self._last_prune < self.options.prune_every_s:
-            return
-        self._last_prune = time.monotonic()
-        try:
-            pruned = self.session.prune_predictions(self.options.keep_predictions_days)
-        except MetabaseError as exc:  # retried in an hour; the runs go on
-            log.error("cannot prune predictions: %s", exc)
-            return
-        if pruned:
-            log.info("dropped the predictions of %d published runs", pruned)
+        if not self.stopping:  # storage stays bounded: old published predictions go, hourly
+            self.session.prune(self.options.keep_predictions_days, self.options.prune_every_s)
 
     # -- filling the workers -------------------------------------------------------------------
     def _budget_left(self) -> int | None:
@@ -269,9 +259,10 @@ class Bot:
         job, data = self.in_flight.pop(result.run_key)
         try:
             self.session.store_result(result, data, executor)
-        except MetabaseError as exc:  # disk full, say: the job runs again after a restart
-            self.session.event("error", f"cannot store run {result.run_key}: {exc}")
-            self._request_stop(f"the store refused a result: {exc}")
+        except MetabaseError as exc:  # disk full: rolled back; the running jobs stop too
+            log.error("cannot store run %s, so the bot stops: %s", result.run_key, exc)
+            self.fatal = StoreWriteError(f"the store refused a result: {exc}")
+            self.stopping = str(self.fatal)
             return
         self.summary.runs += 1
         self._since_retrain += 1
