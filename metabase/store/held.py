@@ -10,6 +10,7 @@ A write that fails below SQL (a full disk) is :class:`~metabase.errors.StoreWrit
 
 from __future__ import annotations
 
+import errno
 import threading
 import time
 from contextlib import contextmanager
@@ -20,6 +21,8 @@ import duckdb
 from metabase.errors import StoreWriteError
 from metabase.store.connection import reader_waiting
 from metabase.store.writer import open_writer
+
+_DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS}
 
 
 class HeldWriter:
@@ -42,6 +45,8 @@ class HeldWriter:
             try:
                 yield self.con
             except (OSError, duckdb.IOException, duckdb.FatalException) as exc:
+                if isinstance(exc, OSError) and exc.errno not in _DISK_ERRNOS:
+                    raise  # a network error of a caller, say: not the store's
                 # the disk is full, say: the transaction rolled back; a connection that failed to
                 # write may be unusable, so the next write opens a fresh one
                 self._drop()
