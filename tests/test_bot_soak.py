@@ -49,6 +49,8 @@ def _bot(url: str, store: Path) -> list[str]:
         "--policy",
         "random",
         "--publish",
+        "--cap",
+        "100000",  # the default 100 runs on one task end the bot within minutes
     ]
 
 
