@@ -18,6 +18,10 @@ class StoreError(MetabaseError):
     """The store cannot be opened, migrated or written."""
 
 
+class StoreWriteError(StoreError):
+    """A write to the store failed below SQL (the disk is full, the file went away)."""
+
+
 class StoreNotFoundError(StoreError):
     """No store exists at the given path."""
 

@@ -188,11 +188,11 @@ class Workspace:
 
         return BotSession(self, catalogue=catalogue)
 
-    def bot_status(self, wait_s: float | None = None) -> dict:
+    def bot_status(self, wait_s: float | None = None, plot=None) -> dict:
         """The bot's state, runs, jobs, outbox, errors and improvements (``metabase status``)."""
         from metabase.services.bot_status import status
 
-        return status(self, wait_s=wait_s)
+        return status(self, wait_s=wait_s, plot=plot)
 
     def gateway(self):
         """The OpenML gateway configured from the settings (see :mod:`metabase.openml`)."""

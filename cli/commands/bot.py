@@ -68,6 +68,14 @@ def register(group: click.Group) -> None:
         show_default=True,
         help="Runs per task and pipeline at most.",
     )
+    @click.option(
+        "--keep-predictions",
+        "keep_predictions",
+        type=float,
+        default=30.0,
+        show_default=True,
+        help="Days a published run's predictions are kept (unpublished runs keep theirs).",
+    )
     @click.option("--seed", type=int, default=0, show_default=True)
     @click.option(
         "--simulate",
@@ -96,6 +104,7 @@ def register(group: click.Group) -> None:
         time_limit,
         memory_limit,
         cap,
+        keep_predictions,
         seed,
         simulate_dir,
         budget,
@@ -143,6 +152,7 @@ def register(group: click.Group) -> None:
             memory_limit_mb=memory_limit,
             cap=cap,
             seed=seed,
+            keep_predictions_days=keep_predictions,
         )
         summary = Bot(ws, options).run()
         row = {
@@ -160,13 +170,26 @@ def register(group: click.Group) -> None:
             emit([row], "table", title="bot")
 
     @group.command("status")
+    @click.option(
+        "--plot",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help="Also write a PNG of the runs over time and the best score per task over time.",
+    )
     @format_option(choices=("table", "json"))
-    def status(fmt) -> None:
+    def status(plot, fmt) -> None:
         """Show the bot's state: running or not, runs per hour, jobs, outbox, errors, gains.
 
-        Example: metabase status --format json
+        Example: metabase status --format json --plot bot.png
         """
-        report = workspace().bot_status()
+        if plot is not None:
+            from metabase.evaluate.plot import check_plot_path
+
+            check_plot_path(plot)
+        report = workspace().bot_status(plot=plot)
+        if "plot" in report:
+            report["plot"] = report["plot"]["path"]
+            click.echo(f"wrote {plot}", err=True)
         if fmt == "json":
             print_json(report)
             return

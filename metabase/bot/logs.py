@@ -4,10 +4,42 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import os
 from pathlib import Path
 
 MAX_BYTES, BACKUPS = 10 * 2**20, 5
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class _LogFile(logging.handlers.RotatingFileHandler):
+    """The rotating log file, opened again (with one line saying so) when it was deleted or
+    moved away under the bot, as :class:`logging.handlers.WatchedFileHandler` does: else every
+    later line would go to a file no one can open.
+    """
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.stream is not None and self._gone():
+            self.stream.close()
+            self.stream = self._open()
+            gone = logging.LogRecord(
+                record.name,
+                logging.WARNING,
+                __file__,
+                0,
+                "the log file %s was deleted: started it again",
+                (self.baseFilename,),
+                None,
+            )
+            super().emit(gone)
+        super().emit(record)
+
+    def _gone(self) -> bool:
+        try:
+            now = os.stat(self.baseFilename)
+        except FileNotFoundError:
+            return True
+        opened = os.fstat(self.stream.fileno())
+        return (now.st_dev, now.st_ino) != (opened.st_dev, opened.st_ino)
 
 
 def log_path(store_path) -> Path:
@@ -27,9 +59,7 @@ def setup_logging(store_path, level: int = logging.INFO) -> Path:
     handlers: list[logging.Handler] = [logging.StreamHandler()]
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(
-            logging.handlers.RotatingFileHandler(path, maxBytes=MAX_BYTES, backupCount=BACKUPS)
-        )
+        handlers.append(_LogFile(path, maxBytes=MAX_BYTES, backupCount=BACKUPS))
     except OSError as exc:  # a read-only folder: stderr only, and say so
         logging.getLogger("metabase.bot").warning("cannot write the log file %s: %s", path, exc)
     for handler in handlers:

@@ -30,7 +30,7 @@ from itertools import product
 
 from metabase.bot.options import BotOptions, BotSummary, options_row, transient
 from metabase.bot.policy import Policy, create_policy
-from metabase.errors import InputError, MetabaseError
+from metabase.errors import InputError, MetabaseError, StoreWriteError
 from metabase.records import Fidelity, RunRequest
 
 log = logging.getLogger("metabase.bot")
@@ -52,6 +52,8 @@ class Bot:
             raise InputError("--hours must be positive")
         if options.grace_s < 0:
             raise InputError("--grace must be at least 0")
+        if options.keep_predictions_days < 0:
+            raise InputError("--keep-predictions must be at least 0")
         self.ws, self.options, self.catalogue = ws, options, catalogue
         self.policy = policy or create_policy(options.policy)
         self.summary = BotSummary()
@@ -69,6 +71,7 @@ class Bot:
         self._since_retrain = 0
         self._last_retrain = float("-inf")
         self._closing = False
+        self.fatal: MetabaseError | None = None  # raised once the bot has stopped
 
     # -- the whole life ------------------------------------------------------------------------
     def run(self) -> BotSummary:
@@ -122,6 +125,8 @@ class Bot:
             self.summary.stopped = self.stopping or "done"
             self.session.stop(self.summary.stopped)
             self.session.close()
+        if self.fatal is not None:
+            raise self.fatal
         return self.summary
 
     def _start(self) -> None:
@@ -142,7 +147,7 @@ class Bot:
             )
 
     def _loop(self, pool) -> None:
-        while True:
+        while self.fatal is None:
             self._check_budget()
             if not self.stopping:
                 self._fill(pool)
@@ -164,6 +169,8 @@ class Bot:
         if self.options.publish and not self.stopping:
             self._publish()
         self._poll_retrain()
+        if not self.stopping:  # storage stays bounded: old published predictions go, hourly
+            self.session.prune(self.options.keep_predictions_days, self.options.prune_every_s)
 
     # -- filling the workers -------------------------------------------------------------------
     def _budget_left(self) -> int | None:
@@ -257,9 +264,10 @@ class Bot:
         job, data = self.in_flight.pop(result.run_key)
         try:
             self.session.store_result(result, data, executor)
-        except MetabaseError as exc:  # disk full, say: the job runs again after a restart
-            self.session.event("error", f"cannot store run {result.run_key}: {exc}")
-            self._request_stop(f"the store refused a result: {exc}")
+        except MetabaseError as exc:  # disk full: rolled back; the running jobs stop too
+            log.error("cannot store run %s, so the bot stops: %s", result.run_key, exc)
+            self.fatal = StoreWriteError(f"the store refused a result: {exc}")
+            self.stopping = str(self.fatal)
             return
         self.summary.runs += 1
         self._since_retrain += 1
@@ -336,6 +344,8 @@ class Bot:
             if code is None:
                 return
             outcome = "done" if code == 0 else f"failed (exit {code}): {self._retrain.error()}"
+            for line in self._retrain.warnings():
+                log.warning("retrain: %s", line.split(" ", 1)[1])
             self.session.event("retrain", f"retrained the recommend models: {outcome}")
             self.summary.retrains += code == 0
             self._retrain = None

@@ -37,6 +37,8 @@ class BotOptions:
     multi_fidelity: bool = True  # successive halving for pipelines with a fidelity knob
     rungs: tuple[int, ...] = ()  # the knob's caps below the top rung (() the defaults)
     eta: int = 3  # the best 1/eta of a rung move up
+    keep_predictions_days: float = 30.0  # a published run's predictions are kept this long
+    prune_every_s: float = 3600.0
 
 
 @dataclass

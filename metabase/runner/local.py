@@ -12,6 +12,7 @@ process tree and waits for it, so an interrupted coordinator leaves no process b
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import selectors
 import shutil
@@ -28,6 +29,8 @@ from metabase.records import MEMOUT, TIMEOUT, WORKER_LOST, RunRequest, RunResult
 from metabase.runner import environment
 from metabase.runner.execute import Catalogue, default_catalogue, execute, schema_for, utcnow
 from metabase.runner.isolate import Child, Guardian, kill_tree, read_result, reap, release, spawn
+
+log = logging.getLogger(__name__)
 
 MEMORY_POLL_S = 0.1
 MAX_ATTEMPTS = 2  # a lost worker's run is tried once more, never in a loop
@@ -125,6 +128,9 @@ class LocalExecutor:
             job = self._pending.popleft()
             self._warm_up(job)
             self._serial += 1
+            if not self._dir.is_dir():  # a temp cleaner took it: the runs need it for results
+                log.warning("the runs' folder %s was deleted: made it again", self._dir)
+                self._dir.mkdir(parents=True, exist_ok=True)
             stem = self._dir / f"run-{self._serial}"
             if self._guardian is None:
                 self._guardian = Guardian()

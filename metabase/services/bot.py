@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import socket
+import time
 from datetime import timedelta
 from typing import Sequence
 
@@ -78,6 +79,7 @@ class BotSession:
         self.tasks_known: set[int] = set()
         self.no_hurdle: set[tuple[int, str]] = set()
         self.rungs: dict[str, list] = {}
+        self.last_prune = float("-inf")
 
     # -- registration and heartbeat ------------------------------------------------------------
     def register(self, executor: str, workers: int, policy: str, options: dict) -> dict | None:
@@ -141,12 +143,15 @@ class BotSession:
         from metabase.store import bot as store
         from metabase.store import utcnow
 
-        with self.held() as con, con.transaction():
-            released = store.release(con, self.owner)
-            store.stop(con, self.owner, utcnow(), reason)
-            store.event(
-                con, "stop", f"stopped ({reason}); {released} jobs back to proposed", utcnow()
-            )
+        try:
+            with self.held() as con, con.transaction():
+                released = store.release(con, self.owner)
+                store.stop(con, self.owner, utcnow(), reason)
+                store.event(
+                    con, "stop", f"stopped ({reason}); {released} jobs back to proposed", utcnow()
+                )
+        except MetabaseError as exc:  # the disk is still full: the next start recovers the jobs
+            log.error("cannot record the stop in the store: %s", exc)
         self.held.close()
 
     def event(self, kind: str, message: str) -> None:
@@ -224,6 +229,26 @@ class BotSession:
             store.event(con, "pause", f"paused task {task_id} {pipeline}: {reason}", utcnow())
         log.warning("paused task %s %s: %s", task_id, pipeline, reason)
         return reason
+
+    def prune(self, keep_days: float, every_s: float) -> int:
+        """Drop the predictions of runs published more than ``keep_days`` ago, at most once per
+        ``every_s`` (one short transaction); returns the number of runs pruned.
+        """
+        from metabase.store import bot as store
+        from metabase.store import utcnow
+
+        if time.monotonic() - self.last_prune < every_s:
+            return 0
+        self.last_prune = time.monotonic()
+        try:
+            with self.held() as con, con.transaction():
+                pruned = store.prune_predictions(con, utcnow() - timedelta(days=keep_days))
+        except MetabaseError as exc:  # tried again next time; the runs go on
+            log.error("cannot prune predictions: %s", exc)
+            return 0
+        if pruned:
+            log.info("dropped the predictions of %d runs published %g days ago", pruned, keep_days)
+        return pruned
 
     # -- knowledge -----------------------------------------------------------------------------
     def knowledge(self, task_ids: Sequence[int], pipelines: Sequence[str], **options):

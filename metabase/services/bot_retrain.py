@@ -80,6 +80,12 @@ class Retrain:
         lines = [line for line in self.errors.read().splitlines() if line.strip()]
         return lines[-1] if lines else ""
 
+    def warnings(self) -> list[str]:
+        """The warning lines the process wrote (a corrupt cache it rebuilt, say)."""
+        self.errors.seek(0)
+        lines = self.errors.read().splitlines()
+        return [line for line in lines if line.startswith(("WARNING ", "ERROR "))]
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.kill()

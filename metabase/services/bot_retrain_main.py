@@ -4,6 +4,7 @@ cache key of the models it built, or one error line with exit code 1.
 
 from __future__ import annotations
 
+import logging
 import sys
 
 
@@ -13,6 +14,8 @@ def main(argv: list[str] | None = None) -> int:
     from metabase.workspace import Workspace
 
     args = sys.argv[1:] if argv is None else argv
+    # warnings (a corrupt cache rebuilt, say) go to stderr, which the bot reads and logs
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     ws = Workspace(Settings.resolve(store=args[0], offline=True))
     try:
         from metabase.services.bot_retrain import retrain

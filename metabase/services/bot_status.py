@@ -13,7 +13,11 @@ ERRORS = 10
 IMPROVEMENTS = 10
 
 
-def status(ws, wait_s: float | None = None) -> dict:
+def status(ws, wait_s: float | None = None, plot=None) -> dict:
+    """The bot's state; with ``plot`` (a path) also a PNG of runs and best scores over time,
+    whose drawn data is under ``"plot"``.
+    """
+    from metabase.services import bot_plot
     from metabase.services.bot import is_alive
     from metabase.store import bot as store
     from metabase.store import utcnow
@@ -39,8 +43,11 @@ def status(ws, wait_s: float | None = None) -> dict:
                 "last_retrains": store.events(con, ("retrain",), 3),
                 "improvements": store.improvements(con, IMPROVEMENTS),
             }
+            drawn = bot_plot.read(con) if plot is not None else None
     except StoreNotFoundError:
         return _never(ws)
+    if drawn is not None:
+        out["plot"] = bot_plot.draw(drawn, plot)
     if not out["running"] and bot["stopped_at"] is None:
         out["bot"]["state"] = "dead (killed: the next `metabase bot` recovers its jobs)"
     return out

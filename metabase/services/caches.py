@@ -182,8 +182,10 @@ def _cached_models(directory: Path, features: list[str]):
         if meta.get("features") != features:
             raise ValueError("the encoding changed")
         return Models(surrogate=model)
-    except (OSError, ValueError, KeyError, IndexError) as exc:
-        log.info("model cache %s unusable (%s): retraining", directory, exc)
+    except Exception as exc:  # a corrupt file (truncated, overwritten) is a miss, never an error
+        log.warning(
+            "model cache %s unusable (%s: %s): retraining", directory, type(exc).__name__, exc
+        )
         return None
 
 

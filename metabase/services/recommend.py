@@ -183,7 +183,7 @@ def _prepared(ws, con, pipelines, fresh: int, seed: int):
         return caches.load(path), path
     except caches.CacheMiss as exc:
         if path.exists():
-            log.info("prepared-data cache %s unusable (%s): rebuilding", path, exc)
+            log.warning("prepared-data cache %s unusable (%s): rebuilding", path, exc)
     data = load_store_data(con, pipelines)
     if data.runs.empty and pipelines:
         raise NotFoundError(

@@ -220,6 +220,27 @@ def mark_published(con, now) -> int:
     return len(rows)
 
 
+def prune_predictions(con, published_before) -> int:
+    """Drop the predictions of the bot's runs published before ``published_before`` (OpenML
+    holds them now); an unpublished run keeps its predictions, which publishing needs. Its
+    measures, details and job stay. Returns the number of runs whose predictions went.
+    """
+    keys = [
+        r[0]
+        for r in con.execute(
+            "SELECT j.run_key FROM bot_jobs j WHERE j.state = 'published' "
+            "AND j.published_at < ? AND EXISTS (SELECT 1 FROM predictions p "
+            "WHERE p.run_key = j.run_key)",
+            [published_before],
+        ).fetchall()
+    ]
+    if keys:
+        con.execute(
+            "DELETE FROM predictions WHERE run_key IN (SELECT unnest(?::VARCHAR[]))", [keys]
+        )
+    return len(keys)
+
+
 def to_publish(con, limit: int) -> list[str]:
     """Run keys of stored jobs (finished runs, unpublished), oldest first."""
     rows = con.execute(

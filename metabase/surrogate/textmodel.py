@@ -92,12 +92,15 @@ def _tree(fields: dict) -> _Tree:
 
 
 def read_trees(path: Path) -> list[_Tree]:
-    """The trees of a LightGBM text model (``Booster.save_model``)."""
-    trees, fields = [], None
+    """The trees of a LightGBM text model (``Booster.save_model``); ValueError for a file
+    without the end-of-trees line (truncated, or not such a model), never a model of fewer trees.
+    """
+    trees, fields, ended = [], None, False
     for line in Path(path).read_text().splitlines():
         if line.startswith("Tree="):
             fields = {}
         elif line.startswith("end of trees"):
+            ended = True
             break
         elif fields is not None and "=" in line:
             key, _, value = line.partition("=")
@@ -105,6 +108,8 @@ def read_trees(path: Path) -> list[_Tree]:
         elif fields is not None and not line.strip() and fields:
             trees.append(_tree(fields))
             fields = None
+    if not ended:
+        raise ValueError(f"{path} is not a whole LightGBM text model (no 'end of trees')")
     if fields:
         trees.append(_tree(fields))
     return trees

@@ -1,0 +1,182 @@
+"""The bot beside analysts: while ``metabase bot`` runs and publishes against the replay server,
+four reader processes query the store every second: ``metabase sql`` with a query, a named
+query (``metabase sql --named``), the notebooks' :func:`metabase.store.open_reader`, and
+``metabase status``. No query may fail, and none may wait longer than a reader's documented
+bound (``--wait``, 30 s: the README's "Readers and writers at the same time").
+
+A ~40-second soak runs in the default suite, the issue's 10-minute one is marked ``slow``. Each
+reader is a process of its own that calls the command's code in a loop (the CLI's code path
+without a second of interpreter start-up per query), and writes its waits and failures to JSON.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+BOUND_S = 30.0  # open_reader's and `metabase sql --wait`'s default: the README's bound
+READERS = ("sql", "named", "open_reader", "status")
+
+
+def _bot(url: str, store: Path) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "cli.main",
+        "--store",
+        str(store),
+        "--openml-server",
+        url,
+        "--apikey",
+        "k",
+        "bot",
+        "--tasks",
+        "31",
+        "--pipeline",
+        "sklearn.decision_tree",
+        "--workers",
+        "2",
+        "--policy",
+        "random",
+        "--publish",
+        "--cap",
+        "100000",  # the default 100 runs on one task end the bot within minutes
+    ]
+
+
+def _env() -> dict:
+    return {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "METABASE_OPENML_RETRIES": "6",
+        "METABASE_OPENML_BACKOFF_S": "0.01",
+    }
+
+
+def _stored(store: Path) -> int:
+    from metabase.errors import StoreError
+    from metabase.store import open_reader
+
+    try:
+        with open_reader(store, wait_s=10) as con:
+            if "bot_jobs" not in con.tables():
+                return 0
+            sql = "SELECT count(*) FROM bot_jobs WHERE state IN ('stored', 'published')"
+            return con.execute(sql).fetchone()[0]
+    except StoreError:
+        return 0
+
+
+def _soak(replay_factory, tmp_path, seconds: float) -> None:
+    from metabase.testing.processes import wait_until
+
+    server = replay_factory()
+    store, log = tmp_path / "soak.duckdb", tmp_path / "bot.stderr"
+    bot = subprocess.Popen(
+        _bot(server.url, store),
+        env=_env(),
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("ab"),
+    )
+    readers = []
+    try:
+        wait_until(lambda: _stored(store) >= 1 or bot.poll() is not None, 300, "a first run")
+        assert bot.poll() is None, log.read_text()[-3000:]
+        before = _stored(store)
+        for kind in READERS:
+            out = tmp_path / f"{kind}.json"
+            argv = [sys.executable, __file__, kind, str(store), str(seconds), str(out)]
+            readers.append((kind, out, subprocess.Popen(argv, env=_env(), cwd=REPO)))
+        for kind, _, proc in readers:
+            assert proc.wait(seconds + 120) == 0, f"the {kind} reader died"
+        assert bot.poll() is None, log.read_text()[-3000:]  # the bot ran all along
+        after = _stored(store)
+        bot.send_signal(signal.SIGTERM)
+        assert bot.wait(120) == 0, log.read_text()[-3000:]
+    finally:
+        for _, _, proc in readers:
+            if proc.poll() is None:
+                proc.kill()
+        if bot.poll() is None:
+            bot.kill()
+    report = {kind: json.loads(out.read_text()) for kind, out, _ in readers}
+    for kind, r in report.items():  # the figures, for the README (pytest -s shows them)
+        w = sorted(r["waits"])
+        print(f"{kind}: {len(w)} queries, median {w[len(w) // 2]:.2f} s, max {w[-1]:.2f} s")
+    failures = {kind: r["failures"] for kind, r in report.items() if r["failures"]}
+    assert failures == {}
+    for kind, r in report.items():
+        # every second, less what the waits took: at least a third of the seconds got a query
+        assert len(r["waits"]) >= seconds / 3, (kind, len(r["waits"]))
+        assert max(r["waits"]) < BOUND_S, (kind, sorted(r["waits"])[-5:])
+    assert after > before  # the bot stored runs while the readers read
+
+
+@pytest.mark.realdata
+def test_four_readers_beside_the_bot_for_40_seconds(replay_factory, tmp_path):
+    _soak(replay_factory, tmp_path, 40)
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not os.environ.get("METABASE_SOAK"),
+    reason="the 10-minute soak runs with METABASE_SOAK=1; on one task and one pipeline the bot "
+    "runs out of untried configurations after about 2 minutes (README, The bot: not done yet)",
+)
+def test_four_readers_beside_the_bot_for_10_minutes(replay_factory, tmp_path):
+    _soak(replay_factory, tmp_path, 600)
+
+
+# -- the reader processes -------------------------------------------------------------------------
+def _ask(kind: str, store: str) -> str | None:
+    """One query of this reader; the failure's last line, or None."""
+    from cli.main import main
+    from metabase.store import open_reader
+
+    if kind == "open_reader":
+        with open_reader(store, wait_s=BOUND_S) as con:
+            con.execute("SELECT count(*) FROM run_configs").fetchall()
+            con.execute("SELECT state, count(*) FROM bot_jobs GROUP BY state").fetchall()
+        return None
+    argv = {
+        "sql": ["sql", "SELECT task_id, count(*) FROM runs GROUP BY task_id", "--format", "json"],
+        "named": ["sql", "--named", "best-configs", "--param", "task_id=31", "--format", "json"],
+        "status": ["status", "--format", "json"],
+    }[kind]
+    err = io.StringIO()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+        code = main(["--store", store, "--offline", *argv])
+    return None if code == 0 else f"exit {code}: {err.getvalue().strip()[-500:]}"
+
+
+def _reader(kind: str, store: str, seconds: float, out: str) -> None:
+    waits, failures = [], []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        asked = time.monotonic()
+        try:
+            failure = _ask(kind, store)
+        except Exception as exc:  # noqa: BLE001 - counted: the test is that none happens
+            failure = f"{type(exc).__name__}: {exc}"
+        took = time.monotonic() - asked
+        waits.append(took)
+        if failure:
+            failures.append(failure)
+        time.sleep(max(0.0, 1.0 - took))
+    Path(out).write_text(json.dumps({"waits": waits, "failures": failures}))
+
+
+if __name__ == "__main__":
+    _reader(sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4])
