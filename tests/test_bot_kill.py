@@ -198,7 +198,7 @@ def test_readers_query_beside_a_publishing_bot(replay_factory, tmp_path):
         if proc.poll() is None:
             proc.kill()
     assert failures == [] and len(waits) >= 10
-    # the longest a reader waits is one write of the bot or of its publisher (never an upload);
-    # under half the reader's own bound (30 s), on a loaded machine
-    assert max(waits) < 15, sorted(waits)[-5:]
+    # a reader waits for one write of the bot or of its publisher (never an upload): within the
+    # README's bound, open_reader's 30 s (on CI's 2 loaded cores the longest seen was 18 s)
+    assert max(waits) < 30, sorted(waits)[-5:]
     assert published[0][0] >= 1  # it published while the readers read

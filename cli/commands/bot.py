@@ -130,7 +130,7 @@ def register(group: click.Group) -> None:
             return
         if hours is not None and max_runs is not None:
             raise click.UsageError("give --hours or --max-runs, not both")
-        from metabase.bot.logs import setup_logging
+        from metabase.bot.logs import setup_logging, stop_logging
         from metabase.bot.loop import Bot, BotOptions
 
         setup_logging(ws.store_path)
@@ -154,7 +154,10 @@ def register(group: click.Group) -> None:
             seed=seed,
             keep_predictions_days=keep_predictions,
         )
-        summary = Bot(ws, options).run()
+        try:
+            summary = Bot(ws, options).run()
+        finally:
+            stop_logging()
         row = {
             "runs": summary.runs,
             "failed": summary.failed,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import os
+import sys
 from pathlib import Path
 
 MAX_BYTES, BACKUPS = 10 * 2**20, 5
@@ -42,6 +43,21 @@ class _LogFile(logging.handlers.RotatingFileHandler):
         return (now.st_dev, now.st_ino) != (opened.st_dev, opened.st_ino)
 
 
+class _Stderr(logging.StreamHandler):
+    """Writes to ``sys.stderr`` as it is when a record comes, not as it was when the bot started
+    (as the logging module's own last-resort handler does): a process that runs the CLI more than
+    once (the tests do) may have replaced and closed the earlier stream.
+    """
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
 def log_path(store_path) -> Path:
     store_path = Path(store_path)
     return store_path.with_name(store_path.name + ".bot.log")
@@ -56,7 +72,7 @@ def setup_logging(store_path, level: int = logging.INFO) -> Path:
     for old in [h for h in logger.handlers if getattr(h, "_metabase_bot", False)]:
         logger.removeHandler(old)
         old.close()
-    handlers: list[logging.Handler] = [logging.StreamHandler()]
+    handlers: list[logging.Handler] = [_Stderr()]
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         handlers.append(_LogFile(path, maxBytes=MAX_BYTES, backupCount=BACKUPS))
@@ -69,3 +85,12 @@ def setup_logging(store_path, level: int = logging.INFO) -> Path:
     logger.setLevel(min(level, logger.level or level))
     logger.propagate = False  # the CLI's own stderr handler would print each line twice
     return path
+
+
+def stop_logging() -> None:
+    """Take the bot's handlers off again (the CLI may run more commands in this process)."""
+    logger = logging.getLogger("metabase")
+    for old in [h for h in logger.handlers if getattr(h, "_metabase_bot", False)]:
+        logger.removeHandler(old)
+        old.close()
+    logger.propagate = True
