@@ -94,52 +94,13 @@ class Workspace:
 
         return importance(self, pipeline, **options)
 
-    def run(
-        self,
-        task_id: int,
-        *,
-        pipeline: str | None = None,
-        config: str | dict | None = None,
-        recommended: int | None = None,
-        strategy: str = "default",
-        sample: int | None = None,
-        seed: int = 0,
-        configs_file: str | None = None,
-        executor: str = "local",
-        ray_address: str | None = None,
-        workers: int | None = None,
-        time_limit: float | None = None,
-        memory_limit: float | str | None = None,
-        force: bool = False,
-        fidelity=None,
-        catalogue=None,
-        progress=None,
-    ):
+    def run(self, task_id: int, **options):
         """Run configurations on the task's OpenML splits and store every outcome
         (:func:`metabase.services.run.run`); returns a :class:`~metabase.services.run.RunReport`.
         """
         from metabase.services.run import run
 
-        return run(
-            self,
-            task_id=task_id,
-            pipeline=pipeline,
-            config=config,
-            recommended=recommended,
-            strategy=strategy,
-            sample=sample,
-            seed=seed,
-            configs_file=configs_file,
-            executor=executor,
-            ray_address=ray_address,
-            workers=workers,
-            time_limit=time_limit,
-            memory_limit=memory_limit,
-            force=force,
-            fidelity=fidelity,
-            catalogue=catalogue,
-            progress=progress,
-        )
+        return run(self, task_id=task_id, **options)
 
     def tune(self, task_id: int, **options):
         """Tune a task: propose, run, observe and propose again until the budget is spent

@@ -9,6 +9,7 @@ import click
 from cli.context import workspace
 from cli.output import emit, format_option
 from cli.progress import run_progress, sigterm_interrupts
+from cli.runner_options import runner_options
 
 
 def _rows(report, fmt: str) -> list[dict]:
@@ -73,28 +74,7 @@ def register(group: click.Group) -> None:
         help='JSON lines of {"pipeline", "config"}, or a '
         "`recommend --export`/`--format json` file.",
     )
-    @click.option(
-        "--executor",
-        type=click.Choice(["local", "ray"]),
-        default="local",
-        show_default=True,
-        help="A local process pool, or Ray (pip install 'metabase[ray]').",
-    )
-    @click.option(
-        "--ray-address", default=None, help="A Ray cluster to join (default: start a local Ray)."
-    )
-    @click.option(
-        "--workers", type=int, default=None, help="Runs at once (default: the machine's cores)."
-    )
-    @click.option(
-        "--time-limit", type=float, default=None, help="Seconds per run (its whole process tree)."
-    )
-    @click.option(
-        "--memory-limit", default=None, help="Memory per run's process tree: MB, or 512M, 2G."
-    )
-    @click.option(
-        "--fidelity", default=None, help="Lower the cost: n_estimators=N,epochs=N,data_fraction=F."
-    )
+    @runner_options
     @click.option(
         "--force", is_flag=True, help="Run again, under a new seed, what the store already holds."
     )
@@ -114,15 +94,10 @@ def register(group: click.Group) -> None:
         sample,
         seed,
         configs_file,
-        executor,
-        ray_address,
-        workers,
-        time_limit,
-        memory_limit,
-        fidelity,
         force,
         publish_runs,
         fmt,
+        **runner,
     ) -> None:
         """Run configurations on a task's OpenML splits and store every outcome (crashes included).
 
@@ -139,14 +114,9 @@ def register(group: click.Group) -> None:
                 sample=sample,
                 seed=seed,
                 configs_file=configs_file,
-                executor=executor,
-                ray_address=ray_address,
-                workers=workers,
-                time_limit=time_limit,
-                memory_limit=memory_limit,
                 force=force,
-                fidelity=fidelity,
                 progress=progress,
+                **runner,
             )
         rows = _rows(report, fmt)
         if publish_runs:  # through the outbox the runs were staged in when they were stored

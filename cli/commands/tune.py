@@ -7,6 +7,7 @@ import click
 from cli.context import workspace
 from cli.output import emit, format_option, print_json
 from cli.progress import run_progress, sigterm_interrupts
+from cli.runner_options import runner_options
 
 
 def _compact(config: dict) -> str:
@@ -85,31 +86,7 @@ def register(group: click.Group) -> None:
         show_default=True,
         help="Seed of the candidates, the strategy and the runs.",
     )
-    @click.option(
-        "--executor",
-        type=click.Choice(["local", "ray"]),
-        default="local",
-        show_default=True,
-        help="A local process pool, or Ray (pip install 'metabase[ray]').",
-    )
-    @click.option(
-        "--ray-address", default=None, help="A Ray cluster to join (default: start a local Ray)."
-    )
-    @click.option(
-        "--workers",
-        type=int,
-        default=None,
-        help="Worker processes (default: the machine's cores).",
-    )
-    @click.option(
-        "--time-limit", type=float, default=None, help="Seconds per run (its whole process tree)."
-    )
-    @click.option(
-        "--memory-limit", default=None, help="Memory per run's process tree: MB, or 512M, 2G."
-    )
-    @click.option(
-        "--fidelity", default=None, help="Lower the cost: n_estimators=N,epochs=N,data_fraction=F."
-    )
+    @runner_options
     @click.option(
         "--export",
         "export",
@@ -132,15 +109,10 @@ def register(group: click.Group) -> None:
         batch,
         strategy,
         seed,
-        executor,
-        ray_address,
-        workers,
-        time_limit,
-        memory_limit,
-        fidelity,
         export,
         publish_runs,
         fmt,
+        **runner,
     ) -> None:
         """Tune a task: propose configurations, run them, learn from each result, propose again.
 
@@ -156,14 +128,9 @@ def register(group: click.Group) -> None:
                 batch=batch,
                 strategy=strategy,
                 seed=seed,
-                executor=executor,
-                ray_address=ray_address,
-                workers=workers,
-                time_limit=time_limit,
-                memory_limit=memory_limit,
-                fidelity=fidelity,
                 export=export,
                 progress=progress,
+                **runner,
             )
         published = {}
         if publish_runs:
