@@ -195,12 +195,12 @@ def test_sequential_cli_refuses_an_unknown_strategy(tmp_path, capsys):
     assert "unknown sequential strategy nope" in capsys.readouterr().err
 
 
-def test_selected_chooses_a_task_aware_part_when_the_optimum_moves_with_the_meta_features(
+def test_default_chooses_a_task_aware_part_when_the_optimum_moves_with_the_meta_features(
     synthetic,
 ):
-    from metabase.recommend.default import CANDIDATES, SelectedStrategy
+    from metabase.recommend.default import CANDIDATES, DefaultStrategy
 
-    strategy = SelectedStrategy().fit(synthetic.training())
+    strategy = DefaultStrategy().fit(synthetic.training())
     assert strategy.chosen_ in CANDIDATES
     # the best configuration depends on the meta-feature f: a task-blind portfolio cannot follow it
     assert strategy.chosen_ != ("portfolio",)
@@ -256,15 +256,15 @@ def test_the_mixture_spread_is_where_the_weighted_models_disagree():
     np.testing.assert_allclose(std, np.sqrt(expected_var), atol=1e-12)
 
 
-def test_selected_leaves_the_blend_only_for_a_clearly_better_part():
-    from metabase.recommend.default import CANDIDATES, PARTS, _significant
+def test_default_leaves_the_blend_only_for_a_clearly_better_part():
+    from metabase.recommend.default import BLEND, CANDIDATES, _significant
 
     rng = np.random.default_rng(0)
     blend = rng.random(40) * 0.1
     # every candidate ties the blend up to noise: the argmin is noise, so the blend stays
     noisy = {c: blend + rng.normal(0, 0.01, 40) for c in CANDIDATES}
-    noisy[PARTS] = blend
-    assert _significant(noisy) == PARTS
+    noisy[BLEND] = blend
+    assert _significant(noisy) == BLEND
     # portfolio is better on every task by 0.02: chosen
     clear = dict(noisy)
     clear[("portfolio",)] = blend - 0.02 + rng.normal(0, 0.002, 40)

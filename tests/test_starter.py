@@ -120,6 +120,7 @@ def test_the_shipped_files_are_what_the_build_produces(openml_data, tmp_path):
     )
     for extra in [
         "NOTICE.md",
+        "default_parts.json",
         *(f"LICENSES/{p.name}" for p in (tmp_path / "out" / "LICENSES").iterdir()),
     ]:
         assert (tmp_path / "out" / extra).read_bytes() == (starter.DATA / extra).read_bytes()

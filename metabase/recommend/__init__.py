@@ -15,7 +15,7 @@ _REGISTRY = {
     "knn": "metabase.recommend.knn:KNNStrategy",
     "portfolio": "metabase.recommend.portfolio:PortfolioStrategy",
     "lowrank": "metabase.recommend.lowrank:LowRankStrategy",
-    "selected": "metabase.recommend.default:SelectedStrategy",
+    "blend": "metabase.recommend.default:BlendStrategy",
     "random": "metabase.recommend.baseline:RandomStrategy",
 }
 

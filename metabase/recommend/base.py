@@ -42,6 +42,7 @@ class Models:
     """
 
     surrogate: LGBMSurrogate | None = None
+    parts: tuple | None = None  # the parts ``default`` chose on this training (its costly step)
 
 
 class Strategy:
@@ -59,7 +60,7 @@ class Strategy:
       strategy that trains none.
     - ``predict(query)`` returns :class:`Scores` with one value per candidate of ``query``, finite
       ``rank_value`` (higher ranks first), and the same answer for the same fit and query: any
-      randomness is seeded by a parameter.
+      randomness is seeded by a parameter. ``rank(query)`` equals its ``rank_value``.
     - Caching: a strategy may keep what it derives from the prepared data in the typed
       :class:`~metabase.recommend.data.PreparedCache` (``training.prepared.cache``), keyed so that
       a different training or different parameters never read another's entry. A cached value
@@ -73,6 +74,13 @@ class Strategy:
 
     def predict(self, query: Query) -> Scores:
         raise NotImplementedError
+
+    def rank(self, query: Query) -> np.ndarray:
+        """``predict(query).rank_value`` alone, for callers that only order candidates
+        (backtests, the inner selection, sequential starts); a strategy whose evidence is costly
+        overrides it to skip the evidence.
+        """
+        return self.predict(query).rank_value
 
     def get_params(self) -> dict:
         return {k: v for k, v in vars(self).items() if not k.endswith("_")}

@@ -1,15 +1,18 @@
-"""default: the strategy ``recommend`` uses unless told otherwise, chosen by evaluation.
+"""default: the strategy ``recommend`` uses unless told otherwise; it chooses its parts on the
+meta-dataset at hand.
 
-An equal-weight blend of the ranks of ``surrogate`` (task-aware: meta-features in, normalised
-score out) and ``portfolio`` (task-blind: the configurations that are good across tasks): of all
-blends of two or more strategies, the one with the lowest regret in the leave-one-task-out
-backtests on two different meta-datasets (the figures, and the alternatives measured and not
-taken, are in the README's Performance section). Ranks, not raw values, are blended, because the
-parts score on different scales (a normalised score, a portfolio position); equal weights are
-fitted to no meta-dataset.
+Its parts are ranked and their ranks blended with equal weights (ranks, not raw values, because
+the parts score on different scales: a normalised score, a portfolio position). Which parts, is
+chosen on the training tasks alone by an inner leave-tasks-out, as auto-sklearn 2.0 selects its
+policy: the blend of ``surrogate`` (task-aware: meta-features in, normalised score out) and
+``portfolio`` (task-blind: the configurations that are good across tasks), the lowest-regret
+blend on openml-pimp and the OpenML study exports, unless one of the other candidates beats it
+clearly. A fixed blend chosen on one meta-dataset behaved badly on another (worse than random at
+k = 10 on a zoo of LightGBM configurations, where ``portfolio`` alone was far better).
+``blend`` is that fixed blend, kept as the reference.
 
 The predicted score, its uncertainty (ensemble spread), the similar tasks and the supporting runs
-are the surrogate's.
+are the surrogate's, where it is a part.
 """
 
 from __future__ import annotations
@@ -22,10 +25,10 @@ from metabase.recommend.lowrank import LowRankStrategy
 from metabase.recommend.portfolio import PortfolioStrategy
 from metabase.recommend.surrogate import SurrogateStrategy
 
-PARTS = ("surrogate", "portfolio")
-# what the inner leave-tasks-out chooses among: the fixed blend and each part alone
+BLEND = ("surrogate", "portfolio")
+# what the inner leave-tasks-out chooses among: the blend and each part alone
 CANDIDATES = (
-    PARTS,
+    BLEND,
     ("surrogate",),
     ("portfolio",),
     ("knn",),
@@ -38,16 +41,16 @@ MIN_INNER_TASKS = 6
 
 
 class DefaultStrategy(Strategy):
-    """``parts="auto"`` (the ``selected`` strategy) chooses its parts on the meta-dataset at hand,
-    from the training tasks alone: an inner leave-tasks-out (``INNER_FOLDS`` folds of the training
-    tasks) scores each of ``CANDIDATES`` by its mean regret over the first ``INNER_PICKS`` picks,
-    as auto-sklearn 2.0 selects its policy. A fixed blend chosen on one meta-dataset behaved badly
-    on another (worse than random at k = 10 on a LightGBM zoo).
+    """``parts="auto"`` chooses the parts on the meta-dataset at hand, from the training tasks
+    alone: an inner leave-tasks-out (``INNER_FOLDS`` folds of the training tasks) scores each of
+    ``CANDIDATES`` by its mean regret over the first ``INNER_PICKS`` picks. The choice is the
+    costly step of a fit (four fits of the parts), so it travels with the trained models
+    (``Models.parts``): a cached fit never chooses again.
     """
 
     name = "default"
 
-    def __init__(self, parts=PARTS, random_state: int = 0) -> None:
+    def __init__(self, parts="auto", random_state: int = 0) -> None:
         self.parts = parts if parts == "auto" else tuple(parts)
         self.random_state = random_state
 
@@ -61,46 +64,63 @@ class DefaultStrategy(Strategy):
         return {name: factories[name]() for name in parts}
 
     def fit(self, training, models: Models | None = None) -> "DefaultStrategy":
-        self.chosen_ = self.choose(training) if self.parts == "auto" else self.parts
+        given = models.parts if models is not None else None
+        if self.parts != "auto":
+            self.chosen_ = self.parts
+        else:
+            self.chosen_ = tuple(given) if given else self.choose(training)
         self.parts_ = self._make(self.chosen_)
         for part in self.parts_.values():
             part.fit(training, models)
         surrogate = self.parts_.get("surrogate")
-        self.models_ = surrogate.models_ if surrogate is not None else Models()
+        self.models_ = Models(
+            surrogate=surrogate.models_.surrogate if surrogate is not None else None,
+            parts=self.chosen_,
+        )
         return self
 
     def choose(self, training) -> tuple:
         tasks = np.asarray(training.task_ids)
         if len(tasks) < MIN_INNER_TASKS:  # too few tasks to judge: the blend
-            return PARTS
-        from metabase.evaluate.regret import ranking, regret_curve
-        from metabase.recommend.data import Training
-
+            return BLEND
         prepared = training.prepared
-        run_tasks = prepared.runs["task_id"].to_numpy()
-        scores = prepared.runs["score"].to_numpy()
         folds = np.array_split(
             np.random.default_rng(self.random_state).permutation(tasks), INNER_FOLDS
         )
         names = sorted({n for c in CANDIDATES for n in c})
         loss = {c: [] for c in CANDIDATES}
+        shared = prepared.cache.surrogate  # the inner folds' models must not evict the fold's
+        try:
+            self._inner(prepared, tasks, folds, names, loss)
+        finally:
+            prepared.cache.surrogate = shared
+        return _significant(loss)
+
+    def _inner(self, prepared, tasks, folds, names, loss) -> None:
+        """Each candidate's regret over the first picks on each inner held-out task."""
+        from metabase.evaluate.regret import ranking, regret_curve
+        from metabase.recommend.data import Training
+
+        run_tasks = prepared.runs["task_id"].to_numpy()
+        scores = prepared.runs["score"].to_numpy()
         for held in folds:
             inner = np.setdiff1d(tasks, held)
-            rows = np.flatnonzero(
-                np.isin(run_tasks, inner) & np.isin(run_tasks, training.task_ids)
-            )
+            rows = np.flatnonzero(np.isin(run_tasks, inner))
             parts = self._make(names)
             for part in parts.values():
                 part.fit(Training(prepared, inner, rows))
             for t in held:
                 query = prepared.task_query(int(t))
-                ranks = {n: rank_normalise(parts[n].predict(query).rank_value) for n in names}
+                ranks = {n: rank_normalise(parts[n].rank(query)) for n in names}
                 task_scores = scores[run_tasks == t]
                 for c in CANDIDATES:
                     value = sum(ranks[n] for n in c) / len(c)
                     curve = regret_curve(task_scores, ranking(value, seed=int(t)))
                     loss[c].append(float(np.mean(curve[:INNER_PICKS])))
-        return _significant(loss)
+
+    def rank(self, query) -> np.ndarray:
+        ranks = [rank_normalise(part.rank(query)) for part in self.parts_.values()]
+        return sum(ranks) / len(ranks)
 
     def predict(self, query) -> Scores:
         results = {name: part.predict(query) for name, part in self.parts_.items()}
@@ -123,17 +143,19 @@ def _significant(loss: dict) -> tuple:
     most tasks and lost to the blend (mean regret over 10 picks 0.014 ± 0.004 worse).
     """
     best = min(CANDIDATES, key=lambda c: (np.mean(loss[c]), CANDIDATES.index(c)))
-    diff = np.asarray(loss[best]) - np.asarray(loss[PARTS])
+    diff = np.asarray(loss[best]) - np.asarray(loss[BLEND])
     if len(diff) < 2 or not diff.any():
-        return PARTS
+        return BLEND
     sem = diff.std(ddof=1) / np.sqrt(len(diff))
-    return best if diff.mean() < -2 * sem else PARTS
+    return best if diff.mean() < -2 * sem else BLEND
 
 
-class SelectedStrategy(DefaultStrategy):
-    """selected: ``default`` with its parts chosen by the inner leave-tasks-out."""
+class BlendStrategy(DefaultStrategy):
+    """blend: ``surrogate`` and ``portfolio`` blended, whatever the meta-dataset (``default``'s
+    parts before it chose them; the reference).
+    """
 
-    name = "selected"
+    name = "blend"
 
     def __init__(self, random_state: int = 0) -> None:
-        super().__init__(parts="auto", random_state=random_state)
+        super().__init__(parts=BLEND, random_state=random_state)

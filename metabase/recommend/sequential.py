@@ -75,7 +75,7 @@ class ZeroShot(SequentialStrategy):
 
     def start(self, query, seed: int = 0) -> "ZeroShot":
         super().start(query, seed)
-        value = np.nan_to_num(self.model_.predict(query).rank_value, nan=-np.inf)
+        value = np.nan_to_num(self.model_.rank(query), nan=-np.inf)
         self.value_ = value + 1e-12 * self.rng_.random(len(value))  # ties: seeded
         return self
 
@@ -83,13 +83,15 @@ class ZeroShot(SequentialStrategy):
         return int(pending[np.argmax(self.value_[pending])])
 
 
-class SelectedZeroShot(ZeroShot):
-    """The zero-shot ``selected`` ranking (parts chosen by an inner leave-tasks-out), in order."""
+class BlendZeroShot(ZeroShot):
+    """The zero-shot ``blend`` ranking (``default``'s parts whatever the meta-dataset), in
+    order: the reference for ``default``'s choice of parts.
+    """
 
-    name = "selected"
+    name = "blend"
 
     def __init__(self) -> None:
-        super().__init__("selected")
+        super().__init__("blend")
 
 
 def _pick(pending, mean, std, best, rng) -> int:
@@ -338,7 +340,7 @@ class RGPE(SequentialStrategy):
 SEQUENTIAL = {
     "random": RandomSearch,
     "default": ZeroShot,
-    "selected": SelectedZeroShot,
+    "blend": BlendZeroShot,
     "gp": GPSearch,
     "rgpe": RGPE,
     "residual": ResidualSearch,

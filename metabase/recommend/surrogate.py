@@ -120,10 +120,18 @@ class SurrogateStrategy(Strategy):
         prepared.cache.surrogate = (key, model)
         return model
 
+    def _x(self, query) -> np.ndarray:
+        return np.hstack([np.repeat(query.features[None, :], len(query), axis=0), query.tree])
+
+    def rank(self, query) -> np.ndarray:
+        """The predicted mean, without the evidence (the nearest runs of the similar tasks cost
+        most of a prediction).
+        """
+        return self.model_.predict(self._x(query))
+
     def predict(self, query) -> Scores:
         training = self.training_
-        x = np.hstack([np.repeat(query.features[None, :], len(query), axis=0), query.tree])
-        mean, std = self.model_.predict(x, return_std=True)
+        mean, std = self.model_.predict(self._x(query), return_std=True)
         d = task_distances(training, query)
         sim = similarity(d, training)
         order = np.argsort(d, kind="stable")[: self.evidence_tasks]

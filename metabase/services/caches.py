@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import logging
 import mmap
 import os
@@ -170,18 +171,27 @@ def code_version() -> str:
 
 
 def _cached_models(directory: Path, features: list[str]):
-    """The models saved in ``directory`` for a design of these feature columns, else None."""
+    """The models saved in ``directory`` (a ``surrogate`` folder for a design of these feature
+    columns, ``parts.json``: the parts ``default`` chose), else None.
+    """
     from metabase.recommend.base import Models
     from metabase.surrogate.textmodel import load_text_surrogate
 
-    if not directory.is_dir():
+    parts_file, model_dir = directory / "parts.json", directory / "surrogate"
+    if not (parts_file.is_file() or model_dir.is_dir()):
         return None
     try:
-        # read without lightgbm (which imports scikit-learn and scipy.stats: a second of start-up)
-        model, meta = load_text_surrogate(directory)
-        if meta.get("features") != features:
-            raise ValueError("the encoding changed")
-        return Models(surrogate=model)
+        parts = tuple(json.loads(parts_file.read_text())) if parts_file.is_file() else None
+        model = None
+        if model_dir.is_dir():
+            # read without lightgbm (which imports scikit-learn and scipy.stats: a second of
+            # start-up)
+            model, meta = load_text_surrogate(model_dir)
+            if meta.get("features") != features:
+                raise ValueError("the encoding changed")
+        if parts is not None and ("surrogate" in parts) != (model is not None):
+            raise ValueError("the chosen parts and the saved models disagree")
+        return Models(surrogate=model, parts=parts)
     except Exception as exc:  # a corrupt file (truncated, overwritten) is a miss, never an error
         log.warning(
             "model cache %s unusable (%s: %s): retraining", directory, type(exc).__name__, exc
@@ -189,20 +199,75 @@ def _cached_models(directory: Path, features: list[str]):
         return None
 
 
-def fit_cached(strategy, training, model_dir: Path, key: str):
-    """Fit ``strategy`` on ``training``, with the models cached under ``model_dir/<key>`` when
-    there are any; the models it trains are saved there, and the caches of older store states of
-    the same strategy (``<name>-*``) are removed.
+def training_digest(training) -> str:
+    """A digest of what a fit learns from: the training's runs (task, pipeline, configuration,
+    score) and its tasks' meta-features.
     """
-    directory = model_dir / key / "surrogate"
+    import numpy as np
+
+    runs = training.runs
+    digest = hashlib.sha1()
+    for column in ("task_id", "pipeline", "config", "score"):
+        digest.update("\x1f".join(map(repr, runs[column].tolist())).encode())
+    digest.update(np.ascontiguousarray(training.features, dtype=float).tobytes())
+    return digest.hexdigest()
+
+
+def _shipped_parts(strategy, training):
+    """The parts ``default`` chose on the starter, shipped with it (``default_parts.json``), when
+    ``training`` is the starter's: the choice costs four fits, too slow for a first recommend.
+    """
+    from metabase import starter
+    from metabase.recommend.base import Models
+
+    if getattr(strategy, "parts", None) != "auto":
+        return None
+    shipped = starter.default_parts()
+    if shipped is None or shipped["training"] != training_digest(training):
+        return None
+    return Models(parts=tuple(shipped["parts"]))
+
+
+def fit_cached(strategy, training, model_dir: Path, key: str):
+    """Fit ``strategy`` on ``training``, with its models (and ``default``'s chosen parts) cached
+    under ``model_dir/<key>`` when there are any; what it trains is saved there, and the caches
+    of older store states of the same strategy (``<name>-*``) are removed.
+    """
+    directory = model_dir / key
     features = list(training.prepared.encoder.feature_names) + list(
         training.prepared.feature_columns
     )
     cached = _cached_models(directory, features)
-    strategy.fit(training, cached)
-    trained = strategy.models_.surrogate
-    if cached is not None or trained is None:
+    given = cached if cached is not None else _shipped_parts(strategy, training)
+    strategy.fit(training, given)
+    trained = strategy.models_
+    if (trained.surrogate is None and trained.parts is None) or (
+        cached is not None and (cached.surrogate is not None or trained.surrogate is None)
+    ):
         return strategy
+    partial = model_dir / f".{key}.{os.getpid()}.tmp"
+    try:
+        model_dir.mkdir(parents=True, exist_ok=True)
+        prefix = key.rsplit("-", 1)[0] + "-"
+        for old in model_dir.glob(prefix + "*"):
+            if old.name != key:
+                shutil.rmtree(old, ignore_errors=True)
+        # written aside and renamed into place: a reader (the bot retrains while recommend
+        # reads) finds the whole model or none
+        partial.mkdir(parents=True)
+        if trained.surrogate is not None:
+            trained.surrogate.save(
+                partial / "surrogate", metadata={"features": features, "key": key}
+            )
+        if trained.parts is not None:
+            (partial / "parts.json").write_text(json.dumps(list(trained.parts)))
+        shutil.rmtree(directory, ignore_errors=True)
+        os.replace(partial, directory)
+    except OSError as exc:  # a read-only place: recommend is a read, so it answers uncached
+        log.debug("cannot cache the model in %s (%s)", model_dir, exc)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    return strategy
     partial = model_dir / f".{key}.{os.getpid()}.tmp"
     try:
         model_dir.mkdir(parents=True, exist_ok=True)

@@ -209,6 +209,20 @@ def _prepared(ws, con, pipelines, fresh: int, seed: int):
     return prepared, path
 
 
+def default_parts(ws) -> dict:
+    """The parts ``default`` chooses on the store's runs, with the digest of that training: the
+    starter ships it (``metabase.starter.DEFAULT_PARTS``), so that its first ``recommend`` does
+    not choose.
+    """
+    from metabase.recommend import create
+
+    with ws.reader(starter=False) as con:
+        prepared, _ = _prepared(ws, con, None, FRESH_SAMPLES, 0)
+    training = prepared.training()
+    parts = create("default").choose(training)
+    return {"training": caches.training_digest(training), "parts": list(parts)}
+
+
 def _save_prepared(path, prepared) -> None:
     """Cache the prepared data with what was derived from it alone (candidates, the portfolio's
     pool), never a trained model (saved apart, as LightGBM text) or the design matrix (cheap to

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 DATA = Path(__file__).resolve().parent / "data"
 MANIFEST = "manifest.json"
+DEFAULT_PARTS = "default_parts.json"  # the parts `default` chooses on the starter, and for what
 SOURCE = "starter"  # provenance of the rows a seeded store got from here
 GROW_HINT = (
     "learn from more with `metabase sync --suite OpenML-CC18 --max-runs 100` "
@@ -47,6 +48,14 @@ def available(data: Path | None = None) -> bool:
 
 def manifest(data: Path | None = None) -> dict:
     return json.loads((_dir(data) / MANIFEST).read_text())
+
+
+def default_parts(data: Path | None = None) -> dict | None:
+    """``{"training": digest, "parts": [...]}``: what ``default`` chose on the starter's runs
+    (written by the build), or None.
+    """
+    path = _dir(data) / DEFAULT_PARTS
+    return json.loads(path.read_text()) if path.is_file() else None
 
 
 def describe(data: Path | None = None) -> str:

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from metabase.starter import DATA, MANIFEST
+from metabase.starter import DATA, DEFAULT_PARTS, MANIFEST
 
 PARQUET_OPTIONS = {
     "compression": "zstd",
@@ -143,6 +143,17 @@ def write_tables(store: Path, out: Path) -> tuple[dict[str, int], dict]:
     return counts, summary
 
 
+def _write_default_parts(store: Path, out: Path) -> None:
+    """What ``default`` chooses on the starter (see :func:`metabase.starter.default_parts`)."""
+    from metabase.services.recommend import default_parts
+    from metabase.settings import Settings
+    from metabase.workspace import Workspace
+
+    settings = Settings.resolve(store=store, offline=True)
+    parts = default_parts(Workspace(settings))
+    (out / DEFAULT_PARTS).write_text(json.dumps(parts, indent=2) + "\n")
+
+
 def _write_notices(data: Path, out: Path) -> None:
     licences = out / "LICENSES"
     licences.mkdir()
@@ -185,6 +196,7 @@ def build(data: Path, out: Path = DATA) -> dict:
         staging = Path(tmp) / "out"
         staging.mkdir()
         counts, summary = write_tables(store, staging)
+        _write_default_parts(store, staging)
         _write_notices(data, staging)
         info = {
             "format": FORMAT,

@@ -107,6 +107,8 @@ def check_fit_returns_self_and_predict_scores_every_candidate(
     )
     assert np.isfinite(scores.rank_value).all()
     assert len(scores.predicted) == len(query)
+    # rank() is the ranking alone, the same one
+    np.testing.assert_array_equal(strategy.rank(query), scores.rank_value)
 
 
 def check_predictions_are_deterministic(factory: Factory, prepared: Prepared) -> None:
