@@ -116,7 +116,6 @@ def test_held_out_pools_are_capped_and_the_measurement_is_the_simulations(monkey
 def test_a_store_too_small_to_hold_tasks_out_is_skipped_with_a_reason():
     runs, tasks = line_world(n_tasks=4)
     assert "4 learnable tasks" in measure_quality(runs, tasks)["skipped"]
-    flat = runs.assign(score=np.where(runs["task_id"] <= 6, 0.5, runs["score"]))
     runs10, tasks10 = line_world()
     flat = runs10.assign(score=np.where(runs10["task_id"] <= 6, 0.5, runs10["score"]))
     assert "4 learnable tasks" in measure_quality(flat, tasks10)["skipped"]  # constant: unusable
@@ -249,6 +248,12 @@ def test_status_of_a_store_without_measurements(ws, tmp_path, monkeypatch):
     monkeypatch.setenv("METABASE_STORE", str(ws.store_path))
     table = CliRunner().invoke(cli, ["status"])
     assert table.exit_code == 0 and "quality: no measurement yet" in table.output
+    assert "last retrain" not in table.output
+    # a retrain on a store too small to hold tasks out: the table says why
+    _recorded(ws, [{"key": "k", "runs": 9, "quality": {"skipped": "2 learnable tasks (...)"}}])
+    table = CliRunner().invoke(cli, ["status"])
+    assert "the last retrain: held-out quality not measured: 2 learnable tasks" in table.output
+    assert ws.bot_status()["quality"] == []
 
 
 # -- through a real bot run -----------------------------------------------------------------------

@@ -263,9 +263,15 @@ def _quality_tables(report: dict) -> None:
     """The latest measurements, and the trend from the first to the latest."""
     rows = report.get("quality") or []
     if not rows:
+        skipped = [
+            e["message"]
+            for e in report.get("last_retrains") or []
+            if e["message"].startswith("held-out quality not measured")
+        ]
         click.echo(
             "meta-models' quality: no measurement yet (the bot measures it after each retrain, "
             "on a store with at least 5 learnable tasks)"
+            + (f"; the last retrain: {skipped[0]}" if skipped else "")
         )
         return
     names = [n for n in rows[-1] if "_regret@" in n]
