@@ -79,6 +79,7 @@ def test_one_best_configuration_on_every_task_gives_regret_zero():
     runs, tasks = line_world()
     got = measure_quality(runs, tasks)
     assert got["tasks"] == 2 and got["train_tasks"] == 8
+    assert got["held_out"] == held_out(range(1, 11))
     assert got["zero_shot_regret@10"] == 0.0 and got["sequential_regret@10"] == 0.0
 
 
@@ -134,12 +135,13 @@ def ws(tmp_path, monkeypatch):
     return Workspace(Settings.resolve(store=tmp_path / "bot.duckdb", offline=True))
 
 
-def _measured(zero, sequential, runs, tasks=4) -> dict:
+def _measured(zero, sequential, runs, tasks=4, held=(3, 5, 8, 13)) -> dict:
     return {
         "key": "default-abc",
         "runs": runs,
         "quality": {
             "tasks": tasks,
+            "held_out": list(held),
             "train_tasks": 16,
             "zero_shot_regret@10": zero,
             "sequential_regret@10": sequential,
@@ -183,6 +185,7 @@ def test_measurements_are_recorded_and_a_skip_is_an_event(ws):
         "SELECT runs, tasks, train_tasks, k, zero_shot_regret, sequential_regret, model_key "
         "FROM bot_quality ORDER BY at_time",
     )
+    assert _rows(ws, "SELECT DISTINCT held_out FROM bot_quality") == [("[3, 5, 8, 13]",)]
     assert stored == [
         (100, 4, 16, 10, 0.08, 0.04, "default-abc"),
         (150, 4, 16, 10, 0.05, None, "default-abc"),
@@ -233,6 +236,11 @@ def test_status_command_table_and_json(ws, tmp_path, monkeypatch):
     assert "0.08 -> 0.06 (-0.02)" in table.output and "runs 100 -> 200" in table.output
     plot = CliRunner().invoke(cli, ["status", "--plot", str(tmp_path / "q.png")])
     assert plot.exit_code == 0 and (tmp_path / "q.png").exists()
+    assert "slice changed" not in table.output
+    assert report["quality"][0]["held_out"] == [3, 5, 8, 13]
+    _recorded(ws, [_measured(0.07, 0.03, 300, held=(3, 5, 8, 21))])  # a task got 20 runs
+    table = CliRunner().invoke(cli, ["status"])
+    assert "the held-out slice changed (2 different slices" in table.output
 
 
 def test_status_of_a_store_without_measurements(ws, tmp_path, monkeypatch):
@@ -284,4 +292,5 @@ def test_the_bots_retrain_hands_its_measurement_back(ws, tmp_path):
     for runs_then, n, train, k, zero, sequential, key in stored:
         assert len(runs) < runs_then <= len(runs) + 4 and (n, k) == (len(held), 10)
         assert train >= 8 and zero == 0.0 and sequential == 0.0 and key.startswith("default-")
-    assert [q["tasks"] for q in ws.bot_status()["quality"]] == [len(held)] * len(stored)
+    shown = ws.bot_status()["quality"]
+    assert [q["held_out"] for q in shown] == [held] * len(stored)

@@ -293,6 +293,12 @@ def _quality_tables(report: dict) -> None:
             f"trend over the last {len(rows)} measurements (runs {first['runs']} -> "
             f"{last['runs']}): {changes} (lower regret is better)"
         )
+        slices = {tuple(r.get("held_out") or ()) for r in rows}
+        if len(slices) > 1:
+            click.echo(
+                f"the held-out slice changed ({len(slices)} different slices: tasks with 20 "
+                "runs came or went): measurements on different slices compare loosely"
+            )
 
 
 def _change(before, after) -> str:

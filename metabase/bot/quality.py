@@ -6,7 +6,8 @@ task but the held-out ones rank each held-out task's stored pool, and the zero-s
 regret@10 and the sequential default's regret@10 are their means over the held-out tasks. The
 held-out slice is a fifth of the tasks with a pool worth ranking (:data:`MIN_POOL` runs), those
 whose stable hash of the task id is smallest: the same tasks at every retrain while the store's
-tasks stay the same, whatever order they come in, so that one measurement compares with the next.
+tasks with such a pool stay the same, whatever order they come in, so that one measurement
+compares with the next (each measurement names its slice, so a change shows).
 Bounded so that the retrain stays off the bot's critical path: at most :data:`MAX_TEST_TASKS`
 held-out tasks (the sequential default is trained once per held-out task, a few seconds each on
 openml-pimp) and :data:`MAX_POOL` runs of each held-out pool. Pure: frames in, a dict out.
@@ -46,9 +47,9 @@ def held_out(task_ids, share: float = TEST_SHARE, cap: int = MAX_TEST_TASKS) -> 
 
 def measure_quality(runs: pd.DataFrame, tasks: pd.DataFrame, k: int = K) -> dict:
     """``runs``: task_id, pipeline, config, score (higher is better); ``tasks``: task_id and the
-    meta-features. Returns ``{"tasks", "train_tasks", "zero_shot_regret@k",
-    "sequential_regret@k", "seconds"}``, or ``{"skipped": reason}`` when the store is too small
-    to hold tasks out.
+    meta-features. Returns ``{"tasks", "held_out", "train_tasks", "zero_shot_regret@k",
+    "sequential_regret@k", "seconds"}`` (``held_out``: the slice's task ids), or
+    ``{"skipped": reason}`` when the store is too small to hold tasks out.
     """
     start = time.perf_counter()
     runs = runs.loc[runs["score"].notna(), ["task_id", "pipeline", "config", "score"]]
@@ -74,6 +75,7 @@ def measure_quality(runs: pd.DataFrame, tasks: pd.DataFrame, k: int = K) -> dict
     zero, sequential = measure(runs, tasks, known, test, seed=0, k=k)
     return {
         "tasks": len(test),
+        "held_out": test,
         "train_tasks": len(learnable) - len(test),
         f"zero_shot_regret@{k}": _number(zero),
         f"sequential_regret@{k}": _number(sequential),

@@ -443,6 +443,7 @@ def _quality_row(result: dict, quality: dict) -> dict:
     return {
         "runs": int(result.get("runs") or 0),
         "tasks": int(quality["tasks"]),
+        "held_out": json.dumps([int(t) for t in quality.get("held_out") or []]),
         "train_tasks": int(quality["train_tasks"]),
         "k": k,
         "zero_shot_regret": quality[f"zero_shot_regret@{k}"],

@@ -32,14 +32,20 @@ def retrain(ws, strategy: str = STRATEGY) -> str:
     return _train(ws, strategy)[0]
 
 
-def retrain_and_measure(ws, strategy: str = STRATEGY) -> dict:
+def retrain_and_measure(ws, strategy: str = STRATEGY, nice: int = 0) -> dict:
     """:func:`retrain`, then the quality measurement: ``{"key", "runs", "quality"}``, where
     ``runs`` is the store's runs and ``quality`` is :func:`metabase.bot.quality.measure_quality`'s
     answer on the prepared data (``{"skipped": reason}`` on a store too small to hold tasks out).
+    ``nice``: the measurement runs this much nicer (the process's own priority: the bot's runs
+    come first once the new models are in place).
     """
+    import os
+
     from metabase.bot.quality import measure_quality
 
     key, prepared, runs = _train(ws, strategy)
+    if nice and hasattr(os, "nice"):
+        os.nice(nice)
     # after the models are in place and the store is let go: the bot's runs and the new models'
     # readers never wait for the measurement
     features = prepared.features.rename_axis("task_id").reset_index()

@@ -64,8 +64,10 @@ def _never(ws) -> dict:
 
 def quality_row(q: dict) -> dict:
     """A ``bot_quality`` row as ``status`` shows it: ``{at, runs, zero_shot_regret@k,
-    sequential_regret@k, tasks, train_tasks, seconds}``.
+    sequential_regret@k, tasks, held_out (their ids), train_tasks, seconds}``.
     """
+    import json
+
     k = q["k"]
     return {
         "at": q["at"],
@@ -73,6 +75,7 @@ def quality_row(q: dict) -> dict:
         f"zero_shot_regret@{k}": q["zero_shot_regret"],
         f"sequential_regret@{k}": q["sequential_regret"],
         "tasks": q["tasks"],
+        "held_out": json.loads(q["held_out"]) if q["held_out"] else [],
         "train_tasks": q["train_tasks"],
         "seconds": q["seconds"],
     }

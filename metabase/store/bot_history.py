@@ -50,6 +50,7 @@ _QUALITY_ROW = (
     "at_time",
     "runs",
     "tasks",
+    "held_out",
     "train_tasks",
     "k",
     "zero_shot_regret",
@@ -80,7 +81,7 @@ def qualities(con, limit: int | None = None) -> list[dict]:
     return _dicts(
         con.execute(
             """
-            SELECT at_time AS at, runs, tasks, train_tasks, k, zero_shot_regret,
+            SELECT at_time AS at, runs, tasks, held_out, train_tasks, k, zero_shot_regret,
                    sequential_regret, seconds
             FROM (SELECT * FROM bot_quality ORDER BY at_time DESC LIMIT ?) ORDER BY at_time""",
             [limit if limit is not None else 2**62],

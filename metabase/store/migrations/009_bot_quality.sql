@@ -5,6 +5,7 @@ CREATE TABLE bot_quality (
     at_time           TIMESTAMP NOT NULL,
     runs              BIGINT NOT NULL,   -- the store's runs when the models were trained
     tasks             INTEGER NOT NULL,  -- held-out tasks scored
+    held_out          VARCHAR,           -- JSON list: their ids (the slice)
     train_tasks       INTEGER NOT NULL,  -- tasks the measured models learned from
     k                 INTEGER NOT NULL,
     zero_shot_regret  DOUBLE,
