@@ -177,11 +177,13 @@ def register(group: click.Group) -> None:
         "--plot",
         type=click.Path(dir_okay=False),
         default=None,
-        help="Also write a PNG of the runs over time and the best score per task over time.",
+        help="Also write a PNG of the runs, the meta-models' held-out quality and the best "
+        "score per task over time.",
     )
     @format_option(choices=("table", "json"))
     def status(plot, fmt) -> None:
-        """Show the bot's state: running or not, runs per hour, jobs, outbox, errors, gains.
+        """Show the bot's state: running or not, runs per hour, jobs, outbox, errors, gains, and
+        the meta-models' quality over time (regret@10 on a held-out slice after each retrain).
 
         Example: metabase status --format json --plot bot.png
         """
@@ -238,6 +240,7 @@ def _status_tables(report: dict) -> None:
     for key, title in sections:
         if report.get(key):
             emit(report[key], "table", title=title)
+    _quality_tables(report)
     outbox = report.get("outbox") or {}
     if outbox.get("states"):
         emit(
@@ -251,3 +254,54 @@ def _status_tables(report: dict) -> None:
             "table",
             title="publish outbox",
         )
+
+
+QUALITY_SHOWN = 5  # the table's latest measurements
+
+
+def _quality_tables(report: dict) -> None:
+    """The latest measurements, and the trend from the first to the latest."""
+    rows = report.get("quality") or []
+    if not rows:
+        skipped = [
+            e["message"]
+            for e in report.get("last_retrains") or []
+            if e["message"].startswith("held-out quality not measured")
+        ]
+        click.echo(
+            "meta-models' quality: no measurement yet (the bot measures it after each retrain, "
+            "on a store with at least 5 learnable tasks)"
+            + (f"; the last retrain: {skipped[0]}" if skipped else "")
+        )
+        return
+    names = [n for n in rows[-1] if "_regret@" in n]
+    shown = [
+        {
+            "at (UTC)": _when(r["at"]),
+            "runs": r["runs"],
+            **{n: r.get(n) for n in names},
+            "held-out tasks": r["tasks"],
+        }
+        for r in rows[-QUALITY_SHOWN:]
+    ]
+    total = report.get("quality_measurements", len(rows))
+    emit(shown, "table", title=f"meta-models' quality on held-out tasks (latest of {total})")
+    first, last = rows[0], rows[-1]
+    if len(rows) > 1:
+        changes = ", ".join(f"{n} {_change(first.get(n), last.get(n))}" for n in names)
+        click.echo(
+            f"trend over the last {len(rows)} measurements (runs {first['runs']} -> "
+            f"{last['runs']}): {changes} (lower regret is better)"
+        )
+        slices = {tuple(r.get("held_out") or ()) for r in rows}
+        if len(slices) > 1:
+            click.echo(
+                f"the held-out slice changed ({len(slices)} different slices: tasks with 20 "
+                "runs came or went): measurements on different slices compare loosely"
+            )
+
+
+def _change(before, after) -> str:
+    if before is None or after is None:
+        return "n/a"
+    return f"{before:.4g} -> {after:.4g} ({after - before:+.4g})"

@@ -347,6 +347,8 @@ class Bot:
             for line in self._retrain.warnings():
                 log.warning("retrain: %s", line.split(" ", 1)[1])
             self.session.event("retrain", f"retrained the recommend models: {outcome}")
+            if code == 0:  # its held-out quality (the process cannot write the store: we hold it)
+                self.session.record_quality(self._retrain.result())
             self.summary.retrains += code == 0
             self._retrain = None
         due = time.monotonic() - self._last_retrain >= o.retrain_min_s

@@ -376,6 +376,45 @@ class BotSession:
 
         return Retrain.start(self.ws.settings)
 
+    def record_quality(self, result: dict | None) -> dict | None:
+        """Record what a finished retrain handed back (:meth:`Retrain.result`): its held-out
+        quality measurement as a ``bot_quality`` row, with a ``retrain`` event that says it or
+        why it was skipped. Returns the row, or None when nothing was measured.
+        """
+        from metabase.store import bot as store
+        from metabase.store import bot_history, utcnow
+
+        quality = (result or {}).get("quality")
+        if not isinstance(quality, dict):
+            return None
+        row = None
+        if "skipped" in quality:
+            message = f"held-out quality not measured: {quality['skipped']}"
+        else:
+            try:
+                row = _quality_row(result, quality)
+            except (KeyError, ValueError, TypeError, StopIteration) as exc:  # never a bot's stop
+                log.warning("the retrain handed back an unreadable quality (%r): %s", exc, quality)
+                return None
+            k = row["k"]
+            message = (
+                f"held-out quality on {row['tasks']} tasks ({row['runs']} runs): zero-shot "
+                f"regret@{k} {_fmt(row['zero_shot_regret'])}, sequential regret@{k} "
+                f"{_fmt(row['sequential_regret'])} ({_fmt(row['seconds'])} s)"
+            )
+        try:
+            with self.held() as con, con.transaction():
+                now = utcnow()
+                if row is not None:
+                    row["at_time"] = now
+                    bot_history.record_quality(con, row)
+                store.event(con, "retrain", message, now)
+        except MetabaseError as exc:  # the store may be full: the next retrain measures again
+            log.error("cannot record the held-out quality in the store: %s", exc)
+            return None
+        log.info("%s", message)
+        return row
+
     # -- publishing ----------------------------------------------------------------------------
     def publisher(self):
         """The background publisher of stored runs (:mod:`metabase.services.bot_publish`)."""
@@ -393,3 +432,22 @@ def _catalogue(name: str):
     import pipelines
 
     return pipelines.get(name)
+
+
+def _fmt(value) -> str:
+    return "n/a" if value is None else f"{value:.4g}"
+
+
+def _quality_row(result: dict, quality: dict) -> dict:
+    k = next(int(n.rsplit("@", 1)[1]) for n in quality if n.startswith("zero_shot_regret@"))
+    return {
+        "runs": int(result.get("runs") or 0),
+        "tasks": int(quality["tasks"]),
+        "held_out": json.dumps([int(t) for t in quality.get("held_out") or []]),
+        "train_tasks": int(quality["train_tasks"]),
+        "k": k,
+        "zero_shot_regret": quality[f"zero_shot_regret@{k}"],
+        "sequential_regret": quality[f"sequential_regret@{k}"],
+        "seconds": quality.get("seconds"),
+        "model_key": result.get("key"),
+    }

@@ -1,11 +1,15 @@
-"""The retrain process the bot starts (see :mod:`metabase.services.bot_retrain`): prints the
-cache key of the models it built, or one error line with exit code 1.
+"""The retrain process the bot starts (see :mod:`metabase.services.bot_retrain`): prints one JSON
+line, ``{"key": the cache key of the models it built, "runs": the store's runs, "quality": the
+held-out measurement}``, or one error line on stderr with exit code 1.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
+
+MEASURE_NICE = 10  # the held-out measurement yields the cores to the bot's runs
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -18,9 +22,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     ws = Workspace(Settings.resolve(store=args[0], offline=True))
     try:
-        from metabase.services.bot_retrain import retrain
+        from metabase.services.bot_retrain import retrain_and_measure
 
-        print(retrain(ws))
+        print(json.dumps(retrain_and_measure(ws, nice=MEASURE_NICE)), flush=True)
     except MetabaseError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

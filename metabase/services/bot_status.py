@@ -1,5 +1,7 @@
 """``metabase status``: what the bot does, read from the store (a read-only connection, so it
-works beside a running bot: the bot yields the store to a waiting reader within a second or so).
+works beside a running bot: the bot yields the store to a waiting reader within a second or so),
+and the meta-models' quality over time (measured on a held-out slice after each retrain,
+:mod:`metabase.bot.quality`).
 """
 
 from __future__ import annotations
@@ -11,16 +13,17 @@ from metabase.errors import StoreNotFoundError
 HOURS = 24  # runs per hour over this many hours
 ERRORS = 10
 IMPROVEMENTS = 10
+QUALITY_ROWS = 100  # the latest measurements in ``quality`` (the plot draws them all)
 
 
 def status(ws, wait_s: float | None = None, plot=None) -> dict:
-    """The bot's state; with ``plot`` (a path) also a PNG of runs and best scores over time,
-    whose drawn data is under ``"plot"``.
+    """The bot's state; with ``plot`` (a path) also a PNG of runs, best scores and quality over
+    time, whose drawn data is under ``"plot"``.
     """
     from metabase.services import bot_plot
     from metabase.services.bot import is_alive
     from metabase.store import bot as store
-    from metabase.store import utcnow
+    from metabase.store import bot_history, utcnow
 
     try:
         with ws.reader(wait_s=wait_s, starter=False) as con:
@@ -42,6 +45,8 @@ def status(ws, wait_s: float | None = None, plot=None) -> dict:
                 "last_errors": store.events(con, ("error", "pause"), ERRORS),
                 "last_retrains": store.events(con, ("retrain",), 3),
                 "improvements": store.improvements(con, IMPROVEMENTS),
+                "quality": [quality_row(q) for q in bot_history.qualities(con, QUALITY_ROWS)],
+                "quality_measurements": bot_history.quality_count(con),
             }
             drawn = bot_plot.read(con) if plot is not None else None
     except StoreNotFoundError:
@@ -54,7 +59,26 @@ def status(ws, wait_s: float | None = None, plot=None) -> dict:
 
 
 def _never(ws) -> dict:
-    return {"store": str(ws.store_path), "running": False, "bot": None, "jobs": {}}
+    return {"store": str(ws.store_path), "running": False, "bot": None, "jobs": {}, "quality": []}
+
+
+def quality_row(q: dict) -> dict:
+    """A ``bot_quality`` row as ``status`` shows it: ``{at, runs, zero_shot_regret@k,
+    sequential_regret@k, tasks, held_out (their ids), train_tasks, seconds}``.
+    """
+    import json
+
+    k = q["k"]
+    return {
+        "at": q["at"],
+        "runs": q["runs"],
+        f"zero_shot_regret@{k}": q["zero_shot_regret"],
+        f"sequential_regret@{k}": q["sequential_regret"],
+        "tasks": q["tasks"],
+        "held_out": json.loads(q["held_out"]) if q["held_out"] else [],
+        "train_tasks": q["train_tasks"],
+        "seconds": q["seconds"],
+    }
 
 
 def _bot_row(bot: dict, now) -> dict:

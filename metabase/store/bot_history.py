@@ -1,4 +1,6 @@
-"""The bot's history for ``metabase status --plot``: runs over time and best scores over time."""
+"""The bot's history for ``metabase status``: runs over time, best scores over time, and the
+meta-models' quality over time (``bot_quality``, migration 009).
+"""
 
 from __future__ import annotations
 
@@ -42,3 +44,50 @@ def best_over_time(con) -> list[dict]:
             FROM ran r LEFT JOIN before b USING (task_id) ORDER BY r.task_id, r.at"""
         )
     )
+
+
+_QUALITY_ROW = (
+    "at_time",
+    "runs",
+    "tasks",
+    "held_out",
+    "train_tasks",
+    "k",
+    "zero_shot_regret",
+    "sequential_regret",
+    "seconds",
+    "model_key",
+)
+
+
+def has_quality(con) -> bool:
+    """Whether the store has the quality table (a store older than migration 009 has not)."""
+    return "bot_quality" in con.tables()
+
+
+def record_quality(con, row: dict) -> None:
+    """One measurement: ``row`` has the ``bot_quality`` columns."""
+    con.execute(
+        f"INSERT INTO bot_quality ({', '.join(_QUALITY_ROW)}) "
+        f"VALUES ({', '.join('?' * len(_QUALITY_ROW))})",
+        [row.get(name) for name in _QUALITY_ROW],
+    )
+
+
+def qualities(con, limit: int | None = None) -> list[dict]:
+    """The measurements, oldest first (with ``limit``: the latest ``limit`` of them)."""
+    if not has_quality(con):
+        return []
+    return _dicts(
+        con.execute(
+            """
+            SELECT at_time AS at, runs, tasks, held_out, train_tasks, k, zero_shot_regret,
+                   sequential_regret, seconds
+            FROM (SELECT * FROM bot_quality ORDER BY at_time DESC LIMIT ?) ORDER BY at_time""",
+            [limit if limit is not None else 2**62],
+        )
+    )
+
+
+def quality_count(con) -> int:
+    return int(con.scalar("SELECT count(*) FROM bot_quality")) if has_quality(con) else 0
