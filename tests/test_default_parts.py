@@ -113,3 +113,18 @@ def test_a_first_recommend_on_the_starter_does_not_choose(tmp_path, monkeypatch,
         ["--offline", "--store", str(tmp_path / "none.duckdb"), "recommend", "--task", "14951"]
     )
     assert rc == 0, capsys.readouterr().err
+
+
+def test_strategies_fitted_on_one_fold_choose_once(training, monkeypatch):
+    from metabase.recommend.sequential import create_sequential
+
+    calls = []
+    monkeypatch.setattr(
+        DefaultStrategy, "_choose", lambda self, training, tasks: calls.append(1) or BLEND
+    )
+    create("default").fit(training)
+    create_sequential("rgpe").fit(training)
+    assert len(calls) == 1
+    other = training.prepared.training(exclude=int(training.task_ids[0]))
+    create("default").fit(other)
+    assert len(calls) == 2

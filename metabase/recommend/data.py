@@ -50,6 +50,9 @@ class PreparedCache:
     # strategies fitted on one backtest fold (``default`` and ``surrogate``) train it once
     surrogate: tuple[tuple, object] | None = None
     rgpe_models: dict[int, object] = field(default_factory=dict)  # training task -> its RGPE model
+    # ``default``'s chosen parts per (training rows digest, seed): strategies fitted on one fold
+    # (``default``, and ``rgpe`` and ``residual`` that hold it) choose once
+    choices: dict[tuple, tuple] = field(default_factory=dict)
     # recommend's query-independent candidates, canonicalised: (fresh, seed, runnable_only) ->
     # (pipelines, configs, rows, canonical); kept in the prepared-data cache so that a warm
     # recommend needs neither the catalogue's spaces nor ConfigSpace

@@ -17,6 +17,8 @@ are the surrogate's, where it is a part.
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 
 from metabase.recommend.base import Models, Scores, Strategy, rank_normalise
@@ -83,6 +85,16 @@ class DefaultStrategy(Strategy):
         tasks = np.asarray(training.task_ids)
         if len(tasks) < MIN_INNER_TASKS:  # too few tasks to judge: the blend
             return BLEND
+        prepared = training.prepared
+        key = (
+            hashlib.blake2b(np.asarray(training.rows).tobytes(), digest_size=16).hexdigest(),
+            self.random_state,
+        )
+        if key not in prepared.cache.choices:
+            prepared.cache.choices[key] = self._choose(training, tasks)
+        return prepared.cache.choices[key]
+
+    def _choose(self, training, tasks) -> tuple:
         prepared = training.prepared
         folds = np.array_split(
             np.random.default_rng(self.random_state).permutation(tasks), INNER_FOLDS
