@@ -7,7 +7,9 @@ zero-shot picks), every strategy and peer with the same budget and seeds: random
 expectation), default, gp, rgpe, residual, SMAC3 (RF facade) and Optuna TPE, warm and cold
 (:mod:`sequential_peers`). ``BENCH_SEQ_TASKS`` held-out tasks (16, evenly spread),
 ``BENCH_SEQ_SEEDS`` (2), ``BENCH_SEQ_BUDGET`` trials (30); ``BENCH_SEQ_START=random5`` for HPO-B's
-start; ``BENCH_SEQ_WORKERS`` processes (1), each running a share of the tasks.
+start; ``BENCH_SEQ_WORKERS`` processes (1), each taking the next task when it finishes one.
+``results/sequential.json`` is rewritten after every task (the tasks finished so far, which are
+spread over the list, as the order is bit-reversed), so a run cut short still leaves a result.
 
 Besides each strategy's mean ± SE, ``paired`` holds ``rgpe`` minus each other strategy: the
 difference of their regrets on the same (task, seed), averaged over seeds per task, its mean and
@@ -43,21 +45,33 @@ _JOB: dict = {}  # what forked workers inherit: the prepared data, factories and
 
 
 def _run_share(tasks: list[int]):
+    """One worker's tasks (the forked process inherits ``_JOB``)."""
     from metabase.evaluate.sequential import run_sequential
 
     job = _JOB
     return run_sequential(job["prepared"], job["factories"], tasks=tasks, **job["protocol"])
 
 
-def run_parallel(prepared, factories, tasks, workers: int, **protocol):
-    """``run_sequential`` with the tasks dealt round-robin to ``workers`` forked processes."""
+def run_parallel(prepared, factories, tasks, workers: int, done=None, **protocol):
+    """``run_sequential`` with the tasks dealt one at a time to ``workers`` forked processes;
+    ``done(result)`` is called with the merged result of the tasks finished so far after each.
+    """
     _JOB.update(prepared=prepared, factories=factories, protocol=protocol)
-    shares = [tasks[w::workers] for w in range(workers) if tasks[w::workers]]
-    if len(shares) == 1:
-        return _run_share(shares[0])
-    with multiprocessing.get_context("fork").Pool(len(shares)) as pool:
-        parts = pool.map(_run_share, shares)
+    # every prefix of this order is spread over the list: a run cut short is still a sample
+    order = sorted(tasks, key=lambda t: _spread(tasks.index(t), len(tasks)))
+    parts = []
+    with multiprocessing.get_context("fork").Pool(max(1, min(workers, len(tasks)))) as pool:
+        for part in pool.imap_unordered(_run_share, [[t] for t in order]):
+            parts.append(part)
+            if done is not None:
+                done(merge(parts, [t for t in tasks if any(t in p.tasks for p in parts)]))
     return merge(parts, tasks)
+
+
+def _spread(i: int, n: int) -> tuple:
+    """Position of ``i`` in the bit-reversed order of ``range(n)``: 0, n/2, n/4, 3n/4, ..."""
+    bits = max(1, (n - 1).bit_length())
+    return (int(format(i, f"0{bits}b")[::-1], 2), i)
 
 
 def merge(parts, tasks):
@@ -144,16 +158,23 @@ def test_bench_sequential(openml_data, tmp_path):
         }
     )
     began = time.perf_counter()
-    result = run_parallel(
-        prepared, factories, tasks, workers, seeds=seeds, start=start, budget=budget
-    )
-    summary = result.summary()
-    summary["paired"] = paired(result)
-    summary["workers"] = workers
-    summary["wall_s"] = round(time.perf_counter() - began, 1)
-    print(json.dumps(summary, indent=1))
     RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(summary, indent=1))
+
+    def write(result) -> dict:
+        # after every task: a run cut short leaves the summary of the tasks it finished
+        summary = result.summary()
+        summary["paired"] = paired(result)
+        summary["workers"] = workers
+        summary["wall_s"] = round(time.perf_counter() - began, 1)
+        RESULTS.write_text(json.dumps(summary, indent=1))
+        print(f"{len(result.tasks)}/{len(tasks)} tasks, {summary['wall_s']} s", flush=True)
+        return summary
+
+    result = run_parallel(
+        prepared, factories, tasks, workers, done=write, seeds=seeds, start=start, budget=budget
+    )
+    summary = write(result)
+    print(json.dumps(summary, indent=1))
     rows = summary["strategies"]
     # the transfer strategies use what the task showed: ahead of cold search at 10 trials
     for name in ("rgpe", "residual"):
