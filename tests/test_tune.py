@@ -184,17 +184,7 @@ def test_an_export_path_that_is_a_folder_is_refused_before_anything_runs(
     assert code == 1 and "is a directory" in err and _digest(existing_store) == before
 
 
-def test_failures_are_observed_with_the_worst_ok_score():
-    """Before any run succeeds a failure is not an observation; after, it is the worst one."""
-    from metabase.services.tune import _Loop
-
-    loop = _Loop.__new__(_Loop)
-    loop.observed, loop.values = [4, 7], [None, None]
-    observed, y = loop._observations()
-    assert len(observed) == 0 and len(y) == 0
-    loop.observed, loop.values = [4, 7, 2, 9], [None, 0.8, None, 0.6]
-    observed, y = loop._observations()
-    assert observed.tolist() == [4, 7, 2, 9] and y.tolist() == [0.6, 0.8, 0.6, 0.6]
+# the observations handed to the strategy (failures, runs in flight): test_tune_inflight.py
 
 
 # ---------------------------------------------------------------------- killed, then started again

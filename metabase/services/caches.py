@@ -15,6 +15,9 @@ state.
   (:func:`fit_cached`), read by :mod:`metabase.surrogate.textmodel` (numpy only).
 - Derived from the prepared data alone, and cached with it: the candidates (canonicalised, so a
   warm call loads neither the catalogue nor ConfigSpace) and the portfolio's pool.
+- ``tune``'s fitted sequential strategy with its prepared data (:func:`load`, :func:`save`, see
+  :mod:`metabase.services.tune_inputs`): a whole fitted strategy and not only a LightGBM text
+  model as :func:`fit_cached` keeps, because most of RGPE's fit is its per-task random forests.
 """
 
 from __future__ import annotations
@@ -72,9 +75,17 @@ _ALLOWED = frozenset(
         ("pyarrow.lib", "_restore_array"),
         ("pyarrow.lib", "py_buffer"),
         ("pyarrow.lib", "type_for_alias"),
+        # a fitted sequential strategy (tune's cache): RGPE's per-task forests, the zero-shot
+        # surrogate's boosters (a Booster unpickles from its model text)
+        ("collections", "OrderedDict"),
+        ("collections", "defaultdict"),
+        ("sklearn.ensemble._forest", "RandomForestRegressor"),
+        ("sklearn.tree._classes", "DecisionTreeRegressor"),
+        ("sklearn.tree._tree", "Tree"),
+        ("lightgbm.basic", "Booster"),
     }
 )
-_OWN = "metabase.recommend."
+_OWN = ("metabase.recommend.", "metabase.surrogate.")
 
 
 class CacheMiss(Exception):
@@ -89,7 +100,7 @@ class _RestrictedUnpickler(pickle.Unpickler):
             found = super().find_class(module, name)
             if isinstance(found, type):  # our classes, never our functions
                 return found
-        raise pickle.UnpicklingError(f"{module}.{name} may not appear in a prepared-data cache")
+        raise pickle.UnpicklingError(f"{module}.{name} may not appear in a cache")
 
 
 MAGIC = b"metabase-cache 2\n"

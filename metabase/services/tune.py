@@ -1,8 +1,9 @@
 """``metabase tune``: propose, run, observe, propose again, until the budget is spent.
 
 A sequential strategy (``SEQUENTIAL_DEFAULT`` unless asked otherwise) is fitted on the other
-tasks' runs and started on the candidates of :mod:`metabase.services.tune_inputs`: every
-pipeline in scope at once (the given ones, else every catalogue pipeline for the task's type).
+tasks' runs (or read from its cache beside the store, :func:`tune_inputs.fitted`) and started on
+the candidates of :mod:`metabase.services.tune_inputs`: every pipeline in scope at once (the
+given ones, else every catalogue pipeline for the task's type).
 ``batch`` proposals are kept in flight on the executor; each result is stored as it arrives
 (:class:`metabase.services.run.Sink`), observed, and answered by the next proposal.
 
@@ -14,9 +15,18 @@ pipeline in scope at once (the given ones, else every catalogue pipeline for the
   observed so far (until an ok run exists it is only kept from being proposed again): a
   configuration that fails is as bad as the worst for the user, and the model should steer away
   from its neighbourhood (huge forests that time out) rather than forget it ran.
+- **In flight (``--batch`` > 1).** The strategy is told the configurations still running as
+  observed with the worst score observed so far (the "constant liar", CL-min, of batch Bayesian
+  optimisation): a model that did not know them would propose next to them again, since what
+  made it choose one still holds; with the lie it looks elsewhere until the result arrives.
+  Kriging believer (the strategy's own predicted mean as the lie) would need a prediction the
+  strategy interface does not expose. Before any run has succeeded there is nothing to lie with:
+  runs in flight, like failures, are then only kept from being proposed again.
 - **Determinism.** Candidates and the strategy's start depend on the seed only, and each proposal
-  on the observations before it, so ``--batch 1`` repeats itself exactly; with more in flight,
-  the order in which results arrive may change later proposals.
+  on what is known then (observations and runs in flight, handed over in candidate order, not
+  arrival order), so ``--batch 1`` repeats itself exactly, and a resumed tune proposes the same
+  whichever order its stored runs arrived in; with more in flight, which results have arrived
+  when a proposal is made may still change it.
 - Every bad input is refused before the store is opened for writing.
 """
 
@@ -151,13 +161,16 @@ def tune(
     left = budget - len(stored)
     size, source = 0, "none"
     if left > 0:
-        training = tune_inputs.training_data(ws, data.task_id, pipelines, data)
-        if training[3] == "starter":
+        model = tune_inputs.fitted(
+            ws, data.task_id, pipelines, scope, resolve, samples, seed, strategy
+        )
+        if model.source == "starter":
             log.warning(
                 "the store holds runs of fewer than 2 other tasks: learning from the starter "
                 "knowledge base"
             )
-        cands = tune_inputs.candidates(training, resolve, scope, samples, seed, stored)
+        features = tune_inputs.target_features(ws, data.task_id, data, model.source)
+        cands = tune_inputs.candidates(model, features, stored)
         size, source = len(cands.pipelines), cands.source
         options = dict(
             seed=seed,
@@ -169,7 +182,9 @@ def tune(
             workers=workers,
             catalogue=catalogue,
         )
-        _Loop(ws, data, strategy, cands, stored, measure, budget, batch, options, progress).run()
+        _Loop(
+            ws, data, model.strategy, cands, stored, measure, budget, batch, options, progress
+        ).run()
     report = _report(ws, data.task_id, scope, fidelity, measure, stored, strategy, seed, budget)
     report = TuneReport(**{**vars(report), "candidates": size, "training": source})
     if export:
@@ -219,8 +234,6 @@ class _Loop:
     def __init__(
         self, ws, data, strategy, cands, stored, measure, budget, batch, options, progress
     ):
-        from metabase.recommend.sequential import create_sequential
-
         self.ws, self.data, self.cands, self.measure = ws, data, cands, measure
         self.options, self.progress, self.batch = options, progress, batch
         self.todo = budget - len(stored)
@@ -230,7 +243,7 @@ class _Loop:
         self.pending[self.observed] = False
         self.in_flight: dict[str, int] = {}
         self.submitted = self.failed = 0
-        self.strategy = create_sequential(strategy).fit(cands.prepared.training())
+        self.strategy = strategy  # fitted
         self.strategy.start(cands.query, seed=int(options["seed"]))
 
     def run(self) -> None:
@@ -283,14 +296,16 @@ class _Loop:
         return True
 
     def _observations(self) -> tuple[np.ndarray, np.ndarray]:
-        """Observed indices and scores; failures get the worst ok score (see the module doc)."""
+        """Observed indices and scores, in candidate order; failures and the runs still in
+        flight get the worst ok score (see the module doc).
+        """
         ok = [v for v in self.values if v is not None]
-        worst = min(ok) if ok else None
-        pairs = [
-            (i, worst if v is None else v)
-            for i, v in zip(self.observed, self.values)
-            if v is not None or worst is not None
-        ]
+        if not ok:  # nothing to compare with: failures and runs in flight are only not pending
+            return np.array([], int), np.array([], float)
+        worst = min(ok)
+        pairs = [(i, worst if v is None else v) for i, v in zip(self.observed, self.values)]
+        pairs += [(i, worst) for i in self.in_flight.values()]
+        pairs.sort()  # what is known, never the order it arrived in, decides the next proposal
         return np.array([i for i, _ in pairs], int), np.array([v for _, v in pairs], float)
 
     def _observe(self, result) -> None:

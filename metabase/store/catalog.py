@@ -86,3 +86,23 @@ def store_state(con) -> str:
         if table in tables:
             parts.append(row_count(con, table))
     return "-".join(str(p) for p in parts)
+
+
+def training_state(con, task_id: int) -> str:
+    """:func:`store_state` without the task's own runs, evaluations and qualities: the key of
+    what a model trained on every other task learned from, which the task's new runs (a ``tune``
+    storing its trials) leave unchanged. Empty when there is none (as for a missing store).
+    """
+    tables = set(con.tables())
+    parts = [con.scalar("SELECT coalesce(max(import_id), 0) FROM imports")]
+    if "runs" in tables:
+        parts.append(con.scalar("SELECT count(*) FROM runs WHERE task_id <> ?", [task_id]))
+    if {"runs", "evaluations"} <= tables:
+        sql = "SELECT count(*) FROM evaluations e JOIN runs r USING (run_key) WHERE r.task_id <> ?"
+        parts.append(con.scalar(sql, [task_id]))
+    if "task_qualities" in tables:
+        sql = "SELECT count(*) FROM task_qualities WHERE task_id <> ?"
+        parts.append(con.scalar(sql, [task_id]))
+    if "dataset_qualities" in tables:
+        parts.append(row_count(con, "dataset_qualities"))
+    return "-".join(str(p) for p in parts) if any(parts) else ""
