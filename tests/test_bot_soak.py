@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -23,85 +22,37 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
 BOUND_S = 30.0  # open_reader's and `metabase sql --wait`'s default: the README's bound
 READERS = ("sql", "named", "open_reader", "status")
 
 
-def _bot(url: str, store: Path) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "cli.main",
-        "--store",
-        str(store),
-        "--openml-server",
-        url,
-        "--apikey",
-        "k",
-        "bot",
-        "--tasks",
-        "31",
-        "--pipeline",
-        "sklearn.decision_tree",
-        "--workers",
-        "2",
-        "--policy",
-        "random",
-        "--publish",
-        "--cap",
-        "100000",  # the default 100 runs on one task end the bot within minutes
-    ]
-
-
-def _env() -> dict:
-    return {
-        **os.environ,
-        "PYTHONPATH": str(REPO),
-        "METABASE_OPENML_RETRIES": "6",
-        "METABASE_OPENML_BACKOFF_S": "0.01",
-    }
-
-
-def _stored(store: Path) -> int:
-    from metabase.errors import StoreError
-    from metabase.store import open_reader
-
-    try:
-        with open_reader(store, wait_s=10) as con:
-            if "bot_jobs" not in con.tables():
-                return 0
-            sql = "SELECT count(*) FROM bot_jobs WHERE state IN ('stored', 'published')"
-            return con.execute(sql).fetchone()[0]
-    except StoreError:
-        return 0
-
-
 def _soak(replay_factory, tmp_path, seconds: float) -> None:
+    from metabase.testing.bot_process import REPO, bot_command, bot_env, stored
     from metabase.testing.processes import wait_until
 
     server = replay_factory()
     store, log = tmp_path / "soak.duckdb", tmp_path / "bot.stderr"
+    # no cap: the default 100 runs on one task and pipeline would end the bot within minutes
     bot = subprocess.Popen(
-        _bot(server.url, store),
-        env=_env(),
+        bot_command(server.url, store, "--publish", "--cap", "100000"),
+        env=bot_env(),
         cwd=REPO,
         stdout=subprocess.DEVNULL,
         stderr=log.open("ab"),
     )
     readers = []
     try:
-        wait_until(lambda: _stored(store) >= 1 or bot.poll() is not None, 300, "a first run")
+        wait_until(lambda: stored(store) >= 1 or bot.poll() is not None, 300, "a first run")
         assert bot.poll() is None, log.read_text()[-3000:]
-        before = _stored(store)
+        before = stored(store)
         for kind in READERS:
             out = tmp_path / f"{kind}.json"
             argv = [sys.executable, __file__, kind, str(store), str(seconds), str(out)]
-            readers.append((kind, out, subprocess.Popen(argv, env=_env(), cwd=REPO)))
+            readers.append((kind, out, subprocess.Popen(argv, env=bot_env(), cwd=REPO)))
         for kind, _, proc in readers:
             assert proc.wait(seconds + 120) == 0, f"the {kind} reader died"
         assert bot.poll() is None, log.read_text()[-3000:]  # the bot ran all along
-        after = _stored(store)
+        after = stored(store)
         bot.send_signal(signal.SIGTERM)
         assert bot.wait(120) == 0, log.read_text()[-3000:]
     finally:
@@ -130,11 +81,7 @@ def test_four_readers_beside_the_bot_for_40_seconds(replay_factory, tmp_path):
 
 @pytest.mark.realdata
 @pytest.mark.slow
-@pytest.mark.skipif(
-    not os.environ.get("METABASE_SOAK"),
-    reason="the 10-minute soak runs with METABASE_SOAK=1; on one task and one pipeline the bot "
-    "runs out of untried configurations after about 2 minutes (README, The bot: not done yet)",
-)
+@pytest.mark.timeout(1500)
 def test_four_readers_beside_the_bot_for_10_minutes(replay_factory, tmp_path):
     _soak(replay_factory, tmp_path, 600)
 
