@@ -1,7 +1,8 @@
 """What the bot's policy sees (:class:`~metabase.bot.policy.Knowledge`), built from the store.
 
 - ``runs``: the store's finished runs of the bot's pipelines (a per-task sample, as
-  ``recommend`` reads them), scores higher-is-better.
+  ``recommend`` reads them), scores higher-is-better; multi-fidelity's screening runs (below the
+  top rung) are left out, as ``recommend`` and the retraining leave them out.
 - ``tasks``: the bot's tasks with their stored meta-features (NaN where the store has none).
 - ``candidates``: per task and pipeline (not paused, under its cap), ``per_pair`` configurations
   sampled from the pipeline's space, deterministically (each round's seed is derived from the
@@ -125,6 +126,7 @@ def jobs_of(
                 rungs[0] if rungs else fidelity,
                 choice.reason,
                 0 if rungs else None,
+                screening=bool(rungs) and len(rungs) > 1,
             )
         )
     return out
