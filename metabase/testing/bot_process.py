@@ -1,6 +1,6 @@
 """``metabase bot`` as its own process, as the kill and soak tests start it: the command line
 (one task, a fast pipeline, two workers, the random policy, against a replay server), its
-environment (this checkout first, OpenML retries quick), and what it has stored so far.
+environment (this checkout first, OpenML retries quick), and how many runs it has stored so far.
 """
 
 from __future__ import annotations
@@ -49,21 +49,19 @@ def bot_env() -> dict:
     }
 
 
-def query(store: Path, sql: str) -> list[tuple]:
-    """Rows of ``sql`` over the store's bot tables; [] before the bot created them (or while a
-    reader cannot get in within 10 s).
+def stored(store: Path) -> int:
+    """The bot's jobs with a stored run (published or not); 0 before the bot created its tables
+    (or while a reader cannot get in within 10 s).
     """
     from metabase.errors import StoreError
+    from metabase.store import bot as bot_store
     from metabase.store import open_reader
 
     try:
         with open_reader(store, wait_s=10) as con:
-            return con.execute(sql).fetchall() if "bot_jobs" in con.tables() else []
+            if not bot_store.has_bot_tables(con):
+                return 0
+            counts = bot_store.job_counts(con)
     except StoreError:
-        return []
-
-
-def stored(store: Path) -> int:
-    """The bot's jobs with a stored run (published or not)."""
-    rows = query(store, "SELECT count(*) FROM bot_jobs WHERE state IN ('stored', 'published')")
-    return rows[0][0] if rows else 0
+        return 0
+    return counts.get("stored", 0) + counts.get("published", 0)
