@@ -57,7 +57,7 @@ def job(
     hurdle: bool = False,
     screening: bool = False,
 ) -> dict:
-    """A ``bot_jobs`` row; ``screening``: below the top rung of its ladder (see migration 009:
+    """A ``bot_jobs`` row; ``screening``: below the top rung of its ladder (see migration 010:
     not learned from, not published).
     """
     import pipelines as catalogue

@@ -43,7 +43,7 @@ def _pipeline_filter(
 
 
 def _screening_filter(con) -> str:
-    """Leaves the bot's screening runs out (migration 009: below the top of their fidelity
+    """Leaves the bot's screening runs out (migration 010: below the top of their fidelity
     ladder, their configuration says more trees or epochs than they ran with); nothing on a
     store without them.
     """
