@@ -286,6 +286,28 @@ def test_retraining_runs_beside_the_runs_and_replaces_the_models(ws):
     assert not list(models.glob(".*.tmp"))
 
 
+def test_retraining_on_one_task_is_skipped_with_an_info_line_until_there_is_more(ws, caplog):
+    import logging
+
+    options = _options(tasks=(1,), max_runs=4, retrain_every=2, retrain_min_s=0)
+    with caplog.at_level(logging.INFO, logger="metabase.bot"):
+        summary = Bot(ws, options).run()
+    assert summary.runs == 4 and summary.retrains == 0
+    events = [m for (m,) in _rows(ws, "SELECT message FROM bot_events WHERE kind = 'retrain'")]
+    assert events and all(m.startswith("retrain skipped: the store's runs cover") for m in events)
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    skipped = [r for r in caplog.records if "retrain skipped" in r.getMessage()]
+    assert len(skipped) == len(events) and {r.levelno for r in skipped} == {logging.INFO}
+    # more tasks with varying scores: there is something to learn (the retrain itself is
+    # the test above)
+    Bot(ws, _options(tasks=(2, 3), max_runs=6)).run()
+    session = ws.bot_session()
+    try:
+        assert session.nothing_to_learn() is None
+    finally:
+        session.close()
+
+
 def test_a_task_whose_data_is_away_waits_while_the_others_run(ws, monkeypatch):
     from metabase.errors import OpenMLError
 

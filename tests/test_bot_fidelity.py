@@ -39,12 +39,13 @@ def _jobs(ws, task: int) -> list[dict]:
 
     with open_reader(ws.store_path) as con:
         rows = con.execute(
-            "SELECT job_id, run_key, config_hash, rung, hurdle, fidelity, state FROM bot_jobs "
+            "SELECT job_id, run_key, config_hash, rung, hurdle, fidelity, state, screening "
+            "FROM bot_jobs "
             "WHERE task_id = ? ORDER BY job_id",
             [task],
         ).fetchall()
         scores = task_run_scores(con, task, [r[1] for r in rows])
-    names = ("job_id", "run_key", "config", "rung", "hurdle", "fidelity", "state")
+    names = ("job_id", "run_key", "config", "rung", "hurdle", "fidelity", "state", "screening")
     jobs = [dict(zip(names, r)) for r in rows]
     for j in jobs:
         j["fidelity"] = json.loads(j["fidelity"])
@@ -114,6 +115,40 @@ def test_a_restart_derives_missed_promotions_and_never_promotes_twice(ws, monkey
     pairs = [(j["config"], j["rung"]) for j in jobs]
     assert len(pairs) == len(set(pairs))
     _check_halving(jobs)
+
+
+@pytest.mark.slow
+def test_screening_runs_feed_halving_only_and_are_never_published(ws):
+    from datetime import timedelta
+
+    from metabase.services.bot_knowledge import knowledge
+    from metabase.services.recommend import load_store_data
+    from metabase.store import bot as store
+    from metabase.store import open_writer, utcnow
+
+    Bot(ws, _options(tasks=(2,), multi_fidelity=False, max_runs=4)).run()
+    summary = Bot(ws, _options(tasks=(1,), max_runs=10)).run()
+    assert summary.promoted > 0  # successive halving read the screening results
+    jobs = _jobs(ws, 1) + _jobs(ws, 2)
+    assert all(j["screening"] == (j["rung"] is not None and j["rung"] < 2) for j in jobs)
+    stored = [j for j in jobs if j["state"] == "stored"]
+    low = {j["run_key"] for j in stored if j["screening"]}
+    full = {j["run_key"] for j in stored if not j["screening"]}
+    assert low and full
+    with ws.reader(starter=False) as con:
+        learned = set(load_store_data(con).runs["run_key"])  # what recommend and retrain see
+        known = knowledge(con, [1, 2], [RF], seed=0).runs  # what the policy sees
+        with_predictions = {
+            k for (k,) in con.execute("SELECT DISTINCT run_key FROM predictions").fetchall()
+        }
+    assert not learned & low and full <= learned
+    assert len(known) == len(full)
+    with open_writer(ws.store_path) as con:
+        assert set(store.to_publish(con, 1000)) == full  # the outbox never sees them
+        with con.transaction():  # their predictions go after the retention period, unpublished
+            assert store.prune_predictions(con, utcnow() + timedelta(days=1)) == len(low)
+        left = {k for (k,) in con.execute("SELECT DISTINCT run_key FROM predictions").fetchall()}
+    assert low <= with_predictions and left == with_predictions - low
 
 
 def test_pipelines_without_a_fidelity_knob_run_at_the_bot_fidelity(ws):

@@ -8,12 +8,10 @@ checked for the runs' processes after each kill.
 from __future__ import annotations
 
 import json
-import os
 import random
 import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -22,44 +20,11 @@ import pytest
 
 from cli.main import main
 from metabase.settings import Settings
+from metabase.testing.bot_process import REPO, bot_command, bot_env, stored
 from metabase.testing.processes import all_gone, forks_of, sigkill, wait_until
 from metabase.workspace import Workspace
 
 pytestmark = [pytest.mark.realdata, pytest.mark.slow]
-REPO = Path(__file__).resolve().parent.parent
-
-
-def _command(url: str, store: Path, *extra: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "cli.main",
-        "--store",
-        str(store),
-        "--openml-server",
-        url,
-        "--apikey",
-        "k",
-        "bot",
-        "--tasks",
-        "31",
-        "--pipeline",
-        "sklearn.decision_tree",
-        "--workers",
-        "2",
-        "--policy",
-        "random",
-        *extra,
-    ]
-
-
-def _env() -> dict:
-    return {
-        **os.environ,
-        "PYTHONPATH": str(REPO),
-        "METABASE_OPENML_RETRIES": "6",
-        "METABASE_OPENML_BACKOFF_S": "0.01",
-    }
 
 
 def _query(store: Path, sql: str) -> list[tuple]:
@@ -73,14 +38,9 @@ def _query(store: Path, sql: str) -> list[tuple]:
         return []
 
 
-def _stored(store: Path) -> int:
-    rows = _query(store, "SELECT count(*) FROM bot_jobs WHERE state IN ('stored', 'published')")
-    return rows[0][0] if rows else 0
-
-
 def _start(command: list[str], log: Path) -> subprocess.Popen:
     return subprocess.Popen(
-        command, env=_env(), cwd=REPO, stdout=subprocess.DEVNULL, stderr=log.open("ab")
+        command, env=bot_env(), cwd=REPO, stdout=subprocess.DEVNULL, stderr=log.open("ab")
     )
 
 
@@ -89,13 +49,13 @@ def test_sigkill_at_random_points_loses_nothing_and_repeats_nothing(replay_facto
 
     server = replay_factory(faults="drop=0.3,reset=0.2,retry_after=0,match=/run,seed=11")
     store, log = tmp_path / "killed.duckdb", tmp_path / "bot.stderr"
-    command = _command(server.url, store, "--publish")
+    command = bot_command(server.url, store, "--publish")
     rng = random.Random(17)
     seen: dict[str, object] = {}
     for kill in range(3):
         proc = _start(command, log)
-        before = _stored(store)
-        wait_until(lambda: _stored(store) > before or proc.poll() is not None, 300, "a new run")
+        before = stored(store)
+        wait_until(lambda: stored(store) > before or proc.poll() is not None, 300, "a new run")
         time.sleep(rng.uniform(0.0, 3.0))  # mid-run, mid-commit or mid-publish
         children = sigkill(proc)
         assert all_gone(children, timeout=15), (
@@ -110,7 +70,7 @@ def test_sigkill_at_random_points_loses_nothing_and_repeats_nothing(replay_facto
         seen = runs
     assert len(seen) >= 3
 
-    final = _start(_command(server.url, store, "--publish", "--max-runs", "2"), log)
+    final = _start(bot_command(server.url, store, "--publish", "--max-runs", "2"), log)
     assert final.wait(600) == 0, log.read_text()[-3000:]
     runs = dict(_query(store, "SELECT run_key, created_at FROM runs WHERE source = 'local'"))
     assert {k: runs.get(k) for k in seen} == seen
@@ -133,10 +93,10 @@ def test_sigkill_at_random_points_loses_nothing_and_repeats_nothing(replay_facto
 def test_status_a_second_bot_and_sigterm_within_the_grace(replay_server, tmp_path, capsys):
     store, log = tmp_path / "term.duckdb", tmp_path / "bot.stderr"
     grace = 3.0
-    proc = _start(_command(replay_server.url, store, "--grace", str(grace)), log)
+    proc = _start(bot_command(replay_server.url, store, "--grace", str(grace)), log)
     base = ["--store", str(store), "--openml-server", replay_server.url, "--apikey", "k"]
     try:
-        wait_until(lambda: _stored(store) >= 1 or proc.poll() is not None, 300, "a first run")
+        wait_until(lambda: stored(store) >= 1 or proc.poll() is not None, 300, "a first run")
         assert proc.poll() is None, log.read_text()[-3000:]
         capsys.readouterr()
         assert main([*base, "status", "--format", "json"]) == 0
@@ -174,10 +134,10 @@ def test_readers_query_beside_a_publishing_bot(replay_factory, tmp_path):
 
     server = replay_factory()
     store, log = tmp_path / "soak.duckdb", tmp_path / "bot.stderr"
-    proc = _start(_command(server.url, store, "--publish"), log)
+    proc = _start(bot_command(server.url, store, "--publish"), log)
     waits, failures = [], []
     try:
-        wait_until(lambda: _stored(store) >= 1 or proc.poll() is not None, 300, "a first run")
+        wait_until(lambda: stored(store) >= 1 or proc.poll() is not None, 300, "a first run")
         assert proc.poll() is None, log.read_text()[-3000:]
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

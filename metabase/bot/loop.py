@@ -353,10 +353,14 @@ class Bot:
             self._retrain = None
         due = time.monotonic() - self._last_retrain >= o.retrain_min_s
         if self._since_retrain >= o.retrain_every and due and not self.stopping:
-            self._retrain = self.session.start_retrain()
-            self.session.event("retrain", "retraining the recommend models in the background")
             self._since_retrain = 0
             self._last_retrain = time.monotonic()
+            why = self.session.nothing_to_learn()
+            if why is not None:  # a bot on one task: an info line, not a failed retrain
+                self.session.event("retrain", f"retrain skipped: {why}")
+                return
+            self._retrain = self.session.start_retrain()
+            self.session.event("retrain", "retraining the recommend models in the background")
 
     def _stop_retrain(self) -> None:
         if self._retrain is not None:

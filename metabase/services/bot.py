@@ -26,6 +26,7 @@ log = logging.getLogger("metabase.bot")
 
 STALE_S = 120.0  # a bot on another host whose heartbeat is older than this is taken to be dead
 LEASE_S = 600.0  # a running job's lease; the heartbeat renews it
+STORE_TRIES = 3  # a result waits this many writer waits (60 s each) for a locked store
 
 
 class BotRunningError(MetabaseError):
@@ -80,6 +81,7 @@ class BotSession:
         self.no_hurdle: set[tuple[int, str]] = set()
         self.rungs: dict[str, list] = {}
         self.last_prune = float("-inf")
+        self.learnable = False  # once the store has enough to retrain on, it keeps it
 
     # -- registration and heartbeat ------------------------------------------------------------
     def register(self, executor: str, workers: int, policy: str, options: dict) -> dict | None:
@@ -187,7 +189,21 @@ class BotSession:
         return jobs
 
     def store_result(self, result: RunResult, data: TaskData, executor: str) -> None:
-        """The run and its job's new state, in one transaction."""
+        """The run and its job's new state, in one transaction. A store that stays locked for
+        the writer's whole wait (readers that never let go) is tried again, ``STORE_TRIES`` in
+        all: the result is in hand, and a lock is not a full disk.
+        """
+        from metabase.errors import StoreLockedError
+
+        for attempt in range(1, STORE_TRIES + 1):
+            try:
+                return self._store_result(result, data, executor)
+            except StoreLockedError as exc:
+                if attempt == STORE_TRIES:
+                    raise
+                log.warning("cannot store run %s yet, trying again: %s", result.run_key, exc)
+
+    def _store_result(self, result: RunResult, data: TaskData, executor: str) -> None:
         from metabase.store import bot as store
         from metabase.store import utcnow
         from metabase.store.runs import ensure_task, write_results
@@ -367,6 +383,19 @@ class BotSession:
         if self.gateway is None:
             self.gateway = self.ws.gateway()
         return self.gateway
+
+    def nothing_to_learn(self) -> str | None:
+        """Why retraining would have nothing to learn from yet (one task, say), or None; once
+        there is something, not asked of the store again (runs are only ever added).
+        """
+        from metabase.services.bot_retrain import nothing_to_learn
+
+        if not self.learnable:
+            with self.held() as con:
+                why = nothing_to_learn(con)
+            self.learnable = why is None
+            return why
+        return None
 
     def start_retrain(self):
         """Retrain the recommend models in a background process

@@ -55,8 +55,11 @@ def job(
     reason: str,
     rung: int | None = None,
     hurdle: bool = False,
+    screening: bool = False,
 ) -> dict:
-    """A ``bot_jobs`` row."""
+    """A ``bot_jobs`` row; ``screening``: below the top rung of its ladder (see migration 010:
+    not learned from, not published).
+    """
     import pipelines as catalogue
 
     digest = catalogue.config_hash(pipeline, config)
@@ -71,6 +74,7 @@ def job(
         "reason": reason,
         "rung": rung,
         "hurdle": hurdle,
+        "screening": screening,
     }
 
 
@@ -121,6 +125,7 @@ def promotion_jobs(
                 p.reason,
                 rung,
                 p.candidate == reference,
+                rung < len(rungs) - 1,
             )
         )
     return out

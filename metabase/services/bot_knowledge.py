@@ -1,12 +1,21 @@
 """What the bot's policy sees (:class:`~metabase.bot.policy.Knowledge`), built from the store.
 
 - ``runs``: the store's finished runs of the bot's pipelines (a per-task sample, as
-  ``recommend`` reads them), scores higher-is-better.
+  ``recommend`` reads them), scores higher-is-better; multi-fidelity's screening runs (below the
+  top rung) are left out, as ``recommend`` and the retraining leave them out.
 - ``tasks``: the bot's tasks with their stored meta-features (NaN where the store has none).
 - ``candidates``: per task and pipeline (not paused, under its cap), ``per_pair`` configurations
-  sampled from the pipeline's space, deterministically (the seed is derived from the bot's seed,
-  the task and the pipeline, round after round until enough are new), minus those run or chosen
-  already (by configuration hash, whatever their seed or fidelity).
+  sampled from the pipeline's space, deterministically (each round's seed is derived from the
+  bot's seed, the task, the pipeline and the round), minus those run or chosen already (by
+  configuration hash, whatever their seed or fidelity).
+
+The rounds a pair samples start at ``len(taken) // per_pair``: a seed stream that moves on as the
+pair's configurations are taken. Sampling always from round 0 ran dry once every draw of the first
+rounds was taken (about 160 runs of one task and pipeline), although a continuous space never is.
+The start is derived from the store, so a restarted bot samples where its predecessor had got to,
+and what is taken is skipped by hash all the same. A space that is truly finite ends: once all of
+its configurations are taken, ``SAMPLE_ROUNDS`` rounds find nothing new and the pair has no
+candidates (a finite space with a few configurations left may end a little early, as before).
 """
 
 from __future__ import annotations
@@ -19,7 +28,7 @@ import pandas as pd
 
 from metabase.records import Fidelity
 
-SAMPLE_ROUNDS = 20  # rounds of sampling per pair before its space counts as exhausted
+SAMPLE_ROUNDS = 20  # rounds sampled per pair and ask before it counts as exhausted
 RUNS_PER_TASK = 200  # the knowledge's sample of runs per task and pipeline (as recommend's)
 
 
@@ -83,7 +92,10 @@ def _fresh(pipeline, name: str, task: int, used: set, n: int, seed: int) -> list
 
     out: list[str] = []
     seen = set(used)
-    for round_ in range(SAMPLE_ROUNDS):
+    if n <= 0:
+        return out
+    start = len(used) // n  # the stream moves on with what is taken (module docstring)
+    for round_ in range(start, start + SAMPLE_ROUNDS):
         if len(out) >= n:
             break
         for config in pipeline.sample(n, pair_seed(seed, task, name, round_)):
@@ -114,6 +126,7 @@ def jobs_of(
                 rungs[0] if rungs else fidelity,
                 choice.reason,
                 0 if rungs else None,
+                screening=bool(rungs) and len(rungs) > 1,
             )
         )
     return out

@@ -25,6 +25,24 @@ log = logging.getLogger("metabase.bot.retrain")
 STRATEGY = "default"
 
 
+def nothing_to_learn(con) -> str | None:
+    """Why a retrain would fail for want of data now (the store's runs, as recommend samples
+    them, cover fewer than 2 tasks with varying scores: a bot on one task), or None.
+    """
+    from metabase.recommend.data import usable_tasks
+    from metabase.services.recommend import BEST_RUNS_KEPT, MAX_RUNS_PER_TASK
+    from metabase.store.run_queries import sampled_runs
+
+    runs = sampled_runs(con, None, cap=MAX_RUNS_PER_TASK, best=BEST_RUNS_KEPT)
+    found = len(usable_tasks(runs)) if not runs.empty else 0
+    if found >= 2:
+        return None
+    return (
+        f"the store's runs cover {found} task{'' if found == 1 else 's'} with varying scores and "
+        "the models need 2; retrained once they cover more"
+    )
+
+
 def retrain(ws, strategy: str = STRATEGY) -> str:
     """Build (or find) the prepared data and the trained models for the store as it is now;
     returns the cache key.

@@ -121,8 +121,8 @@ def add_jobs(con, jobs: Sequence[dict], now) -> int:
     for job in jobs:
         rows = con.execute(
             "INSERT INTO bot_jobs (run_key, task_id, pipeline, config, config_hash, seed, "
-            "fidelity, state, reason, created_at, rung, hurdle) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, 'proposed', ?, ?, ?, ?) "
+            "fidelity, state, reason, created_at, rung, hurdle, screening) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, 'proposed', ?, ?, ?, ?, ?) "
             "ON CONFLICT DO NOTHING RETURNING job_id",
             [
                 job["run_key"],
@@ -136,6 +136,7 @@ def add_jobs(con, jobs: Sequence[dict], now) -> int:
                 now,
                 job.get("rung"),
                 bool(job.get("hurdle", False)),
+                bool(job.get("screening", False)),
             ],
         ).fetchall()
         added += len(rows)
@@ -222,16 +223,18 @@ def mark_published(con, now) -> int:
 
 def prune_predictions(con, published_before) -> int:
     """Drop the predictions of the bot's runs published before ``published_before`` (OpenML
-    holds them now); an unpublished run keeps its predictions, which publishing needs. Its
-    measures, details and job stay. Returns the number of runs whose predictions went.
+    holds them now), and of its screening runs finished before then (they are never published);
+    an unpublished run keeps its predictions, which publishing needs. Its measures, details and
+    job stay. Returns the number of runs whose predictions went.
     """
     keys = [
         r[0]
         for r in con.execute(
-            "SELECT j.run_key FROM bot_jobs j WHERE j.state = 'published' "
-            "AND j.published_at < ? AND EXISTS (SELECT 1 FROM predictions p "
+            "SELECT j.run_key FROM bot_jobs j WHERE ((j.state = 'published' "
+            "AND j.published_at < ?) OR (j.screening AND j.state IN ('stored', 'failed') "
+            "AND j.finished_at < ?)) AND EXISTS (SELECT 1 FROM predictions p "
             "WHERE p.run_key = j.run_key)",
-            [published_before],
+            [published_before, published_before],
         ).fetchall()
     ]
     if keys:
@@ -242,10 +245,13 @@ def prune_predictions(con, published_before) -> int:
 
 
 def to_publish(con, limit: int) -> list[str]:
-    """Run keys of stored jobs (finished runs, unpublished), oldest first."""
+    """Run keys of stored jobs (finished runs, unpublished), oldest first; screening runs (below
+    the top of their fidelity ladder) are never published: they stay ``stored``.
+    """
     rows = con.execute(
         "SELECT j.run_key FROM bot_jobs j JOIN runs r USING (run_key) "
-        "WHERE j.state = 'stored' AND r.openml_run_id IS NULL ORDER BY j.finished_at, j.job_id "
+        "WHERE j.state = 'stored' AND NOT j.screening AND r.openml_run_id IS NULL "
+        "ORDER BY j.finished_at, j.job_id "
         "LIMIT ?",
         [int(limit)],
     ).fetchall()

@@ -29,6 +29,12 @@ EXTENSION_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_exten
 DEFAULT_READER_WAIT_S = 30.0
 WAITING_SUFFIX = ".readers-waiting"  # touched by a reader while a writer holds the lock
 WAITING_FRESH_S = 5.0  # a reader touches it at least this often while it waits
+# touched by a writer while readers hold the file: new readers hold back until it got in, else
+# readers that query every second from a few processes (analysts beside the bot) keep the shared
+# lock taken between them and starve the writer (the bot's results)
+WRITER_SUFFIX = ".writer-waiting"
+WRITER_FRESH_S = 3.0  # a waiting writer touches it at least every 1.5 s
+WRITER_YIELD_S = 5.0  # a reader holds back this long at most (a notebook may hold the file)
 
 
 def waiting_marker(path: Path) -> Path:
@@ -46,11 +52,23 @@ def reader_waiting(path: Path, within_s: float = WAITING_FRESH_S) -> bool:
         return False
 
 
-def _touch_waiting(path: Path) -> None:
+def _touch(marker: Path) -> None:
     try:
-        waiting_marker(path).touch()
+        marker.touch()
     except OSError:  # a read-only directory: the writer still closes now and then
         pass
+
+
+def writer_marker(path: Path) -> Path:
+    return path.with_name(path.name + WRITER_SUFFIX)
+
+
+def writer_waiting(path: Path, within_s: float = WRITER_FRESH_S) -> bool:
+    """Whether a writer waited for the readers to let go in the last ``within_s`` seconds."""
+    try:
+        return time.time() - writer_marker(Path(path)).stat().st_mtime <= within_s
+    except OSError:
+        return False
 
 
 def _is_lock_error(exc: Exception) -> bool:
@@ -61,30 +79,38 @@ def _is_lock_error(exc: Exception) -> bool:
 def connect(path: Path, *, read_only: bool, wait_s: float) -> duckdb.DuckDBPyConnection:
     """Connect, retrying with jittered back-off while another process holds the lock."""
     deadline = time.monotonic() + wait_s
+    yield_until = min(deadline, time.monotonic() + WRITER_YIELD_S)
     delay = 0.05
     waited = False
     while True:
+        if read_only and time.monotonic() < yield_until and writer_waiting(path):
+            # a writer waits for the readers to let go: a new reader lets it in first, for a few
+            # seconds at most (a reader that holds the file for long, a notebook, keeps it out
+            # anyway); the writer then yields to the readers-waiting marker after its write
+            time.sleep(0.05 + 0.1 * random.random())
+            continue
         try:
             con = duckdb.connect(str(path), read_only=read_only, config=EXTENSION_CONFIG)
-            if waited:  # our turn came: the writer need not yield again for us
-                _remove_waiting(path)
+            if waited:  # our turn came: the other side need not yield again for us
+                _remove_marker(writer_marker(path) if not read_only else waiting_marker(path))
             return con
         except duckdb.IOException as exc:
             if not _is_lock_error(exc):
                 raise StoreError(f"cannot open store {path}: {_open_failure(exc)}") from exc
-            if read_only:
-                _touch_waiting(path)
-                waited = True
+            _touch(waiting_marker(path) if read_only else writer_marker(path))
+            waited = True
             if time.monotonic() >= deadline:
+                if not read_only:  # it gives up: readers need not hold back for it
+                    _remove_marker(writer_marker(path))
                 pid = re.search(r"PID (\d+)", str(exc))
                 raise StoreLockedError(path, f"writer pid {pid.group(1)}" if pid else "") from exc
             time.sleep(delay * (0.5 + random.random()))
             delay = min(delay * 2, 1.0)
 
 
-def _remove_waiting(path: Path) -> None:
+def _remove_marker(marker: Path) -> None:
     try:
-        waiting_marker(path).unlink(missing_ok=True)
+        marker.unlink(missing_ok=True)
     except OSError:  # a read-only directory
         pass
 
@@ -235,7 +261,7 @@ def open_reader(
     except (StoreLockedError, KeyboardInterrupt):
         # giving up: the writer need not yield for this reader (one still waiting touches the
         # marker again within a second)
-        _remove_waiting(path)
+        _remove_marker(waiting_marker(path))
         raise
     try:
         check_store(con, path, writer=False)

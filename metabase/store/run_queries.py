@@ -42,13 +42,28 @@ def _pipeline_filter(
     return f" AND {column} IN (SELECT unnest(?::VARCHAR[]))", [list(pipelines)]
 
 
+def _screening_filter(con) -> str:
+    """Leaves the bot's screening runs out (migration 010: below the top of their fidelity
+    ladder, their configuration says more trees or epochs than they ran with); nothing on a
+    store without them.
+    """
+    has = con.scalar(
+        "SELECT count(*) FROM information_schema.columns "
+        "WHERE table_name = 'bot_jobs' AND column_name = 'screening'"
+    )
+    return " AND run_key NOT IN (SELECT run_key FROM bot_jobs WHERE screening)" if has else ""
+
+
 def sampled_runs(con, pipelines: list[str] | None, cap: int, best: int) -> pd.DataFrame:
     """Finished runs with a main evaluation (run_key, openml_run_id, task_id, pipeline, config,
     score higher-is-better): per task and pipeline a deterministic sample of ``cap`` runs plus
-    its ``best`` best runs; only the given pipelines (keys) when some are given.
+    its ``best`` best runs; only the given pipelines (keys) when some are given. The bot's
+    screening runs are left out (multi-fidelity's low rungs: successive halving reads them from
+    its jobs).
     """
     require_schema(con, MACROS)
     where, params = _pipeline_filter(pipelines)
+    where += _screening_filter(con)
     sql = _SAMPLED_RUNS.format(where=where, cap=int(cap), best=int(best))
     return con.df(sql, params or None)
 
