@@ -76,7 +76,7 @@ def _bot(url: str, store: Path) -> dict:
     wall = time.perf_counter() - start
     with open_reader(store) as con:
         run_s, first, last = con.execute(
-            "SELECT sum(runtime_s), min(started_at), max(finished_at) "
+            "SELECT sum(d.runtime_s), min(d.started_at), max(d.finished_at) "
             "FROM run_details d JOIN bot_jobs j USING (run_key)"
         ).fetchone()
     window = (last - first).total_seconds()
