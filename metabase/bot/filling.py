@@ -12,6 +12,7 @@ from metabase.bot.options import transient
 from metabase.errors import MetabaseError
 from metabase.records import Fidelity, RunRequest
 
+ASK_PER_WORKER = 4  # proposals asked of the policy at a time, per worker
 DATA_KEPT = 4  # tasks whose data stays in memory
 DATA_RETRY_S = 60.0  # a task whose data cannot be fetched now (OpenML away) waits this long
 DATA_TRIES = 10  # then its jobs fail (a task whose data never comes is paused like a crash)
@@ -37,9 +38,11 @@ class Filling:
         waiting = self._waiting_tasks()
         jobs = self.session.lease(need, waiting)
         if len(jobs) < need and not self._exhausted:
-            # a small queue per ask: building the knowledge reads the store's runs (0.5 s on
-            # openml-pimp's 47,000), so the policy is asked every few results, not every one
-            ask = max(need - len(jobs), 2 * self.workers)
+            # a queue per ask: building the knowledge reads the store's runs (0.5 s on
+            # openml-pimp's 47,000 on a quiet machine, 8 s at a load of 18 on 2 cores) while no
+            # finished run is reaped and no new one starts, so the policy is asked every few
+            # results, not every one
+            ask = max(need - len(jobs), ASK_PER_WORKER * self.workers)
             self._ask_policy(ask if left is None else min(ask, left - len(jobs)), waiting)
             jobs += self.session.lease(need - len(jobs), waiting)
         for job in jobs:
