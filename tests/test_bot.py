@@ -368,15 +368,15 @@ def test_a_retrain_dies_with_a_killed_bot(tmp_path):
 
 
 def test_a_task_whose_data_never_comes_is_paused_in_the_end(ws, monkeypatch):
-    from metabase.bot import loop
+    from metabase.bot import filling
     from metabase.errors import OpenMLError
 
     def data(self, task):
         raise OpenMLError(f"cannot fetch the data or splits of task {task} (gone)")
 
     monkeypatch.setattr(BotSession, "task_data", data)
-    monkeypatch.setattr(loop, "DATA_RETRY_S", 0.0)
-    monkeypatch.setattr(loop, "DATA_TRIES", 2)
+    monkeypatch.setattr(filling, "DATA_RETRY_S", 0.0)
+    monkeypatch.setattr(filling, "DATA_TRIES", 2)
     summary = Bot(ws, _options(tasks=(2,), workers=1)).run()
     assert summary.runs == 0 and summary.stopped.startswith("nothing left to run")
     [(task, pipeline, reason)] = summary.paused

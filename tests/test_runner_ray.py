@@ -76,3 +76,42 @@ def test_a_ray_worker_keeps_the_task_data_and_its_pool_between_runs():
             pool.close()
         ray_executor._WORKER_POOLS.clear()
         ray_executor._WORKER_DATA.clear()
+
+
+def test_an_exception_a_signal_handler_raises_while_waiting_comes_out_as_itself():
+    """The bot's grace ends with SIGALRM raising in the middle of ``results()``; Ray's wait runs
+    the handler and would turn the exception into a ``SystemError``.
+    """
+    import signal
+
+    from metabase.runner.ray_executor import RayExecutor
+    from metabase.testing.executor_contract import request
+
+    class Interrupted(BaseException):
+        pass
+
+    def on_alarm(signum, frame):
+        raise Interrupted()
+
+    saved = signal.signal(signal.SIGALRM, on_alarm)
+    try:
+        with RayExecutor(catalogue=faulty.get) as executor:
+            executor.submit(
+                request("testing.faulty", faulty.config("sleep", seconds=60)),
+                faulty.synthetic_task(),
+            )
+            signal.setitimer(signal.ITIMER_REAL, 2.0)
+            with pytest.raises(Interrupted):
+                next(executor.results())
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, saved)
+
+
+def test_the_executor_counts_the_cluster_cpus_as_its_workers():
+    from metabase.runner.ray_executor import RayExecutor
+
+    with RayExecutor(catalogue=faulty.get) as executor:
+        assert executor.workers == 2  # the module's local Ray: a joined cluster's CPUs
+    with RayExecutor(workers=5, catalogue=faulty.get) as executor:
+        assert executor.workers == 5

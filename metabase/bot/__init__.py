@@ -8,6 +8,8 @@
   :mod:`metabase.bot.evolution` (aging evolution of the torch architectures): pure helpers for
   what to run next within one task.
 
-The loop itself calls only the Workspace facade; its state (jobs, leases, heartbeat) lives in
-the store.
+The loop (:class:`metabase.bot.loop.Bot`, with its parts :mod:`~metabase.bot.filling`,
+:mod:`~metabase.bot.publishing`, :mod:`~metabase.bot.retraining` and
+:mod:`~metabase.bot.stopping`) calls only the Workspace facade; its state (jobs, leases,
+heartbeat) lives in the store.
 """

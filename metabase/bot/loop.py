@@ -28,23 +28,25 @@ import time
 from collections import OrderedDict
 from itertools import product
 
-from metabase.bot.options import BotOptions, BotSummary, options_row, transient
+from metabase.bot.filling import Filling
+from metabase.bot.options import BotOptions, BotSummary, options_row
 from metabase.bot.policy import Policy, create_policy
+from metabase.bot.publishing import Publishing
+from metabase.bot.retraining import Retraining
+from metabase.bot.stopping import Stopping, _GraceOver
 from metabase.errors import InputError, MetabaseError, StoreWriteError
-from metabase.records import Fidelity, RunRequest
+
+__all__ = ["Bot", "BotOptions", "BotSummary"]
 
 log = logging.getLogger("metabase.bot")
 
-DATA_KEPT = 4  # tasks whose data stays in memory
-DATA_RETRY_S = 60.0  # a task whose data cannot be fetched now (OpenML away) waits this long
-DATA_TRIES = 10  # then its jobs fail (a task whose data never comes is paused like a crash)
 
+class Bot(Filling, Publishing, Retraining, Stopping):
+    """The loop; its parts: :mod:`~metabase.bot.filling` (jobs and their data for the workers),
+    :mod:`~metabase.bot.publishing`, :mod:`~metabase.bot.retraining`,
+    :mod:`~metabase.bot.stopping` (signals, grace, heartbeat).
+    """
 
-class _GraceOver(BaseException):
-    """The grace after a stop request is over: stop the running jobs now."""
-
-
-class Bot:
     def __init__(self, ws, options: BotOptions, *, catalogue=None, policy: Policy | None = None):
         if options.max_runs is not None and options.max_runs < 1:
             raise InputError("--max-runs must be at least 1")
@@ -172,93 +174,6 @@ class Bot:
         if not self.stopping:  # storage stays bounded: old published predictions go, hourly
             self.session.prune(self.options.keep_predictions_days, self.options.prune_every_s)
 
-    # -- filling the workers -------------------------------------------------------------------
-    def _budget_left(self) -> int | None:
-        if self.options.max_runs is None:
-            return None
-        return max(0, self.options.max_runs - self.summary.runs - len(self.in_flight))
-
-    def _check_budget(self) -> None:
-        if self._deadline is not None and time.monotonic() >= self._deadline and not self.stopping:
-            self._request_stop(f"--hours {self.options.hours:g} reached")
-
-    def _fill(self, pool) -> None:
-        left = self._budget_left()
-        need = self.workers + 1 - len(self.in_flight)
-        need = need if left is None else min(need, left)
-        if need <= 0:
-            return
-        waiting = self._waiting_tasks()
-        jobs = self.session.lease(need, waiting)
-        if len(jobs) < need and not self._exhausted:
-            # a small queue per ask: building the knowledge reads the store's runs (0.5 s on
-            # openml-pimp's 47,000), so the policy is asked every few results, not every one
-            ask = max(need - len(jobs), 2 * self.workers)
-            self._ask_policy(ask if left is None else min(ask, left - len(jobs)), waiting)
-            jobs += self.session.lease(need - len(jobs), waiting)
-        for job in jobs:
-            data = self._task_data(job)
-            if data is None:
-                continue
-            request = RunRequest(
-                task_id=job["task_id"],
-                pipeline=job["pipeline"],
-                config=job["config"],
-                config_hash=job["config_hash"],
-                seed=job["seed"],
-                fidelity=Fidelity(**job["fidelity"]),
-                time_limit_s=self.time_limit,
-                memory_limit_mb=self.memory_limit,
-            )
-            pool.submit(request, data)
-            self.in_flight[job["run_key"]] = (job, data)
-
-    def _waiting_tasks(self) -> list[int]:
-        now = time.monotonic()
-        return [task for task, until in self._data_wait.items() if until > now]
-
-    def _ask_policy(self, n: int, waiting: list[int]) -> None:
-        o = self.options
-        tasks = [t for t in self.tasks if t not in waiting]
-        knowledge = self.session.knowledge(
-            tasks, o.pipelines, per_pair=o.per_pair, cap=o.cap, seed=o.seed
-        )
-        if knowledge.candidates.empty:
-            self._exhausted = not waiting  # else: those tasks' data may come back
-            return
-        self._asks += 1
-        choices = self.policy.choose(knowledge, n, seed=o.seed * 100_003 + self._asks)
-        self.session.propose(self.session.jobs_of(choices, o.seed, self.fidelity, self.ladders))
-
-    def _task_data(self, job: dict):
-        task = job["task_id"]
-        if task in self._data:
-            self._data.move_to_end(task)
-            return self._data[task]
-        try:
-            data = self.session.task_data(task)
-        except MetabaseError as exc:
-            tries = self._data_tries[task] = self._data_tries.get(task, 0) + 1
-            if transient(exc) and tries < DATA_TRIES:  # OpenML away: the job waits, others go on
-                self.session.release([job["run_key"]])
-                if task not in self._data_wait:
-                    self.session.event(
-                        "error",
-                        f"task {task}: {exc}; its jobs wait (retried every {DATA_RETRY_S:g} s)",
-                    )
-                self._data_wait[task] = time.monotonic() + DATA_RETRY_S
-                return None
-            self.session.fail([job["run_key"]], f"task data: {exc}")
-            self.session.event("error", f"task {task}: its data cannot be run on: {exc}")
-            self._maybe_pause(job)
-            return None
-        self._data_wait.pop(task, None)
-        self._data_tries.pop(task, None)
-        self._data[task] = data
-        while len(self._data) > DATA_KEPT:
-            self._data.popitem(last=False)
-        return data
-
     # -- results -------------------------------------------------------------------------------
     def _handle(self, result, executor: str) -> None:
         job, data = self.in_flight.pop(result.run_key)
@@ -299,118 +214,3 @@ class Bot:
         )
         if reason:
             self.summary.paused.append((job["task_id"], job["pipeline"], reason))
-
-    # -- publishing ----------------------------------------------------------------------------
-    def _publish(self, final: bool = False) -> None:
-        """Collect the last batch's outcome; start the next when it is due. ``final``: publish
-        what waits, batch after batch, before the bot ends (until a batch fails).
-        """
-        o = self.options
-        while True:
-            if final:
-                self.publisher.wait(o.grace_s)
-            done = self.publisher.outcome()
-            if done is not None and not self._published(done):
-                return
-            if self.publisher.busy or (not final and time.monotonic() < self._next_publish):
-                return
-            if not self.publisher.start(o.publish_batch) or not final:
-                return
-
-    def _published(self, done) -> bool:
-        """Account for a finished batch; False when it failed (the next waits a back-off)."""
-        o, report = self.options, done.report
-        self.summary.published += done.marked
-        problem = done.error or (report.stopped if report is not None else None)
-        if report is not None and report.failed and not problem:
-            reasons = {r["reason"] for r in report.rows if r["state"] == "failed"}
-            problem = f"{report.failed} runs failed to publish: {'; '.join(reasons)}"
-        if problem:
-            self.session.event(
-                "error", f"publish: {problem}; the outbox retries in {self._backoff:g} s"
-            )
-            self._next_publish = time.monotonic() + self._backoff
-            self._backoff = min(self._backoff * 2, o.publish_backoff_max_s)
-            return False
-        self._backoff = o.publish_backoff_s
-        self._next_publish = time.monotonic() + o.publish_every_s
-        return True
-
-    # -- retraining ----------------------------------------------------------------------------
-    def _poll_retrain(self) -> None:
-        o = self.options
-        if self._retrain is not None:
-            code = self._retrain.poll()
-            if code is None:
-                return
-            outcome = "done" if code == 0 else f"failed (exit {code}): {self._retrain.error()}"
-            for line in self._retrain.warnings():
-                log.warning("retrain: %s", line.split(" ", 1)[1])
-            self.session.event("retrain", f"retrained the recommend models: {outcome}")
-            if code == 0:  # its held-out quality (the process cannot write the store: we hold it)
-                self.session.record_quality(self._retrain.result())
-            self.summary.retrains += code == 0
-            self._retrain = None
-        due = time.monotonic() - self._last_retrain >= o.retrain_min_s
-        if self._since_retrain >= o.retrain_every and due and not self.stopping:
-            self._since_retrain = 0
-            self._last_retrain = time.monotonic()
-            why = self.session.nothing_to_learn()
-            if why is not None:  # a bot on one task: an info line, not a failed retrain
-                self.session.event("retrain", f"retrain skipped: {why}")
-                return
-            self._retrain = self.session.start_retrain()
-            self.session.event("retrain", "retraining the recommend models in the background")
-
-    def _stop_retrain(self) -> None:
-        if self._retrain is not None:
-            self._retrain.stop()
-            self._retrain = None
-
-    # -- heartbeat and signals -----------------------------------------------------------------
-    def _beat_loop(self) -> None:
-        while not self._beat_stop.wait(self.options.beat_s):
-            try:
-                if not self.session.beat():
-                    self._request_stop("another bot took the store over")
-            except MetabaseError as exc:
-                log.error("heartbeat: %s", exc)
-
-    def _request_stop(self, reason: str) -> None:
-        if self.stopping:
-            return
-        self.stopping = reason
-        log.warning(
-            "stopping (%s): %d running jobs have %g s to finish",
-            reason,
-            len(self.in_flight),
-            self.options.grace_s,
-        )
-        if threading.current_thread() is threading.main_thread():
-            signal.setitimer(signal.ITIMER_REAL, max(self.options.grace_s, 0.001))
-
-    def _install_signals(self) -> dict:
-        if threading.current_thread() is not threading.main_thread():
-            return {}
-
-        def on_stop(signum, frame) -> None:
-            if self._closing:
-                return
-            if self.stopping and signum != signal.SIGALRM:
-                raise _GraceOver()  # asked twice: stop now
-            self._request_stop(f"signal {signal.Signals(signum).name}")
-
-        def on_alarm(signum, frame) -> None:
-            if not self._closing:
-                raise _GraceOver()
-
-        saved = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT, signal.SIGALRM)}
-        signal.signal(signal.SIGTERM, on_stop)
-        signal.signal(signal.SIGINT, on_stop)
-        signal.signal(signal.SIGALRM, on_alarm)
-        return saved
-
-    @staticmethod
-    def _restore_signals(saved: dict) -> None:
-        for signum, handler in saved.items():
-            signal.signal(signum, handler)

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import atexit
 import os
+import signal
 import socket
+import threading
 from collections import OrderedDict
 from dataclasses import replace
-from typing import Iterator
+from typing import Iterator, Mapping
 
 from metabase.errors import InputError
 from metabase.records import RunRequest, RunResult, TaskData
@@ -107,6 +109,23 @@ def _run_on_worker(request: RunRequest, data_ref: list, catalogue: Catalogue | N
         raise
 
 
+def _signal_handlers() -> dict:
+    """The SIGTERM and SIGINT handlers now (none off the main thread, where they cannot be set)."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+
+
+def _restore(saved: dict) -> None:
+    """Give back the handlers ``ray.init`` replaced: it makes SIGTERM ``sys.exit(15)`` (and its
+    core worker logs the signal as a crash), so a caller's own handling (the bot's grace, a
+    run's clean stop) would be skipped and the process would exit 1 instead.
+    """
+    for signum, handler in saved.items():
+        if handler is not None:  # None: set from C, not Python; nothing to give back
+            signal.signal(signum, handler)
+
+
 class RayExecutor:
     name = "ray"
 
@@ -121,6 +140,7 @@ class RayExecutor:
         self._ray = ray
         self._started = False
         if not ray.is_initialized():
+            saved = _signal_handlers()
             try:
                 if address:
                     ray.init(address=address, log_to_driver=False)
@@ -137,9 +157,15 @@ class RayExecutor:
                     f"cannot start or join {where}: {type(exc).__name__}: "
                     f"{str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
                 ) from None
+            finally:
+                _restore(saved)
         self.catalogue = catalogue
         self.gpus_per_run = gpus_per_run
-        self._has_gpus = ray.cluster_resources().get("GPU", 0) > 0
+        resources = ray.cluster_resources()
+        self._has_gpus = resources.get("GPU", 0) > 0
+        # Runs at once, as a caller that keeps the executor busy (the bot) counts them: each
+        # run asks for one CPU, so a joined cluster's CPUs unless --workers says otherwise.
+        self.workers = max(1, int(workers or resources.get("CPU", 1)))
         self._remote = ray.remote(max_retries=0)(_run_on_worker)
         self._data: dict[int, tuple[TaskData, object]] = {}
         self._pending: dict[object, tuple[RunRequest, TaskData, int, object]] = {}
@@ -161,7 +187,7 @@ class RayExecutor:
     def results(self) -> Iterator[RunResult]:
         ray = self._ray
         while self._pending:
-            ready, _ = ray.wait(list(self._pending), num_returns=1)
+            ready = self._wait_one()
             for ref in ready:
                 request, data, attempt, started = self._pending.pop(ref)
                 try:
@@ -179,6 +205,18 @@ class RayExecutor:
                     )
                     continue
                 yield replace(result, attempts=max(result.attempts, attempt))
+
+    def _wait_one(self) -> list:
+        """The finished runs' references (at least one). Ray runs Python's signal handlers
+        inside its wait; an exception a handler raises there (the bot's grace running out, a
+        Ctrl-C) comes out as a ``SystemError`` caused by it, so it is raised as itself.
+        """
+        try:
+            return self._ray.wait(list(self._pending), num_returns=1)[0]
+        except SystemError as exc:
+            if exc.__cause__ is None:
+                raise
+            raise exc.__cause__ from None
 
     def close(self) -> None:
         for ref in list(self._pending):
@@ -201,6 +239,19 @@ class RayExecutor:
         from metabase.runner.execute import default_catalogue
 
         pipeline = (self.catalogue or default_catalogue)(request.pipeline)
-        if pipeline.device != "cpu" and self._has_gpus and request.device != "cpu":
-            return {"num_gpus": self.gpus_per_run, "num_cpus": 1}
-        return {"num_cpus": 1}
+        return resource_request(
+            pipeline.device, request.device, {"GPU": float(self._has_gpus)}, self.gpus_per_run
+        )
+
+
+def resource_request(
+    pipeline_device: str, requested: str | None, cluster: Mapping[str, float], gpus_per_run: float
+) -> dict:
+    """The Ray options of one run: ``num_gpus`` for a pipeline that wants a GPU (its device is
+    not ``cpu``, and the run does not ask for the CPU) when the cluster
+    (``ray.cluster_resources()``) has GPUs, so that Ray places it on a GPU worker; one CPU for
+    every run, so that CPU runs go to the CPU workers and a GPU run keeps a core for its data.
+    """
+    if pipeline_device != "cpu" and requested != "cpu" and cluster.get("GPU", 0) > 0:
+        return {"num_gpus": gpus_per_run, "num_cpus": 1}
+    return {"num_cpus": 1}
