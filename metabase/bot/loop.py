@@ -73,6 +73,10 @@ class Bot(Filling, Publishing, Retraining, Stopping):
         self._since_retrain = 0
         self._last_retrain = float("-inf")
         self._closing = False
+        # the grace is over (or a second signal came) while the bot was not waiting on its runs:
+        # raised at the next wait, not inside a store query, which DuckDB would abort instead
+        self._grace_due = False
+        self._waiting = False
         self.fatal: MetabaseError | None = None  # raised once the bot has stopped
 
     # -- the whole life ------------------------------------------------------------------------
@@ -160,12 +164,22 @@ class Bot(Filling, Publishing, Retraining, Stopping):
                     return
                 time.sleep(1.0)  # nothing could start (its task's data is away, say): try again
                 continue
-            results = pool.results()
-            result = next(results, None)
-            results.close()
+            result = self._next_result(pool)
             if result is not None:
                 self._handle(result, pool.name)
             self._after_result()
+
+    def _next_result(self, pool):
+        """The next finished run (None: none yet). The grace's end interrupts only this wait."""
+        results = pool.results()
+        self._waiting = True
+        try:
+            if self._grace_due:
+                raise _GraceOver()
+            return next(results, None)
+        finally:
+            self._waiting = False
+            results.close()
 
     def _after_result(self) -> None:
         if self.options.publish and not self.stopping:

@@ -46,16 +46,24 @@ class Stopping:
         if threading.current_thread() is not threading.main_thread():
             return {}
 
+        def grace_over() -> None:
+            # raised only into the wait for runs: raised inside a store query, DuckDB turns it
+            # into its own "Query interrupted" error, and the bot would exit 1
+            if self._waiting:
+                raise _GraceOver()
+            self._grace_due = True
+
         def on_stop(signum, frame) -> None:
             if self._closing:
                 return
             if self.stopping and signum != signal.SIGALRM:
-                raise _GraceOver()  # asked twice: stop now
+                grace_over()  # asked twice: stop now
+                return
             self._request_stop(f"signal {signal.Signals(signum).name}")
 
         def on_alarm(signum, frame) -> None:
             if not self._closing:
-                raise _GraceOver()
+                grace_over()
 
         saved = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT, signal.SIGALRM)}
         signal.signal(signal.SIGTERM, on_stop)
