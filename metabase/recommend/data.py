@@ -50,6 +50,8 @@ class PreparedCache:
     # strategies fitted on one backtest fold (``default`` and ``surrogate``) train it once
     surrogate: tuple[tuple, object] | None = None
     rgpe_models: dict[int, object] = field(default_factory=dict)  # training task -> its RGPE model
+    # (source task, target task) -> share of the target's run pairs the source's model orders right
+    twin_concordance: dict[tuple, float] = field(default_factory=dict)
     # recommend's query-independent candidates, canonicalised: (fresh, seed, runnable_only) ->
     # (pipelines, configs, rows, canonical); kept in the prepared-data cache so that a warm
     # recommend needs neither the catalogue's spaces nor ConfigSpace

@@ -335,6 +335,12 @@ class RGPE(SequentialStrategy):
         return _pick(pending, mean, std, best, self.rng_)
 
 
+def _twins(**params) -> SequentialStrategy:
+    from metabase.recommend.twins import TwinSearch  # it builds on this module's members
+
+    return TwinSearch(**params)
+
+
 SEQUENTIAL = {
     "random": RandomSearch,
     "default": ZeroShot,
@@ -342,6 +348,7 @@ SEQUENTIAL = {
     "gp": GPSearch,
     "rgpe": RGPE,
     "residual": ResidualSearch,
+    "twins": _twins,
 }
 
 
