@@ -31,6 +31,7 @@ def test_discordance_counts_the_pairs_a_member_orders_against_the_observations()
 def _posterior(evidence, q=0.8):
     strategy = TwinSearch(evidence=evidence)
     strategy.q_ = q
+    strategy.log_prior_ = np.log(np.full(3, 1 / 3))
     z = np.arange(5.0)
     preds = np.vstack([z, z[::-1], np.array([0.0, 1.0, 2.0, 4.0, 3.0])])
     return strategy.posterior(preds, z)
@@ -100,3 +101,13 @@ def test_the_two_step_lookahead_tries_what_tells_the_twins_apart():
     # when the twins agree everywhere there is nothing to learn: the best by both
     same = np.array([[1.2, 2.0, 0.0], [1.2, 2.0, 0.0]])
     assert strategy.two_step(w, same, observed, np.array([0.0])) == 1
+
+
+def test_the_zero_shot_ranking_can_hold_half_the_prior_against_weight_dilution():
+    prepared, target = _curves()
+    query = prepared.task_query(target)
+    training = prepared.training(exclude=target)
+    for share, expected in (("half", 0.5), ("member", 1 / 9)):  # 8 training tasks + the ranking
+        strategy = create_sequential("twins", zero_shot_prior=share).fit(training).start(query)
+        prior = np.exp(strategy.log_prior_)
+        assert abs(prior.sum() - 1) < 1e-12 and abs(prior[-1] - expected) < 1e-12

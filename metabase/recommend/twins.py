@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from metabase.recommend.base import task_distances, task_rows
+from metabase.recommend.base import similarity, task_distances, task_rows
 from metabase.recommend.gp import TaskGP, expected_improvement, median_distance, standardise
 from metabase.recommend.sequential import (
     MAX_BASE_TASKS,
@@ -105,8 +105,12 @@ class TwinSearch(SequentialStrategy):
         task_gp: bool = True,
         lookahead: int = 0,
         first: int = 2,
+        prior: str = "uniform",
+        zero_shot_prior: str = "member",
     ) -> None:
+        self.zero_shot_prior = zero_shot_prior
         self.first = first
+        self.prior = prior
         self.zero_shot = zero_shot
         self.evidence = evidence
         self.acquisition = acquisition
@@ -122,13 +126,21 @@ class TwinSearch(SequentialStrategy):
     def start(self, query, seed: int = 0) -> "TwinSearch":
         super().start(query, seed)
         training = self.training_
-        near = np.argsort(task_distances(training, query), kind="stable")[:MAX_BASE_TASKS]
+        distances = task_distances(training, query)
+        near = np.argsort(distances, kind="stable")[:MAX_BASE_TASKS]
         base = [self.models_[int(training.task_ids[i])].predict(query.dist) for i in near]
+        prior = np.ones(len(near))
+        if self.prior == "similarity":
+            prior = similarity(distances[near], training)
+        prior = list(prior / prior.sum())
         self.first_ = None
         if self.zero_shot_ is not None:
             self.first_ = self.zero_shot_.start(query, seed).value_
             base.append(standardise(self.first_))
+            share = 0.5 if self.zero_shot_prior == "half" else 1 / (len(near) + 1)
+            prior = [p * (1 - share) for p in prior] + [share]
         self.base_ = np.vstack(base)
+        self.log_prior_ = np.log(np.asarray(prior))
         self.scale_ = median_distance(query.dist)
         return self
 
@@ -140,6 +152,9 @@ class TwinSearch(SequentialStrategy):
     def posterior(self, preds: np.ndarray, z: np.ndarray) -> np.ndarray:
         """Posterior over the rows of ``preds`` (uniform prior) given the observations ``z``."""
         log_w = -self.strength(len(z)) * discordance(preds, z)
+        log_w[: len(self.log_prior_)] += self.log_prior_
+        if len(log_w) > len(self.log_prior_):  # the task GP: as much as an average member
+            log_w[len(self.log_prior_) :] += self.log_prior_.mean()
         w = np.exp(log_w - log_w.max())
         return w / w.sum()
 
@@ -153,7 +168,7 @@ class TwinSearch(SequentialStrategy):
         if self.task_gp and len(observed) >= 3:
             gp = TaskGP(self.scale_).fit(self.query_.dist[observed], z)
             preds = np.vstack([preds, gp.loo(z)[None]])
-        w = self.posterior(preds, z) if len(observed) >= 2 else np.ones(len(preds)) / len(preds)
+        w = self.posterior(preds, z) if len(observed) >= 2 else np.exp(self.log_prior_)
         wb = w[: len(self.base_)]
         base = self.base_[:, pending]
         if len(observed) < self.lookahead:
