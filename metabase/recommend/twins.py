@@ -10,10 +10,11 @@ ranking, and a GP on the task's own observations) and acts on it from the second
   (a Bradley-Terry-like pair likelihood with the member's order as the truth): log-likelihood
   ``-log(q / (1 - q))`` per discordant pair, as in TST-R's Kendall-tau similarity (Wistuba et al.
   2016) but as a proper posterior instead of a kernel with a bandwidth. Pairs of one ranking are
-  not independent: n points carry about n - 1 pairwise comparisons' worth of evidence, so the
-  discordant pairs are counted at (n - 1) / (n (n - 1) / 2) = 2 / n each (``evidence="points"``)
-  unless ``evidence="pairs"``. RGPE's bootstrap argmin weights (Feurer et al. 2018) give a member
-  all or nothing from a handful of points; the posterior keeps every plausible twin in play.
+  not independent: n points carry about n - 1 pairwise comparisons' worth of evidence, and
+  ``evidence="points"`` counts the discordant pairs at (n - 1) / (n (n - 1) / 2) = 2 / n each;
+  the default ``"pairs"`` counts each as independent (tied at trials 1-5, ahead later: README).
+  RGPE's bootstrap argmin weights (Feurer et al. 2018) give a member all or nothing from a
+  handful of points; the posterior keeps every plausible twin in play.
 - ``q`` is not a constant: it is the concordance of the best twin measured on the training tasks
   (for a sample of them, the best other training task's model's share of correctly ordered pairs
   of its runs), so how much one pair says follows the meta-dataset at hand.
@@ -21,6 +22,9 @@ ranking, and a GP on the task's own observations) and acts on it from the second
   prediction, so a pending candidate improves by ``max(0, m(x) - max m(observed))``; the task GP
   member contributes its expected improvement. Until the first pair is seen (two observations)
   nothing tells the members apart, and the zero-shot ``default`` ranking picks.
+- Measured and not taken (README): a two-step lookahead for the early picks (``lookahead``), a
+  meta-feature similarity prior (``prior``), half the prior mass on the zero-shot ranking
+  (``zero_shot_prior``), Thompson sampling and the posterior mean (``acquisition``).
 """
 
 from __future__ import annotations
@@ -100,14 +104,16 @@ class TwinSearch(SequentialStrategy):
     def __init__(
         self,
         zero_shot: str | None = "default",
-        evidence: str = "points",
+        evidence: str = "pairs",
         acquisition: str = "ei",
         task_gp: bool = True,
         lookahead: int = 0,
         first: int = 2,
         prior: str = "uniform",
         zero_shot_prior: str = "member",
+        member_noise: bool = False,
     ) -> None:
+        self.member_noise = member_noise
         self.zero_shot_prior = zero_shot_prior
         self.first = first
         self.prior = prior
@@ -181,6 +187,14 @@ class TwinSearch(SequentialStrategy):
             return int(pending[np.argmax(mu)])
         if self.acquisition == "mean":
             score = wb @ base
+        elif self.member_noise and len(observed):
+            # under member m the truth is m plus noise whose size makes a random pair come out
+            # in m's order with probability q (Gaussian values and noise: q = 1/2 + atan(1/s)/pi),
+            # and the incumbent is m's value at the best observation: so the zero-shot ranking,
+            # too, expects gains just below its top after trying its top
+            noise = 1.0 / np.tan(np.pi * (self.q_ - 0.5))
+            incumbent = preds[: len(self.base_), int(np.argmax(z))][:, None]
+            score = wb @ expected_improvement(base, np.full(base.shape, noise), incumbent)
         else:
             incumbent = preds[: len(self.base_)].max(axis=1) if len(observed) else -np.inf
             score = wb @ np.maximum(base - np.reshape(incumbent, (-1, 1)), 0.0)
