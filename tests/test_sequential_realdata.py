@@ -33,7 +33,7 @@ def pimp_prepared(openml_data, tmp_path_factory):
     return Prepared.build(meta.runs, meta.tasks)
 
 
-@pytest.mark.parametrize("name", ["gp", "rgpe", "residual"])
+@pytest.mark.parametrize("name", ["gp", "rgpe", "residual", "twins"])
 def test_sequential_strategy_beats_random_on_two_real_tasks(name, pimp_prepared):
     from metabase.evaluate.sequential import run_sequential
     from metabase.recommend.sequential import create_sequential

@@ -53,6 +53,8 @@ class PreparedCache:
     # ``default``'s chosen parts per (training rows digest, seed): strategies fitted on one fold
     # (``default``, and ``rgpe`` and ``residual`` that hold it) choose once
     choices: dict[tuple, tuple] = field(default_factory=dict)
+    # (source task, target task) -> share of the target's run pairs the source's model orders right
+    twin_concordance: dict[tuple, float] = field(default_factory=dict)
     # recommend's query-independent candidates, canonicalised: (fresh, seed, runnable_only) ->
     # (pipelines, configs, rows, canonical); kept in the prepared-data cache so that a warm
     # recommend needs neither the catalogue's spaces nor ConfigSpace

@@ -23,6 +23,9 @@ it returns one of ``pending``. Pure: no store, no network.
 - ``residual``: the cross-task LightGBM surrogate as the prior mean (rescaled to the task's
   observations by least squares), a GP on what the task showed beyond it, and expected improvement
   with both the GP's and the surrogate ensemble's uncertainty.
+- ``twins`` (:mod:`metabase.recommend.twins`): RGPE's members with a posterior over which one is
+  the new task's twin (a pair likelihood whose strength is measured on the training tasks)
+  instead of bootstrap argmin weights, and the posterior's expected improvement.
 """
 
 from __future__ import annotations
@@ -337,6 +340,12 @@ class RGPE(SequentialStrategy):
         return _pick(pending, mean, std, best, self.rng_)
 
 
+def _twins(**params) -> SequentialStrategy:
+    from metabase.recommend.twins import TwinSearch  # it builds on this module's members
+
+    return TwinSearch(**params)
+
+
 SEQUENTIAL = {
     "random": RandomSearch,
     "default": ZeroShot,
@@ -344,6 +353,7 @@ SEQUENTIAL = {
     "gp": GPSearch,
     "rgpe": RGPE,
     "residual": ResidualSearch,
+    "twins": _twins,
 }
 
 
