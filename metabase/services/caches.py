@@ -279,20 +279,3 @@ def fit_cached(strategy, training, model_dir: Path, key: str):
     finally:
         shutil.rmtree(partial, ignore_errors=True)
     return strategy
-    partial = model_dir / f".{key}.{os.getpid()}.tmp"
-    try:
-        model_dir.mkdir(parents=True, exist_ok=True)
-        prefix = key.rsplit("-", 1)[0] + "-"
-        for old in model_dir.glob(prefix + "*"):
-            if old.name != key:
-                shutil.rmtree(old, ignore_errors=True)
-        # written aside and renamed into place: a reader (the bot retrains while recommend
-        # reads) finds the whole model or none
-        trained.save(partial / "surrogate", metadata={"features": features, "key": key})
-        shutil.rmtree(directory.parent, ignore_errors=True)
-        os.replace(partial, directory.parent)
-    except OSError as exc:  # a read-only place: recommend is a read, so it answers uncached
-        log.debug("cannot cache the model in %s (%s)", model_dir, exc)
-    finally:
-        shutil.rmtree(partial, ignore_errors=True)
-    return strategy
