@@ -8,59 +8,37 @@ has ended can no longer name its children).
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import psutil
 import pytest
 
+from metabase.testing.bot_process import bot_command, bot_env
 from metabase.testing.processes import all_gone, wait_until
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow, pytest.mark.realdata]
 pytest.importorskip("ray", reason="needs Ray: pip install 'metabase[ray]'")
 REPO = Path(__file__).resolve().parent.parent
-CREDIT_G = 31
 
 
 def _command(url: str, store: Path, *extra: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "cli.main",
-        "--store",
-        str(store),
-        "--openml-server",
-        url,
-        "--apikey",
-        "k",
-        "bot",
-        "--tasks",
-        str(CREDIT_G),
-        "--pipeline",
-        "sklearn.decision_tree",
-        "--executor",
-        "ray",
-        "--workers",
-        "2",
-        "--policy",
-        "random",
-        "--format",
-        "json",
-        *extra,
-    ]
+    return bot_command(url, store, "--executor", "ray", "--format", "json", *extra)
 
 
 class _Watched:
     """The bot's process, and every descendant seen while it ran (Ray's processes, runs)."""
 
     def __init__(self, command: list[str], log: Path) -> None:
-        env = {**os.environ, "PYTHONPATH": str(REPO), "METABASE_OPENML_BACKOFF_S": "0.01"}
         self.proc = subprocess.Popen(
-            command, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=log.open("ab"), text=True
+            command,
+            env=bot_env(),
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=log.open("ab"),
+            text=True,
         )
         self.seen: dict[int, psutil.Process] = {}
 
