@@ -20,22 +20,11 @@ import pytest
 
 from cli.main import main
 from metabase.settings import Settings
-from metabase.testing.bot_process import REPO, bot_command, bot_env, stored
+from metabase.testing.bot_process import REPO, bot_command, bot_env, rows, stored
 from metabase.testing.processes import all_gone, forks_of, sigkill, wait_until
 from metabase.workspace import Workspace
 
 pytestmark = [pytest.mark.realdata, pytest.mark.slow]
-
-
-def _query(store: Path, sql: str) -> list[tuple]:
-    from metabase.errors import StoreError
-    from metabase.store import open_reader
-
-    try:
-        with open_reader(store, wait_s=10) as con:
-            return con.execute(sql).fetchall() if "bot_jobs" in con.tables() else []
-    except StoreError:
-        return []
 
 
 def _start(command: list[str], log: Path) -> subprocess.Popen:
@@ -64,7 +53,7 @@ def test_sigkill_at_random_points_loses_nothing_and_repeats_nothing(replay_facto
         status = Workspace(Settings.resolve(store=store)).bot_status()
         assert status["running"] is False and status["bot"]["state"].startswith("dead")
         wait_until(lambda: not forks_of(command), 15, "the forks of the killed bot to end")
-        runs = dict(_query(store, "SELECT run_key, created_at FROM runs WHERE source = 'local'"))
+        runs = dict(rows(store, "SELECT run_key, created_at FROM runs WHERE source = 'local'"))
         # no finished result lost, and none run again to completion (its row would be new)
         assert {k: runs.get(k) for k in seen} == seen, f"kill {kill}"
         seen = runs
@@ -72,9 +61,9 @@ def test_sigkill_at_random_points_loses_nothing_and_repeats_nothing(replay_facto
 
     final = _start(bot_command(server.url, store, "--publish", "--max-runs", "2"), log)
     assert final.wait(600) == 0, log.read_text()[-3000:]
-    runs = dict(_query(store, "SELECT run_key, created_at FROM runs WHERE source = 'local'"))
+    runs = dict(rows(store, "SELECT run_key, created_at FROM runs WHERE source = 'local'"))
     assert {k: runs.get(k) for k in seen} == seen
-    jobs = _query(
+    jobs = rows(
         store,
         "SELECT j.run_key, j.state, r.openml_run_id FROM bot_jobs j LEFT JOIN runs r "
         "USING (run_key)",
@@ -151,7 +140,7 @@ def test_readers_query_beside_a_publishing_bot(replay_factory, tmp_path):
             waits.append(time.monotonic() - asked)
             time.sleep(0.5)
         assert proc.poll() is None, log.read_text()[-3000:]  # the bot ran all along
-        published = _query(store, "SELECT count(*) FROM bot_jobs WHERE state = 'published'")
+        published = rows(store, "SELECT count(*) FROM bot_jobs WHERE state = 'published'")
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(120) == 0
     finally:

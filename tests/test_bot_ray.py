@@ -16,7 +16,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from metabase.testing.bot_process import bot_command, bot_env
+from metabase.testing.bot_process import bot_command, bot_env, rows
 from metabase.testing.processes import all_gone, wait_until
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow, pytest.mark.realdata]
@@ -58,17 +58,6 @@ class _Watched:
             time.sleep(0.2)
 
 
-def _query(store: Path, sql: str) -> list[tuple]:
-    from metabase.errors import StoreError
-    from metabase.store import open_reader
-
-    try:
-        with open_reader(store, wait_s=10) as con:
-            return con.execute(sql).fetchall() if "bot_jobs" in con.tables() else []
-    except StoreError:
-        return []
-
-
 def test_a_bounded_bot_on_ray_stores_each_run_once_and_leaves_no_process(replay_factory, tmp_path):
     server = replay_factory()
     store, log = tmp_path / "ray.duckdb", tmp_path / "bot.stderr"
@@ -78,9 +67,9 @@ def test_a_bounded_bot_on_ray_stores_each_run_once_and_leaves_no_process(replay_
     assert bot.proc.returncode == 0, log.read_text()[-3000:]
     summary = json.loads(out)
     assert (summary["runs"], summary["failed"], summary["stopped"]) == (4, 0, "done")
-    jobs = _query(store, "SELECT run_key, state FROM bot_jobs")
+    jobs = rows(store, "SELECT run_key, state FROM bot_jobs")
     assert len(jobs) == 4 and {state for _, state in jobs} == {"stored"}
-    runs = _query(
+    runs = rows(
         store,
         "SELECT r.run_key, d.executor, r.status FROM runs r JOIN run_details d USING (run_key) "
         "WHERE r.source = 'local'",
@@ -97,8 +86,8 @@ def test_sigterm_stops_a_bot_on_ray_within_its_grace_with_exit_0(replay_factory,
     bot = _Watched(_command(server.url, store, "--grace", "60"), log)
 
     def stored() -> int:
-        rows = _query(store, "SELECT count(*) FROM bot_jobs WHERE state = 'stored'")
-        return rows[0][0] if rows else 0
+        found = rows(store, "SELECT count(*) FROM bot_jobs WHERE state = 'stored'")
+        return found[0][0] if found else 0
 
     bot.wait(600, until=lambda: stored() >= 2)
     assert bot.proc.poll() is None, log.read_text()[-3000:]
@@ -106,13 +95,13 @@ def test_sigterm_stops_a_bot_on_ray_within_its_grace_with_exit_0(replay_factory,
     bot.wait(120)
     assert bot.proc.returncode == 0, log.read_text()[-3000:]
     assert json.loads(bot.proc.stdout.read())["stopped"] == "signal SIGTERM"
-    states = dict(_query(store, "SELECT state, count(*) FROM bot_jobs GROUP BY state"))
+    states = dict(rows(store, "SELECT state, count(*) FROM bot_jobs GROUP BY state"))
     assert states.pop("stored") >= 2 and set(states) <= {"proposed"}
-    runs = _query(store, "SELECT count(*), count(DISTINCT run_key) FROM runs")
+    runs = rows(store, "SELECT count(*), count(DISTINCT run_key) FROM runs")
     assert runs[0][0] == runs[0][1]
     assert all_gone(list(bot.seen.values()), timeout=30), "a Ray or run process outlived the bot"
     wait_until(
-        lambda: not _query(store, "SELECT 1 FROM bot_registry WHERE stopped_at IS NULL"),
+        lambda: not rows(store, "SELECT 1 FROM bot_registry WHERE stopped_at IS NULL"),
         5,
         "the bot's registration to end",
     )

@@ -49,6 +49,20 @@ def bot_env() -> dict:
     }
 
 
+def rows(store: Path, query: str) -> list[tuple]:
+    """The rows of a query on the store once the bot made its tables; [] before, or while a
+    reader cannot get in within 10 s.
+    """
+    from metabase.errors import StoreError
+    from metabase.store import open_reader
+
+    try:
+        with open_reader(store, wait_s=10) as con:
+            return con.execute(query).fetchall() if "bot_jobs" in con.tables() else []
+    except StoreError:
+        return []
+
+
 def stored(store: Path) -> int:
     """The bot's jobs with a stored run (published or not); 0 before the bot created its tables
     (or while a reader cannot get in within 10 s).
