@@ -69,6 +69,15 @@ def test_the_cached_prepared_data_rebuilds_the_same_frames(prepared, tmp_path):
     assert not loaded.dist.flags.writeable  # read through the map, never copied
 
 
+def test_prepared_data_read_from_a_cache_can_be_cached_again(prepared, tmp_path):
+    """`tune` caches the prepared data it may itself have read from recommend's cache."""
+    caches.save(tmp_path / "a.pkl", prepared)
+    caches.save(tmp_path / "b.pkl", caches.load(tmp_path / "a.pkl"))
+    twice = caches.load(tmp_path / "b.pkl")
+    pd.testing.assert_frame_equal(twice.runs, prepared.runs)
+    assert list(twice.configs) == prepared.configs
+
+
 LOAD_WITHOUT_PANDAS = """
 import sys
 from pathlib import Path

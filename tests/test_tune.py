@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from cli.main import main
+from metabase.recommend.sequential import SEQUENTIAL_DEFAULT
 from metabase.testing.processes import all_gone, forks_of, sigkill, wait_until
 
 pytestmark = pytest.mark.realdata
@@ -237,7 +238,7 @@ def test_sigkill_after_three_runs_then_a_restart_stores_six_runs_none_twice(repl
     again = subprocess.run(command, env=_env(), capture_output=True, text=True, timeout=900)
     assert again.returncode == 0, again.stderr[-2000:]
     report = json.loads(again.stdout)
-    assert report["strategy"] == "rgpe" and len(report["trials"]) == 6
+    assert report["strategy"] == SEQUENTIAL_DEFAULT and len(report["trials"]) == 6
     assert sum(t["reused"] for t in report["trials"]) == before
     rows = _sql(
         store,

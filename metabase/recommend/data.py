@@ -341,6 +341,8 @@ class TextColumn:
     @classmethod
     def pack(cls, values: np.ndarray):
         """``values`` as a TextColumn when every one is a string, else unchanged."""
+        if isinstance(values, TextColumn):  # a column of a Prepared read from a cache
+            return values
         if values.dtype != object or not all(isinstance(v, str) for v in values):
             return values
         encoded = [v.encode() for v in values]

@@ -219,6 +219,9 @@ def fitted(ws, task_id, pipelines, scope, resolve, samples, seed, strategy) -> M
     runs, tasks, source = training_data(ws, task_id, pipelines)
     prepared, pairs = _prepare(runs, tasks, resolve, scope, samples, seed)
     fitted = create_sequential(strategy).fit(prepared.training())
+    # the surrogate's design matrix is a third of the file and rebuilt on demand; nothing a
+    # fitted strategy proposes with reads it
+    prepared.cache.design = None
     payload = {"prepared": prepared, "strategy": fitted, "pairs": pairs, "source": source}
     try:
         caches.save(path, payload, keep=f"tune-{task_id}-{strategy}-")
