@@ -18,6 +18,7 @@ import pytest
 from metabase.bot.policy import POLICIES, Choice, Knowledge, create_policy
 from metabase.errors import InputError
 from metabase.metadataset import MetaDataset
+from metabase.recommend.sequential import SEQUENTIAL_DEFAULT
 
 
 def world(n_tasks: int = 15, good: int = 12, bad: int = 36, seed: int = 0) -> MetaDataset:
@@ -124,7 +125,7 @@ def test_tune_serves_the_task_with_the_most_to_gain_first():
     k = Knowledge(runs, meta.tasks, k.candidates)
     picked = create_policy("tune").choose(k, 5, seed=0)
     _valid(k, picked, 5)
-    assert picked[0].task_id == 2 and "tune: rgpe" in picked[0].reason
+    assert picked[0].task_id == 2 and f"tune: {SEQUENTIAL_DEFAULT}" in picked[0].reason
 
 
 @pytest.mark.parametrize("name", ["active", "tune"])

@@ -77,7 +77,7 @@ def register(group: click.Group) -> None:
     @click.option(
         "--strategy",
         default=None,
-        help="Sequential strategy (default: the chosen sequential default, rgpe).",
+        help="Sequential strategy (default: the chosen sequential default, twins).",
     )
     @click.option(
         "--seed",

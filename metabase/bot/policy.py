@@ -6,7 +6,7 @@ picks ``n`` candidates. Pure: no store, no network; the live bot and the simulat
   compute: among the configurations the cross-task surrogate would recommend for each task, those
   on which its ensemble disagrees most (:mod:`metabase.bot.active`).
 - ``tune``: per task, improve the best known result with the sequential default strategy
-  (``rgpe``), the task with the most to gain first (:mod:`metabase.bot.tune`).
+  (``twins``), the task with the most to gain first (:mod:`metabase.bot.tune`).
 - ``random``: a uniformly random candidate (task, pipeline and configuration), the R bot's
   choice and the baseline.
 

@@ -1,6 +1,6 @@
 """The ``tune`` policy: per task, improve the best known result with a sequential strategy.
 
-The sequential default (``rgpe``, :mod:`metabase.recommend.sequential`) is fitted once on all the
+The sequential default (``twins``, :mod:`metabase.recommend.sequential`) is fitted once on all the
 known runs; for each task it sees the task's known results and proposes among its candidates.
 Tasks are served in order of what they have to gain: the expected improvement over the task's
 best known score (in the task's own score units) that a Gaussian process on its own results gives

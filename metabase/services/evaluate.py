@@ -86,7 +86,7 @@ def evaluate(
     return summary
 
 
-DEFAULT_SEQUENTIAL = ("random", "default", "gp", "rgpe", "residual")
+DEFAULT_SEQUENTIAL = ("random", "default", "gp", "rgpe", "residual", "twins")
 
 
 def evaluate_sequential(

@@ -4,17 +4,19 @@ The openml-pimp random forest meta-dataset (imported, then exported from the sto
 interchange-format directory ``BENCH_SEQ_DATA``), the sequential protocol of
 :mod:`metabase.evaluate.sequential` (zero-shot start; the peers' warm start is metabase's
 zero-shot picks), every strategy and peer with the same budget and seeds: random (exact
-expectation), default, gp, rgpe, residual, SMAC3 (RF facade) and Optuna TPE, warm and cold
-(:mod:`sequential_peers`). ``BENCH_SEQ_TASKS`` held-out tasks (16, evenly spread),
-``BENCH_SEQ_SEEDS`` (2), ``BENCH_SEQ_BUDGET`` trials (30); ``BENCH_SEQ_START=random5`` for HPO-B's
-start; ``BENCH_SEQ_WORKERS`` processes (1), each taking the next task when it finishes one.
-``results/sequential.json`` is rewritten after every task (the tasks finished so far, which are
-spread over the list, as the order is bit-reversed), so a run cut short still leaves a result.
+expectation), default, gp, rgpe, residual, twins (the sequential default), SMAC3 (RF facade)
+and Optuna TPE, warm and cold (:mod:`sequential_peers`). ``BENCH_SEQ_TASKS`` held-out tasks
+(16, evenly spread), ``BENCH_SEQ_SEEDS`` (2), ``BENCH_SEQ_BUDGET`` trials (30);
+``BENCH_SEQ_START=random5`` for HPO-B's start; ``BENCH_SEQ_WORKERS`` processes (1), each taking
+the next task when it finishes one. ``results/sequential.json`` is rewritten after every task
+(the tasks finished so far, which are spread over the list, as the order is bit-reversed), so a
+run cut short still leaves a result.
 
-Besides each strategy's mean ± SE, ``paired`` holds ``rgpe`` minus each other strategy: the
-difference of their regrets on the same (task, seed), averaged over seeds per task, its mean and
-its standard error over tasks (the seeds of one task are not independent draws) at 1, 3, 5, 10
-and 25 trials, and the ratio mean / SE (below -2: rgpe ahead by more than two SEs).
+Besides each strategy's mean ± SE, ``paired`` holds the sequential default minus each other
+strategy: the difference of their regrets on the same (task, seed), averaged over seeds per
+task, its mean and its standard error over tasks (the seeds of one task are not independent
+draws) at 1, 3, 5, 10 and 25 trials, and the ratio mean / SE (below -2: the default ahead by
+more than two SEs).
 
 Run with:
 
@@ -34,10 +36,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from metabase.recommend.sequential import SEQUENTIAL_DEFAULT
+
 RESULTS = Path(__file__).parent / "results" / "sequential.json"
 PIMP = "openml-pimp/KDD2018/data/arff/random_forest.arff"
 PAIRED_KS = (1, 3, 5, 10, 25)
-LEADER = "rgpe"
+LEADER = SEQUENTIAL_DEFAULT  # the paired differences are the default minus each other
 
 pytestmark = [pytest.mark.benchmark, pytest.mark.realdata]
 
@@ -147,7 +151,7 @@ def test_bench_sequential(openml_data, tmp_path):
     tasks = [tasks[int(i * len(tasks) / n_tasks)] for i in range(min(n_tasks, len(tasks)))]
     factories = {
         name: (lambda name=name: create_sequential(name))
-        for name in ("random", "default", "gp", "rgpe", "residual")
+        for name in ("random", "default", "gp", "rgpe", "residual", SEQUENTIAL_DEFAULT)
     }
     factories.update(
         {
@@ -177,6 +181,6 @@ def test_bench_sequential(openml_data, tmp_path):
     print(json.dumps(summary, indent=1))
     rows = summary["strategies"]
     # the transfer strategies use what the task showed: ahead of cold search at 10 trials
-    for name in ("rgpe", "residual"):
+    for name in ("rgpe", "residual", LEADER):
         assert rows[name]["regret@10"] < rows["random"]["regret@10"]
         assert rows[name]["regret@10"] < rows["smac-cold"]["regret@10"]
