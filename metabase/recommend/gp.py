@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import cho_factor, cho_solve
 from scipy.spatial.distance import cdist
-from scipy.special import ndtr  # scipy.stats' norm.cdf, without a second's import of scipy.stats
+from scipy.special import ndtr  # scipy.stats' norm.cdf, without scipy.stats' 0.6 s import
 
 LENGTH_FACTORS = (0.25, 0.5, 1.0, 2.0)  # multiples of the median candidate distance
 NOISE_LEVELS = (1e-3, 1e-2, 0.1, 0.3)  # noise variance, as a share of the (unit) signal variance
