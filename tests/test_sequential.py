@@ -174,6 +174,25 @@ def test_sequential_cli_json_shape(tmp_path, capsys):
     assert plot.stat().st_size > 0
 
 
+def test_sequential_cli_table_fits_80_columns(tmp_path, capsys, monkeypatch):
+    from cli import output
+    from cli.main import main
+    from metabase.metadataset import MetaDataset, write
+
+    runs, tasks, _ = shifted_optimum(n_tasks=4, n_runs=25)
+    directory = write(MetaDataset(runs=runs, tasks=tasks), tmp_path / "md")
+    monkeypatch.setattr(output, "TABLE_WIDTH", 80)
+    args = ["--store", str(tmp_path / "s.duckdb"), "evaluate", str(directory), "--sequential"]
+    main([*args, "--seeds", "1", "--strategies", "gp,residual"])
+    out = capsys.readouterr().out
+    table = [line for line in out.splitlines() if line[:1] in "┏┃┡│└"]
+    assert table and max(len(line) for line in table) <= 80
+    rows = [line.split("│")[1:-1] for line in table if line.startswith("│")]
+    assert [row[0].strip() for row in rows] == ["random", "default", "gp", "residual"]
+    assert all(len(cell.strip()) <= 5 or cell.strip() == "100" for row in rows for cell in row[1:])
+    assert "found best" in out  # the caption says where the rest is
+
+
 def test_sequential_cli_refuses_an_unknown_strategy(tmp_path, capsys):
     from cli.main import main
     from metabase.metadataset import MetaDataset, write
