@@ -3,7 +3,7 @@
 The world is an interchange meta-dataset, by default the openml-pimp random forest runs at
 ``../pimp-rf`` (``BENCH_BOT_WORLD``): a fifth of the tasks are test tasks, the bot starts knowing
 5% of each training task's runs, and after every batch the test tasks measure the meta-models
-(zero-shot ``default`` and sequential ``rgpe`` regret@10). One learning curve per policy
+(zero-shot ``default`` and the sequential default's regret@10). One learning curve per policy
 (``BENCH_BOT_POLICIES``, default ``active,random,tune``), ``BENCH_BOT_SEEDS`` seeds (5),
 ``BENCH_BOT_BUDGET`` runs (1500) in batches of ``BENCH_BOT_BATCH`` (300), starting from
 ``BENCH_BOT_KNOWN`` (0.05) of each training task's runs. Each policy's curve is written to
