@@ -193,6 +193,25 @@ def test_sequential_cli_table_fits_80_columns(tmp_path, capsys, monkeypatch):
     assert "found best" in out  # the caption says where the rest is
 
 
+def test_sequential_cli_table_shows_a_strategy_that_never_reached_random(capsys, monkeypatch):
+    from cli.commands import recommend
+    from cli.main import main
+
+    row = {"regret@1": 0.41234, "regret@10": 0.2, "rank@10": 2, "trials_to_random@100": None}
+    summary = {"tasks": 3, "seeds": 1, "start": "zero-shot", "strategies": {"slow": row}}
+
+    class Stub:
+        def evaluate_sequential(self, *args, **kwargs):
+            return summary
+
+    monkeypatch.setattr(recommend, "workspace", lambda: Stub())
+    rc = main(["evaluate", "anywhere", "--sequential"])
+    out = capsys.readouterr().out
+    assert rc in (0, None)
+    line = next(line for line in out.splitlines() if line.startswith("│ slow"))
+    assert [c.strip() for c in line.split("│")[1:-1]] == ["slow", "0.412", "0.2", "2", ""]
+
+
 def test_sequential_cli_refuses_an_unknown_strategy(tmp_path, capsys):
     from cli.main import main
     from metabase.metadataset import MetaDataset, write
